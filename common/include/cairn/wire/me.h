@@ -1,0 +1,51 @@
+// GET /v1/me: the caller's identity, roles, limits and the hub's keys.
+#ifndef CAIRN_WIRE_ME_H_
+#define CAIRN_WIRE_ME_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/wire/types.h"
+
+namespace cairn::wire {
+
+struct MemberLimits {
+  std::uint32_t max_batch = kMaxBatch;
+  std::uint64_t max_body_bytes = 4194304;
+  std::uint32_t requests_per_second = 200;
+  std::uint32_t items_per_second = 200000;
+
+  bool operator==(const MemberLimits&) const = default;
+};
+
+// A hub signing key (receipts, audit checkpoints).
+struct HubKey {
+  std::string key_id;
+  std::string algorithm = "ed25519";
+  std::string public_key;  // standard base64
+  Timestamp valid_from{};
+  std::optional<Timestamp> valid_until;
+
+  bool operator==(const HubKey&) const = default;
+};
+
+struct MeResponse {
+  std::string member_id;
+  std::string name;
+  std::vector<Role> roles;
+  std::string fingerprint;  // 64 lowercase hex of the caller's certificate
+  MemberLimits limits;
+  std::vector<TokenScheme> token_schemes;
+  std::vector<HubKey> hub_keys;
+
+  bool operator==(const MeResponse&) const = default;
+};
+
+std::string Encode(const MeResponse& body);
+Result<MeResponse> DecodeMeResponse(std::string_view json);
+
+}  // namespace cairn::wire
+
+#endif  // CAIRN_WIRE_ME_H_

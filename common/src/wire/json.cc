@@ -1,0 +1,486 @@
+#include "json.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+namespace cairn::wire::internal {
+
+static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING,
+              "kJsonPadding must cover simdjson's read-ahead");
+
+std::string Path::ToString() const {
+  std::string out;
+  const std::size_t n = size_ < kMaxSegments ? size_ : kMaxSegments;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& s = segments_[i];
+    if (s.is_index) {
+      out += '[';
+      out += std::to_string(s.index);
+      out += ']';
+    } else {
+      if (!out.empty()) out += '.';
+      out += s.key;
+    }
+  }
+  return out;
+}
+
+std::optional<std::size_t> Path::BatchIndex() const {
+  const std::size_t n = size_ < kMaxSegments ? size_ : kMaxSegments;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (segments_[i].is_index && segments_[i].batch) return segments_[i].index;
+  }
+  return std::nullopt;
+}
+
+tl::unexpected<Error> Fail(const Path& path, std::string message) {
+  return tl::unexpected<Error>(Error{ErrorCode::kInvalidArgument,
+                                     std::move(message), path.ToString(),
+                                     path.BatchIndex()});
+}
+
+tl::unexpected<Error> FailJson(const Path& path, simdjson::error_code error,
+                               std::string_view expected) {
+  switch (error) {
+    case simdjson::INCORRECT_TYPE:
+      return Fail(path, "expected " + std::string(expected));
+    case simdjson::NUMBER_OUT_OF_RANGE:
+    case simdjson::NUMBER_ERROR:
+      return Fail(path,
+                  "number out of range; see the field's bounds in "
+                  "schemas/openapi.yaml");
+    case simdjson::EMPTY:
+      return Fail(path, "the request body is empty; send a JSON object");
+    case simdjson::DEPTH_ERROR:
+      return Fail(path, "JSON nested too deeply; send the documented shape");
+    default:
+      return Fail(path, std::string("the body is not valid JSON (") +
+                            simdjson::error_message(error) +
+                            "); send one UTF-8 JSON object");
+  }
+}
+
+namespace {
+
+od::parser& ThreadParser() {
+  thread_local od::parser parser;
+  return parser;
+}
+
+std::string& ThreadBuffer() {
+  thread_local std::string buffer;
+  return buffer;
+}
+
+bool IsTextControl(unsigned char c, unsigned char next, bool allow_newlines) {
+  if (c < 0x20)
+    return !(allow_newlines && (c == '\n' || c == '\r' || c == '\t'));
+  if (c == 0x7f) return true;
+  // C1 controls U+0080..U+009F are 0xC2 0x80..0x9F in UTF-8.
+  return c == 0xc2 && next >= 0x80 && next <= 0x9f;
+}
+
+template <typename E>
+Result<E> GetEnum(od::value& value, Path& path,
+                  std::optional<E> (*parse)(std::string_view),
+                  std::string_view allowed) {
+  auto s = GetString(value, path);
+  if (!s) return tl::unexpected<Error>(std::move(s.error()));
+  if (auto parsed = parse(*s)) return *parsed;
+  return Fail(path, "unknown value; use one of " + std::string(allowed));
+}
+
+}  // namespace
+
+Result<od::object> StartObject(std::string_view json, std::size_t capacity,
+                               od::document& doc) {
+  Path root;
+  auto& parser = ThreadParser();
+  simdjson::error_code err;
+  if (capacity >= json.size() + kJsonPadding) {
+    err = parser.iterate(json.data(), json.size(), capacity).get(doc);
+  } else {
+    auto& buffer = ThreadBuffer();
+    buffer.assign(json);
+    buffer.append(kJsonPadding, ' ');
+    err = parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc);
+  }
+  if (err) return FailJson(root, err, "a JSON object");
+  od::object object;
+  if (auto e = doc.get_object().get(object)) {
+    return FailJson(root, e, "a JSON object at the top level");
+  }
+  return object;
+}
+
+Status FinishDocument(od::document& doc) {
+  const char* location = nullptr;
+  if (doc.current_location().get(location) == simdjson::SUCCESS) {
+    return Fail(Path{},
+                "unexpected content after the JSON object; send "
+                "exactly one object");
+  }
+  return {};
+}
+
+Result<od::object> GetObject(od::value& value, Path& path) {
+  od::object object;
+  if (auto err = value.get_object().get(object)) {
+    return FailJson(path, err, "an object");
+  }
+  return object;
+}
+
+Result<std::string_view> GetString(od::value& value, Path& path) {
+  std::string_view s;
+  if (auto err = value.get_string().get(s))
+    return FailJson(path, err, "a string");
+  return s;
+}
+
+Result<std::string_view> GetText(od::value& value, Path& path,
+                                 std::size_t min_bytes, std::size_t max_bytes,
+                                 bool allow_newlines) {
+  auto s = GetString(value, path);
+  if (!s) return s;
+  if (s->size() < min_bytes) {
+    return Fail(path, min_bytes == 1
+                          ? std::string("must not be empty")
+                          : "too short: at least " + std::to_string(min_bytes) +
+                                " bytes required");
+  }
+  if (s->size() > max_bytes) {
+    return Fail(path, "too long: at most " + std::to_string(max_bytes) +
+                          " bytes (UTF-8) allowed; shorten it");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(s->data());
+  for (std::size_t i = 0; i < s->size(); ++i) {
+    const unsigned char next = i + 1 < s->size() ? p[i + 1] : 0;
+    if (IsTextControl(p[i], next, allow_newlines)) {
+      return Fail(path, "contains a control character; remove it");
+    }
+  }
+  return s;
+}
+
+Result<std::uint64_t> GetUint(od::value& value, Path& path, std::uint64_t max) {
+  std::uint64_t n = 0;
+  const std::string range = "a whole number from 0 to " + std::to_string(max);
+  if (auto err = value.get_uint64().get(n)) {
+    if (err == simdjson::INCORRECT_TYPE || err == simdjson::NUMBER_ERROR ||
+        err == simdjson::NUMBER_OUT_OF_RANGE) {
+      return Fail(path, "expected " + range);
+    }
+    return FailJson(path, err, range);
+  }
+  if (n > max) return Fail(path, "expected " + range);
+  return n;
+}
+
+Result<bool> GetBool(od::value& value, Path& path) {
+  bool b = false;
+  if (auto err = value.get_bool().get(b)) {
+    return FailJson(path, err, "true or false");
+  }
+  return b;
+}
+
+Status GetToken(od::value& value, Path& path, Token& out) {
+  auto s = GetString(value, path);
+  if (!s) return tl::unexpected<Error>(std::move(s.error()));
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (s->size() == out.size() * 2) {
+    bool ok = true;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const int hi = nibble((*s)[2 * i]), lo = nibble((*s)[2 * i + 1]);
+      ok &= hi >= 0 && lo >= 0;
+      out[i] = static_cast<std::uint8_t>((hi << 4) | (lo & 0xf));
+    }
+    if (ok) return {};
+  }
+  return Fail(path,
+              "expected 64 lowercase hex characters (a 32-byte token; "
+              "uppercase hex is not accepted)");
+}
+
+Result<std::string_view> GetKind(od::value& value, Path& path) {
+  auto s = GetString(value, path);
+  if (!s) return s;
+  if (!IsWellFormedKind(*s)) {
+    return Fail(path,
+                "expected a kind: \"email\", \"phone\", \"handle\", "
+                "\"device\", \"url\" or a registered custom kind matching "
+                "^[a-z][a-z0-9_]{1,31}$");
+  }
+  return s;
+}
+
+Result<TokenScheme> GetScheme(od::value& value, Path& path) {
+  return GetEnum<TokenScheme>(value, path, &ParseTokenScheme,
+                              "\"hmac-v1\", \"voprf-v1\"");
+}
+
+Result<Timestamp> GetTimestamp(od::value& value, Path& path) {
+  auto s = GetString(value, path);
+  if (!s) return tl::unexpected<Error>(std::move(s.error()));
+  auto t = ParseTimestamp(*s);
+  if (!t) return Fail(path, std::move(t.error().message));
+  return *t;
+}
+
+Result<Category> GetCategory(od::value& value, Path& path) {
+  return GetEnum<Category>(value, path, &ParseCategory,
+                           "\"grooming\", \"sextortion\", \"csam_sharing\", "
+                           "\"csam_production\", \"trafficking\", \"other\"");
+}
+
+Result<Severity> GetSeverity(od::value& value, Path& path) {
+  return GetEnum<Severity>(value, path, &ParseSeverity,
+                           "\"low\", \"medium\", \"high\", \"critical\"");
+}
+
+Result<RetractReason> GetRetractReason(od::value& value, Path& path) {
+  return GetEnum<RetractReason>(
+      value, path, &ParseRetractReason,
+      "\"appeal_upheld\", \"error\", \"duplicate\", \"other\"");
+}
+
+Result<Outcome> GetOutcome(od::value& value, Path& path) {
+  return GetEnum<Outcome>(
+      value, path, &ParseOutcome,
+      "\"confirmed\", \"actioned\", \"no_action\", \"false_positive\"");
+}
+
+Result<Role> GetRole(od::value& value, Path& path) {
+  return GetEnum<Role>(value, path, &ParseRole,
+                       "\"member\", \"compliance\", \"operator\"");
+}
+
+Result<FeedEventType> GetFeedEventType(od::value& value, Path& path) {
+  return GetEnum<FeedEventType>(value, path, &ParseFeedEventType,
+                                "\"added\", \"retracted\", \"expired\"");
+}
+
+Result<std::string_view> GetShaped(od::value& value, Path& path,
+                                   bool (*is_valid)(std::string_view),
+                                   std::string_view what) {
+  auto s = GetString(value, path);
+  if (!s) return s;
+  if (!is_valid(*s)) return Fail(path, "expected " + std::string(what));
+  return s;
+}
+
+Result<ItemError> GetItemError(od::value& value, Path& path) {
+  static constexpr std::array<std::string_view, 3> kKeys = {"code", "message",
+                                                            "field"};
+  auto object = GetObject(value, path);
+  if (!object) return tl::unexpected<Error>(std::move(object.error()));
+  ItemError out;
+  auto seen = WalkObject(*object, kKeys, Mode::kLenient, path,
+                         [&](std::size_t key, od::value& v) -> Status {
+                           auto s = GetString(v, path);
+                           if (!s)
+                             return tl::unexpected<Error>(std::move(s.error()));
+                           if (key == 0) {
+                             auto code = ErrorCodeFromName(*s);
+                             // A code this client does not know yet is still an
+                             // error.
+                             out.code = code.value_or(ErrorCode::kInternal);
+                           } else if (key == 1) {
+                             out.message = std::string(*s);
+                           } else {
+                             out.field = std::string(*s);
+                           }
+                           return {};
+                         });
+  if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
+  CAIRN_WIRE_TRY(RequireFields(*seen, Bits(0, 1), kKeys, path));
+  return out;
+}
+
+Status GetRoles(od::value& value, Path& path, std::vector<Role>& out) {
+  return WalkArray(value, path, 1, 3, false,
+                   [&](std::size_t, od::value& item) -> Status {
+                     auto role = GetRole(item, path);
+                     if (!role) {
+                       return tl::unexpected<Error>(std::move(role.error()));
+                     }
+                     for (Role r : out) {
+                       if (r == *role) {
+                         return Fail(path, "role listed twice; list it once");
+                       }
+                     }
+                     out.push_back(*role);
+                     return {};
+                   });
+}
+
+void WriteRoles(Writer& w, const std::vector<Role>& roles) {
+  w.StartArray();
+  for (Role r : roles) WriteString(w, ToString(r));
+  w.EndArray();
+}
+
+Result<RawReceipt> GetRawObject(od::value& value, Path& path) {
+  auto object = GetObject(value, path);
+  if (!object) return tl::unexpected<Error>(std::move(object.error()));
+  std::string_view raw;
+  if (auto err = object->raw_json().get(raw)) {
+    return FailJson(path, err, "an object");
+  }
+  return RawReceipt{std::string(raw)};
+}
+
+tl::unexpected<Error> FailDuplicate(std::string_view array, Duplicate dup,
+                                    std::string_view same) {
+  Path path;
+  path.PushKey(array);
+  path.PushIndex(dup.later, true);
+  return Fail(path, "duplicates " + std::string(array) + "[" +
+                        std::to_string(dup.earlier) + "] (same " +
+                        std::string(same) + "); remove one of them");
+}
+
+std::vector<std::uint32_t>& DuplicateTable(std::size_t count) {
+  thread_local std::vector<std::uint32_t> table;
+  std::size_t size = 16;
+  while (size < 2 * count) size <<= 1;
+  table.assign(size, UINT32_MAX);
+  return table;
+}
+
+namespace {
+
+// Batch items are attacker-chosen, so duplicate detection hashes with a
+// process-random SipHash key: crafted collisions cannot make it quadratic.
+const unsigned char* HashKey() {
+  static const auto* key = [] {
+    static unsigned char k[crypto_shorthash_KEYBYTES];
+    if (sodium_init() < 0) std::abort();
+    randombytes_buf(k, sizeof k);
+    return k;
+  }();
+  return key;
+}
+
+}  // namespace
+
+std::uint64_t KeyedHash(std::string_view bytes) {
+  unsigned char out[crypto_shorthash_BYTES];
+  crypto_shorthash(out, reinterpret_cast<const unsigned char*>(bytes.data()),
+                   bytes.size(), HashKey());
+  std::uint64_t h = 0;
+  std::memcpy(&h, out, sizeof h);
+  return h;
+}
+
+std::uint64_t HashTokenKey(const TokenKey& key) {
+  // token | epoch | scheme | kind (at most 32 bytes)
+  unsigned char buffer[32 + 4 + 1 + kMaxKindBytes];
+  std::memcpy(buffer, key.token.data(), 32);
+  std::memcpy(buffer + 32, &key.epoch, 4);
+  buffer[36] = static_cast<unsigned char>(key.scheme);
+  const std::size_t kind = std::min(key.kind.size(), kMaxKindBytes);
+  std::memcpy(buffer + 37, key.kind.data(), kind);
+  return KeyedHash(
+      std::string_view(reinterpret_cast<const char*>(buffer), 37 + kind));
+}
+
+Status DecodeTokenKeyField(std::size_t field, od::value& value, Path& path,
+                           TokenKey& key) {
+  switch (field) {
+    case kKind: {
+      auto kind = GetKind(value, path);
+      if (!kind) return tl::unexpected<Error>(std::move(kind.error()));
+      key.kind.assign(kind->data(), kind->size());
+      return {};
+    }
+    case kToken:
+      return GetToken(value, path, key.token);
+    case kScheme: {
+      auto scheme = GetScheme(value, path);
+      if (!scheme) return tl::unexpected<Error>(std::move(scheme.error()));
+      key.scheme = *scheme;
+      return {};
+    }
+    case kEpoch: {
+      auto epoch = GetUint(value, path, UINT32_MAX);
+      if (!epoch) return tl::unexpected<Error>(std::move(epoch.error()));
+      key.epoch = static_cast<std::uint32_t>(*epoch);
+      return {};
+    }
+    default:
+      return {};
+  }
+}
+
+void WriteKey(Writer& w, std::string_view key) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+void WriteString(Writer& w, std::string_view value) {
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void WriteToken(Writer& w, const Token& token) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char out[64];
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    out[2 * i] = kHex[token[i] >> 4];
+    out[2 * i + 1] = kHex[token[i] & 0xf];
+  }
+  w.String(out, sizeof out);
+}
+
+void WriteTimestamp(Writer& w, Timestamp t) {
+  char out[20];
+  FormatTimestampTo(t, out);
+  w.String(out, sizeof out);
+}
+
+void WriteTokenKey(Writer& w, const TokenKey& key, bool always) {
+  WriteKey(w, "kind");
+  WriteString(w, key.kind);
+  WriteKey(w, "token");
+  WriteToken(w, key.token);
+  if (always || key.scheme != TokenScheme::kHmacV1) {
+    WriteKey(w, "scheme");
+    WriteString(w, ToString(key.scheme));
+  }
+  if (always || key.epoch != 0) {
+    WriteKey(w, "epoch");
+    w.Uint(key.epoch);
+  }
+}
+
+void WriteItemError(Writer& w, const ItemError& error) {
+  w.StartObject();
+  WriteKey(w, "code");
+  WriteString(w, ErrorCodeName(error.code));
+  WriteKey(w, "message");
+  WriteString(w, error.message);
+  if (!error.field.empty()) {
+    WriteKey(w, "field");
+    WriteString(w, error.field);
+  }
+  w.EndObject();
+}
+
+void WriteRaw(Writer& w, std::string_view json) {
+  w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+}
+
+std::string Take(rapidjson::StringBuffer& buffer) {
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace cairn::wire::internal

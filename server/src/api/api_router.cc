@@ -1,0 +1,240 @@
+#include "server/src/api/api_router.h"
+
+#include <array>
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "cairn/encoding.h"
+#include "cairn/wire/error.h"
+#include "server/src/api/call.h"
+
+namespace cairn::server {
+namespace http = boost::beast::http;
+
+namespace {
+
+std::string NewRequestId() {
+  std::array<std::uint8_t, 16> bytes;
+  randombytes_buf(bytes.data(), bytes.size());
+  return "r_" + HexEncode(bytes);
+}
+
+Method ToMethod(http::verb verb) {
+  switch (verb) {
+    case http::verb::get:
+      return Method::kGet;
+    case http::verb::post:
+      return Method::kPost;
+    case http::verb::put:
+      return Method::kPut;
+    default:
+      return Method::kOther;
+  }
+}
+
+// "application/json", optionally with parameters ("; charset=utf-8").
+bool IsJsonContentType(std::string_view value) {
+  const auto semicolon = value.find(';');
+  std::string_view type = value.substr(0, semicolon);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (type.size() != 16) return false;
+  constexpr std::string_view kJson = "application/json";
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    char c = type[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kJson[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ApiRouter::Call::Finish(int status, std::string body,
+                             std::string_view content_type) {
+  if (finished.exchange(true)) {
+    spdlog::error("request {}: answered twice (bug); second answer dropped",
+                  request_id);
+    return;
+  }
+  HttpResponse response{static_cast<http::status>(status), request.version()};
+  response.set(http::field::content_type,
+               boost::beast::string_view(content_type.data(),
+                                         content_type.size()));
+  response.set("X-Request-Id", request_id);
+  response.set(http::field::cache_control, "no-store");
+  response.body() = std::move(body);
+  if (route.wrong_method && status == 405) {
+    response.set(http::field::allow,
+                 boost::beast::string_view(route.allowed_method.data(),
+                                           route.allowed_method.size()));
+  }
+  const double seconds =
+      std::chrono::duration<double>(steady_now() - start).count();
+  metrics->RecordRequest(route.endpoint, status, seconds);
+  spdlog::info("request_id={} member={} endpoint={} status={} items={} "
+               "latency_us={}",
+               request_id,
+               member.member_id.empty() ? "-" : member.member_id,
+               EndpointName(route.endpoint), status, items,
+               static_cast<std::int64_t>(seconds * 1e6));
+  respond(std::move(response));
+}
+
+void ApiRouter::Call::Fail(const Error& error) {
+  Finish(HttpStatusFor(error.code), wire::EncodeErrorBody(error));
+}
+
+void ApiRouter::Call::Fail(ErrorCode code, std::string message,
+                           std::string field) {
+  Fail(Error{code, std::move(message), std::move(field), std::nullopt});
+}
+
+ApiRouter::ApiRouter(Store& store, HubMetrics& metrics, ApiOptions options)
+    : store_(store),
+      metrics_(metrics),
+      options_(std::move(options)),
+      limiter_(options_.rate_limits, options_.steady_now) {
+  if (!options_.steady_now) {
+    options_.steady_now = [] { return std::chrono::steady_clock::now(); };
+  }
+}
+
+ApiRouter::~ApiRouter() = default;
+
+void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
+                       std::function<void(HttpResponse)> respond) {
+  auto call = std::make_shared<Call>();
+  call->start = options_.steady_now();
+  call->steady_now = options_.steady_now;
+  call->metrics = &metrics_;
+  call->respond = std::move(respond);
+  call->request_id = NewRequestId();
+  call->peer = peer;
+
+  const std::string_view target(request.target().data(),
+                                request.target().size());
+  const auto question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  if (question != std::string_view::npos) {
+    call->query_string = std::string(target.substr(question + 1));
+  }
+  call->route = MatchRoute(ToMethod(request.method()), path);
+  call->request = std::move(request);
+
+  if (call->route.endpoint == Endpoint::kUnknown) {
+    if (call->route.wrong_method) {
+      call->Fail(ErrorCode::kMethodNotAllowed,
+                 "this path accepts only " +
+                     std::string(call->route.allowed_method) +
+                     "; see docs/protocol.md");
+    } else {
+      call->Fail(ErrorCode::kNotFound,
+                 "no such endpoint; the API is described in "
+                 "schemas/openapi.yaml and docs/protocol.md");
+    }
+    return;
+  }
+
+  // The liveness probe answers any peer that completed the TLS handshake,
+  // so that a monitoring certificate need not be a member.
+  if (call->route.endpoint == Endpoint::kHealthz) {
+    HandleHealthz(call);
+    return;
+  }
+
+  auto member = store_.Authenticate(peer.fingerprint);
+  if (!member) {
+    call->Fail(ErrorCode::kPermissionDenied,
+               "the client certificate (SHA-256 fingerprint " +
+                   peer.fingerprint +
+                   ") is not registered to any member of this hub; ask the "
+                   "hub operator to register it");
+    return;
+  }
+  call->member = std::move(*member);
+  if (call->member.suspended) {
+    std::string message = "member '" + call->member.member_id +
+                          "' is suspended";
+    if (!call->member.suspended_reason.empty()) {
+      message += " (" + call->member.suspended_reason + ")";
+    }
+    message += "; contact the hub operator";
+    call->Fail(ErrorCode::kPermissionDenied, std::move(message));
+    return;
+  }
+  if (const auto role = RequiredRole(call->route.endpoint);
+      role && !HasRole(call->member.roles, *role)) {
+    call->Fail(ErrorCode::kPermissionDenied,
+               "this endpoint needs the '" + std::string(ToString(*role)) +
+                   "' role, which member '" + call->member.member_id +
+                   "' does not have");
+    return;
+  }
+  const auto method = call->request.method();
+  if (method == http::verb::post || method == http::verb::put) {
+    const auto it = call->request.find(http::field::content_type);
+    if (it == call->request.end() ||
+        !IsJsonContentType(std::string_view(it->value().data(),
+                                            it->value().size()))) {
+      call->Fail(ErrorCode::kUnsupportedMedia,
+                 "send the body as JSON with 'Content-Type: "
+                 "application/json'");
+      return;
+    }
+  }
+
+  switch (call->route.endpoint) {
+    case Endpoint::kMetrics:
+      if (Admit(call, 1)) HandleMetrics(call);
+      return;
+    case Endpoint::kMe:
+      if (Admit(call, 1)) HandleMe(call);
+      return;
+    case Endpoint::kSubmitSignals:
+      HandleSubmit(call);  // admits after decoding, by item count
+      return;
+    case Endpoint::kRetractSignals:
+      HandleRetract(call);
+      return;
+    case Endpoint::kQuery:
+      HandleQuery(call);
+      return;
+    case Endpoint::kDisposition:
+      if (Admit(call, 1)) HandleDisposition(call);
+      return;
+    case Endpoint::kFeed:
+      if (Admit(call, 1)) HandleFeed(call);
+      return;
+    case Endpoint::kNotifications:
+      if (Admit(call, 1)) HandleNotifications(call);
+      return;
+    case Endpoint::kHealthz:
+    case Endpoint::kUnknown:
+      break;  // handled above
+    default:
+      if (Admit(call, 1)) HandleAdmin(call);
+      return;
+  }
+  call->Fail(ErrorCode::kInternal, "unrouted endpoint (bug)");
+}
+
+bool ApiRouter::Admit(const CallPtr& call, std::uint64_t items) {
+  const auto retry_after = limiter_.Admit(call->member.member_id, items);
+  if (retry_after == 0) return true;
+  metrics_.AddRateLimited();
+  // Finish() owns the response; attach Retry-After by wrapping respond.
+  auto respond = std::move(call->respond);
+  call->respond = [respond = std::move(respond),
+                   retry_after](HttpResponse response) {
+    response.set(http::field::retry_after, std::to_string(retry_after));
+    respond(std::move(response));
+  };
+  call->Fail(ErrorCode::kRateLimited,
+             "member '" + call->member.member_id +
+                 "' is over its request or item rate limit; retry after " +
+                 std::to_string(retry_after) + " s (Retry-After header)");
+  return false;
+}
+
+}  // namespace cairn::server

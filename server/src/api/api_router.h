@@ -1,0 +1,85 @@
+// ApiRouter: the hub's HTTP API as a plain RequestHandler.
+//
+// For each request: route (404/405), authenticate the peer's certificate
+// fingerprint against the member registry (403 for unknown, revoked or
+// suspended), check the endpoint's role (403 naming the role), check the
+// content type (415), apply the member's rate limits (429 + Retry-After),
+// then run the endpoint's handler, which decodes the body with the wire
+// types, calls the Store and encodes the answer. Writes are acknowledged
+// only from the Store's callback, i.e. after their commit is durable; the
+// I/O thread never waits for a commit.
+//
+// Every request gets a request id ("r_" + 32 hex, also in the X-Request-Id
+// response header) and one access-log line: request id, member, endpoint,
+// status, item count, latency. Tokens are never logged.
+//
+// No sockets and no coroutines here: tests and fuzzers drive it directly.
+#ifndef CAIRN_SERVER_API_API_ROUTER_H_
+#define CAIRN_SERVER_API_API_ROUTER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cairn/vocabulary.h"
+#include "server/src/api/endpoint.h"
+#include "server/src/api/metrics.h"
+#include "server/src/api/rate_limiter.h"
+#include "server/src/http/request_handler.h"
+#include "server/src/store/store.h"
+
+namespace cairn::server {
+
+struct ApiOptions {
+  // Largest body the transport accepts; announced in /v1/me.
+  // Default: 4 MiB.
+  std::uint64_t max_body_bytes = 4 * 1024 * 1024;
+  // Token schemes this hub accepts; announced in /v1/me. Default: hmac-v1.
+  std::vector<TokenScheme> token_schemes = {TokenScheme::kHmacV1};
+  // Per-member limits. Default: see RateLimitOptions.
+  RateLimitOptions rate_limits;
+  // Monotonic clock for rate limits and latency. Default: steady_clock.
+  SteadyNow steady_now;
+};
+
+class ApiRouter final : public RequestHandler {
+ public:
+  // REQUIRES: `store` and `metrics` outlive the router.
+  ApiRouter(Store& store, HubMetrics& metrics, ApiOptions options);
+  ~ApiRouter() override;
+
+  void Handle(HttpRequest request, const PeerIdentity& peer,
+              std::function<void(HttpResponse)> respond) override;
+
+  struct Call;  // one request in flight; defined in api_router.cc
+  using CallPtr = std::shared_ptr<Call>;
+
+ private:
+  // Endpoint handlers. Each ends the call exactly once, possibly later from
+  // the store's writer thread.
+  void HandleHealthz(const CallPtr& call);
+  void HandleMetrics(const CallPtr& call);
+  void HandleMe(const CallPtr& call);
+  void HandleSubmit(const CallPtr& call);
+  void HandleRetract(const CallPtr& call);
+  void HandleQuery(const CallPtr& call);
+  void HandleDisposition(const CallPtr& call);
+  void HandleFeed(const CallPtr& call);
+  void HandleNotifications(const CallPtr& call);
+  void HandleAdmin(const CallPtr& call);
+
+  // Rate-limits `items` items; returns false (and has answered 429) when
+  // the member is over its limit.
+  bool Admit(const CallPtr& call, std::uint64_t items);
+
+  Store& store_;
+  HubMetrics& metrics_;
+  ApiOptions options_;
+  RateLimiter limiter_;
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_API_API_ROUTER_H_

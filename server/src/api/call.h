@@ -1,0 +1,46 @@
+// One API request in flight, shared by the router and the endpoint
+// handlers. Internal to server/src/api.
+#ifndef CAIRN_SERVER_API_CALL_H_
+#define CAIRN_SERVER_API_CALL_H_
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "cairn/result.h"
+#include "server/src/api/api_router.h"
+#include "server/src/api/endpoint.h"
+#include "server/src/http/request_handler.h"
+#include "server/src/store/records.h"
+
+namespace cairn::server {
+
+struct ApiRouter::Call {
+  HttpRequest request;
+  PeerIdentity peer;
+  Route route;
+  std::string query_string;  // after '?', without it
+  AuthenticatedMember member;
+  std::string request_id;
+  std::chrono::steady_clock::time_point start;
+  std::size_t items = 0;  // batch items, for the access log
+  HubMetrics* metrics = nullptr;
+  SteadyNow steady_now;
+  std::function<void(HttpResponse)> respond;
+  std::atomic<bool> finished{false};
+
+  CommandContext Context() const { return {request_id, member.member_id}; }
+
+  // Sends `body` (JSON unless `content_type` says otherwise) with `status`.
+  void Finish(int status, std::string body,
+              std::string_view content_type = "application/json");
+  // Sends the protocol's error body for `error`, with its HTTP status.
+  void Fail(const Error& error);
+  void Fail(ErrorCode code, std::string message, std::string field = {});
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_API_CALL_H_

@@ -1,0 +1,308 @@
+// The member endpoints: me, submit, retract, query, disposition, feed,
+// notifications, plus healthz and metrics.
+#include <charconv>
+
+#include "cairn/wire.h"
+#include "server/src/api/api_router.h"
+#include "server/src/api/call.h"
+#include "server/src/api/wire_mapping.h"
+
+namespace cairn::server {
+namespace http = boost::beast::http;
+
+namespace {
+
+// Decoding errors of batch bodies carry the item index; keep it.
+void FailDecode(const ApiRouter::CallPtr& call, const Error& error) {
+  call->Fail(error);
+}
+
+std::string_view Body(const ApiRouter::CallPtr& call) {
+  return call->request.body();
+}
+
+// A cursor is the decimal sequence number of the last item returned.
+Result<std::uint64_t> ParseCursor(std::string_view cursor) {
+  if (cursor.empty()) return std::uint64_t{0};
+  std::uint64_t value = 0;
+  const auto [end, ec] =
+      std::from_chars(cursor.data(), cursor.data() + cursor.size(), value);
+  if (ec != std::errc{} || end != cursor.data() + cursor.size()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "not a cursor this hub issued; pass the 'cursor' value "
+                     "of the previous page unchanged",
+                     "after");
+  }
+  return value;
+}
+
+}  // namespace
+
+void ApiRouter::HandleHealthz(const CallPtr& call) {
+  wire::HealthResponse health;
+  health.store_writable = store_.IsWritable();
+  health.ok = health.store_writable;
+  call->Finish(health.ok ? 200 : 503, wire::Encode(health));
+}
+
+void ApiRouter::HandleMetrics(const CallPtr& call) {
+  call->Finish(200, metrics_.Render(), "text/plain; version=0.0.4");
+}
+
+void ApiRouter::HandleMe(const CallPtr& call) {
+  wire::MeResponse me;
+  me.member_id = call->member.member_id;
+  me.name = call->member.name;
+  me.roles = RolesOf(call->member.roles);
+  me.fingerprint = call->peer.fingerprint;
+  me.limits.max_batch = static_cast<std::uint32_t>(wire::kMaxBatch);
+  me.limits.max_body_bytes = options_.max_body_bytes;
+  me.limits.requests_per_second =
+      static_cast<std::uint32_t>(options_.rate_limits.requests_per_second);
+  me.limits.items_per_second =
+      static_cast<std::uint32_t>(options_.rate_limits.items_per_second);
+  me.token_schemes = options_.token_schemes;
+  call->Finish(200, wire::Encode(me));
+}
+
+void ApiRouter::HandleSubmit(const CallPtr& call) {
+  auto decoded = wire::DecodeSubmitSignalsRequest(Body(call));
+  if (!decoded) return FailDecode(call, decoded.error());
+  call->items = decoded->signals.size();
+
+  std::string idempotency_key;
+  if (const auto it = call->request.find("Idempotency-Key");
+      it != call->request.end()) {
+    idempotency_key = std::string(it->value());
+    if (!wire::IsWellFormedIdempotencyKey(idempotency_key)) {
+      return call->Fail(ErrorCode::kInvalidArgument,
+                        "Idempotency-Key must be 1..128 visible ASCII "
+                        "characters",
+                        "Idempotency-Key");
+    }
+  }
+  if (!Admit(call, call->items)) return;
+
+  SubmitCommand command;
+  command.context = call->Context();
+  command.member_id = call->member.member_id;
+  command.idempotency_key = std::move(idempotency_key);
+  command.items.reserve(decoded->signals.size());
+  for (auto& s : decoded->signals) {
+    SignalSubmission item;
+    item.key = ToStoreKey(s.key);
+    item.category = s.category;
+    item.severity = s.severity;
+    item.banned_at = s.banned_at;
+    item.expires_at = s.expires_at;
+    item.attribution = s.attribution;
+    if (s.ref) item.ref = std::move(*s.ref);
+    command.items.push_back(std::move(item));
+  }
+  metrics_.AddSubmitted(call->items);
+  store_.Submit(std::move(command), [call](Result<SubmitOutcome> outcome) {
+    if (!outcome) return call->Fail(outcome.error());
+    wire::SubmitSignalsResponse response;
+    response.request_id = call->request_id;
+    response.results.reserve(outcome->results.size());
+    for (auto& r : outcome->results) {
+      wire::SubmitResult out;
+      out.index = r.index;
+      out.signal_id = std::move(r.signal_id);
+      switch (r.status) {
+        case SubmitStatus::kCreated:
+          out.status = wire::SubmitStatus::kCreated;
+          break;
+        case SubmitStatus::kUpdated:
+          out.status = wire::SubmitStatus::kUpdated;
+          break;
+        case SubmitStatus::kDuplicate:
+          out.status = wire::SubmitStatus::kDuplicate;
+          break;
+        case SubmitStatus::kError:
+          out.status = wire::SubmitStatus::kError;
+          out.signal_id.clear();
+          out.error = ToItemError(r.error);
+          break;
+      }
+      response.results.push_back(std::move(out));
+    }
+    call->Finish(200, wire::Encode(response));
+  });
+}
+
+void ApiRouter::HandleRetract(const CallPtr& call) {
+  auto decoded = wire::DecodeRetractRequest(Body(call));
+  if (!decoded) return FailDecode(call, decoded.error());
+  call->items = decoded->retractions.size();
+  if (!Admit(call, call->items)) return;
+
+  RetractCommand command;
+  command.context = call->Context();
+  command.member_id = call->member.member_id;
+  command.items.reserve(decoded->retractions.size());
+  for (auto& r : decoded->retractions) {
+    RetractionItem item;
+    if (r.key) item.key = ToStoreKey(*r.key);
+    if (r.ref) item.ref = std::move(*r.ref);
+    item.reason = r.reason;
+    command.items.push_back(std::move(item));
+  }
+  store_.Retract(std::move(command), [this, call](
+                                         Result<RetractOutcome> outcome) {
+    if (!outcome) return call->Fail(outcome.error());
+    wire::RetractResponse response;
+    response.request_id = call->request_id;
+    std::uint64_t retracted = 0;
+    for (auto& r : outcome->results) {
+      wire::RetractResult out;
+      out.index = r.index;
+      switch (r.status) {
+        case RetractStatus::kRetracted:
+          out.status = wire::RetractStatus::kRetracted;
+          retracted += r.signal_ids.size();
+          out.signal_ids = std::move(r.signal_ids);
+          break;
+        case RetractStatus::kNotFound:
+          out.status = wire::RetractStatus::kNotFound;
+          break;
+        case RetractStatus::kError:
+          out.status = wire::RetractStatus::kError;
+          out.error = ToItemError(r.error);
+          break;
+      }
+      response.results.push_back(std::move(out));
+    }
+    metrics_.AddRetracted(retracted);
+    call->Finish(200, wire::Encode(response));
+  });
+}
+
+void ApiRouter::HandleQuery(const CallPtr& call) {
+  wire::QueryRequest request;
+  // The transport's body buffer is not padded for simdjson, so the decoder
+  // copies into its per-thread buffer when needed.
+  if (auto status = wire::DecodeQueryRequestInto(
+          Body(call), call->request.body().capacity(), &request);
+      !status) {
+    return FailDecode(call, status.error());
+  }
+  call->items = request.queries.size();
+  if (!Admit(call, call->items)) return;
+
+  QueryCommand command;
+  command.context = call->Context();
+  command.member_id = call->member.member_id;
+  command.items.reserve(request.queries.size());
+  for (auto& q : request.queries) {
+    command.items.push_back(
+        TokenKey{std::move(q.kind), q.scheme, q.epoch, q.token});
+  }
+  metrics_.AddQueried(call->items);
+  store_.Query(std::move(command), [this, call](Result<QueryOutcome> outcome) {
+    if (!outcome) return call->Fail(outcome.error());
+    wire::QueryResponse response;
+    response.request_id = call->request_id;
+    response.queried = outcome->queried;
+    response.matches.reserve(outcome->matches.size());
+    for (auto& m : outcome->matches) {
+      wire::Match out;
+      out.index = m.index;
+      out.match_id = std::move(m.match_id);
+      out.kinds = std::move(m.kinds);
+      out.categories = std::move(m.categories);
+      out.platforms = m.platforms;
+      out.first_banned_at = m.first_banned_at;
+      out.last_banned_at = m.last_banned_at;
+      out.max_severity = m.max_severity;
+      out.attributed_to = std::move(m.attributed_to);
+      response.matches.push_back(std::move(out));
+    }
+    metrics_.AddMatched(response.matches.size());
+    call->Finish(200, wire::Encode(response));
+  });
+}
+
+void ApiRouter::HandleDisposition(const CallPtr& call) {
+  const std::string& match_id = call->route.param1;
+  if (!wire::IsWellFormedMatchId(match_id)) {
+    return call->Fail(ErrorCode::kNotFound,
+                      "no match with this id; match ids look like 'm_' "
+                      "followed by 32 lowercase hex characters",
+                      "match_id");
+  }
+  auto decoded = wire::DecodeDispositionRequest(Body(call));
+  if (!decoded) return FailDecode(call, decoded.error());
+  call->items = 1;
+
+  DisposeCommand command;
+  command.context = call->Context();
+  command.member_id = call->member.member_id;
+  command.match_id = match_id;
+  command.outcome = decoded->outcome;
+  if (decoded->note) command.note = std::move(*decoded->note);
+  store_.Dispose(std::move(command), [call](Result<DispositionRecord> record) {
+    if (!record) return call->Fail(record.error());
+    wire::DispositionResponse response;
+    response.request_id = call->request_id;
+    response.match_id = record->match_id;
+    response.outcome = record->outcome;
+    response.recorded_at = record->recorded_at;
+    call->Finish(200, wire::Encode(response));
+  });
+}
+
+void ApiRouter::HandleFeed(const CallPtr& call) {
+  auto page = wire::ParsePageRequest(call->query_string);
+  if (!page) return call->Fail(page.error());
+  auto after = ParseCursor(page->after);
+  if (!after) return call->Fail(after.error());
+  auto result = store_.Feed(call->member.member_id, *after, page->limit);
+  if (!result) return call->Fail(result.error());
+  wire::FeedResponse response;
+  response.events.reserve(result->events.size());
+  for (auto& e : result->events) {
+    wire::FeedEvent out;
+    out.seq = e.seq;
+    out.type = e.type;
+    out.signal_id = std::move(e.signal_id);
+    out.key = ToWireKey(e.key);
+    out.category = e.category;
+    out.severity = e.severity;
+    out.banned_at = e.banned_at;
+    out.expires_at = e.expires_at;
+    out.at = e.at;
+    response.events.push_back(std::move(out));
+  }
+  call->items = response.events.size();
+  response.cursor = std::to_string(std::max(result->cursor, *after));
+  response.more = result->more;
+  call->Finish(200, wire::Encode(response));
+}
+
+void ApiRouter::HandleNotifications(const CallPtr& call) {
+  auto page = wire::ParsePageRequest(call->query_string);
+  if (!page) return call->Fail(page.error());
+  auto after = ParseCursor(page->after);
+  if (!after) return call->Fail(after.error());
+  auto result =
+      store_.Notifications(call->member.member_id, *after, page->limit);
+  if (!result) return call->Fail(result.error());
+  wire::NotificationsResponse response;
+  for (auto& n : result->notifications) {
+    wire::Notification out;
+    out.seq = n.seq;
+    out.match_id = std::move(n.match_id);
+    out.type = n.type;
+    out.reason = n.reason;
+    out.at = n.at;
+    out.still_supported = n.still_supported;
+    response.notifications.push_back(std::move(out));
+  }
+  call->items = response.notifications.size();
+  response.cursor = std::to_string(std::max(result->cursor, *after));
+  response.more = result->more;
+  call->Finish(200, wire::Encode(response));
+}
+
+}  // namespace cairn::server

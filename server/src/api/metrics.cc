@@ -1,0 +1,85 @@
+#include "server/src/api/metrics.h"
+
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+namespace cairn::server {
+
+HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& requests = prometheus::BuildCounter()
+                       .Name("cairn_requests_total")
+                       .Help("Requests answered, by endpoint and HTTP status")
+                       .Register(*registry_);
+  auto& latency =
+      prometheus::BuildHistogram()
+          .Name("cairn_request_duration_seconds")
+          .Help("Time from a complete request to its response, by endpoint")
+          .Register(*registry_);
+  const prometheus::Histogram::BucketBoundaries bounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+  for (std::size_t e = 0; e < kEndpointCount; ++e) {
+    const std::string name(EndpointName(static_cast<Endpoint>(e)));
+    for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+      const std::string status =
+          kStatuses[s] == 0 ? "other" : std::to_string(kStatuses[s]);
+      requests_[e][s] = &requests.Add({{"endpoint", name}, {"status", status}});
+    }
+    latency_[e] = &latency.Add({{"endpoint", name}}, bounds);
+  }
+  auto counter = [this](const char* name, const char* help) {
+    return &prometheus::BuildCounter().Name(name).Help(help).Register(
+                *registry_)
+                .Add({});
+  };
+  submitted_ = counter("cairn_signals_submitted_total",
+                       "Signal items accepted in submit requests");
+  queried_ = counter("cairn_tokens_queried_total", "Tokens looked up");
+  matched_ = counter("cairn_tokens_matched_total", "Looked-up tokens that matched");
+  retracted_ = counter("cairn_signals_retracted_total", "Signals retracted");
+  rate_limited_ = counter("cairn_rate_limited_total",
+                          "Requests refused with 429 by a per-member limit");
+  auto gauge = [this](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_)
+                .Add({});
+  };
+  index_signals_ =
+      gauge("cairn_index_signals", "Active signals in the in-memory index");
+  open_connections_ =
+      gauge("cairn_open_connections", "Open client connections");
+  last_commit_batch_ = gauge("cairn_last_commit_batch_operations",
+                             "Operations in the latest group commit");
+}
+
+void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
+  const auto e = static_cast<std::size_t>(endpoint);
+  std::size_t slot = kStatuses.size() - 1;
+  for (std::size_t s = 0; s + 1 < kStatuses.size(); ++s) {
+    if (kStatuses[s] == status) {
+      slot = s;
+      break;
+    }
+  }
+  requests_[e][slot]->Increment();
+  latency_[e]->Observe(seconds);
+}
+
+void HubMetrics::SetGaugeSources(GaugeSources sources) {
+  sources_ = std::move(sources);
+}
+
+std::string HubMetrics::Render() {
+  if (sources_.index_signals) index_signals_->Set(sources_.index_signals());
+  if (sources_.open_connections) {
+    open_connections_->Set(sources_.open_connections());
+  }
+  if (sources_.last_commit_batch) {
+    last_commit_batch_->Set(sources_.last_commit_batch());
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+}  // namespace cairn::server

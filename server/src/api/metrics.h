@@ -1,0 +1,71 @@
+// The hub's Prometheus metrics (prometheus-cpp core, text exposition).
+//
+// Hot-path updates touch pre-created metric objects only: every
+// (endpoint, status) series is created up front, so recording a request is a
+// few atomic operations and one histogram observation, never a map lookup.
+#ifndef CAIRN_SERVER_API_METRICS_H_
+#define CAIRN_SERVER_API_METRICS_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "server/src/api/endpoint.h"
+
+namespace cairn::server {
+
+// Numbers read from elsewhere at scrape time (store, transport).
+struct GaugeSources {
+  std::function<double()> index_signals;
+  std::function<double()> open_connections;
+  std::function<double()> last_commit_batch;
+};
+
+class HubMetrics {
+ public:
+  HubMetrics();
+
+  // Thread-safe. `status` is the HTTP status sent.
+  void RecordRequest(Endpoint endpoint, int status, double seconds);
+  void AddSubmitted(std::uint64_t n) { submitted_->Increment(double(n)); }
+  void AddQueried(std::uint64_t n) { queried_->Increment(double(n)); }
+  void AddMatched(std::uint64_t n) { matched_->Increment(double(n)); }
+  void AddRetracted(std::uint64_t n) { retracted_->Increment(double(n)); }
+  void AddRateLimited() { rate_limited_->Increment(); }
+
+  void SetGaugeSources(GaugeSources sources);
+
+  // The Prometheus text exposition format (version 0.0.4).
+  std::string Render();
+
+ private:
+  static constexpr std::array<int, 15> kStatuses = {
+      200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 429, 431, 500, 503, 0};
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  // requests_[endpoint][status slot]; the last slot counts other statuses.
+  std::array<std::array<prometheus::Counter*, kStatuses.size()>,
+             kEndpointCount>
+      requests_{};
+  std::array<prometheus::Histogram*, kEndpointCount> latency_{};
+  prometheus::Counter* submitted_;
+  prometheus::Counter* queried_;
+  prometheus::Counter* matched_;
+  prometheus::Counter* retracted_;
+  prometheus::Counter* rate_limited_;
+  prometheus::Gauge* index_signals_;
+  prometheus::Gauge* open_connections_;
+  prometheus::Gauge* last_commit_batch_;
+  GaugeSources sources_;
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_API_METRICS_H_

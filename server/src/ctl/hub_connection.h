@@ -1,0 +1,52 @@
+// A blocking HTTPS+mTLS connection from cairnctl to a hub's API. One
+// request at a time over a keep-alive connection.
+#ifndef CAIRN_SERVER_CTL_HUB_CONNECTION_H_
+#define CAIRN_SERVER_CTL_HUB_CONNECTION_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cairn/result.h"
+
+namespace cairn::server {
+
+struct HubConnectionOptions {
+  // "https://host:port". Default: "https://127.0.0.1:8443".
+  std::string hub_url = "https://127.0.0.1:8443";
+  // Client certificate and key (PEM) of an operator or compliance member.
+  std::string cert_file;
+  std::string key_file;
+  // CA bundle that signed the hub's certificate (PEM).
+  std::string ca_file;
+  // Connect + handshake + each request. Default: 30 s.
+  std::chrono::seconds timeout{30};
+};
+
+struct HubReply {
+  int status = 0;
+  std::string body;
+};
+
+class HubConnection {
+ public:
+  // Connects and completes the TLS handshake, verifying the hub's
+  // certificate against ca_file and its name against the URL's host.
+  static Result<std::unique_ptr<HubConnection>> Open(
+      const HubConnectionOptions& options);
+  ~HubConnection();
+
+  // Sends one request; `body` empty means none. Any HTTP status is a
+  // successful reply; transport failures are errors.
+  Result<HubReply> Send(std::string_view method, std::string_view target,
+                        std::string_view body = {});
+
+ private:
+  struct Impl;
+  explicit HubConnection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_CTL_HUB_CONNECTION_H_

@@ -1,0 +1,58 @@
+// The seam between the transport (TLS, HTTP sessions) and the API.
+//
+// The transport authenticates the peer's TLS certificate, parses one HTTP
+// request at a time and hands it to a RequestHandler together with the
+// peer's identity. The handler knows nothing of sockets and is testable
+// without them. This header is deliberately free of coroutines and Asio so
+// that the router, handlers and their fuzzers (clang-14) can include it.
+#ifndef CAIRN_SERVER_HTTP_REQUEST_HANDLER_H_
+#define CAIRN_SERVER_HTTP_REQUEST_HANDLER_H_
+
+#include <functional>
+#include <string>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace cairn::server {
+
+using HttpRequest =
+    boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse =
+    boost::beast::http::response<boost::beast::http::string_body>;
+
+// Who is on the other end of the connection. The CA has already verified the
+// certificate chain, validity period and clientAuth usage; whether the
+// fingerprint belongs to an active member is the handler's decision.
+struct PeerIdentity {
+  // SHA-256 of the peer certificate's DER encoding, 64 lowercase hex.
+  // Empty only on the optional loopback metrics listener (plain HTTP, no
+  // certificate), which forwards nothing but GET /metrics.
+  std::string fingerprint;
+  // The certificate subject, one line (e.g. "CN=alpha,O=Cairn Dev"), for logs.
+  std::string subject;
+  // "127.0.0.1:53412" or "[::1]:53412".
+  std::string remote_address;
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+
+  // Handles one request. Called on the connection's strand (an I/O thread).
+  // Must not block: slow work (e.g. waiting for a durable group commit) goes
+  // to another thread, which then calls `respond`.
+  //
+  // REQUIRES: `respond` is called exactly once, from any thread. The transport
+  // posts the response back to the connection's strand. `keep_alive` and
+  // `version` of the response are set by the transport from the request;
+  // Content-Length is computed by the transport (prepare_payload).
+  //
+  // Thread-safety: called concurrently for different connections.
+  virtual void Handle(HttpRequest request, const PeerIdentity& peer,
+                      std::function<void(HttpResponse)> respond) = 0;
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_HTTP_REQUEST_HANDLER_H_

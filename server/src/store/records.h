@@ -1,0 +1,277 @@
+// Domain records of the hub's store: the commands handlers give to a Store
+// and the outcomes they get back. Plain values, no I/O, no JSON; the wire
+// layer maps them to and from the shapes in notes/api.md and schemas/.
+#ifndef CAIRN_SERVER_STORE_RECORDS_H_
+#define CAIRN_SERVER_STORE_RECORDS_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/result.h"
+#include "cairn/vocabulary.h"
+
+namespace cairn::server {
+
+using std::chrono::sys_seconds;
+
+// The store's notion of "now". Injected so tests control expiry.
+using Clock = std::function<sys_seconds()>;
+
+// The system clock truncated to seconds.
+Clock SystemClock();
+
+// Every mutating command carries who asked and under which request, so the
+// audit log (Accountability issue) can record it in the same transaction.
+struct CommandContext {
+  // Hub-generated "r_" + 32 hex; may be empty in tools and tests.
+  std::string request_id;
+  // Member id of the caller (for admin commands: the operator).
+  std::string actor;
+};
+
+// ---------------------------------------------------------------------------
+// Members
+
+struct FingerprintRecord {
+  std::string fingerprint;  // 64 lowercase hex
+  bool revoked = false;
+  sys_seconds added_at{};
+  std::optional<sys_seconds> revoked_at;
+};
+
+struct MemberRecord {
+  std::string member_id;
+  std::string name;
+  RoleSet roles = 0;
+  bool suspended = false;
+  std::string suspended_reason;  // empty when not suspended or not given
+  sys_seconds created_at{};
+  std::vector<FingerprintRecord> fingerprints;
+};
+
+// The result of a successful fingerprint lookup. A suspended member is
+// reported (suspended == true) so the hub can say so; the hub must then
+// refuse the request.
+struct AuthenticatedMember {
+  std::string member_id;
+  std::uint32_t number = 0;  // the store's compact numeric id
+  RoleSet roles = 0;
+  std::string name;
+  bool suspended = false;
+  std::string suspended_reason;
+};
+
+struct CreateMemberCommand {
+  CommandContext context;
+  std::string member_id;  // ^[a-z][a-z0-9-]{1,31}$ (validated by the wire)
+  std::string name;
+  RoleSet roles = 0;
+  std::vector<std::string> fingerprints;  // 64 lowercase hex each
+};
+
+// One command for every admin change to an existing member; `change` says
+// which. Unused fields are ignored.
+struct MemberChangeCommand {
+  enum class Change : std::uint8_t {
+    kSuspend,
+    kResume,
+    kAddFingerprint,
+    kRevokeFingerprint,
+    kSetRoles,
+  };
+  CommandContext context;
+  std::string member_id;
+  Change change = Change::kSuspend;
+  std::string reason;       // kSuspend
+  std::string fingerprint;  // kAddFingerprint, kRevokeFingerprint
+  RoleSet roles = 0;        // kSetRoles
+};
+
+struct RegisterKindCommand {
+  CommandContext context;
+  std::string kind;  // IsWellFormedKind()
+};
+
+// ---------------------------------------------------------------------------
+// Signals
+
+// What a token is about: (kind, scheme, epoch, token).
+struct TokenKey {
+  std::string kind;
+  TokenScheme scheme = TokenScheme::kHmacV1;
+  std::uint32_t epoch = 0;
+  Token token{};
+};
+
+struct SignalSubmission {
+  TokenKey key;
+  Category category = Category::kOther;
+  Severity severity = Severity::kLow;
+  sys_seconds banned_at{};
+  // Absent: now + the hub's default retention. Capped at now + max retention.
+  std::optional<sys_seconds> expires_at;
+  bool attribution = false;
+  std::string ref;  // member-private; empty = none
+};
+
+struct SubmitCommand {
+  CommandContext context;
+  std::string member_id;
+  std::vector<SignalSubmission> items;
+  // Empty = none. Same key from the same member within 24 h replays the
+  // stored results; same key with a different body is a kConflict error.
+  std::string idempotency_key;
+};
+
+enum class SubmitStatus : std::uint8_t {
+  kCreated,
+  kUpdated,
+  kDuplicate,
+  kError
+};
+
+struct SubmitItemResult {
+  std::size_t index = 0;
+  SubmitStatus status = SubmitStatus::kError;
+  std::string signal_id;  // "s_" + 32 hex, set unless kError
+  Error error;            // set when kError (code, message, field)
+};
+
+struct SubmitOutcome {
+  std::vector<SubmitItemResult> results;  // one per item, in order
+  bool replayed = false;  // true when answered from the idempotency record
+};
+
+// Exactly one of `key` and `ref` identifies the signals to retract.
+struct RetractionItem {
+  std::optional<TokenKey> key;  // retracts all of the member's active
+                                // signals on this token (every category)
+  std::string ref;              // used when `key` is absent
+  RetractReason reason = RetractReason::kOther;
+};
+
+struct RetractCommand {
+  CommandContext context;
+  std::string member_id;
+  std::vector<RetractionItem> items;
+};
+
+enum class RetractStatus : std::uint8_t { kRetracted, kNotFound, kError };
+
+struct RetractItemResult {
+  std::size_t index = 0;
+  RetractStatus status = RetractStatus::kNotFound;
+  std::vector<std::string> signal_ids;  // the retracted signals
+  Error error;                          // set when kError
+};
+
+struct RetractOutcome {
+  std::vector<RetractItemResult> results;
+};
+
+// ---------------------------------------------------------------------------
+// Queries and matches
+
+struct QueryCommand {
+  CommandContext context;
+  std::string member_id;
+  std::vector<TokenKey> items;
+};
+
+struct MatchResult {
+  std::size_t index = 0;  // position in the query batch
+  std::string match_id;   // "m_" + 32 hex
+  std::vector<std::string> kinds;
+  std::vector<Category> categories;  // union, sorted, distinct
+  std::uint32_t platforms = 0;       // distinct submitting members
+  sys_seconds first_banned_at{};
+  sys_seconds last_banned_at{};
+  Severity max_severity = Severity::kLow;
+  std::vector<std::string> attributed_to;  // member ids that opted in, sorted
+};
+
+struct QueryOutcome {
+  std::size_t queried = 0;
+  std::vector<MatchResult> matches;  // only matching items, by index
+};
+
+struct DisposeCommand {
+  CommandContext context;
+  std::string member_id;
+  std::string match_id;
+  Outcome outcome = Outcome::kConfirmed;
+  std::string note;
+};
+
+struct DispositionRecord {
+  std::string match_id;
+  Outcome outcome = Outcome::kConfirmed;
+  std::string note;
+  sys_seconds recorded_at{};
+};
+
+// ---------------------------------------------------------------------------
+// Feed and notifications
+
+struct FeedEvent {
+  std::uint64_t seq = 0;
+  FeedEventType type = FeedEventType::kAdded;
+  // Stable per signal and reveals nothing about the submitter. A mirror keys
+  // its copy on it: "added" upserts (an update re-emits "added"),
+  // "retracted"/"expired" erase. Without it two members' signals on the same
+  // token cannot be told apart.
+  std::string signal_id;
+  TokenKey key;
+  Category category = Category::kOther;
+  Severity severity = Severity::kLow;
+  sys_seconds banned_at{};
+  sys_seconds expires_at{};
+  sys_seconds at{};  // when the event happened
+};
+
+struct FeedPage {
+  std::vector<FeedEvent> events;
+  std::uint64_t cursor = 0;  // pass as after_seq to continue
+  bool more = false;
+};
+
+struct Notification {
+  std::uint64_t seq = 0;
+  std::string match_id;
+  FeedEventType type = FeedEventType::kRetracted;  // kRetracted or kExpired
+  std::optional<RetractReason> reason;             // set for kRetracted
+  sys_seconds at{};
+  bool still_supported = false;
+};
+
+struct NotificationPage {
+  std::vector<Notification> notifications;
+  std::uint64_t cursor = 0;
+  bool more = false;
+};
+
+struct ExpireOutcome {
+  std::size_t expired = 0;  // signals that left the active set
+};
+
+// ---------------------------------------------------------------------------
+// Operations
+
+struct StoreStats {
+  std::uint64_t index_signals = 0;  // active signals in the token index
+  std::uint64_t index_keys = 0;     // distinct (kind, scheme, epoch, token)
+  std::uint64_t transactions = 0;   // committed write transactions
+  std::uint64_t failed_transactions = 0;  // rolled back (I/O error, disk full)
+  std::uint64_t operations = 0;           // commands acknowledged by commits
+  std::uint64_t last_batch_operations = 0;
+  std::uint64_t queued_operations = 0;  // waiting for the writer now
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_STORE_RECORDS_H_

@@ -1,0 +1,343 @@
+#include "server/src/store/sqlite_db.h"
+
+#include <string>
+#include <vector>
+
+namespace cairn::server {
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+Statement& Statement::Bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+
+Statement& Statement::Bind(int i, std::string_view text) {
+  // An empty view may have a null data pointer, which SQLite would store
+  // as NULL rather than as an empty string.
+  sqlite3_bind_text(stmt_, i, text.empty() ? "" : text.data(),
+                    static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::BindBlob(int i, std::span<const std::uint8_t> blob) {
+  sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()),
+                    SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::BindNull(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const char* sql = sqlite3_sql(stmt_);
+  Error e{};
+  e.code = (rc == SQLITE_CONSTRAINT) ? ErrorCode::kInternal
+                                     : ErrorCode::kUnavailable;
+  e.message = std::string("database error (") + sqlite3_errstr(rc) +
+              "): " + sqlite3_errmsg(db_) + " while running: " +
+              std::string(sql != nullptr ? sql : "?").substr(0, 60);
+  return tl::unexpected(std::move(e));
+}
+
+Status Statement::Run() {
+  while (true) {
+    auto r = Step();
+    if (!r) return tl::unexpected(r.error());
+    if (!*r) return {};
+  }
+}
+
+std::int64_t Statement::Int(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
+
+std::string Statement::Text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  const int n = sqlite3_column_bytes(stmt_, col);
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p),
+                                    static_cast<std::size_t>(n));
+}
+
+std::span<const std::uint8_t> Statement::Blob(int col) const {
+  const auto* p =
+      static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, col));
+  const int n = sqlite3_column_bytes(stmt_, col);
+  return {p, static_cast<std::size_t>(n)};
+}
+
+bool Statement::IsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+
+Result<std::unique_ptr<Database>> Database::Open(
+    const std::filesystem::path& path, bool create, bool read_only,
+    std::chrono::milliseconds busy_timeout) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  flags |= read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (create && !read_only) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = "cannot open the database " + path.string() + " (" +
+                          sqlite3_errstr(rc) + ")";
+    if (raw != nullptr) sqlite3_close(raw);
+    message += create ? "; check that its directory exists and is writable"
+                      : "; check the path (initialise a new hub with "
+                        "`cairnctl init`)";
+    return MakeError(ErrorCode::kIo, std::move(message));
+  }
+  std::unique_ptr<Database> db(new Database(raw));
+  sqlite3_extended_result_codes(raw, 0);
+  sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));
+  return db;
+}
+
+Database::~Database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Status Database::Exec(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return {};
+  std::string detail = err != nullptr ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  Error e = ErrorFor(rc, "running " + sql.substr(0, 60));
+  e.message += " [" + detail + "]";
+  return tl::unexpected(std::move(e));
+}
+
+Result<Statement> Database::Prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Statement(it->second, db_);
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                    &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = ErrorFor(rc, "preparing a statement");
+    e.message += std::string(" [") + sqlite3_errmsg(db_) + "]";
+    return tl::unexpected(std::move(e));
+  }
+  cache_.emplace(sql, stmt);
+  return Statement(stmt, db_);
+}
+
+std::int64_t Database::LastInsertRowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+bool Database::InTransaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
+Error Database::ErrorFor(int rc, std::string_view doing) const {
+  Error e{};
+  const std::string what = std::string("the store failed ") +
+                           std::string(doing) + " (" + sqlite3_errstr(rc) + ")";
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      e.code = ErrorCode::kUnavailable;
+      e.message = what +
+                  "; the disk or the database size limit is full: "
+                  "free space or raise the limit, then retry";
+      break;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+      e.code = ErrorCode::kUnavailable;
+      e.message = what +
+                  "; check the data directory's disk and "
+                  "permissions, then retry";
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      e.code = ErrorCode::kUnavailable;
+      e.message = what +
+                  "; another process holds the database: stop it "
+                  "or retry later";
+      break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      e.code = ErrorCode::kInternal;
+      e.message = what +
+                  "; the database file is damaged: restore it from "
+                  "a backup";
+      break;
+    default:
+      e.code = ErrorCode::kInternal;
+      e.message = what + "; this is a bug, please report it";
+      break;
+  }
+  return e;
+}
+
+namespace {
+
+// Each entry is one schema version; never edit a released step, append a
+// new one. Tokens get no index on purpose (see DESIGN.md, "Platform facts").
+const std::vector<std::vector<const char*>>& Migrations() {
+  static const std::vector<std::vector<const char*>> kSteps = {
+      // 1: members, fingerprints, kinds, signals, feed.
+      {
+          "CREATE TABLE kinds ("
+          " id INTEGER PRIMARY KEY,"
+          " name TEXT NOT NULL UNIQUE,"
+          " builtin INTEGER NOT NULL,"
+          " created_at INTEGER NOT NULL)",
+          "INSERT INTO kinds (id, name, builtin, created_at) VALUES"
+          " (1, 'email', 1, 0), (2, 'phone', 1, 0), (3, 'handle', 1, 0),"
+          " (4, 'device', 1, 0), (5, 'url', 1, 0)",
+          "CREATE TABLE members ("
+          " id INTEGER PRIMARY KEY,"
+          " member_id TEXT NOT NULL UNIQUE,"
+          " name TEXT NOT NULL,"
+          " roles INTEGER NOT NULL,"
+          " suspended INTEGER NOT NULL DEFAULT 0,"
+          " suspended_reason TEXT NOT NULL DEFAULT '',"
+          " created_at INTEGER NOT NULL)",
+          "CREATE TABLE fingerprints ("
+          " fingerprint TEXT PRIMARY KEY,"
+          " member INTEGER NOT NULL REFERENCES members(id),"
+          " revoked INTEGER NOT NULL DEFAULT 0,"
+          " added_at INTEGER NOT NULL,"
+          " revoked_at INTEGER)",
+          "CREATE INDEX fingerprints_by_member ON fingerprints(member)",
+          // status: 0 active, 1 retracted, 2 expired.
+          "CREATE TABLE signals ("
+          " id INTEGER PRIMARY KEY,"
+          " signal_id TEXT NOT NULL,"
+          " kind INTEGER NOT NULL,"
+          " scheme INTEGER NOT NULL,"
+          " epoch INTEGER NOT NULL,"
+          " token BLOB NOT NULL,"
+          " category INTEGER NOT NULL,"
+          " severity INTEGER NOT NULL,"
+          " banned_at INTEGER NOT NULL,"
+          " expires_at INTEGER NOT NULL,"
+          " attribution INTEGER NOT NULL,"
+          " member INTEGER NOT NULL,"
+          " ref TEXT,"
+          " status INTEGER NOT NULL DEFAULT 0,"
+          " retract_reason INTEGER,"
+          " created_at INTEGER NOT NULL,"
+          " updated_at INTEGER NOT NULL)",
+          "CREATE INDEX signals_active_by_ref ON signals(member, ref)"
+          " WHERE ref IS NOT NULL AND status = 0",
+          "CREATE INDEX signals_active_by_expiry ON signals(expires_at)"
+          " WHERE status = 0",
+          "CREATE TABLE retractions ("
+          " signal INTEGER PRIMARY KEY,"
+          " reason INTEGER NOT NULL,"
+          " request_id TEXT NOT NULL,"
+          " at INTEGER NOT NULL)",
+          // type: 0 added, 1 retracted, 2 expired (FeedEventType).
+          "CREATE TABLE feed ("
+          " seq INTEGER PRIMARY KEY,"
+          " type INTEGER NOT NULL,"
+          " signal INTEGER NOT NULL,"
+          " member INTEGER NOT NULL,"
+          " at INTEGER NOT NULL)",
+      },
+      // 2: matches, dispositions, notifications, idempotency keys.
+      {
+          "CREATE TABLE matches ("
+          " id INTEGER PRIMARY KEY,"
+          " match_id TEXT NOT NULL UNIQUE,"
+          " member INTEGER NOT NULL,"
+          " created_at INTEGER NOT NULL)",
+          "CREATE INDEX matches_by_member ON matches(member, created_at)",
+          "CREATE TABLE match_signals ("
+          " signal INTEGER NOT NULL,"
+          " match INTEGER NOT NULL,"
+          " PRIMARY KEY (signal, match)) WITHOUT ROWID",
+          "CREATE TABLE dispositions ("
+          " id INTEGER PRIMARY KEY,"
+          " match INTEGER NOT NULL,"
+          " member INTEGER NOT NULL,"
+          " outcome INTEGER NOT NULL,"
+          " note TEXT NOT NULL,"
+          " recorded_at INTEGER NOT NULL)",
+          "CREATE INDEX dispositions_by_match ON dispositions(match)",
+          "CREATE TABLE notifications ("
+          " seq INTEGER PRIMARY KEY,"
+          " member INTEGER NOT NULL,"
+          " match INTEGER NOT NULL,"
+          " type INTEGER NOT NULL,"
+          " reason INTEGER,"
+          " still_supported INTEGER NOT NULL,"
+          " at INTEGER NOT NULL)",
+          "CREATE INDEX notifications_by_member ON notifications(member, seq)",
+          "CREATE TABLE idempotency ("
+          " member INTEGER NOT NULL,"
+          " key TEXT NOT NULL,"
+          " digest BLOB NOT NULL,"
+          " results TEXT NOT NULL,"
+          " created_at INTEGER NOT NULL,"
+          " PRIMARY KEY (member, key)) WITHOUT ROWID",
+      },
+  };
+  return kSteps;
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
+
+Result<int> SchemaVersionOf(Database& db) {
+  auto stmt = db.Prepare("PRAGMA user_version");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  return static_cast<int>(*row ? stmt->Int(0) : 0);
+}
+
+Status MigrateSchema(Database& db, int target_version) {
+  const int latest = LatestSchemaVersion();
+  if (target_version <= 0 || target_version > latest) target_version = latest;
+  auto version = SchemaVersionOf(db);
+  if (!version) return tl::unexpected(version.error());
+  if (*version > latest) {
+    return MakeError(
+        ErrorCode::kInternal,
+        "the database has schema version " + std::to_string(*version) +
+            " but this cairnd understands at most version " +
+            std::to_string(latest) +
+            "; run a newer cairnd or restore a backup made by this version");
+  }
+  for (int v = *version + 1; v <= target_version; ++v) {
+    if (auto s = db.Exec("BEGIN IMMEDIATE"); !s) return s;
+    for (const char* sql : Migrations()[static_cast<std::size_t>(v - 1)]) {
+      if (auto s = db.Exec(sql); !s) {
+        (void)db.Exec("ROLLBACK");
+        s.error().message = "schema migration to version " + std::to_string(v) +
+                            " failed: " + s.error().message;
+        return s;
+      }
+    }
+    if (auto s = db.Exec("PRAGMA user_version = " + std::to_string(v)); !s) {
+      (void)db.Exec("ROLLBACK");
+      return s;
+    }
+    if (auto s = db.Exec("COMMIT"); !s) {
+      (void)db.Exec("ROLLBACK");
+      return s;
+    }
+  }
+  return {};
+}
+
+}  // namespace cairn::server

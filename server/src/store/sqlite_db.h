@@ -1,0 +1,96 @@
+// Thin RAII layer over the SQLite C API for the store: one Database per
+// connection with a cache of prepared statements, and a Statement handle
+// that resets its statement when it goes out of scope. Internal to
+// server/src/store; not thread-safe (each connection has one owner thread
+// or a mutex).
+#ifndef CAIRN_SERVER_STORE_SQLITE_DB_H_
+#define CAIRN_SERVER_STORE_SQLITE_DB_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <sqlite3.h>
+
+#include "cairn/result.h"
+
+namespace cairn::server {
+
+class Statement {
+ public:
+  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  Statement(Statement&& other) noexcept
+      : stmt_(std::exchange(other.stmt_, nullptr)), db_(other.db_) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  // Parameters are 1-based, as in SQLite.
+  Statement& Bind(int i, std::int64_t v);
+  Statement& Bind(int i, std::string_view text);
+  Statement& BindBlob(int i, std::span<const std::uint8_t> blob);
+  Statement& BindNull(int i);
+
+  // true: a row is available; false: done. Errors carry SQLite's message.
+  Result<bool> Step();
+  // Steps to completion, for statements that return no rows.
+  Status Run();
+
+  std::int64_t Int(int col) const;
+  std::string Text(int col) const;
+  std::span<const std::uint8_t> Blob(int col) const;
+  bool IsNull(int col) const;
+
+ private:
+  sqlite3_stmt* stmt_;
+  sqlite3* db_;
+};
+
+class Database {
+ public:
+  // `read_only` opens without write access (the reader connection).
+  static Result<std::unique_ptr<Database>> Open(
+      const std::filesystem::path& path, bool create, bool read_only,
+      std::chrono::milliseconds busy_timeout);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Status Exec(const std::string& sql);
+  // `sql` must outlive the Database (a literal): the cache keys on it.
+  Result<Statement> Prepare(const char* sql);
+  std::int64_t LastInsertRowid() const;
+  bool InTransaction() const;
+  sqlite3* handle() const { return db_; }
+
+  // Maps an SQLite result code to a Cairn error with a message that says
+  // what to do. Disk-full, I/O and locking problems are kUnavailable.
+  Error ErrorFor(int rc, std::string_view doing) const;
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+// Applies the schema migrations 1..target_version in one transaction each
+// (target_version <= 0 means: the latest). Refuses a database whose
+// user_version is newer than this build knows.
+Status MigrateSchema(Database& db, int target_version = 0);
+
+// PRAGMA user_version of `db`.
+Result<int> SchemaVersionOf(Database& db);
+
+// The number of migrations this build has.
+int LatestSchemaVersion();
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_STORE_SQLITE_DB_H_

@@ -1,0 +1,1676 @@
+// SqliteStore: the embedded Store backend.
+//
+// Shape: one writer thread owns the read-write connection and applies queued
+// commands in batches (group commit, one transaction per batch); a separate
+// read-only connection under a mutex serves feed and notification pages;
+// members and kinds are served from an immutable in-memory snapshot that the
+// writer republishes after commits that change them; queries are answered
+// from the TokenIndex.
+//
+// While a batch runs, its index changes are held in an overlay (BatchState)
+// so later commands of the same batch see earlier ones; the overlay is
+// applied to the TokenIndex only after COMMIT succeeds and dropped on
+// rollback.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <sodium.h>
+
+#include "cairn/encoding.h"
+#include "server/src/store/sqlite_db.h"
+#include "server/src/store/store.h"
+#include "server/src/store/token_index.h"
+
+namespace cairn::server {
+namespace {
+
+constexpr std::int64_t kStatusActive = 0;
+constexpr std::int64_t kStatusRetracted = 1;
+constexpr std::int64_t kStatusExpired = 2;
+constexpr std::int64_t kAnyTime = std::numeric_limits<std::int64_t>::min();
+
+std::int64_t ToUnix(sys_seconds t) { return t.time_since_epoch().count(); }
+sys_seconds FromUnix(std::int64_t s) {
+  return sys_seconds{std::chrono::seconds{s}};
+}
+
+// "s_"/"m_" + 32 lowercase hex from the OS CSPRNG.
+std::string NewId(std::string_view prefix) {
+  std::array<std::uint8_t, 16> bytes;
+  randombytes_buf(bytes.data(), bytes.size());
+  return std::string(prefix) + HexEncode(bytes);
+}
+
+Error Unavailable(std::string message) {
+  Error e{};
+  e.code = ErrorCode::kUnavailable;
+  e.message = std::move(message);
+  return e;
+}
+
+Error ItemError(ErrorCode code, std::string message, std::string field,
+                std::size_t index) {
+  Error e{};
+  e.code = code;
+  e.message = std::move(message);
+  e.field = std::move(field);
+  e.index = index;
+  return e;
+}
+
+// Members and kinds as the request path needs them; immutable once
+// published.
+struct Directory {
+  struct Member {
+    MemberRecord record;
+    std::uint32_t number = 0;
+  };
+  std::unordered_map<std::string, Member> members;           // by member id
+  std::unordered_map<std::string, std::string> active_fps;   // fp -> member id
+  std::unordered_map<std::uint32_t, std::string> by_number;  // number -> id
+  std::unordered_map<std::string, std::uint16_t> kind_ids;
+  std::unordered_map<std::uint16_t, std::string> kind_names;
+
+  const Member* FindMember(std::string_view id) const {
+    auto it = members.find(std::string(id));
+    return it == members.end() ? nullptr : &it->second;
+  }
+  std::optional<std::uint16_t> KindId(std::string_view kind) const {
+    auto it = kind_ids.find(std::string(kind));
+    if (it == kind_ids.end()) return std::nullopt;
+    return it->second;
+  }
+  std::string KindName(std::uint16_t id) const {
+    auto it = kind_names.find(id);
+    return it == kind_names.end() ? std::string("unknown") : it->second;
+  }
+  std::string MemberIdOf(std::uint32_t number) const {
+    auto it = by_number.find(number);
+    return it == by_number.end() ? std::string() : it->second;
+  }
+};
+
+// The state of one write transaction.
+struct BatchState {
+  explicit BatchState(Database& d) : db(d) {}
+  Database& db;
+  std::int64_t now = 0;
+  std::optional<Error> fatal;  // an SQL failure: the batch rolls back
+  std::vector<IndexChange> changes;
+  // Overlay over the TokenIndex: current state of rows touched this batch.
+  std::unordered_map<std::int64_t, std::pair<IndexKey, IndexEntry>> upserts;
+  std::unordered_set<std::int64_t> removed;
+  std::unordered_map<IndexKey, std::vector<std::int64_t>, IndexKeyHash>
+      inserted_by_key;
+  bool directory_changed = false;
+  std::vector<AuditEvent> audit;
+
+  // Records an SQL failure; returns the error for convenient returns.
+  Error Fail(const Error& e) {
+    if (!fatal) fatal = e;
+    return e;
+  }
+
+  void Insert(const IndexKey& key, const IndexEntry& entry) {
+    changes.push_back({IndexChange::Op::kInsert, key, entry});
+    upserts[entry.rowid] = {key, entry};
+    inserted_by_key[key].push_back(entry.rowid);
+  }
+  void Update(const IndexKey& key, const IndexEntry& entry) {
+    changes.push_back({IndexChange::Op::kUpdate, key, entry});
+    upserts[entry.rowid] = {key, entry};
+  }
+  void Remove(const IndexKey& key, std::int64_t rowid) {
+    IndexEntry e;
+    e.rowid = rowid;
+    changes.push_back({IndexChange::Op::kRemove, key, e});
+    removed.insert(rowid);
+    upserts.erase(rowid);
+  }
+};
+
+// A queued command. Run() executes inside the batch's transaction and keeps
+// its result; Complete() delivers it after COMMIT, Fail() after ROLLBACK.
+class Operation {
+ public:
+  virtual ~Operation() = default;
+  virtual void Run(BatchState& batch) = 0;
+  virtual void Complete() = 0;
+  virtual void Fail(const Error& error) = 0;
+};
+
+template <typename T>
+class TypedOperation final : public Operation {
+ public:
+  using Body = std::function<Result<T>(BatchState&)>;
+  TypedOperation(Body body, Store::Callback<T> done)
+      : body_(std::move(body)), done_(std::move(done)) {}
+  void Run(BatchState& batch) override { result_.emplace(body_(batch)); }
+  void Complete() override {
+    if (result_) {
+      done_(std::move(*result_));
+    } else {
+      done_(tl::unexpected(Unavailable("the command was not run; retry")));
+    }
+  }
+  void Fail(const Error& error) override { done_(tl::unexpected(error)); }
+
+ private:
+  Body body_;
+  Store::Callback<T> done_;
+  std::optional<Result<T>> result_;
+};
+
+// SHA-256 over a canonical serialisation of a submission, so a reused
+// Idempotency-Key with a different body is detected.
+std::array<std::uint8_t, crypto_hash_sha256_BYTES> SubmissionDigest(
+    const std::vector<SignalSubmission>& items) {
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  auto add = [&state](const void* p, std::size_t n) {
+    crypto_hash_sha256_update(&state, static_cast<const unsigned char*>(p), n);
+  };
+  for (const auto& item : items) {
+    const std::int64_t numbers[] = {
+        static_cast<std::int64_t>(item.key.scheme),
+        item.key.epoch,
+        static_cast<std::int64_t>(item.category),
+        static_cast<std::int64_t>(item.severity),
+        ToUnix(item.banned_at),
+        item.expires_at ? ToUnix(*item.expires_at) : kAnyTime,
+        item.attribution ? 1 : 0,
+        static_cast<std::int64_t>(item.key.kind.size()),
+        static_cast<std::int64_t>(item.ref.size())};
+    add(numbers, sizeof numbers);
+    add(item.key.kind.data(), item.key.kind.size());
+    add(item.key.token.data(), item.key.token.size());
+    add(item.ref.data(), item.ref.size());
+  }
+  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest;
+  crypto_hash_sha256_final(&state, digest.data());
+  return digest;
+}
+
+std::string_view SubmitStatusName(SubmitStatus s) {
+  switch (s) {
+    case SubmitStatus::kCreated:
+      return "created";
+    case SubmitStatus::kUpdated:
+      return "updated";
+    case SubmitStatus::kDuplicate:
+      return "duplicate";
+    case SubmitStatus::kError:
+      return "error";
+  }
+  return "error";
+}
+
+// Idempotency records hold results as text lines:
+// index \t status \t signal_id \t code \t field \t message
+std::string EncodeResults(const std::vector<SubmitItemResult>& results) {
+  std::string out;
+  for (const auto& r : results) {
+    out += std::to_string(r.index);
+    out += '\t';
+    out += SubmitStatusName(r.status);
+    out += '\t';
+    out += r.signal_id;
+    out += '\t';
+    out += r.status == SubmitStatus::kError ? ErrorCodeName(r.error.code)
+                                            : std::string_view();
+    out += '\t';
+    out += r.error.field;
+    out += '\t';
+    for (char c : r.error.message) out += (c == '\t' || c == '\n') ? ' ' : c;
+    out += '\n';
+  }
+  return out;
+}
+
+std::vector<SubmitItemResult> DecodeResults(const std::string& text) {
+  std::vector<SubmitItemResult> results;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> f;
+    std::size_t start = 0;
+    for (int i = 0; i < 5; ++i) {
+      const std::size_t tab = line.find('\t', start);
+      if (tab == std::string::npos) break;
+      f.push_back(line.substr(start, tab - start));
+      start = tab + 1;
+    }
+    if (f.size() != 5) continue;
+    f.push_back(line.substr(start));
+    SubmitItemResult r;
+    r.index = std::stoul(f[0]);
+    if (f[1] == "created") {
+      r.status = SubmitStatus::kCreated;
+    } else if (f[1] == "updated") {
+      r.status = SubmitStatus::kUpdated;
+    } else if (f[1] == "duplicate") {
+      r.status = SubmitStatus::kDuplicate;
+    } else {
+      r.status = SubmitStatus::kError;
+      r.error.code =
+          ErrorCodeFromName(f[3]).value_or(ErrorCode::kInvalidArgument);
+      r.error.field = f[4];
+      r.error.message = f[5];
+      r.error.index = r.index;
+    }
+    r.signal_id = f[2];
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const SqliteStoreOptions& options) : options_(options) {
+    if (!options_.clock) options_.clock = SystemClock();
+  }
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  Status Open() {
+    auto db = Database::Open(options_.db_path, options_.create_if_missing,
+                             /*read_only=*/false, options_.busy_timeout);
+    if (!db) return tl::unexpected(db.error());
+    writer_db_ = std::move(*db);
+    // WAL lets the reader connection run beside the writer; FULL makes a
+    // commit durable before we acknowledge it.
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+          "PRAGMA foreign_keys=OFF"}) {
+      if (auto s = writer_db_->Exec(pragma); !s) return s;
+    }
+    if (auto s = MigrateSchema(*writer_db_); !s) return s;
+    if (!options_.writer_setup_sql_for_testing.empty()) {
+      if (auto s = writer_db_->Exec(options_.writer_setup_sql_for_testing);
+          !s) {
+        return s;
+      }
+    }
+    auto reader = Database::Open(options_.db_path, false, /*read_only=*/true,
+                                 options_.busy_timeout);
+    if (!reader) return tl::unexpected(reader.error());
+    reader_db_ = std::move(*reader);
+
+    auto dir = LoadDirectory(*writer_db_);
+    if (!dir) return tl::unexpected(dir.error());
+    Publish(std::move(*dir));
+    if (auto s = LoadIndex(); !s) return s;
+    writer_ = std::thread([this] { WriterLoop(); });
+    return {};
+  }
+
+  // ---- Members -----------------------------------------------------------
+
+  std::optional<AuthenticatedMember> Authenticate(
+      std::string_view fingerprint_hex) const override {
+    auto dir = Snapshot();
+    auto fp = dir->active_fps.find(std::string(fingerprint_hex));
+    if (fp == dir->active_fps.end()) return std::nullopt;
+    const Directory::Member* m = dir->FindMember(fp->second);
+    if (m == nullptr) return std::nullopt;
+    AuthenticatedMember a;
+    a.member_id = m->record.member_id;
+    a.number = m->number;
+    a.roles = m->record.roles;
+    a.name = m->record.name;
+    a.suspended = m->record.suspended;
+    a.suspended_reason = m->record.suspended_reason;
+    return a;
+  }
+
+  Result<MemberRecord> GetMember(std::string_view member_id) const override {
+    auto dir = Snapshot();
+    const Directory::Member* m = dir->FindMember(member_id);
+    if (m == nullptr) return MemberNotFound(member_id);
+    return m->record;
+  }
+
+  std::vector<MemberRecord> ListMembers() const override {
+    auto dir = Snapshot();
+    std::vector<MemberRecord> out;
+    out.reserve(dir->members.size());
+    for (const auto& [id, m] : dir->members) out.push_back(m.record);
+    std::sort(out.begin(), out.end(),
+              [](const MemberRecord& a, const MemberRecord& b) {
+                return a.member_id < b.member_id;
+              });
+    return out;
+  }
+
+  bool IsKnownKind(std::string_view kind) const override {
+    return Snapshot()->KindId(kind).has_value();
+  }
+
+  std::vector<std::string> ListKinds() const override {
+    auto dir = Snapshot();
+    std::vector<std::pair<std::uint16_t, std::string>> kinds(
+        dir->kind_names.begin(), dir->kind_names.end());
+    std::sort(kinds.begin(), kinds.end());
+    std::vector<std::string> out;
+    for (auto& [id, name] : kinds) out.push_back(std::move(name));
+    return out;
+  }
+
+  void CreateMember(CreateMemberCommand command,
+                    Callback<MemberRecord> done) override {
+    Enqueue<MemberRecord>([this, c = std::move(command)](
+                              BatchState& b) { return DoCreateMember(b, c); },
+                          std::move(done));
+  }
+
+  void ChangeMember(MemberChangeCommand command,
+                    Callback<MemberRecord> done) override {
+    Enqueue<MemberRecord>([this, c = std::move(command)](
+                              BatchState& b) { return DoChangeMember(b, c); },
+                          std::move(done));
+  }
+
+  void RegisterKind(RegisterKindCommand command, Callback<void> done) override {
+    Enqueue<void>([this, c = std::move(command)](
+                      BatchState& b) { return DoRegisterKind(b, c); },
+                  std::move(done));
+  }
+
+  // ---- Signals -----------------------------------------------------------
+
+  void Submit(SubmitCommand command, Callback<SubmitOutcome> done) override {
+    Enqueue<SubmitOutcome>([this, c = std::move(command)](
+                               BatchState& b) { return DoSubmit(b, c); },
+                           std::move(done));
+  }
+
+  void Retract(RetractCommand command, Callback<RetractOutcome> done) override {
+    Enqueue<RetractOutcome>([this, c = std::move(command)](
+                                BatchState& b) { return DoRetract(b, c); },
+                            std::move(done));
+  }
+
+  void Query(QueryCommand command, Callback<QueryOutcome> done) override {
+    auto dir = Snapshot();
+    const Directory::Member* me = dir->FindMember(command.member_id);
+    if (me == nullptr) {
+      done(UnknownMember(command.member_id));
+      return;
+    }
+    const std::int64_t now = ToUnix(options_.clock());
+    // Keep only the items that match now; the rest are dropped here and
+    // never reach the writer, SQLite or a log.
+    std::vector<std::pair<std::size_t, TokenKey>> hits;
+    std::vector<IndexEntry> entries;
+    for (std::size_t i = 0; i < command.items.size(); ++i) {
+      auto key = ToIndexKey(*dir, command.items[i]);
+      if (!key) continue;
+      entries.clear();
+      index_->Lookup(*key, now, &entries);
+      const bool hit = std::any_of(
+          entries.begin(), entries.end(),
+          [&](const IndexEntry& e) { return e.member != me->number; });
+      if (hit) hits.emplace_back(i, std::move(command.items[i]));
+    }
+    QueryOutcome outcome;
+    outcome.queried = command.items.size();
+    if (hits.empty()) {
+      done(std::move(outcome));
+      return;
+    }
+    Enqueue<QueryOutcome>(
+        [this, ctx = std::move(command.context), member = me->number,
+         queried = outcome.queried, hits = std::move(hits)](BatchState& b) {
+          return DoRecordMatches(b, ctx, member, queried, hits);
+        },
+        std::move(done));
+  }
+
+  void Dispose(DisposeCommand command,
+               Callback<DispositionRecord> done) override {
+    Enqueue<DispositionRecord>([this, c = std::move(command)](
+                                   BatchState& b) { return DoDispose(b, c); },
+                               std::move(done));
+  }
+
+  void ExpireDue(Callback<ExpireOutcome> done) override {
+    Enqueue<ExpireOutcome>([this](BatchState& b) { return DoExpire(b); },
+                           std::move(done));
+  }
+
+  // ---- Streams -----------------------------------------------------------
+
+  Result<FeedPage> Feed(std::string_view member_id, std::uint64_t after_seq,
+                        std::size_t limit) const override {
+    auto dir = Snapshot();
+    const Directory::Member* me = dir->FindMember(member_id);
+    if (me == nullptr) return UnknownMember(member_id);
+    limit = std::clamp<std::size_t>(limit, 1, 10000);
+    std::lock_guard lock(reader_mutex_);
+    auto stmt = reader_db_->Prepare(
+        "SELECT f.seq, f.type, f.at, s.signal_id, s.kind, s.scheme, s.epoch,"
+        " s.token, s.category, s.severity, s.banned_at, s.expires_at"
+        " FROM feed f JOIN signals s ON s.id = f.signal"
+        " WHERE f.seq > ?1 AND f.member != ?2 ORDER BY f.seq LIMIT ?3");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, static_cast<std::int64_t>(after_seq))
+        .Bind(2, me->number)
+        .Bind(3, static_cast<std::int64_t>(limit + 1));
+    FeedPage page;
+    page.cursor = after_seq;
+    while (true) {
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      if (page.events.size() == limit) {
+        page.more = true;
+        break;
+      }
+      FeedEvent e;
+      e.seq = static_cast<std::uint64_t>(stmt->Int(0));
+      e.type = static_cast<FeedEventType>(stmt->Int(1));
+      e.at = FromUnix(stmt->Int(2));
+      e.signal_id = stmt->Text(3);
+      e.key.kind = dir->KindName(static_cast<std::uint16_t>(stmt->Int(4)));
+      e.key.scheme = static_cast<TokenScheme>(stmt->Int(5));
+      e.key.epoch = static_cast<std::uint32_t>(stmt->Int(6));
+      auto token = stmt->Blob(7);
+      std::copy_n(token.begin(), std::min(token.size(), e.key.token.size()),
+                  e.key.token.begin());
+      e.category = static_cast<Category>(stmt->Int(8));
+      e.severity = static_cast<Severity>(stmt->Int(9));
+      e.banned_at = FromUnix(stmt->Int(10));
+      e.expires_at = FromUnix(stmt->Int(11));
+      page.cursor = e.seq;
+      page.events.push_back(std::move(e));
+    }
+    return page;
+  }
+
+  Result<NotificationPage> Notifications(std::string_view member_id,
+                                         std::uint64_t after_seq,
+                                         std::size_t limit) const override {
+    auto dir = Snapshot();
+    const Directory::Member* me = dir->FindMember(member_id);
+    if (me == nullptr) return UnknownMember(member_id);
+    limit = std::clamp<std::size_t>(limit, 1, 10000);
+    std::lock_guard lock(reader_mutex_);
+    auto stmt = reader_db_->Prepare(
+        "SELECT n.seq, m.match_id, n.type, n.reason, n.at, n.still_supported"
+        " FROM notifications n JOIN matches m ON m.id = n.match"
+        " WHERE n.member = ?1 AND n.seq > ?2 ORDER BY n.seq LIMIT ?3");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, me->number)
+        .Bind(2, static_cast<std::int64_t>(after_seq))
+        .Bind(3, static_cast<std::int64_t>(limit + 1));
+    NotificationPage page;
+    page.cursor = after_seq;
+    while (true) {
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      if (page.notifications.size() == limit) {
+        page.more = true;
+        break;
+      }
+      Notification n;
+      n.seq = static_cast<std::uint64_t>(stmt->Int(0));
+      n.match_id = stmt->Text(1);
+      n.type = static_cast<FeedEventType>(stmt->Int(2));
+      if (!stmt->IsNull(3)) {
+        n.reason = static_cast<RetractReason>(stmt->Int(3));
+      }
+      n.at = FromUnix(stmt->Int(4));
+      n.still_supported = stmt->Int(5) != 0;
+      page.cursor = n.seq;
+      page.notifications.push_back(std::move(n));
+    }
+    return page;
+  }
+
+  // ---- Operations --------------------------------------------------------
+
+  bool IsWritable() const override {
+    return writable_.load(std::memory_order_relaxed);
+  }
+
+  StoreStats Stats() const override {
+    StoreStats s;
+    s.index_signals = index_->Size();
+    s.index_keys = index_->KeyCount();
+    s.transactions = transactions_.load(std::memory_order_relaxed);
+    s.failed_transactions =
+        failed_transactions_.load(std::memory_order_relaxed);
+    s.operations = operations_.load(std::memory_order_relaxed);
+    s.last_batch_operations =
+        last_batch_operations_.load(std::memory_order_relaxed);
+    {
+      std::lock_guard lock(queue_mutex_);
+      s.queued_operations = queue_.size();
+    }
+    return s;
+  }
+
+  Status RunOnWriter(std::string sql) {
+    std::promise<Status> promise;
+    auto future = promise.get_future();
+    Enqueue<void>(
+        [sql = std::move(sql)](BatchState& b) -> Status {
+          if (auto s = b.db.Exec(sql); !s) return s;
+          return {};
+        },
+        [&promise](Status s) { promise.set_value(std::move(s)); });
+    return future.get();
+  }
+
+ private:
+  // ---- Snapshot ----------------------------------------------------------
+
+  std::shared_ptr<const Directory> Snapshot() const {
+    std::lock_guard lock(directory_mutex_);
+    return directory_;
+  }
+
+  void Publish(Directory dir) {
+    auto next = std::make_shared<const Directory>(std::move(dir));
+    std::lock_guard lock(directory_mutex_);
+    directory_ = std::move(next);
+  }
+
+  static tl::unexpected<Error> MemberNotFound(std::string_view id) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no member '" + std::string(id) +
+                         "' exists; list members with `cairnctl member list`");
+  }
+
+  static tl::unexpected<Error> UnknownMember(std::string_view id) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "member '" + std::string(id) +
+                         "' is not registered on this hub; ask the operator "
+                         "to admit it");
+  }
+
+  static Result<Directory> LoadDirectory(Database& db) {
+    Directory dir;
+    {
+      auto stmt = db.Prepare(
+          "SELECT id, member_id, name, roles, suspended, suspended_reason,"
+          " created_at FROM members");
+      if (!stmt) return tl::unexpected(stmt.error());
+      while (true) {
+        auto row = stmt->Step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        Directory::Member m;
+        m.number = static_cast<std::uint32_t>(stmt->Int(0));
+        m.record.member_id = stmt->Text(1);
+        m.record.name = stmt->Text(2);
+        m.record.roles = static_cast<RoleSet>(stmt->Int(3));
+        m.record.suspended = stmt->Int(4) != 0;
+        m.record.suspended_reason = stmt->Text(5);
+        m.record.created_at = FromUnix(stmt->Int(6));
+        dir.by_number[m.number] = m.record.member_id;
+        dir.members.emplace(m.record.member_id, std::move(m));
+      }
+    }
+    {
+      auto stmt = db.Prepare(
+          "SELECT fingerprint, member, revoked, added_at, revoked_at"
+          " FROM fingerprints ORDER BY added_at, rowid");
+      if (!stmt) return tl::unexpected(stmt.error());
+      while (true) {
+        auto row = stmt->Step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        FingerprintRecord fp;
+        fp.fingerprint = stmt->Text(0);
+        const std::string id =
+            dir.by_number[static_cast<std::uint32_t>(stmt->Int(1))];
+        fp.revoked = stmt->Int(2) != 0;
+        fp.added_at = FromUnix(stmt->Int(3));
+        if (!stmt->IsNull(4)) fp.revoked_at = FromUnix(stmt->Int(4));
+        auto it = dir.members.find(id);
+        if (it == dir.members.end()) continue;
+        if (!fp.revoked) dir.active_fps[fp.fingerprint] = id;
+        it->second.record.fingerprints.push_back(std::move(fp));
+      }
+    }
+    {
+      auto stmt = db.Prepare("SELECT id, name FROM kinds");
+      if (!stmt) return tl::unexpected(stmt.error());
+      while (true) {
+        auto row = stmt->Step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        const auto id = static_cast<std::uint16_t>(stmt->Int(0));
+        dir.kind_ids[stmt->Text(1)] = id;
+        dir.kind_names[id] = stmt->Text(1);
+      }
+    }
+    return dir;
+  }
+
+  Status LoadIndex() {
+    std::size_t expected = 0;
+    {
+      auto stmt =
+          writer_db_->Prepare("SELECT count(*) FROM signals WHERE status = 0");
+      if (!stmt) return tl::unexpected(stmt.error());
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      expected = static_cast<std::size_t>(stmt->Int(0));
+    }
+    index_ = std::make_unique<TokenIndex>(expected);
+    auto stmt = writer_db_->Prepare(
+        "SELECT id, kind, scheme, epoch, token, member, category, severity,"
+        " banned_at, expires_at, attribution FROM signals WHERE status = 0");
+    if (!stmt) return tl::unexpected(stmt.error());
+    while (true) {
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      IndexKey key;
+      IndexEntry e;
+      ReadIndexRow(*stmt, 0, &key, &e);
+      index_->Insert(key, e);
+    }
+    return {};
+  }
+
+  // Reads the 11 columns (id, kind, scheme, epoch, token, member, category,
+  // severity, banned_at, expires_at, attribution) starting at `col`.
+  static void ReadIndexRow(const Statement& stmt, int col, IndexKey* key,
+                           IndexEntry* e) {
+    e->rowid = stmt.Int(col);
+    key->kind = static_cast<std::uint16_t>(stmt.Int(col + 1));
+    key->scheme = static_cast<TokenScheme>(stmt.Int(col + 2));
+    key->epoch = static_cast<std::uint32_t>(stmt.Int(col + 3));
+    auto token = stmt.Blob(col + 4);
+    key->token = {};
+    std::copy_n(token.begin(), std::min(token.size(), key->token.size()),
+                key->token.begin());
+    e->member = static_cast<std::uint32_t>(stmt.Int(col + 5));
+    e->category = static_cast<Category>(stmt.Int(col + 6));
+    e->severity = static_cast<Severity>(stmt.Int(col + 7));
+    e->banned_at = stmt.Int(col + 8);
+    e->expires_at = stmt.Int(col + 9);
+    e->attribution = stmt.Int(col + 10) != 0;
+  }
+
+  std::optional<IndexKey> ToIndexKey(const Directory& dir,
+                                     const TokenKey& key) const {
+    auto kind = dir.KindId(key.kind);
+    if (!kind) return std::nullopt;
+    if (!SchemeAccepted(key.scheme)) return std::nullopt;
+    IndexKey k;
+    k.kind = *kind;
+    k.scheme = key.scheme;
+    k.epoch = key.epoch;
+    k.token = key.token;
+    return k;
+  }
+
+  bool SchemeAccepted(TokenScheme scheme) const {
+    return std::find(options_.accepted_schemes.begin(),
+                     options_.accepted_schemes.end(),
+                     scheme) != options_.accepted_schemes.end();
+  }
+
+  // ---- Writer ------------------------------------------------------------
+
+  template <typename T>
+  void Enqueue(typename TypedOperation<T>::Body body, Callback<T> done) {
+    auto op =
+        std::make_unique<TypedOperation<T>>(std::move(body), std::move(done));
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (!stopping_) {
+        queue_.push_back(std::move(op));
+      }
+    }
+    if (op) {  // not queued: the store is closing
+      op->Fail(Unavailable(
+          "the store is shutting down; retry against the restarted hub"));
+      return;
+    }
+    queue_cv_.notify_one();
+  }
+
+  void WriterLoop() {
+    while (true) {
+      std::vector<std::unique_ptr<Operation>> batch;
+      {
+        std::unique_lock lock(queue_mutex_);
+        queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, nothing left
+        if (options_.max_batch_wait.count() > 0 && !stopping_) {
+          queue_cv_.wait_for(lock, options_.max_batch_wait, [this] {
+            return stopping_ || queue_.size() >= options_.max_batch_commands;
+          });
+        }
+        const std::size_t n =
+            std::min(queue_.size(),
+                     std::max<std::size_t>(1, options_.max_batch_commands));
+        batch.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      RunBatch(batch);
+    }
+  }
+
+  void RunBatch(std::vector<std::unique_ptr<Operation>>& batch) {
+    BatchState state(*writer_db_);
+    state.now = ToUnix(options_.clock());
+    std::optional<Error> failure;
+    if (auto s = writer_db_->Exec("BEGIN IMMEDIATE"); !s) {
+      failure = s.error();
+    } else {
+      for (auto& op : batch) {
+        op->Run(state);
+        if (state.fatal) break;
+      }
+      if (state.fatal) {
+        failure = *state.fatal;
+      } else if (options_.audit_hook) {
+        for (const auto& event : state.audit) {
+          if (auto s = options_.audit_hook->Append(event); !s) {
+            failure = s.error();
+            break;
+          }
+        }
+      }
+      if (!failure) {
+        if (auto s = writer_db_->Exec("COMMIT"); !s) failure = s.error();
+      }
+      if (failure && writer_db_->InTransaction()) {
+        (void)writer_db_->Exec("ROLLBACK");
+      }
+    }
+    if (failure) {
+      failed_transactions_.fetch_add(1, std::memory_order_relaxed);
+      writable_.store(false, std::memory_order_relaxed);
+      Error e = Unavailable(
+          "the store could not commit this request, nothing was changed: " +
+          failure->message);
+      for (auto& op : batch) op->Fail(e);
+      return;
+    }
+    // Durable now: make it visible, then acknowledge.
+    index_->Apply(state.changes);
+    if (state.directory_changed) {
+      auto dir = LoadDirectory(*writer_db_);
+      if (dir) Publish(std::move(*dir));
+    }
+    writable_.store(true, std::memory_order_relaxed);
+    transactions_.fetch_add(1, std::memory_order_relaxed);
+    operations_.fetch_add(batch.size(), std::memory_order_relaxed);
+    last_batch_operations_.store(batch.size(), std::memory_order_relaxed);
+    for (auto& op : batch) op->Complete();
+  }
+
+  // Active signals on `key` as of this point of the batch (index + overlay),
+  // with expires_at > min_expiry.
+  std::vector<IndexEntry> BatchLookup(const BatchState& b, const IndexKey& key,
+                                      std::int64_t min_expiry) const {
+    std::vector<IndexEntry> found;
+    index_->Lookup(key, kAnyTime, &found);
+    std::vector<IndexEntry> out;
+    for (const IndexEntry& e : found) {
+      if (b.removed.contains(e.rowid)) continue;
+      auto it = b.upserts.find(e.rowid);
+      const IndexEntry& current = it == b.upserts.end() ? e : it->second.second;
+      if (current.expires_at > min_expiry) out.push_back(current);
+    }
+    auto inserted = b.inserted_by_key.find(key);
+    if (inserted != b.inserted_by_key.end()) {
+      for (std::int64_t rowid : inserted->second) {
+        auto it = b.upserts.find(rowid);
+        if (it == b.upserts.end()) continue;  // removed later in the batch
+        if (it->second.second.expires_at > min_expiry) {
+          out.push_back(it->second.second);
+        }
+      }
+    }
+    return out;
+  }
+
+  static void Audit(BatchState& b, const CommandContext& ctx,
+                    std::string action, std::string detail) {
+    b.audit.push_back(AuditEvent{ctx.request_id, ctx.actor, std::move(action),
+                                 std::move(detail), FromUnix(b.now)});
+  }
+
+  // Shorthand: prepare a cached statement or record the batch failure.
+  Statement* Prep(BatchState& b, std::optional<Statement>& slot,
+                  const char* sql) {
+    auto stmt = b.db.Prepare(sql);
+    if (!stmt) {
+      b.Fail(stmt.error());
+      return nullptr;
+    }
+    slot.emplace(std::move(*stmt));
+    return &*slot;
+  }
+
+  bool Run(BatchState& b, const char* sql,
+           const std::function<void(Statement&)>& bind) {
+    std::optional<Statement> slot;
+    Statement* stmt = Prep(b, slot, sql);
+    if (stmt == nullptr) return false;
+    bind(*stmt);
+    if (auto s = stmt->Run(); !s) {
+      b.Fail(s.error());
+      return false;
+    }
+    return true;
+  }
+
+  bool AddFeedEvent(BatchState& b, FeedEventType type, std::int64_t rowid,
+                    std::uint32_t member) {
+    return Run(b,
+               "INSERT INTO feed (type, signal, member, at)"
+               " VALUES (?1, ?2, ?3, ?4)",
+               [&](Statement& s) {
+                 s.Bind(1, static_cast<std::int64_t>(type))
+                     .Bind(2, rowid)
+                     .Bind(3, member)
+                     .Bind(4, b.now);
+               });
+  }
+
+  // ---- Commands (run on the writer inside the batch transaction) ---------
+
+  Result<MemberRecord> ReadMember(BatchState& b, std::string_view member_id) {
+    // The directory is rebuilt from the same rows after commit; building the
+    // returned record the same way keeps the two in step.
+    auto dir = LoadDirectory(b.db);
+    if (!dir) return tl::unexpected(b.Fail(dir.error()));
+    const Directory::Member* m = dir->FindMember(member_id);
+    if (m == nullptr) return MemberNotFound(member_id);
+    return m->record;
+  }
+
+  // 0 if absent; -1 on SQL error (batch failed).
+  std::int64_t MemberNumber(BatchState& b, std::string_view member_id) {
+    std::optional<Statement> slot;
+    Statement* s = Prep(b, slot, "SELECT id FROM members WHERE member_id = ?1");
+    if (s == nullptr) return -1;
+    s->Bind(1, member_id);
+    auto row = s->Step();
+    if (!row) {
+      b.Fail(row.error());
+      return -1;
+    }
+    return *row ? s->Int(0) : 0;
+  }
+
+  // 0 if free, else the owning member number; -1 on SQL error.
+  std::int64_t FingerprintOwner(BatchState& b, std::string_view fp) {
+    std::optional<Statement> slot;
+    Statement* s =
+        Prep(b, slot, "SELECT member FROM fingerprints WHERE fingerprint = ?1");
+    if (s == nullptr) return -1;
+    s->Bind(1, fp);
+    auto row = s->Step();
+    if (!row) {
+      b.Fail(row.error());
+      return -1;
+    }
+    return *row ? s->Int(0) : 0;
+  }
+
+  Result<MemberRecord> DoCreateMember(BatchState& b,
+                                      const CreateMemberCommand& c) {
+    const std::int64_t existing = MemberNumber(b, c.member_id);
+    if (existing < 0) return tl::unexpected(*b.fatal);
+    if (existing > 0) {
+      return MakeError(ErrorCode::kConflict,
+                       "member '" + c.member_id +
+                           "' already exists; choose another id or change "
+                           "the existing member",
+                       "member_id");
+    }
+    for (std::size_t i = 0; i < c.fingerprints.size(); ++i) {
+      const std::int64_t owner = FingerprintOwner(b, c.fingerprints[i]);
+      if (owner < 0) return tl::unexpected(*b.fatal);
+      const bool repeated =
+          std::find(c.fingerprints.begin(), c.fingerprints.begin() + i,
+                    c.fingerprints[i]) != c.fingerprints.begin() + i;
+      if (owner > 0 || repeated) {
+        return MakeError(ErrorCode::kConflict,
+                         "fingerprint " + c.fingerprints[i] +
+                             " is already registered; each certificate "
+                             "belongs to one member",
+                         "fingerprints[" + std::to_string(i) + "]");
+      }
+    }
+    if (!Run(b,
+             "INSERT INTO members (member_id, name, roles, created_at)"
+             " VALUES (?1, ?2, ?3, ?4)",
+             [&](Statement& s) {
+               s.Bind(1, c.member_id)
+                   .Bind(2, c.name)
+                   .Bind(3, static_cast<std::int64_t>(c.roles))
+                   .Bind(4, b.now);
+             })) {
+      return tl::unexpected(*b.fatal);
+    }
+    const std::int64_t number = b.db.LastInsertRowid();
+    for (const auto& fp : c.fingerprints) {
+      if (!InsertFingerprint(b, number, fp)) return tl::unexpected(*b.fatal);
+    }
+    b.directory_changed = true;
+    Audit(b, c.context, "member.create", c.member_id);
+    return ReadMember(b, c.member_id);
+  }
+
+  bool InsertFingerprint(BatchState& b, std::int64_t member,
+                         const std::string& fp) {
+    return Run(
+        b,
+        "INSERT INTO fingerprints (fingerprint, member, added_at)"
+        " VALUES (?1, ?2, ?3)",
+        [&](Statement& s) { s.Bind(1, fp).Bind(2, member).Bind(3, b.now); });
+  }
+
+  Result<MemberRecord> DoChangeMember(BatchState& b,
+                                      const MemberChangeCommand& c) {
+    using Change = MemberChangeCommand::Change;
+    const std::int64_t number = MemberNumber(b, c.member_id);
+    if (number < 0) return tl::unexpected(*b.fatal);
+    if (number == 0) return MemberNotFound(c.member_id);
+    bool ok = true;
+    std::string action;
+    switch (c.change) {
+      case Change::kSuspend:
+      case Change::kResume: {
+        const bool suspend = c.change == Change::kSuspend;
+        action = suspend ? "member.suspend" : "member.resume";
+        ok = Run(b,
+                 "UPDATE members SET suspended = ?2, suspended_reason = ?3"
+                 " WHERE id = ?1",
+                 [&](Statement& s) {
+                   s.Bind(1, number)
+                       .Bind(2, std::int64_t{suspend ? 1 : 0})
+                       .Bind(3, suspend ? std::string_view(c.reason)
+                                        : std::string_view());
+                 });
+        break;
+      }
+      case Change::kAddFingerprint: {
+        action = "member.fingerprint.add";
+        const std::int64_t owner = FingerprintOwner(b, c.fingerprint);
+        if (owner < 0) return tl::unexpected(*b.fatal);
+        if (owner > 0) {
+          return MakeError(ErrorCode::kConflict,
+                           "fingerprint " + c.fingerprint +
+                               " is already registered (revoked fingerprints "
+                               "cannot be reused); issue a new certificate",
+                           "fingerprint");
+        }
+        ok = InsertFingerprint(b, number, c.fingerprint);
+        break;
+      }
+      case Change::kRevokeFingerprint: {
+        action = "member.fingerprint.revoke";
+        const std::int64_t owner = FingerprintOwner(b, c.fingerprint);
+        if (owner < 0) return tl::unexpected(*b.fatal);
+        if (owner != number) {
+          return MakeError(ErrorCode::kNotFound,
+                           "member '" + c.member_id + "' has no fingerprint " +
+                               c.fingerprint + "; see `cairnctl member show " +
+                               c.member_id + "`",
+                           "fingerprint");
+        }
+        ok =
+            Run(b,
+                "UPDATE fingerprints SET revoked = 1,"
+                " revoked_at = coalesce(revoked_at, ?2)"
+                " WHERE fingerprint = ?1",
+                [&](Statement& s) { s.Bind(1, c.fingerprint).Bind(2, b.now); });
+        break;
+      }
+      case Change::kSetRoles:
+        action = "member.roles";
+        ok =
+            Run(b, "UPDATE members SET roles = ?2 WHERE id = ?1",
+                [&](Statement& s) {
+                  s.Bind(1, number).Bind(2, static_cast<std::int64_t>(c.roles));
+                });
+        break;
+    }
+    if (!ok) return tl::unexpected(*b.fatal);
+    b.directory_changed = true;
+    Audit(b, c.context, action, c.member_id);
+    return ReadMember(b, c.member_id);
+  }
+
+  Status DoRegisterKind(BatchState& b, const RegisterKindCommand& c) {
+    if (!IsWellFormedKind(c.kind)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "kind '" + c.kind +
+                           "' is not a valid kind name; use 2-32 characters "
+                           "of a-z, 0-9 and _, starting with a letter",
+                       "kind");
+    }
+    if (!Run(b,
+             "INSERT OR IGNORE INTO kinds (name, builtin, created_at)"
+             " VALUES (?1, 0, ?2)",
+             [&](Statement& s) { s.Bind(1, c.kind).Bind(2, b.now); })) {
+      return tl::unexpected(*b.fatal);
+    }
+    b.directory_changed = true;
+    Audit(b, c.context, "kind.register", c.kind);
+    return {};
+  }
+
+  Result<SubmitOutcome> DoSubmit(BatchState& b, const SubmitCommand& c) {
+    auto dir = Snapshot();
+    const Directory::Member* me = dir->FindMember(c.member_id);
+    if (me == nullptr) return UnknownMember(c.member_id);
+    SubmitOutcome outcome;
+    std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
+    if (!c.idempotency_key.empty()) {
+      digest = SubmissionDigest(c.items);
+      std::optional<Statement> slot;
+      Statement* s =
+          Prep(b, slot,
+               "SELECT digest, results FROM idempotency"
+               " WHERE member = ?1 AND key = ?2 AND created_at > ?3");
+      if (s == nullptr) return tl::unexpected(*b.fatal);
+      s->Bind(1, me->number)
+          .Bind(2, c.idempotency_key)
+          .Bind(3, b.now - options_.idempotency_window.count());
+      auto row = s->Step();
+      if (!row) return tl::unexpected(b.Fail(row.error()));
+      if (*row) {
+        auto stored = s->Blob(0);
+        if (!std::equal(stored.begin(), stored.end(), digest.begin(),
+                        digest.end())) {
+          return MakeError(ErrorCode::kConflict,
+                           "Idempotency-Key '" + c.idempotency_key +
+                               "' was already used for a different batch; "
+                               "use a new key for a new batch");
+        }
+        outcome.results = DecodeResults(s->Text(1));
+        outcome.replayed = true;
+        return outcome;
+      }
+    }
+    outcome.results.reserve(c.items.size());
+    std::size_t created = 0;
+    for (std::size_t i = 0; i < c.items.size(); ++i) {
+      SubmitItemResult r = SubmitItem(b, *dir, *me, c.items[i], i);
+      if (b.fatal) return tl::unexpected(*b.fatal);
+      if (r.status == SubmitStatus::kCreated) ++created;
+      outcome.results.push_back(std::move(r));
+    }
+    if (!c.idempotency_key.empty()) {
+      if (!Run(b,
+               "INSERT OR REPLACE INTO idempotency"
+               " (member, key, digest, results, created_at)"
+               " VALUES (?1, ?2, ?3, ?4, ?5)",
+               [&](Statement& s) {
+                 s.Bind(1, me->number)
+                     .Bind(2, c.idempotency_key)
+                     .BindBlob(3, digest)
+                     .Bind(4, EncodeResults(outcome.results))
+                     .Bind(5, b.now);
+               })) {
+        return tl::unexpected(*b.fatal);
+      }
+    }
+    Audit(b, c.context, "submit",
+          std::to_string(c.items.size()) + " items, " +
+              std::to_string(created) + " created");
+    return outcome;
+  }
+
+  SubmitItemResult SubmitItem(BatchState& b, const Directory& dir,
+                              const Directory::Member& me,
+                              const SignalSubmission& item, std::size_t i) {
+    SubmitItemResult r;
+    r.index = i;
+    const std::string at = "signals[" + std::to_string(i) + "].";
+    auto fail = [&](std::string message, const char* field) {
+      r.status = SubmitStatus::kError;
+      r.error = ItemError(ErrorCode::kInvalidArgument, std::move(message),
+                          at + field, i);
+      return r;
+    };
+    auto kind = dir.KindId(item.key.kind);
+    if (!kind) {
+      return fail("kind '" + item.key.kind +
+                      "' is not registered on this hub; use a built-in kind "
+                      "or ask the operator to register it",
+                  "kind");
+    }
+    if (!SchemeAccepted(item.key.scheme)) {
+      return fail("token scheme '" + std::string(ToString(item.key.scheme)) +
+                      "' is not accepted by this hub; see token_schemes in "
+                      "GET /v1/me",
+                  "scheme");
+    }
+    const std::int64_t banned_at = ToUnix(item.banned_at);
+    if (banned_at > b.now + options_.max_clock_skew.count()) {
+      return fail(
+          "banned_at lies in the future; send the time the account "
+          "was banned (check the clock of the submitting system)",
+          "banned_at");
+    }
+    const std::int64_t cap = b.now + options_.max_retention.count();
+    std::optional<std::int64_t> requested;
+    if (item.expires_at) {
+      requested = std::min(ToUnix(*item.expires_at), cap);
+      if (*requested <= b.now) {
+        return fail(
+            "expires_at is not in the future; omit it to use the "
+            "hub's default retention",
+            "expires_at");
+      }
+      if (*requested < banned_at) {
+        return fail(
+            "expires_at is before banned_at; a signal must expire "
+            "after the ban it records",
+            "expires_at");
+      }
+    }
+    IndexKey key{*kind, item.key.scheme, item.key.epoch, item.key.token};
+    IndexEntry entry;
+    entry.banned_at = banned_at;
+    entry.member = me.number;
+    entry.category = item.category;
+    entry.severity = item.severity;
+    entry.attribution = item.attribution;
+
+    // The member's own active signal on this token and category, if any.
+    std::optional<IndexEntry> existing;
+    for (const IndexEntry& e : BatchLookup(b, key, kAnyTime)) {
+      if (e.member == me.number && e.category == item.category) existing = e;
+    }
+    if (existing) {
+      entry.rowid = existing->rowid;
+      // Without expires_at a resend keeps the current expiry, so re-sending
+      // the same batch is a duplicate rather than an extension.
+      entry.expires_at = requested.value_or(existing->expires_at);
+      std::optional<Statement> slot;
+      Statement* s = Prep(b, slot,
+                          "SELECT signal_id, coalesce(ref, '') FROM signals"
+                          " WHERE id = ?1");
+      if (s == nullptr) return r;
+      s->Bind(1, entry.rowid);
+      auto row = s->Step();
+      if (!row) {
+        b.Fail(row.error());
+        return r;
+      }
+      r.signal_id = s->Text(0);
+      const std::string old_ref = s->Text(1);
+      slot.reset();
+      const bool same_ref = item.ref.empty() || item.ref == old_ref;
+      if (entry == *existing && same_ref) {
+        r.status = SubmitStatus::kDuplicate;
+        return r;
+      }
+      if (!Run(b,
+               "UPDATE signals SET severity = ?2, banned_at = ?3,"
+               " expires_at = ?4, attribution = ?5,"
+               " ref = coalesce(?6, ref), updated_at = ?7 WHERE id = ?1",
+               [&](Statement& st) {
+                 st.Bind(1, entry.rowid)
+                     .Bind(2, static_cast<std::int64_t>(entry.severity))
+                     .Bind(3, entry.banned_at)
+                     .Bind(4, entry.expires_at)
+                     .Bind(5, std::int64_t{entry.attribution ? 1 : 0})
+                     .Bind(7, b.now);
+                 if (item.ref.empty()) {
+                   st.BindNull(6);
+                 } else {
+                   st.Bind(6, item.ref);
+                 }
+               })) {
+        return r;
+      }
+      // Mirrors upsert by signal_id, so an update is re-announced as added.
+      if (!AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number)) {
+        return r;
+      }
+      b.Update(key, entry);
+      r.status = SubmitStatus::kUpdated;
+      return r;
+    }
+
+    entry.expires_at =
+        requested.value_or(b.now + options_.default_retention.count());
+    if (entry.expires_at < banned_at) {
+      return fail(
+          "the hub's default retention ends before banned_at; send "
+          "an expires_at after banned_at",
+          "banned_at");
+    }
+    r.signal_id = NewId("s_");
+    if (!Run(b,
+             "INSERT INTO signals (signal_id, kind, scheme, epoch, token,"
+             " category, severity, banned_at, expires_at, attribution,"
+             " member, ref, status, created_at, updated_at) VALUES"
+             " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13,"
+             " ?13)",
+             [&](Statement& st) {
+               st.Bind(1, r.signal_id)
+                   .Bind(2, std::int64_t{key.kind})
+                   .Bind(3, static_cast<std::int64_t>(key.scheme))
+                   .Bind(4, std::int64_t{key.epoch})
+                   .BindBlob(5, key.token)
+                   .Bind(6, static_cast<std::int64_t>(entry.category))
+                   .Bind(7, static_cast<std::int64_t>(entry.severity))
+                   .Bind(8, entry.banned_at)
+                   .Bind(9, entry.expires_at)
+                   .Bind(10, std::int64_t{entry.attribution ? 1 : 0})
+                   .Bind(11, me.number)
+                   .Bind(13, b.now);
+               if (item.ref.empty()) {
+                 st.BindNull(12);
+               } else {
+                 st.Bind(12, item.ref);
+               }
+             })) {
+      return r;
+    }
+    entry.rowid = b.db.LastInsertRowid();
+    if (!AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number)) {
+      return r;
+    }
+    b.Insert(key, entry);
+    r.status = SubmitStatus::kCreated;
+    return r;
+  }
+
+  // A signal leaving the active set.
+  struct Departure {
+    IndexKey key;
+    std::int64_t rowid = 0;
+  };
+
+  // Marks the signal retracted/expired, emits its feed event and removes it
+  // from the overlay. Returns false on SQL failure.
+  bool Depart(BatchState& b, const Departure& d, std::uint32_t member,
+              std::int64_t status, std::optional<RetractReason> reason,
+              const std::string& request_id) {
+    if (!Run(b,
+             "UPDATE signals SET status = ?2, retract_reason = ?3,"
+             " updated_at = ?4 WHERE id = ?1",
+             [&](Statement& s) {
+               s.Bind(1, d.rowid).Bind(2, status).Bind(4, b.now);
+               if (reason) {
+                 s.Bind(3, static_cast<std::int64_t>(*reason));
+               } else {
+                 s.BindNull(3);
+               }
+             })) {
+      return false;
+    }
+    if (reason &&
+        !Run(b,
+             "INSERT OR REPLACE INTO retractions (signal, reason, request_id,"
+             " at) VALUES (?1, ?2, ?3, ?4)",
+             [&](Statement& s) {
+               s.Bind(1, d.rowid)
+                   .Bind(2, static_cast<std::int64_t>(*reason))
+                   .Bind(3, request_id)
+                   .Bind(4, b.now);
+             })) {
+      return false;
+    }
+    const FeedEventType type = status == kStatusExpired
+                                   ? FeedEventType::kExpired
+                                   : FeedEventType::kRetracted;
+    if (!AddFeedEvent(b, type, d.rowid, member)) return false;
+    b.Remove(d.key, d.rowid);
+    return true;
+  }
+
+  // One notification per match that included any departed signal, after all
+  // of them have left (so still_supported reflects the final state).
+  bool NotifyMatches(BatchState& b, const std::vector<Departure>& departed,
+                     FeedEventType type, std::optional<RetractReason> reason) {
+    std::map<std::int64_t, std::pair<std::uint32_t, IndexKey>> matches;
+    for (const Departure& d : departed) {
+      std::optional<Statement> slot;
+      Statement* s = Prep(b, slot,
+                          "SELECT m.id, m.member FROM match_signals ms"
+                          " JOIN matches m ON m.id = ms.match"
+                          " WHERE ms.signal = ?1");
+      if (s == nullptr) return false;
+      s->Bind(1, d.rowid);
+      while (true) {
+        auto row = s->Step();
+        if (!row) {
+          b.Fail(row.error());
+          return false;
+        }
+        if (!*row) break;
+        matches.emplace(
+            s->Int(0),
+            std::make_pair(static_cast<std::uint32_t>(s->Int(1)), d.key));
+      }
+    }
+    for (const auto& [match, info] : matches) {
+      const auto& [querier, key] = info;
+      bool supported = false;
+      for (const IndexEntry& e : BatchLookup(b, key, b.now)) {
+        if (e.member != querier) supported = true;
+      }
+      if (!Run(b,
+               "INSERT INTO notifications (member, match, type, reason,"
+               " still_supported, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               [&](Statement& s) {
+                 s.Bind(1, std::int64_t{querier})
+                     .Bind(2, match)
+                     .Bind(3, static_cast<std::int64_t>(type))
+                     .Bind(5, std::int64_t{supported ? 1 : 0})
+                     .Bind(6, b.now);
+                 if (reason) {
+                   s.Bind(4, static_cast<std::int64_t>(*reason));
+                 } else {
+                   s.BindNull(4);
+                 }
+               })) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  Result<RetractOutcome> DoRetract(BatchState& b, const RetractCommand& c) {
+    auto dir = Snapshot();
+    const Directory::Member* me = dir->FindMember(c.member_id);
+    if (me == nullptr) return UnknownMember(c.member_id);
+    RetractOutcome outcome;
+    std::map<std::optional<RetractReason>, std::vector<Departure>> by_reason;
+    std::size_t retracted = 0;
+    for (std::size_t i = 0; i < c.items.size(); ++i) {
+      const RetractionItem& item = c.items[i];
+      RetractItemResult r;
+      r.index = i;
+      std::vector<Departure> targets;
+      if (item.key) {
+        if (auto key = ToIndexKey(*dir, *item.key)) {
+          for (const IndexEntry& e : BatchLookup(b, *key, kAnyTime)) {
+            if (e.member == me->number) targets.push_back({*key, e.rowid});
+          }
+        }
+      } else if (!item.ref.empty()) {
+        std::optional<Statement> slot;
+        Statement* s = Prep(b, slot,
+                            "SELECT id, kind, scheme, epoch, token FROM signals"
+                            " WHERE member = ?1 AND ref = ?2 AND status = 0");
+        if (s == nullptr) return tl::unexpected(*b.fatal);
+        s->Bind(1, me->number).Bind(2, item.ref);
+        while (true) {
+          auto row = s->Step();
+          if (!row) return tl::unexpected(b.Fail(row.error()));
+          if (!*row) break;
+          Departure d;
+          d.rowid = s->Int(0);
+          d.key.kind = static_cast<std::uint16_t>(s->Int(1));
+          d.key.scheme = static_cast<TokenScheme>(s->Int(2));
+          d.key.epoch = static_cast<std::uint32_t>(s->Int(3));
+          auto token = s->Blob(4);
+          std::copy_n(token.begin(), std::min(token.size(), d.key.token.size()),
+                      d.key.token.begin());
+          targets.push_back(d);
+        }
+      }
+      for (const Departure& d : targets) {
+        std::optional<Statement> slot;
+        Statement* s =
+            Prep(b, slot, "SELECT signal_id FROM signals WHERE id = ?1");
+        if (s == nullptr) return tl::unexpected(*b.fatal);
+        s->Bind(1, d.rowid);
+        auto row = s->Step();
+        if (!row) return tl::unexpected(b.Fail(row.error()));
+        if (*row) r.signal_ids.push_back(s->Text(0));
+        slot.reset();
+        if (!Depart(b, d, me->number, kStatusRetracted, item.reason,
+                    c.context.request_id)) {
+          return tl::unexpected(*b.fatal);
+        }
+        by_reason[item.reason].push_back(d);
+      }
+      r.status = targets.empty() ? RetractStatus::kNotFound
+                                 : RetractStatus::kRetracted;
+      retracted += targets.size();
+      outcome.results.push_back(std::move(r));
+    }
+    for (const auto& [reason, departed] : by_reason) {
+      if (!NotifyMatches(b, departed, FeedEventType::kRetracted, reason)) {
+        return tl::unexpected(*b.fatal);
+      }
+    }
+    Audit(b, c.context, "retract",
+          std::to_string(c.items.size()) + " items, " +
+              std::to_string(retracted) + " signals retracted");
+    return outcome;
+  }
+
+  Result<QueryOutcome> DoRecordMatches(
+      BatchState& b, const CommandContext& ctx, std::uint32_t member,
+      std::size_t queried,
+      const std::vector<std::pair<std::size_t, TokenKey>>& hits) {
+    auto dir = Snapshot();
+    QueryOutcome outcome;
+    outcome.queried = queried;
+    for (const auto& [index, token_key] : hits) {
+      auto key = ToIndexKey(*dir, token_key);
+      if (!key) continue;
+      // Re-checked here so a retraction queued before this command is
+      // honoured and every recorded match has live signals.
+      std::vector<IndexEntry> support;
+      for (const IndexEntry& e : BatchLookup(b, *key, b.now)) {
+        if (e.member != member) support.push_back(e);
+      }
+      if (support.empty()) continue;
+      MatchResult m;
+      m.index = index;
+      m.match_id = NewId("m_");
+      m.kinds = {token_key.kind};
+      std::set<Category> categories;
+      std::set<std::uint32_t> platforms;
+      std::set<std::string> attributed;
+      std::int64_t first = std::numeric_limits<std::int64_t>::max();
+      std::int64_t last = std::numeric_limits<std::int64_t>::min();
+      Severity max_severity = Severity::kLow;
+      for (const IndexEntry& e : support) {
+        categories.insert(e.category);
+        platforms.insert(e.member);
+        if (e.attribution) attributed.insert(dir->MemberIdOf(e.member));
+        first = std::min(first, e.banned_at);
+        last = std::max(last, e.banned_at);
+        max_severity = std::max(max_severity, e.severity);
+      }
+      m.categories.assign(categories.begin(), categories.end());
+      m.platforms = static_cast<std::uint32_t>(platforms.size());
+      m.attributed_to.assign(attributed.begin(), attributed.end());
+      m.first_banned_at = FromUnix(first);
+      m.last_banned_at = FromUnix(last);
+      m.max_severity = max_severity;
+      if (!Run(b,
+               "INSERT INTO matches (match_id, member, created_at)"
+               " VALUES (?1, ?2, ?3)",
+               [&](Statement& s) {
+                 s.Bind(1, m.match_id).Bind(2, member).Bind(3, b.now);
+               })) {
+        return tl::unexpected(*b.fatal);
+      }
+      const std::int64_t match_row = b.db.LastInsertRowid();
+      for (const IndexEntry& e : support) {
+        if (!Run(
+                b,
+                "INSERT OR IGNORE INTO match_signals (signal, match)"
+                " VALUES (?1, ?2)",
+                [&](Statement& s) { s.Bind(1, e.rowid).Bind(2, match_row); })) {
+          return tl::unexpected(*b.fatal);
+        }
+      }
+      outcome.matches.push_back(std::move(m));
+    }
+    Audit(b, ctx, "query",
+          std::to_string(queried) + " items, " +
+              std::to_string(outcome.matches.size()) + " matches");
+    return outcome;
+  }
+
+  Result<DispositionRecord> DoDispose(BatchState& b, const DisposeCommand& c) {
+    auto dir = Snapshot();
+    const Directory::Member* me = dir->FindMember(c.member_id);
+    if (me == nullptr) return UnknownMember(c.member_id);
+    std::int64_t match_row = 0;
+    {
+      std::optional<Statement> slot;
+      Statement* s =
+          Prep(b, slot, "SELECT id, member FROM matches WHERE match_id = ?1");
+      if (s == nullptr) return tl::unexpected(*b.fatal);
+      s->Bind(1, c.match_id);
+      auto row = s->Step();
+      if (!row) return tl::unexpected(b.Fail(row.error()));
+      if (!*row || s->Int(1) != me->number) {
+        return MakeError(ErrorCode::kNotFound,
+                         "no match '" + c.match_id +
+                             "' was made by your queries; use a match_id "
+                             "from one of your query responses",
+                         "match_id");
+      }
+      match_row = s->Int(0);
+    }
+    if (!Run(b,
+             "INSERT INTO dispositions (match, member, outcome, note,"
+             " recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+             [&](Statement& s) {
+               s.Bind(1, match_row)
+                   .Bind(2, me->number)
+                   .Bind(3, static_cast<std::int64_t>(c.outcome))
+                   .Bind(4, c.note)
+                   .Bind(5, b.now);
+             })) {
+      return tl::unexpected(*b.fatal);
+    }
+    Audit(b, c.context, "disposition",
+          c.match_id + " " + std::string(ToString(c.outcome)));
+    return DispositionRecord{c.match_id, c.outcome, c.note, FromUnix(b.now)};
+  }
+
+  Result<ExpireOutcome> DoExpire(BatchState& b) {
+    std::vector<std::pair<Departure, std::uint32_t>> due;
+    {
+      std::optional<Statement> slot;
+      Statement* s =
+          Prep(b, slot,
+               "SELECT id, kind, scheme, epoch, token, member"
+               " FROM signals WHERE status = 0 AND expires_at <= ?1");
+      if (s == nullptr) return tl::unexpected(*b.fatal);
+      s->Bind(1, b.now);
+      while (true) {
+        auto row = s->Step();
+        if (!row) return tl::unexpected(b.Fail(row.error()));
+        if (!*row) break;
+        Departure d;
+        d.rowid = s->Int(0);
+        d.key.kind = static_cast<std::uint16_t>(s->Int(1));
+        d.key.scheme = static_cast<TokenScheme>(s->Int(2));
+        d.key.epoch = static_cast<std::uint32_t>(s->Int(3));
+        auto token = s->Blob(4);
+        std::copy_n(token.begin(), std::min(token.size(), d.key.token.size()),
+                    d.key.token.begin());
+        due.emplace_back(d, static_cast<std::uint32_t>(s->Int(5)));
+      }
+    }
+    std::vector<Departure> departed;
+    for (const auto& [d, member] : due) {
+      if (!Depart(b, d, member, kStatusExpired, std::nullopt, {})) {
+        return tl::unexpected(*b.fatal);
+      }
+      departed.push_back(d);
+    }
+    if (!NotifyMatches(b, departed, FeedEventType::kExpired, std::nullopt)) {
+      return tl::unexpected(*b.fatal);
+    }
+    if (!departed.empty()) {
+      Audit(b, CommandContext{}, "expire",
+            std::to_string(departed.size()) + " signals expired");
+    }
+    return ExpireOutcome{departed.size()};
+  }
+
+  SqliteStoreOptions options_;
+  std::unique_ptr<Database> writer_db_;  // writer thread only (after Open)
+  std::unique_ptr<Database> reader_db_;
+  mutable std::mutex reader_mutex_;
+  std::unique_ptr<TokenIndex> index_;
+
+  mutable std::mutex directory_mutex_;
+  std::shared_ptr<const Directory> directory_;
+
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<Operation>> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+
+  std::atomic<bool> writable_{true};
+  std::atomic<std::uint64_t> transactions_{0};
+  std::atomic<std::uint64_t> failed_transactions_{0};
+  std::atomic<std::uint64_t> operations_{0};
+  std::atomic<std::uint64_t> last_batch_operations_{0};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(
+    const SqliteStoreOptions& options) {
+  if (sodium_init() < 0) {
+    return MakeError(ErrorCode::kInternal,
+                     "libsodium failed to initialise; check the system's "
+                     "random number source");
+  }
+  if (options.db_path.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "no database path given; set the store's data "
+                     "directory in the configuration");
+  }
+  auto store = std::make_unique<SqliteStore>(options);
+  if (auto s = store->Open(); !s) return tl::unexpected(s.error());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Status RunOnSqliteWriterForTesting(Store& store, std::string sql) {
+  auto* sqlite = dynamic_cast<SqliteStore*>(&store);
+  if (sqlite == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "not a SQLite store; use OpenSqliteStore");
+  }
+  return sqlite->RunOnWriter(std::move(sql));
+}
+
+int SqliteSchemaVersion() { return LatestSchemaVersion(); }
+
+}  // namespace cairn::server

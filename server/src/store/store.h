@@ -1,0 +1,211 @@
+// The hub's store: members, signals, matches, dispositions, feed and
+// notifications, plus the in-memory token index that answers queries.
+//
+// The hub depends only on the abstract Store. OpenSqliteStore() makes the
+// embedded SQLite backend; a PostgreSQL backend will implement the same
+// interface.
+//
+// Writes are asynchronous: a mutating call queues a command and returns at
+// once. One writer thread drains everything queued into one transaction
+// (group commit), commits durably, applies the changes to the token index
+// and then runs each command's `done` callback ON THE WRITER THREAD. A
+// callback must be short and must not call a blocking *AndWait method of
+// the same store (post the result to your own executor instead). If the
+// transaction fails, every command of the batch gets kUnavailable and
+// nothing changes.
+//
+// Reads (Authenticate, GetMember, Feed, ...) are synchronous and may be
+// called from any thread concurrently with the writer.
+#ifndef CAIRN_SERVER_STORE_STORE_H_
+#define CAIRN_SERVER_STORE_STORE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/result.h"
+#include "server/src/store/records.h"
+
+namespace cairn::server {
+
+// One record for the audit log, produced by every mutating command.
+struct AuditEvent {
+  std::string request_id;
+  std::string actor;
+  std::string action;  // e.g. "submit", "retract", "member.suspend"
+  std::string detail;  // short human-readable summary, never a query token
+  sys_seconds at{};
+};
+
+// Called by the writer inside the batch's transaction, before COMMIT, once
+// per command that changed something. Returning an error aborts the whole
+// batch (every command gets kUnavailable). The Accountability issue will
+// implement a hash-chained audit log behind this seam.
+class AuditHook {
+ public:
+  virtual ~AuditHook() = default;
+  virtual Status Append(const AuditEvent& event) = 0;
+};
+
+class Store {
+ public:
+  template <typename T>
+  using Callback = std::function<void(Result<T>)>;
+
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Finishes queued commands, stops the writer and closes the database.
+  virtual ~Store() = default;
+
+  // ---- Members (reads are served from an in-memory snapshot) -------------
+
+  // The active member owning `fingerprint_hex`, or nullopt if the
+  // fingerprint is unknown or revoked. A suspended member IS returned, with
+  // suspended == true. Admin changes are visible to the next call.
+  // Thread-safe, lock-light; meant for every request.
+  virtual std::optional<AuthenticatedMember> Authenticate(
+      std::string_view fingerprint_hex) const = 0;
+
+  // kNotFound if no such member.
+  virtual Result<MemberRecord> GetMember(std::string_view member_id) const = 0;
+  // Sorted by member id.
+  virtual std::vector<MemberRecord> ListMembers() const = 0;
+  // Built-in kinds plus registered custom kinds.
+  virtual bool IsKnownKind(std::string_view kind) const = 0;
+  virtual std::vector<std::string> ListKinds() const = 0;
+
+  // kConflict if the member id or a fingerprint is already taken.
+  virtual void CreateMember(CreateMemberCommand command,
+                            Callback<MemberRecord> done) = 0;
+  // kNotFound for an unknown member or fingerprint; kConflict when adding a
+  // fingerprint registered anywhere already. Returns the updated member.
+  virtual void ChangeMember(MemberChangeCommand command,
+                            Callback<MemberRecord> done) = 0;
+  // Idempotent; kInvalidArgument for a malformed name.
+  virtual void RegisterKind(RegisterKindCommand command,
+                            Callback<void> done) = 0;
+
+  // ---- Signals -----------------------------------------------------------
+
+  // Per-item outcomes (see SubmitItemResult). Whole-command errors:
+  // kPermissionDenied for an unknown member, kConflict for an idempotency
+  // key reused with a different body, kUnavailable when the commit failed.
+  virtual void Submit(SubmitCommand command, Callback<SubmitOutcome> done) = 0;
+
+  // Only the member's own active signals; anything else is kNotFound per
+  // item. Notifies every member that had matched a retracted signal.
+  virtual void Retract(RetractCommand command,
+                       Callback<RetractOutcome> done) = 0;
+
+  // Looks every item up in the token index. Items with no match never reach
+  // SQLite and are never stored; if nothing matches, `done` runs at once on
+  // the CALLING thread. Otherwise the matches are recorded through the
+  // writer and `done` runs on the writer thread after the commit.
+  virtual void Query(QueryCommand command, Callback<QueryOutcome> done) = 0;
+
+  // kNotFound unless `member_id` made the match.
+  virtual void Dispose(DisposeCommand command,
+                       Callback<DispositionRecord> done) = 0;
+
+  // Expires every active signal with expires_at <= now (feed events,
+  // notifications). Queries already ignore such signals before this runs.
+  virtual void ExpireDue(Callback<ExpireOutcome> done) = 0;
+
+  // ---- Streams (synchronous reads) ---------------------------------------
+
+  // Events about OTHER members' signals with seq > after_seq, in order.
+  // REQUIRES: 1 <= limit <= 10000.
+  virtual Result<FeedPage> Feed(std::string_view member_id,
+                                std::uint64_t after_seq,
+                                std::size_t limit) const = 0;
+  virtual Result<NotificationPage> Notifications(std::string_view member_id,
+                                                 std::uint64_t after_seq,
+                                                 std::size_t limit) const = 0;
+
+  // ---- Operations --------------------------------------------------------
+
+  // False after the last write transaction failed, until one succeeds.
+  virtual bool IsWritable() const = 0;
+  virtual StoreStats Stats() const = 0;
+
+  // ---- Blocking conveniences for tools and tests -------------------------
+  // Never call these from a store callback (the writer would wait on itself).
+  Result<MemberRecord> CreateMemberAndWait(CreateMemberCommand command);
+  Result<MemberRecord> ChangeMemberAndWait(MemberChangeCommand command);
+  Status RegisterKindAndWait(RegisterKindCommand command);
+  Result<SubmitOutcome> SubmitAndWait(SubmitCommand command);
+  Result<RetractOutcome> RetractAndWait(RetractCommand command);
+  Result<QueryOutcome> QueryAndWait(QueryCommand command);
+  Result<DispositionRecord> DisposeAndWait(DisposeCommand command);
+  Result<ExpireOutcome> ExpireDueAndWait();
+};
+
+struct SqliteStoreOptions {
+  // The database file; its directory must exist. Default: none (required).
+  std::filesystem::path db_path;
+
+  // Create an empty database when the file does not exist. Default: true.
+  bool create_if_missing = true;
+
+  // How long a connection waits on a lock held by another process.
+  // Default: 5 s.
+  std::chrono::milliseconds busy_timeout{5000};
+
+  // After the first command arrives, how long the writer waits for more to
+  // share its transaction. Zero still batches whatever queued up during the
+  // previous commit. Default: 0.
+  std::chrono::microseconds max_batch_wait{0};
+
+  // Upper bound on commands in one transaction. Default: 4096.
+  std::size_t max_batch_commands = 4096;
+
+  // Retention applied when a submission has no expires_at, and the cap
+  // applied when it has one. Default: 730 days both.
+  std::chrono::seconds default_retention{std::chrono::days(730)};
+  std::chrono::seconds max_retention{std::chrono::days(730)};
+
+  // How far banned_at may lie in the future (clock skew). Default: 5 min.
+  std::chrono::seconds max_clock_skew{std::chrono::minutes(5)};
+
+  // Token schemes accepted in submissions and queries; others get a
+  // per-item error (submit) or never match (query). Default: hmac-v1.
+  std::vector<TokenScheme> accepted_schemes = {TokenScheme::kHmacV1};
+
+  // Idempotency keys are honoured this long. Default: 24 h.
+  std::chrono::seconds idempotency_window{std::chrono::hours(24)};
+
+  // Source of "now". Default: the system clock.
+  Clock clock;
+
+  // Called inside each write transaction. Default: none.
+  std::shared_ptr<AuditHook> audit_hook;
+
+  // Test seam: SQL run on the writer connection right after it opens
+  // (e.g. "PRAGMA max_page_count=..." to provoke SQLITE_FULL). Default: "".
+  std::string writer_setup_sql_for_testing;
+};
+
+// Opens (creating or migrating as needed) the database and loads the token
+// index. Errors: kIo when the file cannot be opened, kUnavailable when it is
+// locked, kInternal when its schema is newer than this build understands.
+Result<std::unique_ptr<Store>> OpenSqliteStore(
+    const SqliteStoreOptions& options);
+
+// Test seam: runs `sql` on the writer connection between batches (e.g. to
+// change PRAGMA max_page_count). `store` must come from OpenSqliteStore.
+Status RunOnSqliteWriterForTesting(Store& store, std::string sql);
+
+// The schema version this build writes (PRAGMA user_version).
+int SqliteSchemaVersion();
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_STORE_STORE_H_

@@ -1,0 +1,239 @@
+#include "transport/hub_server.h"
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "transport/asio.h"
+#include "transport/listener.h"
+#include "transport/session.h"
+#include "transport/tls_context.h"
+
+namespace cairn::server {
+
+struct HubServer::Impl {
+  Impl(const TransportConfig& config, RequestHandler& handler,
+       std::shared_ptr<ssl::context> tls)
+      : state(std::make_shared<ServerState>(config, handler, std::move(tls))),
+        control(asio::make_strand(io)),
+        signals(control),
+        drain_timer(control) {}
+
+  ~Impl() {
+    // Whatever the io_context still holds (only after a forced stop) is
+    // destroyed with it; nothing may post to it from then on.
+    state->Shutdown();
+  }
+
+  void BeginShutdown();  // on `control`
+  void WaitForSignal();
+  Status WritePortFile() const;
+
+  // Declaration order is destruction order in reverse: the io_context goes
+  // before the state that its pending sessions point to.
+  std::shared_ptr<ServerState> state;
+  asio::io_context io;
+  // Serialises the listeners, the signal set and the shutdown sequence.
+  asio::strand<asio::io_context::executor_type> control;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<std::uint16_t> ports;
+  std::unique_ptr<tcp::acceptor> metrics_acceptor;
+  std::optional<std::uint16_t> metrics_port;
+  asio::signal_set signals;
+  asio::steady_timer drain_timer;
+  bool shutting_down = false;  // on `control`
+  std::atomic<bool> ran{false};
+};
+
+void HubServer::Impl::BeginShutdown() {
+  if (shutting_down) return;
+  shutting_down = true;
+  boost::system::error_code ec;
+  for (auto& acceptor : acceptors) acceptor->close(ec);
+  if (metrics_acceptor) metrics_acceptor->close(ec);
+  signals.cancel(ec);
+  spdlog::info("stopping: {} connection(s) open, draining for up to {} ms",
+               state->open_connections(),
+               state->config().timeouts.drain.count());
+  drain_timer.expires_after(state->config().timeouts.drain);
+  drain_timer.async_wait([this](boost::system::error_code wait_error) {
+    if (wait_error) return;  // drained in time: cancelled
+    spdlog::warn(
+        "drain timeout: closing {} connection(s) with requests in "
+        "flight",
+        state->open_connections());
+    state->ForceCloseAll();
+    // Sessions end promptly after ForceCloseAll (requests still with the
+    // handler are answered 503). If anything still holds the io_context
+    // after a grace period, stop it rather than hang the shutdown.
+    drain_timer.expires_after(std::chrono::seconds(5));
+    drain_timer.async_wait([this](boost::system::error_code e) {
+      if (!e && state->open_connections() > 0) io.stop();
+    });
+  });
+  state->BeginStop(
+      [this] { asio::post(control, [this] { drain_timer.cancel(); }); });
+}
+
+void HubServer::Impl::WaitForSignal() {
+  if (shutting_down) return;
+  signals.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec || shutting_down) return;
+    if (signal == SIGHUP) {
+      spdlog::info("SIGHUP: reloading TLS certificate, key and CA files");
+      auto context = MakeServerTlsContext(state->config().tls);
+      if (context) {
+        state->set_tls_context(std::move(*context));
+        spdlog::info("TLS files reloaded; new connections use them");
+      } else {
+        spdlog::error("TLS reload failed, keeping the previous files: {}",
+                      context.error().message);
+      }
+      WaitForSignal();
+      return;
+    }
+    spdlog::info("signal {}: stopping gracefully", signal);
+    BeginShutdown();
+  });
+}
+
+Status HubServer::Impl::WritePortFile() const {
+  const std::string& path = state->config().port_file;
+  if (path.empty()) return {};
+  std::string text;
+  const auto& addresses = state->config().listen_addresses;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    auto endpoint = ParseListenAddress(addresses[i]);
+    text += fmt::format("listen {} {}\n", endpoint->address().to_string(),
+                        ports[i]);
+  }
+  if (metrics_port) {
+    auto endpoint = ParseListenAddress(state->config().metrics_listen);
+    text += fmt::format("metrics {} {}\n", endpoint->address().to_string(),
+                        *metrics_port);
+  }
+  // Written whole and renamed into place: a harness polling for the file
+  // never reads half of it.
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      return MakeError(ErrorCode::kIo,
+                       fmt::format("cannot write the port file '{}'; check "
+                                   "listen.port_file and the directory's "
+                                   "permissions",
+                                   temporary));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("cannot rename '{}' to '{}': {}", temporary,
+                                 path, ec.message()));
+  }
+  return {};
+}
+
+HubServer::HubServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HubServer::~HubServer() = default;
+
+Result<std::unique_ptr<HubServer>> HubServer::Create(
+    const TransportConfig& config, RequestHandler& handler) {
+  if (auto valid = ValidateTransportConfig(config); !valid) {
+    return tl::unexpected(valid.error());
+  }
+  auto tls = MakeServerTlsContext(config.tls);
+  if (!tls) return tl::unexpected(tls.error());
+  auto impl = std::make_unique<Impl>(config, handler, std::move(*tls));
+  for (const std::string& address : config.listen_addresses) {
+    auto endpoint = ParseListenAddress(address);
+    auto acceptor = OpenAcceptor(impl->control, *endpoint);
+    if (!acceptor) return tl::unexpected(acceptor.error());
+    impl->ports.push_back((*acceptor)->local_endpoint().port());
+    impl->acceptors.push_back(std::move(*acceptor));
+  }
+  if (!config.metrics_listen.empty()) {
+    auto endpoint = ParseListenAddress(config.metrics_listen);
+    auto acceptor = OpenAcceptor(impl->control, *endpoint);
+    if (!acceptor) return tl::unexpected(acceptor.error());
+    impl->metrics_port = (*acceptor)->local_endpoint().port();
+    impl->metrics_acceptor = std::move(*acceptor);
+  }
+  if (auto written = impl->WritePortFile(); !written) {
+    return tl::unexpected(written.error());
+  }
+  return std::unique_ptr<HubServer>(new HubServer(std::move(impl)));
+}
+
+void HubServer::Run() {
+  Impl& impl = *impl_;
+  if (impl.ran.exchange(true)) return;
+  for (auto& acceptor : impl.acceptors) {
+    asio::co_spawn(impl.control,
+                   AcceptLoop(*acceptor, impl.state, ListenerKind::kTls),
+                   asio::detached);
+  }
+  if (impl.metrics_acceptor) {
+    asio::co_spawn(
+        impl.control,
+        AcceptLoop(*impl.metrics_acceptor, impl.state, ListenerKind::kMetrics),
+        asio::detached);
+  }
+  if (impl.state->config().handle_signals) {
+    boost::system::error_code ec;
+    impl.signals.add(SIGINT, ec);
+    impl.signals.add(SIGTERM, ec);
+    impl.signals.add(SIGHUP, ec);
+    asio::post(impl.control, [&impl] { impl.WaitForSignal(); });
+  }
+  unsigned threads = impl.state->config().io_threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  auto run = [&impl] {
+    for (;;) {
+      try {
+        impl.io.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("unexpected error on an I/O thread: {}", e.what());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back(run);
+  run();
+  for (auto& thread : pool) thread.join();
+}
+
+void HubServer::Stop() {
+  Impl* impl = impl_.get();
+  asio::post(impl->control, [impl] { impl->BeginShutdown(); });
+}
+
+Status HubServer::ReloadTls() {
+  auto context = MakeServerTlsContext(impl_->state->config().tls);
+  if (!context) return tl::unexpected(context.error());
+  impl_->state->set_tls_context(std::move(*context));
+  return {};
+}
+
+std::vector<std::uint16_t> HubServer::ListenPorts() const {
+  return impl_->ports;
+}
+
+std::optional<std::uint16_t> HubServer::MetricsPort() const {
+  return impl_->metrics_port;
+}
+
+std::size_t HubServer::OpenConnections() const {
+  return impl_->state->open_connections();
+}
+
+}  // namespace cairn::server

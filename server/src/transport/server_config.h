@@ -1,0 +1,145 @@
+// cairnd's configuration: plain data with documented defaults, loaded from a
+// TOML file (server/cairnd.example.toml documents every key).
+//
+// Every struct here is plain data so that cairnd's command-line flags (CLI11)
+// can override any field after the file is loaded.
+#ifndef CAIRN_SERVER_TRANSPORT_SERVER_CONFIG_H_
+#define CAIRN_SERVER_TRANSPORT_SERVER_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/result.h"
+
+namespace cairn::server {
+
+struct TlsConfig {
+  // PEM files. cert_file may hold the chain (leaf first). Required.
+  std::string cert_file;
+  std::string key_file;
+  // CA bundle that client certificates must chain to. Required.
+  std::string ca_file;
+  // Also accept TLS 1.2, with ECDHE key exchange and AEAD ciphers only.
+  // Default: false (TLS 1.3 only).
+  bool allow_tls12 = false;
+};
+
+struct LimitsConfig {
+  // Largest request line + header fields; larger requests get 431.
+  // Default: 16 KiB.
+  std::uint32_t header_bytes = 16 * 1024;
+  // Largest request body, checked against Content-Length before reading;
+  // larger requests get 413. Default: 4 MiB (a 10,000-item batch is ~1 MB).
+  std::uint64_t body_bytes = 4 * 1024 * 1024;
+  // Open connections overall; further connections are closed on accept.
+  // Default: 1024.
+  std::size_t max_connections = 1024;
+  // Open connections per client certificate fingerprint; requests on
+  // further connections get 503. Default: 64.
+  std::size_t max_connections_per_member = 64;
+};
+
+struct TimeoutsConfig {
+  // TLS handshake after accept. Default: 10 s.
+  std::chrono::milliseconds handshake{10'000};
+  // From the first byte of a request to the end of its header. Also the
+  // time a new connection may take to send its first byte. Default: 10 s.
+  std::chrono::milliseconds header_read{10'000};
+  // Reading a request body. Default: 30 s.
+  std::chrono::milliseconds body_read{30'000};
+  // Keep-alive: waiting for the next request on an idle connection.
+  // Default: 60 s.
+  std::chrono::milliseconds idle{60'000};
+  // Writing one response. Default: 30 s.
+  std::chrono::milliseconds write{30'000};
+  // Graceful shutdown: how long in-flight requests may take to finish before
+  // connections are closed anyway. Default: 10 s.
+  std::chrono::milliseconds drain{10'000};
+};
+
+// Everything that touches sockets.
+struct TransportConfig {
+  // "host:port" addresses to listen on: "127.0.0.1:8443", "[::1]:8443",
+  // "0.0.0.0:8443", "[::]:8443". Port 0 picks a free port (see port_file).
+  // Default: {"127.0.0.1:8443"}.
+  std::vector<std::string> listen_addresses = {"127.0.0.1:8443"};
+  // If not empty, the bound ports are written to this file, one
+  // "address port" line per listener (the metrics listener last, as
+  // "metrics address port"), so that test harnesses can start cairnd on
+  // port 0. Default: "" (no file).
+  std::string port_file;
+  // I/O threads. Default: 0 = one per hardware thread.
+  unsigned io_threads = 0;
+  // Optional plain-HTTP listener that serves only GET /metrics; it must be a
+  // loopback address ("127.0.0.1:9464"). Default: "" (none).
+  std::string metrics_listen;
+  // Handle SIGTERM/SIGINT (graceful stop) and SIGHUP (reload TLS files) in
+  // HubServer::Run. Not a config-file key; tests running in-process set it to
+  // false. Default: true.
+  bool handle_signals = true;
+  TlsConfig tls;
+  LimitsConfig limits;
+  TimeoutsConfig timeouts;
+};
+
+struct StoreConfig {
+  // Directory holding the database. Default: "data".
+  std::string data_dir = "data";
+  // Upper bound on a signal's expires_at, in days after submission.
+  // Default: 730.
+  int max_retention_days = 730;
+  // expires_at of a signal submitted without one. Default: 365.
+  int default_retention_days = 365;
+};
+
+struct RateLimitConfig {
+  // Per member, token bucket refill rates. Default: 200 requests/s.
+  double requests_per_second = 200;
+  // Items (signals submitted + tokens queried) per second. Default: 200,000.
+  double items_per_second = 200'000;
+  // Bucket size in seconds of traffic at the full rate: how far a member may
+  // burst above the rate after being idle. Default: 2.
+  double burst_seconds = 2;
+};
+
+struct LogConfig {
+  // trace, debug, info, warn, error, critical, off. Default: "info".
+  std::string level = "info";
+  // Log file; "" logs to stderr. Default: "".
+  std::string file;
+};
+
+struct HubConfig {
+  TransportConfig transport;
+  StoreConfig store;
+  RateLimitConfig rate_limits;
+  LogConfig log;
+};
+
+// Parses a cairnd.toml. Unknown sections and keys are errors that name the
+// key (a typo must not silently fall back to a default), and so are values of
+// the wrong type or out of range. Relative file paths (tls files,
+// store.data_dir, log.file, listen.port_file) are resolved against the
+// directory holding the file. Missing keys keep their defaults. Does not
+// require the TLS files to be set, so that command-line flags can still
+// supply them: call ValidateHubConfig after applying overrides.
+Result<HubConfig> LoadHubConfig(const std::string& path);
+
+// As LoadHubConfig, from text; relative paths resolve against `base_dir`
+// (empty: left as they are). `source_name` names the input in messages.
+Result<HubConfig> ParseHubConfig(std::string_view toml_text,
+                                 std::string_view source_name,
+                                 const std::string& base_dir = {});
+
+// Checks what must hold before the hub starts: required TLS files set,
+// addresses parseable, metrics listener on loopback, limits positive,
+// default retention <= maximum retention, known log level.
+Status ValidateHubConfig(const HubConfig& config);
+Status ValidateTransportConfig(const TransportConfig& config);
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_TRANSPORT_SERVER_CONFIG_H_

@@ -1,0 +1,449 @@
+#include "transport/session.h"
+
+#include <exception>
+#include <optional>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cairn/wire/error.h"
+#include "transport/tls_context.h"
+
+namespace cairn::server {
+
+ServerState::ServerState(TransportConfig config, RequestHandler& handler,
+                         std::shared_ptr<ssl::context> tls_context)
+    : config_(std::move(config)),
+      handler_(handler),
+      tls_context_(std::move(tls_context)) {}
+
+std::shared_ptr<ssl::context> ServerState::tls_context() const {
+  std::lock_guard lock(mutex_);
+  return tls_context_;
+}
+
+void ServerState::set_tls_context(std::shared_ptr<ssl::context> context) {
+  std::lock_guard lock(mutex_);
+  tls_context_ = std::move(context);
+}
+
+bool ServerState::TryOpenConnection() {
+  std::size_t current = open_.load();
+  do {
+    if (current >= config_.limits.max_connections) return false;
+  } while (!open_.compare_exchange_weak(current, current + 1));
+  return true;
+}
+
+void ServerState::CloseConnection() {
+  if (open_.fetch_sub(1) != 1 || !stopping_.load()) return;
+  std::function<void()> on_drained;
+  {
+    std::lock_guard lock(mutex_);
+    on_drained = std::move(on_drained_);
+    on_drained_ = nullptr;
+  }
+  if (on_drained && !io_closed_) on_drained();
+}
+
+bool ServerState::TryAddMember(const std::string& fingerprint) {
+  std::lock_guard lock(mutex_);
+  std::size_t& count = per_member_[fingerprint];
+  if (count >= config_.limits.max_connections_per_member) {
+    if (count == 0) per_member_.erase(fingerprint);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void ServerState::RemoveMember(const std::string& fingerprint) {
+  std::lock_guard lock(mutex_);
+  auto it = per_member_.find(fingerprint);
+  if (it != per_member_.end() && --it->second == 0) per_member_.erase(it);
+}
+
+void ServerState::Register(
+    const std::shared_ptr<ConnectionControl>& connection) {
+  std::lock_guard lock(mutex_);
+  connections_.insert(connection);
+}
+
+void ServerState::Unregister(
+    const std::shared_ptr<ConnectionControl>& connection) {
+  std::lock_guard lock(mutex_);
+  connections_.erase(connection);
+}
+
+void ServerState::BeginStop(std::function<void()> on_drained) {
+  std::set<std::shared_ptr<ConnectionControl>> connections;
+  {
+    std::lock_guard lock(mutex_);
+    on_drained_ = std::move(on_drained);
+    stopping_ = true;
+    connections = connections_;
+  }
+  // Each close runs on its connection's strand, ordered with the session's
+  // own check of stopping() before it waits for the next request.
+  for (const auto& connection : connections) {
+    asio::post(connection->strand, [connection] {
+      if (connection->stream != nullptr && !connection->busy) {
+        connection->stream->cancel();
+      }
+    });
+  }
+  if (open_.load() == 0) {
+    std::function<void()> callback;
+    {
+      std::lock_guard lock(mutex_);
+      callback = std::move(on_drained_);
+      on_drained_ = nullptr;
+    }
+    if (callback) callback();
+  }
+}
+
+void ServerState::ForceCloseAll() {
+  std::set<std::shared_ptr<ConnectionControl>> connections;
+  {
+    std::lock_guard lock(mutex_);
+    connections = connections_;
+  }
+  for (const auto& connection : connections) {
+    asio::post(connection->strand, [connection] {
+      if (connection->stream != nullptr) connection->stream->close();
+      if (auto abandon = std::move(connection->abandon)) abandon();
+    });
+  }
+}
+
+HttpResponse MakeErrorResponse(http::status status, ErrorCode code,
+                               std::string message, unsigned version) {
+  HttpResponse response{status, version};
+  response.set(http::field::content_type, "application/json");
+  response.body() = wire::EncodeErrorBody(
+      Error{code, std::move(message), std::string(), std::nullopt});
+  return response;
+}
+
+namespace {
+
+using beast::error_code;
+
+// Holds the coroutine's completion handler while the RequestHandler works,
+// and resumes the coroutine on its strand when `respond` is called. If the
+// handler drops `respond` without calling it (a bug), the request gets a 500
+// rather than hanging the connection forever.
+template <typename Handler>
+class PendingResponse {
+ public:
+  PendingResponse(Handler handler, std::shared_ptr<ServerState> state)
+      : handler_(std::move(handler)),
+        work_(asio::make_work_guard(asio::get_associated_executor(handler_))),
+        state_(std::move(state)) {}
+
+  PendingResponse(const PendingResponse&) = delete;
+  PendingResponse& operator=(const PendingResponse&) = delete;
+
+  ~PendingResponse() {
+    if (!done_.exchange(true) && !state_->io_closed()) {
+      Complete(MakeErrorResponse(
+          http::status::internal_server_error, ErrorCode::kInternal,
+          "the hub dropped this request without answering; retry, and "
+          "report it to the hub operator if it persists"));
+    }
+  }
+
+  void Respond(HttpResponse response) {
+    if (done_.exchange(true)) {
+      if (!abandoned_) {
+        spdlog::error(
+            "RequestHandler called respond twice; ignoring the second "
+            "response");
+      }
+      return;
+    }
+    Complete(std::move(response));
+  }
+
+  // The server is closing the connection (drain deadline): resume the
+  // session now; a later Respond is ignored.
+  void Abandon() {
+    if (done_.exchange(true)) return;
+    abandoned_ = true;
+    Complete(MakeErrorResponse(
+        http::status::service_unavailable, ErrorCode::kUnavailable,
+        "the hub is shutting down; retry once it is back"));
+  }
+
+ private:
+  void Complete(HttpResponse response) {
+    auto executor = asio::get_associated_executor(handler_);
+    asio::post(executor, [handler = std::move(handler_),
+                          response = std::move(response)]() mutable {
+      handler(std::move(response));
+    });
+    work_.reset();
+  }
+
+  Handler handler_;
+  asio::executor_work_guard<asio::associated_executor_t<Handler>> work_;
+  std::shared_ptr<ServerState> state_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> abandoned_{false};
+};
+
+// Awaitable adapter over RequestHandler::Handle: the I/O thread is free while
+// the handler (or a store writer it hands the request to) works.
+template <typename Token>
+auto AsyncHandle(std::shared_ptr<ServerState> state, HttpRequest request,
+                 const PeerIdentity& peer, ConnectionControl* control,
+                 Token&& token) {
+  return asio::async_initiate<Token, void(HttpResponse)>(
+      [](auto handler, std::shared_ptr<ServerState> state, HttpRequest request,
+         const PeerIdentity* peer, ConnectionControl* control) {
+        using Pending = PendingResponse<decltype(handler)>;
+        auto pending = std::make_shared<Pending>(std::move(handler), state);
+        control->abandon = [weak = std::weak_ptr<Pending>(pending)] {
+          if (auto alive = weak.lock()) alive->Abandon();
+        };
+        state->handler().Handle(std::move(request), *peer,
+                                [pending](HttpResponse response) {
+                                  pending->Respond(std::move(response));
+                                });
+      },
+      token, std::move(state), std::move(request), &peer, control);
+}
+
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  return address.is_v6()
+             ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
+             : fmt::format("{}:{}", address.to_string(), endpoint.port());
+}
+
+// Removes the connection from the server's books when the session ends.
+class ConnectionGuard {
+ public:
+  ConnectionGuard(std::shared_ptr<ServerState> state,
+                  std::shared_ptr<ConnectionControl> control)
+      : state_(std::move(state)), control_(std::move(control)) {
+    state_->Register(control_);
+  }
+  ConnectionGuard(const ConnectionGuard&) = delete;
+  ConnectionGuard& operator=(const ConnectionGuard&) = delete;
+  ~ConnectionGuard() {
+    control_->stream = nullptr;
+    state_->Unregister(control_);
+    state_->CloseConnection();
+  }
+
+ private:
+  std::shared_ptr<ServerState> state_;
+  std::shared_ptr<ConnectionControl> control_;
+};
+
+enum class Mode { kServe, kRefuseMemberCap, kMetricsOnly };
+
+template <typename Stream>
+asio::awaitable<bool> WriteResponse(Stream& stream, HttpResponse& response,
+                                    const TransportConfig& config) {
+  response.prepare_payload();
+  beast::get_lowest_layer(stream).expires_after(config.timeouts.write);
+  error_code ec;
+  co_await http::async_write(stream, response,
+                             asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
+bool IsQuietClose(const error_code& ec) {
+  return ec == beast::error::timeout || ec == asio::error::eof ||
+         ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset ||
+         ec == http::error::end_of_stream ||
+         ec == ssl::error::stream_truncated ||
+         ec == asio::error::bad_descriptor;
+}
+
+// Reads requests until the connection should close. Returns normally in all
+// cases; the caller closes the stream.
+template <typename Stream>
+asio::awaitable<void> ServeRequests(Stream& stream,
+                                    std::shared_ptr<ServerState> state,
+                                    ConnectionControl& control,
+                                    const PeerIdentity& peer, Mode mode) {
+  const TransportConfig& config = state->config();
+  beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+  beast::flat_buffer buffer;
+  bool first = true;
+  for (;;) {
+    control.busy = false;
+    if (state->stopping()) co_return;
+    error_code ec;
+    if (buffer.size() == 0) {
+      // Waiting for a request: the idle (keep-alive) timeout applies, and a
+      // graceful stop may cancel this read.
+      lowest.expires_after(first ? config.timeouts.header_read
+                                 : config.timeouts.idle);
+      const std::size_t n = co_await stream.async_read_some(
+          buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      buffer.commit(n);
+    }
+    first = false;
+    control.busy = true;
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(config.limits.header_bytes);
+    parser.body_limit(config.limits.body_bytes);
+    lowest.expires_after(config.timeouts.header_read);
+    co_await http::async_read_header(
+        stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    const unsigned version = parser.get().version() == 10 ? 10 : 11;
+    std::optional<HttpResponse> refusal;
+    if (ec == http::error::header_limit) {
+      refusal = MakeErrorResponse(
+          http::status::request_header_fields_too_large,
+          ErrorCode::kHeadersTooLarge,
+          fmt::format("the request header exceeds the hub's limit of {} bytes; "
+                      "send fewer or shorter header fields",
+                      config.limits.header_bytes));
+    } else if (ec == http::error::body_limit) {
+      refusal = MakeErrorResponse(
+          http::status::payload_too_large, ErrorCode::kPayloadTooLarge,
+          fmt::format("the request body exceeds the hub's limit of {} bytes; "
+                      "split the batch into smaller requests",
+                      config.limits.body_bytes),
+          version);
+    } else if (ec && IsQuietClose(ec)) {
+      co_return;
+    } else if (ec) {
+      refusal = MakeErrorResponse(
+          http::status::bad_request, ErrorCode::kInvalidArgument,
+          fmt::format("malformed HTTP request ({}); send HTTP/1.1",
+                      ec.message()));
+    }
+    if (refusal) {
+      refusal->keep_alive(false);
+      co_await WriteResponse(stream, *refusal, config);
+      co_return;
+    }
+
+    if (parser.get()[http::field::expect] == "100-continue") {
+      http::response<http::empty_body> go_on{http::status::continue_, 11};
+      lowest.expires_after(config.timeouts.write);
+      co_await http::async_write(stream, go_on,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+    }
+    lowest.expires_after(config.timeouts.body_read);
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::body_limit) {
+      HttpResponse response = MakeErrorResponse(
+          http::status::payload_too_large, ErrorCode::kPayloadTooLarge,
+          fmt::format("the request body exceeds the hub's limit of {} bytes; "
+                      "split the batch into smaller requests",
+                      config.limits.body_bytes),
+          version);
+      response.keep_alive(false);
+      co_await WriteResponse(stream, response, config);
+      co_return;
+    }
+    if (ec) co_return;  // timeout or the peer went away mid-body
+
+    HttpRequest request = parser.release();
+    const bool keep_alive = request.keep_alive();
+    HttpResponse response;
+    bool may_keep_alive = true;
+    if (mode == Mode::kRefuseMemberCap) {
+      may_keep_alive = false;
+      response = MakeErrorResponse(
+          http::status::service_unavailable, ErrorCode::kUnavailable,
+          fmt::format("this client certificate already has {} open "
+                      "connections to the hub, its maximum; reuse "
+                      "connections (keep-alive) or close idle ones",
+                      config.limits.max_connections_per_member));
+    } else if (mode == Mode::kMetricsOnly &&
+               (request.method() != http::verb::get ||
+                request.target() != "/metrics")) {
+      response = MakeErrorResponse(
+          http::status::not_found, ErrorCode::kNotFound,
+          "this plain-HTTP listener serves only GET /metrics; use the TLS "
+          "listener for the API");
+    } else {
+      response = co_await AsyncHandle(state, std::move(request), peer, &control,
+                                      asio::use_awaitable);
+      control.abandon = nullptr;
+    }
+    response.version(version);
+    response.keep_alive(keep_alive && may_keep_alive && !state->stopping());
+    if (!co_await WriteResponse(stream, response, config)) co_return;
+    if (!response.keep_alive()) co_return;
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> RunTlsSession(tcp::socket socket,
+                                    std::shared_ptr<ServerState> state) {
+  auto control = std::make_shared<ConnectionControl>(socket.get_executor());
+  ConnectionGuard guard(state, control);
+  try {
+    const std::shared_ptr<ssl::context> tls = state->tls_context();
+    PeerIdentity peer;
+    error_code ec;
+    peer.remote_address = FormatEndpoint(socket.remote_endpoint(ec));
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+    control->stream = &lowest;
+    if (state->stopping()) co_return;
+
+    lowest.expires_after(state->config().timeouts.handshake);
+    co_await stream.async_handshake(
+        ssl::stream_base::server,
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      spdlog::debug("TLS handshake with {} failed: {}", peer.remote_address,
+                    ec.message());
+      co_return;
+    }
+    peer.fingerprint = PeerCertificateFingerprint(stream.native_handle());
+    peer.subject = PeerCertificateSubject(stream.native_handle());
+    if (peer.fingerprint.empty()) co_return;  // verify mode forbids this
+
+    const bool counted = state->TryAddMember(peer.fingerprint);
+    co_await ServeRequests(stream, state, *control, peer,
+                           counted ? Mode::kServe : Mode::kRefuseMemberCap);
+    if (counted) state->RemoveMember(peer.fingerprint);
+
+    // close_notify, briefly; the peer may already be gone.
+    if (lowest.socket().is_open()) {
+      lowest.expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(
+          asio::redirect_error(asio::use_awaitable, ec));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("connection ended by an unexpected error: {}", e.what());
+  }
+}
+
+asio::awaitable<void> RunMetricsSession(tcp::socket socket,
+                                        std::shared_ptr<ServerState> state) {
+  auto control = std::make_shared<ConnectionControl>(socket.get_executor());
+  ConnectionGuard guard(state, control);
+  try {
+    PeerIdentity peer;
+    error_code ec;
+    peer.remote_address = FormatEndpoint(socket.remote_endpoint(ec));
+    beast::tcp_stream stream(std::move(socket));
+    control->stream = &stream;
+    co_await ServeRequests(stream, state, *control, peer, Mode::kMetricsOnly);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  } catch (const std::exception& e) {
+    spdlog::error("metrics connection ended by an unexpected error: {}",
+                  e.what());
+  }
+}
+
+}  // namespace cairn::server

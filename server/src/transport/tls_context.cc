@@ -1,0 +1,127 @@
+#include "transport/tls_context.h"
+
+#include <array>
+#include <span>
+
+#include <fmt/format.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "cairn/encoding.h"
+
+namespace cairn::server {
+namespace {
+
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Distinguishes this application's sessions in OpenSSL's session cache;
+// without it, resuming a session that carried a client certificate fails.
+constexpr unsigned char kSessionIdContext[] = "cairn-hub";
+
+std::string OpenSslErrors() {
+  std::string out;
+  while (unsigned long code = ERR_get_error()) {
+    std::array<char, 256> buffer{};
+    ERR_error_string_n(code, buffer.data(), buffer.size());
+    out += out.empty() ? "" : "; ";
+    out += buffer.data();
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+tl::unexpected<Error> TlsError(std::string_view what, std::string_view file,
+                               std::string_view detail) {
+  return MakeError(ErrorCode::kInvalidArgument,
+                   fmt::format("{} '{}': {}; check the [tls] section of the "
+                               "configuration and the file's contents",
+                               what, file, detail));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
+    const TlsConfig& config) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* ctx = context->native_handle();
+  ERR_clear_error();
+
+  SSL_CTX_set_min_proto_version(
+      ctx, config.allow_tls12 ? TLS1_2_VERSION : TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                               SSL_OP_CIPHER_SERVER_PREFERENCE |
+                               SSL_OP_NO_TICKET);
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
+    return MakeError(
+        ErrorCode::kInternal,
+        "OpenSSL rejected the TLS 1.2 cipher list: " + OpenSslErrors());
+  }
+
+  if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
+    return TlsError("cannot load the hub certificate chain", config.cert_file,
+                    OpenSslErrors());
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(),
+                                  SSL_FILETYPE_PEM) != 1) {
+    return TlsError("cannot load the hub private key", config.key_file,
+                    OpenSslErrors());
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return TlsError("the private key does not match the certificate",
+                    config.key_file, OpenSslErrors());
+  }
+  if (SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) !=
+      1) {
+    return TlsError("cannot load the client CA bundle", config.ca_file,
+                    OpenSslErrors());
+  }
+  // Tell clients which CAs we accept, so curl picks the right certificate.
+  if (STACK_OF(X509_NAME)* names =
+          SSL_load_client_CA_file(config.ca_file.c_str())) {
+    SSL_CTX_set_client_CA_list(ctx, names);
+  }
+
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  // A certificate for TLS servers (serverAuth EKU only) must not
+  // authenticate a client.
+  if (SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1) {
+    return MakeError(
+        ErrorCode::kInternal,
+        "cannot require the clientAuth purpose: " + OpenSslErrors());
+  }
+  SSL_CTX_set_verify_depth(ctx, 4);
+  SSL_CTX_set_session_id_context(ctx, kSessionIdContext,
+                                 sizeof(kSessionIdContext) - 1);
+  return context;
+}
+
+std::string PeerCertificateFingerprint(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest.data(), &length) != 1) return {};
+  return HexEncode(std::span<const std::uint8_t>(digest.data(), length));
+}
+
+std::string PeerCertificateSubject(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return {};
+  X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  std::string subject(data, size > 0 ? static_cast<std::size_t>(size) : 0);
+  BIO_free(bio);
+  return subject;
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,172 @@
+#include "server/src/store/token_index.h"
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+namespace cairn::server {
+namespace {
+
+constexpr std::int64_t kAll = std::numeric_limits<std::int64_t>::min();
+
+IndexKey KeyOf(std::uint8_t seed, std::uint16_t kind = 1) {
+  IndexKey k;
+  k.kind = kind;
+  for (std::size_t i = 0; i < k.token.size(); ++i) {
+    k.token[i] = static_cast<std::uint8_t>(seed * 31 + i * 7);
+  }
+  return k;
+}
+
+IndexEntry EntryOf(std::int64_t rowid, std::uint32_t member,
+                   std::int64_t expires_at = 1000) {
+  IndexEntry e;
+  e.rowid = rowid;
+  e.member = member;
+  e.banned_at = 10;
+  e.expires_at = expires_at;
+  e.category = Category::kGrooming;
+  e.severity = Severity::kHigh;
+  return e;
+}
+
+std::vector<std::int64_t> RowidsAt(const TokenIndex& index, const IndexKey& k,
+                                   std::int64_t now = kAll) {
+  std::vector<IndexEntry> out;
+  index.Lookup(k, now, &out);
+  std::vector<std::int64_t> rowids;
+  for (const auto& e : out) rowids.push_back(e.rowid);
+  std::sort(rowids.begin(), rowids.end());
+  return rowids;
+}
+
+TEST_CASE("index keeps several signals per token and removes them one by one") {
+  TokenIndex index;
+  const IndexKey k = KeyOf(1);
+  index.Apply({{IndexChange::Op::kInsert, k, EntryOf(1, 10)},
+               {IndexChange::Op::kInsert, k, EntryOf(2, 11)},
+               {IndexChange::Op::kInsert, k, EntryOf(3, 12)}});
+  CHECK(index.Size() == 3);
+  CHECK(index.KeyCount() == 1);
+  CHECK(RowidsAt(index, k) == std::vector<std::int64_t>{1, 2, 3});
+
+  IndexEntry removal;
+  removal.rowid = 2;
+  index.Apply({{IndexChange::Op::kRemove, k, removal}});
+  CHECK(RowidsAt(index, k) == std::vector<std::int64_t>{1, 3});
+  removal.rowid = 1;
+  index.Apply({{IndexChange::Op::kRemove, k, removal}});
+  removal.rowid = 3;
+  index.Apply({{IndexChange::Op::kRemove, k, removal}});
+  CHECK(RowidsAt(index, k).empty());
+  CHECK(index.Size() == 0);
+  CHECK(index.KeyCount() == 0);
+}
+
+TEST_CASE("index distinguishes kind, scheme and epoch of the same token") {
+  TokenIndex index;
+  IndexKey a = KeyOf(7, 1);
+  IndexKey b = KeyOf(7, 2);
+  IndexKey c = a;
+  c.scheme = TokenScheme::kVoprfV1;
+  IndexKey d = a;
+  d.epoch = 3;
+  index.Insert(a, EntryOf(1, 1));
+  CHECK(RowidsAt(index, a).size() == 1);
+  CHECK(RowidsAt(index, b).empty());
+  CHECK(RowidsAt(index, c).empty());
+  CHECK(RowidsAt(index, d).empty());
+}
+
+TEST_CASE("lookups hide entries whose expires_at has come") {
+  TokenIndex index;
+  const IndexKey k = KeyOf(3);
+  index.Insert(k, EntryOf(1, 1, /*expires_at=*/100));
+  index.Insert(k, EntryOf(2, 2, /*expires_at=*/200));
+  CHECK(RowidsAt(index, k, 99) == std::vector<std::int64_t>{1, 2});
+  CHECK(RowidsAt(index, k, 100) == std::vector<std::int64_t>{2});
+  CHECK(RowidsAt(index, k, 200).empty());
+  CHECK(RowidsAt(index, k, kAll).size() == 2);
+}
+
+TEST_CASE(
+    "update replaces the entry with the same rowid, absent ones are "
+    "ignored") {
+  TokenIndex index;
+  const IndexKey k = KeyOf(4);
+  index.Insert(k, EntryOf(5, 1));
+  IndexEntry changed = EntryOf(5, 1);
+  changed.severity = Severity::kCritical;
+  IndexEntry ghost = EntryOf(99, 1);
+  index.Apply({{IndexChange::Op::kUpdate, k, changed},
+               {IndexChange::Op::kUpdate, k, ghost},
+               {IndexChange::Op::kRemove, KeyOf(5), ghost}});
+  std::vector<IndexEntry> out;
+  index.Lookup(k, kAll, &out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].severity == Severity::kCritical);
+  CHECK(index.Size() == 1);
+}
+
+TEST_CASE("freed slots are reused and ForEach visits every entry") {
+  TokenIndex index(1000);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<IndexChange> changes;
+    for (int i = 0; i < 200; ++i) {
+      changes.push_back({IndexChange::Op::kInsert,
+                         KeyOf(static_cast<std::uint8_t>(i), 1),
+                         EntryOf(round * 1000 + i, 1)});
+    }
+    index.Apply(changes);
+    CHECK(index.Size() == 200);
+    std::size_t visited = 0;
+    index.ForEach([&](const IndexKey&, const IndexEntry&) { ++visited; });
+    CHECK(visited == 200);
+    for (auto& c : changes) c.op = IndexChange::Op::kRemove;
+    index.Apply(changes);
+    CHECK(index.Size() == 0);
+  }
+}
+
+TEST_CASE(
+    "readers see either the old or the new state while a writer "
+    "applies batches") {
+  TokenIndex index;
+  const IndexKey stable = KeyOf(200, 9);
+  index.Insert(stable, EntryOf(1, 1));
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      std::vector<IndexEntry> out;
+      while (!stop.load()) {
+        out.clear();
+        index.Lookup(stable, kAll, &out);
+        if (out.size() != 1) bad.fetch_add(1);
+      }
+    });
+  }
+  for (int round = 0; round < 200; ++round) {
+    std::vector<IndexChange> changes;
+    for (int i = 0; i < 50; ++i) {
+      changes.push_back({IndexChange::Op::kInsert,
+                         KeyOf(static_cast<std::uint8_t>(i), 2),
+                         EntryOf(100 + i, 2)});
+    }
+    index.Apply(changes);
+    for (auto& c : changes) c.op = IndexChange::Op::kRemove;
+    index.Apply(changes);
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  CHECK(bad.load() == 0);
+  CHECK(index.Size() == 1);
+}
+
+}  // namespace
+}  // namespace cairn::server

@@ -1,0 +1,310 @@
+// Queries, matches, dispositions, notifications, feed and expiry.
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "cairn/encoding.h"
+#include "store_test_util.h"
+
+namespace cairn::server {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::KeyOf;
+using testing::QueryTokens;
+using testing::Signal;
+using testing::StoreFixture;
+using testing::SubmitOne;
+
+void MustCreate(Store& s, const std::string& member, SignalSubmission item) {
+  auto r = SubmitOne(s, member, std::move(item));
+  REQUIRE(r.has_value());
+  REQUIRE(r->results.at(0).status == SubmitStatus::kCreated);
+}
+
+RetractOutcome RetractToken(Store& s, const std::string& member, int token,
+                            RetractReason reason) {
+  RetractCommand c;
+  c.member_id = member;
+  c.items.resize(1);
+  c.items[0].key = KeyOf(token);
+  c.items[0].reason = reason;
+  auto r = s.RetractAndWait(c);
+  REQUIRE(r.has_value());
+  return *r;
+}
+
+TEST_CASE("a query aggregates other members' signals and hides its own") {
+  StoreFixture f;
+  Store& s = f.store();
+  const auto day = std::chrono::days(1);
+  auto a = Signal(1, Category::kGrooming, Severity::kMedium);
+  a.banned_at = f.clock.Now() - 10 * day;
+  a.attribution = true;
+  auto b = Signal(1, Category::kSextortion, Severity::kCritical);
+  b.banned_at = f.clock.Now() - 2 * day;
+  auto b2 = Signal(1, Category::kGrooming, Severity::kLow);
+  b2.banned_at = f.clock.Now() - 5 * day;
+  MustCreate(s, "alpha", a);
+  MustCreate(s, "beta", b);
+  MustCreate(s, "beta", b2);
+  MustCreate(s, "gamma", Signal(2));
+
+  auto q = QueryTokens(s, "gamma", {9, 1, 2});
+  REQUIRE(q.has_value());
+  CHECK(q->queried == 3);
+  REQUIRE(q->matches.size() == 1);  // 2 is gamma's own
+  const MatchResult& m = q->matches[0];
+  CHECK(m.index == 1);
+  CHECK(m.match_id.size() == 34);
+  CHECK(m.match_id.rfind("m_", 0) == 0);
+  CHECK(m.kinds == std::vector<std::string>{"email"});
+  CHECK(m.categories ==
+        std::vector<Category>{Category::kGrooming, Category::kSextortion});
+  CHECK(m.platforms == 2);
+  CHECK(m.first_banned_at == a.banned_at);
+  CHECK(m.last_banned_at == b.banned_at);
+  CHECK(m.max_severity == Severity::kCritical);
+  CHECK(m.attributed_to == std::vector<std::string>{"alpha"});
+
+  // alpha sees only beta's signals on token 1; no attribution.
+  auto qa = QueryTokens(s, "alpha", {1});
+  REQUIRE(qa.has_value());
+  REQUIRE(qa->matches.size() == 1);
+  CHECK(qa->matches[0].platforms == 1);
+  CHECK(qa->matches[0].attributed_to.empty());
+
+  // Same token under another kind does not match.
+  QueryCommand other_kind;
+  other_kind.member_id = "gamma";
+  other_kind.items = {KeyOf(1, "phone")};
+  CHECK(s.QueryAndWait(other_kind)->matches.empty());
+}
+
+TEST_CASE("queries without matches never reach the writer") {
+  StoreFixture f;
+  Store& s = f.store();
+  MustCreate(s, "alpha", Signal(1));
+  const auto before = s.Stats();
+  bool ran_inline = false;
+  QueryCommand q;
+  q.member_id = "beta";
+  for (int i = 100; i < 200; ++i) q.items.push_back(KeyOf(i));
+  s.Query(q, [&](Result<QueryOutcome> r) {
+    ran_inline = true;
+    REQUIRE(r.has_value());
+    CHECK(r->queried == 100);
+    CHECK(r->matches.empty());
+  });
+  CHECK(ran_inline);  // answered on this thread, before returning
+  CHECK(s.Stats().transactions == before.transactions);
+
+  // Neither the database nor its WAL holds a non-matching token, while the
+  // submitted one is found the same way (so the search itself works).
+  std::string bytes;
+  for (const char* name : {"hub.db", "hub.db-wal"}) {
+    std::ifstream in(f.dir.path() / name, std::ios::binary);
+    bytes.append(std::istreambuf_iterator<char>(in), {});
+  }
+  auto contains = [&](int token) {
+    const Token t = testing::TokenOf(token);
+    return bytes.find(std::string(t.begin(), t.end())) != std::string::npos;
+  };
+  CHECK(contains(1));
+  for (int i = 100; i < 200; ++i) {
+    CAPTURE(i);
+    CHECK_FALSE(contains(i));
+  }
+}
+
+TEST_CASE("signals stop matching at expires_at, before any sweep") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto item = Signal(3);
+  item.expires_at = f.clock.Now() + 100s;
+  MustCreate(s, "alpha", item);
+  f.clock.Advance(99s);
+  CHECK(QueryTokens(s, "beta", {3})->matches.size() == 1);
+  f.clock.Advance(1s);
+  CHECK(QueryTokens(s, "beta", {3})->matches.empty());
+  CHECK(s.Stats().index_signals == 1);  // still there until the sweep
+
+  auto swept = s.ExpireDueAndWait();
+  REQUIRE(swept.has_value());
+  CHECK(swept->expired == 1);
+  CHECK(s.Stats().index_signals == 0);
+  CHECK(s.ExpireDueAndWait()->expired == 0);
+  auto feed = s.Feed("beta", 0, 10);
+  REQUIRE(feed->events.size() == 2);
+  CHECK(feed->events[1].type == FeedEventType::kExpired);
+}
+
+TEST_CASE("only the querying member can record a disposition") {
+  StoreFixture f;
+  Store& s = f.store();
+  MustCreate(s, "alpha", Signal(4));
+  auto q = QueryTokens(s, "beta", {4});
+  REQUIRE(q->matches.size() == 1);
+  const std::string match_id = q->matches[0].match_id;
+
+  DisposeCommand d;
+  d.member_id = "beta";
+  d.match_id = match_id;
+  d.outcome = Outcome::kConfirmed;
+  d.note = "reviewed";
+  auto ok = s.DisposeAndWait(d);
+  REQUIRE(ok.has_value());
+  CHECK(ok->match_id == match_id);
+  CHECK(ok->outcome == Outcome::kConfirmed);
+  CHECK(ok->recorded_at == f.clock.Now());
+  d.outcome = Outcome::kActioned;  // a later decision is allowed
+  CHECK(s.DisposeAndWait(d).has_value());
+
+  struct Case {
+    const char* member;
+    std::string match_id;
+  };
+  const Case refused[] = {
+      {"alpha", match_id},  // the submitter does not own the match
+      {"gamma", match_id},
+      {"beta", "m_00000000000000000000000000000000"},
+  };
+  for (const Case& c : refused) {
+    CAPTURE(c.member, c.match_id);
+    DisposeCommand bad = d;
+    bad.member_id = c.member;
+    bad.match_id = c.match_id;
+    auto r = s.DisposeAndWait(bad);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().code == ErrorCode::kNotFound);
+  }
+}
+
+TEST_CASE("retraction notifies matchers and says whether support remains") {
+  StoreFixture f;
+  Store& s = f.store();
+  MustCreate(s, "alpha", Signal(5));
+  MustCreate(s, "gamma", Signal(5));
+  MustCreate(s, "alpha", Signal(6));
+  auto q = QueryTokens(s, "beta", {5, 6});
+  REQUIRE(q->matches.size() == 2);
+  const std::string m5 = q->matches[0].match_id;
+  const std::string m6 = q->matches[1].match_id;
+
+  f.clock.Advance(60s);
+  RetractToken(s, "alpha", 5, RetractReason::kAppealUpheld);
+  RetractToken(s, "alpha", 6, RetractReason::kError);
+  auto page = s.Notifications("beta", 0, 10);
+  REQUIRE(page.has_value());
+  REQUIRE(page->notifications.size() == 2);
+  const Notification& n5 = page->notifications[0];
+  CHECK(n5.match_id == m5);
+  CHECK(n5.type == FeedEventType::kRetracted);
+  CHECK(n5.reason == RetractReason::kAppealUpheld);
+  CHECK(n5.still_supported);  // gamma still supports token 5
+  CHECK(n5.at == f.clock.Now());
+  const Notification& n6 = page->notifications[1];
+  CHECK(n6.match_id == m6);
+  CHECK(n6.reason == RetractReason::kError);
+  CHECK_FALSE(n6.still_supported);
+  CHECK(page->cursor == n6.seq);
+  CHECK_FALSE(page->more);
+
+  // Paging and other members' views.
+  auto first = s.Notifications("beta", 0, 1);
+  CHECK(first->notifications.size() == 1);
+  CHECK(first->more);
+  auto rest = s.Notifications("beta", first->cursor, 10);
+  CHECK(rest->notifications.size() == 1);
+  CHECK(s.Notifications("alpha", 0, 10)->notifications.empty());
+
+  // Expiry of gamma's remaining signal notifies too.
+  f.clock.Advance(std::chrono::days(800));
+  CHECK(s.ExpireDueAndWait()->expired == 1);
+  auto after = s.Notifications("beta", page->cursor, 10);
+  REQUIRE(after->notifications.size() == 1);
+  CHECK(after->notifications[0].match_id == m5);
+  CHECK(after->notifications[0].type == FeedEventType::kExpired);
+  CHECK_FALSE(after->notifications[0].reason.has_value());
+  CHECK_FALSE(after->notifications[0].still_supported);
+}
+
+// A mirror as a member would keep one: signal_id -> event.
+using Mirror = std::map<std::string, FeedEvent>;
+
+void Follow(Store& s, const std::string& member, std::uint64_t* cursor,
+            Mirror* mirror) {
+  while (true) {
+    auto page = s.Feed(member, *cursor, 3);
+    REQUIRE(page.has_value());
+    for (const FeedEvent& e : page->events) {
+      if (e.type == FeedEventType::kAdded) {
+        (*mirror)[e.signal_id] = e;
+      } else {
+        mirror->erase(e.signal_id);
+      }
+    }
+    *cursor = page->cursor;
+    if (!page->more) break;
+  }
+}
+
+TEST_CASE("a feed mirror converges to the active set of other members") {
+  StoreFixture f;
+  Store& s = f.store();
+  Mirror mirror;
+  std::uint64_t cursor = 0;
+  // Interleave changes with partial follows.
+  for (int i = 0; i < 12; ++i) {
+    MustCreate(s, i % 3 == 0 ? "beta" : "alpha", Signal(i));
+    MustCreate(s, "gamma", Signal(i, Category::kOther));
+    if (i % 4 == 0) Follow(s, "beta", &cursor, &mirror);
+  }
+  auto update = Signal(1, Category::kGrooming, Severity::kLow);
+  REQUIRE(SubmitOne(s, "alpha", update)->results[0].status ==
+          SubmitStatus::kUpdated);
+  RetractToken(s, "alpha", 2, RetractReason::kDuplicate);
+  RetractToken(s, "gamma", 5, RetractReason::kOther);
+  auto short_lived = Signal(50);
+  short_lived.expires_at = f.clock.Now() + 5s;
+  MustCreate(s, "alpha", short_lived);
+  Follow(s, "beta", &cursor, &mirror);
+  f.clock.Advance(10s);
+  REQUIRE(s.ExpireDueAndWait()->expired == 1);
+  Follow(s, "beta", &cursor, &mirror);
+
+  // Expected: every active signal of alpha and gamma, by token+category.
+  std::multiset<std::string> expected;
+  for (int i = 0; i < 12; ++i) {
+    if (i % 3 != 0 && i != 2)
+      expected.insert(HexEncode(testing::TokenOf(i)) + "/grooming");
+    if (i != 5) expected.insert(HexEncode(testing::TokenOf(i)) + "/other");
+  }
+  std::multiset<std::string> mirrored;
+  for (const auto& [id, e] : mirror) {
+    mirrored.insert(HexEncode(e.key.token) + "/" +
+                    std::string(ToString(e.category)));
+    if (e.key.token == testing::TokenOf(1) &&
+        e.category == Category::kGrooming) {
+      CHECK(e.severity == Severity::kLow);  // the update arrived
+    }
+  }
+  CHECK(mirrored == expected);
+  // beta's own signals never appear in its feed.
+  for (const auto& [id, e] : mirror) CHECK(e.key.kind == "email");
+  CHECK(s.Feed("beta", cursor, 10)->events.empty());
+}
+
+TEST_CASE("unknown members get no feed or notifications") {
+  StoreFixture f;
+  CHECK(f.store().Feed("mallory", 0, 10).error().code ==
+        ErrorCode::kPermissionDenied);
+  CHECK(f.store().Notifications("mallory", 0, 10).error().code ==
+        ErrorCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace cairn::server

@@ -1,0 +1,249 @@
+// Schema migrations, database settings and member administration.
+#include <catch2/catch.hpp>
+
+#include "server/src/store/sqlite_db.h"
+#include "store_test_util.h"
+
+namespace cairn::server {
+namespace {
+
+using testing::Fingerprint;
+using testing::ManualClock;
+using testing::StoreFixture;
+using testing::TempDir;
+
+SqliteStoreOptions OptionsIn(const TempDir& dir, ManualClock& clock) {
+  SqliteStoreOptions o;
+  o.db_path = dir.path() / "hub.db";
+  o.clock = clock.AsClock();
+  return o;
+}
+
+std::int64_t QueryInt(const std::filesystem::path& path, const char* sql) {
+  auto db = Database::Open(path, false, true, std::chrono::milliseconds(100));
+  REQUIRE(db.has_value());
+  auto stmt = (*db)->Prepare(sql);
+  REQUIRE(stmt.has_value());
+  auto row = stmt->Step();
+  REQUIRE(row.has_value());
+  REQUIRE(*row);
+  return stmt->Int(0);
+}
+
+TEST_CASE(
+    "a new database gets the latest schema, WAL mode and no token "
+    "index") {
+  TempDir dir;
+  ManualClock clock;
+  auto store = OpenSqliteStore(OptionsIn(dir, clock));
+  REQUIRE(store.has_value());
+  const auto path = dir.path() / "hub.db";
+  CHECK(QueryInt(path, "PRAGMA user_version") == SqliteSchemaVersion());
+  CHECK(SqliteSchemaVersion() >= 2);
+  auto db = Database::Open(path, false, true, std::chrono::milliseconds(100));
+  REQUIRE(db.has_value());
+  auto mode = (*db)->Prepare("PRAGMA journal_mode");
+  REQUIRE(mode.has_value());
+  REQUIRE(mode->Step().value());
+  CHECK(mode->Text(0) == "wal");
+  // The token column must stay unindexed (DESIGN.md, "Platform facts").
+  CHECK(QueryInt(path,
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                 "AND tbl_name = 'signals' AND sql LIKE '%token%'") == 0);
+  CHECK((*store)->IsWritable());
+  CHECK((*store)->ListKinds().size() == 5);
+}
+
+TEST_CASE("opening a version-1 database migrates it and keeps its rows") {
+  TempDir dir;
+  ManualClock clock;
+  const auto path = dir.path() / "hub.db";
+  {
+    auto db = Database::Open(path, true, false, std::chrono::milliseconds(100));
+    REQUIRE(db.has_value());
+    REQUIRE(MigrateSchema(**db, 1).has_value());
+    REQUIRE((*db)
+                ->Exec("INSERT INTO members (member_id, name, roles, "
+                       "created_at) VALUES ('alpha', 'Alpha', 1, 5)")
+                .has_value());
+    REQUIRE(SchemaVersionOf(**db).value() == 1);
+  }
+  auto store = OpenSqliteStore(OptionsIn(dir, clock));
+  REQUIRE(store.has_value());
+  CHECK(QueryInt(path, "PRAGMA user_version") == SqliteSchemaVersion());
+  auto alpha = (*store)->GetMember("alpha");
+  REQUIRE(alpha.has_value());
+  CHECK(alpha->name == "Alpha");
+  // The tables of version 2 exist and work.
+  CHECK(QueryInt(path, "SELECT count(*) FROM matches") == 0);
+}
+
+TEST_CASE("a database from a newer cairnd is refused with a clear error") {
+  TempDir dir;
+  ManualClock clock;
+  const auto path = dir.path() / "hub.db";
+  {
+    auto db = Database::Open(path, true, false, std::chrono::milliseconds(100));
+    REQUIRE(db.has_value());
+    REQUIRE((*db)->Exec("PRAGMA user_version = 99").has_value());
+  }
+  auto store = OpenSqliteStore(OptionsIn(dir, clock));
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == ErrorCode::kInternal);
+  CHECK_THAT(store.error().message,
+             Catch::Contains("version 99") && Catch::Contains("newer cairnd"));
+}
+
+TEST_CASE("a missing database is an error when creation is off") {
+  TempDir dir;
+  ManualClock clock;
+  auto options = OptionsIn(dir, clock);
+  options.create_if_missing = false;
+  auto store = OpenSqliteStore(options);
+  REQUIRE_FALSE(store.has_value());
+  CHECK(store.error().code == ErrorCode::kIo);
+  CHECK_THAT(store.error().message, Catch::Contains("hub.db"));
+}
+
+TEST_CASE("authentication follows admin changes at once") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto alpha = s.Authenticate(Fingerprint('a'));
+  REQUIRE(alpha.has_value());
+  CHECK(alpha->member_id == "alpha");
+  CHECK(HasRole(alpha->roles, Role::kMember));
+  CHECK_FALSE(alpha->suspended);
+  CHECK_FALSE(s.Authenticate(Fingerprint(4242)).has_value());
+
+  MemberChangeCommand suspend;
+  suspend.member_id = "alpha";
+  suspend.change = MemberChangeCommand::Change::kSuspend;
+  suspend.reason = "unpaid";
+  auto suspended = s.ChangeMemberAndWait(suspend);
+  REQUIRE(suspended.has_value());
+  CHECK(suspended->suspended);
+  auto again = s.Authenticate(Fingerprint('a'));
+  REQUIRE(again.has_value());
+  CHECK(again->suspended);
+  CHECK(again->suspended_reason == "unpaid");
+
+  MemberChangeCommand resume;
+  resume.member_id = "alpha";
+  resume.change = MemberChangeCommand::Change::kResume;
+  REQUIRE(s.ChangeMemberAndWait(resume).has_value());
+  CHECK_FALSE(s.Authenticate(Fingerprint('a'))->suspended);
+
+  MemberChangeCommand add;
+  add.member_id = "alpha";
+  add.change = MemberChangeCommand::Change::kAddFingerprint;
+  add.fingerprint = Fingerprint(77);
+  REQUIRE(s.ChangeMemberAndWait(add).has_value());
+  CHECK(s.Authenticate(Fingerprint(77))->member_id == "alpha");
+
+  MemberChangeCommand revoke = add;
+  revoke.change = MemberChangeCommand::Change::kRevokeFingerprint;
+  auto revoked = s.ChangeMemberAndWait(revoke);
+  REQUIRE(revoked.has_value());
+  CHECK_FALSE(s.Authenticate(Fingerprint(77)).has_value());
+  REQUIRE(revoked->fingerprints.size() == 2);
+  CHECK(revoked->fingerprints[1].revoked);
+  CHECK(revoked->fingerprints[1].revoked_at.has_value());
+
+  MemberChangeCommand roles;
+  roles.member_id = "alpha";
+  roles.change = MemberChangeCommand::Change::kSetRoles;
+  roles.roles = RoleBit(Role::kCompliance);
+  REQUIRE(s.ChangeMemberAndWait(roles).has_value());
+  CHECK(s.Authenticate(Fingerprint('a'))->roles == RoleBit(Role::kCompliance));
+}
+
+TEST_CASE("admin commands refuse conflicts and unknown targets") {
+  StoreFixture f;
+  Store& s = f.store();
+  struct Case {
+    const char* name;
+    std::function<ErrorCode()> run;
+    ErrorCode want;
+  };
+  auto code_of = [](auto r) {
+    return r.has_value() ? ErrorCode::kInternal : r.error().code;
+  };
+  const Case cases[] = {
+      {"duplicate member id",
+       [&] {
+         CreateMemberCommand c;
+         c.member_id = "alpha";
+         c.name = "again";
+         return code_of(s.CreateMemberAndWait(c));
+       },
+       ErrorCode::kConflict},
+      {"fingerprint of another member",
+       [&] {
+         CreateMemberCommand c;
+         c.member_id = "delta";
+         c.name = "Delta";
+         c.fingerprints = {Fingerprint('a')};
+         return code_of(s.CreateMemberAndWait(c));
+       },
+       ErrorCode::kConflict},
+      {"suspend unknown member",
+       [&] {
+         MemberChangeCommand c;
+         c.member_id = "nobody";
+         return code_of(s.ChangeMemberAndWait(c));
+       },
+       ErrorCode::kNotFound},
+      {"revoke another member's fingerprint",
+       [&] {
+         MemberChangeCommand c;
+         c.member_id = "beta";
+         c.change = MemberChangeCommand::Change::kRevokeFingerprint;
+         c.fingerprint = Fingerprint('a');
+         return code_of(s.ChangeMemberAndWait(c));
+       },
+       ErrorCode::kNotFound},
+      {"add a taken fingerprint",
+       [&] {
+         MemberChangeCommand c;
+         c.member_id = "beta";
+         c.change = MemberChangeCommand::Change::kAddFingerprint;
+         c.fingerprint = Fingerprint('g');
+         return code_of(s.ChangeMemberAndWait(c));
+       },
+       ErrorCode::kConflict},
+      {"malformed kind name",
+       [&] {
+         RegisterKindCommand c;
+         c.kind = "Bad-Kind";
+         return code_of(s.RegisterKindAndWait(c));
+       },
+       ErrorCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    CHECK(c.run() == c.want);
+  }
+  // Nothing changed: still four members, delta absent.
+  CHECK(s.ListMembers().size() == 4);
+  CHECK_FALSE(s.GetMember("delta").has_value());
+  CHECK(s.Authenticate(Fingerprint('a'))->member_id == "alpha");
+}
+
+TEST_CASE("members, fingerprints and kinds survive a reopen") {
+  StoreFixture f;
+  RegisterKindCommand kind;
+  kind.kind = "game_id";
+  REQUIRE(f.store().RegisterKindAndWait(kind).has_value());
+  CHECK(f.store().IsKnownKind("game_id"));
+  f.Reopen();
+  CHECK(f.store().IsKnownKind("game_id"));
+  CHECK_FALSE(f.store().IsKnownKind("shoe_size"));
+  const auto members = f.store().ListMembers();
+  REQUIRE(members.size() == 4);
+  CHECK(members[0].member_id == "alpha");
+  CHECK(members[0].created_at == f.clock.Now());
+  CHECK(f.store().Authenticate(Fingerprint(1000))->member_id == "ops");
+}
+
+}  // namespace
+}  // namespace cairn::server

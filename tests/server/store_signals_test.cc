@@ -1,0 +1,271 @@
+// Submissions and retractions.
+#include <catch2/catch.hpp>
+
+#include "store_test_util.h"
+
+namespace cairn::server {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::KeyOf;
+using testing::QueryTokens;
+using testing::Signal;
+using testing::StoreFixture;
+using testing::SubmitOne;
+
+SubmitItemResult SubmitResult(Store& s, const std::string& member,
+                              SignalSubmission item) {
+  auto r = SubmitOne(s, member, std::move(item));
+  REQUIRE(r.has_value());
+  REQUIRE(r->results.size() == 1);
+  return r->results[0];
+}
+
+TEST_CASE("submit creates, then reports duplicates and updates") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto created = SubmitResult(s, "alpha", Signal(1));
+  CHECK(created.status == SubmitStatus::kCreated);
+  CHECK(created.signal_id.size() == 34);
+  CHECK(created.signal_id.rfind("s_", 0) == 0);
+
+  auto duplicate = SubmitResult(s, "alpha", Signal(1));
+  CHECK(duplicate.status == SubmitStatus::kDuplicate);
+  CHECK(duplicate.signal_id == created.signal_id);
+
+  auto updated = SubmitResult(
+      s, "alpha", Signal(1, Category::kGrooming, Severity::kCritical));
+  CHECK(updated.status == SubmitStatus::kUpdated);
+  CHECK(updated.signal_id == created.signal_id);
+
+  // Another category on the same token is a separate signal.
+  auto other = SubmitResult(s, "alpha", Signal(1, Category::kSextortion));
+  CHECK(other.status == SubmitStatus::kCreated);
+  CHECK(other.signal_id != created.signal_id);
+
+  // Another member's signal on the same token is separate too.
+  auto beta = SubmitResult(s, "beta", Signal(1));
+  CHECK(beta.status == SubmitStatus::kCreated);
+
+  CHECK(s.Stats().index_signals == 3);
+  CHECK(s.Stats().index_keys == 1);
+  auto q = QueryTokens(s, "gamma", {1});
+  REQUIRE(q.has_value());
+  REQUIRE(q->matches.size() == 1);
+  CHECK(q->matches[0].max_severity == Severity::kCritical);
+}
+
+TEST_CASE(
+    "a changed ref or expiry is an update, a resend without expiry is "
+    "a duplicate") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto item = Signal(2);
+  item.ref = "case-1";
+  REQUIRE(SubmitResult(s, "alpha", item).status == SubmitStatus::kCreated);
+  f.clock.Advance(10s);
+  CHECK(SubmitResult(s, "alpha", item).status == SubmitStatus::kDuplicate);
+  item.ref = "case-2";
+  CHECK(SubmitResult(s, "alpha", item).status == SubmitStatus::kUpdated);
+  item.expires_at = f.clock.Now() + std::chrono::days(30);
+  CHECK(SubmitResult(s, "alpha", item).status == SubmitStatus::kUpdated);
+  CHECK(SubmitResult(s, "alpha", item).status == SubmitStatus::kDuplicate);
+}
+
+TEST_CASE("per-item errors leave the other items of the batch alone") {
+  StoreFixture f;
+  Store& s = f.store();
+  const auto now = f.clock.Now();
+  struct Case {
+    const char* name;
+    std::function<void(SignalSubmission&)> edit;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"unregistered kind", [](auto& i) { i.key.kind = "game_id"; }, "kind"},
+      {"scheme not accepted",
+       [](auto& i) { i.key.scheme = TokenScheme::kVoprfV1; }, "scheme"},
+      {"expires_at in the past", [&](auto& i) { i.expires_at = now - 1s; },
+       "expires_at"},
+      {"expires_at now", [&](auto& i) { i.expires_at = now; }, "expires_at"},
+      {"expires_at before banned_at",
+       [&](auto& i) {
+         i.banned_at = now;
+         i.expires_at = now + 1s;
+         i.banned_at = now + 2s;
+       },
+       "expires_at"},
+      {"banned_at far in the future",
+       [&](auto& i) { i.banned_at = now + std::chrono::hours(1); },
+       "banned_at"},
+  };
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.items.push_back(Signal(100));  // valid, index 0
+  for (std::size_t i = 0; i < std::size(cases); ++i) {
+    auto item = Signal(static_cast<int>(101 + i));
+    cases[i].edit(item);
+    c.items.push_back(item);
+  }
+  auto r = s.SubmitAndWait(c);
+  REQUIRE(r.has_value());
+  REQUIRE(r->results.size() == std::size(cases) + 1);
+  CHECK(r->results[0].status == SubmitStatus::kCreated);
+  for (std::size_t i = 0; i < std::size(cases); ++i) {
+    CAPTURE(cases[i].name);
+    const auto& result = r->results[i + 1];
+    CHECK(result.index == i + 1);
+    CHECK(result.status == SubmitStatus::kError);
+    CHECK(result.error.code == ErrorCode::kInvalidArgument);
+    CHECK(result.error.field ==
+          "signals[" + std::to_string(i + 1) + "]." + cases[i].field);
+    CHECK_FALSE(result.error.message.empty());
+  }
+  CHECK(s.Stats().index_signals == 1);
+}
+
+TEST_CASE(
+    "expires_at is capped at the maximum retention and defaults to "
+    "the default retention") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto far = Signal(5);
+  far.expires_at = f.clock.Now() + std::chrono::days(5000);
+  REQUIRE(SubmitResult(s, "alpha", far).status == SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(s, "alpha", Signal(6)).status == SubmitStatus::kCreated);
+  auto feed = s.Feed("beta", 0, 10);
+  REQUIRE(feed.has_value());
+  REQUIRE(feed->events.size() == 2);
+  for (const auto& e : feed->events) {
+    CHECK(e.expires_at == f.clock.Now() + std::chrono::days(730));
+  }
+}
+
+TEST_CASE("custom kinds are accepted once registered") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto item = Signal(7);
+  item.key.kind = "game_id";
+  CHECK(SubmitResult(s, "alpha", item).status == SubmitStatus::kError);
+  RegisterKindCommand k;
+  k.kind = "game_id";
+  REQUIRE(s.RegisterKindAndWait(k).has_value());
+  CHECK(SubmitResult(s, "alpha", item).status == SubmitStatus::kCreated);
+}
+
+TEST_CASE(
+    "an idempotency key replays the first results and changes "
+    "nothing") {
+  StoreFixture f;
+  Store& s = f.store();
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.idempotency_key = "batch-1";
+  c.items = {Signal(10), Signal(11)};
+  c.items[1].key.kind = "nope";
+  auto first = s.SubmitAndWait(c);
+  REQUIRE(first.has_value());
+  CHECK_FALSE(first->replayed);
+  const auto feed_before = s.Feed("beta", 0, 100)->events.size();
+
+  f.clock.Advance(std::chrono::hours(23));
+  auto again = s.SubmitAndWait(c);
+  REQUIRE(again.has_value());
+  CHECK(again->replayed);
+  REQUIRE(again->results.size() == 2);
+  CHECK(again->results[0].status == SubmitStatus::kCreated);
+  CHECK(again->results[0].signal_id == first->results[0].signal_id);
+  CHECK(again->results[1].status == SubmitStatus::kError);
+  CHECK(again->results[1].error.field == first->results[1].error.field);
+  CHECK(again->results[1].error.message == first->results[1].error.message);
+  CHECK(s.Feed("beta", 0, 100)->events.size() == feed_before);
+
+  // Same key, other body: refused.
+  SubmitCommand other = c;
+  other.items.pop_back();
+  auto conflict = s.SubmitAndWait(other);
+  REQUIRE_FALSE(conflict.has_value());
+  CHECK(conflict.error().code == ErrorCode::kConflict);
+
+  // Another member may use the same key.
+  SubmitCommand beta = c;
+  beta.member_id = "beta";
+  auto beta_result = s.SubmitAndWait(beta);
+  REQUIRE(beta_result.has_value());
+  CHECK_FALSE(beta_result->replayed);
+
+  // After the window the key is fresh again (the signal is a duplicate).
+  f.clock.Advance(std::chrono::hours(2));
+  auto late = s.SubmitAndWait(c);
+  REQUIRE(late.has_value());
+  CHECK_FALSE(late->replayed);
+  CHECK(late->results[0].status == SubmitStatus::kDuplicate);
+}
+
+TEST_CASE("unknown members cannot submit") {
+  StoreFixture f;
+  auto r = SubmitOne(f.store(), "mallory", Signal(1));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == ErrorCode::kPermissionDenied);
+}
+
+TEST_CASE("members retract only their own signals, by token or by ref") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto a1 = Signal(20);
+  a1.ref = "ticket-9";
+  auto a1_other = Signal(20, Category::kTrafficking);
+  REQUIRE(SubmitResult(s, "alpha", a1).status == SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(s, "alpha", a1_other).status == SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(s, "alpha", Signal(21)).status ==
+          SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(s, "beta", Signal(22)).status == SubmitStatus::kCreated);
+
+  RetractCommand r;
+  r.member_id = "alpha";
+  r.items.resize(5);
+  r.items[0].ref = "ticket-9";
+  r.items[0].reason = RetractReason::kAppealUpheld;
+  r.items[1].key = KeyOf(21);
+  r.items[1].reason = RetractReason::kError;
+  r.items[2].key = KeyOf(22);   // beta's: not found
+  r.items[3].key = KeyOf(999);  // nobody's
+  r.items[4].ref = "no-such-ref";
+  auto out = s.RetractAndWait(r);
+  REQUIRE(out.has_value());
+  REQUIRE(out->results.size() == 5);
+  CHECK(out->results[0].status == RetractStatus::kRetracted);
+  CHECK(out->results[0].signal_ids.size() == 1);
+  CHECK(out->results[1].status == RetractStatus::kRetracted);
+  CHECK(out->results[2].status == RetractStatus::kNotFound);
+  CHECK(out->results[2].signal_ids.empty());
+  CHECK(out->results[3].status == RetractStatus::kNotFound);
+  CHECK(out->results[4].status == RetractStatus::kNotFound);
+
+  // Left: alpha's trafficking signal on 20 and beta's on 22.
+  CHECK(s.Stats().index_signals == 2);
+  auto q = QueryTokens(s, "gamma", {20, 21, 22});
+  REQUIRE(q.has_value());
+  REQUIRE(q->matches.size() == 2);
+  CHECK(q->matches[0].categories ==
+        std::vector<Category>{Category::kTrafficking});
+  CHECK(q->matches[1].index == 2);
+
+  // Retracting by token takes every category of the member's signals.
+  RetractCommand all;
+  all.member_id = "alpha";
+  all.items.resize(1);
+  all.items[0].key = KeyOf(20);
+  auto second = s.RetractAndWait(all);
+  REQUIRE(second.has_value());
+  CHECK(second->results[0].status == RetractStatus::kRetracted);
+  CHECK(s.Stats().index_signals == 1);
+
+  // A retracted signal can be submitted again as a new signal.
+  auto again = SubmitResult(s, "alpha", Signal(21));
+  CHECK(again.status == SubmitStatus::kCreated);
+  CHECK(again.signal_id != out->results[1].signal_ids[0]);
+}
+
+}  // namespace
+}  // namespace cairn::server

@@ -1,0 +1,103 @@
+#include "store_test_util.h"
+
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "cairn/encoding.h"
+
+namespace cairn::server::testing {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() /
+          ("cairn-store-test-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+StoreFixture::StoreFixture() {
+  Reopen();
+  for (const char* id : {"alpha", "beta", "gamma"}) {
+    CreateMemberCommand c;
+    c.member_id = id;
+    c.name = std::string(id) + " platform";
+    c.roles = RoleBit(Role::kMember);
+    c.fingerprints = {Fingerprint(id[0])};
+    REQUIRE(store_->CreateMemberAndWait(c).has_value());
+  }
+  CreateMemberCommand ops;
+  ops.member_id = "ops";
+  ops.name = "Hub operator";
+  ops.roles = RoleBit(Role::kOperator);
+  ops.fingerprints = {Fingerprint(1000)};
+  REQUIRE(store_->CreateMemberAndWait(ops).has_value());
+}
+
+SqliteStoreOptions StoreFixture::Options() {
+  SqliteStoreOptions o;
+  o.db_path = dir.path() / "hub.db";
+  o.clock = clock.AsClock();
+  return o;
+}
+
+void StoreFixture::Reopen() {
+  store_.reset();
+  auto opened = OpenSqliteStore(Options());
+  REQUIRE(opened.has_value());
+  store_ = std::move(*opened);
+}
+
+std::string Fingerprint(int n) {
+  std::array<std::uint8_t, 32> bytes{};
+  bytes[0] = static_cast<std::uint8_t>(n & 0xff);
+  bytes[1] = static_cast<std::uint8_t>(n >> 8);
+  bytes[31] = 0xfe;
+  return HexEncode(bytes);
+}
+
+Token TokenOf(int n) {
+  // Deterministic but spread over all bytes, like real HMAC outputs.
+  std::mt19937_64 rng(static_cast<std::uint64_t>(n) * 2654435761u + 17);
+  Token t;
+  for (auto& b : t) b = static_cast<std::uint8_t>(rng());
+  return t;
+}
+
+TokenKey KeyOf(int n, std::string kind) {
+  TokenKey k;
+  k.kind = std::move(kind);
+  k.token = TokenOf(n);
+  return k;
+}
+
+SignalSubmission Signal(int token, Category category, Severity severity) {
+  SignalSubmission s;
+  s.key = KeyOf(token);
+  s.category = category;
+  s.severity = severity;
+  s.banned_at = sys_seconds{std::chrono::seconds{kStart - 86400}};
+  return s;
+}
+
+Result<SubmitOutcome> SubmitOne(Store& store, const std::string& member,
+                                SignalSubmission item) {
+  SubmitCommand c;
+  c.member_id = member;
+  c.items.push_back(std::move(item));
+  return store.SubmitAndWait(std::move(c));
+}
+
+Result<QueryOutcome> QueryTokens(Store& store, const std::string& member,
+                                 std::vector<int> tokens) {
+  QueryCommand q;
+  q.member_id = member;
+  for (int t : tokens) q.items.push_back(KeyOf(t));
+  return store.QueryAndWait(std::move(q));
+}
+
+}  // namespace cairn::server::testing
