@@ -143,6 +143,18 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
     return;
   }
 
+  // Only the loopback-only plain metrics listener hands over a peer without
+  // a certificate, and it forwards nothing but GET /metrics.
+  if (peer.fingerprint.empty()) {
+    if (call->route.endpoint == Endpoint::kMetrics) {
+      HandleMetrics(call);
+    } else {
+      call->Fail(ErrorCode::kUnauthenticated,
+                 "a client certificate is required for this endpoint");
+    }
+    return;
+  }
+
   auto member = store_.Authenticate(peer.fingerprint);
   if (!member) {
     call->Fail(ErrorCode::kPermissionDenied,
