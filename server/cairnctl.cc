@@ -283,7 +283,14 @@ int main(int argc, char** argv) {
       ->required();
   remote.AddTo(fp_revoke);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version requests exit 0; any other parse error is a bad
+    // command line, exit code 2 as documented.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
 
   if (init->parsed()) {
     return Init(data_dir, operator_cert, operator_id, operator_name);

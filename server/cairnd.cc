@@ -5,6 +5,9 @@
 // Loads the configuration (flags override the file), opens the store made by
 // `cairnctl init`, and serves the /v1 API over mutually-authenticated TLS
 // until SIGTERM/SIGINT. SIGHUP reloads the TLS certificate files.
+//
+// Exit codes: 0 after a clean stop; 1 when it cannot start (the message on
+// stderr says why); 2 for a bad command line.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -124,7 +127,14 @@ int main(int argc, char** argv) {
                  "Seconds between expiry sweeps")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help and version requests exit 0; any other parse error is a bad
+    // command line, exit code 2 as documented.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
 
   auto config = LoadHubConfig(config_path);
   if (!config) return Fail(config.error().ToString());

@@ -137,7 +137,12 @@ Result<std::string> NormaliseIpv6(std::string_view literal) {
   if (inet_ntop(AF_INET6, &address, buffer, sizeof buffer) == nullptr) {
     return Invalid("URL host is not a valid IPv6 address; check it");
   }
-  return "[" + std::string(buffer) + "]";
+  // Built in steps: GCC 12 at -O3 warns (-Wrestrict, a false positive) on
+  // the one-expression concatenation.
+  std::string host = "[";
+  host += buffer;
+  host += ']';
+  return host;
 }
 
 }  // namespace
