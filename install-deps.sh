@@ -23,7 +23,7 @@ packages=(
   libicu-dev
   prometheus-cpp-dev
   # tests
-  catch2 curl python3 python3-jsonschema python3-yaml procps
+  catch2 libbenchmark-dev curl python3 python3-jsonschema python3-yaml procps
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -114,11 +114,13 @@ Route MatchRoute(Method method, std::string_view path) {
     if (!MatchPattern(info.pattern, path, params)) continue;
     if (info.method != method) {
       route.wrong_method = true;
-      route.allowed_method = MethodName(info.method);
+      if (!route.allowed_method.empty()) route.allowed_method += ", ";
+      route.allowed_method += MethodName(info.method);
       continue;  // the same path may exist for another method
     }
     route.endpoint = info.endpoint;
     route.wrong_method = false;
+    route.allowed_method.clear();
     if (!params.empty()) route.param1 = std::string(params[0]);
     if (params.size() > 1) route.param2 = std::string(params[1]);
     return route;

@@ -50,8 +50,9 @@ struct Route {
   std::string param2;
   // True if the path exists but not for this method (405).
   bool wrong_method = false;
-  // The method the path does accept, for the Allow header on 405.
-  std::string_view allowed_method;
+  // Every method the path does accept, comma-separated ("GET, POST"), for
+  // the Allow header on 405.
+  std::string allowed_method;
 };
 
 // Matches a request target (path, query string already removed).

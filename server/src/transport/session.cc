@@ -1,11 +1,14 @@
 #include "transport/session.h"
 
+#include <array>
 #include <exception>
 #include <optional>
 
 #include <fmt/format.h>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include "cairn/encoding.h"
 #include "cairn/wire/error.h"
 #include "transport/tls_context.h"
 
@@ -121,6 +124,11 @@ HttpResponse MakeErrorResponse(http::status status, ErrorCode code,
                                std::string message, unsigned version) {
   HttpResponse response{status, version};
   response.set(http::field::content_type, "application/json");
+  // The router gives every response it answers a request id; refusals made
+  // here, before the router, need one too (clients quote it to operators).
+  std::array<std::uint8_t, 16> id{};
+  RAND_bytes(id.data(), static_cast<int>(id.size()));
+  response.set("X-Request-Id", "r_" + HexEncode(id));
   response.body() = wire::EncodeErrorBody(
       Error{code, std::move(message), std::string(), std::nullopt});
   return response;

@@ -1,0 +1,196 @@
+// cairnctl against a running cairnd: every member command, in text and
+// --json, and its errors with their exit codes (1 refused, 2 bad command
+// line, 3 hub unreachable).
+#include <catch2/catch.hpp>
+
+#include "tests/integration/integration_util.h"
+
+namespace cairn::testing {
+namespace {
+
+rapidjson::Document JsonOf(const CommandResult& result) {
+  CAPTURE(result.out, result.err);
+  REQUIRE(result.exit_code == 0);
+  auto doc = ParseJson(result.out);
+  REQUIRE_FALSE(doc.HasParseError());
+  REQUIRE(doc.IsObject());
+  return doc;
+}
+
+std::vector<std::string> Roles(const rapidjson::Value& member) {
+  std::vector<std::string> out;
+  for (const auto& r : member["roles"].GetArray()) out.push_back(r.GetString());
+  return out;
+}
+
+TEST_CASE("cairnctl manages members on a running hub") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string fp1 = RandomTokenHex();
+  const std::string fp2 = RandomTokenHex();
+
+  // list, text and JSON.
+  const CommandResult list = h.Ctl({"member", "list"});
+  REQUIRE(list.exit_code == 0);
+  for (const char* id : {"alpha", "beta", "compliance", "operator"}) {
+    CHECK(list.out.find(id) != std::string::npos);
+  }
+  CHECK(list.out.find("Alpha Social") != std::string::npos);
+  auto list_json = JsonOf(h.Ctl({"member", "list", "--json"}));
+  CHECK(list_json["members"].Size() == 4);
+
+  // show.
+  const CommandResult show = h.Ctl({"member", "show", "alpha"});
+  REQUIRE(show.exit_code == 0);
+  CHECK(show.out.find("Alpha Social") != std::string::npos);
+  CHECK(show.out.find(h.Pki().Fingerprint("alpha")) != std::string::npos);
+  auto show_json = JsonOf(h.Ctl({"member", "show", "alpha", "--json"}));
+  CHECK(std::string(show_json["member_id"].GetString()) == "alpha");
+  CHECK(std::string(show_json["status"].GetString()) == "active");
+
+  // add with a bare fingerprint.
+  auto added =
+      JsonOf(h.Ctl({"member", "add", "delta", "--name", "Delta Forum", "--role",
+                    "member", "--fingerprint", fp1, "--json"}));
+  CHECK(std::string(added["member_id"].GetString()) == "delta");
+  CHECK(std::string(added["name"].GetString()) == "Delta Forum");
+  REQUIRE(added["fingerprints"].Size() == 1);
+  CHECK(std::string(added["fingerprints"][0]["fingerprint"].GetString()) ==
+        fp1);
+
+  // suspend and resume.
+  auto suspended = JsonOf(h.Ctl(
+      {"member", "suspend", "delta", "--reason", "audit pending", "--json"}));
+  CHECK(std::string(suspended["status"].GetString()) == "suspended");
+  REQUIRE(suspended.HasMember("suspended_reason"));
+  CHECK(std::string(suspended["suspended_reason"].GetString()) ==
+        "audit pending");
+  const CommandResult suspended_text = h.Ctl({"member", "show", "delta"});
+  CHECK(suspended_text.out.find("suspended (audit pending)") !=
+        std::string::npos);
+  auto resumed = JsonOf(h.Ctl({"member", "resume", "delta", "--json"}));
+  CHECK(std::string(resumed["status"].GetString()) == "active");
+
+  // roles.
+  auto roles = JsonOf(h.Ctl({"member", "roles", "delta", "--role", "member",
+                             "--role", "compliance", "--json"}));
+  auto role_names = Roles(roles);
+  std::sort(role_names.begin(), role_names.end());
+  CHECK(role_names == std::vector<std::string>{"compliance", "member"});
+
+  // fingerprint add (bare and from a certificate) and revoke.
+  auto with_two =
+      JsonOf(h.Ctl({"member", "fingerprint", "add", "delta", fp2, "--json"}));
+  CHECK(with_two["fingerprints"].Size() == 2);
+  REQUIRE(IssueClientCert(h.Pki(), "delta", 30));
+  auto with_three =
+      JsonOf(h.Ctl({"member", "fingerprint", "add", "delta", "--member-cert",
+                    h.Pki().Cert("delta"), "--json"}));
+  CHECK(with_three["fingerprints"].Size() == 3);
+  // delta's certificate works now.
+  CHECK(h.Curl("delta", "GET", "/v1/me").status == 200);
+  auto revoked = JsonOf(
+      h.Ctl({"member", "fingerprint", "revoke", "delta", fp1, "--json"}));
+  bool saw_revoked = false;
+  for (const auto& fp : revoked["fingerprints"].GetArray()) {
+    if (std::string(fp["fingerprint"].GetString()) == fp1) {
+      CHECK(std::string(fp["status"].GetString()) == "revoked");
+      CHECK(fp.HasMember("revoked_at"));
+      saw_revoked = true;
+    } else {
+      CHECK(std::string(fp["status"].GetString()) == "active");
+    }
+  }
+  CHECK(saw_revoked);
+
+  // Text output of a mutation.
+  const CommandResult text_add = h.Ctl(
+      {"member", "add", "epsilon", "--name", "Epsilon", "--role", "member"});
+  CAPTURE(text_add.err);
+  CHECK(text_add.exit_code == 0);
+  CHECK(text_add.out.find("epsilon") != std::string::npos);
+  CHECK(JsonOf(h.Ctl({"member", "list", "--json"}))["members"].Size() == 6);
+}
+
+struct ErrorCase {
+  const char* what;
+  std::vector<std::string> args;
+  bool with_credentials;  // append the operator's --hub/--cert/--key/--cacert
+  int exit_code;
+  const char* message;  // substring of stderr
+};
+
+TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string cert = h.Pki().Cert("operator");
+  const std::string key = h.Pki().Key("operator");
+  const std::string ca = h.Pki().CaCert();
+  const std::vector<ErrorCase> cases = {
+      {"init on an existing database",
+       {"init", "--data", h.DataDir(), "--operator-cert", cert},
+       false,
+       1,
+       "already exists"},
+      {"unknown member", {"member", "show", "nobody"}, true, 1, "not_found"},
+      {"suspend an unknown member",
+       {"member", "suspend", "nobody"},
+       true,
+       1,
+       "nobody"},
+      {"duplicate member",
+       {"member", "add", "alpha", "--name", "Again", "--role", "member"},
+       true,
+       1,
+       "alpha"},
+      {"unknown role",
+       {"member", "add", "zeta", "--name", "Zeta", "--role", "king"},
+       true,
+       2,
+       "unknown role 'king'"},
+      {"missing --cert/--key/--cacert",
+       {"member", "list", "--hub", h.Url()},
+       false,
+       2,
+       "--cert"},
+      {"missing --cacert",
+       {"member", "list", "--hub", h.Url(), "--cert", cert, "--key", key},
+       false,
+       2,
+       "--cacert"},
+      {"hub unreachable",
+       {"member", "list", "--hub", "https://127.0.0.1:1", "--cert", cert,
+        "--key", key, "--cacert", ca},
+       false,
+       3,
+       ""},
+      {"no subcommand", {"member"}, false, 2, ""},
+      {"member id missing", {"member", "show"}, false, 2, ""},
+      {"fingerprint add with both forms missing",
+       {"member", "fingerprint", "add", "alpha"},
+       true,
+       2,
+       "exactly one"},
+  };
+  for (const ErrorCase& c : cases) {
+    CAPTURE(c.what);
+    const CommandResult result = c.with_credentials ? h.Ctl(c.args) : [&] {
+      std::vector<std::string> argv = {RunningHub::CairnctlPath()};
+      argv.insert(argv.end(), c.args.begin(), c.args.end());
+      return RunCommand(argv, std::chrono::seconds(30));
+    }();
+    CAPTURE(result.out, result.err);
+    CHECK(result.exit_code == c.exit_code);
+    CHECK_FALSE(result.err.empty());
+    CHECK(result.err.find(c.message) != std::string::npos);
+  }
+  // None of the failures changed the member list.
+  auto list = ParseJson(h.Ctl({"member", "list", "--json"}).out);
+  REQUIRE_FALSE(list.HasParseError());
+  CHECK(list["members"].Size() == 4);
+}
+
+}  // namespace
+}  // namespace cairn::testing

@@ -1,0 +1,133 @@
+// Durability: cairnd is SIGKILLed while several clients submit; after a
+// restart every acknowledged signal is there and the database is intact.
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "tests/integration/integration_util.h"
+
+namespace cairn::testing {
+namespace {
+
+struct Acknowledged {
+  std::string member;
+  std::string token;
+  std::string signal_id;
+};
+
+// Submits batches of `batch` signals until the connection fails (the hub
+// died) or `stop` is set; records every item the hub acknowledged as
+// created.
+void Submitter(const RunningHub& hub, const std::string& member, int batch,
+               const std::atomic<bool>& stop, std::mutex& mutex,
+               std::vector<Acknowledged>& acknowledged, int& batches) {
+  auto connection = Connect(hub, member);
+  if (!connection) return;
+  while (!stop.load()) {
+    std::vector<SignalSpec> specs(batch);
+    for (auto& spec : specs) spec.token = RandomTokenHex();
+    auto reply = (*connection)->Send("POST", "/v1/signals", SubmitBody(specs));
+    if (!reply) return;                  // the hub is gone
+    if (reply->status != 200) continue;  // e.g. 429: not acknowledged
+    auto doc = ParseJson(reply->body);
+    if (doc.HasParseError() || !doc.HasMember("results")) continue;
+    std::lock_guard lock(mutex);
+    ++batches;
+    for (const auto& r : doc["results"].GetArray()) {
+      if (std::string(r["status"].GetString()) != "created") continue;
+      const int index = r["index"].GetInt();
+      acknowledged.push_back(
+          {member, specs.at(index).token, r["signal_id"].GetString()});
+    }
+  }
+}
+
+// Runs `sql` on the database file and returns the first column of every
+// row as text.
+std::vector<std::string> SqlColumn(const std::string& db_path,
+                                   const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> out;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
+                          nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* text = sqlite3_column_text(stmt, 0);
+    out.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST_CASE("every acknowledged signal survives SIGKILL and the db is intact") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::vector<Acknowledged> acknowledged;
+  int batches = 0;
+  std::vector<std::thread> threads;
+  for (const std::string member : {"alpha", "alpha", "beta", "beta"}) {
+    threads.emplace_back([&, member] {
+      Submitter(h, member, 100, stop, mutex, acknowledged, batches);
+    });
+  }
+  // Let the submitters run, then kill the hub under them mid-stream.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  REQUIRE(h.Kill());
+  stop = true;
+  for (auto& t : threads) t.join();
+  INFO("acknowledged " << acknowledged.size() << " signals in " << batches
+                       << " batches");
+  REQUIRE(acknowledged.size() >= 100);
+
+  REQUIRE(h.Restart());
+
+  // Query each member's acknowledged tokens as the other member.
+  for (const std::string querier : {"alpha", "beta"}) {
+    CAPTURE(querier);
+    std::vector<std::pair<std::string, std::string>> queries;
+    for (const auto& a : acknowledged) {
+      if (a.member != querier) queries.emplace_back("email", a.token);
+    }
+    auto connection = Connect(h, querier);
+    REQUIRE(connection);
+    std::size_t matched = 0;
+    for (std::size_t start = 0; start < queries.size(); start += 5000) {
+      const std::vector<std::pair<std::string, std::string>> chunk(
+          queries.begin() + start,
+          queries.begin() + std::min(queries.size(), start + 5000));
+      auto reply = (*connection)->Send("POST", "/v1/query", QueryBody(chunk));
+      REQUIRE(reply);
+      REQUIRE(reply->status == 200);
+      auto doc = ParseJson(reply->body);
+      REQUIRE_FALSE(doc.HasParseError());
+      matched += doc["matches"].Size();
+    }
+    CHECK(matched == queries.size());
+  }
+
+  // Stop cleanly, then read the file itself.
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  CHECK(*stopped == 0);
+  CHECK(SqlColumn(h.DbPath(), "PRAGMA integrity_check") ==
+        std::vector<std::string>{"ok"});
+  const auto ids = SqlColumn(h.DbPath(), "SELECT signal_id FROM signals");
+  const std::set<std::string> stored(ids.begin(), ids.end());
+  std::size_t missing = 0;
+  for (const auto& a : acknowledged) missing += stored.count(a.signal_id) == 0;
+  CHECK(missing == 0);
+}
+
+}  // namespace
+}  // namespace cairn::testing

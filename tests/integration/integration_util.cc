@@ -1,0 +1,132 @@
+#include "tests/integration/integration_util.h"
+
+#include <fmt/format.h>
+
+#include "cairn/timestamp.h"
+
+namespace cairn::testing {
+
+std::string TimestampFromNow(std::chrono::seconds offset) {
+  return FormatTimestamp(std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now() + offset));
+}
+
+std::string SignalJson(const SignalSpec& s) {
+  std::string out = fmt::format(
+      R"({{"kind":"{}","token":"{}","category":"{}","severity":"{}","banned_at":"{}")",
+      s.kind, s.token, s.category, s.severity,
+      s.banned_at.empty() ? TimestampFromNow(-std::chrono::hours(1))
+                          : s.banned_at);
+  if (s.expires_at) out += fmt::format(R"(,"expires_at":"{}")", *s.expires_at);
+  if (s.attribution) out += R"(,"attribution":true)";
+  if (s.ref) out += fmt::format(R"(,"ref":"{}")", *s.ref);
+  return out + "}";
+}
+
+std::string SubmitBody(const std::vector<SignalSpec>& signals) {
+  std::string out = R"({"signals":[)";
+  for (std::size_t i = 0; i < signals.size(); ++i) {
+    if (i > 0) out += ",";
+    out += SignalJson(signals[i]);
+  }
+  return out + "]}";
+}
+
+std::string QueryBody(
+    const std::vector<std::pair<std::string, std::string>>& kind_and_tokens) {
+  std::string out = R"({"queries":[)";
+  for (std::size_t i = 0; i < kind_and_tokens.size(); ++i) {
+    if (i > 0) out += ",";
+    out += fmt::format(R"({{"kind":"{}","token":"{}"}})",
+                       kind_and_tokens[i].first, kind_and_tokens[i].second);
+  }
+  return out + "]}";
+}
+
+rapidjson::Document ParseJson(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  return doc;
+}
+
+namespace {
+std::string ErrorField(const std::string& json, const char* field) {
+  auto doc = ParseJson(json);
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("error") ||
+      !doc["error"].IsObject() || !doc["error"].HasMember(field) ||
+      !doc["error"][field].IsString()) {
+    return {};
+  }
+  return doc["error"][field].GetString();
+}
+}  // namespace
+
+std::string ErrorCodeOf(const std::string& json) {
+  return ErrorField(json, "code");
+}
+
+std::string ErrorMessageOf(const std::string& json) {
+  return ErrorField(json, "message");
+}
+
+server::HubConnectionOptions ConnectionOptions(const RunningHub& hub,
+                                               const std::string& member) {
+  server::HubConnectionOptions options;
+  options.hub_url = hub.Url();
+  options.cert_file = hub.Pki().Cert(member);
+  options.key_file = hub.Pki().Key(member);
+  options.ca_file = hub.Pki().CaCert();
+  options.timeout = std::chrono::seconds(20);
+  return options;
+}
+
+Result<std::unique_ptr<server::HubConnection>> Connect(
+    const RunningHub& hub, const std::string& member) {
+  return server::HubConnection::Open(ConnectionOptions(hub, member));
+}
+
+std::string ValidateResponseScript() {
+  return std::string(CAIRN_SOURCE_DIR) + "/tests/schemas/validate_response.py";
+}
+
+CommandResult ValidateResponses(const std::string& schema,
+                                const std::vector<std::string>& bodies) {
+  TempDir dir("cairn-schema");
+  std::vector<std::string> argv = {"python3", ValidateResponseScript(), schema};
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    argv.push_back(dir.File(fmt::format("{}-{}.json", schema, i)));
+    WriteFile(argv.back(), bodies[i]);
+  }
+  return RunCommand(argv, std::chrono::seconds(60));
+}
+
+bool IssueClientCert(const TempPki& pki, const std::string& name, int days,
+                     const std::string& extended_key_usage) {
+  const std::string base = pki.dir() + "/" + name;
+  WriteFile(base + ".ext",
+            "basicConstraints=critical,CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\n"
+            "extendedKeyUsage=" +
+                extended_key_usage + "\n");
+  const auto timeout = std::chrono::seconds(30);
+  const std::vector<std::vector<std::string>> steps = {
+      {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+       "ec_paramgen_curve:P-256", "-out", base + ".key"},
+      {"openssl", "req", "-new", "-key", base + ".key", "-subj",
+       "/O=Cairn Test/CN=" + name, "-out", base + ".csr"},
+      {"openssl", "x509", "-req", "-in", base + ".csr", "-CA", pki.CaCert(),
+       "-CAkey", pki.dir() + "/ca.key", "-CAcreateserial", "-days",
+       std::to_string(days), "-sha256", "-extfile", base + ".ext", "-out",
+       base + ".crt"},
+  };
+  for (const auto& step : steps) {
+    if (RunCommand(step, timeout).exit_code != 0) return false;
+  }
+  return true;
+}
+
+bool ContainsBytes(const std::string& haystack, const std::string& needle) {
+  return !needle.empty() && haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace cairn::testing

@@ -1,0 +1,1072 @@
+// ApiRouter driven in-process: routing, authentication, roles, content
+// type, rate limits, the happy paths of every endpoint, and every kind of
+// response body checked against schemas/json/ with a real validator.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api_test_util.h"
+#include "cairn/wire.h"
+
+namespace cairn::server::apitest {
+namespace {
+
+const std::string kMatchId = "m_0123456789abcdef0123456789abcdef";
+
+bool HasRequestId(const Response& r) {
+  return wire::IsWellFormedRequestId(r.Header("X-Request-Id"));
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// One request of every endpoint, valid in shape, for table-driven checks.
+struct EndpointRequest {
+  const char* name;
+  http::verb method;
+  std::string target;
+  std::string body;
+};
+
+std::vector<EndpointRequest> AllEndpoints() {
+  return {
+      {"healthz", http::verb::get, "/healthz", ""},
+      {"metrics", http::verb::get, "/metrics", ""},
+      {"me", http::verb::get, "/v1/me", ""},
+      {"submit", http::verb::post, "/v1/signals", SubmitBody({500})},
+      {"retract", http::verb::post, "/v1/signals/retract",
+       R"({"retractions":[{"ref":"nothing","reason":"error"}]})"},
+      {"query", http::verb::post, "/v1/query", QueryBody({501})},
+      {"disposition", http::verb::post,
+       "/v1/matches/" + kMatchId + "/disposition",
+       R"({"outcome":"confirmed"})"},
+      {"feed", http::verb::get, "/v1/feed", ""},
+      {"notifications", http::verb::get, "/v1/notifications", ""},
+      {"admin_list_members", http::verb::get, "/v1/admin/members", ""},
+      {"admin_create_member", http::verb::post, "/v1/admin/members",
+       R"({"member_id":"newco","name":"New Co","roles":["member"]})"},
+      {"admin_get_member", http::verb::get, "/v1/admin/members/beta", ""},
+      {"admin_suspend_member", http::verb::post,
+       "/v1/admin/members/nobody/suspend", R"({"reason":"x"})"},
+      {"admin_resume_member", http::verb::post,
+       "/v1/admin/members/nobody/resume", "{}"},
+      {"admin_add_fingerprint", http::verb::post,
+       "/v1/admin/members/nobody/fingerprints",
+       R"({"fingerprint":")" + std::string(64, '9') + "\"}"},
+      {"admin_revoke_fingerprint", http::verb::post,
+       "/v1/admin/members/nobody/fingerprints/" + std::string(64, '9') +
+           "/revoke",
+       "{}"},
+      {"admin_set_roles", http::verb::put, "/v1/admin/members/nobody/roles",
+       R"({"roles":["member"]})"},
+  };
+}
+
+Headers JsonHeaders() { return {{"Content-Type", "application/json"}}; }
+
+Response Send(ApiFixture& f, const EndpointRequest& e,
+              const std::string& fingerprint) {
+  return f.Call(e.method, e.target, e.body, fingerprint,
+                e.body.empty() ? Headers{} : JsonHeaders());
+}
+
+// ---------------------------------------------------------------------------
+// Routing
+
+TEST_CASE("every endpoint is reachable with the right role", "[api][route]") {
+  ApiFixture f;
+  struct Expect {
+    const char* name;
+    const std::string& fingerprint;
+    int status;
+  };
+  // Member endpoints as alpha, admin endpoints as the operator. Admin
+  // changes name a missing member: reaching the handler means 404 from the
+  // store ("no member"), not the router's "no such endpoint".
+  const Expect expects[] = {
+      {"healthz", kAlphaFp, 200},
+      {"metrics", kOperatorFp, 200},
+      {"me", kAlphaFp, 200},
+      {"submit", kAlphaFp, 200},
+      {"retract", kAlphaFp, 200},
+      {"query", kAlphaFp, 200},
+      {"disposition", kAlphaFp, 404},
+      {"feed", kAlphaFp, 200},
+      {"notifications", kAlphaFp, 200},
+      {"admin_list_members", kOperatorFp, 200},
+      {"admin_create_member", kOperatorFp, 201},
+      {"admin_get_member", kOperatorFp, 200},
+      {"admin_suspend_member", kOperatorFp, 404},
+      {"admin_resume_member", kOperatorFp, 404},
+      {"admin_add_fingerprint", kOperatorFp, 404},
+      {"admin_revoke_fingerprint", kOperatorFp, 404},
+      {"admin_set_roles", kOperatorFp, 404},
+  };
+  const auto endpoints = AllEndpoints();
+  REQUIRE(std::size(expects) == endpoints.size());
+  REQUIRE(endpoints.size() == kEndpointCount - 1);
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const auto& e = endpoints[i];
+    CAPTURE(e.name, e.target);
+    REQUIRE(std::string(expects[i].name) == e.name);
+    const Response r = Send(f, e, expects[i].fingerprint);
+    CHECK(r.status == expects[i].status);
+    CHECK(HasRequestId(r));
+    if (r.status == 404) {
+      CHECK_FALSE(Contains(r.ErrorBody().message, "no such endpoint"));
+    }
+  }
+}
+
+TEST_CASE("unknown paths get a JSON 404", "[api][route]") {
+  ApiFixture f;
+  for (const char* target : {"/", "/v2/me", "/v1/mee", "/v1/admin",
+                             "/robots.txt", "/v1/signals/retract/x"}) {
+    CAPTURE(target);
+    const Response r = f.Get(target, kAlphaFp);
+    CHECK(r.status == 404);
+    CHECK(r.Header("Content-Type") == "application/json");
+    CHECK(r.ErrorCode() == "not_found");
+    CHECK(Contains(r.ErrorBody().message, "docs/protocol.md"));
+    CHECK(HasRequestId(r));
+  }
+}
+
+TEST_CASE("a wrong method gets 405 with an Allow header", "[api][route]") {
+  ApiFixture f;
+  struct Case {
+    http::verb method;
+    std::string target;
+    std::string allow;
+  };
+  const Case cases[] = {
+      {http::verb::post, "/v1/me", "GET"},
+      {http::verb::get, "/v1/signals", "POST"},
+      {http::verb::delete_, "/v1/signals", "POST"},
+      {http::verb::put, "/v1/query", "POST"},
+      {http::verb::post, "/v1/feed", "GET"},
+      {http::verb::post, "/healthz", "GET"},
+      {http::verb::patch, "/v1/admin/members/alpha/roles", "PUT"},
+      {http::verb::delete_, "/v1/admin/members", "GET, POST"},
+      {http::verb::get, "/v1/matches/" + kMatchId + "/disposition", "POST"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.target, c.allow);
+    const auto before = TakeSnapshot(f);
+    const Response r =
+        f.Call(c.method, c.target, "{}", kAlphaFp, JsonHeaders());
+    CHECK(r.status == 405);
+    CHECK(r.Header("Allow") == c.allow);
+    CHECK(r.ErrorCode() == "method_not_allowed");
+    CHECK(Contains(r.ErrorBody().message, c.allow));
+    CHECK(TakeSnapshot(f) == before);
+  }
+}
+
+TEST_CASE("path traversal never reaches a handler", "[api][route]") {
+  ApiFixture f;
+  struct Case {
+    http::verb method;
+    std::string target;
+  };
+  const Case cases[] = {
+      {http::verb::get, "/v1/admin/members/../members"},
+      {http::verb::get, "/v1/admin/members/.."},
+      {http::verb::get, "/v1/admin/members/%2e%2e"},
+      {http::verb::get, "/v1/admin/members/%2E%2E%2Fmembers"},
+      {http::verb::get, "/v1/admin/members/alpha%2fbeta"},
+      {http::verb::get, "/v1/admin/members/alpha/"},
+      {http::verb::get, "/v1/admin/members/" + std::string(65, 'a')},
+      {http::verb::get, "/v1/admin/members/alpha/..?x=1"},
+      {http::verb::get, "/v1/admin/members/al%3Fpha"},
+      {http::verb::get, "/v1/admin/members/alpha%00"},
+      {http::verb::post, "/v1/admin/members/../../suspend"},
+      {http::verb::post, "/v1/admin/members/beta/../alpha/suspend"},
+      {http::verb::post, "/v1/admin/members/%2e%2e/resume"},
+      {http::verb::post, "/v1/admin/members/alpha/fingerprints/../revoke"},
+      {http::verb::post, "/v1/admin/members/alpha/fingerprints/%2e%2e%2f" +
+                             std::string(64, 'a') + "/revoke"},
+      {http::verb::put, "/v1/admin/members/alpha/../beta/roles"},
+      {http::verb::post, "/v1/matches/../disposition"},
+      {http::verb::post, "/v1/matches/%2e%2e/disposition"},
+      {http::verb::post, "/v1/matches/m_1%2f..%2f/disposition"},
+      {http::verb::post, "/v1/matches/m_1/../m_2/disposition"},
+      {http::verb::post,
+       "/v1/matches/" + std::string(65, 'm') + "/disposition"},
+      {http::verb::post, "/v1/matches/?x=1/disposition"},
+      {http::verb::get, "/v1/../v1/me"},
+      {http::verb::get, "/v1/./me"},
+      {http::verb::get, "/./healthz"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.target);
+    const auto before = TakeSnapshot(f);
+    const Response r = f.Call(c.method, c.target, R"({"reason":"x"})",
+                              kOperatorFp, JsonHeaders());
+    CHECK(r.status == 404);
+    CHECK(r.ErrorCode() == "not_found");
+    // The router's answer, not a handler's "no member"/"no match".
+    CHECK(Contains(r.ErrorBody().message, "no such endpoint"));
+    CHECK(TakeSnapshot(f) == before);
+  }
+}
+
+TEST_CASE("the query string never becomes a path parameter", "[api][route]") {
+  ApiFixture f;
+  const Response r = f.Get("/v1/admin/members/alpha?id=beta", kOperatorFp);
+  REQUIRE(r.status == 200);
+  auto member = wire::DecodeMember(r.body);
+  REQUIRE(member);
+  CHECK(member->member_id == "alpha");
+}
+
+// ---------------------------------------------------------------------------
+// Authentication and roles
+
+TEST_CASE("an unknown fingerprint is refused, naming it", "[api][auth]") {
+  ApiFixture f;
+  for (const auto& e : AllEndpoints()) {
+    if (std::string(e.name) == "healthz") continue;
+    CAPTURE(e.name);
+    const auto before = TakeSnapshot(f);
+    const Response r = Send(f, e, kUnknownFp);
+    CHECK(r.status == 403);
+    CHECK(r.ErrorCode() == "permission_denied");
+    const auto message = r.ErrorBody().message;
+    CHECK(Contains(message, kUnknownFp));
+    CHECK(Contains(message, "operator"));
+    CHECK(HasRequestId(r));
+    CHECK(TakeSnapshot(f) == before);
+  }
+}
+
+TEST_CASE("a revoked fingerprint is refused", "[api][auth]") {
+  ApiFixture f;
+  const Response r = f.Get("/v1/me", kAlphaRevokedFp);
+  CHECK(r.status == 403);
+  CHECK(r.ErrorCode() == "permission_denied");
+  CHECK(Contains(r.ErrorBody().message, kAlphaRevokedFp));
+  // The member's other fingerprint still works.
+  CHECK(f.Get("/v1/me", kAlphaFp).status == 200);
+}
+
+TEST_CASE("a suspended member is refused, naming the member", "[api][auth]") {
+  ApiFixture f;
+  const auto before = TakeSnapshot(f);
+  const Response r = f.Post("/v1/signals", SubmitBody({1}), kSuspendedFp);
+  CHECK(r.status == 403);
+  CHECK(r.ErrorCode() == "permission_denied");
+  CHECK(Contains(r.ErrorBody().message, "'gamma' is suspended"));
+  CHECK(Contains(r.ErrorBody().message, "under review"));
+  CHECK(TakeSnapshot(f) == before);
+}
+
+TEST_CASE("suspension and revocation take effect on the very next request",
+          "[api][auth]") {
+  ApiFixture f;
+  REQUIRE(f.Get("/v1/me", kBetaFp).status == 200);
+
+  Response r = f.Post("/v1/admin/members/beta/suspend",
+                      R"({"reason":"abuse report"})", kOperatorFp);
+  REQUIRE(r.status == 200);
+  auto member = wire::DecodeMember(r.body);
+  REQUIRE(member);
+  CHECK(member->status == wire::MemberStatus::kSuspended);
+  CHECK(member->suspended_reason == "abuse report");
+
+  r = f.Post("/v1/query", QueryBody({1}), kBetaFp);
+  CHECK(r.status == 403);
+  CHECK(Contains(r.ErrorBody().message, "'beta' is suspended"));
+
+  REQUIRE(f.Post("/v1/admin/members/beta/resume", "{}", kOperatorFp).status ==
+          200);
+  CHECK(f.Post("/v1/query", QueryBody({1}), kBetaFp).status == 200);
+
+  r = f.Post("/v1/admin/members/beta/fingerprints/" + kBetaFp + "/revoke", "{}",
+             kOperatorFp);
+  REQUIRE(r.status == 200);
+  r = f.Get("/v1/me", kBetaFp);
+  CHECK(r.status == 403);
+  CHECK(Contains(r.ErrorBody().message, kBetaFp));
+
+  // A new fingerprint works at once.
+  const std::string fresh(64, '7');
+  REQUIRE(f.Post("/v1/admin/members/beta/fingerprints",
+                 R"({"fingerprint":")" + fresh + "\"}", kOperatorFp)
+              .status == 200);
+  CHECK(f.Get("/v1/me", fresh).status == 200);
+}
+
+TEST_CASE("roles: every endpoint refuses members without its role",
+          "[api][auth]") {
+  ApiFixture f;
+  struct Caller {
+    const char* member;
+    const std::string& fingerprint;
+    RoleSet roles;
+  };
+  const Caller callers[] = {
+      {"alpha", kAlphaFp, RoleBit(Role::kMember)},
+      {"comply", kComplianceFp, RoleBit(Role::kCompliance)},
+      {"ops", kOperatorFp, RoleBit(Role::kOperator)},
+  };
+  int refusals = 0;
+  for (const auto& caller : callers) {
+    for (const auto& e : AllEndpoints()) {
+      const auto role =
+          RequiredRole(MatchRoute(e.method == http::verb::get    ? Method::kGet
+                                  : e.method == http::verb::post ? Method::kPost
+                                                                 : Method::kPut,
+                                  e.target.substr(0, e.target.find('?')))
+                           .endpoint);
+      if (!role || HasRole(caller.roles, *role)) continue;
+      CAPTURE(caller.member, e.name);
+      const auto before = TakeSnapshot(f);
+      const Response r = Send(f, e, caller.fingerprint);
+      CHECK(r.status == 403);
+      CHECK(r.ErrorCode() == "permission_denied");
+      const auto message = r.ErrorBody().message;
+      CHECK(Contains(message,
+                     "needs the '" + std::string(ToString(*role)) + "' role"));
+      CHECK(Contains(message, std::string("'") + caller.member + "'"));
+      CHECK(TakeSnapshot(f) == before);
+      ++refusals;
+    }
+  }
+  // alpha: metrics + 8 admin; comply: 6 member + metrics + 8 admin;
+  // ops: 6 member endpoints.
+  CHECK(refusals == 9 + 15 + 6);
+}
+
+TEST_CASE("healthz and me are open to every authenticated peer",
+          "[api][auth]") {
+  ApiFixture f;
+  for (const auto* fp :
+       {&kAlphaFp, &kComplianceFp, &kOperatorFp, &kUnknownFp, &kSuspendedFp}) {
+    CAPTURE(*fp);
+    const Response r = f.Get("/healthz", *fp);
+    CHECK(r.status == 200);
+    auto health = wire::DecodeHealthResponse(r.body);
+    REQUIRE(health);
+    CHECK(health->ok);
+    CHECK(health->store_writable);
+  }
+  for (const auto* fp : {&kAlphaFp, &kComplianceFp, &kOperatorFp}) {
+    CAPTURE(*fp);
+    CHECK(f.Get("/v1/me", *fp).status == 200);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Content type
+
+TEST_CASE("POST and PUT bodies must be declared as JSON", "[api][media]") {
+  ApiFixture f;
+  struct Case {
+    std::string content_type;  // "" = no header
+    int status;
+  };
+  const Case cases[] = {
+      {"", 415},
+      {"text/plain", 415},
+      {"application/x-www-form-urlencoded", 415},
+      {"application/jsonx", 415},
+      {"application/json-seq", 415},
+      {"json", 415},
+      {"application/json", 200},
+      {"application/json; charset=utf-8", 200},
+      {"Application/JSON;charset=UTF-8", 200},
+  };
+  std::uint64_t token = 1000;
+  for (const auto& c : cases) {
+    CAPTURE(c.content_type);
+    Headers headers;
+    if (!c.content_type.empty()) {
+      headers.emplace_back("Content-Type", c.content_type);
+    }
+    const auto before = TakeSnapshot(f);
+    const Response r = f.Call(http::verb::post, "/v1/signals",
+                              SubmitBody({++token}), kAlphaFp, headers);
+    CHECK(r.status == c.status);
+    if (c.status == 415) {
+      CHECK(r.ErrorCode() == "unsupported_media_type");
+      CHECK(Contains(r.ErrorBody().message, "application/json"));
+      CHECK(TakeSnapshot(f) == before);
+    }
+    const Response put =
+        f.Call(http::verb::put, "/v1/admin/members/alpha/roles",
+               R"({"roles":["member"]})", kOperatorFp, headers);
+    CHECK(put.status == c.status);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Rate limits
+
+TEST_CASE("the request rate limit answers 429 with Retry-After",
+          "[api][rate]") {
+  FixtureOptions options;
+  options.rate_limits.requests_per_second = 1;
+  options.rate_limits.items_per_second = 0;
+  options.rate_limits.burst_seconds = 3;
+  ApiFixture f(options);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    REQUIRE(f.Get("/v1/me", kAlphaFp).status == 200);
+  }
+  const auto before = TakeSnapshot(f);
+  Response r = f.Post("/v1/signals", SubmitBody({1}), kAlphaFp);
+  CHECK(r.status == 429);
+  CHECK(r.ErrorCode() == "rate_limited");
+  CHECK(Contains(r.ErrorBody().message, "'alpha'"));
+  const std::string retry_after = r.Header("Retry-After");
+  REQUIRE_FALSE(retry_after.empty());
+  const int seconds = std::stoi(retry_after);
+  CHECK(seconds >= 1);
+  CHECK(HasRequestId(r));
+  CHECK(TakeSnapshot(f) == before);
+
+  // Other members have their own buckets.
+  CHECK(f.Get("/v1/me", kBetaFp).status == 200);
+  // Still limited until the clock moves.
+  CHECK(f.Get("/v1/me", kAlphaFp).status == 429);
+  f.AdvanceSteady(std::chrono::seconds(seconds));
+  r = f.Post("/v1/signals", SubmitBody({1}), kAlphaFp);
+  CHECK(r.status == 200);
+  CHECK(r.Header("Retry-After").empty());
+
+  const std::string metrics = f.metrics().Render();
+  CHECK(Contains(metrics, "cairn_rate_limited_total 2"));
+}
+
+TEST_CASE("the item rate limit counts batch items", "[api][rate]") {
+  FixtureOptions options;
+  options.rate_limits.requests_per_second = 0;
+  options.rate_limits.items_per_second = 100;
+  options.rate_limits.burst_seconds = 1;
+  ApiFixture f(options);
+  std::vector<std::uint64_t> sixty;
+  for (std::uint64_t i = 0; i < 60; ++i) sixty.push_back(7000 + i);
+
+  CHECK(f.Post("/v1/query", QueryBody(sixty), kBetaFp).status == 200);
+  const auto before = TakeSnapshot(f);
+  Response r = f.Post("/v1/query", QueryBody(sixty), kBetaFp);
+  CHECK(r.status == 429);
+  CHECK(r.ErrorCode() == "rate_limited");
+  CHECK(std::stoi(r.Header("Retry-After")) >= 1);
+  // Requests without items still pass: the request limit is off.
+  CHECK(f.Get("/v1/me", kBetaFp).status == 200);
+  CHECK(TakeSnapshot(f) == before);
+
+  f.AdvanceSteady(std::chrono::seconds(std::stoi(r.Header("Retry-After"))));
+  CHECK(f.Post("/v1/query", QueryBody(sixty), kBetaFp).status == 200);
+
+  // A batch bigger than the whole bucket passes once the bucket is full.
+  f.AdvanceSteady(std::chrono::seconds(5));
+  std::vector<std::uint64_t> big;
+  for (std::uint64_t i = 0; i < 250; ++i) big.push_back(9000 + i);
+  CHECK(f.Post("/v1/query", QueryBody(big), kBetaFp).status == 200);
+  r = f.Post("/v1/query", QueryBody({1}), kBetaFp);
+  CHECK(r.status == 429);
+  CHECK(std::stoi(r.Header("Retry-After")) >= 2);
+}
+
+// ---------------------------------------------------------------------------
+// Happy paths
+
+TEST_CASE("/v1/me describes the caller", "[api][happy]") {
+  ApiFixture f;
+  const Response r = f.Get("/v1/me", kAlphaFp);
+  REQUIRE(r.status == 200);
+  CHECK(HasRequestId(r));
+  CHECK(r.Header("Cache-Control") == "no-store");
+  auto me = wire::DecodeMeResponse(r.body);
+  REQUIRE(me);
+  CHECK(me->member_id == "alpha");
+  CHECK(me->name == "Alpha Social");
+  CHECK(me->roles == std::vector<Role>{Role::kMember});
+  CHECK(me->fingerprint == kAlphaFp);
+  CHECK(me->limits.max_batch == 10000);
+  CHECK(me->limits.max_body_bytes == 4194304);
+  CHECK(me->limits.requests_per_second == 200);
+  CHECK(me->limits.items_per_second == 200000);
+  CHECK(me->token_schemes == std::vector<TokenScheme>{TokenScheme::kHmacV1});
+  CHECK(me->hub_keys.empty());
+}
+
+TEST_CASE("submit: created, duplicate, updated", "[api][happy]") {
+  ApiFixture f;
+  Response r = f.Post("/v1/signals", SubmitBody({1, 2}), kAlphaFp);
+  REQUIRE(r.status == 200);
+  auto first = wire::DecodeSubmitSignalsResponse(r.body);
+  REQUIRE(first);
+  CHECK(first->request_id == r.Header("X-Request-Id"));
+  REQUIRE(first->results.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(first->results[i].index == i);
+    CHECK(first->results[i].status == wire::SubmitStatus::kCreated);
+    CHECK(wire::IsWellFormedSignalId(first->results[i].signal_id));
+  }
+  CHECK(first->results[0].signal_id != first->results[1].signal_id);
+  CHECK(f.store().Stats().index_signals == 2);
+
+  r = f.Post("/v1/signals", SubmitBody({1}), kAlphaFp);
+  auto again = wire::DecodeSubmitSignalsResponse(r.body);
+  REQUIRE(again);
+  REQUIRE(again->results.size() == 1);
+  CHECK(again->results[0].status == wire::SubmitStatus::kDuplicate);
+  CHECK(again->results[0].signal_id == first->results[0].signal_id);
+
+  std::string critical = SubmitBody({1});
+  const auto at = critical.find("\"high\"");
+  REQUIRE(at != std::string::npos);
+  critical.replace(at, 6, "\"critical\"");
+  r = f.Post("/v1/signals", critical, kAlphaFp);
+  auto updated = wire::DecodeSubmitSignalsResponse(r.body);
+  REQUIRE(updated);
+  CHECK(updated->results[0].status == wire::SubmitStatus::kUpdated);
+  CHECK(updated->results[0].signal_id == first->results[0].signal_id);
+  CHECK(f.store().Stats().index_signals == 2);
+  CHECK(Contains(f.metrics().Render(), "cairn_signals_submitted_total 4"));
+}
+
+TEST_CASE("submit: an unregistered custom kind is a per-item error",
+          "[api][happy]") {
+  ApiFixture f;
+  const std::string body = R"({"signals":[)" + SignalJson(1) + "," +
+                           SignalJson(2, "", "gamertag") + "]}";
+  const Response r = f.Post("/v1/signals", body, kAlphaFp);
+  REQUIRE(r.status == 200);
+  auto decoded = wire::DecodeSubmitSignalsResponse(r.body);
+  REQUIRE(decoded);
+  REQUIRE(decoded->results.size() == 2);
+  CHECK(decoded->results[0].status == wire::SubmitStatus::kCreated);
+  CHECK(decoded->results[1].status == wire::SubmitStatus::kError);
+  CHECK(decoded->results[1].signal_id.empty());
+  REQUIRE(decoded->results[1].error);
+  CHECK_FALSE(decoded->results[1].error->message.empty());
+}
+
+TEST_CASE("submit: Idempotency-Key replays the same results", "[api][happy]") {
+  ApiFixture f;
+  const Headers key = {{"Idempotency-Key", "batch-2026-11-23#1"}};
+  Response r = f.Post("/v1/signals", SubmitBody({10, 11}), kAlphaFp, key);
+  REQUIRE(r.status == 200);
+  auto first = wire::DecodeSubmitSignalsResponse(r.body);
+  REQUIRE(first);
+  const auto after_first = TakeSnapshot(f);
+
+  r = f.Post("/v1/signals", SubmitBody({10, 11}), kAlphaFp, key);
+  REQUIRE(r.status == 200);
+  auto replay = wire::DecodeSubmitSignalsResponse(r.body);
+  REQUIRE(replay);
+  CHECK(replay->results == first->results);  // "created" again, same ids
+  CHECK(replay->request_id != first->request_id);
+  CHECK(TakeSnapshot(f).index_signals == after_first.index_signals);
+
+  // The same key with another body is a conflict.
+  r = f.Post("/v1/signals", SubmitBody({12}), kAlphaFp, key);
+  CHECK(r.status == 409);
+  CHECK(r.ErrorCode() == "conflict");
+
+  // Without the key the same body is a duplicate.
+  r = f.Post("/v1/signals", SubmitBody({10, 11}), kAlphaFp);
+  auto plain = wire::DecodeSubmitSignalsResponse(r.body);
+  REQUIRE(plain);
+  CHECK(plain->results[0].status == wire::SubmitStatus::kDuplicate);
+}
+
+TEST_CASE("submit: a malformed Idempotency-Key is refused", "[api][happy]") {
+  ApiFixture f;
+  for (const std::string& bad :
+       {std::string("has space"), std::string(129, 'k'),
+        std::string("tab\there"), std::string("caf\xc3\xa9")}) {
+    CAPTURE(bad);
+    const auto before = TakeSnapshot(f);
+    const Response r = f.Post("/v1/signals", SubmitBody({1}), kAlphaFp,
+                              {{"Idempotency-Key", bad}});
+    CHECK(r.status == 400);
+    CHECK(r.ErrorCode() == "invalid_argument");
+    CHECK(r.ErrorBody().field == "Idempotency-Key");
+    CHECK(TakeSnapshot(f) == before);
+  }
+  CHECK(f.Post("/v1/signals", SubmitBody({1}), kAlphaFp,
+               {{"Idempotency-Key", std::string(128, 'k')}})
+            .status == 200);
+}
+
+// Alpha and delta ban tokens; beta queries. Returns the fixture ready.
+struct MatchWorld {
+  ApiFixture f;
+  static inline const std::string kDeltaFp = std::string(64, '8');
+  MatchWorld() {
+    const auto created =
+        f.Post("/v1/admin/members",
+               R"({"member_id":"delta","name":"Delta","roles":["member"],)"
+               R"("fingerprints":[")" +
+                   kDeltaFp + "\"]}",
+               kOperatorFp);
+    REQUIRE(created.status == 201);
+    // alpha: 1 (attributed, with a ref), 2 (anonymous), 3; delta: 3.
+    const std::string alpha_body =
+        R"({"signals":[)" +
+        SignalJson(1, R"(,"attribution":true,"ref":"case-1")") + "," +
+        SignalJson(2) + "," + SignalJson(3, "", "email", "sextortion") + "]}";
+    REQUIRE(f.Post("/v1/signals", alpha_body, kAlphaFp).status == 200);
+    REQUIRE(f.Post("/v1/signals", SubmitBody({3}), kDeltaFp).status == 200);
+  }
+};
+
+TEST_CASE("query: matches, attribution only when opted in", "[api][happy]") {
+  MatchWorld w;
+  const Response r = w.f.Post("/v1/query", QueryBody({1, 99, 2, 3}), kBetaFp);
+  REQUIRE(r.status == 200);
+  auto q = wire::DecodeQueryResponse(r.body);
+  REQUIRE(q);
+  CHECK(q->request_id == r.Header("X-Request-Id"));
+  CHECK(q->queried == 4);
+  REQUIRE(q->matches.size() == 3);
+  CHECK(q->matches[0].index == 0);
+  CHECK(q->matches[0].attributed_to == std::vector<std::string>{"alpha"});
+  CHECK(q->matches[0].platforms == 1);
+  CHECK(q->matches[0].kinds == std::vector<std::string>{"email"});
+  CHECK(q->matches[0].max_severity == Severity::kHigh);
+  CHECK(q->matches[1].index == 2);
+  CHECK(q->matches[1].attributed_to.empty());
+  CHECK(q->matches[2].index == 3);
+  CHECK(q->matches[2].platforms == 2);
+  CHECK(q->matches[2].categories ==
+        std::vector<Category>{Category::kGrooming, Category::kSextortion});
+  for (const auto& m : q->matches) CHECK(wire::IsWellFormedMatchId(m.match_id));
+  CHECK_FALSE(Contains(r.body, "\"attributed_to\":[]"));
+  CHECK_FALSE(Contains(r.body, "case-1"));  // refs stay private
+}
+
+TEST_CASE("query: a member's own signals never match", "[api][happy]") {
+  MatchWorld w;
+  const Response r = w.f.Post("/v1/query", QueryBody({1, 2}), kAlphaFp);
+  REQUIRE(r.status == 200);
+  auto q = wire::DecodeQueryResponse(r.body);
+  REQUIRE(q);
+  CHECK(q->queried == 2);
+  CHECK(q->matches.empty());
+  // Token 3 is also delta's: alpha sees delta's support only.
+  auto three = wire::DecodeQueryResponse(
+      w.f.Post("/v1/query", QueryBody({3}), kAlphaFp).body);
+  REQUIRE(three);
+  REQUIRE(three->matches.size() == 1);
+  CHECK(three->matches[0].platforms == 1);
+}
+
+TEST_CASE("retract: own signals by key or ref; others' are not_found",
+          "[api][happy]") {
+  MatchWorld w;
+  // Beta cannot retract alpha's signal.
+  Response r = w.f.Post("/v1/signals/retract",
+                        R"({"retractions":[{"kind":"email","token":")" +
+                            HexToken(2) + R"(","reason":"error"}]})",
+                        kBetaFp);
+  REQUIRE(r.status == 200);
+  auto other = wire::DecodeRetractResponse(r.body);
+  REQUIRE(other);
+  REQUIRE(other->results.size() == 1);
+  CHECK(other->results[0].status == wire::RetractStatus::kNotFound);
+  CHECK(w.f.store().Stats().index_signals == 4);
+
+  r = w.f.Post("/v1/signals/retract",
+               R"({"retractions":[{"kind":"email","token":")" + HexToken(2) +
+                   R"(","reason":"appeal_upheld"},)"
+                   R"({"ref":"case-1","reason":"error"},)"
+                   R"({"ref":"no-such-ref","reason":"other"}]})",
+               kAlphaFp);
+  REQUIRE(r.status == 200);
+  auto own = wire::DecodeRetractResponse(r.body);
+  REQUIRE(own);
+  CHECK(own->request_id == r.Header("X-Request-Id"));
+  REQUIRE(own->results.size() == 3);
+  CHECK(own->results[0].status == wire::RetractStatus::kRetracted);
+  CHECK(own->results[0].signal_ids.size() == 1);
+  CHECK(own->results[1].status == wire::RetractStatus::kRetracted);
+  CHECK(own->results[2].status == wire::RetractStatus::kNotFound);
+  CHECK(w.f.store().Stats().index_signals == 2);
+  CHECK(Contains(w.f.metrics().Render(), "cairn_signals_retracted_total 2"));
+}
+
+TEST_CASE("disposition: only the member that made the match", "[api][happy]") {
+  MatchWorld w;
+  auto q = wire::DecodeQueryResponse(
+      w.f.Post("/v1/query", QueryBody({1}), kBetaFp).body);
+  REQUIRE(q);
+  REQUIRE(q->matches.size() == 1);
+  const std::string target =
+      "/v1/matches/" + q->matches[0].match_id + "/disposition";
+
+  const auto before = TakeSnapshot(w.f);
+  Response r = w.f.Post(target, R"({"outcome":"confirmed"})", kAlphaFp);
+  CHECK(r.status == 404);
+  CHECK(r.ErrorCode() == "not_found");
+  CHECK(SameData(TakeSnapshot(w.f), before));
+
+  r = w.f.Post(target, R"({"outcome":"actioned","note":"account closed"})",
+               kBetaFp);
+  REQUIRE(r.status == 200);
+  auto d = wire::DecodeDispositionResponse(r.body);
+  REQUIRE(d);
+  CHECK(d->request_id == r.Header("X-Request-Id"));
+  CHECK(d->match_id == q->matches[0].match_id);
+  CHECK(d->outcome == Outcome::kActioned);
+  CHECK(d->recorded_at == sys_seconds{std::chrono::seconds{kNow}});
+}
+
+TEST_CASE("notifications after a retraction say whether support remains",
+          "[api][happy]") {
+  MatchWorld w;
+  auto q = wire::DecodeQueryResponse(
+      w.f.Post("/v1/query", QueryBody({1, 3}), kBetaFp).body);
+  REQUIRE(q);
+  REQUIRE(q->matches.size() == 2);
+  Response r = w.f.Get("/v1/notifications", kBetaFp);
+  REQUIRE(r.status == 200);
+  auto empty = wire::DecodeNotificationsResponse(r.body);
+  REQUIRE(empty);
+  CHECK(empty->notifications.empty());
+  CHECK_FALSE(empty->more);
+
+  REQUIRE(w.f.Post("/v1/signals/retract",
+                   R"({"retractions":[{"ref":"case-1","reason":"error"},)"
+                   R"({"kind":"email","token":")" +
+                       HexToken(3) + R"(","reason":"appeal_upheld"}]})",
+                   kAlphaFp)
+              .status == 200);
+  r = w.f.Get("/v1/notifications", kBetaFp);
+  REQUIRE(r.status == 200);
+  auto n = wire::DecodeNotificationsResponse(r.body);
+  REQUIRE(n);
+  REQUIRE(n->notifications.size() == 2);
+  for (const auto& note : n->notifications) {
+    CAPTURE(note.match_id);
+    CHECK(note.type == FeedEventType::kRetracted);
+    if (note.match_id == q->matches[0].match_id) {
+      CHECK(note.reason == RetractReason::kError);
+      CHECK_FALSE(note.still_supported);
+    } else {
+      CHECK(note.match_id == q->matches[1].match_id);
+      CHECK(note.reason == RetractReason::kAppealUpheld);
+      CHECK(note.still_supported);  // delta still bans token 3
+    }
+  }
+  // Paging on: nothing after the cursor.
+  r = w.f.Get("/v1/notifications?after=" + n->cursor, kBetaFp);
+  auto rest = wire::DecodeNotificationsResponse(r.body);
+  REQUIRE(rest);
+  CHECK(rest->notifications.empty());
+  CHECK(rest->cursor == n->cursor);
+  // Alpha made no matches: nothing for alpha.
+  auto alpha = wire::DecodeNotificationsResponse(
+      w.f.Get("/v1/notifications", kAlphaFp).body);
+  REQUIRE(alpha);
+  CHECK(alpha->notifications.empty());
+}
+
+TEST_CASE("feed: pages with cursor, more and limit", "[api][happy]") {
+  MatchWorld w;
+  // Beta sees alpha's three and delta's one signal.
+  Response r = w.f.Get("/v1/feed", kBetaFp);
+  REQUIRE(r.status == 200);
+  auto all = wire::DecodeFeedResponse(r.body);
+  REQUIRE(all);
+  REQUIRE(all->events.size() == 4);
+  CHECK_FALSE(all->more);
+  for (const auto& e : all->events) {
+    CHECK(e.type == FeedEventType::kAdded);
+    CHECK(wire::IsWellFormedSignalId(e.signal_id));
+  }
+  CHECK_FALSE(Contains(r.body, "case-1"));  // refs stay private
+  // Alpha does not see its own signals.
+  auto alpha = wire::DecodeFeedResponse(w.f.Get("/v1/feed", kAlphaFp).body);
+  REQUIRE(alpha);
+  CHECK(alpha->events.size() == 1);
+
+  std::vector<wire::FeedEvent> paged;
+  std::string cursor;
+  int pages = 0;
+  bool more = true;
+  while (more && pages < 10) {
+    const std::string target =
+        "/v1/feed?limit=3" + (cursor.empty() ? "" : "&after=" + cursor);
+    auto page = wire::DecodeFeedResponse(w.f.Get(target, kBetaFp).body);
+    REQUIRE(page);
+    CHECK(page->events.size() <= 3);
+    paged.insert(paged.end(), page->events.begin(), page->events.end());
+    cursor = page->cursor;
+    more = page->more;
+    ++pages;
+  }
+  CHECK(pages == 2);
+  CHECK(paged == all->events);
+  CHECK(cursor == all->cursor);
+
+  auto one =
+      wire::DecodeFeedResponse(w.f.Get("/v1/feed?limit=1", kBetaFp).body);
+  REQUIRE(one);
+  CHECK(one->events.size() == 1);
+  CHECK(one->more);
+  CHECK(one->cursor == std::to_string(one->events[0].seq));
+
+  // A retraction appears as a new event after the cursor.
+  REQUIRE(w.f.Post("/v1/signals/retract",
+                   R"({"retractions":[{"ref":"case-1","reason":"error"}]})",
+                   kAlphaFp)
+              .status == 200);
+  auto next = wire::DecodeFeedResponse(
+      w.f.Get("/v1/feed?after=" + all->cursor, kBetaFp).body);
+  REQUIRE(next);
+  REQUIRE(next->events.size() == 1);
+  CHECK(next->events[0].type == FeedEventType::kRetracted);
+  CHECK(next->events[0].key.token == all->events[0].key.token);
+}
+
+TEST_CASE("admin: create, get, list, set roles", "[api][happy]") {
+  ApiFixture f;
+  Response r = f.Post("/v1/admin/members",
+                      R"({"member_id":"epsilon","name":"Epsilon",)"
+                      R"("roles":["member","compliance"],"fingerprints":[")" +
+                          std::string(64, '6') + "\"]}",
+                      kOperatorFp);
+  REQUIRE(r.status == 201);
+  auto created = wire::DecodeMember(r.body);
+  REQUIRE(created);
+  CHECK(created->member_id == "epsilon");
+  CHECK(created->status == wire::MemberStatus::kActive);
+  REQUIRE(created->fingerprints.size() == 1);
+  CHECK(created->fingerprints[0].status == wire::FingerprintStatus::kActive);
+
+  r = f.Post("/v1/admin/members",
+             R"({"member_id":"epsilon","name":"Again","roles":["member"]})",
+             kOperatorFp);
+  CHECK(r.status == 409);
+  CHECK(r.ErrorCode() == "conflict");
+
+  r = f.Put("/v1/admin/members/epsilon/roles", R"({"roles":["operator"]})",
+            kOperatorFp);
+  REQUIRE(r.status == 200);
+  auto changed = wire::DecodeMember(r.body);
+  REQUIRE(changed);
+  CHECK(changed->roles == std::vector<Role>{Role::kOperator});
+  // The new role applies at once.
+  CHECK(f.Get("/v1/admin/members", std::string(64, '6')).status == 200);
+
+  auto list = wire::DecodeMemberListResponse(
+      f.Get("/v1/admin/members", kOperatorFp).body);
+  REQUIRE(list);
+  std::vector<std::string> ids;
+  for (const auto& m : list->members) ids.push_back(m.member_id);
+  CHECK(ids == std::vector<std::string>{"alpha", "beta", "comply", "epsilon",
+                                        "gamma", "ops"});
+
+  r = f.Get("/v1/admin/members/nobody", kOperatorFp);
+  CHECK(r.status == 404);
+  CHECK(r.ErrorCode() == "not_found");
+}
+
+TEST_CASE("metrics count requests by endpoint and status", "[api][happy]") {
+  ApiFixture f;
+  REQUIRE(f.Get("/v1/me", kAlphaFp).status == 200);
+  REQUIRE(f.Get("/nope", kAlphaFp).status == 404);
+  REQUIRE(f.Post("/v1/query", QueryBody({1}), kAlphaFp).status == 200);
+  const Response r = f.Get("/metrics", kOperatorFp);
+  REQUIRE(r.status == 200);
+  CHECK(Contains(r.Header("Content-Type"), "text/plain"));
+  CHECK(HasRequestId(r));
+  CHECK(Contains(r.body, "cairn_requests_total"));
+  CHECK(Contains(r.body, "endpoint=\"me\""));
+  CHECK(Contains(r.body, "endpoint=\"query\""));
+  CHECK(Contains(r.body, "cairn_tokens_queried_total 1"));
+}
+
+TEST_CASE("the loopback metrics listener (no certificate) gets /metrics only",
+          "[api][auth]") {
+  ApiFixture f;
+  // The transport passes an empty fingerprint only from the plain-HTTP
+  // loopback listener, which forwards nothing but GET /metrics.
+  const Response metrics = f.Get("/metrics", "");
+  CHECK(metrics.status == 200);
+  CHECK(Contains(metrics.body, "cairn_requests_total"));
+  for (const char* target : {"/v1/me", "/v1/feed", "/v1/admin/members"}) {
+    CAPTURE(target);
+    const Response r = f.Get(target, "");
+    CHECK(r.status == 401);
+    CHECK(r.ErrorCode() == "unauthenticated");
+  }
+  CHECK(f.Post("/v1/query", QueryBody({1}), "").status == 401);
+}
+
+TEST_CASE("every response carries a fresh X-Request-Id", "[api][happy]") {
+  ApiFixture f;
+  std::set<std::string> ids;
+  const Response responses[] = {
+      f.Get("/healthz", kUnknownFp),
+      f.Get("/v1/me", kAlphaFp),
+      f.Get("/v1/me", kUnknownFp),
+      f.Get("/nope", kAlphaFp),
+      f.Call(http::verb::delete_, "/v1/me", "", kAlphaFp),
+      f.Post("/v1/query", "{", kAlphaFp),
+      f.Post("/v1/query", QueryBody({1}), kAlphaFp, {{"Content-Type", "x"}}),
+      f.Post("/v1/signals", SubmitBody({1}), kAlphaFp),
+      f.Get("/metrics", kOperatorFp),
+  };
+  for (const auto& r : responses) {
+    CAPTURE(r.status, r.body);
+    CHECK(HasRequestId(r));
+    ids.insert(r.Header("X-Request-Id"));
+  }
+  CHECK(ids.size() == std::size(responses));
+}
+
+// ---------------------------------------------------------------------------
+// Response bodies against the JSON Schemas
+
+TEST_CASE("every kind of response body validates against its schema",
+          "[api][schema]") {
+  MatchWorld w;
+  ApiFixture& f = w.f;
+  std::map<std::string, std::vector<std::string>> files;  // schema -> files
+  int n = 0;
+  auto keep = [&](const std::string& schema, const Response& r,
+                  int expected_status) {
+    CAPTURE(schema, r.body);
+    REQUIRE(r.status == expected_status);
+    const std::string path = f.dir() + "/body-" + std::to_string(++n) + ".json";
+    REQUIRE(WriteFile(path, r.body));
+    files[schema].push_back(path);
+  };
+
+  keep("me-response", f.Get("/v1/me", kAlphaFp), 200);
+  keep("me-response", f.Get("/v1/me", kOperatorFp), 200);
+  keep("health-response", f.Get("/healthz", kBetaFp), 200);
+  keep("signals-response",
+       f.Post("/v1/signals",
+              R"({"signals":[)" + SignalJson(40) + "," +
+                  SignalJson(41, "", "gamertag") + "]}",
+              kBetaFp),
+       200);
+  keep("signals-response", f.Post("/v1/signals", SubmitBody({40}), kBetaFp),
+       200);
+  const Response query = f.Post("/v1/query", QueryBody({1, 2, 3}), kBetaFp);
+  keep("query-response", query, 200);
+  keep("query-response", f.Post("/v1/query", QueryBody({77}), kBetaFp), 200);
+  auto q = wire::DecodeQueryResponse(query.body);
+  REQUIRE(q);
+  REQUIRE(q->matches.size() == 3);
+  keep(
+      "disposition-response",
+      f.Post("/v1/matches/" + q->matches[0].match_id + "/disposition",
+             R"({"outcome":"false_positive","note":"same name, other person"})",
+             kBetaFp),
+      200);
+  keep(
+      "retract-response",
+      f.Post("/v1/signals/retract",
+             R"({"retractions":[{"ref":"case-1","reason":"error"},)"
+             R"({"kind":"email","token":")" +
+                 HexToken(3) +
+                 R"(","reason":"duplicate"},{"ref":"nope","reason":"other"}]})",
+             kAlphaFp),
+      200);
+  keep("feed-response", f.Get("/v1/feed", kBetaFp), 200);
+  keep("feed-response", f.Get("/v1/feed?limit=1", kBetaFp), 200);
+  keep("notifications-response", f.Get("/v1/notifications", kBetaFp), 200);
+  keep("notifications-response", f.Get("/v1/notifications", kAlphaFp), 200);
+  keep("member-list-response", f.Get("/v1/admin/members", kOperatorFp), 200);
+  keep("member", f.Get("/v1/admin/members/alpha", kOperatorFp), 200);
+  keep("member", f.Get("/v1/admin/members/gamma", kOperatorFp), 200);
+  keep("member",
+       f.Post("/v1/admin/members",
+              R"({"member_id":"zeta","name":"Zeta","roles":["compliance"]})",
+              kOperatorFp),
+       201);
+  keep("member",
+       f.Post("/v1/admin/members/zeta/suspend", R"({"reason":"audit"})",
+              kOperatorFp),
+       200);
+  keep(
+      "member",
+      f.Post("/v1/admin/members/zeta/fingerprints",
+             R"({"fingerprint":")" + std::string(64, '5') + "\"}", kOperatorFp),
+      200);
+  keep("member",
+       f.Post("/v1/admin/members/zeta/fingerprints/" + std::string(64, '5') +
+                  "/revoke",
+              "{}", kOperatorFp),
+       200);
+  keep("member",
+       f.Put("/v1/admin/members/zeta/roles", R"({"roles":["member"]})",
+             kOperatorFp),
+       200);
+  keep("member", f.Post("/v1/admin/members/zeta/resume", "{}", kOperatorFp),
+       200);
+  keep("error", f.Get("/nope", kAlphaFp), 404);
+  keep("error", f.Post("/v1/signals", SubmitBody({1, 1}), kAlphaFp), 400);
+  keep("error", f.Get("/v1/me", kUnknownFp), 403);
+  keep("error", f.Post("/v1/query", "[]", kAlphaFp), 400);
+  keep("error", f.Call(http::verb::put, "/v1/me", "", kAlphaFp), 405);
+  keep("error", f.Post("/v1/query", "{}", kAlphaFp, {{"Content-Type", "a/b"}}),
+       415);
+
+  // The validator must see feed events and notifications, not just [].
+  auto feed = wire::DecodeFeedResponse(
+      cairn::testing::ReadFileOrEmpty(files["feed-response"][0]));
+  REQUIRE(feed);
+  CHECK(feed->events.size() >= 4);
+  auto notes = wire::DecodeNotificationsResponse(
+      cairn::testing::ReadFileOrEmpty(files["notifications-response"][0]));
+  REQUIRE(notes);
+  CHECK(notes->notifications.size() == 2);
+  REQUIRE(files.size() == 11);
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups(
+      files.begin(), files.end());
+  std::string output;
+  CHECK(ValidateAgainstSchemas(groups, &output) == 0);
+  INFO(output);
+  for (const auto& [schema, paths] : files) {
+    CAPTURE(schema);
+    CHECK(Contains(output, std::to_string(paths.size()) +
+                               " files checked against " + schema +
+                               ", 0 failures"));
+  }
+}
+
+TEST_CASE("the schema check rejects a broken body", "[api][schema]") {
+  ApiFixture f;
+  const Response me = f.Get("/v1/me", kAlphaFp);
+  REQUIRE(me.status == 200);
+  const std::string good = f.dir() + "/me.json";
+  REQUIRE(WriteFile(good, me.body));
+
+  std::string broken_body = me.body;
+  const auto at = broken_body.find("\"member_id\":\"alpha\"");
+  REQUIRE(at != std::string::npos);
+  broken_body.replace(at, 19, "\"member_id\":\"ALPHA!\"");
+  const std::string broken = f.dir() + "/broken.json";
+  REQUIRE(WriteFile(broken, broken_body));
+  std::string output;
+  CHECK(ValidateAgainstSchemas({{"me-response", {good}},
+                                {"me-response", {broken}},
+                                {"feed-response", {good}}},
+                               &output) == 1);
+  INFO(output);
+  // The good body passes; the broken one and a body of the wrong kind fail.
+  CHECK(Contains(output, "1 files checked against me-response, 0 failures"));
+  CHECK(Contains(output, "FAIL " + broken + " (me-response)"));
+  CHECK(Contains(output, "1 files checked against me-response, 1 failures"));
+  CHECK(Contains(output, "FAIL " + good + " (feed-response)"));
+  // An unknown schema name is a usage error.
+  CHECK(ValidateAgainstSchemas({{"no-such-schema", {good}}}) == 2);
+}
+
+}  // namespace
+}  // namespace cairn::server::apitest
