@@ -50,9 +50,9 @@ void PrintMember(const wire::Member& m) {
   std::printf("member      %s\n", m.member_id.c_str());
   std::printf("name        %s\n", m.name.c_str());
   std::printf("roles       %s\n", JoinRoles(m.roles).c_str());
-  std::printf("status      %s%s\n", std::string(wire::ToString(m.status)).c_str(),
-              m.suspended_reason ? (" (" + *m.suspended_reason + ")").c_str()
-                                 : "");
+  std::printf(
+      "status      %s%s\n", std::string(wire::ToString(m.status)).c_str(),
+      m.suspended_reason ? (" (" + *m.suspended_reason + ")").c_str() : "");
   std::printf("created     %s\n", FormatTimestamp(m.created_at).c_str());
   for (const auto& fp : m.fingerprints) {
     std::printf("fingerprint %s %s\n", fp.fingerprint.c_str(),
@@ -70,8 +70,7 @@ struct Remote {
     connection.cert_file = Env("CAIRNCTL_CERT");
     connection.key_file = Env("CAIRNCTL_KEY");
     connection.ca_file = Env("CAIRNCTL_CACERT");
-    command->add_option("--hub", connection.hub_url,
-                        "Hub URL (env CAIRN_HUB)")
+    command->add_option("--hub", connection.hub_url, "Hub URL (env CAIRN_HUB)")
         ->capture_default_str();
     command->add_option("--cert", connection.cert_file,
                         "Operator client certificate, PEM (env CAIRNCTL_CERT)");
@@ -92,7 +91,8 @@ struct Remote {
         return Report(Error{ErrorCode::kInvalidArgument,
                             "--cert, --key and --cacert are required (or "
                             "CAIRNCTL_CERT, CAIRNCTL_KEY, CAIRNCTL_CACERT)",
-                            {}, std::nullopt},
+                            {},
+                            std::nullopt},
                       2);
       }
     }
@@ -107,7 +107,8 @@ struct Remote {
                             "hub answered HTTP " +
                                 std::to_string(reply->status) +
                                 " without an error body",
-                            {}, std::nullopt});
+                            {},
+                            std::nullopt});
       }
       return Report(*error);
     }
@@ -139,10 +140,10 @@ Result<std::vector<Role>> ParseRoles(const std::vector<std::string>& names) {
   for (const auto& name : names) {
     auto role = ParseRole(name);
     if (!role) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "unknown role '" + name +
-                           "'; use member, compliance or operator",
-                       "--role");
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "unknown role '" + name + "'; use member, compliance or operator",
+          "--role");
     }
     roles.push_back(*role);
   }
@@ -169,22 +170,22 @@ int Init(const std::string& data_dir, const std::string& operator_cert,
   const auto db_path = DatabasePath(data_dir);
   if (std::filesystem::exists(db_path)) {
     return Report(Error{ErrorCode::kConflict,
-                        "a hub database already exists at " +
-                            db_path.string() +
+                        "a hub database already exists at " + db_path.string() +
                             "; init only creates new hubs (use 'cairnctl "
                             "member add' against the running hub instead)",
-                        {}, std::nullopt});
+                        {},
+                        std::nullopt});
   }
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    return Report(Error{ErrorCode::kIo,
-                        "cannot create data directory '" + data_dir +
-                            "': " + ec.message(),
-                        {}, std::nullopt});
+    return Report(Error{
+        ErrorCode::kIo,
+        "cannot create data directory '" + data_dir + "': " + ec.message(),
+        {},
+        std::nullopt});
   }
-  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all,
-                               ec);
+  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
   SqliteStoreOptions options;
   options.db_path = db_path;
   auto store = OpenSqliteStore(options);
@@ -319,23 +320,26 @@ int main(int argc, char** argv) {
   if (roles->parsed()) {
     auto parsed_roles = ParseRoles(role_names);
     if (!parsed_roles) return Report(parsed_roles.error(), 2);
-    return remote.CallForMember("PUT", base + "/" + id + "/roles",
-                                wire::Encode(wire::SetRolesRequest{*parsed_roles}));
+    return remote.CallForMember(
+        "PUT", base + "/" + id + "/roles",
+        wire::Encode(wire::SetRolesRequest{*parsed_roles}));
   }
   if (fp_add->parsed()) {
-    auto fps = CollectFingerprints(
-        fingerprint.empty() ? std::vector<std::string>{}
-                            : std::vector<std::string>{fingerprint},
-        cert_files);
+    auto fps = CollectFingerprints(fingerprint.empty()
+                                       ? std::vector<std::string>{}
+                                       : std::vector<std::string>{fingerprint},
+                                   cert_files);
     if (!fps) return Report(fps.error(), 2);
     if (fps->size() != 1) {
       return Report(Error{ErrorCode::kInvalidArgument,
                           "give exactly one fingerprint or --member-cert",
-                          {}, std::nullopt},
+                          {},
+                          std::nullopt},
                     2);
     }
-    return remote.CallForMember("POST", base + "/" + id + "/fingerprints",
-                                wire::Encode(wire::AddFingerprintRequest{fps->front()}));
+    return remote.CallForMember(
+        "POST", base + "/" + id + "/fingerprints",
+        wire::Encode(wire::AddFingerprintRequest{fps->front()}));
   }
   if (fp_revoke->parsed()) {
     return remote.CallForMember(

@@ -16,10 +16,10 @@
 #include <mutex>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "server/src/api/api_router.h"
 #include "server/src/api/metrics.h"
@@ -166,12 +166,11 @@ int main(int argc, char** argv) {
   auto store = OpenSqliteStore(store_options);
   if (!store) return Fail(store.error().ToString());
   const auto stats = (*store)->Stats();
-  spdlog::info(
-      "store {} open: {} active signals indexed in {} ms",
-      store_options.db_path.string(), stats.index_signals,
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - open_start)
-          .count());
+  spdlog::info("store {} open: {} active signals indexed in {} ms",
+               store_options.db_path.string(), stats.index_signals,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - open_start)
+                   .count());
 
   HubMetrics metrics;
   ApiOptions api_options;

@@ -25,8 +25,7 @@ Result<Bytes> HexDecode(std::string_view hex, bool lowercase_only) {
     if (!digit && !lower && !(upper && !lowercase_only)) {
       return MakeError(ErrorCode::kInvalidArgument,
                        std::string("character ") + std::to_string(i) +
-                           " is not a " +
-                           (lowercase_only ? "lowercase " : "") +
+                           " is not a " + (lowercase_only ? "lowercase " : "") +
                            "hex digit");
     }
   }

@@ -100,7 +100,8 @@ bool IsWellFormedKind(std::string_view kind) {
   if (kind.size() < 2 || kind.size() > 32) return false;
   if (kind[0] < 'a' || kind[0] > 'z') return false;
   for (char c : kind.substr(1)) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;

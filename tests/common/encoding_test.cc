@@ -21,7 +21,7 @@ TEST_CASE("hex decoding rejects bad input") {
     std::string_view text;
     bool lowercase_only;
   };
-  const Case cases[] = {{"abc", false}, {"zz", false}, {"0g", false},
+  const Case cases[] = {{"abc", false}, {"zz", false},  {"0g", false},
                         {" 00", false}, {"00 ", false}, {"AB", true},
                         {"0x00", false}};
   for (const auto& c : cases) {
@@ -34,8 +34,12 @@ TEST_CASE("hex decoding rejects bad input") {
 
 TEST_CASE("base64 matches RFC 4648 section 10 test vectors") {
   const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},
-      {"foo", "Zm9v"},    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
       {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     CAPTURE(plain);
@@ -47,8 +51,8 @@ TEST_CASE("base64 matches RFC 4648 section 10 test vectors") {
 }
 
 TEST_CASE("base64 decoding rejects bad input") {
-  for (std::string_view bad : {"Zg", "Zm9v!", "Zm 9v", "Zg==Zg==", "====",
-                               "Zm9vYg=", "Zm9v\n"}) {
+  for (std::string_view bad :
+       {"Zg", "Zm9v!", "Zm 9v", "Zg==Zg==", "====", "Zm9vYg=", "Zm9v\n"}) {
     CAPTURE(bad);
     CHECK_FALSE(Base64Decode(bad).has_value());
   }

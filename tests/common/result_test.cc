@@ -6,14 +6,20 @@ namespace cairn {
 namespace {
 
 TEST_CASE("every error code has a unique wire name that parses back") {
-  const ErrorCode all[] = {
-      ErrorCode::kInvalidArgument, ErrorCode::kUnauthenticated,
-      ErrorCode::kPermissionDenied, ErrorCode::kNotFound,
-      ErrorCode::kMethodNotAllowed, ErrorCode::kConflict,
-      ErrorCode::kPayloadTooLarge, ErrorCode::kUnsupportedMedia,
-      ErrorCode::kHeadersTooLarge, ErrorCode::kRateLimited,
-      ErrorCode::kUnavailable, ErrorCode::kInternal,
-      ErrorCode::kIo, ErrorCode::kCrypto};
+  const ErrorCode all[] = {ErrorCode::kInvalidArgument,
+                           ErrorCode::kUnauthenticated,
+                           ErrorCode::kPermissionDenied,
+                           ErrorCode::kNotFound,
+                           ErrorCode::kMethodNotAllowed,
+                           ErrorCode::kConflict,
+                           ErrorCode::kPayloadTooLarge,
+                           ErrorCode::kUnsupportedMedia,
+                           ErrorCode::kHeadersTooLarge,
+                           ErrorCode::kRateLimited,
+                           ErrorCode::kUnavailable,
+                           ErrorCode::kInternal,
+                           ErrorCode::kIo,
+                           ErrorCode::kCrypto};
   for (ErrorCode code : all) {
     const auto name = ErrorCodeName(code);
     CAPTURE(name);
@@ -32,9 +38,9 @@ TEST_CASE("error codes map to the HTTP statuses of the protocol") {
 }
 
 TEST_CASE("Error::ToString names the code and the field") {
-  Result<int> r = MakeError(ErrorCode::kInvalidArgument,
-                            "expected 64 lowercase hex characters",
-                            "signals[3].token");
+  Result<int> r =
+      MakeError(ErrorCode::kInvalidArgument,
+                "expected 64 lowercase hex characters", "signals[3].token");
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().ToString() ==
         "invalid_argument: signals[3].token: expected 64 lowercase hex "

@@ -6,9 +6,9 @@ namespace cairn {
 namespace {
 
 TEST_CASE("vocabulary names round-trip") {
-  for (auto c : {Category::kGrooming, Category::kSextortion,
-                 Category::kCsamSharing, Category::kCsamProduction,
-                 Category::kTrafficking, Category::kOther}) {
+  for (auto c :
+       {Category::kGrooming, Category::kSextortion, Category::kCsamSharing,
+        Category::kCsamProduction, Category::kTrafficking, Category::kOther}) {
     REQUIRE(ParseCategory(ToString(c)) == c);
   }
   for (auto s : {Severity::kLow, Severity::kMedium, Severity::kHigh,
@@ -54,7 +54,12 @@ TEST_CASE("role sets") {
 TEST_CASE("kind names") {
   for (auto k : kBuiltinKinds) CHECK(IsWellFormedKind(k));
   CHECK(IsWellFormedKind("steam_id"));
-  const char* bad[] = {"", "e", "Email", "1abc", "a-b", "a b",
+  const char* bad[] = {"",
+                       "e",
+                       "Email",
+                       "1abc",
+                       "a-b",
+                       "a b",
                        "abcdefghijklmnopqrstuvwxyz0123456"};
   for (auto k : bad) {
     CAPTURE(k);

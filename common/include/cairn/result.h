@@ -18,20 +18,20 @@ namespace cairn {
 // Stable error codes. The lowercase names returned by ErrorCodeName() appear
 // on the wire in {"error":{"code":...}}; never renumber or rename them.
 enum class ErrorCode : std::uint8_t {
-  kInvalidArgument,     // input malformed or out of bounds (HTTP 400)
-  kUnauthenticated,     // no usable client identity (HTTP 401)
-  kPermissionDenied,    // identity known but not allowed (HTTP 403)
-  kNotFound,            // no such resource (HTTP 404)
-  kMethodNotAllowed,    // wrong HTTP method (HTTP 405)
-  kConflict,            // state conflict, e.g. already exists (HTTP 409)
-  kPayloadTooLarge,     // body over the limit (HTTP 413)
-  kUnsupportedMedia,    // wrong content type (HTTP 415)
-  kHeadersTooLarge,     // request header over the limit (HTTP 431)
-  kRateLimited,         // quota exhausted, retry later (HTTP 429)
-  kUnavailable,         // transient: store busy, disk full (HTTP 503)
-  kInternal,            // a bug or an unexpected failure (HTTP 500)
-  kIo,                  // local file or OS error (CLI/SDK side)
-  kCrypto,              // cryptographic failure, e.g. bad signature
+  kInvalidArgument,   // input malformed or out of bounds (HTTP 400)
+  kUnauthenticated,   // no usable client identity (HTTP 401)
+  kPermissionDenied,  // identity known but not allowed (HTTP 403)
+  kNotFound,          // no such resource (HTTP 404)
+  kMethodNotAllowed,  // wrong HTTP method (HTTP 405)
+  kConflict,          // state conflict, e.g. already exists (HTTP 409)
+  kPayloadTooLarge,   // body over the limit (HTTP 413)
+  kUnsupportedMedia,  // wrong content type (HTTP 415)
+  kHeadersTooLarge,   // request header over the limit (HTTP 431)
+  kRateLimited,       // quota exhausted, retry later (HTTP 429)
+  kUnavailable,       // transient: store busy, disk full (HTTP 503)
+  kInternal,          // a bug or an unexpected failure (HTTP 500)
+  kIo,                // local file or OS error (CLI/SDK side)
+  kCrypto,            // cryptographic failure, e.g. bad signature
 };
 
 // Lowercase snake_case name used on the wire and in logs.

@@ -73,9 +73,8 @@ Status DecodeEvent(od::value& value, Path& path, FeedEvent& e) {
         }
       });
   if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
-  return internal::RequireFields(*seen,
-                                 Bits(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
-                                 kEventKeys, path);
+  return internal::RequireFields(
+      *seen, Bits(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), kEventKeys, path);
 }
 
 Status DecodeNotification(od::value& value, Path& path, Notification& n) {

@@ -40,10 +40,10 @@ void ApiRouter::HandleAdmin(const CallPtr& call) {
     command.name = std::move(decoded->name);
     command.roles = RoleSetOf(decoded->roles);
     command.fingerprints = std::move(decoded->fingerprints);
-    return store_.CreateMember(
-        std::move(command), [call](Result<MemberRecord> record) {
-          AnswerMember(call, 201, std::move(record));
-        });
+    return store_.CreateMember(std::move(command),
+                               [call](Result<MemberRecord> record) {
+                                 AnswerMember(call, 201, std::move(record));
+                               });
   }
 
   // Everything below names an existing member in the path.

@@ -58,9 +58,9 @@ void ApiRouter::Call::Finish(int status, std::string body,
     return;
   }
   HttpResponse response{static_cast<http::status>(status), request.version()};
-  response.set(http::field::content_type,
-               boost::beast::string_view(content_type.data(),
-                                         content_type.size()));
+  response.set(
+      http::field::content_type,
+      boost::beast::string_view(content_type.data(), content_type.size()));
   response.set("X-Request-Id", request_id);
   response.set(http::field::cache_control, "no-store");
   response.body() = std::move(body);
@@ -72,12 +72,12 @@ void ApiRouter::Call::Finish(int status, std::string body,
   const double seconds =
       std::chrono::duration<double>(steady_now() - start).count();
   metrics->RecordRequest(route.endpoint, status, seconds);
-  spdlog::info("request_id={} member={} endpoint={} status={} items={} "
-               "latency_us={}",
-               request_id,
-               member.member_id.empty() ? "-" : member.member_id,
-               EndpointName(route.endpoint), status, items,
-               static_cast<std::int64_t>(seconds * 1e6));
+  spdlog::info(
+      "request_id={} member={} endpoint={} status={} items={} "
+      "latency_us={}",
+      request_id, member.member_id.empty() ? "-" : member.member_id,
+      EndpointName(route.endpoint), status, items,
+      static_cast<std::int64_t>(seconds * 1e6));
   respond(std::move(response));
 }
 
@@ -166,8 +166,8 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
   }
   call->member = std::move(*member);
   if (call->member.suspended) {
-    std::string message = "member '" + call->member.member_id +
-                          "' is suspended";
+    std::string message =
+        "member '" + call->member.member_id + "' is suspended";
     if (!call->member.suspended_reason.empty()) {
       message += " (" + call->member.suspended_reason + ")";
     }
@@ -187,8 +187,8 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
   if (method == http::verb::post || method == http::verb::put) {
     const auto it = call->request.find(http::field::content_type);
     if (it == call->request.end() ||
-        !IsJsonContentType(std::string_view(it->value().data(),
-                                            it->value().size()))) {
+        !IsJsonContentType(
+            std::string_view(it->value().data(), it->value().size()))) {
       call->Fail(ErrorCode::kUnsupportedMedia,
                  "send the body as JSON with 'Content-Type: "
                  "application/json'");

@@ -17,8 +17,7 @@ struct EndpointInfo {
 
 constexpr std::array<EndpointInfo, kEndpointCount - 1> kTable = {{
     {Endpoint::kHealthz, "healthz", std::nullopt, Method::kGet, "/healthz"},
-    {Endpoint::kMetrics, "metrics", Role::kOperator, Method::kGet,
-     "/metrics"},
+    {Endpoint::kMetrics, "metrics", Role::kOperator, Method::kGet, "/metrics"},
     {Endpoint::kMe, "me", std::nullopt, Method::kGet, "/v1/me"},
     {Endpoint::kSubmitSignals, "submit", Role::kMember, Method::kPost,
      "/v1/signals"},
@@ -45,8 +44,8 @@ constexpr std::array<EndpointInfo, kEndpointCount - 1> kTable = {{
     {Endpoint::kAdminRevokeFingerprint, "admin_revoke_fingerprint",
      Role::kOperator, Method::kPost,
      "/v1/admin/members/{}/fingerprints/{}/revoke"},
-    {Endpoint::kAdminSetRoles, "admin_set_roles", Role::kOperator,
-     Method::kPut, "/v1/admin/members/{}/roles"},
+    {Endpoint::kAdminSetRoles, "admin_set_roles", Role::kOperator, Method::kPut,
+     "/v1/admin/members/{}/roles"},
 }};
 
 std::string_view MethodName(Method m) {

@@ -148,34 +148,34 @@ void ApiRouter::HandleRetract(const CallPtr& call) {
     item.reason = r.reason;
     command.items.push_back(std::move(item));
   }
-  store_.Retract(std::move(command), [this, call](
-                                         Result<RetractOutcome> outcome) {
-    if (!outcome) return call->Fail(outcome.error());
-    wire::RetractResponse response;
-    response.request_id = call->request_id;
-    std::uint64_t retracted = 0;
-    for (auto& r : outcome->results) {
-      wire::RetractResult out;
-      out.index = r.index;
-      switch (r.status) {
-        case RetractStatus::kRetracted:
-          out.status = wire::RetractStatus::kRetracted;
-          retracted += r.signal_ids.size();
-          out.signal_ids = std::move(r.signal_ids);
-          break;
-        case RetractStatus::kNotFound:
-          out.status = wire::RetractStatus::kNotFound;
-          break;
-        case RetractStatus::kError:
-          out.status = wire::RetractStatus::kError;
-          out.error = ToItemError(r.error);
-          break;
-      }
-      response.results.push_back(std::move(out));
-    }
-    metrics_.AddRetracted(retracted);
-    call->Finish(200, wire::Encode(response));
-  });
+  store_.Retract(std::move(command),
+                 [this, call](Result<RetractOutcome> outcome) {
+                   if (!outcome) return call->Fail(outcome.error());
+                   wire::RetractResponse response;
+                   response.request_id = call->request_id;
+                   std::uint64_t retracted = 0;
+                   for (auto& r : outcome->results) {
+                     wire::RetractResult out;
+                     out.index = r.index;
+                     switch (r.status) {
+                       case RetractStatus::kRetracted:
+                         out.status = wire::RetractStatus::kRetracted;
+                         retracted += r.signal_ids.size();
+                         out.signal_ids = std::move(r.signal_ids);
+                         break;
+                       case RetractStatus::kNotFound:
+                         out.status = wire::RetractStatus::kNotFound;
+                         break;
+                       case RetractStatus::kError:
+                         out.status = wire::RetractStatus::kError;
+                         out.error = ToItemError(r.error);
+                         break;
+                     }
+                     response.results.push_back(std::move(out));
+                   }
+                   metrics_.AddRetracted(retracted);
+                   call->Finish(200, wire::Encode(response));
+                 });
 }
 
 void ApiRouter::HandleQuery(const CallPtr& call) {

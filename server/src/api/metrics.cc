@@ -29,19 +29,25 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
     latency_[e] = &latency.Add({{"endpoint", name}}, bounds);
   }
   auto counter = [this](const char* name, const char* help) {
-    return &prometheus::BuildCounter().Name(name).Help(help).Register(
-                *registry_)
+    return &prometheus::BuildCounter()
+                .Name(name)
+                .Help(help)
+                .Register(*registry_)
                 .Add({});
   };
   submitted_ = counter("cairn_signals_submitted_total",
                        "Signal items accepted in submit requests");
   queried_ = counter("cairn_tokens_queried_total", "Tokens looked up");
-  matched_ = counter("cairn_tokens_matched_total", "Looked-up tokens that matched");
+  matched_ =
+      counter("cairn_tokens_matched_total", "Looked-up tokens that matched");
   retracted_ = counter("cairn_signals_retracted_total", "Signals retracted");
   rate_limited_ = counter("cairn_rate_limited_total",
                           "Requests refused with 429 by a per-member limit");
   auto gauge = [this](const char* name, const char* help) {
-    return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_)
+    return &prometheus::BuildGauge()
+                .Name(name)
+                .Help(help)
+                .Register(*registry_)
                 .Add({});
   };
   index_signals_ =

@@ -51,8 +51,7 @@ class HubMetrics {
 
   std::shared_ptr<prometheus::Registry> registry_;
   // requests_[endpoint][status slot]; the last slot counts other statuses.
-  std::array<std::array<prometheus::Counter*, kStatuses.size()>,
-             kEndpointCount>
+  std::array<std::array<prometheus::Counter*, kStatuses.size()>, kEndpointCount>
       requests_{};
   std::array<prometheus::Histogram*, kEndpointCount> latency_{};
   prometheus::Counter* submitted_;

@@ -21,11 +21,10 @@ std::int64_t RateLimiter::Admit(const std::string& member_id,
   auto [it, inserted] =
       buckets_.try_emplace(member_id, Bucket{request_cap, item_cap, now});
   Bucket& b = it->second;
-  const double elapsed =
-      std::chrono::duration<double>(now - b.last).count();
+  const double elapsed = std::chrono::duration<double>(now - b.last).count();
   b.last = now;
-  b.requests =
-      std::min(request_cap, b.requests + elapsed * options_.requests_per_second);
+  b.requests = std::min(request_cap,
+                        b.requests + elapsed * options_.requests_per_second);
   b.items = std::min(item_cap, b.items + elapsed * options_.items_per_second);
 
   const bool limit_requests = options_.requests_per_second > 0;

@@ -36,11 +36,11 @@ wire::Member ToWireMember(const MemberRecord& record) {
     m.suspended_reason = record.suspended_reason;
   }
   for (const auto& fp : record.fingerprints) {
-    m.fingerprints.push_back(wire::MemberFingerprint{
-        fp.fingerprint,
-        fp.revoked ? wire::FingerprintStatus::kRevoked
-                   : wire::FingerprintStatus::kActive,
-        fp.added_at, fp.revoked_at});
+    m.fingerprints.push_back(
+        wire::MemberFingerprint{fp.fingerprint,
+                                fp.revoked ? wire::FingerprintStatus::kRevoked
+                                           : wire::FingerprintStatus::kActive,
+                                fp.added_at, fp.revoked_at});
   }
   return m;
 }

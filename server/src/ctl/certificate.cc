@@ -30,9 +30,9 @@ Result<std::string> FingerprintOfPemFile(const std::string& path) {
   unsigned int length = 0;
   if (X509_digest(cert.get(), EVP_sha256(), digest, &length) != 1 ||
       length != 32) {
-    return MakeError(ErrorCode::kCrypto,
-                     "could not compute the SHA-256 fingerprint of '" + path +
-                         "'");
+    return MakeError(
+        ErrorCode::kCrypto,
+        "could not compute the SHA-256 fingerprint of '" + path + "'");
   }
   return HexEncode(std::span<const std::uint8_t>(digest, length));
 }

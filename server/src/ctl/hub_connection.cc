@@ -91,9 +91,9 @@ Result<std::unique_ptr<HubConnection>> HubConnection::Open(
   impl->tls.set_verify_mode(ssl::verify_peer, ec);
   impl->tls.load_verify_file(options.ca_file, ec);
   if (ec) {
-    return MakeError(ErrorCode::kIo, "cannot read the CA bundle '" +
-                                         options.ca_file + "': " +
-                                         ec.message() + "; check --cacert");
+    return MakeError(ErrorCode::kIo,
+                     "cannot read the CA bundle '" + options.ca_file +
+                         "': " + ec.message() + "; check --cacert");
   }
   impl->tls.use_certificate_chain_file(options.cert_file, ec);
   if (ec) {
@@ -103,9 +103,9 @@ Result<std::unique_ptr<HubConnection>> HubConnection::Open(
   }
   impl->tls.use_private_key_file(options.key_file, ssl::context::pem, ec);
   if (ec) {
-    return MakeError(ErrorCode::kIo, "cannot read the client key '" +
-                                         options.key_file + "': " +
-                                         ec.message() + "; check --key");
+    return MakeError(ErrorCode::kIo,
+                     "cannot read the client key '" + options.key_file +
+                         "': " + ec.message() + "; check --key");
   }
   SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_2_VERSION);
 

@@ -1,0 +1,92 @@
+// Options of libcairn-client. Every field has a default; only hub_url,
+// cert_file, key_file, ca_file and a consortium key are required to talk to
+// a real hub.
+#ifndef CAIRN_CLIENT_OPTIONS_H_
+#define CAIRN_CLIENT_OPTIONS_H_
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/token.h"
+
+namespace cairn {
+
+// How calls are retried after transient failures: connection failures,
+// HTTP 502/503/504 and 429 (whose Retry-After header is honoured). Delays
+// grow exponentially from initial_backoff to max_backoff, with random
+// jitter (each delay is drawn from [d/2, d]). Calls that are not idempotent
+// (retract, dispose) are retried only when the request provably did not
+// reach the hub (connect failure, 429). Submits carry an Idempotency-Key
+// and are retried like reads.
+struct RetryPolicy {
+  // Total attempts per request, including the first. 1 disables retries.
+  // Default: 4.
+  int max_attempts = 4;
+  // Delay before the first retry. Default: 100 ms.
+  std::chrono::milliseconds initial_backoff{100};
+  // Upper bound of any computed delay (Retry-After may ask for more; it is
+  // honoured up to 60 s). Default: 5 s.
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+struct ClientOptions {
+  // The hub, "https://host:port". Required (no default).
+  std::string hub_url;
+
+  // This member's client certificate and private key (PEM), registered
+  // with the hub operator. Required. Default: "".
+  std::string cert_file;
+  std::string key_file;
+
+  // CA bundle (PEM) that signed the hub's certificate. Required.
+  // Default: "".
+  std::string ca_file;
+
+  // Optional pin: SHA-256 of the hub certificate's SubjectPublicKeyInfo
+  // (DER), 64 hex characters (colons allowed). When set, a hub whose key
+  // differs is refused even if the CA vouches for it. Default: "" (no pin).
+  std::string hub_pin;
+
+  // Path of the consortium key file (see `cairn keygen`), mode 0600.
+  // Ignored when consortium_key is set. Default: "".
+  std::string consortium_key_file;
+
+  // The consortium key itself, e.g. for tests. Default: none.
+  std::optional<ConsortiumKey> consortium_key;
+
+  // Region (ISO 3166-1 alpha-2, e.g. "GB") for phone numbers written
+  // without '+', unless the Identifier names one. Default: "" (phone numbers
+  // must be international).
+  std::string default_region;
+
+  // Handle services and custom kinds the hub operator registered (see
+  // NormaliseOptions). Default: empty.
+  std::vector<std::string> extra_handle_services;
+  std::vector<std::string> custom_kinds;
+
+  // TCP connect + TLS handshake. Default: 10 s.
+  std::chrono::milliseconds connect_timeout{10000};
+
+  // Writing one request and reading its reply. Default: 60 s.
+  std::chrono::milliseconds request_timeout{60000};
+
+  // Keep-alive connections kept open for reuse; concurrent calls beyond
+  // this open extra connections that are closed after use. Default: 4.
+  std::size_t pool_size = 4;
+
+  RetryPolicy retry;
+
+  // Items per request; larger batches are split transparently. Never above
+  // the protocol's limit (10,000). Default: 10,000.
+  std::size_t max_batch = 10000;
+
+  // Sent as User-Agent. Default: "cairn-client/0.1".
+  std::string user_agent = "cairn-client/0.1";
+};
+
+}  // namespace cairn
+
+#endif  // CAIRN_CLIENT_OPTIONS_H_

@@ -1,0 +1,531 @@
+#include "cairn/client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <unordered_map>
+
+#include <openssl/rand.h>
+
+#include "cairn/encoding.h"
+#include "cairn/normalise.h"
+#include "cairn/token.h"
+#include "src/certificates.h"
+
+namespace cairn {
+
+struct Client::Impl {
+  Impl(std::shared_ptr<Connection> c, ClientOptions o, ConsortiumKey k)
+      : connection(std::move(c)), options(std::move(o)), key(std::move(k)) {}
+
+  std::shared_ptr<Connection> connection;
+  ClientOptions options;
+  ConsortiumKey key;
+  NormaliseOptions normalise;
+  std::string fingerprint;  // of options.cert_file; may be empty
+  std::size_t max_batch = wire::kMaxBatch;
+
+  Result<wire::TokenKey> TokenKeyOf(const Identifier& id) const;
+  Result<std::string> Call(HttpRequest request) const;
+  Error ReplyError(const HttpReply& reply) const;
+};
+
+namespace {
+
+bool IsBuiltinKind(std::string_view kind) {
+  return std::find(kBuiltinKinds.begin(), kBuiltinKinds.end(), kind) !=
+         kBuiltinKinds.end();
+}
+
+// The key under which duplicates are detected: kind, NUL, token bytes.
+std::string DedupKey(const wire::TokenKey& key) {
+  std::string out = key.kind;
+  out.push_back('\0');
+  out.append(reinterpret_cast<const char*>(key.token.data()), key.token.size());
+  return out;
+}
+
+Error ItemError(std::size_t index, const Error& cause) {
+  Error error = cause;
+  error.message = "batch item " + std::to_string(index) + ": " + cause.message;
+  error.index = index;
+  return error;
+}
+
+std::string NewIdempotencyKey() {
+  std::uint8_t bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // Falls back to a key that is still unique per process and call.
+    static std::atomic<std::uint64_t> counter{0};
+    return "cairn-fallback-" + std::to_string(::time(nullptr)) + "-" +
+           std::to_string(counter++);
+  }
+  return "cairn-" + HexEncode(bytes);
+}
+
+Error WithContext(Error error, std::size_t request, std::size_t requests,
+                  const std::string& done) {
+  if (requests > 1) {
+    error.message = "request " + std::to_string(request + 1) + " of " +
+                    std::to_string(requests) + " failed: " + error.message +
+                    done;
+  }
+  return error;
+}
+
+Error FromItemError(std::size_t index, const wire::ItemError& e) {
+  Error error;
+  error.code = e.code;
+  error.message = e.message;
+  error.field = e.field;
+  return ItemError(index, error);
+}
+
+}  // namespace
+
+Result<wire::TokenKey> Client::Impl::TokenKeyOf(const Identifier& id) const {
+  const NormaliseOptions* options = &normalise;
+  std::optional<NormaliseOptions> adjusted;
+  const bool custom = !IsBuiltinKind(id.kind()) &&
+                      IsWellFormedKind(id.kind()) &&
+                      !normalise.custom_kinds.contains(id.kind());
+  if (custom ||
+      (!id.region().empty() && id.region() != normalise.default_region)) {
+    adjusted = normalise;
+    if (!id.region().empty()) adjusted->default_region = id.region();
+    if (custom) adjusted->custom_kinds.insert(id.kind());
+    options = &*adjusted;
+  }
+  auto token = cairn::Tokenise(key, id.kind(), id.value(), *options);
+  if (!token) return tl::unexpected(token.error());
+  wire::TokenKey out;
+  out.kind = id.kind();
+  out.token = *token;
+  return out;
+}
+
+Error Client::Impl::ReplyError(const HttpReply& reply) const {
+  Error error;
+  if (auto decoded = wire::DecodeErrorBody(reply.body)) {
+    error = std::move(*decoded);
+  } else {
+    error.code = reply.status == 429   ? ErrorCode::kRateLimited
+                 : reply.status >= 500 ? ErrorCode::kUnavailable
+                                       : ErrorCode::kInternal;
+    error.message = "the hub answered HTTP " + std::to_string(reply.status) +
+                    " without a Cairn error body; is the URL a Cairn hub (or "
+                    "a proxy in front of it)?";
+  }
+  if (reply.status == 403 &&
+      error.message.find("not registered") != std::string::npos) {
+    error.message =
+        "the hub rejected this client certificate (fingerprint " +
+        (fingerprint.empty() ? std::string("unknown")
+                             : client_internal::ColonHex(fingerprint)) +
+        "): is it registered with the hub operator? (hub said: " +
+        error.message + ")";
+  } else if (reply.status == 429) {
+    error.message += "; retried " + std::to_string(options.retry.max_attempts) +
+                     " times, slow down or ask the operator for higher limits";
+  }
+  if (auto id = reply.Header("X-Request-Id"); !id.empty()) {
+    error.message += " [request " + std::string(id) + "]";
+  }
+  return error;
+}
+
+Result<std::string> Client::Impl::Call(HttpRequest request) const {
+  auto reply = connection->Send(request);
+  if (!reply) return tl::unexpected(reply.error());
+  if (reply->status < 200 || reply->status > 299) {
+    return tl::unexpected(ReplyError(*reply));
+  }
+  return std::move(reply->body);
+}
+
+std::size_t SubmitOutcome::failed() const {
+  return static_cast<std::size_t>(std::count_if(
+      items.begin(), items.end(),
+      [](const auto& i) { return i.status == wire::SubmitStatus::kError; }));
+}
+
+std::size_t RetractOutcome::failed() const {
+  return static_cast<std::size_t>(std::count_if(
+      items.begin(), items.end(),
+      [](const auto& i) { return i.status == wire::RetractStatus::kError; }));
+}
+
+Retraction Retraction::Of(Identifier identifier, RetractReason reason) {
+  Retraction r;
+  r.identifier = std::move(identifier);
+  r.reason = reason;
+  return r;
+}
+
+Retraction Retraction::ByRef(std::string ref, RetractReason reason) {
+  Retraction r;
+  r.ref = std::move(ref);
+  r.reason = reason;
+  return r;
+}
+
+Client::Client(std::shared_ptr<Connection> connection, ClientOptions options,
+               ConsortiumKey key) {
+  auto impl = std::make_shared<Impl>(std::move(connection), std::move(options),
+                                     std::move(key));
+  impl->normalise.default_region = impl->options.default_region;
+  impl->normalise.extra_handle_services.insert(
+      impl->options.extra_handle_services.begin(),
+      impl->options.extra_handle_services.end());
+  impl->normalise.custom_kinds.insert(impl->options.custom_kinds.begin(),
+                                      impl->options.custom_kinds.end());
+  impl->max_batch =
+      std::clamp<std::size_t>(impl->options.max_batch, 1, wire::kMaxBatch);
+  if (!impl->options.cert_file.empty()) {
+    if (auto fp =
+            client_internal::CertificateFingerprint(impl->options.cert_file)) {
+      impl->fingerprint = std::move(*fp);
+    }
+  }
+  impl_ = std::move(impl);
+}
+
+Result<wire::TokenKey> Client::Tokenise(const Identifier& identifier) const {
+  return impl_->TokenKeyOf(identifier);
+}
+
+Result<wire::MeResponse> Client::Me() const {
+  auto body = impl_->Call(HttpRequest{"GET", "/v1/me", {}, {}, true});
+  if (!body) return tl::unexpected(body.error());
+  return wire::DecodeMeResponse(*body);
+}
+
+Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
+  SubmitOutcome outcome;
+  outcome.items.resize(bans.size());
+  std::vector<wire::SignalItem> signals;
+  std::vector<std::size_t> origin;  // signals[k] came from bans[origin[k]]
+  signals.reserve(bans.size());
+  origin.reserve(bans.size());
+  std::unordered_map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < bans.size(); ++i) {
+    auto& item = outcome.items[i];
+    item.index = i;
+    const Ban& ban = bans[i];
+    auto key = impl_->TokenKeyOf(ban.identifier);
+    std::optional<Error> problem;
+    if (!key) {
+      problem = key.error();
+    } else if (ban.ref &&
+               (ban.ref->empty() || ban.ref->size() > wire::kMaxRefBytes)) {
+      problem = Error{ErrorCode::kInvalidArgument,
+                      "ref must be 1..128 bytes; shorten it",
+                      "ref",
+                      {}};
+    } else if (auto [it, inserted] = seen.emplace(DedupKey(*key), i);
+               !inserted) {
+      problem =
+          Error{ErrorCode::kInvalidArgument,
+                "same identifier as batch item " + std::to_string(it->second) +
+                    " after normalisation; submit it once",
+                {},
+                {}};
+    }
+    if (problem) {
+      item.status = wire::SubmitStatus::kError;
+      item.error = ItemError(i, *problem);
+      continue;
+    }
+    wire::SignalItem signal;
+    signal.key = std::move(*key);
+    signal.category = ban.category;
+    signal.severity = ban.severity;
+    signal.banned_at = ban.banned_at;
+    signal.expires_at = ban.expires_at;
+    signal.attribution = ban.attribution;
+    signal.ref = ban.ref;
+    signals.push_back(std::move(signal));
+    origin.push_back(i);
+  }
+  const std::size_t batch = impl_->max_batch;
+  const std::size_t requests = (signals.size() + batch - 1) / batch;
+  for (std::size_t r = 0; r < requests; ++r) {
+    const std::size_t begin = r * batch;
+    const std::size_t end = std::min(signals.size(), begin + batch);
+    wire::SubmitSignalsRequest body;
+    body.signals.assign(std::make_move_iterator(signals.begin() + begin),
+                        std::make_move_iterator(signals.begin() + end));
+    HttpRequest request{"POST",
+                        "/v1/signals",
+                        wire::Encode(body),
+                        {{"Idempotency-Key", NewIdempotencyKey()}},
+                        true};
+    auto reply = impl_->Call(std::move(request));
+    if (!reply) {
+      return tl::unexpected(WithContext(
+          reply.error(), r, requests,
+          "; earlier requests were stored, and submitting the same bans "
+          "again is safe"));
+    }
+    auto decoded = wire::DecodeSubmitSignalsResponse(*reply);
+    if (!decoded) return tl::unexpected(decoded.error());
+    outcome.request_ids.push_back(decoded->request_id);
+    for (auto& result : decoded->results) {
+      if (result.index >= end - begin) continue;  // ignore a hub bug
+      auto& item = outcome.items[origin[begin + result.index]];
+      item.status = result.status;
+      item.signal_id = std::move(result.signal_id);
+      if (result.error) item.error = FromItemError(item.index, *result.error);
+    }
+  }
+  return outcome;
+}
+
+Result<RetractOutcome> Client::Retract(
+    const std::vector<Retraction>& retractions) const {
+  RetractOutcome outcome;
+  outcome.items.resize(retractions.size());
+  std::vector<wire::RetractItem> wire_items;
+  std::vector<std::size_t> origin;
+  std::unordered_map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < retractions.size(); ++i) {
+    auto& item = outcome.items[i];
+    item.index = i;
+    const Retraction& r = retractions[i];
+    wire::RetractItem wire_item;
+    wire_item.reason = r.reason;
+    std::optional<Error> problem;
+    std::string dedup;
+    if (r.identifier.has_value() == r.ref.has_value()) {
+      problem = Error{ErrorCode::kInvalidArgument,
+                      "name either an identifier or a ref, not both or none",
+                      {},
+                      {}};
+    } else if (r.identifier) {
+      auto key = impl_->TokenKeyOf(*r.identifier);
+      if (!key) {
+        problem = key.error();
+      } else {
+        dedup = "k" + DedupKey(*key);
+        wire_item.key = std::move(*key);
+      }
+    } else if (r.ref->empty() || r.ref->size() > wire::kMaxRefBytes) {
+      problem = Error{
+          ErrorCode::kInvalidArgument, "ref must be 1..128 bytes", "ref", {}};
+    } else {
+      dedup = "r" + *r.ref;
+      wire_item.ref = r.ref;
+    }
+    if (!problem) {
+      if (auto [it, inserted] = seen.emplace(dedup, i); !inserted) {
+        problem = Error{ErrorCode::kInvalidArgument,
+                        "same signal as batch item " +
+                            std::to_string(it->second) + "; retract it once",
+                        {},
+                        {}};
+      }
+    }
+    if (problem) {
+      item.status = wire::RetractStatus::kError;
+      item.error = ItemError(i, *problem);
+      continue;
+    }
+    wire_items.push_back(std::move(wire_item));
+    origin.push_back(i);
+  }
+  const std::size_t batch = impl_->max_batch;
+  const std::size_t requests = (wire_items.size() + batch - 1) / batch;
+  for (std::size_t q = 0; q < requests; ++q) {
+    const std::size_t begin = q * batch;
+    const std::size_t end = std::min(wire_items.size(), begin + batch);
+    wire::RetractRequest body;
+    body.retractions.assign(wire_items.begin() + begin,
+                            wire_items.begin() + end);
+    auto reply = impl_->Call(HttpRequest{
+        "POST", "/v1/signals/retract", wire::Encode(body), {}, false});
+    if (!reply) {
+      return tl::unexpected(WithContext(
+          reply.error(), q, requests,
+          "; earlier requests were applied (retracting them again reports "
+          "not_found)"));
+    }
+    auto decoded = wire::DecodeRetractResponse(*reply);
+    if (!decoded) return tl::unexpected(decoded.error());
+    outcome.request_ids.push_back(decoded->request_id);
+    for (auto& result : decoded->results) {
+      if (result.index >= end - begin) continue;
+      auto& item = outcome.items[origin[begin + result.index]];
+      item.status = result.status;
+      item.signal_ids = std::move(result.signal_ids);
+      if (result.error) item.error = FromItemError(item.index, *result.error);
+    }
+  }
+  return outcome;
+}
+
+Result<QueryOutcome> Client::Query(
+    const std::vector<Identifier>& identifiers) const {
+  QueryOutcome outcome;
+  std::vector<wire::TokenKey> keys;
+  std::vector<std::vector<std::size_t>> origins;  // keys[k] -> input indices
+  std::unordered_map<std::string, std::size_t> position;
+  keys.reserve(identifiers.size());
+  origins.reserve(identifiers.size());
+  for (std::size_t i = 0; i < identifiers.size(); ++i) {
+    auto key = impl_->TokenKeyOf(identifiers[i]);
+    if (!key) {
+      outcome.failures.push_back({i, ItemError(i, key.error())});
+      continue;
+    }
+    auto [it, inserted] = position.emplace(DedupKey(*key), keys.size());
+    if (inserted) {
+      keys.push_back(std::move(*key));
+      origins.push_back({i});
+    } else {
+      origins[it->second].push_back(i);
+    }
+  }
+  const std::size_t batch = impl_->max_batch;
+  const std::size_t requests = (keys.size() + batch - 1) / batch;
+  for (std::size_t q = 0; q < requests; ++q) {
+    const std::size_t begin = q * batch;
+    const std::size_t end = std::min(keys.size(), begin + batch);
+    wire::QueryRequest body;
+    body.queries.assign(std::make_move_iterator(keys.begin() + begin),
+                        std::make_move_iterator(keys.begin() + end));
+    auto reply = impl_->Call(
+        HttpRequest{"POST", "/v1/query", wire::Encode(body), {}, true});
+    if (!reply)
+      return tl::unexpected(WithContext(reply.error(), q, requests, ""));
+    auto decoded = wire::DecodeQueryResponse(*reply);
+    if (!decoded) return tl::unexpected(decoded.error());
+    outcome.request_ids.push_back(decoded->request_id);
+    for (const auto& match : decoded->matches) {
+      if (match.index >= end - begin) continue;
+      for (std::size_t i : origins[begin + match.index]) {
+        QueryMatch m{i, identifiers[i], match};
+        m.match.index = i;
+        outcome.matches.push_back(std::move(m));
+      }
+    }
+    for (std::size_t k = begin; k < end; ++k)
+      outcome.queried += origins[k].size();
+  }
+  std::sort(outcome.matches.begin(), outcome.matches.end(),
+            [](const QueryMatch& a, const QueryMatch& b) {
+              return a.index < b.index;
+            });
+  return outcome;
+}
+
+Result<wire::DispositionResponse> Client::Dispose(
+    const std::string& match_id, Outcome outcome,
+    std::optional<std::string> note) const {
+  if (!wire::IsWellFormedMatchId(match_id)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "match id must be \"m_\" followed by 32 lowercase hex "
+                     "characters, as returned by Query",
+                     "match_id");
+  }
+  wire::DispositionRequest body;
+  body.outcome = outcome;
+  body.note = std::move(note);
+  auto reply =
+      impl_->Call(HttpRequest{"POST",
+                              "/v1/matches/" + match_id + "/disposition",
+                              wire::Encode(body),
+                              {},
+                              false});
+  if (!reply) return tl::unexpected(reply.error());
+  return wire::DecodeDispositionResponse(*reply);
+}
+
+Result<wire::FeedResponse> Client::FeedPage(const std::string& after,
+                                            std::uint32_t limit) const {
+  auto reply = impl_->Call(
+      HttpRequest{"GET",
+                  "/v1/feed?" + wire::EncodePageRequest({after, limit}),
+                  {},
+                  {},
+                  true});
+  if (!reply) return tl::unexpected(reply.error());
+  return wire::DecodeFeedResponse(*reply);
+}
+
+Result<wire::NotificationsResponse> Client::NotificationsPage(
+    const std::string& after, std::uint32_t limit) const {
+  auto reply = impl_->Call(HttpRequest{
+      "GET",
+      "/v1/notifications?" + wire::EncodePageRequest({after, limit}),
+      {},
+      {},
+      true});
+  if (!reply) return tl::unexpected(reply.error());
+  return wire::DecodeNotificationsResponse(*reply);
+}
+
+PagedRange<wire::FeedEvent> Client::Feed(std::string after,
+                                         std::uint32_t page_size) const {
+  Client self = *this;
+  return PagedRange<wire::FeedEvent>(
+      [self, page_size](const std::string& from, bool* more)
+          -> Result<std::pair<std::vector<wire::FeedEvent>, std::string>> {
+        auto page = self.FeedPage(from, page_size);
+        if (!page) return tl::unexpected(page.error());
+        *more = page->more;
+        return std::pair{std::move(page->events), std::move(page->cursor)};
+      },
+      std::move(after));
+}
+
+PagedRange<wire::Notification> Client::Notifications(
+    std::string after, std::uint32_t page_size) const {
+  Client self = *this;
+  return PagedRange<wire::Notification>(
+      [self, page_size](const std::string& from, bool* more)
+          -> Result<std::pair<std::vector<wire::Notification>, std::string>> {
+        auto page = self.NotificationsPage(from, page_size);
+        if (!page) return tl::unexpected(page.error());
+        *more = page->more;
+        return std::pair{std::move(page->notifications),
+                         std::move(page->cursor)};
+      },
+      std::move(after));
+}
+
+namespace {
+
+Result<ConsortiumKey> KeyFor(const ClientOptions& options) {
+  if (options.consortium_key) return *options.consortium_key;
+  if (options.consortium_key_file.empty()) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "no consortium key: set ClientOptions::consortium_key_file "
+        "(create one with `cairn keygen FILE`; every member of "
+        "the hub must use the same key)",
+        "consortium_key_file");
+  }
+  return LoadConsortiumKey(options.consortium_key_file);
+}
+
+}  // namespace
+
+Result<Client> MakeClient(ClientOptions options,
+                          std::shared_ptr<Connection> connection) {
+  if (!connection) {
+    return MakeError(ErrorCode::kInvalidArgument, "connection is null");
+  }
+  auto key = KeyFor(options);
+  if (!key) return tl::unexpected(key.error());
+  return Client(std::move(connection), std::move(options), std::move(*key));
+}
+
+Result<Client> MakeClient(ClientOptions options) {
+  auto key = KeyFor(options);
+  if (!key) return tl::unexpected(key.error());
+  auto connection = MakeHubConnection(options);
+  if (!connection) return tl::unexpected(connection.error());
+  return Client(std::move(*connection), std::move(options), std::move(*key));
+}
+
+}  // namespace cairn

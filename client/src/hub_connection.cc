@@ -1,0 +1,324 @@
+// MakeHubConnection: a pool of keep-alive HTTPS + mutual-TLS connections.
+//
+// Each pooled connection owns a private io_context and is used by one thread
+// at a time; blocking calls run asynchronous operations to completion so
+// that every stage has a timeout (beast::tcp_stream::expires_after).
+#include <poll.h>
+
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <openssl/ssl.h>
+
+#include "cairn/connection.h"
+#include "src/asio.h"
+#include "src/certificates.h"
+#include "src/retry.h"
+
+namespace cairn {
+
+std::string_view HttpReply::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() != name.size()) continue;
+    bool equal = true;
+    for (std::size_t i = 0; i < key.size() && equal; ++i) {
+      equal = std::tolower(static_cast<unsigned char>(key[i])) ==
+              std::tolower(static_cast<unsigned char>(name[i]));
+    }
+    if (equal) return value;
+  }
+  return {};
+}
+
+namespace client_internal {
+namespace {
+
+using error_code = boost::system::error_code;
+constexpr std::uint64_t kMaxReplyBytes = 256ull * 1024 * 1024;
+
+struct HubAddress {
+  std::string host;
+  std::string port;
+};
+
+Result<HubAddress> ParseHubUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "hub URL '" + std::string(url) +
+                         "' must start with https:// (e.g. "
+                         "https://hub.example:8443)");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    rest = rest.substr(0, slash);
+  }
+  HubAddress out;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "hub URL has an unterminated IPv6 address");
+    }
+    out.host = std::string(rest.substr(1, close - 1));
+    rest = rest.substr(close + 1);
+    if (!rest.empty() && rest.front() == ':') out.port = rest.substr(1);
+  } else {
+    const auto colon = rest.rfind(':');
+    out.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) out.port = rest.substr(colon + 1);
+  }
+  if (out.port.empty()) out.port = "443";
+  if (out.host.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "hub URL '" + std::string(url) + "' has no host");
+  }
+  return out;
+}
+
+// Runs one asynchronous operation to completion on `io`.
+template <typename Start>
+error_code RunOp(asio::io_context& io, Start start) {
+  error_code result = asio::error::would_block;
+  start([&result](error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  return result;
+}
+
+class PooledStream {
+ public:
+  PooledStream(ssl::context& tls) : stream_(io_, tls) {}
+
+  asio::io_context io_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+class HubPool final : public Connection {
+ public:
+  HubPool(ClientOptions options, HubAddress address, std::string pin)
+      : options_(std::move(options)),
+        address_(std::move(address)),
+        pin_(std::move(pin)) {}
+
+  Status Configure() {
+    error_code ec;
+    tls_.set_verify_mode(ssl::verify_peer, ec);
+    tls_.load_verify_file(options_.ca_file, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kIo, "cannot read the CA bundle '" +
+                                           options_.ca_file +
+                                           "': " + ec.message() +
+                                           "; check ClientOptions::ca_file");
+    }
+    tls_.use_certificate_chain_file(options_.cert_file, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kIo, "cannot read the client certificate '" +
+                                           options_.cert_file +
+                                           "': " + ec.message() +
+                                           "; check ClientOptions::cert_file");
+    }
+    tls_.use_private_key_file(options_.key_file, ssl::context::pem, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kIo,
+                       "cannot read the client key '" + options_.key_file +
+                           "': " + ec.message() +
+                           " (it must match the certificate); check "
+                           "ClientOptions::key_file");
+    }
+    SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+    return {};
+  }
+
+  Result<HttpReply> Send(const HttpRequest& request) override {
+    std::unique_ptr<PooledStream> stream = TakeIdle();
+    if (!stream) {
+      auto fresh = Open();
+      if (!fresh) return tl::unexpected(fresh.error());
+      stream = std::move(*fresh);
+    }
+    auto reply = Exchange(*stream, request);
+    if (reply && reply->Header("Connection") != "close") {
+      GiveBack(std::move(stream));
+    }
+    return reply;
+  }
+
+ private:
+  std::unique_ptr<PooledStream> TakeIdle() {
+    std::lock_guard lock(mutex_);
+    while (!idle_.empty()) {
+      auto stream = std::move(idle_.back());
+      idle_.pop_back();
+      // A connection the hub closed while idle is readable (EOF); any
+      // unexpected byte also means it is unusable.
+      pollfd fd{};
+      fd.fd = beast::get_lowest_layer(stream->stream_).socket().native_handle();
+      fd.events = POLLIN;
+      if (::poll(&fd, 1, 0) == 0) return stream;
+    }
+    return nullptr;
+  }
+
+  void GiveBack(std::unique_ptr<PooledStream> stream) {
+    std::lock_guard lock(mutex_);
+    if (idle_.size() < std::max<std::size_t>(1, options_.pool_size)) {
+      idle_.push_back(std::move(stream));
+    }
+  }
+
+  Result<std::unique_ptr<PooledStream>> Open() {
+    auto stream = std::make_unique<PooledStream>(tls_);
+    auto& ssl_stream = stream->stream_;
+    ssl_stream.set_verify_callback(ssl::host_name_verification(address_.host));
+    if (!SSL_set_tlsext_host_name(ssl_stream.native_handle(),
+                                  address_.host.c_str())) {
+      return MakeError(ErrorCode::kInternal, "cannot set the TLS server name");
+    }
+    tcp::resolver resolver(stream->io_);
+    error_code ec;
+    auto endpoints = resolver.resolve(address_.host, address_.port, ec);
+    if (ec) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "cannot resolve the hub host '" + address_.host +
+                           "': " + ec.message() + "; check the hub URL");
+    }
+    auto& tcp_stream = beast::get_lowest_layer(ssl_stream);
+    tcp_stream.expires_after(options_.connect_timeout);
+    ec = RunOp(stream->io_, [&](auto handler) {
+      tcp_stream.async_connect(endpoints, std::move(handler));
+    });
+    if (ec) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "cannot connect to " + options_.hub_url + ": " +
+                           ec.message() +
+                           "; is the hub running and is the URL right?");
+    }
+    tcp_stream.socket().set_option(tcp::no_delay(true), ec);
+    tcp_stream.expires_after(options_.connect_timeout);
+    ec = RunOp(stream->io_, [&](auto handler) {
+      ssl_stream.async_handshake(ssl::stream_base::client, std::move(handler));
+    });
+    if (ec) {
+      return MakeError(
+          ErrorCode::kUnavailable,
+          "TLS handshake with " + options_.hub_url +
+              " failed: " + ec.message() +
+              "; check that ca_file signed the hub's certificate and that "
+              "the hub accepts cert_file (issued by the hub's CA, clientAuth "
+              "usage, in date)");
+    }
+    if (!pin_.empty()) {
+      std::unique_ptr<X509, void (*)(X509*)> peer(
+          SSL_get1_peer_certificate(ssl_stream.native_handle()), &X509_free);
+      const std::string actual = peer ? PublicKeyPin(peer.get()) : "";
+      if (actual != pin_) {
+        // Not retryable: a different key will not change by retrying.
+        return MakeError(
+            ErrorCode::kPermissionDenied,
+            "hub certificate does not match the pinned key (the hub presented "
+            "key " +
+                actual + ", pinned " + pin_ +
+                "); if the hub operator rotated the key, confirm the new pin "
+                "with them out of band and update hub_pin");
+      }
+    }
+    return stream;
+  }
+
+  Result<HttpReply> Exchange(PooledStream& stream, const HttpRequest& request) {
+    http::request<http::string_body> message;
+    message.method_string(request.method);
+    message.target(request.target);
+    message.version(11);
+    message.set(http::field::host, address_.host);
+    message.set(http::field::user_agent, options_.user_agent);
+    message.keep_alive(true);
+    for (const auto& [name, value] : request.headers) message.set(name, value);
+    if (request.method != "GET") {
+      message.set(http::field::content_type, "application/json");
+      message.body() = request.body;
+    }
+    message.prepare_payload();
+
+    auto& tcp_stream = beast::get_lowest_layer(stream.stream_);
+    tcp_stream.expires_after(options_.request_timeout);
+    error_code ec = RunOp(stream.io_, [&](auto handler) {
+      http::async_write(stream.stream_, message, std::move(handler));
+    });
+    if (ec) {
+      return MakeError(ErrorCode::kIo,
+                       "sending the request to the hub failed: " +
+                           ec.message() + "; it may or may not have arrived");
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxReplyBytes);
+    ec = RunOp(stream.io_, [&](auto handler) {
+      http::async_read(stream.stream_, stream.buffer_, parser,
+                       std::move(handler));
+    });
+    if (ec) {
+      return MakeError(
+          ErrorCode::kIo,
+          "reading the hub's reply failed: " + ec.message() +
+              (ec == beast::error::timeout
+                   ? " (request_timeout passed; raise it for large batches)"
+                   : "; the request may or may not have been processed"));
+    }
+    auto response = parser.release();
+    HttpReply reply;
+    reply.status = static_cast<int>(response.result_int());
+    reply.body = std::move(response.body());
+    for (const auto& field : response) {
+      reply.headers.emplace_back(std::string(field.name_string()),
+                                 std::string(field.value()));
+    }
+    if (!response.keep_alive())
+      reply.headers.emplace_back("Connection", "close");
+    return reply;
+  }
+
+  ClientOptions options_;
+  HubAddress address_;
+  std::string pin_;
+  ssl::context tls_{ssl::context::tls_client};
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<PooledStream>> idle_;
+};
+
+}  // namespace
+}  // namespace client_internal
+
+Result<std::shared_ptr<Connection>> MakeHubConnection(
+    const ClientOptions& options) {
+  using namespace client_internal;
+  auto address = ParseHubUrl(options.hub_url);
+  if (!address) return tl::unexpected(address.error());
+  std::string pin;
+  if (!options.hub_pin.empty()) {
+    auto canonical = CanonicalPin(options.hub_pin);
+    if (!canonical) return tl::unexpected(canonical.error());
+    pin = std::move(*canonical);
+  }
+  for (const auto& [value, what] :
+       {std::pair{&options.cert_file,
+                  "cert_file (the member's client "
+                  "certificate)"},
+        std::pair{&options.key_file, "key_file (its private key)"},
+        std::pair{&options.ca_file, "ca_file (the CA that signed the hub)"}}) {
+    if (value->empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       std::string("ClientOptions::") + what + " is not set");
+    }
+  }
+  auto pool =
+      std::make_shared<HubPool>(options, std::move(*address), std::move(pin));
+  if (auto status = pool->Configure(); !status) {
+    return tl::unexpected(status.error());
+  }
+  return MakeRetryingConnection(std::move(pool), options.retry);
+}
+
+}  // namespace cairn

@@ -1,0 +1,63 @@
+// A few seconds of cairn-bench against a real hub: proves it runs and
+// reports; it is not a performance test (no timed assertions).
+#include <catch2/catch.hpp>
+
+#include "support/running_hub.h"
+
+namespace cairn {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST_CASE("bench: a short run of each mode reports throughput and latency") {
+  testing::RunningHubOptions options;
+  options.extra_toml =
+      "[rate_limits]\nrequests_per_second = 1000000.0\n"
+      "items_per_second = 1000000000.0\n";
+  auto hub = testing::RunningHub::Start(options);
+  REQUIRE(hub);
+  const std::string bench =
+      std::string(CAIRN_BINARY_DIR) + "/client/cairn-bench";
+  struct Case {
+    std::vector<std::string> args;
+  } cases[] = {
+      {{"--mode", "query", "--batch", "200", "--preload", "2000",
+        "--match-rate", "0.5", "--preload-cert", (*hub)->Pki().Cert("beta"),
+        "--preload-key", (*hub)->Pki().Key("beta")}},
+      {{"--mode", "query-single"}},
+      {{"--mode", "submit", "--batch", "100"}},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    CAPTURE(c.args);
+    const std::string json =
+        (*hub)->Scratch().File("bench" + std::to_string(n++) + ".json");
+    std::vector<std::string> argv = {bench,
+                                     "--duration",
+                                     "1",
+                                     "--connections",
+                                     "2",
+                                     "--json-out",
+                                     json,
+                                     "--hub",
+                                     (*hub)->Url(),
+                                     "--cert",
+                                     (*hub)->Pki().Cert("alpha"),
+                                     "--key",
+                                     (*hub)->Pki().Key("alpha"),
+                                     "--cacert",
+                                     (*hub)->Pki().CaCert()};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = testing::RunCommand(argv, 120s);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("latency ms: p50"));
+    CHECK_THAT(r.out, Catch::Contains(", 0 errors"));
+    if (c.args[1] == "query") CHECK_THAT(r.out, !Catch::Contains(" 0 matches"));
+    const std::string written = testing::ReadFileOrEmpty(json);
+    CHECK_THAT(written, Catch::Contains("\"p99.9\""));
+    CHECK_THAT(written, Catch::Contains("\"items_per_s\""));
+  }
+}
+
+}  // namespace
+}  // namespace cairn

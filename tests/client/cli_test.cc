@@ -1,0 +1,287 @@
+// The `cairn` command against a real cairnd: every command, config
+// precedence and exit codes.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "cairn/encoding.h"
+#include "cairn/token.h"
+#include "support/running_hub.h"
+
+namespace cairn {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::CommandResult;
+using testing::RunningHub;
+
+std::string CairnPath() {
+  return std::string(CAIRN_BINARY_DIR) + "/client/cairn";
+}
+
+RunningHub& Hub() {
+  static std::unique_ptr<RunningHub> hub = [] {
+    auto started = RunningHub::Start();
+    if (!started) FAIL("cannot start cairnd: " << started.error().ToString());
+    return std::move(*started);
+  }();
+  return *hub;
+}
+
+const std::string& KeyFile() {
+  static const std::string path = [] {
+    const std::string p = Hub().Scratch().File("consortium.key");
+    (void)WriteNewConsortiumKey(p);
+    return p;
+  }();
+  return path;
+}
+
+// Runs cairn with a clean environment, as `member`, plus `args`.
+CommandResult Cairn(const std::string& member, std::vector<std::string> args,
+                    const std::string& input = {}) {
+  std::vector<std::string> argv = {"env",
+                                   "-u",
+                                   "CAIRN_HUB",
+                                   "-u",
+                                   "CAIRN_CERT",
+                                   "-u",
+                                   "CAIRN_KEY",
+                                   "-u",
+                                   "CAIRN_CACERT",
+                                   "-u",
+                                   "CAIRN_CONSORTIUM_KEY",
+                                   "CAIRN_CONFIG=/nonexistent/config.toml",
+                                   CairnPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  if (!member.empty()) {
+    for (const std::string& a : std::vector<std::string>{
+             "--hub", Hub().Url(), "--cert", Hub().Pki().Cert(member), "--key",
+             Hub().Pki().Key(member), "--cacert", Hub().Pki().CaCert(),
+             "--consortium-key", KeyFile()}) {
+      argv.push_back(a);
+    }
+  }
+  return testing::RunCommand(argv, 60s, input);
+}
+
+std::string Unique() { return testing::RandomTokenHex().substr(0, 10); }
+
+TEST_CASE("cli: keygen writes a 0600 key and never overwrites") {
+  const std::string path = Hub().Scratch().File("new-" + Unique() + ".key");
+  auto first = Cairn("", {"keygen", path});
+  CHECK(first.exit_code == 0);
+  CHECK_THAT(first.out, Catch::Contains("key fingerprint"));
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto second = Cairn("", {"keygen", path});
+  CHECK(second.exit_code == 1);
+  CHECK_THAT(second.err, Catch::Contains("refusing to overwrite"));
+}
+
+TEST_CASE("cli: token prints kind, normalised form and the SDK's token") {
+  auto r = Cairn("", {"token", "--key", KeyFile(), "--kind", "email",
+                      "Jane.Doe+x@GoogleMail.com"});
+  REQUIRE(r.exit_code == 0);
+  auto key = LoadConsortiumKey(KeyFile());
+  REQUIRE(key);
+  const auto token = *Tokenise(*key, "email", "janedoe@gmail.com");
+  CHECK(r.out == "email\tjanedoe@gmail.com\t" + HexEncode(token) + "\n");
+
+  auto json = Cairn("", {"token", "--key", KeyFile(), "--kind", "phone",
+                         "--region", "GB", "--json", "020 7946 0958", "12"});
+  CHECK(json.exit_code == 1);
+  CHECK_THAT(json.out, Catch::Contains(R"("normalised":"+442079460958")"));
+  CHECK_THAT(json.err,
+             Catch::Contains("value 2: phone number not valid for region GB"));
+}
+
+TEST_CASE("cli: usage and configuration errors say what to do") {
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string message;
+  } cases[] = {
+      {{"token", "--kind", "email", "a@example.com"}, 2, "cairn keygen"},
+      {{"me"}, 2, "no hub URL: pass --hub"},
+      {{"query", "--hub", "https://127.0.0.1:1", "--cert", "c", "--key", "k",
+        "--cacert", "ca"},
+       2,
+       "no consortium key"},
+      {{"frobnicate"}, 2, ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.args);
+    auto r = Cairn("", c.args);
+    CHECK(r.exit_code == c.exit_code);
+    CHECK_THAT(r.err, Catch::Contains(c.message));
+  }
+}
+
+TEST_CASE("cli: me shows the member") {
+  auto r = Cairn("alpha", {"me"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("member       alpha"));
+  auto json = Cairn("alpha", {"me", "--json"});
+  CHECK_THAT(json.out, Catch::Contains(R"("member_id":"alpha")"));
+}
+
+TEST_CASE("cli: submit, query, dispose, notifications, retract, feed") {
+  const std::string tag = Unique();
+  const std::string email = "ban." + tag + "@example.com";
+  auto submitted = Cairn(
+      "alpha", {"submit", "--kind", "email", "--category", "grooming",
+                "--severity", "high", "--signal-ref", "ref-" + tag, email});
+  REQUIRE(submitted.exit_code == 0);
+  CHECK_THAT(submitted.out, Catch::Contains("created"));
+  CHECK_THAT(submitted.err, Catch::Contains("1 created"));
+
+  auto feed_before = Cairn("beta", {"feed", "--json"});
+  REQUIRE(feed_before.exit_code == 0);
+  CHECK_THAT(feed_before.out, Catch::Contains(R"("type":"added")"));
+  // The feed carries tokens only.
+  CHECK(feed_before.out.find(email) == std::string::npos);
+
+  auto query = Cairn("beta", {"query", "--json", "--kind", "email",
+                              "nobody." + tag + "@example.com",
+                              "BAN." + tag + "@EXAMPLE.com"});
+  REQUIRE(query.exit_code == 0);
+  CHECK_THAT(query.out, Catch::Contains(R"("row":2)"));
+  const auto at = query.out.find(R"("match_id":")");
+  REQUIRE(at != std::string::npos);
+  const std::string match_id = query.out.substr(at + 12, 34);
+  CHECK_THAT(query.err, Catch::Contains("queried 2, 1 matched"));
+
+  auto table = Cairn("beta", {"query", "--kind", "email", email});
+  CHECK(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("1      email   m_"));
+
+  auto disposed = Cairn("beta", {"dispose", match_id, "--outcome", "confirmed",
+                                 "--note", "reviewed"});
+  CHECK(disposed.exit_code == 0);
+  CHECK_THAT(disposed.out, Catch::Contains(match_id + " confirmed"));
+  auto bad_outcome = Cairn("beta", {"dispose", match_id, "--outcome", "maybe"});
+  CHECK(bad_outcome.exit_code == 2);
+
+  auto retracted = Cairn(
+      "alpha", {"retract", "--ref", "ref-" + tag, "--reason", "appeal_upheld"});
+  CHECK(retracted.exit_code == 0);
+  CHECK_THAT(retracted.out, Catch::Contains("retracted"));
+  auto again = Cairn("alpha", {"retract", "--kind", "email", email});
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("not_found"));
+
+  auto notes = Cairn("beta", {"notifications"});
+  CHECK(notes.exit_code == 0);
+  CHECK_THAT(notes.out, Catch::Contains(match_id));
+  CHECK_THAT(notes.out, Catch::Contains("appeal_upheld"));
+
+  auto feed = Cairn("beta", {"feed", "--limit", "1"});
+  CHECK(feed.exit_code == 0);
+  CHECK_THAT(feed.out, Catch::Contains("retracted"));
+  CHECK_THAT(feed.err, Catch::Contains("resume with --after"));
+
+  // --follow keeps polling until interrupted, then reports its cursor.
+  auto follow = testing::RunCommand(
+      {"sh", "-c",
+       CairnPath() + " feed --follow --interval 0.2 --hub " + Hub().Url() +
+           " --cert " + Hub().Pki().Cert("beta") + " --key " +
+           Hub().Pki().Key("beta") + " --cacert " + Hub().Pki().CaCert() +
+           " --consortium-key " + KeyFile() +
+           " & pid=$!; sleep 2; kill -TERM $pid; wait $pid"},
+      30s);
+  CHECK(follow.exit_code == 0);
+  CHECK_THAT(follow.out, Catch::Contains("retracted"));
+  CHECK_THAT(follow.err, Catch::Contains("cairn: cursor "));
+}
+
+TEST_CASE("cli: submit and query from CSV and JSON-lines files") {
+  const std::string tag = Unique();
+  const std::string csv = Hub().Scratch().File("bans-" + tag + ".csv");
+  REQUIRE(testing::WriteFile(csv,
+                             "kind,value,category,severity,ref\n"
+                             "email,\"a." +
+                                 tag + "@example.com\",sextortion,critical,f-" +
+                                 tag +
+                                 "-1\n"
+                                 "phone,12,grooming,high,f-" +
+                                 tag +
+                                 "-2\n"
+                                 "handle,discord:h" +
+                                 tag + ",grooming,medium,f-" + tag + "-3\n"));
+  auto submitted = Cairn("alpha", {"submit", "--file", csv, "--region", "GB"});
+  CHECK(submitted.exit_code == 1);  // row 2 is not a valid phone number
+  CHECK_THAT(submitted.err,
+             Catch::Contains("row 2: phone number not valid for region GB"));
+  CHECK_THAT(submitted.err,
+             Catch::Contains("2 created, 0 updated, 0 duplicate, 1 failed"));
+
+  const std::string jsonl = Hub().Scratch().File("q-" + tag + ".jsonl");
+  REQUIRE(testing::WriteFile(
+      jsonl, "{\"kind\":\"handle\",\"value\":\"discord:H" + tag +
+                 "\"}\n"
+                 "{\"kind\":\"email\",\"value\":\"a." +
+                 tag +
+                 "@example.com\"}\n"
+                 "{\"kind\":\"email\",\"value\":\"z." +
+                 tag + "@example.com\"}\n"));
+  auto query = Cairn("beta", {"query", "--file", jsonl});
+  CHECK(query.exit_code == 0);
+  CHECK_THAT(query.err, Catch::Contains("queried 3, 2 matched"));
+
+  // Resuming skips rows already done.
+  auto resumed = Cairn("beta", {"query", "--file", jsonl, "--skip", "2"});
+  CHECK(resumed.exit_code == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("queried 1, 0 matched"));
+
+  auto broken =
+      Cairn("beta", {"query", "--file", Hub().Scratch().File("missing.csv")});
+  CHECK(broken.exit_code == 4);
+}
+
+TEST_CASE("cli: config file < environment < flags") {
+  const std::string config =
+      Hub().Scratch().File("config-" + Unique() + ".toml");
+  REQUIRE(testing::WriteFile(config,
+                             "hub = \"https://127.0.0.1:1\"\n"
+                             "cert = \"" +
+                                 Hub().Pki().Cert("alpha") +
+                                 "\"\n"
+                                 "key = \"" +
+                                 Hub().Pki().Key("alpha") +
+                                 "\"\n"
+                                 "cacert = \"" +
+                                 Hub().Pki().CaCert() +
+                                 "\"\n"
+                                 "consortium_key = \"" +
+                                 KeyFile() + "\"\n"));
+  auto run = [&](std::vector<std::string> env, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"env", "-u", "CAIRN_HUB",
+                                     "CAIRN_CONFIG=" + config};
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.push_back(CairnPath());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::RunCommand(argv, 60s);
+  };
+  // The config file alone points at a dead port: unreachable.
+  CHECK(run({}, {"me"}).exit_code == 3);
+  // The environment overrides the file.
+  auto env = run({"CAIRN_HUB=" + Hub().Url()}, {"me"});
+  CHECK(env.exit_code == 0);
+  CHECK_THAT(env.out, Catch::Contains("alpha"));
+  // A flag overrides the environment.
+  CHECK(
+      run({"CAIRN_HUB=" + Hub().Url()}, {"me", "--hub", "https://127.0.0.1:1"})
+          .exit_code == 3);
+  // A malformed config file is a configuration error naming the file.
+  const std::string bad = Hub().Scratch().File("bad-" + Unique() + ".toml");
+  REQUIRE(testing::WriteFile(bad, "hubb = \"x\"\n"));
+  auto r = testing::RunCommand(
+      {"env", "CAIRN_CONFIG=" + bad, CairnPath(), "me"}, 60s);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("unknown key 'hubb'"));
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,422 @@
+// Client over a recording connection: what goes on the wire, batching,
+// mapping of results back to the caller's identifiers, and error messages.
+#include <array>
+#include <atomic>
+
+#include <catch2/catch.hpp>
+
+#include "cairn/client.h"
+#include "cairn/encoding.h"
+#include "tests/client/recording_connection.h"
+
+namespace cairn {
+namespace {
+
+using testing::RecordingConnection;
+using testing::Reply;
+
+ConsortiumKey TestKey() {
+  std::array<std::uint8_t, 32> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<std::uint8_t>(i);
+  return ConsortiumKey(bytes);
+}
+
+ClientOptions TestOptions() {
+  ClientOptions options;
+  options.consortium_key = TestKey();
+  options.default_region = "GB";
+  return options;
+}
+
+std::string RequestId() { return "r_" + std::string(32, 'a'); }
+std::string MatchId(int n) {
+  std::string hex = std::to_string(n);
+  return "m_" + std::string(32 - hex.size(), '0') + hex;
+}
+
+// A hub that answers every query with a match for each item whose token's
+// first byte is even, and every submit with "created".
+HttpReply FakeAnswer(const HttpRequest& request) {
+  if (request.target == "/v1/query") {
+    auto body = wire::DecodeQueryRequest(request.body);
+    REQUIRE(body);
+    wire::QueryResponse response;
+    response.request_id = RequestId();
+    response.queried = body->queries.size();
+    for (std::size_t i = 0; i < body->queries.size(); ++i) {
+      if (body->queries[i].token[0] % 2 != 0) continue;
+      wire::Match match;
+      match.index = i;
+      match.match_id = MatchId(static_cast<int>(i));
+      match.kinds = {body->queries[i].kind};
+      match.categories = {Category::kGrooming};
+      match.platforms = 1;
+      match.max_severity = Severity::kHigh;
+      response.matches.push_back(match);
+    }
+    return Reply(200, wire::Encode(response));
+  }
+  if (request.target == "/v1/signals") {
+    auto body = wire::DecodeSubmitSignalsRequest(request.body);
+    REQUIRE(body);
+    wire::SubmitSignalsResponse response;
+    response.request_id = RequestId();
+    for (std::size_t i = 0; i < body->signals.size(); ++i) {
+      response.results.push_back(
+          {i, wire::SubmitStatus::kCreated, "s_" + std::string(32, 'b'), {}});
+    }
+    return Reply(200, wire::Encode(response));
+  }
+  if (request.target == "/v1/signals/retract") {
+    auto body = wire::DecodeRetractRequest(request.body);
+    REQUIRE(body);
+    wire::RetractResponse response;
+    response.request_id = RequestId();
+    for (std::size_t i = 0; i < body->retractions.size(); ++i) {
+      response.results.push_back({i, wire::RetractStatus::kNotFound, {}, {}});
+    }
+    return Reply(200, wire::Encode(response));
+  }
+  return Reply(404, R"({"error":{"code":"not_found","message":"no route"}})");
+}
+
+struct Fixture {
+  std::shared_ptr<RecordingConnection> connection =
+      std::make_shared<RecordingConnection>(
+          [](const HttpRequest& r) -> Result<HttpReply> {
+            return FakeAnswer(r);
+          });
+  Client client = *MakeClient(TestOptions(), connection);
+};
+
+TEST_CASE("raw identifiers never appear in any request target or body") {
+  Fixture f;
+  const std::vector<std::string> secrets = {
+      "Jane.Doe+tag@GoogleMail.com",
+      "janedoe",
+      "020 7946 0958",
+      "7946",
+      "jane_groomer",
+      "0f8fad5b-d9cb-469f-a165-70867728950e",
+      "example.org/profile/secret-person",
+      "steam-secret-42"};
+  const std::vector<Identifier> ids = {
+      Identifier::Email(secrets[0]),
+      Identifier::Phone(secrets[2], "GB"),
+      Identifier::Handle("discord", secrets[4]),
+      Identifier::Device(secrets[5]),
+      Identifier::Url("https://" + secrets[6]),
+      Identifier::Custom("steam_id", secrets[7]),
+  };
+  REQUIRE(f.client.Query(ids));
+  std::vector<Ban> bans;
+  for (const auto& id : ids) {
+    bans.push_back(
+        Ban{id, Category::kGrooming, Severity::kHigh,
+            std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+            std::nullopt, false, std::nullopt});
+  }
+  REQUIRE(f.client.Submit(bans));
+  std::vector<Retraction> retractions;
+  for (const auto& id : ids) {
+    retractions.push_back(Retraction::Of(id, RetractReason::kError));
+  }
+  REQUIRE(f.client.Retract(retractions));
+
+  const auto requests = f.connection->requests();
+  REQUIRE(requests.size() == 3);
+  for (const auto& request : requests) {
+    for (const auto& secret : secrets) {
+      CAPTURE(request.target, secret);
+      CHECK(request.body.find(secret) == std::string::npos);
+      CHECK(request.target.find(secret) == std::string::npos);
+      for (const auto& [name, value] : request.headers) {
+        CHECK(value.find(secret) == std::string::npos);
+      }
+    }
+    // Normalised forms must not leak either.
+    CHECK(request.body.find("janedoe@gmail.com") == std::string::npos);
+    CHECK(request.body.find("+442079460958") == std::string::npos);
+    CHECK(request.body.find("@") == std::string::npos);
+  }
+}
+
+TEST_CASE("the wire carries the token Tokenise() computes") {
+  Fixture f;
+  auto id = Identifier::Email("someone@example.com");
+  auto key = f.client.Tokenise(id);
+  REQUIRE(key);
+  CHECK(*key ==
+        wire::TokenKey{"email",
+                       *Tokenise(TestKey(), "email", "someone@example.com"),
+                       TokenScheme::kHmacV1, 0});
+  REQUIRE(f.client.Query({id}));
+  const auto body = f.connection->requests().at(0).body;
+  CHECK(body.find(HexEncode(key->token)) != std::string::npos);
+}
+
+TEST_CASE("25,000 queries are split into three requests and mapped back") {
+  Fixture f;
+  std::vector<Identifier> ids;
+  for (int i = 0; i < 25000; ++i) {
+    ids.push_back(
+        Identifier::Email("user" + std::to_string(i) + "@example.com"));
+  }
+  auto result = f.client.Query(ids);
+  REQUIRE(result);
+  const auto requests = f.connection->requests();
+  REQUIRE(requests.size() == 3);
+  std::vector<std::size_t> sizes;
+  for (const auto& r : requests) {
+    sizes.push_back(wire::DecodeQueryRequest(r.body)->queries.size());
+  }
+  CHECK(sizes == std::vector<std::size_t>{10000, 10000, 5000});
+  CHECK(result->queried == 25000);
+  CHECK(result->request_ids.size() == 3);
+  // Every identifier with an even first token byte matched, at its index.
+  std::size_t expected = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if ((*f.client.Tokenise(ids[i])).token[0] % 2 == 0) ++expected;
+  }
+  REQUIRE(result->matches.size() == expected);
+  for (const auto& m : result->matches) {
+    REQUIRE(m.index < ids.size());
+    CHECK(m.identifier == ids[m.index]);
+    CHECK(m.match.index == m.index);
+    CHECK(f.client.Tokenise(ids[m.index])->token[0] % 2 == 0);
+  }
+}
+
+TEST_CASE(
+    "25,000 submits become three requests, each with its own idempotency key") {
+  Fixture f;
+  std::vector<Ban> bans;
+  for (int i = 0; i < 25000; ++i) {
+    bans.push_back(
+        Ban{Identifier::Email("u" + std::to_string(i) + "@example.com"),
+            Category::kSextortion, Severity::kCritical,
+            std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+            std::nullopt, false, std::nullopt});
+  }
+  auto outcome = f.client.Submit(bans);
+  REQUIRE(outcome);
+  CHECK(outcome->failed() == 0);
+  CHECK(outcome->items.size() == 25000);
+  CHECK(outcome->items[24999].status == wire::SubmitStatus::kCreated);
+  const auto requests = f.connection->requests();
+  REQUIRE(requests.size() == 3);
+  std::set<std::string> keys;
+  for (const auto& r : requests) {
+    CHECK(r.idempotent);
+    REQUIRE(r.headers.size() == 1);
+    CHECK(r.headers[0].first == "Idempotency-Key");
+    CHECK(wire::IsWellFormedIdempotencyKey(r.headers[0].second));
+    keys.insert(r.headers[0].second);
+  }
+  CHECK(keys.size() == 3);
+}
+
+TEST_CASE(
+    "per-item normalisation failures are item results, not call failures") {
+  Fixture f;
+  std::vector<Identifier> ids = {Identifier::Email("ok@example.com"),
+                                 Identifier::Phone("12", "GB"),
+                                 Identifier::Email("not an email"),
+                                 Identifier::Handle("nosuchservice", "x"),
+                                 Identifier::Email("OK@example.com")};
+  auto result = f.client.Query(ids);
+  REQUIRE(result);
+  REQUIRE(result->failures.size() == 3);
+  CHECK(result->failures[0].index == 1);
+  CHECK(result->failures[0].error.message.rfind(
+            "batch item 1: phone number not valid for region GB", 0) == 0);
+  CHECK(result->failures[1].index == 2);
+  CHECK(result->failures[2].index == 3);
+  for (const auto& failure : result->failures) {
+    CHECK(failure.error.index == failure.index);
+    CHECK(failure.error.code == ErrorCode::kInvalidArgument);
+  }
+  // The two spellings of one address are sent once and both counted.
+  const auto body =
+      wire::DecodeQueryRequest(f.connection->requests().at(0).body);
+  REQUIRE(body);
+  CHECK(body->queries.size() == 1);
+  CHECK(result->queried == 2);
+}
+
+TEST_CASE("submit reports duplicates and bad items per item") {
+  Fixture f;
+  const auto t = std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+  std::vector<Ban> bans = {
+      {Identifier::Email("a@example.com"),
+       Category::kGrooming,
+       Severity::kHigh,
+       t,
+       {},
+       false,
+       {}},
+      {Identifier::Phone("12"),
+       Category::kGrooming,
+       Severity::kHigh,
+       t,
+       {},
+       false,
+       {}},
+      {Identifier::Email("A@example.com"),
+       Category::kGrooming,
+       Severity::kHigh,
+       t,
+       {},
+       false,
+       {}},
+      {Identifier::Email("b@example.com"),
+       Category::kGrooming,
+       Severity::kHigh,
+       t,
+       {},
+       false,
+       std::string(129, 'x')},
+  };
+  auto outcome = f.client.Submit(bans);
+  REQUIRE(outcome);
+  REQUIRE(outcome->items.size() == 4);
+  CHECK(outcome->items[0].status == wire::SubmitStatus::kCreated);
+  CHECK(outcome->items[1].status == wire::SubmitStatus::kError);
+  CHECK(outcome->items[2].status == wire::SubmitStatus::kError);
+  CHECK(outcome->items[2].error->message.find(
+            "same identifier as batch item 0") != std::string::npos);
+  CHECK(outcome->items[3].status == wire::SubmitStatus::kError);
+  CHECK(outcome->failed() == 3);
+  CHECK(wire::DecodeSubmitSignalsRequest(f.connection->requests().at(0).body)
+            ->signals.size() == 1);
+}
+
+TEST_CASE("retract and dispose are marked not idempotent") {
+  Fixture f;
+  REQUIRE(
+      f.client.Retract({Retraction::ByRef("case-1", RetractReason::kError)}));
+  (void)f.client.Dispose(MatchId(1), Outcome::kConfirmed);
+  const auto requests = f.connection->requests();
+  REQUIRE(requests.size() == 2);
+  CHECK_FALSE(requests[0].idempotent);
+  CHECK_FALSE(requests[1].idempotent);
+  CHECK(requests[1].target == "/v1/matches/" + MatchId(1) + "/disposition");
+}
+
+TEST_CASE("dispose rejects malformed match ids without a request") {
+  Fixture f;
+  for (const char* bad :
+       {"", "m_", "m_XYZ", "x_00000000000000000000000000000001",
+        "m_0000000000000000000000000000000/../x"}) {
+    CAPTURE(bad);
+    auto r = f.client.Dispose(bad, Outcome::kConfirmed);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::kInvalidArgument);
+  }
+  CHECK(f.connection->requests().empty());
+}
+
+TEST_CASE("hub errors become actionable errors") {
+  struct Case {
+    int status;
+    std::string body;
+    ErrorCode code;
+    std::string contains;
+  } cases[] = {
+      {403,
+       R"({"error":{"code":"permission_denied","message":"the client certificate (SHA-256 fingerprint abcd) is not registered to any member of this hub; ask the hub operator to register it"}})",
+       ErrorCode::kPermissionDenied,
+       "the hub rejected this client certificate (fingerprint unknown): is it "
+       "registered with the hub operator?"},
+      {429, R"({"error":{"code":"rate_limited","message":"slow down"}})",
+       ErrorCode::kRateLimited, "slow down; retried"},
+      {502, "<html>bad gateway</html>", ErrorCode::kUnavailable,
+       "without a Cairn error body"},
+      {400,
+       R"({"error":{"code":"invalid_argument","message":"bad","field":"queries[0].kind"}})",
+       ErrorCode::kInvalidArgument, "bad [request r_1]"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.status, c.body);
+    auto connection = std::make_shared<RecordingConnection>(
+        [&](const HttpRequest&) -> Result<HttpReply> {
+          return Reply(c.status, c.body, {{"x-request-id", "r_1"}});
+        });
+    auto client = MakeClient(TestOptions(), connection);
+    REQUIRE(client);
+    auto me = client->Me();
+    REQUIRE_FALSE(me);
+    CHECK(me.error().code == c.code);
+    CHECK_THAT(me.error().message, Catch::Contains(c.contains));
+  }
+}
+
+TEST_CASE(
+    "the feed range pages until the hub has no more and reports its cursor") {
+  std::atomic<int> pages{0};
+  auto connection = std::make_shared<RecordingConnection>(
+      [&](const HttpRequest& r) -> Result<HttpReply> {
+        const int page = pages++;
+        wire::FeedResponse response;
+        response.more = page < 2;
+        response.cursor = std::to_string((page + 1) * 2);
+        for (int i = 0; i < 2 && page < 3; ++i) {
+          wire::FeedEvent e;
+          e.seq = static_cast<std::uint64_t>(page * 2 + i + 1);
+          e.signal_id = "s_" + std::string(32, 'c');
+          e.key.kind = "email";
+          response.events.push_back(e);
+        }
+        (void)r;
+        return Reply(200, wire::Encode(response));
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  auto feed = client->Feed("", 2);
+  std::vector<std::uint64_t> seqs;
+  for (auto& event : feed) {
+    REQUIRE(event);
+    seqs.push_back(event->seq);
+  }
+  CHECK(seqs == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6});
+  CHECK(feed.cursor() == "6");
+  const auto requests = connection->requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].target == "/v1/feed?limit=2");
+  CHECK(requests[1].target == "/v1/feed?after=2&limit=2");
+  CHECK(requests[2].target == "/v1/feed?after=4&limit=2");
+
+  // Resuming from the saved cursor asks for what follows it.
+  auto resumed = client->Feed(feed.cursor(), 2);
+  for (auto& event : resumed) (void)event;
+  CHECK(connection->requests().back().target == "/v1/feed?after=6&limit=2");
+}
+
+TEST_CASE("a feed error ends the range as its last element") {
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest&) -> Result<HttpReply> {
+        return MakeError(ErrorCode::kUnavailable, "cannot connect");
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  int n = 0;
+  for (auto& event : client->Feed()) {
+    ++n;
+    REQUIRE_FALSE(event);
+    CHECK(event.error().code == ErrorCode::kUnavailable);
+  }
+  CHECK(n == 1);
+}
+
+TEST_CASE("MakeClient needs a consortium key") {
+  ClientOptions options;
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest&) -> Result<HttpReply> { return Reply(200, "{}"); });
+  auto client = MakeClient(options, connection);
+  REQUIRE_FALSE(client);
+  CHECK_THAT(client.error().message, Catch::Contains("cairn keygen"));
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,266 @@
+// The SDK against a real cairnd (tests/support/running_hub.h): the member
+// story end to end, and the errors a misconfigured client gets.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include <catch2/catch.hpp>
+
+#include "cairn/client.h"
+#include "support/running_hub.h"
+
+namespace cairn {
+namespace {
+
+using testing::RunningHub;
+
+RunningHub& SharedHub() {
+  static std::unique_ptr<RunningHub> hub = [] {
+    auto started = RunningHub::Start();
+    if (!started) FAIL("cannot start cairnd: " << started.error().ToString());
+    return std::move(*started);
+  }();
+  return *hub;
+}
+
+const ConsortiumKey& SharedKey() {
+  static const ConsortiumKey key = ConsortiumKey::Generate();
+  return key;
+}
+
+ClientOptions OptionsFor(const RunningHub& hub, const std::string& member) {
+  ClientOptions options;
+  options.hub_url = hub.Url();
+  options.cert_file = hub.Pki().Cert(member);
+  options.key_file = hub.Pki().Key(member);
+  options.ca_file = hub.Pki().CaCert();
+  options.consortium_key = SharedKey();
+  options.default_region = "GB";
+  options.retry.initial_backoff = std::chrono::milliseconds(10);
+  return options;
+}
+
+Client ClientFor(const std::string& member) {
+  auto client = MakeClient(OptionsFor(SharedHub(), member));
+  if (!client) FAIL(client.error().ToString());
+  return *client;
+}
+
+std::chrono::sys_seconds DaysAgo(int days) {
+  return std::chrono::floor<std::chrono::seconds>(
+      std::chrono::system_clock::now() - std::chrono::hours(24 * days));
+}
+
+TEST_CASE("hub: Me identifies the member") {
+  auto me = ClientFor("alpha").Me();
+  REQUIRE(me);
+  CHECK(me->member_id == "alpha");
+  CHECK(me->fingerprint == SharedHub().Pki().Fingerprint("alpha"));
+  CHECK(me->limits.max_batch == 10000);
+}
+
+TEST_CASE("hub: submit, query, dispose, retract, notifications, feed") {
+  Client alpha = ClientFor("alpha");
+  Client beta = ClientFor("beta");
+  const std::string tag = testing::RandomTokenHex().substr(0, 12);
+  const Identifier email = Identifier::Email("Groomer." + tag + "@example.com");
+  const Identifier phone = Identifier::Phone(
+      "+44 20 7946 0" + std::to_string(100 + std::rand() % 800));
+  const Identifier handle = Identifier::Handle("discord", "u" + tag);
+  const Identifier clean = Identifier::Email("nobody." + tag + "@example.com");
+
+  // The feed position before this test's events. The feed shows other
+  // members' signals, so beta reads it.
+  std::string start;
+  {
+    auto feed = beta.Feed();
+    for (auto& e : feed) REQUIRE(e);
+    start = feed.cursor();
+  }
+
+  std::vector<Ban> bans;
+  for (const auto& id : {email, phone, handle}) {
+    bans.push_back(Ban{id, Category::kGrooming, Severity::kHigh, DaysAgo(1),
+                       std::nullopt, true, "case-" + tag + "-" + id.kind()});
+  }
+  auto submitted = alpha.Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->failed() == 0);
+  for (const auto& item : submitted->items) {
+    CHECK(item.status == wire::SubmitStatus::kCreated);
+    CHECK(wire::IsWellFormedSignalId(item.signal_id));
+  }
+  // Submitting the same bans again is harmless.
+  auto again = alpha.Submit(bans);
+  REQUIRE(again);
+  CHECK(again->failed() == 0);
+
+  // Beta finds them under other spellings of the same identifiers.
+  const std::vector<Identifier> lookups = {
+      clean, Identifier::Email("groomer." + tag + "@EXAMPLE.com"), handle,
+      Identifier::Phone("12")};
+  auto found = beta.Query(lookups);
+  REQUIRE(found);
+  REQUIRE(found->matches.size() == 2);
+  CHECK(found->matches[0].index == 1);
+  CHECK(found->matches[0].identifier == lookups[1]);
+  CHECK(found->matches[0].match.platforms == 1);
+  CHECK(found->matches[0].match.max_severity == Severity::kHigh);
+  CHECK(found->matches[0].match.attributed_to ==
+        std::vector<std::string>{"alpha"});
+  CHECK(found->matches[1].index == 2);
+  REQUIRE(found->failures.size() == 1);
+  CHECK(found->failures[0].index == 3);
+  CHECK(found->queried == 3);
+
+  const std::string match_id = found->matches[0].match.match_id;
+  auto disposed = beta.Dispose(match_id, Outcome::kConfirmed, "reviewed");
+  REQUIRE(disposed);
+  CHECK(disposed->match_id == match_id);
+  CHECK(disposed->outcome == Outcome::kConfirmed);
+
+  std::string notifications_start;
+  {
+    auto before = beta.Notifications();
+    for (auto& n : before) REQUIRE(n);
+    notifications_start = before.cursor();
+  }
+
+  auto retracted = alpha.Retract(
+      {Retraction::Of(email, RetractReason::kAppealUpheld),
+       Retraction::ByRef("case-" + tag + "-handle", RetractReason::kError),
+       Retraction::Of(clean, RetractReason::kError)});
+  REQUIRE(retracted);
+  REQUIRE(retracted->items.size() == 3);
+  CHECK(retracted->items[0].status == wire::RetractStatus::kRetracted);
+  CHECK(retracted->items[1].status == wire::RetractStatus::kRetracted);
+  CHECK(retracted->items[2].status == wire::RetractStatus::kNotFound);
+
+  // Beta's match lost its support: a notification says so.
+  std::vector<wire::Notification> notes;
+  for (auto& n : beta.Notifications(notifications_start)) {
+    REQUIRE(n);
+    notes.push_back(*n);
+  }
+  REQUIRE_FALSE(notes.empty());
+  bool saw_match = false;
+  for (const auto& n : notes) {
+    if (n.match_id != match_id) continue;
+    saw_match = true;
+    CHECK(n.type == FeedEventType::kRetracted);
+    CHECK_FALSE(n.still_supported);
+  }
+  CHECK(saw_match);
+
+  // The feed since `start`: three additions, two retractions, all tokens.
+  int added = 0, retractions = 0;
+  auto feed = beta.Feed(start, 2);
+  for (auto& e : feed) {
+    REQUIRE(e);
+    if (e->type == FeedEventType::kAdded) ++added;
+    if (e->type == FeedEventType::kRetracted) ++retractions;
+  }
+  CHECK(added >= 3);
+  CHECK(retractions == 2);
+  // Resuming from the saved cursor yields nothing new.
+  int more = 0;
+  for (auto& e : beta.Feed(feed.cursor())) {
+    REQUIRE(e);
+    ++more;
+  }
+  CHECK(more == 0);
+}
+
+TEST_CASE("hub: batches above 10,000 are split and all looked up") {
+  Client beta = ClientFor("beta");
+  std::vector<Identifier> ids;
+  for (int i = 0; i < 12345; ++i) {
+    ids.push_back(
+        Identifier::Device("hex:" + testing::RandomTokenHex().substr(0, 16)));
+  }
+  auto result = beta.Query(ids);
+  REQUIRE(result);
+  CHECK(result->queried == ids.size());
+  CHECK(result->request_ids.size() == 2);
+  CHECK(result->matches.empty());
+}
+
+TEST_CASE("hub: a wrong pin is refused, the right pin is accepted") {
+  auto options = OptionsFor(SharedHub(), "alpha");
+  options.hub_pin = std::string(64, '0');
+  auto client = MakeClient(options);
+  REQUIRE(client);
+  auto me = client->Me();
+  REQUIRE_FALSE(me);
+  CHECK_THAT(
+      me.error().message,
+      Catch::StartsWith("hub certificate does not match the pinned key"));
+
+  // The right pin, computed the way the error message tells operators to.
+  const auto command =
+      "openssl x509 -in '" + SharedHub().Pki().ServerCert() +
+      "' -pubkey -noout | openssl pkey -pubin -outform der | sha256sum";
+  auto run =
+      testing::RunCommand({"sh", "-c", command}, std::chrono::seconds(20));
+  REQUIRE(run.exit_code == 0);
+  options.hub_pin = run.out.substr(0, 64);
+  auto pinned = MakeClient(options);
+  REQUIRE(pinned);
+  CHECK(pinned->Me());
+}
+
+TEST_CASE("hub: a consortium key file readable by others is refused") {
+  const std::string path = SharedHub().Scratch().File("open.key");
+  REQUIRE(WriteNewConsortiumKey(path));
+  REQUIRE(::chmod(path.c_str(), 0644) == 0);
+  auto options = OptionsFor(SharedHub(), "alpha");
+  options.consortium_key.reset();
+  options.consortium_key_file = path;
+  auto client = MakeClient(options);
+  REQUIRE_FALSE(client);
+  CHECK(client.error().code == ErrorCode::kPermissionDenied);
+  CHECK_THAT(client.error().message, Catch::Contains("chmod 600"));
+}
+
+TEST_CASE("hub: an unregistered certificate gets the registration hint") {
+  testing::RunningHubOptions hub_options;
+  hub_options.register_members = false;
+  auto hub = RunningHub::Start(hub_options);
+  REQUIRE(hub);
+  auto client = MakeClient(OptionsFor(**hub, "alpha"));
+  REQUIRE(client);
+  auto me = client->Me();
+  REQUIRE_FALSE(me);
+  CHECK(me.error().code == ErrorCode::kPermissionDenied);
+  std::string colon_fp;
+  for (std::size_t i = 0; i < 4; i += 2) {
+    if (i) colon_fp += ':';
+    colon_fp +=
+        static_cast<char>(std::toupper((*hub)->Pki().Fingerprint("alpha")[i]));
+    colon_fp += static_cast<char>(
+        std::toupper((*hub)->Pki().Fingerprint("alpha")[i + 1]));
+  }
+  CHECK_THAT(me.error().message,
+             Catch::StartsWith("the hub rejected this client certificate "
+                               "(fingerprint " +
+                               colon_fp));
+  CHECK_THAT(me.error().message,
+             Catch::Contains("is it registered with the hub operator?"));
+}
+
+TEST_CASE("hub: an unreachable hub is an unavailable error after retries") {
+  auto options = OptionsFor(SharedHub(), "alpha");
+  options.hub_url = "https://127.0.0.1:" + std::to_string(testing::FreePort());
+  options.retry.max_attempts = 2;
+  auto client = MakeClient(options);
+  REQUIRE(client);
+  auto me = client->Me();
+  REQUIRE_FALSE(me);
+  CHECK(me.error().code == ErrorCode::kUnavailable);
+  CHECK_THAT(me.error().message, Catch::Contains("is the hub running"));
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,137 @@
+// The retry policy: what is retried, how often, and how long it waits.
+#include <catch2/catch.hpp>
+
+#include "src/retry.h"
+#include "tests/client/recording_connection.h"
+
+namespace cairn::client_internal {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RecordingConnection;
+using testing::Reply;
+
+struct Harness {
+  std::vector<std::chrono::milliseconds> sleeps;
+  std::shared_ptr<RecordingConnection> inner;
+  std::shared_ptr<Connection> connection;
+
+  // Answers with `script` in order, then 200.
+  explicit Harness(std::vector<Result<HttpReply>> script,
+                   RetryPolicy policy = {}) {
+    auto remaining =
+        std::make_shared<std::vector<Result<HttpReply>>>(std::move(script));
+    inner = std::make_shared<RecordingConnection>(
+        [remaining](const HttpRequest&) -> Result<HttpReply> {
+          if (remaining->empty()) return Reply(200, "{}");
+          auto next = remaining->front();
+          remaining->erase(remaining->begin());
+          return next;
+        });
+    connection = MakeRetryingConnection(
+        inner, policy,
+        [this](std::chrono::milliseconds d) { sleeps.push_back(d); },
+        [] { return 1.0; });
+  }
+};
+
+HttpRequest Post(bool idempotent) {
+  return HttpRequest{"POST", "/v1/signals/retract", "{}", {}, idempotent};
+}
+
+TEST_CASE("BackoffDelay doubles up to max_backoff and applies jitter") {
+  RetryPolicy policy{10, 100ms, 1000ms};
+  CHECK(BackoffDelay(policy, 1, 1.0) == 100ms);
+  CHECK(BackoffDelay(policy, 2, 1.0) == 200ms);
+  CHECK(BackoffDelay(policy, 3, 1.0) == 400ms);
+  CHECK(BackoffDelay(policy, 5, 1.0) == 1000ms);
+  CHECK(BackoffDelay(policy, 30, 1.0) == 1000ms);
+  CHECK(BackoffDelay(policy, 1, 0.0) == 50ms);
+  CHECK(BackoffDelay(policy, 3, 0.5) == 300ms);
+}
+
+TEST_CASE("ParseRetryAfter reads delay-seconds only") {
+  struct Case {
+    const char* text;
+    std::optional<std::chrono::seconds> want;
+  } cases[] = {{"3", 3s},
+               {" 10 ", 10s},
+               {"0", 0s},
+               {"", std::nullopt},
+               {"-1", std::nullopt},
+               {"1.5", std::nullopt},
+               {"Wed, 21 Oct 2015 07:28:00 GMT", std::nullopt}};
+  for (const auto& c : cases) {
+    CAPTURE(c.text);
+    CHECK(ParseRetryAfter(c.text) == c.want);
+  }
+}
+
+TEST_CASE("503 and 502/504 are retried for idempotent requests") {
+  Harness h({Reply(503, ""), Reply(502, ""), Reply(504, "")});
+  auto reply = h.connection->Send(Post(true));
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(h.inner->requests().size() == 4);
+  CHECK(h.sleeps ==
+        std::vector<std::chrono::milliseconds>{100ms, 200ms, 400ms});
+}
+
+TEST_CASE("429 honours Retry-After and is retried even when not idempotent") {
+  Harness h({Reply(429, "", {{"Retry-After", "2"}})});
+  auto reply = h.connection->Send(Post(false));
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(h.inner->requests().size() == 2);
+  CHECK(h.sleeps == std::vector<std::chrono::milliseconds>{2000ms});
+}
+
+TEST_CASE("non-idempotent requests are not resent once they may have arrived") {
+  struct Case {
+    const char* name;
+    Result<HttpReply> first;
+  } cases[] = {
+      {"503", Reply(503, "")},
+      {"502", Reply(502, "")},
+      {"read failed", MakeError(ErrorCode::kIo, "reading failed")},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    Harness h({c.first});
+    auto reply = h.connection->Send(Post(false));
+    CHECK(h.inner->requests().size() == 1);
+    CHECK(h.sleeps.empty());
+    CHECK(reply.has_value() == c.first.has_value());
+  }
+}
+
+TEST_CASE("connect failures are retried for every request") {
+  Harness h({MakeError(ErrorCode::kUnavailable, "connect refused")});
+  auto reply = h.connection->Send(Post(false));
+  REQUIRE(reply);
+  CHECK(h.inner->requests().size() == 2);
+}
+
+TEST_CASE("the last reply is returned when attempts run out") {
+  Harness h({Reply(503, "a"), Reply(503, "b"), Reply(503, "c")},
+            RetryPolicy{3, 10ms, 100ms});
+  auto reply = h.connection->Send(Post(true));
+  REQUIRE(reply);
+  CHECK(reply->status == 503);
+  CHECK(reply->body == "c");
+  CHECK(h.inner->requests().size() == 3);
+}
+
+TEST_CASE("client errors are not retried") {
+  for (int status : {400, 401, 403, 404, 409, 413, 500}) {
+    CAPTURE(status);
+    Harness h({Reply(status, "")});
+    auto reply = h.connection->Send(Post(true));
+    REQUIRE(reply);
+    CHECK(reply->status == status);
+    CHECK(h.inner->requests().size() == 1);
+  }
+}
+
+}  // namespace
+}  // namespace cairn::client_internal
