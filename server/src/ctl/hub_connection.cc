@@ -4,6 +4,7 @@
 
 #include <openssl/ssl.h>
 
+#include "cairn/hub_url.h"
 #include "transport/asio.h"
 
 namespace cairn::server {
@@ -20,45 +21,6 @@ struct HubConnection::Impl {
 };
 
 namespace {
-
-struct ParsedUrl {
-  std::string host;
-  std::string port;
-};
-
-Result<ParsedUrl> ParseHubUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "https://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "hub URL '" + std::string(url) +
-                         "' must start with https:// (e.g. "
-                         "https://127.0.0.1:8443)");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    rest = rest.substr(0, slash);
-  }
-  ParsedUrl out;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "hub URL has an unterminated IPv6 address");
-    }
-    out.host = std::string(rest.substr(1, close - 1));
-    rest = rest.substr(close + 1);
-    if (!rest.empty() && rest.front() == ':') out.port = rest.substr(1);
-  } else {
-    const auto colon = rest.rfind(':');
-    out.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) out.port = rest.substr(colon + 1);
-  }
-  if (out.port.empty()) out.port = "443";
-  if (out.host.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "hub URL has no host");
-  }
-  return out;
-}
 
 tl::unexpected<Error> TransportError(const std::string& what,
                                      const boost::system::error_code& ec,
