@@ -92,7 +92,8 @@ std::string ValidateResponseScript() {
 CommandResult ValidateResponses(const std::string& schema,
                                 const std::vector<std::string>& bodies) {
   TempDir dir("cairn-schema");
-  std::vector<std::string> argv = {"python3", ValidateResponseScript(), schema};
+  std::vector<std::string> argv = {CAIRN_PYTHON3, ValidateResponseScript(),
+                                   schema};
   for (std::size_t i = 0; i < bodies.size(); ++i) {
     argv.push_back(dir.File(fmt::format("{}-{}.json", schema, i)));
     WriteFile(argv.back(), bodies[i]);

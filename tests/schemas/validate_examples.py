@@ -10,20 +10,12 @@ import json
 import pathlib
 import sys
 
-import jsonschema
-from referencing import Registry, Resource
+import schema_registry
 
 
 def main(schemas_dir: pathlib.Path) -> int:
     json_dir = schemas_dir / "json"
-    resources = []
-    schemas = {}
-    for path in sorted(json_dir.glob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        schemas[path.name[: -len(".schema.json")]] = schema
-        resources.append((schema["$id"], Resource.from_contents(schema)))
-    registry = Registry().with_resources(resources)
+    schemas = schema_registry.load(json_dir)
 
     failures = []
     checked = 0
@@ -33,7 +25,7 @@ def main(schemas_dir: pathlib.Path) -> int:
         if body not in schemas:
             failures.append(f"{body_dir}: no schema json/{body}.schema.json")
             continue
-        validator = jsonschema.Draft202012Validator(schemas[body], registry=registry)
+        validator = schema_registry.validator(schemas, body)
         files = sorted(body_dir.glob("*.json"))
         if not any(f.name.startswith("valid-") for f in files) or not any(
             f.name.startswith("invalid-") for f in files

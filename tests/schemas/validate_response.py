@@ -16,21 +16,9 @@ import json
 import pathlib
 import sys
 
-import jsonschema
-from referencing import Registry, Resource
+import schema_registry
 
 SCHEMAS_DIR = pathlib.Path(__file__).resolve().parent.parent.parent / "schemas" / "json"
-
-
-def load_registry(json_dir: pathlib.Path):
-    resources = []
-    schemas = {}
-    for path in sorted(json_dir.glob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.Draft202012Validator.check_schema(schema)
-        schemas[path.name[: -len(".schema.json")]] = schema
-        resources.append((schema["$id"], Resource.from_contents(schema)))
-    return schemas, Registry().with_resources(resources)
 
 
 def split_groups(args):
@@ -48,7 +36,7 @@ def main(argv) -> int:
     if any(len(g) < 2 for g in groups):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    schemas, registry = load_registry(SCHEMAS_DIR)
+    schemas = schema_registry.load(SCHEMAS_DIR)
     for name, *_ in groups:
         if name not in schemas:
             print(f"unknown schema '{name}'; choose one of: "
@@ -56,7 +44,7 @@ def main(argv) -> int:
             return 2
     total_failures = 0
     for name, *files in groups:
-        validator = jsonschema.Draft202012Validator(schemas[name], registry=registry)
+        validator = schema_registry.validator(schemas, name)
         failures = 0
         for file_name in files:
             path = pathlib.Path(file_name)

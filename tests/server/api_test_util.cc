@@ -310,7 +310,7 @@ int ValidateAgainstSchemas(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& groups,
     std::string* output) {
   std::vector<std::string> argv = {
-      "python3",
+      CAIRN_PYTHON3,
       std::string(CAIRN_SOURCE_DIR) + "/tests/schemas/validate_response.py"};
   for (const auto& [schema, files] : groups) {
     if (argv.size() > 2) argv.push_back("--");
