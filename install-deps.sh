@@ -24,6 +24,12 @@ packages=(
   prometheus-cpp-dev
   # tests
   catch2 libbenchmark-dev curl python3 python3-jsonschema python3-yaml procps
+  # the compliance report's HTML is rendered headless in a test
+  chromium
+  # fuzzing (fuzz/: libFuzzer harnesses, clang only)
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  # TLS scans of a running hub (docs/security.md)
+  testssl.sh sslscan
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -37,11 +37,15 @@
 #include "cairn/client.h"
 #include "cairn/encoding.h"
 #include "cairn/normalise.h"
+#include "cairn/receipt.h"
+#include "cairn/timestamp.h"
 #include "cairn/token.h"
 #include "cairn/vocabulary.h"
 #include "src/cli/input.h"
 #include "src/cli/json_line.h"
+#include "src/cli/progress.h"
 #include "src/cli/settings.h"
+#include "src/cli/voprf_trace.h"
 
 namespace {
 
@@ -84,7 +88,102 @@ struct TokenCommand {
   std::string kind;
   std::vector<std::string> values;
   bool json = false;
+  std::string scheme = "hmac-v1";
 };
+
+// --scheme of the remote commands (query, submit, retract): the token
+// scheme BuildClient configures.
+std::string g_token_scheme = "hmac-v1";
+
+int CallExit(const Error& error);  // below, with the remote commands
+
+// `cairn token --scheme voprf-v1`: every step of the derivation, with one
+// evaluation request to the hub for all values.
+int RunVoprfToken(const TokenCommand& command, const cli::Settings& settings,
+                  const ConsortiumKey& key, const NormaliseOptions& options) {
+  ClientOptions client_options;
+  client_options.hub_url = settings.hub;
+  client_options.cert_file = settings.cert;
+  client_options.key_file = settings.key;
+  client_options.ca_file = settings.cacert;
+  client_options.hub_pin = settings.hub_pin;
+  if (settings.hub.empty() || settings.cert.empty() || settings.key.empty() ||
+      settings.cacert.empty()) {
+    return Fail(
+        "--scheme voprf-v1 asks the hub to evaluate the tokens: give --hub, "
+        "--cert, --client-key and --cacert (or CAIRN_HUB, CAIRN_CERT, "
+        "CAIRN_KEY, CAIRN_CACERT or the config file)",
+        kExitUsage);
+  }
+  std::vector<std::string> normalised(command.values.size());
+  std::vector<std::size_t> valid;
+  std::vector<Token> inputs;
+  int exit_code = 0;
+  for (std::size_t i = 0; i < command.values.size(); ++i) {
+    auto n = Normalise(command.kind, command.values[i], options);
+    if (!n) {
+      exit_code = kExitRefused;
+      std::fprintf(stderr, "cairn: value %zu: %s\n", i + 1,
+                   n.error().message.c_str());
+      continue;
+    }
+    normalised[i] = std::move(*n);
+    valid.push_back(i);
+    inputs.push_back(DeriveHmacV1Token(key, command.kind, normalised[i]));
+  }
+  if (inputs.empty()) return exit_code;
+  if (inputs.size() > wire::kMaxOprfElements) {
+    return Fail("at most 10000 values per `cairn token --scheme voprf-v1`",
+                kExitUsage);
+  }
+  auto connection = MakeHubConnection(client_options);
+  if (!connection) {
+    return Fail(connection.error(), LocalFileExit(connection.error()));
+  }
+  auto trace = cli::TraceVoprf(**connection, inputs);
+  if (!trace) return Fail(trace.error(), CallExit(trace.error()));
+  const std::string proof =
+      trace->proof_ok ? "ok" : "FAILED: " + trace->proof_error;
+  for (std::size_t k = 0; k < valid.size(); ++k) {
+    const auto& step = trace->steps[k];
+    const std::string token = trace->proof_ok ? HexEncode(step.token) : "";
+    if (command.json) {
+      std::printf(
+          "%s\n",
+          cli::JsonLine()
+              .Add("index", static_cast<std::uint64_t>(valid[k]))
+              .Add("kind", command.kind)
+              .Add("normalised", normalised[valid[k]])
+              .Add("x", HexEncode(step.x))
+              .Add("blinded_element", Base64Encode(step.blinded_element))
+              .Add("evaluated_element", Base64Encode(step.evaluated_element))
+              .Add("epoch", static_cast<std::uint64_t>(trace->epoch))
+              .Add("public_key", Base64Encode(trace->public_key))
+              .Add("proof", proof)
+              .Add("token", token)
+              .Add("scheme", "voprf-v1")
+              .Finish()
+              .c_str());
+    } else {
+      std::printf(
+          "%s\t%s\n  x (hmac-v1)        %s\n  blinded element    %s\n"
+          "  evaluated element  %s\n  proof              %s (epoch %u, "
+          "public key %s)\n  token (voprf-v1)   %s\n",
+          command.kind.c_str(), normalised[valid[k]].c_str(),
+          HexEncode(step.x).c_str(), Base64Encode(step.blinded_element).c_str(),
+          Base64Encode(step.evaluated_element).c_str(), proof.c_str(),
+          trace->epoch, Base64Encode(trace->public_key).c_str(), token.c_str());
+    }
+  }
+  std::fflush(stdout);
+  if (!trace->proof_ok) {
+    return Fail("the hub's OPRF proof did not verify against public key " +
+                    Base64Encode(trace->public_key) +
+                    ": do not trust these tokens; contact the hub operator",
+                kExitRefused);
+  }
+  return exit_code;
+}
 
 int RunToken(const TokenCommand& command, const cli::Settings& settings) {
   if (settings.consortium_key.empty()) {
@@ -97,6 +196,9 @@ int RunToken(const TokenCommand& command, const cli::Settings& settings) {
   auto key = LoadConsortiumKey(settings.consortium_key);
   if (!key) return Fail(key.error(), LocalFileExit(key.error()));
   const NormaliseOptions options = NormaliseOptionsFor(settings, command.kind);
+  if (command.scheme == "voprf-v1") {
+    return RunVoprfToken(command, settings, *key, options);
+  }
   int exit_code = 0;
   for (std::size_t i = 0; i < command.values.size(); ++i) {
     auto normalised = Normalise(command.kind, command.values[i], options);
@@ -210,6 +312,9 @@ Result<Client> BuildClient(const cli::Settings& s) {
   options.default_region = s.region;
   options.extra_handle_services = s.handle_services;
   options.custom_kinds = s.custom_kinds;
+  if (g_token_scheme == "voprf-v1") {
+    options.token_scheme = TokenScheme::kVoprfV1;
+  }
   return MakeClient(std::move(options));
 }
 
@@ -223,12 +328,11 @@ Identifier MakeIdentifier(const std::string& kind, const std::string& value,
   return Identifier::Custom(kind, value);
 }
 
-// Prints "cairn: 20000/50000 rows" on stderr when it is a terminal.
-void Progress(std::size_t done, std::size_t total) {
+// A progress bar on stderr for inputs large enough to take a while, and
+// only when stderr is a terminal (scripts and logs get the summary line).
+cli::ProgressBar MakeProgress(std::size_t total) {
   static const bool tty = ::isatty(2) != 0;
-  if (!tty || total < 10000) return;
-  std::fprintf(stderr, "\rcairn: %zu/%zu rows", done, total);
-  if (done == total) std::fprintf(stderr, "\n");
+  return cli::ProgressBar(stderr, total, tty && total >= 10000);
 }
 
 // Rows from --file or from VALUE arguments (with --kind).
@@ -321,6 +425,50 @@ int ReportStopped(const Error& error, std::size_t done_rows,
   return Fail(error.ToString() + hint, CallExit(error));
 }
 
+struct ReceiptVerifyCommand {
+  std::string file;       // saved response body
+  std::string request;    // optional: the exact request body sent
+  std::string keys_file;  // optional: saved GET /v1/me; else ask the hub
+};
+
+// Verifies a saved response's receipt against `keys` (cairn/receipt.h).
+int RunReceiptVerify(const ReceiptVerifyCommand& command,
+                     const std::vector<wire::HubKey>& keys, bool json) {
+  auto verified = VerifySavedResponseFile(command.file, keys, command.request);
+  if (json) {
+    cli::JsonLine line;
+    line.Add("file", command.file).Add("valid", verified.has_value());
+    if (verified) {
+      line.Add("key_id", verified->key_id)
+          .Add("member", verified->member)
+          .Add("request_id", verified->request_id)
+          .Add("endpoint", verified->endpoint)
+          .Add("at", FormatTimestamp(verified->at))
+          .Add("request_checked", !command.request.empty());
+    } else {
+      line.Add("error", verified.error().message);
+    }
+    std::printf("%s\n", line.Finish().c_str());
+    if (verified) return 0;
+    return verified.error().code == ErrorCode::kIo ? kExitLocalFile
+                                                   : kExitRefused;
+  }
+  if (!verified) {
+    return Fail(verified.error(), verified.error().code == ErrorCode::kIo
+                                      ? kExitLocalFile
+                                      : kExitRefused);
+  }
+  std::printf("receipt valid: %s %s for member %s at %s, signed by %s\n",
+              verified->endpoint.c_str(), verified->request_id.c_str(),
+              verified->member.c_str(), FormatTimestamp(verified->at).c_str(),
+              verified->key_id.c_str());
+  std::printf("%s\n", command.request.empty()
+                          ? "request body not checked (pass --request FILE "
+                            "with the exact body sent to check it too)"
+                          : "request body matches the receipt");
+  return 0;
+}
+
 int RunMe(const Client& client, bool json) {
   auto me = client.Me();
   if (!me) return Fail(me.error(), CallExit(me.error()));
@@ -348,6 +496,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
                 "PLATFORMS", "SEVERITY", "CATEGORIES");
   }
   std::size_t matched = 0, failed = 0, queried = 0;
+  auto progress = MakeProgress(rows->size());
   for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
     const std::size_t end = std::min(rows->size(), begin + kRowsPerCall);
     std::vector<Identifier> ids;
@@ -401,7 +550,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
                     Join(Names(match.categories)).c_str());
       }
     }
-    Progress(end, rows->size());
+    progress.Update(end);
   }
   std::fprintf(stderr, "cairn: queried %zu, %zu matched, %zu invalid\n",
                queried, matched, failed);
@@ -497,6 +646,7 @@ int RunSubmit(const Client& client, const RowSource& src,
     }
   };
   if (!json) std::printf("%-6s %-9s %s\n", "ROW", "STATUS", "SIGNAL");
+  auto progress = MakeProgress(rows->size());
   for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
     const std::size_t end = std::min(rows->size(), begin + kRowsPerCall);
     std::vector<Ban> bans;
@@ -520,7 +670,7 @@ int RunSubmit(const Client& client, const RowSource& src,
             item.error ? WithoutBatchPrefix(item.error->message)
                        : item.signal_id);
     }
-    Progress(end, rows->size());
+    progress.Update(end);
   }
   std::fprintf(stderr,
                "cairn: %zu created, %zu updated, %zu duplicate, %zu failed\n",
@@ -535,6 +685,7 @@ int RunRetract(const Client& client, const RowSource& src,
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   std::size_t retracted = 0, not_found = 0, failed = 0;
   if (!json) std::printf("%-6s %-10s %s\n", "ROW", "STATUS", "SIGNALS");
+  auto progress = MakeProgress(rows->size());
   for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
     const std::size_t end = std::min(rows->size(), begin + kRowsPerCall);
     std::vector<Retraction> retractions;
@@ -588,7 +739,7 @@ int RunRetract(const Client& client, const RowSource& src,
                                : Join(item.signal_ids).c_str());
       }
     }
-    Progress(end, rows->size());
+    progress.Update(end);
   }
   std::fprintf(stderr, "cairn: %zu retracted, %zu not found, %zu failed\n",
                retracted, not_found, failed);
@@ -745,6 +896,12 @@ void AddRemoteFlags(CLI::App* command, cli::Settings* flags, bool* json) {
       "--handle-service", flags->handle_services,
       "Extra handle service registered on the hub (repeatable)");
   command->add_flag("--json", *json, "One JSON object per line");
+  command
+      ->add_option("--scheme", g_token_scheme,
+                   "Token scheme: hmac-v1, or voprf-v1 (tokens evaluated "
+                   "by the hub's OPRF)")
+      ->check(CLI::IsMember({"hmac-v1", "voprf-v1"}))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -792,6 +949,21 @@ int main(int argc, char** argv) {
                         "Extra handle service registered on the hub "
                         "(repeatable)");
   token_cmd->add_flag("--json", token.json, "One JSON object per line");
+  token_cmd
+      ->add_option("--scheme", token.scheme,
+                   "hmac-v1 (offline), or voprf-v1: show every step of the "
+                   "hub's OPRF evaluation (needs the hub flags)")
+      ->check(CLI::IsMember({"hmac-v1", "voprf-v1"}))
+      ->capture_default_str();
+  token_cmd->add_option("--hub", flags.hub,
+                        "voprf-v1: hub URL https://HOST:PORT (env CAIRN_HUB)");
+  token_cmd->add_option("--cert", flags.cert,
+                        "voprf-v1: client certificate, PEM (env CAIRN_CERT)");
+  token_cmd->add_option("--client-key", flags.key,
+                        "voprf-v1: client private key, PEM (env CAIRN_KEY)");
+  token_cmd->add_option("--cacert", flags.cacert,
+                        "voprf-v1: CA bundle of the hub, PEM (env "
+                        "CAIRN_CACERT)");
   token_cmd->add_option("VALUE", token.values, "Identifiers to tokenise")
       ->required();
 
@@ -872,6 +1044,25 @@ int main(int argc, char** argv) {
                    "Notifications per request (1..10000)")
       ->capture_default_str();
 
+  ReceiptVerifyCommand receipt_verify;
+  CLI::App* receipt =
+      app.add_subcommand("receipt", "The hub's signed receipts");
+  receipt->require_subcommand(1);
+  CLI::App* receipt_verify_cmd = receipt->add_subcommand(
+      "verify",
+      "Verify the receipt of a saved submit, retract or query response");
+  receipt_verify_cmd
+      ->add_option("FILE", receipt_verify.file, "Saved response body (JSON)")
+      ->required();
+  receipt_verify_cmd->add_option(
+      "--request", receipt_verify.request,
+      "The exact request body that was sent, to check it too");
+  receipt_verify_cmd->add_option(
+      "--keys-file", receipt_verify.keys_file,
+      "Saved `cairn me --json` output holding the hub's keys (offline); "
+      "without it the keys are fetched from the hub");
+  AddRemoteFlags(receipt_verify_cmd, &flags, &json);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -879,6 +1070,11 @@ int main(int argc, char** argv) {
   }
 
   if (keygen->parsed()) return RunKeygen(keygen_path);
+  if (receipt_verify_cmd->parsed() && !receipt_verify.keys_file.empty()) {
+    auto keys = LoadHubKeysFile(receipt_verify.keys_file);
+    if (!keys) return Fail(keys.error(), LocalFileExit(keys.error()));
+    return RunReceiptVerify(receipt_verify, *keys, json);
+  }
 
   auto settings = cli::LoadSettings(config_path);
   if (!settings) return Fail(settings.error(), kExitUsage);
@@ -901,6 +1097,13 @@ int main(int argc, char** argv) {
   auto client = BuildClient(*settings);
   if (!client) return Fail(client.error(), LocalFileExit(client.error()));
   if (me->parsed()) return RunMe(*client, json);
+  if (receipt_verify_cmd->parsed()) {
+    auto me_response = client->Me();
+    if (!me_response) {
+      return Fail(me_response.error(), CallExit(me_response.error()));
+    }
+    return RunReceiptVerify(receipt_verify, me_response->hub_keys, json);
+  }
   if (query->parsed()) return RunQuery(*client, query_rows, json, *settings);
   if (submit->parsed()) {
     return RunSubmit(*client, submit_rows, submit_defaults, json, *settings);

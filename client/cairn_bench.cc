@@ -7,7 +7,9 @@
 //       --cacert ca.crt                                   (one command line)
 //
 // Modes: query (batches of --batch tokens), query-single (one token per
-// request), submit (batches of --batch new signals). Tokens are random
+// request), submit (batches of --batch new signals), oprf (POST
+// /v1/oprf/evaluate with --batch blinded elements under the epoch /v1/me
+// announces; needs [oprf] enabled on the hub). Tokens are random
 // 32-byte values generated in-process: the benchmark measures the hub, not
 // normalisation. Request bodies are encoded before the clock starts.
 #include <algorithm>
@@ -98,8 +100,8 @@ double Percentile(const std::vector<std::uint32_t>& sorted, double p) {
 int main(int argc, char** argv) {
   BenchOptions o;
   CLI::App app{"cairn-bench: load generator for a Cairn hub"};
-  app.add_option("--mode", o.mode, "query, query-single or submit")
-      ->check(CLI::IsMember({"query", "query-single", "submit"}))
+  app.add_option("--mode", o.mode, "query, query-single, submit or oprf")
+      ->check(CLI::IsMember({"query", "query-single", "submit", "oprf"}))
       ->capture_default_str();
   app.add_option("--connections", o.connections, "Concurrent connections")
       ->capture_default_str();
@@ -199,8 +201,35 @@ int main(int argc, char** argv) {
   std::vector<std::vector<HttpRequest>> bodies(o.connections);
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> unit(0.0, 1.0);
+  if (o.mode == "oprf") {
+    // Valid blinded elements (Blind of random inputs) under the current
+    // epoch; the hub's cost does not depend on which elements they are.
+    auto me = (*connection)->Send({"GET", "/v1/me", {}, {}, true});
+    auto decoded = me && me->status == 200 ? wire::DecodeMeResponse(me->body)
+                                           : Result<wire::MeResponse>{};
+    if (!decoded || !decoded->oprf) {
+      std::fprintf(stderr,
+                   "cairn-bench: the hub does not announce voprf-v1 in "
+                   "/v1/me; enable [oprf] in its configuration\n");
+      return 2;
+    }
+    for (std::size_t c = 0; c < o.connections; ++c) {
+      for (std::size_t b = 0; b < o.bodies; ++b) {
+        wire::OprfEvaluateRequest body;
+        body.epoch = decoded->oprf->epoch;
+        for (std::size_t i = 0; i < o.batch; ++i) {
+          const Token input = RandomToken(rng);
+          body.elements.push_back(
+              oprf::Blind(input, oprf::Mode::kVoprf)->blinded_element);
+        }
+        bodies[c].push_back(HttpRequest{
+            "POST", "/v1/oprf/evaluate", wire::Encode(body), {}, true});
+      }
+    }
+  }
   for (std::size_t c = 0; c < o.connections; ++c) {
-    for (std::size_t b = 0; b < o.bodies && o.mode != "submit"; ++b) {
+    for (std::size_t b = 0;
+         b < o.bodies && o.mode != "submit" && o.mode != "oprf"; ++b) {
       wire::QueryRequest body;
       for (std::size_t i = 0; i < o.batch; ++i) {
         wire::TokenKey key;

@@ -23,6 +23,10 @@
 
 #include "server/src/api/api_router.h"
 #include "server/src/api/metrics.h"
+#include "server/src/data_dir_lock.h"
+#include "server/src/keys/hub_keyring.h"
+#include "server/src/oprf/oprf_evaluator.h"
+#include "server/src/reports/report_source.h"
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
 #include "transport/hub_server.h"
@@ -60,12 +64,39 @@ class ExpiryLoop {
       } else if (outcome->expired > 0) {
         spdlog::info("expired {} signals", outcome->expired);
       }
+      if (auto s = store_.CheckpointIfDueAndWait(); !s) {
+        spdlog::warn("audit checkpoint failed: {}; will retry in {} s",
+                     s.error().ToString(), interval_.count());
+      }
+      if (std::chrono::steady_clock::now() >= next_purge_) Purge();
       lock.lock();
+    }
+  }
+
+  // Retention: hourly is plenty for limits counted in days.
+  void Purge() {
+    cairn::server::PurgeCommand command;
+    command.context.actor = "hub";
+    auto purged = store_.PurgeAndWait(command);
+    if (!purged) {
+      spdlog::warn("retention purge failed: {}; will retry in {} s",
+                   purged.error().ToString(), interval_.count());
+      return;
+    }
+    next_purge_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    if (purged->Total() > 0) {
+      spdlog::info(
+          "purged {} signals, {} feed events, {} matches, {} dispositions, "
+          "{} notifications, {} idempotency keys past retention",
+          purged->signals, purged->feed_events, purged->matches,
+          purged->dispositions, purged->notifications,
+          purged->idempotency_keys);
     }
   }
 
   cairn::server::Store& store_;
   std::chrono::seconds interval_;
+  std::chrono::steady_clock::time_point next_purge_{};
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -157,11 +188,66 @@ int main(int argc, char** argv) {
       std::chrono::days(config->store.default_retention_days);
   store_options.max_retention =
       std::chrono::days(config->store.max_retention_days);
+  store_options.tombstone_period =
+      std::chrono::days(config->store.tombstone_days);
+  store_options.match_retention =
+      std::chrono::days(config->store.match_retention_days);
+  store_options.disposition_retention =
+      std::chrono::days(config->store.disposition_retention_days);
+  store_options.notification_retention =
+      std::chrono::days(config->store.notification_retention_days);
+  store_options.checkpoint_every_entries =
+      config->audit.checkpoint_every_entries;
+  store_options.checkpoint_interval = config->audit.checkpoint_interval;
   if (!std::filesystem::exists(store_options.db_path)) {
     return Fail("no hub database at " + store_options.db_path.string() +
                 "; create one with 'cairnctl init --data " +
                 config->store.data_dir + " --operator-cert PEM'");
   }
+  // Held until exit: a second cairnd (or an offline cairnctl restore or
+  // purge) on the same directory is refused instead of corrupting state.
+  auto data_lock = DataDirLock::Acquire(config->store.data_dir, "cairnd");
+  if (!data_lock) return Fail(data_lock.error().ToString());
+  const std::filesystem::path keys_dir =
+      config->keys.dir.empty()
+          ? std::filesystem::path(config->store.data_dir) / "keys"
+          : std::filesystem::path(config->keys.dir);
+  auto keyring =
+      HubKeyring::Open(keys_dir, /*create_if_empty=*/true, SystemClock());
+  if (!keyring) return Fail(keyring.error().ToString());
+  spdlog::info("hub signing key {} ({} keys in {})",
+               (*keyring)->PublicKeys().front().key_id,
+               (*keyring)->PublicKeys().size(), keys_dir.string());
+  store_options.checkpoint_signer =
+      [ring = *keyring](const CheckpointMessageBuilder& build) {
+        const HubSignature s = ring->SignNamed(build);
+        return CheckpointSignature{s.key_id, s.signature};
+      };
+  // voprf-v1: the hub's OPRF keys, evaluated on their own worker threads.
+  std::shared_ptr<OprfEvaluator> oprf_evaluator;
+  std::vector<cairn::TokenScheme> token_schemes;
+  if (config->oprf.accept_hmac_v1) {
+    token_schemes.push_back(cairn::TokenScheme::kHmacV1);
+  }
+  if (config->oprf.enabled) {
+    const std::filesystem::path oprf_dir =
+        config->oprf.key_dir.empty()
+            ? std::filesystem::path(config->store.data_dir) / "oprf"
+            : std::filesystem::path(config->oprf.key_dir);
+    auto oprf_keys = OprfKeyring::Open(oprf_dir, /*create_if_empty=*/true);
+    if (!oprf_keys) return Fail(oprf_keys.error().ToString());
+    spdlog::info("voprf-v1 enabled: OPRF key epoch {} ({} epochs in {})",
+                 (*oprf_keys)->CurrentEpoch(), (*oprf_keys)->Epochs().size(),
+                 oprf_dir.string());
+    OprfEvaluatorOptions oprf_options;
+    oprf_options.elements_per_member_per_day =
+        config->oprf.elements_per_member_per_day;
+    oprf_options.threads = config->oprf.threads;
+    oprf_evaluator =
+        std::make_shared<OprfEvaluator>(*oprf_keys, std::move(oprf_options));
+    token_schemes.push_back(cairn::TokenScheme::kVoprfV1);
+  }
+  store_options.accepted_schemes = token_schemes;
   const auto open_start = std::chrono::steady_clock::now();
   auto store = OpenSqliteStore(store_options);
   if (!store) return Fail(store.error().ToString());
@@ -180,6 +266,13 @@ int main(int argc, char** argv) {
   api_options.rate_limits.items_per_second =
       config->rate_limits.items_per_second;
   api_options.rate_limits.burst_seconds = config->rate_limits.burst_seconds;
+  api_options.keyring = *keyring;
+  api_options.token_schemes = token_schemes;
+  api_options.oprf = oprf_evaluator;
+  // Reports read the database over their own read-only connection.
+  auto reports = ReportSource::Open(store_options.db_path);
+  if (!reports) return Fail(reports.error().ToString());
+  api_options.reports = *reports;
   ApiRouter router(**store, metrics, api_options);
 
   auto server = HubServer::Create(config->transport, router);
@@ -201,6 +294,8 @@ int main(int argc, char** argv) {
     spdlog::info("stopped serving; closing the store");
   }
   server->reset();
+  // Evaluations in flight append audit entries: finish them first.
+  if (oprf_evaluator) oprf_evaluator->Shutdown();
   store->reset();  // drains queued writes, then closes the database
   spdlog::info("cairnd stopped cleanly");
   return 0;

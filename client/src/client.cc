@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
+#include <mutex>
 #include <unordered_map>
 
 #include <openssl/rand.h>
 
 #include "cairn/encoding.h"
 #include "cairn/normalise.h"
+#include "cairn/receipt.h"
 #include "cairn/token.h"
 #include "src/certificates.h"
+#include "src/voprf_tokeniser.h"
 
 namespace cairn {
 
@@ -25,7 +28,28 @@ struct Client::Impl {
   std::string fingerprint;  // of options.cert_file; may be empty
   std::size_t max_batch = wire::kMaxBatch;
 
+  // The hub's receipt keys (GET /v1/me) and this member's id, fetched on
+  // the first receipt and again when a receipt names an unknown key.
+  mutable std::mutex keys_mutex;
+  mutable std::optional<std::vector<wire::HubKey>> hub_keys;
+  mutable std::string member_id;
+
   Result<wire::TokenKey> TokenKeyOf(const Identifier& id) const;
+  // voprf-v1 only (else null): derives tokens through the hub's OPRF.
+  std::shared_ptr<client_internal::VoprfTokeniser> voprf;
+  // The wire keys of many identifiers under options.token_scheme: per-item
+  // errors inside, a failed hub evaluation (voprf-v1) as the outer error.
+  // A null entry yields an item error (callers skip it).
+  Result<std::vector<Result<wire::TokenKey>>> TokenKeysOf(
+      const std::vector<const Identifier*>& ids) const;
+  Result<std::vector<wire::HubKey>> HubKeys(bool refresh) const;
+  // Verifies `receipt` (unless verification is off) and appends it to `out`.
+  // `results_digest` is computed only when there is something to verify.
+  Status CheckReceipt(const std::optional<wire::Receipt>& receipt,
+                      std::string_view endpoint, const std::string& request_id,
+                      const std::string& request_digest,
+                      const std::function<std::string()>& results_digest,
+                      std::vector<wire::Receipt>* out) const;
   Result<std::string> Call(HttpRequest request) const;
   Error ReplyError(const HttpReply& reply) const;
 };
@@ -104,6 +128,39 @@ Result<wire::TokenKey> Client::Impl::TokenKeyOf(const Identifier& id) const {
   return out;
 }
 
+Result<std::vector<Result<wire::TokenKey>>> Client::Impl::TokenKeysOf(
+    const std::vector<const Identifier*>& ids) const {
+  std::vector<Result<wire::TokenKey>> keys;
+  keys.reserve(ids.size());
+  for (const Identifier* id : ids) {
+    if (id == nullptr) {
+      keys.push_back(MakeError(ErrorCode::kInvalidArgument, "no identifier"));
+    } else {
+      keys.push_back(TokenKeyOf(*id));
+    }
+  }
+  if (!voprf) return keys;
+  // voprf-v1: the hmac-v1 value x is the OPRF input; the token needs the
+  // hub's evaluation, one batched request per max_batch inputs.
+  std::vector<Token> inputs;
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!keys[i]) continue;
+    inputs.push_back(keys[i]->token);
+    at.push_back(i);
+  }
+  if (inputs.empty()) return keys;
+  auto derived = voprf->Derive(inputs);
+  if (!derived) return tl::unexpected(derived.error());
+  for (std::size_t k = 0; k < at.size(); ++k) {
+    wire::TokenKey& key = *keys[at[k]];
+    key.token = derived->tokens[k];
+    key.scheme = TokenScheme::kVoprfV1;
+    key.epoch = derived->epoch;
+  }
+  return keys;
+}
+
 Error Client::Impl::ReplyError(const HttpReply& reply) const {
   Error error;
   if (auto decoded = wire::DecodeErrorBody(reply.body)) {
@@ -132,6 +189,66 @@ Error Client::Impl::ReplyError(const HttpReply& reply) const {
     error.message += " [request " + std::string(id) + "]";
   }
   return error;
+}
+
+Result<std::vector<wire::HubKey>> Client::Impl::HubKeys(bool refresh) const {
+  std::lock_guard lock(keys_mutex);
+  if (hub_keys && !refresh) return *hub_keys;
+  auto body = Call(HttpRequest{"GET", "/v1/me", {}, {}, true});
+  if (!body) return tl::unexpected(body.error());
+  auto me = wire::DecodeMeResponse(*body);
+  if (!me) return tl::unexpected(me.error());
+  hub_keys = std::move(me->hub_keys);
+  member_id = std::move(me->member_id);
+  return *hub_keys;
+}
+
+Status Client::Impl::CheckReceipt(
+    const std::optional<wire::Receipt>& receipt, std::string_view endpoint,
+    const std::string& request_id, const std::string& request_digest,
+    const std::function<std::string()>& results_digest,
+    std::vector<wire::Receipt>* out) const {
+  if (!options.verify_receipts) {
+    if (receipt) out->push_back(*receipt);
+    return {};
+  }
+  if (!receipt) {
+    std::lock_guard lock(keys_mutex);
+    if (hub_keys && !hub_keys->empty()) {
+      return MakeError(ErrorCode::kCrypto,
+                       "the hub publishes signing keys but its answer to "
+                       "request " +
+                           request_id +
+                           " carries no receipt; report this to the hub "
+                           "operator (or set verify_receipts = false)");
+    }
+    return {};
+  }
+  ReceiptExpectation expected;
+  expected.endpoint = std::string(endpoint);
+  expected.request_id = request_id;
+  expected.results_digest = results_digest();
+  expected.request_digest = request_digest;
+  Status verified;
+  for (bool refresh : {false, true}) {
+    auto keys = HubKeys(refresh);
+    if (!keys) return tl::unexpected(keys.error());
+    {
+      std::lock_guard lock(keys_mutex);
+      expected.member = member_id;
+    }
+    verified = VerifyReceipt(*receipt, expected, *keys);
+    if (verified || verified.error().code != ErrorCode::kNotFound) break;
+  }
+  if (!verified) {
+    Error error = verified.error();
+    error.code = ErrorCode::kCrypto;
+    error.message = "the hub's receipt for request " + request_id +
+                    " does not verify: " + error.message;
+    return tl::unexpected(std::move(error));
+  }
+  out->push_back(*receipt);
+  return {};
 }
 
 Result<std::string> Client::Impl::Call(HttpRequest request) const {
@@ -181,6 +298,13 @@ Client::Client(std::shared_ptr<Connection> connection, ClientOptions options,
                                       impl->options.custom_kinds.end());
   impl->max_batch =
       std::clamp<std::size_t>(impl->options.max_batch, 1, wire::kMaxBatch);
+  if (impl->options.token_scheme == TokenScheme::kVoprfV1) {
+    const Impl* self = impl.get();  // the tokeniser dies with *impl
+    impl->voprf = std::make_shared<client_internal::VoprfTokeniser>(
+        [self](HttpRequest request) { return self->Call(std::move(request)); },
+        impl->options.oprf_public_key, impl->options.token_cache_entries,
+        impl->max_batch);
+  }
   if (!impl->options.cert_file.empty()) {
     if (auto fp =
             client_internal::CertificateFingerprint(impl->options.cert_file)) {
@@ -191,7 +315,9 @@ Client::Client(std::shared_ptr<Connection> connection, ClientOptions options,
 }
 
 Result<wire::TokenKey> Client::Tokenise(const Identifier& identifier) const {
-  return impl_->TokenKeyOf(identifier);
+  auto keys = impl_->TokenKeysOf({&identifier});
+  if (!keys) return tl::unexpected(keys.error());
+  return std::move(keys->front());
 }
 
 Result<wire::MeResponse> Client::Me() const {
@@ -208,11 +334,15 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
   signals.reserve(bans.size());
   origin.reserve(bans.size());
   std::unordered_map<std::string, std::size_t> seen;
+  std::vector<const Identifier*> identifiers;
+  for (const Ban& ban : bans) identifiers.push_back(&ban.identifier);
+  auto keys = impl_->TokenKeysOf(identifiers);
+  if (!keys) return tl::unexpected(keys.error());
   for (std::size_t i = 0; i < bans.size(); ++i) {
     auto& item = outcome.items[i];
     item.index = i;
     const Ban& ban = bans[i];
-    auto key = impl_->TokenKeyOf(ban.identifier);
+    auto& key = (*keys)[i];
     std::optional<Error> problem;
     if (!key) {
       problem = key.error();
@@ -260,6 +390,8 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
                         wire::Encode(body),
                         {{"Idempotency-Key", NewIdempotencyKey()}},
                         true};
+    const std::string request_digest =
+        impl_->options.verify_receipts ? Sha256Hex(request.body) : "";
     auto reply = impl_->Call(std::move(request));
     if (!reply) {
       return tl::unexpected(WithContext(
@@ -270,6 +402,13 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
     auto decoded = wire::DecodeSubmitSignalsResponse(*reply);
     if (!decoded) return tl::unexpected(decoded.error());
     outcome.request_ids.push_back(decoded->request_id);
+    if (auto s = impl_->CheckReceipt(
+            decoded->receipt, kSubmitEndpoint, decoded->request_id,
+            request_digest, [&] { return ResultsDigest(decoded->results); },
+            &outcome.receipts);
+        !s) {
+      return tl::unexpected(s.error());
+    }
     for (auto& result : decoded->results) {
       if (result.index >= end - begin) continue;  // ignore a hub bug
       auto& item = outcome.items[origin[begin + result.index]];
@@ -284,6 +423,12 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
 Result<RetractOutcome> Client::Retract(
     const std::vector<Retraction>& retractions) const {
   RetractOutcome outcome;
+  std::vector<const Identifier*> identifiers;
+  for (const Retraction& r : retractions) {
+    identifiers.push_back(r.identifier ? &*r.identifier : nullptr);
+  }
+  auto keys = impl_->TokenKeysOf(identifiers);
+  if (!keys) return tl::unexpected(keys.error());
   outcome.items.resize(retractions.size());
   std::vector<wire::RetractItem> wire_items;
   std::vector<std::size_t> origin;
@@ -302,7 +447,7 @@ Result<RetractOutcome> Client::Retract(
                       {},
                       {}};
     } else if (r.identifier) {
-      auto key = impl_->TokenKeyOf(*r.identifier);
+      auto& key = (*keys)[i];
       if (!key) {
         problem = key.error();
       } else {
@@ -341,8 +486,11 @@ Result<RetractOutcome> Client::Retract(
     wire::RetractRequest body;
     body.retractions.assign(wire_items.begin() + begin,
                             wire_items.begin() + end);
+    std::string encoded = wire::Encode(body);
+    const std::string request_digest =
+        impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
     auto reply = impl_->Call(HttpRequest{
-        "POST", "/v1/signals/retract", wire::Encode(body), {}, false});
+        "POST", "/v1/signals/retract", std::move(encoded), {}, false});
     if (!reply) {
       return tl::unexpected(WithContext(
           reply.error(), q, requests,
@@ -352,6 +500,13 @@ Result<RetractOutcome> Client::Retract(
     auto decoded = wire::DecodeRetractResponse(*reply);
     if (!decoded) return tl::unexpected(decoded.error());
     outcome.request_ids.push_back(decoded->request_id);
+    if (auto s = impl_->CheckReceipt(
+            decoded->receipt, kRetractEndpoint, decoded->request_id,
+            request_digest, [&] { return ResultsDigest(decoded->results); },
+            &outcome.receipts);
+        !s) {
+      return tl::unexpected(s.error());
+    }
     for (auto& result : decoded->results) {
       if (result.index >= end - begin) continue;
       auto& item = outcome.items[origin[begin + result.index]];
@@ -371,8 +526,12 @@ Result<QueryOutcome> Client::Query(
   std::unordered_map<std::string, std::size_t> position;
   keys.reserve(identifiers.size());
   origins.reserve(identifiers.size());
+  std::vector<const Identifier*> pointers;
+  for (const Identifier& id : identifiers) pointers.push_back(&id);
+  auto tokenised = impl_->TokenKeysOf(pointers);
+  if (!tokenised) return tl::unexpected(tokenised.error());
   for (std::size_t i = 0; i < identifiers.size(); ++i) {
-    auto key = impl_->TokenKeyOf(identifiers[i]);
+    auto& key = (*tokenised)[i];
     if (!key) {
       outcome.failures.push_back({i, ItemError(i, key.error())});
       continue;
@@ -393,13 +552,23 @@ Result<QueryOutcome> Client::Query(
     wire::QueryRequest body;
     body.queries.assign(std::make_move_iterator(keys.begin() + begin),
                         std::make_move_iterator(keys.begin() + end));
+    std::string encoded = wire::Encode(body);
+    const std::string request_digest =
+        impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
     auto reply = impl_->Call(
-        HttpRequest{"POST", "/v1/query", wire::Encode(body), {}, true});
+        HttpRequest{"POST", "/v1/query", std::move(encoded), {}, true});
     if (!reply)
       return tl::unexpected(WithContext(reply.error(), q, requests, ""));
     auto decoded = wire::DecodeQueryResponse(*reply);
     if (!decoded) return tl::unexpected(decoded.error());
     outcome.request_ids.push_back(decoded->request_id);
+    if (auto s = impl_->CheckReceipt(
+            decoded->receipt, kQueryEndpoint, decoded->request_id,
+            request_digest, [&] { return ResultsDigest(decoded->matches); },
+            &outcome.receipts);
+        !s) {
+      return tl::unexpected(s.error());
+    }
     for (const auto& match : decoded->matches) {
       if (match.index >= end - begin) continue;
       for (std::size_t i : origins[begin + match.index]) {

@@ -182,7 +182,7 @@ Status WriteNewConsortiumKey(const std::string& path) {
                                          "; check the directory exists and "
                                          "is writable");
   }
-  auto fail = [&path](std::string what) -> Status {
+  auto fail = [&path](const std::string& what) -> Status {
     const int err = errno;
     ::unlink(path.c_str());
     return MakeError(ErrorCode::kIo,

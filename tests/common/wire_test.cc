@@ -116,6 +116,24 @@ TEST_CASE("bad request bodies fail with code, field path and index") {
        R"({"queries":[{"kind":"email","token":")" + std::string(66, 'a') +
            R"("}]})",
        "queries[0].token", 0},
+      {"63 hex characters", qry,
+       R"({"queries":[{"kind":"email","token":")" + std::string(63, 'a') +
+           R"("}]})",
+       "queries[0].token", 0},
+      {"65 hex characters", qry,
+       R"({"queries":[{"kind":"email","token":")" + std::string(65, 'a') +
+           R"("}]})",
+       "queries[0].token", 0},
+      {"empty token", qry, R"({"queries":[{"kind":"email","token":""}]})",
+       "queries[0].token", 0},
+      {"escaped quote in token", qry,
+       R"({"queries":[{"kind":"email","token":")" + std::string(62, 'a') +
+           R"(\""}]})",
+       "queries[0].token", 0},
+      {"escape that unescapes to non-hex", qry,
+       R"({"queries":[{"kind":"email","token":")" + std::string(63, 'a') +
+           R"(\u0047"}]})",
+       "queries[0].token", 0},
       {"token is number", qry, R"({"queries":[{"kind":"email","token":7}]})",
        "queries[0].token", 0},
       {"bad kind pattern", qry,
@@ -257,6 +275,51 @@ TEST_CASE("query request decodes defaults and round-trips") {
   CHECK(*again == *r);
 }
 
+TEST_CASE("a token written with JSON escapes decodes like the plain one") {
+  // "\u0030" is "0" and "\u0061" is "a": the same JSON string value.
+  const std::string plain = "0a" + std::string(62, 'b');
+  const std::string escaped = R"(\u0030\u0061)" + std::string(62, 'b');
+  auto a = DecodeQueryRequest(R"({"queries":[{"kind":"email","token":")" +
+                              plain + R"("}]})");
+  auto b = DecodeQueryRequest(R"({"queries":[{"kind":"email","token":")" +
+                              escaped + R"("}]})");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->queries[0].token[0] == 0x0a);
+  CHECK(a->queries[0].token[1] == 0xbb);
+  CHECK(b->queries == a->queries);
+}
+
+TEST_CASE("every character at every position: only lowercase hex passes") {
+  // The token decoder works 16 characters at a time; probe each lane with
+  // every printable ASCII character and a two-byte UTF-8 character.
+  std::vector<std::string> probes;
+  for (int c = 0x20; c < 0x7f; ++c) {
+    if (c != '"' && c != '\\') probes.emplace_back(1, static_cast<char>(c));
+  }
+  probes.emplace_back("\xc3\xa9");  // é: bytes >= 0x80
+  for (std::size_t pos = 0; pos < 64; ++pos) {
+    for (const auto& probe : probes) {
+      std::string hex(64, '5');
+      hex.replace(pos, 1, probe);
+      const bool is_hex =
+          probe.size() == 1 && ((probe[0] >= '0' && probe[0] <= '9') ||
+                                (probe[0] >= 'a' && probe[0] <= 'f'));
+      auto r = DecodeQueryRequest(R"({"queries":[{"kind":"email","token":")" +
+                                  hex + R"("}]})");
+      CAPTURE(pos, probe);
+      REQUIRE(static_cast<bool>(r) == is_hex);
+      if (is_hex) {
+        const int nibble =
+            probe[0] <= '9' ? probe[0] - '0' : probe[0] - 'a' + 10;
+        const std::uint8_t byte = r->queries[0].token[pos / 2];
+        CHECK((pos % 2 == 0 ? byte >> 4 : byte & 0x0f) == nibble);
+        CHECK((pos % 2 == 0 ? byte & 0x0f : byte >> 4) == 5);
+      }
+    }
+  }
+}
+
 TEST_CASE("10,000-item query decodes; fast path reuses the buffer") {
   const std::string body = Queries(kMaxBatch);
   QueryRequest out;
@@ -311,7 +374,16 @@ TEST_CASE("responses ignore unknown fields and round-trip") {
   m.last_banned_at = *ParseTimestamp("2025-06-01T00:00:00Z");
   m.max_severity = Severity::kHigh;
   m.attributed_to = {"alpha"};
-  resp.receipt = RawReceipt{R"({"sig":"abc","n":[1,2]})"};
+  Receipt receipt;
+  receipt.key_id = "hk_0123456789abcdef";
+  receipt.member = "alpha";
+  receipt.request_id = resp.request_id;
+  receipt.at = *ParseTimestamp("2026-11-23T14:00:00Z");
+  receipt.endpoint = "/v1/query";
+  receipt.request_digest = std::string(64, 'a');
+  receipt.results_digest = std::string(64, 'b');
+  receipt.signature = "c2ln";
+  resp.receipt = receipt;
   std::string json = Encode(resp);
   auto r = DecodeQueryResponse(json);
   REQUIRE(r);

@@ -129,5 +129,22 @@ TEST_CASE("every acknowledged signal survives SIGKILL and the db is intact") {
   CHECK(missing == 0);
 }
 
+TEST_CASE("a second cairnd on the same data directory is refused") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  // Same data directory, another port: the store would open fine (SQLite
+  // allows several connections), so only the data-directory lock stops it.
+  const auto second = RunCommand(
+      {RunningHub::CairndPath(), "--config", (*hub)->ConfigPath(), "--listen",
+       "127.0.0.1:0", "--port-file", (*hub)->Scratch().File("ports2")},
+      std::chrono::seconds(20));
+  CHECK_FALSE(second.timed_out);
+  CHECK(second.exit_code != 0);
+  CHECK_THAT(second.err, Catch::Contains("in use by another process") &&
+                             Catch::Contains("cairnd pid"));
+  // The first hub still serves.
+  CHECK((*hub)->Curl("alpha", "GET", "/v1/me").status == 200);
+}
+
 }  // namespace
 }  // namespace cairn::testing

@@ -61,6 +61,8 @@ struct Response {
 struct FixtureOptions {
   // Rate limits for the router. Default: the hub's defaults.
   RateLimitOptions rate_limits;
+  // ApiOptions::oprf (voprf-v1 evaluation). Default: none.
+  std::shared_ptr<OprfEvaluator> oprf;
 };
 
 class ApiFixture {
@@ -112,9 +114,9 @@ struct StoreSnapshot {
   bool operator==(const StoreSnapshot&) const = default;
 };
 StoreSnapshot TakeSnapshot(ApiFixture& fixture);
-// Equal in everything but the transactions/operations counters: for
-// requests the store itself refuses (e.g. 409), whose empty transaction
-// still counts.
+// Equal in everything but the transactions/operations counters and the
+// audit tables: for requests the store itself refuses (e.g. 409), whose
+// transaction still counts and records the refusal in the audit log.
 bool SameData(const StoreSnapshot& a, const StoreSnapshot& b);
 // Multi-line summary for failure messages.
 std::string Describe(const StoreSnapshot& s);

@@ -61,6 +61,16 @@ const RouteCase kRoutes[] = {
      "admin_revoke_fingerprint", Role::kOperator},
     {Method::kPut, "/v1/admin/members/alpha/roles", Endpoint::kAdminSetRoles,
      "alpha", "", "admin_set_roles", Role::kOperator},
+    {Method::kPost, "/v1/oprf/evaluate", Endpoint::kOprfEvaluate, "", "",
+     "oprf_evaluate", Role::kMember},
+    {Method::kGet, "/v1/reports/summary", Endpoint::kReportsSummary, "", "",
+     "reports_summary", std::nullopt},
+    {Method::kGet, "/v1/reports/matches", Endpoint::kReportsMatches, "", "",
+     "reports_matches", std::nullopt},
+    {Method::kGet, "/v1/audit/checkpoints", Endpoint::kAuditCheckpoints, "", "",
+     "audit_checkpoints", std::nullopt},
+    {Method::kPost, "/v1/admin/keys/rotate", Endpoint::kAdminRotateKeys, "", "",
+     "admin_rotate_keys", Role::kOperator},
 };
 
 TEST_CASE("MatchRoute reaches every endpoint with its parameters",

@@ -175,13 +175,13 @@ TEST_CASE("the audit hook sees each command and can veto a batch") {
   REQUIRE(store.has_value());
   Store& s = **store;
   CreateMemberCommand c;
-  c.context = {"r_1", "ops"};
+  c.context = {"r_1", "ops", ""};
   c.member_id = "alpha";
   c.name = "Alpha";
   c.roles = RoleBit(Role::kMember);
   REQUIRE(s.CreateMemberAndWait(c).has_value());
   SubmitCommand sub;
-  sub.context = {"r_2", "alpha"};
+  sub.context = {"r_2", "alpha", ""};
   sub.member_id = "alpha";
   sub.items = {Signal(1)};
   REQUIRE(s.SubmitAndWait(sub).has_value());

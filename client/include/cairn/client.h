@@ -59,6 +59,10 @@ struct SubmitItemResult {
 struct SubmitOutcome {
   std::vector<SubmitItemResult> items;   // one per input, in input order
   std::vector<std::string> request_ids;  // one per request sent
+  // The hub's signed receipts, one per request that carried one (verified
+  // unless ClientOptions::verify_receipts is false). Keep them as proof of
+  // what the hub acknowledged; see cairn/receipt.h.
+  std::vector<wire::Receipt> receipts;
   std::size_t failed() const;
 };
 
@@ -82,6 +86,7 @@ struct RetractItemResult {
 struct RetractOutcome {
   std::vector<RetractItemResult> items;  // one per input, in input order
   std::vector<std::string> request_ids;
+  std::vector<wire::Receipt> receipts;  // as SubmitOutcome::receipts
   std::size_t failed() const;
 };
 
@@ -101,6 +106,7 @@ struct QueryOutcome {
   std::vector<ItemFailure> failures;  // identifiers that were not queried
   std::uint64_t queried = 0;          // identifiers the hub looked up
   std::vector<std::string> request_ids;
+  std::vector<wire::Receipt> receipts;  // as SubmitOutcome::receipts
 };
 
 // A single-pass range over a paged stream (feed, notifications). Iterating

@@ -83,6 +83,33 @@ struct ClientOptions {
   // the protocol's limit (10,000). Default: 10,000.
   std::size_t max_batch = 10000;
 
+  // Verify the hub's signed receipt on every submit, retract and query
+  // response (cairn/receipt.h) against the hub keys of GET /v1/me, fetched
+  // on the first receipt, cached, and fetched again when a receipt names an
+  // unknown key. A receipt that does not verify fails the call with
+  // kCrypto (the hub did answer: the items may have been stored). Once the
+  // hub is known to publish keys, a response without a receipt fails too.
+  // Default: true.
+  bool verify_receipts = true;
+
+  // Token scheme of submits, retracts and queries. voprf-v1 derives each
+  // token through the hub's OPRF (POST /v1/oprf/evaluate, metered and
+  // audited by the hub) after the hmac-v1 step, verifying the hub's proof;
+  // callers' code does not change. See docs/token-scheme.md.
+  // Default: hmac-v1.
+  TokenScheme token_scheme = TokenScheme::kHmacV1;
+
+  // voprf-v1: pins the hub's OPRF public key (standard base64 of 32 bytes,
+  // as in the "oprf" block of /v1/me). Proofs are verified against it and a
+  // hub announcing another key is refused (kCrypto). Default: "" (verify
+  // against the key /v1/me announces).
+  std::string oprf_public_key;
+
+  // voprf-v1: identifiers whose token is remembered, per key epoch, so that
+  // repeated identifiers cost no hub evaluation (least recently used
+  // entries are dropped first). 0 disables the cache. Default: 100,000.
+  std::size_t token_cache_entries = 100000;
+
   // Sent as User-Agent. Default: "cairn-client/0.1".
   std::string user_agent = "cairn-client/0.1";
 };

@@ -11,11 +11,13 @@
 
 #include "cairn/timestamp.h"
 #include "cairn/wire/admin.h"
+#include "cairn/wire/audit.h"
 #include "cairn/wire/disposition.h"
 #include "cairn/wire/error.h"
 #include "cairn/wire/feed.h"
 #include "cairn/wire/health.h"
 #include "cairn/wire/me.h"
+#include "cairn/wire/oprf.h"
 #include "cairn/wire/query.h"
 #include "cairn/wire/signals.h"
 #include "cairn/wire/types.h"

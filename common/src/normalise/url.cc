@@ -96,9 +96,8 @@ std::string RemoveDotSegments(std::string_view in) {
   while (!in.empty()) {
     if (in.starts_with("../")) {
       in.remove_prefix(3);
-    } else if (in.starts_with("./")) {
-      in.remove_prefix(2);
-    } else if (in.starts_with("/./")) {
+    } else if (in.starts_with("./") || in.starts_with("/./")) {
+      // RFC 3986 5.2.4 steps A and B: both drop two characters.
       in.remove_prefix(2);
     } else if (in == "/.") {
       in = "/";

@@ -35,7 +35,7 @@ std::string EncodeErrorBody(const Error& error) {
 Result<Error> DecodeErrorBody(std::string_view json) {
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(json);
-  auto bad = [](std::string what) {
+  auto bad = [](const std::string& what) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "hub sent a malformed error body: " + what);
   };

@@ -19,6 +19,8 @@
 #include "cairn/result.h"
 #include "cairn/timestamp.h"
 #include "cairn/vocabulary.h"
+#include "cairn/wire/query.h"
+#include "cairn/wire/signals.h"
 #include "cairn/wire/types.h"
 
 // Propagates the error of a Status/Result expression from a function that
@@ -204,8 +206,8 @@ void WriteRoles(rapidjson::Writer<rapidjson::StringBuffer>& w,
                 const std::vector<Role>& roles);
 // An item error object {"code","message","field"?} (lenient).
 Result<ItemError> GetItemError(od::value& value, Path& path);
-// Any JSON object, returned as its raw text.
-Result<RawReceipt> GetRawObject(od::value& value, Path& path);
+// A receipt object (lenient: unknown fields are ignored).
+Result<Receipt> GetReceipt(od::value& value, Path& path);
 
 struct Duplicate {
   std::size_t later;
@@ -284,6 +286,12 @@ void WriteTimestamp(Writer& w, Timestamp t);
 void WriteTokenKey(Writer& w, const TokenKey& key, bool always);
 void WriteItemError(Writer& w, const ItemError& error);
 void WriteRaw(Writer& w, std::string_view json);
+void WriteReceipt(Writer& w, const Receipt& receipt);
+// The results/matches arrays of the batch responses. Receipts digest these
+// exact encodings (cairn/receipt.h), so responses are written with them too.
+void WriteSubmitResults(Writer& w, const std::vector<SubmitResult>& results);
+void WriteRetractResults(Writer& w, const std::vector<RetractResult>& results);
+void WriteMatches(Writer& w, const std::vector<Match>& matches);
 std::string Take(rapidjson::StringBuffer& buffer);
 
 // Formats into a 20-byte buffer without allocating.

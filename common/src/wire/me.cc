@@ -1,6 +1,7 @@
 #include "cairn/wire/me.h"
 
 #include "json.h"
+#include "oprf_internal.h"
 
 namespace cairn::wire {
 namespace {
@@ -10,9 +11,9 @@ using internal::Bits;
 using internal::Mode;
 using internal::Path;
 
-constexpr std::array<std::string_view, 7> kKeys = {
-    "member_id", "name",          "roles",   "fingerprint",
-    "limits",    "token_schemes", "hub_keys"};
+constexpr std::array<std::string_view, 8> kKeys = {
+    "member_id", "name",          "roles",    "fingerprint",
+    "limits",    "token_schemes", "hub_keys", "oprf"};
 constexpr std::array<std::string_view, 4> kLimitKeys = {
     "max_batch", "max_body_bytes", "requests_per_second", "items_per_second"};
 constexpr std::array<std::string_view, 5> kHubKeyKeys = {
@@ -113,6 +114,8 @@ Status DecodeMe(od::object& root, Path& path, MeResponse& out) {
                   out.token_schemes.push_back(*scheme);
                   return {};
                 });
+          case 7:
+            return internal::DecodeOprfInfoValue(v, path, out.oprf.emplace());
           default:
             return internal::WalkArray(
                 v, path, 0, 64, false,
@@ -173,6 +176,10 @@ std::string Encode(const MeResponse& body) {
     w.EndObject();
   }
   w.EndArray();
+  if (body.oprf) {
+    internal::WriteKey(w, "oprf");
+    internal::WriteOprfInfo(w, *body.oprf);
+  }
   w.EndObject();
   return internal::Take(buffer);
 }

@@ -171,41 +171,10 @@ std::string Encode(const QueryResponse& body) {
   internal::WriteKey(w, "queried");
   w.Uint64(body.queried);
   internal::WriteKey(w, "matches");
-  w.StartArray();
-  for (const auto& m : body.matches) {
-    w.StartObject();
-    internal::WriteKey(w, "index");
-    w.Uint64(m.index);
-    internal::WriteKey(w, "match_id");
-    internal::WriteString(w, m.match_id);
-    internal::WriteKey(w, "kinds");
-    w.StartArray();
-    for (const auto& k : m.kinds) internal::WriteString(w, k);
-    w.EndArray();
-    internal::WriteKey(w, "categories");
-    w.StartArray();
-    for (auto c : m.categories) internal::WriteString(w, ToString(c));
-    w.EndArray();
-    internal::WriteKey(w, "platforms");
-    w.Uint(m.platforms);
-    internal::WriteKey(w, "first_banned_at");
-    internal::WriteTimestamp(w, m.first_banned_at);
-    internal::WriteKey(w, "last_banned_at");
-    internal::WriteTimestamp(w, m.last_banned_at);
-    internal::WriteKey(w, "max_severity");
-    internal::WriteString(w, ToString(m.max_severity));
-    if (!m.attributed_to.empty()) {
-      internal::WriteKey(w, "attributed_to");
-      w.StartArray();
-      for (const auto& id : m.attributed_to) internal::WriteString(w, id);
-      w.EndArray();
-    }
-    w.EndObject();
-  }
-  w.EndArray();
+  internal::WriteMatches(w, body.matches);
   if (body.receipt) {
     internal::WriteKey(w, "receipt");
-    internal::WriteRaw(w, body.receipt->json);
+    internal::WriteReceipt(w, *body.receipt);
   }
   w.EndObject();
   return internal::Take(buffer);
@@ -239,7 +208,7 @@ Result<QueryResponse> DecodeQueryResponse(std::string_view json) {
                                            out.matches.emplace_back());
                       });
                 default: {
-                  auto receipt = internal::GetRawObject(v, path);
+                  auto receipt = internal::GetReceipt(v, path);
                   if (!receipt) {
                     return tl::unexpected<Error>(std::move(receipt.error()));
                   }
@@ -253,5 +222,44 @@ Result<QueryResponse> DecodeQueryResponse(std::string_view json) {
                                        path);
       });
 }
+
+namespace internal {
+
+void WriteMatches(Writer& w, const std::vector<Match>& matches) {
+  w.StartArray();
+  for (const auto& m : matches) {
+    w.StartObject();
+    WriteKey(w, "index");
+    w.Uint64(m.index);
+    WriteKey(w, "match_id");
+    WriteString(w, m.match_id);
+    WriteKey(w, "kinds");
+    w.StartArray();
+    for (const auto& k : m.kinds) WriteString(w, k);
+    w.EndArray();
+    WriteKey(w, "categories");
+    w.StartArray();
+    for (auto c : m.categories) WriteString(w, ToString(c));
+    w.EndArray();
+    WriteKey(w, "platforms");
+    w.Uint(m.platforms);
+    WriteKey(w, "first_banned_at");
+    WriteTimestamp(w, m.first_banned_at);
+    WriteKey(w, "last_banned_at");
+    WriteTimestamp(w, m.last_banned_at);
+    WriteKey(w, "max_severity");
+    WriteString(w, ToString(m.max_severity));
+    if (!m.attributed_to.empty()) {
+      WriteKey(w, "attributed_to");
+      w.StartArray();
+      for (const auto& id : m.attributed_to) WriteString(w, id);
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace internal
 
 }  // namespace cairn::wire

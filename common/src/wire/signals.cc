@@ -262,6 +262,15 @@ Status DecodeResult(od::value& value, Path& path, Result_& out,
                                     ? "status \"error\" without an error object"
                                     : "error object on a successful item");
   }
+  // Found by fuzz_wire: without this check an item with no signal_id was
+  // accepted and re-encoded as "signal_id":"", which no decoder accepts.
+  if constexpr (std::is_same_v<Result_, SubmitResult>) {
+    if (!is_error && out.signal_id.empty()) {
+      return internal::Fail(path,
+                            "successful item without a signal_id; the hub's "
+                            "answer is malformed, report it to its operator");
+    }
+  }
   return {};
 }
 
@@ -305,7 +314,7 @@ Result<Body> DecodeBatchResponse(
                                                    out.results.back(), parse);
                     });
               }
-              auto receipt = internal::GetRawObject(v, path);
+              auto receipt = internal::GetReceipt(v, path);
               if (!receipt) {
                 return tl::unexpected<Error>(std::move(receipt.error()));
               }
@@ -317,16 +326,11 @@ Result<Body> DecodeBatchResponse(
       });
 }
 
-template <typename Body, typename WriteResult>
-std::string EncodeBatchResponse(const Body& body, WriteResult&& write_result) {
-  rapidjson::StringBuffer buffer;
-  internal::Writer w(buffer);
-  w.StartObject();
-  internal::WriteKey(w, "request_id");
-  internal::WriteString(w, body.request_id);
-  internal::WriteKey(w, "results");
+template <typename Result_, typename WriteResult>
+void WriteResults(internal::Writer& w, const std::vector<Result_>& results,
+                  WriteResult&& write_result) {
   w.StartArray();
-  for (const auto& r : body.results) {
+  for (const auto& r : results) {
     w.StartObject();
     internal::WriteKey(w, "index");
     w.Uint64(r.index);
@@ -341,9 +345,21 @@ std::string EncodeBatchResponse(const Body& body, WriteResult&& write_result) {
     w.EndObject();
   }
   w.EndArray();
+}
+
+template <typename Body, typename WriteResults_>
+std::string EncodeBatchResponse(const Body& body,
+                                WriteResults_&& write_results) {
+  rapidjson::StringBuffer buffer;
+  internal::Writer w(buffer);
+  w.StartObject();
+  internal::WriteKey(w, "request_id");
+  internal::WriteString(w, body.request_id);
+  internal::WriteKey(w, "results");
+  write_results(w, body.results);
   if (body.receipt) {
     internal::WriteKey(w, "receipt");
-    internal::WriteRaw(w, body.receipt->json);
+    internal::WriteReceipt(w, *body.receipt);
   }
   w.EndObject();
   return internal::Take(buffer);
@@ -442,11 +458,7 @@ Result<RetractRequest> DecodeRetractRequest(std::string_view json) {
 }
 
 std::string Encode(const SubmitSignalsResponse& body) {
-  return EncodeBatchResponse(body,
-                             [](internal::Writer& w, const SubmitResult& r) {
-                               internal::WriteKey(w, "signal_id");
-                               internal::WriteString(w, r.signal_id);
-                             });
+  return EncodeBatchResponse(body, &internal::WriteSubmitResults);
 }
 
 Result<SubmitSignalsResponse> DecodeSubmitSignalsResponse(
@@ -456,19 +468,32 @@ Result<SubmitSignalsResponse> DecodeSubmitSignalsResponse(
 }
 
 std::string Encode(const RetractResponse& body) {
-  return EncodeBatchResponse(body,
-                             [](internal::Writer& w, const RetractResult& r) {
-                               internal::WriteKey(w, "signal_ids");
-                               w.StartArray();
-                               for (const auto& id : r.signal_ids)
-                                 internal::WriteString(w, id);
-                               w.EndArray();
-                             });
+  return EncodeBatchResponse(body, &internal::WriteRetractResults);
 }
 
 Result<RetractResponse> DecodeRetractResponse(std::string_view json) {
   return DecodeBatchResponse<RetractResponse, RetractStatus>(
       json, &ParseRetractStatus);
 }
+
+namespace internal {
+
+void WriteSubmitResults(Writer& w, const std::vector<SubmitResult>& results) {
+  WriteResults(w, results, [](Writer& w2, const SubmitResult& r) {
+    WriteKey(w2, "signal_id");
+    WriteString(w2, r.signal_id);
+  });
+}
+
+void WriteRetractResults(Writer& w, const std::vector<RetractResult>& results) {
+  WriteResults(w, results, [](Writer& w2, const RetractResult& r) {
+    WriteKey(w2, "signal_ids");
+    w2.StartArray();
+    for (const auto& id : r.signal_ids) WriteString(w2, id);
+    w2.EndArray();
+  });
+}
+
+}  // namespace internal
 
 }  // namespace cairn::wire

@@ -81,7 +81,38 @@ void ApiRouter::Call::Finish(int status, std::string body,
   respond(std::move(response));
 }
 
+void ApiRouter::Call::AuditWithoutWaiting(Store& store, std::string action,
+                                          std::string details) const {
+  AuditEvent event;
+  event.request_id = request_id;
+  event.actor = member.member_id;
+  event.fingerprint = peer.fingerprint;
+  event.action = action;
+  event.details = std::move(details);
+  store.RecordAudit(std::move(event), [request_id = request_id,
+                                       action = std::move(action)](Status s) {
+    if (!s) {
+      spdlog::error("request {}: audit entry for {} not written: {}",
+                    request_id, action, s.error().ToString());
+    }
+  });
+}
+
 void ApiRouter::Call::Fail(const Error& error) {
+  if (error.code == ErrorCode::kIo) {
+    // A local I/O failure of the hub (its disk, its files) is transient for
+    // the member, and its details are for the operator, not the member.
+    spdlog::error("request_id={} storage I/O error: {}", request_id,
+                  error.message);
+    Finish(503, wire::EncodeErrorBody(Error{
+                    ErrorCode::kUnavailable,
+                    "the hub could not reach its storage; nothing was "
+                    "changed: retry later, and if it persists give the hub "
+                    "operator this request id (" +
+                        request_id + ")",
+                    std::string(), std::nullopt}));
+    return;
+  }
   Finish(HttpStatusFor(error.code), wire::EncodeErrorBody(error));
 }
 
@@ -220,6 +251,21 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
       return;
     case Endpoint::kNotifications:
       if (Admit(call, 1)) HandleNotifications(call);
+      return;
+    case Endpoint::kOprfEvaluate:
+      HandleOprfEvaluate(call);  // admits after decoding, by element count
+      return;
+    case Endpoint::kReportsSummary:
+      if (Admit(call, 1)) HandleReportsSummary(call);
+      return;
+    case Endpoint::kReportsMatches:
+      if (Admit(call, 1)) HandleReportsMatches(call);
+      return;
+    case Endpoint::kAuditCheckpoints:
+      if (Admit(call, 1)) HandleAuditCheckpoints(call);
+      return;
+    case Endpoint::kAdminRotateKeys:
+      if (Admit(call, 1)) HandleAdminRotateKeys(call);
       return;
     case Endpoint::kHealthz:
     case Endpoint::kUnknown:

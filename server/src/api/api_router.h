@@ -32,6 +32,10 @@
 
 namespace cairn::server {
 
+class HubKeyring;     // server/src/keys/hub_keyring.h
+class OprfEvaluator;  // server/src/oprf/oprf_evaluator.h
+class ReportSource;   // server/src/reports/report_source.h
+
 struct ApiOptions {
   // Largest body the transport accepts; announced in /v1/me.
   // Default: 4 MiB.
@@ -42,6 +46,16 @@ struct ApiOptions {
   RateLimitOptions rate_limits;
   // Monotonic clock for rate limits and latency. Default: steady_clock.
   SteadyNow steady_now;
+  // Evaluates POST /v1/oprf/evaluate (voprf-v1) and is announced in /v1/me.
+  // Default: none (the endpoint answers 404: voprf-v1 not enabled).
+  std::shared_ptr<OprfEvaluator> oprf;
+  // Answers GET /v1/reports/summary and /v1/reports/matches.
+  // Default: none (both answer 404: reports not enabled on this hub).
+  std::shared_ptr<ReportSource> reports;
+  // Signs receipts of submit, retract and query, lists the hub's public
+  // keys in /v1/me and rotates them (POST /v1/admin/keys/rotate).
+  // Default: none (no receipts, no hub_keys, rotate answers 404).
+  std::shared_ptr<HubKeyring> keyring;
 };
 
 class ApiRouter final : public RequestHandler {
@@ -69,6 +83,11 @@ class ApiRouter final : public RequestHandler {
   void HandleFeed(const CallPtr& call);
   void HandleNotifications(const CallPtr& call);
   void HandleAdmin(const CallPtr& call);
+  void HandleOprfEvaluate(const CallPtr& call);      // oprf_handlers.cc
+  void HandleReportsSummary(const CallPtr& call);    // report_handlers.cc
+  void HandleReportsMatches(const CallPtr& call);    // report_handlers.cc
+  void HandleAuditCheckpoints(const CallPtr& call);  // audit_handlers.cc
+  void HandleAdminRotateKeys(const CallPtr& call);   // key_handlers.cc
 
   // Rate-limits `items` items; returns false (and has answered 429) when
   // the member is over its limit.

@@ -14,6 +14,7 @@
 #include "server/src/api/endpoint.h"
 #include "server/src/http/request_handler.h"
 #include "server/src/store/records.h"
+#include "server/src/store/store.h"
 
 namespace cairn::server {
 
@@ -31,7 +32,9 @@ struct ApiRouter::Call {
   std::function<void(HttpResponse)> respond;
   std::atomic<bool> finished{false};
 
-  CommandContext Context() const { return {request_id, member.member_id}; }
+  CommandContext Context() const {
+    return {request_id, member.member_id, peer.fingerprint};
+  }
 
   // Sends `body` (JSON unless `content_type` says otherwise) with `status`.
   void Finish(int status, std::string body,
@@ -39,6 +42,13 @@ struct ApiRouter::Call {
   // Sends the protocol's error body for `error`, with its HTTP status.
   void Fail(const Error& error);
   void Fail(ErrorCode code, std::string message, std::string field = {});
+
+  // Appends an audit entry for this request (actor, fingerprint and request
+  // id from the call) without waiting for its commit, for reads that change
+  // nothing to protect: a failure is logged with the request id, not sent
+  // to the member, whose answer may already be on its way.
+  void AuditWithoutWaiting(Store& store, std::string action,
+                           std::string details) const;
 };
 
 }  // namespace cairn::server

@@ -46,6 +46,18 @@ constexpr std::array<EndpointInfo, kEndpointCount - 1> kTable = {{
      "/v1/admin/members/{}/fingerprints/{}/revoke"},
     {Endpoint::kAdminSetRoles, "admin_set_roles", Role::kOperator, Method::kPut,
      "/v1/admin/members/{}/roles"},
+    {Endpoint::kOprfEvaluate, "oprf_evaluate", Role::kMember, Method::kPost,
+     "/v1/oprf/evaluate"},
+    // Reports: compliance sees every member, a member only itself; the
+    // handler enforces that split.
+    {Endpoint::kReportsSummary, "reports_summary", std::nullopt, Method::kGet,
+     "/v1/reports/summary"},
+    {Endpoint::kReportsMatches, "reports_matches", std::nullopt, Method::kGet,
+     "/v1/reports/matches"},
+    {Endpoint::kAuditCheckpoints, "audit_checkpoints", std::nullopt,
+     Method::kGet, "/v1/audit/checkpoints"},
+    {Endpoint::kAdminRotateKeys, "admin_rotate_keys", Role::kOperator,
+     Method::kPost, "/v1/admin/keys/rotate"},
 }};
 
 std::string_view MethodName(Method m) {

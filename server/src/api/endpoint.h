@@ -29,6 +29,11 @@ enum class Endpoint : std::uint8_t {
   kAdminAddFingerprint,
   kAdminRevokeFingerprint,
   kAdminSetRoles,
+  kOprfEvaluate,
+  kReportsSummary,
+  kReportsMatches,
+  kAuditCheckpoints,
+  kAdminRotateKeys,
   kUnknown,  // no route matched; keep last
 };
 inline constexpr std::size_t kEndpointCount =

@@ -2,10 +2,14 @@
 // notifications, plus healthz and metrics.
 #include <charconv>
 
+#include "cairn/receipt.h"
 #include "cairn/wire.h"
 #include "server/src/api/api_router.h"
 #include "server/src/api/call.h"
 #include "server/src/api/wire_mapping.h"
+#include "server/src/keys/hub_keyring.h"
+#include "server/src/keys/receipt_signer.h"
+#include "server/src/oprf/oprf_evaluator.h"
 
 namespace cairn::server {
 namespace http = boost::beast::http;
@@ -36,6 +40,25 @@ Result<std::uint64_t> ParseCursor(std::string_view cursor) {
   return value;
 }
 
+// The request digest of a receipt, taken before the body may be released;
+// empty when the hub signs no receipts.
+std::string RequestDigest(const std::shared_ptr<HubKeyring>& keyring,
+                          const ApiRouter::CallPtr& call) {
+  return keyring ? Sha256Hex(Body(call)) : std::string();
+}
+
+// Adds the hub's signed receipt to `response` when the hub has keys.
+template <typename Response, typename Items>
+void AddReceipt(const std::shared_ptr<HubKeyring>& keyring,
+                const ApiRouter::CallPtr& call, std::string_view endpoint,
+                std::string request_digest, const Items& items,
+                Response& response) {
+  if (!keyring) return;
+  response.receipt =
+      SignReceipt(*keyring, call->member.member_id, call->request_id, endpoint,
+                  std::move(request_digest), ResultsDigest(items));
+}
+
 }  // namespace
 
 void ApiRouter::HandleHealthz(const CallPtr& call) {
@@ -62,6 +85,10 @@ void ApiRouter::HandleMe(const CallPtr& call) {
   me.limits.items_per_second =
       static_cast<std::uint32_t>(options_.rate_limits.items_per_second);
   me.token_schemes = options_.token_schemes;
+  if (options_.keyring) {
+    me.hub_keys = ToWireKeys(options_.keyring->PublicKeys());
+  }
+  if (options_.oprf) me.oprf = options_.oprf->Info();
   call->Finish(200, wire::Encode(me));
 }
 
@@ -100,35 +127,40 @@ void ApiRouter::HandleSubmit(const CallPtr& call) {
     command.items.push_back(std::move(item));
   }
   metrics_.AddSubmitted(call->items);
-  store_.Submit(std::move(command), [call](Result<SubmitOutcome> outcome) {
-    if (!outcome) return call->Fail(outcome.error());
-    wire::SubmitSignalsResponse response;
-    response.request_id = call->request_id;
-    response.results.reserve(outcome->results.size());
-    for (auto& r : outcome->results) {
-      wire::SubmitResult out;
-      out.index = r.index;
-      out.signal_id = std::move(r.signal_id);
-      switch (r.status) {
-        case SubmitStatus::kCreated:
-          out.status = wire::SubmitStatus::kCreated;
-          break;
-        case SubmitStatus::kUpdated:
-          out.status = wire::SubmitStatus::kUpdated;
-          break;
-        case SubmitStatus::kDuplicate:
-          out.status = wire::SubmitStatus::kDuplicate;
-          break;
-        case SubmitStatus::kError:
-          out.status = wire::SubmitStatus::kError;
-          out.signal_id.clear();
-          out.error = ToItemError(r.error);
-          break;
-      }
-      response.results.push_back(std::move(out));
-    }
-    call->Finish(200, wire::Encode(response));
-  });
+  store_.Submit(std::move(command),
+                [call, keyring = options_.keyring,
+                 digest = RequestDigest(options_.keyring, call)](
+                    Result<SubmitOutcome> outcome) {
+                  if (!outcome) return call->Fail(outcome.error());
+                  wire::SubmitSignalsResponse response;
+                  response.request_id = call->request_id;
+                  response.results.reserve(outcome->results.size());
+                  for (auto& r : outcome->results) {
+                    wire::SubmitResult out;
+                    out.index = r.index;
+                    out.signal_id = std::move(r.signal_id);
+                    switch (r.status) {
+                      case SubmitStatus::kCreated:
+                        out.status = wire::SubmitStatus::kCreated;
+                        break;
+                      case SubmitStatus::kUpdated:
+                        out.status = wire::SubmitStatus::kUpdated;
+                        break;
+                      case SubmitStatus::kDuplicate:
+                        out.status = wire::SubmitStatus::kDuplicate;
+                        break;
+                      case SubmitStatus::kError:
+                        out.status = wire::SubmitStatus::kError;
+                        out.signal_id.clear();
+                        out.error = ToItemError(r.error);
+                        break;
+                    }
+                    response.results.push_back(std::move(out));
+                  }
+                  AddReceipt(keyring, call, kSubmitEndpoint, digest,
+                             response.results, response);
+                  call->Finish(200, wire::Encode(response));
+                });
 }
 
 void ApiRouter::HandleRetract(const CallPtr& call) {
@@ -149,7 +181,8 @@ void ApiRouter::HandleRetract(const CallPtr& call) {
     command.items.push_back(std::move(item));
   }
   store_.Retract(std::move(command),
-                 [this, call](Result<RetractOutcome> outcome) {
+                 [this, call, digest = RequestDigest(options_.keyring, call)](
+                     Result<RetractOutcome> outcome) {
                    if (!outcome) return call->Fail(outcome.error());
                    wire::RetractResponse response;
                    response.request_id = call->request_id;
@@ -174,6 +207,8 @@ void ApiRouter::HandleRetract(const CallPtr& call) {
                      response.results.push_back(std::move(out));
                    }
                    metrics_.AddRetracted(retracted);
+                   AddReceipt(options_.keyring, call, kRetractEndpoint, digest,
+                              response.results, response);
                    call->Finish(200, wire::Encode(response));
                  });
 }
@@ -199,28 +234,32 @@ void ApiRouter::HandleQuery(const CallPtr& call) {
         TokenKey{std::move(q.kind), q.scheme, q.epoch, q.token});
   }
   metrics_.AddQueried(call->items);
-  store_.Query(std::move(command), [this, call](Result<QueryOutcome> outcome) {
-    if (!outcome) return call->Fail(outcome.error());
-    wire::QueryResponse response;
-    response.request_id = call->request_id;
-    response.queried = outcome->queried;
-    response.matches.reserve(outcome->matches.size());
-    for (auto& m : outcome->matches) {
-      wire::Match out;
-      out.index = m.index;
-      out.match_id = std::move(m.match_id);
-      out.kinds = std::move(m.kinds);
-      out.categories = std::move(m.categories);
-      out.platforms = m.platforms;
-      out.first_banned_at = m.first_banned_at;
-      out.last_banned_at = m.last_banned_at;
-      out.max_severity = m.max_severity;
-      out.attributed_to = std::move(m.attributed_to);
-      response.matches.push_back(std::move(out));
-    }
-    metrics_.AddMatched(response.matches.size());
-    call->Finish(200, wire::Encode(response));
-  });
+  store_.Query(std::move(command),
+               [this, call, digest = RequestDigest(options_.keyring, call)](
+                   Result<QueryOutcome> outcome) {
+                 if (!outcome) return call->Fail(outcome.error());
+                 wire::QueryResponse response;
+                 response.request_id = call->request_id;
+                 response.queried = outcome->queried;
+                 response.matches.reserve(outcome->matches.size());
+                 for (auto& m : outcome->matches) {
+                   wire::Match out;
+                   out.index = m.index;
+                   out.match_id = std::move(m.match_id);
+                   out.kinds = std::move(m.kinds);
+                   out.categories = std::move(m.categories);
+                   out.platforms = m.platforms;
+                   out.first_banned_at = m.first_banned_at;
+                   out.last_banned_at = m.last_banned_at;
+                   out.max_severity = m.max_severity;
+                   out.attributed_to = std::move(m.attributed_to);
+                   response.matches.push_back(std::move(out));
+                 }
+                 metrics_.AddMatched(response.matches.size());
+                 AddReceipt(options_.keyring, call, kQueryEndpoint, digest,
+                            response.matches, response);
+                 call->Finish(200, wire::Encode(response));
+               });
 }
 
 void ApiRouter::HandleDisposition(const CallPtr& call) {

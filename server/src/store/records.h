@@ -4,6 +4,7 @@
 #ifndef CAIRN_SERVER_STORE_RECORDS_H_
 #define CAIRN_SERVER_STORE_RECORDS_H_
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,8 +31,12 @@ Clock SystemClock();
 struct CommandContext {
   // Hub-generated "r_" + 32 hex; may be empty in tools and tests.
   std::string request_id;
-  // Member id of the caller (for admin commands: the operator).
+  // Member id of the caller (for admin commands: the operator), "hub" for
+  // the hub's own sweeps, "cairnctl" for offline tools.
   std::string actor;
+  // SHA-256 of the caller's certificate, 64 lowercase hex; "" when there is
+  // no certificate (the hub itself, offline tools).
+  std::string fingerprint;
 };
 
 // ---------------------------------------------------------------------------
@@ -260,6 +265,47 @@ struct ExpireOutcome {
 };
 
 // ---------------------------------------------------------------------------
+// Retention and the audit log
+
+// Deletes what the retention options say has been kept long enough (see
+// SqliteStoreOptions). The audit log itself is never purged.
+struct PurgeCommand {
+  CommandContext context;
+  // Count what would go, change nothing and write no audit entry.
+  bool dry_run = false;
+};
+
+struct PurgeOutcome {
+  bool dry_run = false;
+  std::uint64_t signals = 0;           // retracted/expired rows past tombstone
+  std::uint64_t feed_events = 0;       // feed rows of those signals
+  std::uint64_t matches = 0;           // matches past match retention
+  std::uint64_t dispositions = 0;      // own retention, or with their match
+  std::uint64_t notifications = 0;     // own retention, or with their match
+  std::uint64_t idempotency_keys = 0;  // past the idempotency window
+
+  std::uint64_t Total() const {
+    return signals + feed_events + matches + dispositions + notifications +
+           idempotency_keys;
+  }
+};
+
+// A signed statement that the audit log's entry `seq` has hash `head_hash`.
+struct AuditCheckpoint {
+  std::uint64_t seq = 0;
+  std::array<std::uint8_t, 32> head_hash{};
+  sys_seconds at{};
+  std::string key_id;
+  std::array<std::uint8_t, 64> signature{};
+};
+
+struct AuditCheckpointPage {
+  std::vector<AuditCheckpoint> checkpoints;
+  std::uint64_t cursor = 0;  // seq of the last checkpoint returned
+  bool more = false;
+};
+
+// ---------------------------------------------------------------------------
 // Operations
 
 struct StoreStats {
@@ -270,6 +316,9 @@ struct StoreStats {
   std::uint64_t operations = 0;           // commands acknowledged by commits
   std::uint64_t last_batch_operations = 0;
   std::uint64_t queued_operations = 0;  // waiting for the writer now
+  std::uint64_t audit_head_seq = 0;     // seq of the last audit entry
+  // Audit entries of non-matching queries lost to failed commits.
+  std::uint64_t dropped_audit_entries = 0;
 };
 
 }  // namespace cairn::server

@@ -289,6 +289,34 @@ const std::vector<std::vector<const char*>>& Migrations() {
           " created_at INTEGER NOT NULL,"
           " PRIMARY KEY (member, key)) WITHOUT ROWID",
       },
+      // 3: the hash-chained audit log and its signed checkpoints (layout
+      // fixed by docs/protocol.md, "Audit log"; reports read audit_log),
+      // plus the indexes retention purges need.
+      {
+          "CREATE TABLE audit_log ("
+          " seq INTEGER PRIMARY KEY,"
+          " at INTEGER NOT NULL,"
+          " actor TEXT NOT NULL,"
+          " fingerprint TEXT NOT NULL,"
+          " request_id TEXT NOT NULL,"
+          " action TEXT NOT NULL,"
+          " details TEXT NOT NULL,"
+          " result TEXT NOT NULL,"
+          " prev_hash BLOB NOT NULL,"
+          " hash BLOB NOT NULL)",
+          "CREATE TABLE audit_checkpoints ("
+          " seq INTEGER PRIMARY KEY,"
+          " head_hash BLOB NOT NULL,"
+          " at INTEGER NOT NULL,"
+          " key_id TEXT NOT NULL,"
+          " signature BLOB NOT NULL)",
+          "CREATE INDEX signals_departed ON signals(updated_at)"
+          " WHERE status != 0",
+          "CREATE INDEX feed_by_signal ON feed(signal)",
+          "CREATE INDEX match_signals_by_match ON match_signals(match)",
+          "CREATE INDEX matches_by_time ON matches(created_at)",
+          "CREATE INDEX notifications_by_match ON notifications(match)",
+      },
   };
   return kSteps;
 }

@@ -24,9 +24,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <sodium.h>
 
 #include "cairn/encoding.h"
+#include "server/src/store/audit_writer.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
 #include "server/src/store/token_index.h"
@@ -34,7 +37,9 @@
 namespace cairn::server {
 namespace {
 
-constexpr std::int64_t kStatusActive = 0;
+// signals.status: 0 active (written as a literal in the SQL below, where
+// the partial-index-friendly "status = 0" reads best), 1 retracted,
+// 2 expired.
 constexpr std::int64_t kStatusRetracted = 1;
 constexpr std::int64_t kStatusExpired = 2;
 constexpr std::int64_t kAnyTime = std::numeric_limits<std::int64_t>::min();
@@ -66,6 +71,57 @@ Error ItemError(ErrorCode code, std::string message, std::string field,
   e.field = std::move(field);
   e.index = index;
   return e;
+}
+
+// Builds an audit entry's details: a compact JSON object whose keys come in
+// the order the caller writes them (docs/protocol.md lists each action's).
+class Details {
+ public:
+  Details() : writer_(buffer_) { writer_.StartObject(); }
+  Details& Add(std::string_view key, std::string_view value) {
+    Key(key);
+    writer_.String(value.data(),
+                   static_cast<rapidjson::SizeType>(value.size()));
+    return *this;
+  }
+  Details& Add(std::string_view key, std::uint64_t value) {
+    Key(key);
+    writer_.Uint64(value);
+    return *this;
+  }
+  Details& AddBool(std::string_view key, bool value) {
+    Key(key);
+    writer_.Bool(value);
+    return *this;
+  }
+  Details& Add(std::string_view key, const std::vector<std::string>& values) {
+    Key(key);
+    writer_.StartArray();
+    for (const auto& v : values) {
+      writer_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+    writer_.EndArray();
+    return *this;
+  }
+  std::string Done() {
+    writer_.EndObject();
+    return std::string(buffer_.GetString(), buffer_.GetSize());
+  }
+
+ private:
+  void Key(std::string_view key) {
+    writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  }
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+};
+
+std::vector<std::string> RoleNames(RoleSet roles) {
+  std::vector<std::string> names;
+  for (Role r : {Role::kMember, Role::kCompliance, Role::kOperator}) {
+    if (roles & RoleBit(r)) names.emplace_back(ToString(r));
+  }
+  return names;
 }
 
 // Members and kinds as the request path needs them; immutable once
@@ -149,13 +205,33 @@ class Operation {
   virtual void Fail(const Error& error) = 0;
 };
 
+// Who asked for a command and as which audit action, so that a command that
+// fails as a whole is still logged, with its error code as the result.
+struct AuditTag {
+  CommandContext context;
+  std::string action;
+};
+
 template <typename T>
 class TypedOperation final : public Operation {
  public:
   using Body = std::function<Result<T>(BatchState&)>;
-  TypedOperation(Body body, Store::Callback<T> done)
-      : body_(std::move(body)), done_(std::move(done)) {}
-  void Run(BatchState& batch) override { result_.emplace(body_(batch)); }
+  TypedOperation(Body body, Store::Callback<T> done,
+                 std::optional<AuditTag> tag)
+      : body_(std::move(body)), done_(std::move(done)), tag_(std::move(tag)) {}
+  void Run(BatchState& batch) override {
+    result_.emplace(body_(batch));
+    if (!*result_ && !batch.fatal && tag_) {
+      AuditEvent e;
+      e.request_id = tag_->context.request_id;
+      e.actor = tag_->context.actor;
+      e.fingerprint = tag_->context.fingerprint;
+      e.action = tag_->action;
+      e.at = sys_seconds{std::chrono::seconds{batch.now}};
+      e.result = std::string(ErrorCodeName(result_->error().code));
+      batch.audit.push_back(std::move(e));
+    }
+  }
   void Complete() override {
     if (result_) {
       done_(std::move(*result_));
@@ -168,6 +244,7 @@ class TypedOperation final : public Operation {
  private:
   Body body_;
   Store::Callback<T> done_;
+  std::optional<AuditTag> tag_;
   std::optional<Result<T>> result_;
 };
 
@@ -276,7 +353,11 @@ std::vector<SubmitItemResult> DecodeResults(const std::string& text) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const SqliteStoreOptions& options) : options_(options) {
+  explicit SqliteStore(const SqliteStoreOptions& options)
+      : options_(options),
+        audit_(AuditWriter::Options{options.checkpoint_signer,
+                                    options.checkpoint_every_entries,
+                                    options.checkpoint_interval}) {
     if (!options_.clock) options_.clock = SystemClock();
   }
 
@@ -302,6 +383,8 @@ class SqliteStore final : public Store {
       if (auto s = writer_db_->Exec(pragma); !s) return s;
     }
     if (auto s = MigrateSchema(*writer_db_); !s) return s;
+    if (auto s = audit_.Load(*writer_db_); !s) return s;
+    audit_head_seq_.store(audit_.head_seq(), std::memory_order_relaxed);
     if (!options_.writer_setup_sql_for_testing.empty()) {
       if (auto s = writer_db_->Exec(options_.writer_setup_sql_for_testing);
           !s) {
@@ -375,36 +458,54 @@ class SqliteStore final : public Store {
 
   void CreateMember(CreateMemberCommand command,
                     Callback<MemberRecord> done) override {
+    AuditTag tag{command.context, "member.create"};
     Enqueue<MemberRecord>([this, c = std::move(command)](
                               BatchState& b) { return DoCreateMember(b, c); },
-                          std::move(done));
+                          std::move(done), std::move(tag));
   }
 
   void ChangeMember(MemberChangeCommand command,
                     Callback<MemberRecord> done) override {
+    AuditTag tag{command.context, "member.change"};
     Enqueue<MemberRecord>([this, c = std::move(command)](
                               BatchState& b) { return DoChangeMember(b, c); },
-                          std::move(done));
+                          std::move(done), std::move(tag));
   }
 
   void RegisterKind(RegisterKindCommand command, Callback<void> done) override {
+    AuditTag tag{command.context, "kind.register"};
     Enqueue<void>([this, c = std::move(command)](
                       BatchState& b) { return DoRegisterKind(b, c); },
-                  std::move(done));
+                  std::move(done), std::move(tag));
+  }
+
+  void RecordAudit(AuditEvent event, Callback<void> done) override {
+    Enqueue<void>(
+        [e = std::move(event)](BatchState& b) -> Status {
+          AuditEvent copy = e;
+          copy.at = FromUnix(b.now);
+          if (copy.details.empty()) copy.details = "{}";
+          if (copy.result.empty()) copy.result = "ok";
+          b.audit.push_back(std::move(copy));
+          return {};
+        },
+        std::move(done));
   }
 
   // ---- Signals -----------------------------------------------------------
 
   void Submit(SubmitCommand command, Callback<SubmitOutcome> done) override {
+    AuditTag tag{command.context, "submit"};
     Enqueue<SubmitOutcome>([this, c = std::move(command)](
                                BatchState& b) { return DoSubmit(b, c); },
-                           std::move(done));
+                           std::move(done), std::move(tag));
   }
 
   void Retract(RetractCommand command, Callback<RetractOutcome> done) override {
+    AuditTag tag{command.context, "retract"};
     Enqueue<RetractOutcome>([this, c = std::move(command)](
                                 BatchState& b) { return DoRetract(b, c); },
-                            std::move(done));
+                            std::move(done), std::move(tag));
   }
 
   void Query(QueryCommand command, Callback<QueryOutcome> done) override {
@@ -432,27 +533,91 @@ class SqliteStore final : public Store {
     QueryOutcome outcome;
     outcome.queried = command.items.size();
     if (hits.empty()) {
+      // The hot path: answer now and let the audit entry ride the next group
+      // commit. A crash before that commit loses the entry but nothing else
+      // (docs/adr/0004-audit-log.md).
+      const std::size_t queried = outcome.queried;
       done(std::move(outcome));
+      AuditEvent event;
+      event.request_id = std::move(command.context.request_id);
+      event.actor = std::move(command.context.actor);
+      event.fingerprint = std::move(command.context.fingerprint);
+      event.action = "query";
+      event.details = QueryDetails(queried, {});
+      RecordAudit(std::move(event), [this](Status s) {
+        if (!s) dropped_audit_entries_.fetch_add(1, std::memory_order_relaxed);
+      });
       return;
     }
+    AuditTag tag{command.context, "query"};
     Enqueue<QueryOutcome>(
         [this, ctx = std::move(command.context), member = me->number,
          queried = outcome.queried, hits = std::move(hits)](BatchState& b) {
           return DoRecordMatches(b, ctx, member, queried, hits);
         },
-        std::move(done));
+        std::move(done), std::move(tag));
   }
 
   void Dispose(DisposeCommand command,
                Callback<DispositionRecord> done) override {
+    AuditTag tag{command.context, "disposition"};
     Enqueue<DispositionRecord>([this, c = std::move(command)](
                                    BatchState& b) { return DoDispose(b, c); },
-                               std::move(done));
+                               std::move(done), std::move(tag));
   }
 
   void ExpireDue(Callback<ExpireOutcome> done) override {
     Enqueue<ExpireOutcome>([this](BatchState& b) { return DoExpire(b); },
-                           std::move(done));
+                           std::move(done), AuditTag{HubContext(), "expire"});
+  }
+
+  void Purge(PurgeCommand command, Callback<PurgeOutcome> done) override {
+    AuditTag tag{command.context, "purge"};
+    Enqueue<PurgeOutcome>(
+        [this, c = std::move(command)](BatchState& b) { return DoPurge(b, c); },
+        std::move(done), std::move(tag));
+  }
+
+  void CheckpointIfDue(Callback<void> done) override {
+    // An empty batch: the writer checks for a due checkpoint before every
+    // COMMIT.
+    Enqueue<void>([](BatchState&) -> Status { return {}; }, std::move(done));
+  }
+
+  Result<AuditCheckpointPage> AuditCheckpoints(
+      std::uint64_t after_seq, std::size_t limit) const override {
+    limit = std::clamp<std::size_t>(limit, 1, 10000);
+    std::lock_guard lock(reader_mutex_);
+    auto stmt = reader_db_->Prepare(
+        "SELECT seq, head_hash, at, key_id, signature FROM audit_checkpoints"
+        " WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, static_cast<std::int64_t>(after_seq))
+        .Bind(2, static_cast<std::int64_t>(limit + 1));
+    AuditCheckpointPage page;
+    page.cursor = after_seq;
+    while (true) {
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      if (page.checkpoints.size() == limit) {
+        page.more = true;
+        break;
+      }
+      AuditCheckpoint c;
+      c.seq = static_cast<std::uint64_t>(stmt->Int(0));
+      auto hash = stmt->Blob(1);
+      std::copy_n(hash.begin(), std::min(hash.size(), c.head_hash.size()),
+                  c.head_hash.begin());
+      c.at = FromUnix(stmt->Int(2));
+      c.key_id = stmt->Text(3);
+      auto sig = stmt->Blob(4);
+      std::copy_n(sig.begin(), std::min(sig.size(), c.signature.size()),
+                  c.signature.begin());
+      page.cursor = c.seq;
+      page.checkpoints.push_back(std::move(c));
+    }
+    return page;
   }
 
   // ---- Streams -----------------------------------------------------------
@@ -561,6 +726,9 @@ class SqliteStore final : public Store {
     s.operations = operations_.load(std::memory_order_relaxed);
     s.last_batch_operations =
         last_batch_operations_.load(std::memory_order_relaxed);
+    s.audit_head_seq = audit_head_seq_.load(std::memory_order_relaxed);
+    s.dropped_audit_entries =
+        dropped_audit_entries_.load(std::memory_order_relaxed);
     {
       std::lock_guard lock(queue_mutex_);
       s.queued_operations = queue_.size();
@@ -576,7 +744,8 @@ class SqliteStore final : public Store {
           if (auto s = b.db.Exec(sql); !s) return s;
           return {};
         },
-        [&promise](Status s) { promise.set_value(std::move(s)); });
+        [&promise](Status s) { promise.set_value(std::move(s)); },
+        std::nullopt);
     return future.get();
   }
 
@@ -736,9 +905,10 @@ class SqliteStore final : public Store {
   // ---- Writer ------------------------------------------------------------
 
   template <typename T>
-  void Enqueue(typename TypedOperation<T>::Body body, Callback<T> done) {
-    auto op =
-        std::make_unique<TypedOperation<T>>(std::move(body), std::move(done));
+  void Enqueue(typename TypedOperation<T>::Body body, Callback<T> done,
+               std::optional<AuditTag> tag = std::nullopt) {
+    auto op = std::make_unique<TypedOperation<T>>(
+        std::move(body), std::move(done), std::move(tag));
     {
       std::lock_guard lock(queue_mutex_);
       if (!stopping_) {
@@ -791,13 +961,12 @@ class SqliteStore final : public Store {
       }
       if (state.fatal) {
         failure = *state.fatal;
-      } else if (options_.audit_hook) {
-        for (const auto& event : state.audit) {
-          if (auto s = options_.audit_hook->Append(event); !s) {
-            failure = s.error();
-            break;
-          }
-        }
+      } else if (auto s = audit_.Append(*writer_db_, state.audit,
+                                        options_.audit_hook.get());
+                 !s) {
+        failure = s.error();
+      } else if (auto c = audit_.CheckpointIfDue(*writer_db_, state.now); !c) {
+        failure = c.error();
       }
       if (!failure) {
         if (auto s = writer_db_->Exec("COMMIT"); !s) failure = s.error();
@@ -807,6 +976,7 @@ class SqliteStore final : public Store {
       }
     }
     if (failure) {
+      audit_.RolledBack();
       failed_transactions_.fetch_add(1, std::memory_order_relaxed);
       writable_.store(false, std::memory_order_relaxed);
       Error e = Unavailable(
@@ -816,6 +986,8 @@ class SqliteStore final : public Store {
       return;
     }
     // Durable now: make it visible, then acknowledge.
+    audit_.Committed();
+    audit_head_seq_.store(audit_.head_seq(), std::memory_order_relaxed);
     index_->Apply(state.changes);
     if (state.directory_changed) {
       auto dir = LoadDirectory(*writer_db_);
@@ -855,9 +1027,25 @@ class SqliteStore final : public Store {
   }
 
   static void Audit(BatchState& b, const CommandContext& ctx,
-                    std::string action, std::string detail) {
-    b.audit.push_back(AuditEvent{ctx.request_id, ctx.actor, std::move(action),
-                                 std::move(detail), FromUnix(b.now)});
+                    std::string action, std::string details) {
+    AuditEvent e;
+    e.request_id = ctx.request_id;
+    e.actor = ctx.actor;
+    e.fingerprint = ctx.fingerprint;
+    e.action = std::move(action);
+    e.details = std::move(details);
+    e.at = FromUnix(b.now);
+    b.audit.push_back(std::move(e));
+  }
+
+  static CommandContext HubContext() { return CommandContext{"", "hub", ""}; }
+
+  static std::string QueryDetails(std::size_t tokens,
+                                  const std::vector<MatchResult>& matches) {
+    std::vector<std::string> ids;
+    ids.reserve(matches.size());
+    for (const auto& m : matches) ids.push_back(m.match_id);
+    return Details().Add("tokens", tokens).Add("matches", ids).Done();
   }
 
   // Shorthand: prepare a cached statement or record the batch failure.
@@ -980,7 +1168,13 @@ class SqliteStore final : public Store {
       if (!InsertFingerprint(b, number, fp)) return tl::unexpected(*b.fatal);
     }
     b.directory_changed = true;
-    Audit(b, c.context, "member.create", c.member_id);
+    Audit(b, c.context, "member.create",
+          Details()
+              .Add("member_id", c.member_id)
+              .Add("name", c.name)
+              .Add("roles", RoleNames(c.roles))
+              .Add("fingerprints", c.fingerprints)
+              .Done());
     return ReadMember(b, c.member_id);
   }
 
@@ -1001,11 +1195,15 @@ class SqliteStore final : public Store {
     if (number == 0) return MemberNotFound(c.member_id);
     bool ok = true;
     std::string action;
+    Details details;
+    details.Add("member_id", c.member_id);
     switch (c.change) {
       case Change::kSuspend:
       case Change::kResume: {
         const bool suspend = c.change == Change::kSuspend;
-        action = suspend ? "member.suspend" : "member.resume";
+        action = suspend ? "suspend" : "resume";
+        details.Add("change", action);
+        if (suspend) details.Add("reason", c.reason);
         ok = Run(b,
                  "UPDATE members SET suspended = ?2, suspended_reason = ?3"
                  " WHERE id = ?1",
@@ -1018,7 +1216,8 @@ class SqliteStore final : public Store {
         break;
       }
       case Change::kAddFingerprint: {
-        action = "member.fingerprint.add";
+        action = "add_fingerprint";
+        details.Add("change", action).Add("fingerprint", c.fingerprint);
         const std::int64_t owner = FingerprintOwner(b, c.fingerprint);
         if (owner < 0) return tl::unexpected(*b.fatal);
         if (owner > 0) {
@@ -1032,7 +1231,8 @@ class SqliteStore final : public Store {
         break;
       }
       case Change::kRevokeFingerprint: {
-        action = "member.fingerprint.revoke";
+        action = "revoke_fingerprint";
+        details.Add("change", action).Add("fingerprint", c.fingerprint);
         const std::int64_t owner = FingerprintOwner(b, c.fingerprint);
         if (owner < 0) return tl::unexpected(*b.fatal);
         if (owner != number) {
@@ -1051,7 +1251,8 @@ class SqliteStore final : public Store {
         break;
       }
       case Change::kSetRoles:
-        action = "member.roles";
+        action = "set_roles";
+        details.Add("change", action).Add("roles", RoleNames(c.roles));
         ok =
             Run(b, "UPDATE members SET roles = ?2 WHERE id = ?1",
                 [&](Statement& s) {
@@ -1061,7 +1262,7 @@ class SqliteStore final : public Store {
     }
     if (!ok) return tl::unexpected(*b.fatal);
     b.directory_changed = true;
-    Audit(b, c.context, action, c.member_id);
+    Audit(b, c.context, "member.change", details.Done());
     return ReadMember(b, c.member_id);
   }
 
@@ -1080,7 +1281,7 @@ class SqliteStore final : public Store {
       return tl::unexpected(*b.fatal);
     }
     b.directory_changed = true;
-    Audit(b, c.context, "kind.register", c.kind);
+    Audit(b, c.context, "kind.register", Details().Add("kind", c.kind).Done());
     return {};
   }
 
@@ -1114,15 +1315,14 @@ class SqliteStore final : public Store {
         }
         outcome.results = DecodeResults(s->Text(1));
         outcome.replayed = true;
+        Audit(b, c.context, "submit", SubmitDetails(outcome));
         return outcome;
       }
     }
     outcome.results.reserve(c.items.size());
-    std::size_t created = 0;
     for (std::size_t i = 0; i < c.items.size(); ++i) {
       SubmitItemResult r = SubmitItem(b, *dir, *me, c.items[i], i);
       if (b.fatal) return tl::unexpected(*b.fatal);
-      if (r.status == SubmitStatus::kCreated) ++created;
       outcome.results.push_back(std::move(r));
     }
     if (!c.idempotency_key.empty()) {
@@ -1140,10 +1340,26 @@ class SqliteStore final : public Store {
         return tl::unexpected(*b.fatal);
       }
     }
-    Audit(b, c.context, "submit",
-          std::to_string(c.items.size()) + " items, " +
-              std::to_string(created) + " created");
+    Audit(b, c.context, "submit", SubmitDetails(outcome));
     return outcome;
+  }
+
+  static std::string SubmitDetails(const SubmitOutcome& outcome) {
+    std::uint64_t counts[4] = {0, 0, 0, 0};
+    std::vector<std::string> ids;
+    for (const auto& r : outcome.results) {
+      ++counts[static_cast<std::size_t>(r.status)];
+      if (r.status != SubmitStatus::kError) ids.push_back(r.signal_id);
+    }
+    Details d;
+    d.Add("items", std::uint64_t{outcome.results.size()})
+        .Add("created", counts[static_cast<int>(SubmitStatus::kCreated)])
+        .Add("updated", counts[static_cast<int>(SubmitStatus::kUpdated)])
+        .Add("duplicate", counts[static_cast<int>(SubmitStatus::kDuplicate)])
+        .Add("errors", counts[static_cast<int>(SubmitStatus::kError)])
+        .Add("signal_ids", ids);
+    if (outcome.replayed) d.AddBool("replayed", true);
+    return d.Done();
   }
 
   SubmitItemResult SubmitItem(BatchState& b, const Directory& dir,
@@ -1374,8 +1590,12 @@ class SqliteStore final : public Store {
             std::make_pair(static_cast<std::uint32_t>(s->Int(1)), d.key));
       }
     }
-    for (const auto& [match, info] : matches) {
-      const auto& [querier, key] = info;
+    for (const auto& entry : matches) {
+      // No structured bindings here: the lambda below captures them, which
+      // clang-14 (the fuzz build) does not support.
+      const auto match = entry.first;
+      const std::uint32_t querier = entry.second.first;
+      const auto& key = entry.second.second;
       bool supported = false;
       for (const IndexEntry& e : BatchLookup(b, key, b.now)) {
         if (e.member != querier) supported = true;
@@ -1467,9 +1687,16 @@ class SqliteStore final : public Store {
         return tl::unexpected(*b.fatal);
       }
     }
+    std::vector<std::string> ids;
+    for (const auto& r : outcome.results) {
+      ids.insert(ids.end(), r.signal_ids.begin(), r.signal_ids.end());
+    }
     Audit(b, c.context, "retract",
-          std::to_string(c.items.size()) + " items, " +
-              std::to_string(retracted) + " signals retracted");
+          Details()
+              .Add("items", std::uint64_t{c.items.size()})
+              .Add("retracted", std::uint64_t{retracted})
+              .Add("signal_ids", ids)
+              .Done());
     return outcome;
   }
 
@@ -1534,9 +1761,7 @@ class SqliteStore final : public Store {
       }
       outcome.matches.push_back(std::move(m));
     }
-    Audit(b, ctx, "query",
-          std::to_string(queried) + " items, " +
-              std::to_string(outcome.matches.size()) + " matches");
+    Audit(b, ctx, "query", QueryDetails(queried, outcome.matches));
     return outcome;
   }
 
@@ -1575,7 +1800,10 @@ class SqliteStore final : public Store {
       return tl::unexpected(*b.fatal);
     }
     Audit(b, c.context, "disposition",
-          c.match_id + " " + std::string(ToString(c.outcome)));
+          Details()
+              .Add("match_id", c.match_id)
+              .Add("outcome", ToString(c.outcome))
+              .Done());
     return DispositionRecord{c.match_id, c.outcome, c.note, FromUnix(b.now)};
   }
 
@@ -1615,13 +1843,112 @@ class SqliteStore final : public Store {
       return tl::unexpected(*b.fatal);
     }
     if (!departed.empty()) {
-      Audit(b, CommandContext{}, "expire",
-            std::to_string(departed.size()) + " signals expired");
+      Audit(b, HubContext(), "expire",
+            Details().Add("signals", std::uint64_t{departed.size()}).Done());
     }
     return ExpireOutcome{departed.size()};
   }
 
+  // Runs `sql` with those of ?1..?5 it uses bound to the purge cutoffs
+  // (tombstone, match, disposition, notification, idempotency); returns the
+  // count it selects, or the number of rows it deleted.
+  std::optional<std::uint64_t> PurgeStep(BatchState& b, const char* sql,
+                                         const std::int64_t (&cut)[5],
+                                         bool count) {
+    std::optional<Statement> slot;
+    Statement* st = Prep(b, slot, sql);
+    if (st == nullptr) return std::nullopt;
+    for (int i = 0; i < 5; ++i) {
+      if (std::string_view(sql).find("?" + std::to_string(i + 1)) !=
+          std::string_view::npos) {
+        st->Bind(i + 1, cut[i]);
+      }
+    }
+    auto row = st->Step();
+    if (!row) {
+      b.Fail(row.error());
+      return std::nullopt;
+    }
+    if (count) return static_cast<std::uint64_t>(st->Int(0));
+    return static_cast<std::uint64_t>(sqlite3_changes(b.db.handle()));
+  }
+
+  Result<PurgeOutcome> DoPurge(BatchState& b, const PurgeCommand& c) {
+    const std::int64_t cut[5] = {
+        b.now - options_.tombstone_period.count(),
+        b.now - options_.match_retention.count(),
+        b.now - options_.disposition_retention.count(),
+        b.now - options_.notification_retention.count(),
+        b.now - options_.idempotency_window.count()};
+    PurgeOutcome out;
+    out.dry_run = c.dry_run;
+    struct Step {
+      const char* count_sql;
+      const char* delete_sql;  // nullptr: deleted by an earlier step
+      std::uint64_t* total;
+    };
+    // Order matters for the deletes: rows that point at a signal or a match
+    // go before it, so nothing is left dangling.
+    const Step steps[] = {
+        {"SELECT count(*) FROM feed WHERE signal IN (SELECT id FROM signals"
+         " WHERE status != 0 AND updated_at <= ?1)",
+         "DELETE FROM feed WHERE signal IN (SELECT id FROM signals"
+         " WHERE status != 0 AND updated_at <= ?1)",
+         &out.feed_events},
+        {"SELECT 0",
+         "DELETE FROM retractions WHERE signal IN (SELECT id FROM signals"
+         " WHERE status != 0 AND updated_at <= ?1)",
+         nullptr},
+        {"SELECT 0",
+         "DELETE FROM match_signals WHERE signal IN (SELECT id FROM signals"
+         " WHERE status != 0 AND updated_at <= ?1)",
+         nullptr},
+        {"SELECT count(*) FROM signals WHERE status != 0 AND updated_at <= ?1",
+         "DELETE FROM signals WHERE status != 0 AND updated_at <= ?1",
+         &out.signals},
+        {"SELECT count(*) FROM dispositions WHERE recorded_at <= ?3 OR match"
+         " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+         "DELETE FROM dispositions WHERE recorded_at <= ?3 OR match"
+         " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+         &out.dispositions},
+        {"SELECT count(*) FROM notifications WHERE at <= ?4 OR match"
+         " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+         "DELETE FROM notifications WHERE at <= ?4 OR match"
+         " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+         &out.notifications},
+        {"SELECT 0",
+         "DELETE FROM match_signals WHERE match"
+         " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+         nullptr},
+        {"SELECT count(*) FROM matches WHERE created_at <= ?2",
+         "DELETE FROM matches WHERE created_at <= ?2", &out.matches},
+        {"SELECT count(*) FROM idempotency WHERE created_at <= ?5",
+         "DELETE FROM idempotency WHERE created_at <= ?5",
+         &out.idempotency_keys},
+    };
+    for (const Step& step : steps) {
+      if (c.dry_run && step.total == nullptr) continue;
+      auto n = PurgeStep(b, c.dry_run ? step.count_sql : step.delete_sql, cut,
+                         c.dry_run);
+      if (!n) return tl::unexpected(*b.fatal);
+      if (step.total != nullptr) *step.total = *n;
+    }
+    if (!c.dry_run && (out.Total() > 0 || c.context.actor != "hub")) {
+      Audit(b, c.context, "purge",
+            Details()
+                .Add("signals", out.signals)
+                .Add("feed_events", out.feed_events)
+                .Add("matches", out.matches)
+                .Add("dispositions", out.dispositions)
+                .Add("notifications", out.notifications)
+                .Add("idempotency_keys", out.idempotency_keys)
+                .Done());
+    }
+    return out;
+  }
+
   SqliteStoreOptions options_;
+  AuditWriter audit_;                    // writer thread only (after Open)
   std::unique_ptr<Database> writer_db_;  // writer thread only (after Open)
   std::unique_ptr<Database> reader_db_;
   mutable std::mutex reader_mutex_;
@@ -1641,6 +1968,8 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> failed_transactions_{0};
   std::atomic<std::uint64_t> operations_{0};
   std::atomic<std::uint64_t> last_batch_operations_{0};
+  std::atomic<std::uint64_t> audit_head_seq_{0};
+  std::atomic<std::uint64_t> dropped_audit_entries_{0};
 };
 
 }  // namespace

@@ -64,4 +64,18 @@ Result<ExpireOutcome> Store::ExpireDueAndWait() {
   return Wait<ExpireOutcome>([&](auto done) { ExpireDue(std::move(done)); });
 }
 
+Status Store::RecordAuditAndWait(AuditEvent event) {
+  return Wait<void>(
+      [&](auto done) { RecordAudit(std::move(event), std::move(done)); });
+}
+
+Result<PurgeOutcome> Store::PurgeAndWait(PurgeCommand command) {
+  return Wait<PurgeOutcome>(
+      [&](auto done) { Purge(std::move(command), std::move(done)); });
+}
+
+Status Store::CheckpointIfDueAndWait() {
+  return Wait<void>([&](auto done) { CheckpointIfDue(std::move(done)); });
+}
+
 }  // namespace cairn::server

@@ -19,6 +19,7 @@
 #ifndef CAIRN_SERVER_STORE_STORE_H_
 #define CAIRN_SERVER_STORE_STORE_H_
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -35,24 +36,45 @@
 
 namespace cairn::server {
 
-// One record for the audit log, produced by every mutating command.
+// One entry of the audit log (docs/protocol.md, "Audit log"). Commands
+// produce theirs inside the store; RecordAudit takes others'.
 struct AuditEvent {
-  std::string request_id;
-  std::string actor;
-  std::string action;  // e.g. "submit", "retract", "member.suspend"
-  std::string detail;  // short human-readable summary, never a query token
-  sys_seconds at{};
+  std::string request_id;  // "" when there is no request (sweeps, tools)
+  std::string actor;       // member id, "hub" or "cairnctl"
+  std::string action;      // one of the actions listed in docs/protocol.md
+  // A JSON object, compact, with the keys in the order the action documents;
+  // never a query token.
+  std::string details = "{}";
+  sys_seconds at{};           // set by the writer to the batch's time
+  std::string fingerprint;    // caller's certificate, 64 hex, or ""
+  std::string result = "ok";  // "ok" or an ErrorCodeName
 };
 
-// Called by the writer inside the batch's transaction, before COMMIT, once
-// per command that changed something. Returning an error aborts the whole
-// batch (every command gets kUnavailable). The Accountability issue will
-// implement a hash-chained audit log behind this seam.
+// Observer of the audit log: called by the writer inside the batch's
+// transaction, before COMMIT, once per entry appended. Returning an error
+// aborts the whole batch (every command gets kUnavailable). Tests use it to
+// veto batches.
 class AuditHook {
  public:
   virtual ~AuditHook() = default;
   virtual Status Append(const AuditEvent& event) = 0;
 };
+
+// What a checkpoint signer returns: which key signed, and the Ed25519
+// signature over the message it was given.
+struct CheckpointSignature {
+  std::string key_id;
+  std::array<std::uint8_t, 64> signature{};
+};
+
+// Signs audit checkpoints with the hub's current key: calls build(key_id)
+// for the message (which names the key) and signs it with that same key,
+// so a concurrent key rotation cannot make them differ. cairnd wires it to
+// HubKeyring::SignNamed.
+using CheckpointMessageBuilder =
+    std::function<std::vector<std::uint8_t>(const std::string& key_id)>;
+using CheckpointSigner =
+    std::function<CheckpointSignature(const CheckpointMessageBuilder& build)>;
 
 class Store {
  public:
@@ -119,6 +141,27 @@ class Store {
   // notifications). Queries already ignore such signals before this runs.
   virtual void ExpireDue(Callback<ExpireOutcome> done) = 0;
 
+  // Appends `event` to the audit log through the writer, for actions that
+  // change nothing else: queries without matches, OPRF evaluations, report
+  // reads, key rotations. `done` runs on the writer thread after COMMIT;
+  // callers that answer without waiting must still log a failure.
+  virtual void RecordAudit(AuditEvent event, Callback<void> done) = 0;
+
+  // Deletes (or with dry_run only counts) what has outlived its retention;
+  // see SqliteStoreOptions and PurgeOutcome. Appends a "purge" audit entry
+  // when it deleted anything or the actor is not "hub".
+  virtual void Purge(PurgeCommand command, Callback<PurgeOutcome> done) = 0;
+
+  // Writes an audit checkpoint now if one is due by time (the writer checks
+  // the entry count after every commit anyway). Meant for a periodic timer.
+  // No-op without a checkpoint signer.
+  virtual void CheckpointIfDue(Callback<void> done) = 0;
+
+  // Audit checkpoints with seq > after_seq, oldest first.
+  // REQUIRES: 1 <= limit <= 10000.
+  virtual Result<AuditCheckpointPage> AuditCheckpoints(
+      std::uint64_t after_seq, std::size_t limit) const = 0;
+
   // ---- Streams (synchronous reads) ---------------------------------------
 
   // Events about OTHER members' signals with seq > after_seq, in order.
@@ -146,6 +189,9 @@ class Store {
   Result<QueryOutcome> QueryAndWait(QueryCommand command);
   Result<DispositionRecord> DisposeAndWait(DisposeCommand command);
   Result<ExpireOutcome> ExpireDueAndWait();
+  Status RecordAuditAndWait(AuditEvent event);
+  Result<PurgeOutcome> PurgeAndWait(PurgeCommand command);
+  Status CheckpointIfDueAndWait();
 };
 
 struct SqliteStoreOptions {
@@ -185,8 +231,33 @@ struct SqliteStoreOptions {
   // Source of "now". Default: the system clock.
   Clock clock;
 
-  // Called inside each write transaction. Default: none.
+  // Called inside each write transaction for each audit entry. Default:
+  // none.
   std::shared_ptr<AuditHook> audit_hook;
+
+  // Signs audit checkpoints. Default: none, and then no checkpoints are
+  // written (tests, tools that open the store offline).
+  CheckpointSigner checkpoint_signer;
+
+  // The writer adds a checkpoint to a commit once this many audit entries
+  // are not covered by one yet... Default: 1000.
+  std::uint64_t checkpoint_every_entries = 1000;
+  // ...or when the oldest uncovered entry is this old. Default: 1 h.
+  std::chrono::seconds checkpoint_interval{std::chrono::hours(1)};
+
+  // Retracted and expired signal rows (and their feed events) are purged
+  // this long after they left the active set. A feed reader that falls
+  // further behind must resynchronise from the start. Default: 30 days.
+  std::chrono::seconds tombstone_period{std::chrono::days(30)};
+  // Matches (with their dispositions and notifications) are purged this
+  // long after they were made. Default: 730 days.
+  std::chrono::seconds match_retention{std::chrono::days(730)};
+  // Dispositions are purged this long after they were recorded.
+  // Default: 730 days.
+  std::chrono::seconds disposition_retention{std::chrono::days(730)};
+  // Notifications are purged this long after they were emitted.
+  // Default: 730 days.
+  std::chrono::seconds notification_retention{std::chrono::days(730)};
 
   // Test seam: SQL run on the writer connection right after it opens
   // (e.g. "PRAGMA max_page_count=..." to provoke SQLITE_FULL). Default: "".

@@ -194,9 +194,10 @@ class ConfigReader {
 
 Status ReadConfig(const toml::table& root, const ConfigReader& r,
                   HubConfig& c) {
-  if (auto s = r.CheckKeys(root, "",
-                           {"listen", "tls", "limits", "timeouts", "store",
-                            "rate_limits", "log", "metrics"});
+  if (auto s =
+          r.CheckKeys(root, "",
+                      {"listen", "tls", "limits", "timeouts", "store", "audit",
+                       "keys", "rate_limits", "log", "metrics", "oprf"});
       !s) {
     return s;
   }
@@ -269,12 +270,39 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
   if (store != nullptr) {
     CAIRN_TRY(r.CheckKeys(
         *store, "store",
-        {"data_dir", "max_retention_days", "default_retention_days"}));
+        {"data_dir", "max_retention_days", "default_retention_days",
+         "tombstone_days", "match_retention_days", "disposition_retention_days",
+         "notification_retention_days"}));
+    CAIRN_TRY(r.Integer(store, "store", "tombstone_days", 0, 36500,
+                        c.store.tombstone_days));
+    CAIRN_TRY(r.Integer(store, "store", "match_retention_days", 1, 36500,
+                        c.store.match_retention_days));
+    CAIRN_TRY(r.Integer(store, "store", "disposition_retention_days", 1, 36500,
+                        c.store.disposition_retention_days));
+    CAIRN_TRY(r.Integer(store, "store", "notification_retention_days", 1, 36500,
+                        c.store.notification_retention_days));
     CAIRN_TRY(r.Path(store, "store", "data_dir", c.store.data_dir));
     CAIRN_TRY(r.Integer(store, "store", "max_retention_days", 1, 36500,
                         c.store.max_retention_days));
     CAIRN_TRY(r.Integer(store, "store", "default_retention_days", 1, 36500,
                         c.store.default_retention_days));
+  }
+  CAIRN_SECTION(audit, "audit");
+  if (audit != nullptr) {
+    CAIRN_TRY(r.CheckKeys(
+        *audit, "audit",
+        {"checkpoint_every_entries", "checkpoint_interval_seconds"}));
+    CAIRN_TRY(r.Integer(audit, "audit", "checkpoint_every_entries", 1,
+                        100'000'000, c.audit.checkpoint_every_entries));
+    std::int64_t interval = c.audit.checkpoint_interval.count();
+    CAIRN_TRY(r.Integer(audit, "audit", "checkpoint_interval_seconds", 1,
+                        366 * 86400, interval));
+    c.audit.checkpoint_interval = std::chrono::seconds(interval);
+  }
+  CAIRN_SECTION(keys, "keys");
+  if (keys != nullptr) {
+    CAIRN_TRY(r.CheckKeys(*keys, "keys", {"dir"}));
+    CAIRN_TRY(r.Path(keys, "keys", "dir", c.keys.dir));
   }
   CAIRN_SECTION(rate, "rate_limits");
   if (rate != nullptr) {
@@ -299,6 +327,19 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
     CAIRN_TRY(r.CheckKeys(*metrics, "metrics", {"loopback_listen"}));
     CAIRN_TRY(
         r.String(metrics, "metrics", "loopback_listen", tc.metrics_listen));
+  }
+  CAIRN_SECTION(oprf, "oprf");
+  if (oprf != nullptr) {
+    CAIRN_TRY(r.CheckKeys(*oprf, "oprf",
+                          {"enabled", "key_dir", "elements_per_member_per_day",
+                           "accept_hmac_v1", "threads"}));
+    CAIRN_TRY(r.Bool(oprf, "oprf", "enabled", c.oprf.enabled));
+    CAIRN_TRY(r.Path(oprf, "oprf", "key_dir", c.oprf.key_dir));
+    CAIRN_TRY(r.Integer(oprf, "oprf", "elements_per_member_per_day", 1,
+                        std::int64_t{1} << 40,
+                        c.oprf.elements_per_member_per_day));
+    CAIRN_TRY(r.Bool(oprf, "oprf", "accept_hmac_v1", c.oprf.accept_hmac_v1));
+    CAIRN_TRY(r.Integer(oprf, "oprf", "threads", 1, 256, c.oprf.threads));
   }
 #undef CAIRN_SECTION
 #undef CAIRN_TRY
@@ -393,6 +434,12 @@ Status ValidateTransportConfig(const TransportConfig& c) {
 
 Status ValidateHubConfig(const HubConfig& config) {
   if (auto s = ValidateTransportConfig(config.transport); !s) return s;
+  if (!config.oprf.enabled && !config.oprf.accept_hmac_v1) {
+    return Invalid("oprf.accept_hmac_v1",
+                   "oprf.accept_hmac_v1 = false with oprf.enabled = false "
+                   "would accept no token scheme at all; set oprf.enabled = "
+                   "true or accept_hmac_v1 = true");
+  }
   if (config.store.default_retention_days > config.store.max_retention_days) {
     return Invalid("store.default_retention_days",
                    fmt::format("store.default_retention_days ({}) exceeds "

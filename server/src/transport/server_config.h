@@ -93,6 +93,34 @@ struct StoreConfig {
   int max_retention_days = 730;
   // expires_at of a signal submitted without one. Default: 365.
   int default_retention_days = 365;
+  // Retracted and expired signals are purged this many days after they
+  // left the active set (feed readers further behind must resync).
+  // Default: 30.
+  int tombstone_days = 30;
+  // Matches (with their dispositions and notifications) are purged this
+  // many days after they were made. Default: 730.
+  int match_retention_days = 730;
+  // Dispositions are purged this many days after they were recorded.
+  // Default: 730.
+  int disposition_retention_days = 730;
+  // Notifications are purged this many days after they were emitted.
+  // Default: 730.
+  int notification_retention_days = 730;
+};
+
+// The audit log's signed checkpoints.
+struct AuditConfig {
+  // A checkpoint once this many entries are uncovered... Default: 1000.
+  std::uint64_t checkpoint_every_entries = 1000;
+  // ...or once the oldest uncovered entry is this old. Default: 3600 s.
+  std::chrono::seconds checkpoint_interval{3600};
+};
+
+// The hub's Ed25519 signing keys (receipts, audit checkpoints).
+struct KeysConfig {
+  // Directory of the key files; created with a first key when empty.
+  // Default: "" = <store.data_dir>/keys.
+  std::string dir;
 };
 
 struct RateLimitConfig {
@@ -112,9 +140,30 @@ struct LogConfig {
   std::string file;
 };
 
+// Token scheme voprf-v1 (docs/token-scheme.md).
+struct OprfConfig {
+  // Evaluate POST /v1/oprf/evaluate, announce the key in /v1/me and accept
+  // voprf-v1 tokens. Default: false.
+  bool enabled = false;
+  // Directory of the epoch-N.key files; created with epoch 1 if empty.
+  // Default: "" = <store.data_dir>/oprf.
+  std::string key_dir;
+  // Blinded elements each member may have evaluated per UTC day.
+  // Default: 1,000,000.
+  std::uint64_t elements_per_member_per_day = 1'000'000;
+  // Keep accepting hmac-v1 tokens; false makes the hub voprf-v1 only.
+  // Default: true.
+  bool accept_hmac_v1 = true;
+  // Threads evaluating batches. Default: 2.
+  unsigned threads = 2;
+};
+
 struct HubConfig {
+  OprfConfig oprf;
   TransportConfig transport;
   StoreConfig store;
+  AuditConfig audit;
+  KeysConfig keys;
   RateLimitConfig rate_limits;
   LogConfig log;
 };

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cairn/wire/oprf.h"
 #include "cairn/wire/types.h"
 
 namespace cairn::wire {
@@ -39,6 +40,8 @@ struct MeResponse {
   MemberLimits limits;
   std::vector<TokenScheme> token_schemes;
   std::vector<HubKey> hub_keys;
+  // Present when the hub evaluates voprf-v1 (its current key epoch).
+  std::optional<OprfInfo> oprf;
 
   bool operator==(const MeResponse&) const = default;
 };

@@ -35,7 +35,7 @@ struct QueryResponse {
   std::string request_id;
   std::uint64_t queried = 0;
   std::vector<Match> matches;
-  std::optional<RawReceipt> receipt;
+  std::optional<Receipt> receipt;
 
   bool operator==(const QueryResponse&) const = default;
 };

@@ -49,7 +49,7 @@ struct SubmitResult {
 struct SubmitSignalsResponse {
   std::string request_id;
   std::vector<SubmitResult> results;
-  std::optional<RawReceipt> receipt;
+  std::optional<Receipt> receipt;
 
   bool operator==(const SubmitSignalsResponse&) const = default;
 };
@@ -84,7 +84,7 @@ struct RetractResult {
 struct RetractResponse {
   std::string request_id;
   std::vector<RetractResult> results;
-  std::optional<RawReceipt> receipt;
+  std::optional<Receipt> receipt;
 
   bool operator==(const RetractResponse&) const = default;
 };

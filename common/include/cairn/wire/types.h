@@ -56,11 +56,21 @@ struct ItemError {
   bool operator==(const ItemError&) const = default;
 };
 
-// Signed receipts are specified by a later issue. Until then the receipt is
-// carried as the raw JSON text of an object, passed through verbatim.
-struct RawReceipt {
-  std::string json;  // a JSON object, e.g. {"alg":"ed25519",...}
-  bool operator==(const RawReceipt&) const = default;
+// The hub's signed receipt of a submit, retract or query response. The
+// signed digest, the two content digests and verification are specified in
+// cairn/receipt.h (and docs/protocol.md, "Receipts").
+struct Receipt {
+  std::string key_id;           // hub signing key, listed in /v1/me hub_keys
+  std::string alg = "ed25519";  // signature algorithm
+  std::string member;           // member id of the caller
+  std::string request_id;       // the response's request_id
+  Timestamp at{};               // when the hub signed
+  std::string endpoint;         // "/v1/signals", "/v1/signals/retract", ...
+  std::string request_digest;   // 64 lowercase hex (see cairn/receipt.h)
+  std::string results_digest;   // 64 lowercase hex (see cairn/receipt.h)
+  std::string signature;        // standard base64 of 64 signature bytes
+
+  bool operator==(const Receipt&) const = default;
 };
 
 // Shape checks shared by decoders and by the hub (e.g. for path parameters).

@@ -1,0 +1,82 @@
+// POST /v1/oprf/evaluate: the hub's half of token scheme voprf-v1.
+//
+// The request is decoded and every blinded element validated here, on the
+// connection's thread; the evaluation itself (two scalar multiplications
+// per element and one batched DLEQ proof) runs on the OprfEvaluator's
+// workers, which also answer the call.
+#include <spdlog/spdlog.h>
+
+#include "cairn/wire/oprf.h"
+#include "server/src/api/api_router.h"
+#include "server/src/api/call.h"
+#include "server/src/oprf/oprf_evaluator.h"
+
+namespace cairn::server {
+namespace http = boost::beast::http;
+
+void ApiRouter::HandleOprfEvaluate(const CallPtr& call) {
+  if (!options_.oprf) {
+    return call->Fail(ErrorCode::kNotFound,
+                      "this hub does not evaluate voprf-v1 tokens (its "
+                      "operator has not set [oprf] enabled = true); use "
+                      "token scheme hmac-v1, or ask the operator to enable "
+                      "voprf-v1");
+  }
+  OprfEvaluator& evaluator = *options_.oprf;
+  auto decoded = wire::DecodeOprfEvaluateRequest(call->request.body());
+  if (!decoded) return call->Fail(decoded.error());
+  call->items = decoded->elements.size();
+  const std::uint32_t epoch = decoded->epoch;
+  if (!evaluator.keyring().HasEpoch(epoch)) {
+    return call->Fail(
+        ErrorCode::kInvalidArgument,
+        "epoch " + std::to_string(epoch) +
+            " is not an OPRF key epoch of this hub (current epoch: " +
+            std::to_string(evaluator.keyring().CurrentEpoch()) +
+            "); read the current epoch and public key from GET /v1/me and "
+            "blind again",
+        "epoch");
+  }
+  if (!Admit(call, call->items)) return;
+  if (const auto retry_after =
+          evaluator.ChargeQuota(call->member.member_id, call->items);
+      retry_after != 0) {
+    metrics_.AddRateLimited();
+    auto respond = std::move(call->respond);
+    call->respond = [respond = std::move(respond),
+                     retry_after](HttpResponse response) {
+      response.set(http::field::retry_after, std::to_string(retry_after));
+      respond(std::move(response));
+    };
+    return call->Fail(
+        ErrorCode::kRateLimited,
+        "member '" + call->member.member_id +
+            "' has used its daily OPRF quota of " +
+            std::to_string(evaluator.Info().elements_per_day) +
+            " elements (or this request alone exceeds it); retry after " +
+            std::to_string(retry_after) +
+            " s (Retry-After header), send fewer elements, or ask the hub "
+            "operator for a higher oprf.elements_per_member_per_day");
+  }
+
+  const std::size_t count = call->items;
+  evaluator.Evaluate(
+      epoch, std::move(decoded->elements),
+      [this, call, epoch, count](Result<oprf::BatchEvaluation> evaluation) {
+        if (!evaluation) return call->Fail(evaluation.error());
+        // Only the count and the epoch: the elements themselves are never
+        // stored or logged. The answer does not wait for the audit commit:
+        // an evaluation changes no hub state to protect.
+        call->AuditWithoutWaiting(store_, "oprf.evaluate",
+                                  "{\"elements\":" + std::to_string(count) +
+                                      ",\"epoch\":" + std::to_string(epoch) +
+                                      "}");
+        wire::OprfEvaluateResponse response;
+        response.epoch = epoch;
+        response.evaluated = std::move(evaluation->evaluated_elements);
+        response.proof = evaluation->proof;
+        call->Finish(200, wire::Encode(response));
+      });
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,195 @@
+// cairnctl backup and cairnctl restore: consistent online copies of a hub's
+// database and their offline, verified installation.
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "cairn/timestamp.h"
+#include "server/src/audit/audit_verify.h"
+#include "server/src/ctl/backup.h"
+#include "server/src/ctl/command.h"
+#include "server/src/keys/hub_keyring.h"
+#include "server/src/store_location.h"
+
+namespace cairn::server::ctl {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kKeysReminder[] =
+    "the hub's signing keys (%s) are NOT in the backup: back that directory "
+    "up separately, encrypted, and keep it with the database backups";
+
+// The audit chain and checkpoint check that restore runs on the staged copy:
+// A's offline verifier with the public halves of the hub keys. Missing keys
+// are not fatal here: the verifier then names the first checkpoint whose key
+// it lacks, which is the clearer message.
+AuditVerifier MakeAuditVerifier() {
+  return [](const fs::path& db_path,
+            const fs::path& keys_dir) -> Result<std::string> {
+    std::map<std::string, std::array<std::uint8_t, 32>> keys;
+    auto loaded = LoadHubPublicKeys(keys_dir);
+    if (loaded) {
+      for (const HubPublicKey& k : *loaded) keys[k.key_id] = k.public_key;
+    }
+    auto report = VerifyAuditLog(db_path, keys);
+    if (!report) return tl::unexpected(report.error());
+    if (!report->intact) {
+      std::string hint;
+      if (!loaded) {
+        hint = "; no hub public keys could be loaded from " +
+               keys_dir.string() + " (" + loaded.error().message +
+               "): restore the keys directory first or pass --keys DIR";
+      } else {
+        hint = "; use an older backup, and keep this file for investigation";
+      }
+      return MakeError(ErrorCode::kCrypto, report->problem + hint);
+    }
+    std::string summary = "intact: " + std::to_string(report->entries) +
+                          " entries, " + std::to_string(report->checkpoints) +
+                          " checkpoints";
+    if (report->first_at && report->last_at) {
+      summary += ", " + FormatTimestamp(*report->first_at) + " to " +
+                 FormatTimestamp(*report->last_at);
+    }
+    return summary;
+  };
+}
+
+int Backup(const std::string& data_dir, const std::string& out, bool json) {
+  auto report = BackupDatabase(DatabasePath(data_dir), out);
+  if (!report) return Report(report.error());
+  const std::string keys_dir = (fs::path(data_dir) / "keys").string();
+  if (json) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    w.Key("path");
+    w.String(report->path.c_str());
+    w.Key("bytes");
+    w.Uint64(report->bytes);
+    w.Key("pages");
+    w.Int(report->pages);
+    w.Key("integrity");
+    w.String(report->integrity.c_str());
+    w.Key("schema_version");
+    w.Int(report->schema_version);
+    w.Key("keys_not_included");
+    w.String(keys_dir.c_str());
+    w.EndObject();
+    std::printf("%s\n", buffer.GetString());
+  } else {
+    std::printf("backup      %s\n", report->path.c_str());
+    std::printf("bytes       %llu\n",
+                static_cast<unsigned long long>(report->bytes));
+    std::printf("pages       %d\n", report->pages);
+    std::printf("integrity   %s\n", report->integrity.c_str());
+    std::printf("schema      %d\n", report->schema_version);
+  }
+  std::fprintf(stderr, "cairnctl: reminder: ");
+  std::fprintf(stderr, kKeysReminder, keys_dir.c_str());
+  std::fprintf(stderr, "\n");
+  return kExitOk;
+}
+
+int Restore(const RestoreOptions& options, bool json) {
+  auto report = RestoreDatabase(options);
+  if (!report) return Report(report.error());
+  if (json) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    w.Key("path");
+    w.String(report->path.c_str());
+    w.Key("bytes");
+    w.Uint64(report->bytes);
+    w.Key("integrity");
+    w.String(report->integrity.c_str());
+    w.Key("schema_version");
+    w.Int(report->schema_version);
+    w.Key("audit");
+    w.String(report->audit.c_str());
+    w.Key("replaced");
+    if (report->replaced) {
+      w.String(report->replaced->c_str());
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+    std::printf("%s\n", buffer.GetString());
+    return kExitOk;
+  }
+  std::printf("restored    %s\n", report->path.c_str());
+  std::printf("bytes       %llu\n",
+              static_cast<unsigned long long>(report->bytes));
+  std::printf("integrity   %s\n", report->integrity.c_str());
+  std::printf("schema      %d\n", report->schema_version);
+  std::printf("audit       %s\n", report->audit.c_str());
+  if (report->replaced) {
+    std::printf(
+        "replaced    %s (the previous database; delete it when the "
+        "restored hub is confirmed good)\n",
+        report->replaced->c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddBackupCommands(CLI::App& app, int* exit_code) {
+  struct State {
+    std::string data_dir;
+    std::string out;
+    bool json = false;
+    RestoreOptions restore;
+    std::string from;
+    std::string restore_data_dir;
+    std::string keys_dir;
+    bool restore_json = false;
+  };
+  auto s = std::make_shared<State>();
+
+  auto* backup = app.add_subcommand(
+      "backup",
+      "Copy the hub's database while it serves (SQLite online backup); the "
+      "keys directory must be backed up separately");
+  backup->add_option("--data", s->data_dir, "The hub's data directory")
+      ->required();
+  backup->add_option("--out", s->out, "The backup file to create (new)")
+      ->required();
+  backup->add_flag("--json", s->json, "Print JSON instead of a table");
+  backup->callback(
+      [s, exit_code] { *exit_code = Backup(s->data_dir, s->out, s->json); });
+
+  auto* restore = app.add_subcommand(
+      "restore",
+      "Install a backup into a data directory (offline: the hub must be "
+      "stopped); verifies integrity and the audit chain first");
+  restore->add_option("--from", s->from, "The backup file")->required();
+  restore
+      ->add_option("--data", s->restore_data_dir,
+                   "The data directory to restore into")
+      ->required();
+  restore->add_option("--keys", s->keys_dir,
+                      "The hub keys directory whose public keys verify the "
+                      "audit checkpoints (default: <data>/keys)");
+  restore->add_flag("--force", s->restore.force,
+                    "Replace an existing database (kept as "
+                    "cairn.db.replaced-<time>)");
+  restore->add_flag("--json", s->restore_json, "Print JSON instead of a table");
+  restore->callback([s, exit_code] {
+    s->restore.from = s->from;
+    s->restore.data_dir = s->restore_data_dir;
+    s->restore.keys_dir = s->keys_dir;
+    s->restore.verify_audit = MakeAuditVerifier();
+    *exit_code = Restore(s->restore, s->restore_json);
+  });
+}
+
+}  // namespace cairn::server::ctl

@@ -1,0 +1,71 @@
+#include "server/src/ctl/command.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "cairn/wire.h"
+
+namespace cairn::server::ctl {
+
+int Report(const Error& error, int code) {
+  std::fprintf(stderr, "cairnctl: %s\n", error.ToString().c_str());
+  return code;
+}
+
+std::string Env(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value ? std::string(value) : std::move(fallback);
+}
+
+void Remote::AddTo(CLI::App* command) {
+  connection.hub_url = Env("CAIRN_HUB", connection.hub_url);
+  connection.cert_file = Env("CAIRNCTL_CERT");
+  connection.key_file = Env("CAIRNCTL_KEY");
+  connection.ca_file = Env("CAIRNCTL_CACERT");
+  command->add_option("--hub", connection.hub_url, "Hub URL (env CAIRN_HUB)")
+      ->capture_default_str();
+  command->add_option("--cert", connection.cert_file,
+                      "Client certificate, PEM (env CAIRNCTL_CERT)");
+  command->add_option("--key", connection.key_file,
+                      "Private key, PEM (env CAIRNCTL_KEY)");
+  command->add_option(
+      "--cacert", connection.ca_file,
+      "CA that signed the hub certificate (env CAIRNCTL_CACERT)");
+  command->add_flag("--json", json, "Print JSON instead of a table");
+}
+
+tl::expected<std::string, int> Remote::Call(std::string_view method,
+                                            const std::string& target,
+                                            const std::string& body) const {
+  for (const auto* required :
+       {&connection.cert_file, &connection.key_file, &connection.ca_file}) {
+    if (required->empty()) {
+      return tl::unexpected(
+          Report(Error{ErrorCode::kInvalidArgument,
+                       "--cert, --key and --cacert are required (or "
+                       "CAIRNCTL_CERT, CAIRNCTL_KEY, CAIRNCTL_CACERT)",
+                       {},
+                       std::nullopt},
+                 kExitUsage));
+    }
+  }
+  auto hub = HubConnection::Open(connection);
+  if (!hub) return tl::unexpected(Report(hub.error(), kExitUnreachable));
+  auto reply = (*hub)->Send(method, target, body);
+  if (!reply) return tl::unexpected(Report(reply.error(), kExitUnreachable));
+  if (reply->status >= 300) {
+    auto error = wire::DecodeErrorBody(reply->body);
+    if (!error) {
+      return tl::unexpected(Report(Error{
+          ErrorCode::kInternal,
+          "hub answered HTTP " + std::to_string(reply->status) +
+              " without an error body; check the hub URL and the hub's log",
+          {},
+          std::nullopt}));
+    }
+    return tl::unexpected(Report(*error));
+  }
+  return std::move(reply->body);
+}
+
+}  // namespace cairn::server::ctl

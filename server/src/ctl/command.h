@@ -1,0 +1,63 @@
+// What every cairnctl command group shares: exit codes, error reporting and
+// the options of commands that talk to a running hub.
+//
+// A command group lives in its own file and registers its subcommands with
+// an Add...Commands(CLI::App&, int* exit_code) function called from
+// cairnctl.cc; each subcommand's CLI11 callback runs the command and stores
+// its exit code.
+#ifndef CAIRN_SERVER_CTL_COMMAND_H_
+#define CAIRN_SERVER_CTL_COMMAND_H_
+
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "cairn/result.h"
+#include "server/src/ctl/hub_connection.h"
+
+namespace cairn::server::ctl {
+
+// Documented in cairnctl --help and docs/operator-guide.md.
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;      // the hub or the store refused
+constexpr int kExitUsage = 2;        // bad command line
+constexpr int kExitUnreachable = 3;  // the hub could not be reached
+
+// Prints "cairnctl: <error>" to stderr and returns `code`.
+int Report(const Error& error, int code = kExitRefused);
+
+// The environment variable's value, or `fallback` when unset.
+std::string Env(const char* name, std::string fallback = {});
+
+// Options shared by every command that talks to a running hub: --hub,
+// --cert, --key, --cacert (with CAIRN_HUB, CAIRNCTL_CERT, CAIRNCTL_KEY,
+// CAIRNCTL_CACERT as defaults) and --json.
+struct Remote {
+  HubConnectionOptions connection;
+  bool json = false;
+
+  void AddTo(CLI::App* command);
+
+  // Sends one request and returns the body of a 2xx answer. Otherwise the
+  // hub's error (or the transport failure, or missing credentials) has been
+  // printed on stderr and the error holds the exit code to return.
+  tl::expected<std::string, int> Call(std::string_view method,
+                                      const std::string& target,
+                                      const std::string& body) const;
+};
+
+// Command groups (one file each under server/src/ctl/).
+void AddInitCommand(CLI::App& app, int* exit_code);
+void AddMemberCommands(CLI::App& app, int* exit_code);
+void AddCertCommands(CLI::App& app, int* exit_code);    // cert sign
+void AddBackupCommands(CLI::App& app, int* exit_code);  // backup, restore
+void AddReportCommands(CLI::App& app, int* exit_code);  // report
+void AddKeyCommands(CLI::App& app, int* exit_code);     // keys, receipt verify
+void AddAuditCommands(CLI::App& app, int* exit_code);   // audit verify
+void AddPurgeCommands(CLI::App& app, int* exit_code);   // purge
+void AddOprfCommands(CLI::App& app, int* exit_code);    // oprf rotate
+
+}  // namespace cairn::server::ctl
+
+#endif  // CAIRN_SERVER_CTL_COMMAND_H_

@@ -1,0 +1,127 @@
+// cairnctl purge: applies the retention limits offline, with the hub
+// stopped (cairnd purges by itself hourly while it runs).
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "server/src/ctl/command.h"
+#include "server/src/data_dir_lock.h"
+#include "server/src/store/store.h"
+#include "server/src/store_location.h"
+#include "server/src/transport/server_config.h"
+
+namespace cairn::server::ctl {
+namespace {
+
+struct PurgeSettings {
+  std::string data_dir;
+  std::string config_path;
+  bool dry_run = false;
+  bool json = false;
+};
+
+void Print(const PurgeOutcome& o, bool json) {
+  const std::pair<const char*, std::uint64_t> rows[] = {
+      {"signals", o.signals},
+      {"feed_events", o.feed_events},
+      {"matches", o.matches},
+      {"dispositions", o.dispositions},
+      {"notifications", o.notifications},
+      {"idempotency_keys", o.idempotency_keys}};
+  if (json) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    w.Key("dry_run");
+    w.Bool(o.dry_run);
+    for (const auto& [name, n] : rows) {
+      w.Key(name);
+      w.Uint64(n);
+    }
+    w.EndObject();
+    std::printf("%s\n", buffer.GetString());
+    return;
+  }
+  std::printf("%s\n", o.dry_run ? "would purge (dry run, nothing deleted):"
+                                : "purged:");
+  for (const auto& [name, n] : rows) {
+    std::printf("  %-17s %llu\n", name, static_cast<unsigned long long>(n));
+  }
+}
+
+int Purge(const PurgeSettings& s) {
+  StoreConfig store;
+  if (!s.config_path.empty()) {
+    auto config = LoadHubConfig(s.config_path);
+    if (!config) return Report(config.error(), kExitUsage);
+    store = config->store;
+  }
+  if (!s.data_dir.empty()) store.data_dir = s.data_dir;
+  if (s.data_dir.empty() && s.config_path.empty()) {
+    return Report(MakeError(ErrorCode::kInvalidArgument,
+                            "no data directory; pass --data DIR or --config "
+                            "cairnd.toml",
+                            "--data")
+                      .value(),
+                  kExitUsage);
+  }
+  const auto db_path = DatabasePath(store.data_dir);
+  if (!std::filesystem::exists(db_path)) {
+    return Report(MakeError(ErrorCode::kNotFound,
+                            "no hub database at " + db_path.string() +
+                                "; check --data or --config",
+                            "--data")
+                      .value());
+  }
+  // The running hub holds this lock: purging under it would change rows its
+  // in-memory state still describes.
+  auto lock = DataDirLock::Acquire(store.data_dir, "cairnctl purge");
+  if (!lock) {
+    Error e = lock.error();
+    e.message +=
+        "; stop cairnd first (it purges by itself hourly while it "
+        "runs)";
+    return Report(e);
+  }
+  SqliteStoreOptions options;
+  options.db_path = db_path;
+  options.create_if_missing = false;
+  options.tombstone_period = std::chrono::days(store.tombstone_days);
+  options.match_retention = std::chrono::days(store.match_retention_days);
+  options.disposition_retention =
+      std::chrono::days(store.disposition_retention_days);
+  options.notification_retention =
+      std::chrono::days(store.notification_retention_days);
+  auto opened = OpenSqliteStore(options);
+  if (!opened) return Report(opened.error());
+  PurgeCommand command;
+  command.context.actor = "cairnctl";
+  command.dry_run = s.dry_run;
+  auto outcome = (*opened)->PurgeAndWait(command);
+  if (!outcome) return Report(outcome.error());
+  Print(*outcome, s.json);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddPurgeCommands(CLI::App& app, int* exit_code) {
+  auto s = std::make_shared<PurgeSettings>();
+  auto* purge = app.add_subcommand(
+      "purge",
+      "Delete what has outlived the retention limits (offline: stop cairnd "
+      "first)");
+  purge->add_option("--data", s->data_dir, "Hub data directory");
+  purge->add_option("--config", s->config_path,
+                    "cairnd.toml to take the retention limits (and data "
+                    "directory) from; default limits otherwise");
+  purge->add_flag("--dry-run", s->dry_run,
+                  "Only count what would be deleted; change nothing");
+  purge->add_flag("--json", s->json, "Print the counts as JSON");
+  purge->callback([s, exit_code] { *exit_code = Purge(*s); });
+}
+
+}  // namespace cairn::server::ctl

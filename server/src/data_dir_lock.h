@@ -1,0 +1,39 @@
+// An exclusive advisory lock on a hub's data directory, so that two
+// processes never serve or rewrite one database at once: a second cairnd
+// would keep a stale in-memory token index, and an offline restore or purge
+// under a running hub would pull the database from under it.
+//
+// The lock is flock(2) on <data_dir>/cairnd.lock, released by the kernel
+// when the process exits (even on kill -9), so a crash never leaves a stale
+// lock behind. The file holds the owner's pid for error messages only.
+#ifndef CAIRN_SERVER_DATA_DIR_LOCK_H_
+#define CAIRN_SERVER_DATA_DIR_LOCK_H_
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cairn/result.h"
+
+namespace cairn::server {
+
+class DataDirLock {
+ public:
+  // Takes the lock without waiting. kUnavailable (naming the holder's pid
+  // when known) if another process holds it; kIo if the lock file cannot
+  // be created. `holder` is written into the file, e.g. "cairnd".
+  static Result<std::unique_ptr<DataDirLock>> Acquire(
+      const std::filesystem::path& data_dir, const std::string& holder);
+
+  ~DataDirLock();  // releases the lock
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_DATA_DIR_LOCK_H_

@@ -1,0 +1,401 @@
+#include "server/src/keys/hub_keyring.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <sstream>
+#include <system_error>
+
+#include "cairn/encoding.h"
+#include "cairn/timestamp.h"
+
+namespace cairn::server {
+
+struct HubKeyring::Key {
+  HubPublicKey pub;
+  std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> secret{};
+
+  ~Key() { sodium_memzero(secret.data(), secret.size()); }
+};
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kAlgorithm = "ed25519";
+
+tl::unexpected<Error> IoError(const fs::path& file, std::string_view doing,
+                              int err) {
+  return MakeError(ErrorCode::kIo, "cannot " + std::string(doing) + " " +
+                                       file.string() + ": " +
+                                       std::strerror(err) +
+                                       "; check the keys directory's owner "
+                                       "and permissions");
+}
+
+std::string KeyIdOf(const std::array<std::uint8_t, 32>& public_key) {
+  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), public_key.data(), public_key.size());
+  return "hk_" + HexEncode(digest).substr(0, 16);
+}
+
+Result<std::string> ReadSmallFile(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return IoError(file, "read", errno);
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  return text;
+}
+
+// Writes `text` to `file` via a temporary file, fsync and rename, so a
+// crash leaves either the old or the new file. `exclusive`: fail if `file`
+// exists (never overwrite a private key).
+Status WriteFileAtomically(const fs::path& file, std::string_view text,
+                           mode_t mode, bool exclusive) {
+  if (exclusive && fs::exists(file)) {
+    return MakeError(ErrorCode::kConflict,
+                     file.string() +
+                         " already exists; refusing to overwrite "
+                         "a key file");
+  }
+  const fs::path tmp = file.string() + ".tmp";
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return IoError(tmp, "create", errno);
+  // The umask may have widened nothing but could have narrowed; make the
+  // mode exact.
+  if (::fchmod(fd, mode) != 0 ||
+      ::write(fd, text.data(), text.size()) !=
+          static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return IoError(tmp, "write", err);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return IoError(file, "rename into", err);
+  }
+  return {};
+}
+
+void SyncDirectory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::string PublicFileText(const HubPublicKey& key) {
+  toml::table table{
+      {"key_id", key.key_id},
+      {"algorithm", std::string(kAlgorithm)},
+      {"public_key", Base64Encode(key.public_key)},
+      {"valid_from", FormatTimestamp(key.valid_from)},
+  };
+  if (key.valid_until) {
+    table.insert("valid_until", FormatTimestamp(*key.valid_until));
+  }
+  std::ostringstream out;
+  out << "# Cairn hub public signing key (safe to publish).\n" << table << "\n";
+  return out.str();
+}
+
+Result<HubPublicKey> ParsePublicFile(const fs::path& file) {
+  auto text = ReadSmallFile(file);
+  if (!text) return tl::unexpected(text.error());
+  auto bad = [&](std::string what) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     file.string() + ": " + what +
+                         "; restore the file from a backup (public key files "
+                         "are also listed by GET /v1/me)");
+  };
+  toml::table table;
+  try {
+    table = toml::parse(*text, file.string());
+  } catch (const toml::parse_error& e) {
+    return bad("not valid TOML (" + std::string(e.description()) + ")");
+  }
+  HubPublicKey key;
+  const auto key_id = table["key_id"].value<std::string>();
+  const auto algorithm = table["algorithm"].value<std::string>();
+  const auto public_key = table["public_key"].value<std::string>();
+  const auto valid_from = table["valid_from"].value<std::string>();
+  const auto valid_until = table["valid_until"].value<std::string>();
+  if (!key_id || !algorithm || !public_key || !valid_from) {
+    return bad("missing key_id, algorithm, public_key or valid_from");
+  }
+  if (*algorithm != kAlgorithm) {
+    return bad("algorithm must be \"ed25519\"");
+  }
+  auto bytes = Base64Decode(*public_key);
+  if (!bytes || bytes->size() != key.public_key.size()) {
+    return bad("public_key must be 32 bytes in base64");
+  }
+  std::copy(bytes->begin(), bytes->end(), key.public_key.begin());
+  key.key_id = *key_id;
+  if (key.key_id != KeyIdOf(key.public_key)) {
+    return bad("key_id does not match the public key");
+  }
+  if (file.stem() != key.key_id) {
+    return bad("the file name must be the key id (" + key.key_id + ".pub)");
+  }
+  auto from = ParseTimestamp(*valid_from);
+  if (!from) return bad("valid_from: " + from.error().message);
+  key.valid_from = *from;
+  if (valid_until) {
+    auto until = ParseTimestamp(*valid_until);
+    if (!until) return bad("valid_until: " + until.error().message);
+    key.valid_until = *until;
+  }
+  return key;
+}
+
+// Current (no valid_until) first, then by valid_from, newest first.
+void SortKeys(std::vector<HubPublicKey>& keys) {
+  std::stable_sort(keys.begin(), keys.end(),
+                   [](const HubPublicKey& a, const HubPublicKey& b) {
+                     if (a.valid_until.has_value() != b.valid_until.has_value())
+                       return !a.valid_until.has_value();
+                     return a.valid_from > b.valid_from;
+                   });
+}
+
+Result<std::vector<HubPublicKey>> ScanPublicKeys(const fs::path& dir) {
+  std::vector<HubPublicKey> keys;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().extension() != ".pub") continue;
+    auto key = ParsePublicFile(it->path());
+    if (!key) return tl::unexpected(key.error());
+    keys.push_back(std::move(*key));
+  }
+  if (ec) return IoError(dir, "list", ec.value());
+  SortKeys(keys);
+  return keys;
+}
+
+Status CheckPrivateFileMode(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return IoError(file, "stat", errno);
+  if ((st.st_mode & 077) != 0) {
+    return MakeError(
+        ErrorCode::kPermissionDenied,
+        "hub private key " + file.string() +
+            " is accessible by group or others; run `chmod 600 " +
+            file.string() +
+            "`, make sure only the hub's user owns it, and consider rotating "
+            "the key (cairnctl keys rotate) if others may have read it");
+  }
+  return {};
+}
+
+Result<std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES>> LoadSecret(
+    const fs::path& file, const HubPublicKey& pub) {
+  if (auto s = CheckPrivateFileMode(file); !s) return tl::unexpected(s.error());
+  auto text = ReadSmallFile(file);
+  if (!text) return tl::unexpected(text.error());
+  std::string_view hex = *text;
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) {
+    hex.remove_suffix(1);
+  }
+  auto seed = HexDecode(hex);
+  if (!seed || seed->size() != crypto_sign_SEEDBYTES) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     file.string() +
+                         " is not a hub private key (64 hex characters); "
+                         "restore it from a backup");
+  }
+  std::array<std::uint8_t, crypto_sign_PUBLICKEYBYTES> pk{};
+  std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> sk{};
+  crypto_sign_seed_keypair(pk.data(), sk.data(), seed->data());
+  sodium_memzero(seed->data(), seed->size());
+  if (pk != pub.public_key) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     file.string() + " does not belong to " + pub.key_id +
+                         ".pub (different public key); restore the pair "
+                         "from the same backup");
+  }
+  return sk;
+}
+
+Status WriteNewKey(const fs::path& dir, sys_seconds now, HubPublicKey* pub_out,
+                   std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES>* sk) {
+  std::array<std::uint8_t, crypto_sign_SEEDBYTES> seed{};
+  randombytes_buf(seed.data(), seed.size());
+  HubPublicKey pub;
+  crypto_sign_seed_keypair(pub.public_key.data(), sk->data(), seed.data());
+  pub.key_id = KeyIdOf(pub.public_key);
+  pub.valid_from = now;
+  std::string seed_hex = HexEncode(seed) + "\n";
+  sodium_memzero(seed.data(), seed.size());
+  auto s =
+      WriteFileAtomically(dir / (pub.key_id + ".key"), seed_hex, 0600, true);
+  sodium_memzero(seed_hex.data(), seed_hex.size());
+  if (!s) return s;
+  if (auto p = WriteFileAtomically(dir / (pub.key_id + ".pub"),
+                                   PublicFileText(pub), 0644, false);
+      !p) {
+    return p;
+  }
+  SyncDirectory(dir);
+  *pub_out = std::move(pub);
+  return {};
+}
+
+}  // namespace
+
+wire::HubKey ToWireKey(const HubPublicKey& key) {
+  wire::HubKey out;
+  out.key_id = key.key_id;
+  out.algorithm = std::string(kAlgorithm);
+  out.public_key = Base64Encode(key.public_key);
+  out.valid_from = key.valid_from;
+  out.valid_until = key.valid_until;
+  return out;
+}
+
+std::vector<wire::HubKey> ToWireKeys(const std::vector<HubPublicKey>& keys) {
+  std::vector<wire::HubKey> out;
+  out.reserve(keys.size());
+  for (const auto& k : keys) out.push_back(ToWireKey(k));
+  return out;
+}
+
+HubKeyring::HubKeyring(fs::path dir, Clock clock)
+    : dir_(std::move(dir)), clock_(std::move(clock)) {}
+
+HubKeyring::~HubKeyring() = default;
+
+Result<std::shared_ptr<HubKeyring>> HubKeyring::Open(const fs::path& dir,
+                                                     bool create_if_empty,
+                                                     Clock clock) {
+  if (sodium_init() < 0) {
+    return MakeError(ErrorCode::kInternal, "libsodium failed to initialise");
+  }
+  if (!clock) clock = SystemClock();
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    if (!create_if_empty) {
+      return MakeError(ErrorCode::kNotFound,
+                       "hub keys directory " + dir.string() +
+                           " does not exist; check [keys] dir in the config");
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return IoError(dir, "create", ec.value());
+    fs::permissions(dir, fs::perms::owner_all, ec);
+  }
+  auto publics = ScanPublicKeys(dir);
+  if (!publics) return tl::unexpected(publics.error());
+  std::shared_ptr<HubKeyring> ring(new HubKeyring(dir, std::move(clock)));
+  for (auto& pub : *publics) {
+    auto sk = LoadSecret(dir / (pub.key_id + ".key"), pub);
+    if (!sk) return tl::unexpected(sk.error());
+    auto key = std::make_shared<Key>();
+    key->pub = std::move(pub);
+    key->secret = *sk;
+    sodium_memzero(sk->data(), sk->size());
+    ring->keys_.push_back(std::move(key));
+  }
+  if (ring->keys_.empty()) {
+    if (!create_if_empty) {
+      return MakeError(ErrorCode::kNotFound,
+                       "no hub signing key in " + dir.string() +
+                           "; start cairnd once to create one, or restore "
+                           "the keys directory from a backup");
+    }
+    auto key = std::make_shared<Key>();
+    if (auto s = WriteNewKey(dir, ring->clock_(), &key->pub, &key->secret);
+        !s) {
+      return tl::unexpected(s.error());
+    }
+    ring->keys_.push_back(std::move(key));
+  }
+  return ring;
+}
+
+HubSignature HubKeyring::Sign(std::span<const std::uint8_t> message) const {
+  std::shared_lock lock(mutex_);
+  const Key& key = *keys_.front();
+  HubSignature out;
+  out.key_id = key.pub.key_id;
+  crypto_sign_detached(out.signature.data(), nullptr, message.data(),
+                       message.size(), key.secret.data());
+  return out;
+}
+
+HubSignature HubKeyring::SignNamed(
+    const std::function<std::vector<std::uint8_t>(const std::string&)>& build)
+    const {
+  std::shared_ptr<const Key> key;
+  {
+    std::shared_lock lock(mutex_);
+    key = keys_.front();
+  }
+  // Signing with a key rotated out meanwhile is still valid: its validity
+  // ends at the rotation, after the caller's timestamp.
+  const std::vector<std::uint8_t> message = build(key->pub.key_id);
+  HubSignature out;
+  out.key_id = key->pub.key_id;
+  crypto_sign_detached(out.signature.data(), nullptr, message.data(),
+                       message.size(), key->secret.data());
+  return out;
+}
+
+std::vector<HubPublicKey> HubKeyring::PublicKeys() const {
+  std::shared_lock lock(mutex_);
+  std::vector<HubPublicKey> out;
+  out.reserve(keys_.size());
+  for (const auto& k : keys_) out.push_back(k->pub);
+  return out;
+}
+
+Result<HubPublicKey> HubKeyring::Rotate() {
+  std::unique_lock lock(mutex_);
+  const sys_seconds now = clock_();
+  auto fresh = std::make_shared<Key>();
+  if (auto s = WriteNewKey(dir_, now, &fresh->pub, &fresh->secret); !s) {
+    return tl::unexpected(s.error());
+  }
+  // The previous key's end of validity. Should this write fail, the next
+  // Open still picks the new key (newest valid_from among keys without
+  // valid_until) and this Rotate reports the error.
+  auto old = std::make_shared<Key>(*keys_.front());
+  old->pub.valid_until = now;
+  if (auto s = WriteFileAtomically(dir_ / (old->pub.key_id + ".pub"),
+                                   PublicFileText(old->pub), 0644, false);
+      !s) {
+    return tl::unexpected(s.error());
+  }
+  SyncDirectory(dir_);
+  keys_.front() = std::move(old);
+  keys_.insert(keys_.begin(), fresh);
+  return fresh->pub;
+}
+
+Result<std::vector<HubPublicKey>> LoadHubPublicKeys(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return MakeError(ErrorCode::kNotFound,
+                     "hub keys directory " + dir.string() +
+                         " does not exist; pass the hub's keys directory "
+                         "(default <data_dir>/keys)");
+  }
+  return ScanPublicKeys(dir);
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,103 @@
+// The hub's Ed25519 signing keys: receipts (cairn/receipt.h) and audit-log
+// checkpoints are signed with the current key; older keys stay published so
+// that what they signed still verifies (docs/adr/0005-hub-keys.md).
+//
+// On disk, one directory (default <data_dir>/keys) holds per key:
+//   <key_id>.key  the 32-byte Ed25519 seed as 64 hex characters, mode 0600
+//   <key_id>.pub  TOML: key_id, algorithm, public_key (base64), valid_from,
+//                 valid_until (RFC 3339; absent for the current key)
+// key_id = "hk_" + the first 16 hex characters of SHA-256(public key).
+#ifndef CAIRN_SERVER_KEYS_HUB_KEYRING_H_
+#define CAIRN_SERVER_KEYS_HUB_KEYRING_H_
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cairn/result.h"
+#include "cairn/wire/me.h"
+#include "server/src/store/records.h"
+
+namespace cairn::server {
+
+struct HubPublicKey {
+  std::string key_id;
+  std::array<std::uint8_t, 32> public_key{};
+  sys_seconds valid_from{};
+  std::optional<sys_seconds> valid_until;  // nullopt: the current key
+
+  bool operator==(const HubPublicKey&) const = default;
+};
+
+struct HubSignature {
+  std::string key_id;
+  std::array<std::uint8_t, 64> signature{};
+};
+
+// The wire form announced in /v1/me (public key as base64).
+wire::HubKey ToWireKey(const HubPublicKey& key);
+std::vector<wire::HubKey> ToWireKeys(const std::vector<HubPublicKey>& keys);
+
+// Thread-safe: Sign and PublicKeys may run concurrently with Rotate.
+class HubKeyring {
+ public:
+  // Loads every key in `dir`. When the directory holds no key (or does not
+  // exist) and `create_if_empty`, creates it (mode 0700) and a first key;
+  // otherwise that is kNotFound. Refuses (kPermissionDenied) a private key
+  // file readable or writable by group or others, naming the file and
+  // `chmod 600`. `clock` dates new keys and receipts.
+  static Result<std::shared_ptr<HubKeyring>> Open(
+      const std::filesystem::path& dir, bool create_if_empty, Clock clock);
+
+  HubKeyring(const HubKeyring&) = delete;
+  HubKeyring& operator=(const HubKeyring&) = delete;
+  ~HubKeyring();
+
+  // Signs `message` with the current key.
+  HubSignature Sign(std::span<const std::uint8_t> message) const;
+
+  // Signs the message `build(key_id)` with the current key, for messages
+  // that name their own key id (receipts): a concurrent Rotate cannot make
+  // the named key and the signing key differ.
+  HubSignature SignNamed(
+      const std::function<std::vector<std::uint8_t>(const std::string&)>& build)
+      const;
+
+  // The current key first, then older keys, newest first.
+  std::vector<HubPublicKey> PublicKeys() const;
+
+  // Creates a new key and makes it current; the previous current key gets
+  // valid_until = now and stays published. Files are written before the
+  // switch, so a failure leaves the old key current.
+  Result<HubPublicKey> Rotate();
+
+  // The injected clock's now.
+  sys_seconds Now() const { return clock_(); }
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  struct Key;
+  HubKeyring(std::filesystem::path dir, Clock clock);
+
+  std::filesystem::path dir_;
+  Clock clock_;
+  mutable std::shared_mutex mutex_;
+  std::vector<std::shared_ptr<const Key>> keys_;  // current first
+};
+
+// The public keys in `dir` (no private key is read): offline tools such as
+// audit verify, receipt verify and restore. Current first.
+Result<std::vector<HubPublicKey>> LoadHubPublicKeys(
+    const std::filesystem::path& dir);
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_KEYS_HUB_KEYRING_H_

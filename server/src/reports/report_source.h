@@ -1,0 +1,62 @@
+// ReportSource: the compliance reports (docs/compliance-guide.md), computed
+// from the hub's SQLite database over a connection of their own.
+//
+// The connection is read-only and separate from the store's, so a report
+// never blocks the writer and never changes anything; each report reads one
+// consistent snapshot (one read transaction). Query counts come from the
+// audit log (table audit_log, action "query"); on a database without that
+// table they are reported as zero with audit_log_available = false.
+#ifndef CAIRN_SERVER_REPORTS_REPORT_SOURCE_H_
+#define CAIRN_SERVER_REPORTS_REPORT_SOURCE_H_
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cairn/result.h"
+#include "cairn/wire/reports.h"
+#include "server/src/store/records.h"
+
+namespace cairn::server {
+
+class Database;
+
+class ReportSource {
+ public:
+  // Opens `db_path` read-only. `clock` is "now" for the active-signal and
+  // pending-review figures (default: the system clock). Errors: kIo when the
+  // file cannot be opened, kInternal for a database that is not a hub's
+  // (its tables are missing).
+  static Result<std::shared_ptr<ReportSource>> Open(
+      const std::filesystem::path& db_path, Clock clock = {});
+  ~ReportSource();
+  ReportSource(const ReportSource&) = delete;
+  ReportSource& operator=(const ReportSource&) = delete;
+
+  // Every figure of the summary for request.from <= t < request.to.
+  // request.member empty: all members; otherwise only what that member did
+  // (its submissions, its queries and matches, its dispositions, its
+  // notifications). kNotFound for an unknown member. request.after/limit
+  // are ignored.
+  // Thread-safe (reports are served one at a time).
+  Result<wire::ReportSummary> Summary(const wire::ReportRequest& request);
+
+  // The period's matches (of request.member, or of all members), oldest
+  // first, at most request.limit of them after the cursor request.after.
+  // kInvalidArgument for a cursor this source did not hand out.
+  // Thread-safe.
+  Result<wire::ReportMatchesResponse> Matches(
+      const wire::ReportRequest& request);
+
+ private:
+  ReportSource(std::unique_ptr<Database> db, Clock clock);
+
+  std::mutex mutex_;
+  std::unique_ptr<Database> db_;
+  Clock clock_;
+};
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_REPORTS_REPORT_SOURCE_H_

@@ -1,0 +1,127 @@
+#include "server/src/store/audit_writer.h"
+
+#include <algorithm>
+#include <exception>
+
+namespace cairn::server {
+namespace {
+
+AuditHash ToHash(std::span<const std::uint8_t> blob) {
+  AuditHash h{};
+  std::copy_n(blob.begin(), std::min(blob.size(), h.size()), h.begin());
+  return h;
+}
+
+}  // namespace
+
+Status AuditWriter::Load(Database& db) {
+  Head head;
+  {
+    auto stmt =
+        db.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!stmt) return tl::unexpected(stmt.error());
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) {
+      head.seq = static_cast<std::uint64_t>(stmt->Int(0));
+      head.hash = ToHash(stmt->Blob(1));
+    }
+  }
+  {
+    auto stmt =
+        db.Prepare("SELECT coalesce(max(seq), 0) FROM audit_checkpoints");
+    if (!stmt) return tl::unexpected(stmt.error());
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    head.checkpoint_seq = static_cast<std::uint64_t>(stmt->Int(0));
+  }
+  {
+    auto stmt = db.Prepare("SELECT at FROM audit_log WHERE seq = ?1");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, static_cast<std::int64_t>(head.checkpoint_seq + 1));
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) head.oldest_uncovered_at = stmt->Int(0);
+  }
+  committed_ = staged_ = head;
+  return {};
+}
+
+Status AuditWriter::Append(Database& db, const std::vector<AuditEvent>& events,
+                           AuditHook* hook) {
+  for (const AuditEvent& event : events) {
+    if (hook != nullptr) {
+      if (auto s = hook->Append(event); !s) return s;
+    }
+    AuditEntryFields fields;
+    fields.seq = staged_.seq + 1;
+    fields.at = event.at.time_since_epoch().count();
+    fields.actor = event.actor;
+    fields.fingerprint = event.fingerprint;
+    fields.request_id = event.request_id;
+    fields.action = event.action;
+    fields.details = event.details;
+    fields.result = event.result;
+    fields.prev_hash = staged_.hash;
+    const AuditHash hash = HashAuditEntry(fields);
+    auto stmt = db.Prepare(
+        "INSERT INTO audit_log (seq, at, actor, fingerprint, request_id,"
+        " action, details, result, prev_hash, hash)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, static_cast<std::int64_t>(fields.seq))
+        .Bind(2, fields.at)
+        .Bind(3, fields.actor)
+        .Bind(4, fields.fingerprint)
+        .Bind(5, fields.request_id)
+        .Bind(6, fields.action)
+        .Bind(7, fields.details)
+        .Bind(8, fields.result)
+        .BindBlob(9, fields.prev_hash)
+        .BindBlob(10, hash);
+    if (auto s = stmt->Run(); !s) return s;
+    staged_.seq = fields.seq;
+    staged_.hash = hash;
+    if (!staged_.oldest_uncovered_at) staged_.oldest_uncovered_at = fields.at;
+  }
+  return {};
+}
+
+Status AuditWriter::CheckpointIfDue(Database& db, std::int64_t now) {
+  if (!options_.signer || staged_.seq <= staged_.checkpoint_seq) return {};
+  const std::uint64_t uncovered = staged_.seq - staged_.checkpoint_seq;
+  const bool by_count =
+      options_.every_entries > 0 && uncovered >= options_.every_entries;
+  const bool by_time =
+      staged_.oldest_uncovered_at &&
+      now - *staged_.oldest_uncovered_at >= options_.interval.count();
+  if (!by_count && !by_time) return {};
+
+  CheckpointSignature signature;
+  try {
+    signature = options_.signer([&](const std::string& key_id) {
+      return EncodeCheckpointMessage(staged_.seq, staged_.hash, now, key_id);
+    });
+  } catch (const std::exception&) {
+    // The checkpoint is retried with the next batch; the entries stay
+    // chained meanwhile.
+    return {};
+  }
+  if (signature.key_id.empty()) return {};
+
+  auto stmt = db.Prepare(
+      "INSERT INTO audit_checkpoints (seq, head_hash, at, key_id, signature)"
+      " VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, static_cast<std::int64_t>(staged_.seq))
+      .BindBlob(2, staged_.hash)
+      .Bind(3, now)
+      .Bind(4, signature.key_id)
+      .BindBlob(5, signature.signature);
+  if (auto s = stmt->Run(); !s) return s;
+  staged_.checkpoint_seq = staged_.seq;
+  staged_.oldest_uncovered_at.reset();
+  return {};
+}
+
+}  // namespace cairn::server

@@ -1,0 +1,401 @@
+// Storage faults seen through the HTTP API, in-process (ApiRouter over a
+// real SqliteStore, no sockets): a full disk (SQLite max_page_count) and
+// errors injected through the Store seam. Each must reach the member as a
+// 503 with a request id that the access log also carries; nothing may be
+// partially acknowledged, and the hub recovers when the fault goes.
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <future>
+#include <optional>
+
+#include "cairn/wire/error.h"
+#include "server/src/api/api_router.h"
+#include "server/src/api/metrics.h"
+#include "server/src/store/store.h"
+#include "support/process.h"
+
+namespace cairn::server {
+namespace {
+
+namespace http = boost::beast::http;
+
+const std::string kAlphaFp(64, 'a');
+const std::string kBetaFp(64, 'b');
+const std::string kOperatorFp(64, 'd');
+
+// 64 hex characters encoding `n`.
+std::string Token(std::uint64_t n) {
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx",
+                static_cast<unsigned long long>(n));
+  return std::string(48, '0') + buffer;
+}
+
+std::string SubmitBody(std::uint64_t first, int count) {
+  std::string out = R"({"signals":[)";
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) out += ",";
+    out +=
+        R"({"kind":"email","token":")" + Token(first + i) +
+        R"(","category":"grooming","severity":"high","banned_at":"2026-01-01T00:00:00Z","ref":"r)" +
+        std::to_string(first + i) + "\"}";
+  }
+  return out + "]}";
+}
+
+std::string QueryBody(std::uint64_t first, int count) {
+  std::string out = R"({"queries":[)";
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) out += ",";
+    out += R"({"kind":"email","token":")" + Token(first + i) + "\"}";
+  }
+  return out + "]}";
+}
+
+// A Store that forwards to a real one, except that while a fault is armed
+// every command and stream read fails with it. Authenticate and the member
+// snapshot keep working: they are served from memory.
+class FaultyStore final : public Store {
+ public:
+  explicit FaultyStore(Store& inner) : inner_(inner) {}
+
+  void Arm(ErrorCode code) { fault_ = code; }
+  void Disarm() { fault_.reset(); }
+
+  std::optional<AuthenticatedMember> Authenticate(
+      std::string_view fingerprint_hex) const override {
+    return inner_.Authenticate(fingerprint_hex);
+  }
+  Result<MemberRecord> GetMember(std::string_view member_id) const override {
+    if (auto e = Fault()) return tl::unexpected(*e);
+    return inner_.GetMember(member_id);
+  }
+  std::vector<MemberRecord> ListMembers() const override {
+    return inner_.ListMembers();
+  }
+  bool IsKnownKind(std::string_view kind) const override {
+    return inner_.IsKnownKind(kind);
+  }
+  std::vector<std::string> ListKinds() const override {
+    return inner_.ListKinds();
+  }
+  void CreateMember(CreateMemberCommand command,
+                    Callback<MemberRecord> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.CreateMember(std::move(command), std::move(done));
+  }
+  void ChangeMember(MemberChangeCommand command,
+                    Callback<MemberRecord> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.ChangeMember(std::move(command), std::move(done));
+  }
+  void RegisterKind(RegisterKindCommand command, Callback<void> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.RegisterKind(std::move(command), std::move(done));
+  }
+  void Submit(SubmitCommand command, Callback<SubmitOutcome> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.Submit(std::move(command), std::move(done));
+  }
+  void Retract(RetractCommand command, Callback<RetractOutcome> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.Retract(std::move(command), std::move(done));
+  }
+  void Query(QueryCommand command, Callback<QueryOutcome> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.Query(std::move(command), std::move(done));
+  }
+  void Dispose(DisposeCommand command,
+               Callback<DispositionRecord> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.Dispose(std::move(command), std::move(done));
+  }
+  void ExpireDue(Callback<ExpireOutcome> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.ExpireDue(std::move(done));
+  }
+  void RecordAudit(AuditEvent event, Callback<void> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.RecordAudit(std::move(event), std::move(done));
+  }
+  void Purge(PurgeCommand command, Callback<PurgeOutcome> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.Purge(std::move(command), std::move(done));
+  }
+  void CheckpointIfDue(Callback<void> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.CheckpointIfDue(std::move(done));
+  }
+  Result<AuditCheckpointPage> AuditCheckpoints(
+      std::uint64_t after_seq, std::size_t limit) const override {
+    if (auto e = Fault()) return tl::unexpected(*e);
+    return inner_.AuditCheckpoints(after_seq, limit);
+  }
+  Result<FeedPage> Feed(std::string_view member_id, std::uint64_t after_seq,
+                        std::size_t limit) const override {
+    if (auto e = Fault()) return tl::unexpected(*e);
+    return inner_.Feed(member_id, after_seq, limit);
+  }
+  Result<NotificationPage> Notifications(std::string_view member_id,
+                                         std::uint64_t after_seq,
+                                         std::size_t limit) const override {
+    if (auto e = Fault()) return tl::unexpected(*e);
+    return inner_.Notifications(member_id, after_seq, limit);
+  }
+  bool IsWritable() const override {
+    return !fault_.has_value() && inner_.IsWritable();
+  }
+  StoreStats Stats() const override { return inner_.Stats(); }
+
+ private:
+  std::optional<Error> Fault() const {
+    if (!fault_) return std::nullopt;
+    return Error{*fault_, "injected fault: disk I/O error", std::string(),
+                 std::nullopt};
+  }
+
+  Store& inner_;
+  std::optional<ErrorCode> fault_;
+};
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::string request_id;
+};
+
+// A real store in a temporary directory with members alpha, beta (member)
+// and ops (operator); `router_store` chooses what the router talks to.
+class Hub {
+ public:
+  Hub() : dir_("cairn-fault-test") {
+    SqliteStoreOptions options;
+    options.db_path = dir_.File("hub.db");
+    db_path_ = options.db_path.string();
+    auto opened = OpenSqliteStore(options);
+    REQUIRE(opened);
+    store_ = std::move(*opened);
+    faulty_ = std::make_unique<FaultyStore>(*store_);
+    Create("alpha", Role::kMember, kAlphaFp);
+    Create("beta", Role::kMember, kBetaFp);
+    Create("ops", Role::kOperator, kOperatorFp);
+    router_ = std::make_unique<ApiRouter>(*faulty_, metrics_, ApiOptions{});
+  }
+  ~Hub() {
+    router_.reset();
+    store_.reset();
+  }
+
+  Reply Call(http::verb method, const std::string& target,
+             const std::string& body, const std::string& fingerprint) {
+    HttpRequest request{method, target, 11};
+    if (!body.empty())
+      request.set(http::field::content_type, "application/json");
+    request.body() = body;
+    request.prepare_payload();
+    auto promise = std::make_shared<std::promise<HttpResponse>>();
+    auto future = promise->get_future();
+    auto answered = std::make_shared<std::atomic<int>>(0);
+    router_->Handle(std::move(request),
+                    PeerIdentity{fingerprint, "CN=fault", "127.0.0.1:1"},
+                    [promise, answered](HttpResponse response) {
+                      if (answered->fetch_add(1) == 0) {
+                        promise->set_value(std::move(response));
+                      }
+                    });
+    Reply reply;
+    if (future.wait_for(std::chrono::seconds(20)) !=
+        std::future_status::ready) {
+      return reply;  // status 0: never answered
+    }
+    HttpResponse response = future.get();
+    reply.status = static_cast<int>(response.result_int());
+    reply.body = response.body();
+    reply.request_id = std::string(response["X-Request-Id"]);
+    return reply;
+  }
+
+  Store& store() { return *store_; }
+  FaultyStore& faulty() { return *faulty_; }
+  const std::string& db_path() const { return db_path_; }
+
+  std::int64_t Count(const std::string& sql) const {
+    sqlite3* db = nullptr;
+    std::int64_t out = -1;
+    if (sqlite3_open_v2(db_path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+        SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) ==
+              SQLITE_OK &&
+          sqlite3_step(stmt) == SQLITE_ROW) {
+        out = sqlite3_column_int64(stmt, 0);
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return out;
+  }
+
+ private:
+  void Create(const std::string& id, Role role, const std::string& fp) {
+    CreateMemberCommand command;
+    command.member_id = id;
+    command.name = id;
+    command.roles = RoleBit(role);
+    command.fingerprints = {fp};
+    REQUIRE(store_->CreateMemberAndWait(std::move(command)));
+  }
+
+  cairn::testing::TempDir dir_;
+  std::string db_path_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<FaultyStore> faulty_;
+  HubMetrics metrics_;
+  std::unique_ptr<ApiRouter> router_;
+};
+
+// Captures the default logger's lines (the access log) while alive.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
+        previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  bool Has(const std::string& a, const std::string& b) const {
+    for (const auto& line : sink_->last_formatted()) {
+      if (line.find(a) != std::string::npos &&
+          line.find(b) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+std::string CodeOf(const std::string& body) {
+  auto error = wire::DecodeErrorBody(body);
+  return error ? std::string(ErrorCodeName(error->code)) : "<not an error>";
+}
+
+std::string MessageOf(const std::string& body) {
+  auto error = wire::DecodeErrorBody(body);
+  return error ? error->message : "";
+}
+
+TEST_CASE(
+    "disk full: submits get 503, nothing is half-stored, and the hub "
+    "recovers") {
+  LogCapture log;
+  Hub hub;
+  REQUIRE(hub.Call(http::verb::post, "/v1/signals", SubmitBody(1, 10), kAlphaFp)
+              .status == 200);
+  const std::int64_t rows_before = hub.Count("SELECT count(*) FROM signals");
+  REQUIRE(rows_before == 10);
+  // Freeze the file at its current size: the next growth is SQLITE_FULL.
+  REQUIRE(
+      RunOnSqliteWriterForTesting(hub.store(), "PRAGMA max_page_count = 1"));
+
+  const Reply full = hub.Call(http::verb::post, "/v1/signals",
+                              SubmitBody(1000, 3000), kAlphaFp);
+  CAPTURE(full.body);
+  CHECK(full.status == 503);
+  CHECK(CodeOf(full.body) == "unavailable");
+  CHECK_THAT(MessageOf(full.body), Catch::Contains("full"));
+  CHECK(full.request_id.rfind("r_", 0) == 0);
+  CHECK(log.Has(full.request_id, "status=503"));
+  // Nothing of the batch is stored or matchable; the hub says it is not
+  // writable.
+  CHECK(hub.Count("SELECT count(*) FROM signals") == rows_before);
+  const Reply query =
+      hub.Call(http::verb::post, "/v1/query", QueryBody(1000, 3000), kBetaFp);
+  // 200, or 503 if the hub must audit the query through the full writer;
+  // either way nothing matches.
+  CHECK((query.status == 200 || query.status == 503));
+  CHECK(query.body.find("match_id") == std::string::npos);
+  CHECK(hub.Call(http::verb::get, "/healthz", "", kBetaFp).status == 503);
+  // Reads keep working while the disk is full.
+  CHECK(hub.Call(http::verb::get, "/v1/feed", "", kBetaFp).status == 200);
+  CHECK(hub.Call(http::verb::get, "/v1/me", "", kAlphaFp).status == 200);
+
+  // Space returns: the same batch goes through, whole.
+  REQUIRE(RunOnSqliteWriterForTesting(hub.store(),
+                                      "PRAGMA max_page_count = 1073741823"));
+  const Reply retry = hub.Call(http::verb::post, "/v1/signals",
+                               SubmitBody(1000, 3000), kAlphaFp);
+  CHECK(retry.status == 200);
+  CHECK(hub.Count("SELECT count(*) FROM signals") == rows_before + 3000);
+  CHECK(hub.Call(http::verb::get, "/healthz", "", kBetaFp).status == 200);
+  const Reply matched =
+      hub.Call(http::verb::post, "/v1/query", QueryBody(1000, 3), kBetaFp);
+  CHECK(matched.body.find("\"index\":2") != std::string::npos);
+}
+
+struct FaultCase {
+  const char* what;
+  http::verb method;
+  std::string target;
+  std::string body;
+  const std::string* fingerprint;
+};
+
+TEST_CASE(
+    "store errors injected through the Store seam surface as 503 with "
+    "a request id") {
+  Hub hub;
+  REQUIRE(hub.Call(http::verb::post, "/v1/signals", SubmitBody(1, 5), kBetaFp)
+              .status == 200);
+  const std::int64_t rows_before = hub.Count("SELECT count(*) FROM signals");
+  const std::vector<FaultCase> cases = {
+      {"submit", http::verb::post, "/v1/signals", SubmitBody(100, 5),
+       &kAlphaFp},
+      {"retract", http::verb::post, "/v1/signals/retract",
+       R"({"retractions":[{"ref":"r1","reason":"error"}]})", &kBetaFp},
+      {"query (matching)", http::verb::post, "/v1/query", QueryBody(1, 5),
+       &kAlphaFp},
+      {"query (no match)", http::verb::post, "/v1/query", QueryBody(900, 5),
+       &kAlphaFp},
+      {"disposition", http::verb::post,
+       "/v1/matches/m_00000000000000000000000000000000/disposition",
+       R"({"outcome":"actioned"})", &kAlphaFp},
+      {"feed", http::verb::get, "/v1/feed", "", &kAlphaFp},
+      {"notifications", http::verb::get, "/v1/notifications", "", &kAlphaFp},
+      {"admin: add member", http::verb::post, "/v1/admin/members",
+       R"({"member_id":"delta","name":"Delta","roles":["member"]})",
+       &kOperatorFp},
+      {"admin: suspend", http::verb::post, "/v1/admin/members/beta/suspend",
+       R"({"reason":"test"})", &kOperatorFp},
+  };
+  for (const ErrorCode code : {ErrorCode::kUnavailable, ErrorCode::kIo}) {
+    for (const FaultCase& c : cases) {
+      CAPTURE(ErrorCodeName(code), c.what);
+      LogCapture log;
+      hub.faulty().Arm(code);
+      const Reply reply = hub.Call(c.method, c.target, c.body, *c.fingerprint);
+      hub.faulty().Disarm();
+      CAPTURE(reply.body);
+      CHECK(reply.status == 503);
+      CHECK(CodeOf(reply.body) == "unavailable");
+      CHECK_FALSE(MessageOf(reply.body).empty());
+      CHECK(reply.request_id.rfind("r_", 0) == 0);
+      CHECK(log.Has(reply.request_id, "status=503"));
+    }
+  }
+  // Nothing changed, and everything works again once the fault is gone.
+  CHECK(hub.Count("SELECT count(*) FROM signals") == rows_before);
+  CHECK(hub.Call(http::verb::post, "/v1/signals", SubmitBody(100, 5), kAlphaFp)
+            .status == 200);
+  CHECK(hub.Call(http::verb::get, "/v1/feed", "", kAlphaFp).status == 200);
+}
+
+}  // namespace
+}  // namespace cairn::server

@@ -1,0 +1,369 @@
+// cairnctl backup and restore against a running cairnd: a backup taken while
+// a member submits is intact and holds every signal acknowledged before it
+// began; restore refuses while the hub runs and refuses damaged files,
+// leaving the target untouched; a restored data directory serves the
+// signals again.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "tests/integration/integration_util.h"
+
+namespace cairn::testing {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr auto kTimeout = std::chrono::seconds(60);
+
+CommandResult Cairnctl(std::vector<std::string> args) {
+  args.insert(args.begin(), RunningHub::CairnctlPath());
+  return RunCommand(args, kTimeout);
+}
+
+rapidjson::Document JsonOf(const CommandResult& r) {
+  CAPTURE(r.out, r.err);
+  REQUIRE(r.exit_code == 0);
+  auto doc = ParseJson(r.out);
+  REQUIRE_FALSE(doc.HasParseError());
+  REQUIRE(doc.IsObject());
+  return doc;
+}
+
+// How many of `tokens` (64 hex) the signals table of `db_path` holds.
+int CountSignals(const std::string& db_path,
+                 const std::vector<std::string>& tokens) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
+                          nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(
+              db, "SELECT count(*) FROM signals WHERE lower(hex(token)) = ?",
+              -1, &stmt, nullptr) == SQLITE_OK);
+  int found = 0;
+  for (const auto& token : tokens) {
+    sqlite3_bind_text(stmt, 1, token.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0) {
+      ++found;
+    }
+    sqlite3_reset(stmt);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return found;
+}
+
+// Submits batches as alpha until stopped (at most kMaxBatches) and records
+// the tokens of every acknowledged batch.
+class Submitter {
+ public:
+  static constexpr int kMaxBatches = 400;
+  static constexpr int kBatchSize = 10;
+
+  explicit Submitter(const RunningHub& hub) {
+    auto connection = Connect(hub, "alpha");
+    REQUIRE(connection);
+    connection_ = std::move(*connection);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Submitter() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::string> Acknowledged() const {
+    std::lock_guard lock(mutex_);
+    return acknowledged_;
+  }
+  int failures() const { return failures_; }
+
+ private:
+  void Run() {
+    for (int batch = 0; batch < kMaxBatches && !stop_; ++batch) {
+      std::vector<SignalSpec> signals(kBatchSize);
+      for (auto& s : signals) s.token = RandomTokenHex();
+      auto reply =
+          connection_->Send("POST", "/v1/signals", SubmitBody(signals));
+      if (!reply || reply->status != 200) {
+        ++failures_;
+        continue;
+      }
+      std::lock_guard lock(mutex_);
+      for (const auto& s : signals) acknowledged_.push_back(s.token);
+    }
+  }
+
+  std::unique_ptr<server::HubConnection> connection_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> failures_{0};
+  mutable std::mutex mutex_;
+  std::vector<std::string> acknowledged_;
+};
+
+// A second cairnd on `data_dir`, with the first hub's PKI.
+struct SecondHub {
+  std::optional<ChildProcess> process;
+  std::uint16_t port = 0;
+};
+
+SecondHub StartOn(const RunningHub& hub, const std::string& data_dir,
+                  const TempDir& scratch) {
+  const TempPki& pki = hub.Pki();
+  const std::string config = scratch.File("second.toml");
+  const std::string port_file = scratch.File("second.ports");
+  REQUIRE(WriteFile(config,
+                    "[listen]\naddresses = [\"127.0.0.1:0\"]\n"
+                    "port_file = \"" +
+                        port_file + "\"\n[tls]\ncert = \"" + pki.ServerCert() +
+                        "\"\nkey = \"" + pki.ServerKey() + "\"\nca = \"" +
+                        pki.CaCert() + "\"\n[store]\ndata_dir = \"" + data_dir +
+                        "\"\n"));
+  ChildProcess::Options options;
+  options.stderr_path = scratch.File("second.stderr");
+  auto child =
+      ChildProcess::Start({RunningHub::CairndPath(), "--config", config,
+                           "--log-file", scratch.File("second.log")},
+                          options);
+  REQUIRE(child);
+  SecondHub second;
+  second.process.emplace(std::move(*child));
+  auto port = WaitForListenPort(port_file, std::chrono::seconds(20));
+  CAPTURE(ReadFileOrEmpty(scratch.File("second.stderr")),
+          ReadFileOrEmpty(scratch.File("second.log")));
+  REQUIRE(port);
+  second.port = *port;
+  return second;
+}
+
+// How many of `tokens` match when beta queries the hub at `port`.
+int Matches(const RunningHub& hub, std::uint16_t port,
+            const std::vector<std::string>& tokens) {
+  auto options = ConnectionOptions(hub, "beta");
+  options.hub_url = "https://127.0.0.1:" + std::to_string(port);
+  auto connection = server::HubConnection::Open(options);
+  REQUIRE(connection);
+  std::vector<std::pair<std::string, std::string>> queries;
+  for (const auto& t : tokens) queries.emplace_back("email", t);
+  auto reply = (*connection)->Send("POST", "/v1/query", QueryBody(queries));
+  REQUIRE(reply);
+  CAPTURE(reply->body);
+  REQUIRE(reply->status == 200);
+  auto doc = ParseJson(reply->body);
+  REQUIRE_FALSE(doc.HasParseError());
+  return static_cast<int>(doc["matches"].Size());
+}
+
+// XORs 0xff into `length` bytes at the start of every page from page 2 on.
+void DamagePages(const std::string& path, std::size_t page_size,
+                 std::size_t length) {
+  std::string bytes = ReadFileOrEmpty(path);
+  REQUIRE(bytes.size() > 2 * page_size);
+  for (std::size_t page = page_size; page < bytes.size(); page += page_size) {
+    for (std::size_t i = 0; i < length && page + i < bytes.size(); ++i) {
+      bytes[page + i] = static_cast<char>(bytes[page + i] ^ 0xff);
+    }
+  }
+  REQUIRE(WriteFile(path, bytes));
+}
+
+TEST_CASE("backup while members submit, then restore and serve it") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const TempDir& scratch = h.Scratch();
+  const std::string backup = scratch.File("cairn-backup.db");
+
+  // Back up while alpha keeps submitting.
+  Submitter submitter(h);
+  for (int i = 0;
+       i < 3000 && submitter.Acknowledged().size() < 3 * Submitter::kBatchSize;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::vector<std::string> before = submitter.Acknowledged();
+  REQUIRE(before.size() >= 3 * Submitter::kBatchSize);
+  auto report = JsonOf(
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup, "--json"}));
+  submitter.Stop();
+  CHECK(submitter.failures() == 0);
+  const std::vector<std::string> all = submitter.Acknowledged();
+
+  CHECK(std::string(report["integrity"].GetString()) == "ok");
+  CHECK(std::string(report["path"].GetString()) == backup);
+  CHECK(report["pages"].GetInt() > 0);
+  CHECK(report["bytes"].GetUint64() == fs::file_size(backup));
+  CHECK((fs::status(backup).permissions() & fs::perms::others_read) ==
+        fs::perms::none);
+  // One self-contained file.
+  CHECK_FALSE(fs::exists(backup + "-wal"));
+  CHECK_FALSE(fs::exists(backup + ".partial"));
+  CHECK(CountSignals(backup, before) == static_cast<int>(before.size()));
+
+  // A second backup to the same path is refused: backups never overwrite.
+  const CommandResult again =
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("already exists") != std::string::npos);
+
+  // Restore refuses while the hub holds the database.
+  const CommandResult live =
+      Cairnctl({"restore", "--from", backup, "--data", h.DataDir(), "--force"});
+  CAPTURE(live.err);
+  CHECK(live.exit_code == 1);
+  CHECK(live.err.find("in use by another process") != std::string::npos);
+  CHECK(live.err.find("offline") != std::string::npos);
+  CHECK_FALSE(fs::exists(h.DbPath() + ".restore-tmp"));
+
+  // Restore into a fresh directory: keys first (kept separately), then the
+  // database.
+  const std::string fresh = scratch.File("restored");
+  fs::create_directories(fresh);
+  if (fs::exists(h.DataDir() + "/keys")) {
+    fs::copy(h.DataDir() + "/keys", fresh + "/keys",
+             fs::copy_options::recursive);
+  }
+  auto restored = JsonOf(
+      Cairnctl({"restore", "--from", backup, "--data", fresh, "--json"}));
+  CHECK(std::string(restored["integrity"].GetString()) == "ok");
+  CHECK(restored["replaced"].IsNull());
+  CHECK(fs::exists(fresh + "/cairn.db"));
+  CHECK_FALSE(fs::exists(fresh + "/cairn.db.restore-tmp"));
+
+  // A hub started on the restored directory serves the signals.
+  {
+    SecondHub second = StartOn(h, fresh, scratch);
+    CHECK(Matches(h, second.port, before) == static_cast<int>(before.size()));
+    second.process->Kill(SIGTERM);
+    CHECK(second.process->Wait(std::chrono::seconds(20)) == 0);
+  }
+
+  // Refusals leave the restored database exactly as it is.
+  const std::string target = fresh + "/cairn.db";
+  const std::string target_bytes = ReadFileOrEmpty(target);
+  REQUIRE_FALSE(target_bytes.empty());
+  const std::string damaged = scratch.File("damaged.db");
+  fs::copy_file(backup, damaged);
+  DamagePages(damaged, 4096, 64);
+  const std::string bad_header = scratch.File("bad-header.db");
+  fs::copy_file(backup, bad_header);
+  {
+    std::string bytes = ReadFileOrEmpty(bad_header);
+    for (int i = 0; i < 16; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+    REQUIRE(WriteFile(bad_header, bytes));
+  }
+  const std::string text = scratch.File("notes.txt");
+  REQUIRE(WriteFile(text, std::string(8192, 'x')));
+  const std::string empty = scratch.File("empty.db");
+  REQUIRE(WriteFile(empty, ""));
+  const std::string other = scratch.File("other.db");
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(other.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1);",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  // An intact database whose audit log was edited after the fact.
+  const std::string tampered = scratch.File("tampered.db");
+  fs::copy_file(backup, tampered);
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(tampered.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "UPDATE audit_log SET actor = 'someone-else' "
+                         "WHERE seq = (SELECT min(seq) FROM audit_log)",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    CHECK(sqlite3_changes(db) == 1);
+    sqlite3_close(db);
+  }
+  struct Case {
+    const char* name;
+    std::string file;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"damaged pages", damaged, "nothing was changed"},
+      {"damaged header", bad_header, "not a readable SQLite database"},
+      {"a text file", text, "not a readable SQLite database"},
+      {"an empty file", empty, "not a Cairn hub database"},
+      {"another application's database", other, "not a Cairn hub database"},
+      {"a missing file", scratch.File("missing.db"), "check --from"},
+      {"an edited audit entry", tampered, "audit log"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const std::string original = ReadFileOrEmpty(c.file);
+    const CommandResult r =
+        Cairnctl({"restore", "--from", c.file, "--data", fresh, "--force"});
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(ReadFileOrEmpty(target) == target_bytes);
+    CHECK(ReadFileOrEmpty(c.file) == original);
+    CHECK_FALSE(fs::exists(target + ".restore-tmp"));
+    int replaced = 0;
+    for (const auto& entry : fs::directory_iterator(fresh)) {
+      if (entry.path().filename().string().find("replaced") !=
+          std::string::npos) {
+        ++replaced;
+      }
+    }
+    CHECK(replaced == 0);
+  }
+
+  // Without --force an existing database is never replaced.
+  const CommandResult no_force =
+      Cairnctl({"restore", "--from", backup, "--data", fresh});
+  CHECK(no_force.exit_code == 1);
+  CHECK(no_force.err.find("--force") != std::string::npos);
+  CHECK(ReadFileOrEmpty(target) == target_bytes);
+
+  // The live hub was never touched and still has every signal.
+  CHECK(Matches(h, h.Port(), all) == static_cast<int>(all.size()));
+}
+
+TEST_CASE("restore --force replaces a stopped hub's database") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  std::vector<SignalSpec> first(5);
+  for (auto& s : first) s.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(first)).status ==
+          200);
+  const std::string backup = h.Scratch().File("backup.db");
+  REQUIRE(
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
+      0);
+  // Signals submitted after the backup are gone after the restore.
+  std::vector<SignalSpec> later(5);
+  for (auto& s : later) s.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(later)).status ==
+          200);
+
+  REQUIRE(h.Stop());
+  auto restored = JsonOf(Cairnctl({"restore", "--from", backup, "--data",
+                                   h.DataDir(), "--force", "--json"}));
+  REQUIRE(restored["replaced"].IsString());
+  const std::string replaced = restored["replaced"].GetString();
+  CHECK(fs::exists(replaced));
+  CHECK_FALSE(fs::exists(h.DbPath() + "-wal"));
+  REQUIRE(h.Restart());
+
+  std::vector<std::string> first_tokens, later_tokens;
+  for (const auto& s : first) first_tokens.push_back(s.token);
+  for (const auto& s : later) later_tokens.push_back(s.token);
+  CHECK(Matches(h, h.Port(), first_tokens) == 5);
+  CHECK(Matches(h, h.Port(), later_tokens) == 0);
+  // The replaced database still holds the later signals.
+  CHECK(CountSignals(replaced, later_tokens) == 5);
+}
+
+}  // namespace
+}  // namespace cairn::testing

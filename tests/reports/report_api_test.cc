@@ -1,0 +1,205 @@
+// GET /v1/reports/*: who may read what, bad parameters, the audit entry and
+// the schema of real responses. Drives an ApiRouter with a ReportSource
+// over the api test fixture's store.
+#include <sqlite3.h>
+
+#include <future>
+
+#include <catch2/catch.hpp>
+
+#include "cairn/wire/reports.h"
+#include "server/api_test_util.h"
+#include "server/src/reports/report_source.h"
+
+namespace cairn::server::apitest {
+namespace {
+
+const std::string kPeriod = "from=2026-11-23T00:00:00Z&to=2026-11-24T00:00:00Z";
+
+class ReportFixture {
+ public:
+  explicit ReportFixture(bool with_reports = true) {
+    // alpha submits two signals, beta queries both: two matches.
+    REQUIRE(fixture_.Post("/v1/signals", SubmitBody({1, 2}), kAlphaFp).status ==
+            200);
+    REQUIRE(fixture_.Post("/v1/query", QueryBody({1, 2, 3}), kBetaFp).status ==
+            200);
+    ApiOptions options;
+    if (with_reports) {
+      auto source = ReportSource::Open(fixture_.db_path(), [] {
+        return sys_seconds{std::chrono::seconds{kNow}};
+      });
+      REQUIRE(source.has_value());
+      options.reports = *source;
+    }
+    router_ = std::make_unique<ApiRouter>(fixture_.store(), fixture_.metrics(),
+                                          std::move(options));
+  }
+
+  Response Get(const std::string& target, const std::string& fingerprint) {
+    HttpRequest request{http::verb::get, target, 11};
+    PeerIdentity peer{fingerprint, "CN=report-test", "127.0.0.1:40000"};
+    auto promise = std::make_shared<std::promise<HttpResponse>>();
+    auto future = promise->get_future();
+    router_->Handle(std::move(request), peer,
+                    [promise](HttpResponse r) { promise->set_value(r); });
+    Response out;
+    if (future.wait_for(std::chrono::seconds(10)) !=
+        std::future_status::ready) {
+      return out;
+    }
+    auto response = future.get();
+    out.status = static_cast<int>(response.result_int());
+    out.body = response.body();
+    return out;
+  }
+
+  // Rows of audit_log with action "report.read", after the writer has
+  // drained (a blocking command queues behind the audit appends).
+  std::vector<std::pair<std::string, std::string>> ReportReads() {
+    REQUIRE(fixture_.store().ExpireDueAndWait().has_value());
+    std::vector<std::pair<std::string, std::string>> rows;
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(fixture_.db_path().c_str(), &db,
+                            SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "SELECT actor, details FROM audit_log WHERE "
+                               "action = 'report.read' ORDER BY seq",
+                               -1, &stmt, nullptr) == SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      rows.emplace_back(
+          reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+          reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return rows;
+  }
+
+  ApiFixture& api() { return fixture_; }
+
+ private:
+  ApiFixture fixture_;
+  std::unique_ptr<ApiRouter> router_;  // destroyed before the store
+};
+
+TEST_CASE("report visibility by role") {
+  ReportFixture f;
+  struct Case {
+    std::string who;
+    std::string fingerprint;
+    std::string extra;  // appended to the query string
+    int status;
+    std::string member;  // expected "member" of a 200 answer ("" = all)
+    std::uint64_t matches;
+  };
+  const Case cases[] = {
+      {"compliance, all", kComplianceFp, "", 200, "", 2},
+      {"compliance, beta", kComplianceFp, "&member=beta", 200, "beta", 2},
+      {"compliance, alpha", kComplianceFp, "&member=alpha", 200, "alpha", 0},
+      {"compliance, unknown", kComplianceFp, "&member=nobody", 404, "", 0},
+      {"member, own by default", kBetaFp, "", 200, "beta", 2},
+      {"member, own by name", kBetaFp, "&member=beta", 200, "beta", 2},
+      {"member, another", kBetaFp, "&member=alpha", 403, "", 0},
+      {"operator only", kOperatorFp, "", 403, "", 0},
+      {"suspended", kSuspendedFp, "", 403, "", 0},
+      {"unknown certificate", kUnknownFp, "", 403, "", 0},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.who);
+    for (const char* path : {"/v1/reports/summary", "/v1/reports/matches"}) {
+      CAPTURE(path);
+      auto r =
+          f.Get(std::string(path) + "?" + kPeriod + c.extra, c.fingerprint);
+      CHECK(r.status == c.status);
+      if (r.status != 200) {
+        CHECK(r.ErrorBody().message.size() > 10);
+        continue;
+      }
+      if (std::string_view(path) == "/v1/reports/summary") {
+        auto s = wire::DecodeReportSummary(r.body);
+        REQUIRE(s.has_value());
+        CHECK(s->member == c.member);
+        CHECK(s->matches.total == c.matches);
+      } else {
+        auto m = wire::DecodeReportMatchesResponse(r.body);
+        REQUIRE(m.has_value());
+        CHECK(m->member == c.member);
+        CHECK(m->matches.size() == c.matches);
+      }
+    }
+  }
+}
+
+TEST_CASE("bad report parameters are 400s naming the parameter") {
+  ReportFixture f;
+  struct Case {
+    std::string query;
+    std::string field;
+  };
+  const Case cases[] = {
+      {"", "from"},
+      {"from=2026-11-23T00:00:00Z", "to"},
+      {"from=2026-11-23&to=2026-11-24T00:00:00Z", "from"},
+      {"from=2026-11-24T00:00:00Z&to=2026-11-23T00:00:00Z", "to"},
+      {"from=2025-01-01T00:00:00Z&to=2026-11-24T00:00:00Z", "to"},
+      {kPeriod + "&member=NOT_AN_ID", "member"},
+      {kPeriod + "&pending_days=x", "pending_days"},
+      {kPeriod + "&after=5", "after"},  // summary has no cursor
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.query);
+    auto r = f.Get("/v1/reports/summary?" + c.query, kComplianceFp);
+    CHECK(r.status == 400);
+    CHECK(r.ErrorCode() == "invalid_argument");
+    CHECK(r.ErrorBody().field == c.field);
+  }
+  auto bad_cursor =
+      f.Get("/v1/reports/matches?" + kPeriod + "&after=zz", kComplianceFp);
+  CHECK(bad_cursor.status == 400);
+  CHECK(bad_cursor.ErrorBody().field == "after");
+}
+
+TEST_CASE("every report read is audited as report.read") {
+  ReportFixture f;
+  REQUIRE(f.Get("/v1/reports/summary?" + kPeriod, kComplianceFp).status == 200);
+  REQUIRE(f.Get("/v1/reports/matches?" + kPeriod, kBetaFp).status == 200);
+  REQUIRE(f.Get("/v1/reports/matches?" + kPeriod + "&member=alpha", kBetaFp)
+              .status == 403);
+  auto rows = f.ReportReads();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].first == "comply");
+  CHECK(rows[0].second ==
+        R"({"report":"summary","from":"2026-11-23T00:00:00Z",)"
+        R"("to":"2026-11-24T00:00:00Z","member":null})");
+  CHECK(rows[1].first == "beta");
+  CHECK(rows[1].second.find(R"("member":"beta")") != std::string::npos);
+}
+
+TEST_CASE("a hub without reports answers 404") {
+  ReportFixture f(/*with_reports=*/false);
+  auto r = f.Get("/v1/reports/summary?" + kPeriod, kComplianceFp);
+  CHECK(r.status == 404);
+  CHECK(r.ErrorBody().message.find("not enabled") != std::string::npos);
+}
+
+TEST_CASE("real report responses match their schemas") {
+  ReportFixture f;
+  auto summary = f.Get("/v1/reports/summary?" + kPeriod, kComplianceFp);
+  auto matches = f.Get("/v1/reports/matches?" + kPeriod, kBetaFp);
+  REQUIRE(summary.status == 200);
+  REQUIRE(matches.status == 200);
+  const std::string dir = f.api().dir();
+  REQUIRE(WriteFile(dir + "/summary.json", summary.body));
+  REQUIRE(WriteFile(dir + "/matches.json", matches.body));
+  std::string output;
+  CHECK(ValidateAgainstSchemas(
+            {{"report-summary-response", {dir + "/summary.json"}},
+             {"report-matches-response", {dir + "/matches.json"}}},
+            &output) == 0);
+  INFO(output);
+}
+
+}  // namespace
+}  // namespace cairn::server::apitest

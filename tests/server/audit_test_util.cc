@@ -1,0 +1,81 @@
+#include "audit_test_util.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+
+#include "server/src/store/sqlite_db.h"
+
+namespace cairn::server::testing {
+
+TestSigningKey::TestSigningKey(std::string id) : key_id(std::move(id)) {
+  REQUIRE(sodium_init() >= 0);
+  crypto_sign_keypair(public_key.data(), secret_key.data());
+}
+
+CheckpointSigner TestSigningKey::Signer() const {
+  return [id = key_id, sk = secret_key](const CheckpointMessageBuilder& build) {
+    const std::vector<std::uint8_t> message = build(id);
+    CheckpointSignature s;
+    s.key_id = id;
+    crypto_sign_detached(s.signature.data(), nullptr, message.data(),
+                         message.size(), sk.data());
+    return s;
+  };
+}
+
+std::map<std::string, std::array<std::uint8_t, 32>> TestSigningKey::PublicKeys()
+    const {
+  return {{key_id, public_key}};
+}
+
+std::vector<AuditRow> ReadAuditLog(const std::filesystem::path& db_path) {
+  auto db = Database::Open(db_path, false, true, std::chrono::seconds(5));
+  REQUIRE(db.has_value());
+  auto stmt = (*db)->Prepare(
+      "SELECT seq, at, actor, fingerprint, request_id, action, details,"
+      " result FROM audit_log ORDER BY seq");
+  REQUIRE(stmt.has_value());
+  std::vector<AuditRow> rows;
+  while (true) {
+    auto row = stmt->Step();
+    REQUIRE(row.has_value());
+    if (!*row) break;
+    AuditRow r;
+    r.seq = static_cast<std::uint64_t>(stmt->Int(0));
+    r.at = stmt->Int(1);
+    r.actor = stmt->Text(2);
+    r.fingerprint = stmt->Text(3);
+    r.request_id = stmt->Text(4);
+    r.action = stmt->Text(5);
+    r.details = stmt->Text(6);
+    r.result = stmt->Text(7);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+void ExecSql(const std::filesystem::path& db_path, const std::string& sql) {
+  auto db = Database::Open(db_path, false, false, std::chrono::seconds(5));
+  REQUIRE(db.has_value());
+  auto s = (*db)->Exec(sql);
+  INFO(sql);
+  REQUIRE(s.has_value());
+}
+
+std::int64_t QueryInt64(const std::filesystem::path& db_path,
+                        const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
+                          nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  const std::int64_t v = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return v;
+}
+
+}  // namespace cairn::server::testing

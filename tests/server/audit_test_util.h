@@ -1,0 +1,49 @@
+// Shared helpers for the audit-log tests: a store with an Ed25519
+// checkpoint signer, and direct reads of the audit tables.
+#ifndef CAIRN_TESTS_SERVER_AUDIT_TEST_UTIL_H_
+#define CAIRN_TESTS_SERVER_AUDIT_TEST_UTIL_H_
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "server/src/store/store.h"
+
+namespace cairn::server::testing {
+
+// An Ed25519 key pair that signs checkpoints as `key_id`.
+struct TestSigningKey {
+  TestSigningKey(std::string id = "hk_test");
+  std::string key_id;
+  std::array<std::uint8_t, 32> public_key{};
+  std::array<std::uint8_t, 64> secret_key{};
+
+  CheckpointSigner Signer() const;
+  std::map<std::string, std::array<std::uint8_t, 32>> PublicKeys() const;
+};
+
+struct AuditRow {
+  std::uint64_t seq = 0;
+  std::int64_t at = 0;
+  std::string actor;
+  std::string fingerprint;
+  std::string request_id;
+  std::string action;
+  std::string details;
+  std::string result;
+};
+
+// Every audit_log row, in seq order (read-only connection).
+std::vector<AuditRow> ReadAuditLog(const std::filesystem::path& db);
+// Runs `sql` on a read-write connection (tampering with copies).
+void ExecSql(const std::filesystem::path& db, const std::string& sql);
+// The single integer `sql` selects.
+std::int64_t QueryInt64(const std::filesystem::path& db,
+                        const std::string& sql);
+
+}  // namespace cairn::server::testing
+
+#endif  // CAIRN_TESTS_SERVER_AUDIT_TEST_UTIL_H_

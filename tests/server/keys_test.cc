@@ -1,0 +1,217 @@
+// HubKeyring (server/src/keys/): creating, reopening and rotating keys on
+// disk, refusing unsafe private key files, and receipts signed with it.
+#include "server/src/keys/hub_keyring.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include <catch2/catch.hpp>
+
+#include "cairn/receipt.h"
+#include "cairn/timestamp.h"
+#include "server/src/keys/receipt_signer.h"
+#include "support/process.h"
+
+namespace cairn::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A clock the test moves by hand.
+struct ManualClock {
+  std::shared_ptr<sys_seconds> now =
+      std::make_shared<sys_seconds>(*ParseTimestamp("2026-11-23T10:00:00Z"));
+  Clock AsClock() const {
+    return [now = now] { return *now; };
+  }
+};
+
+mode_t ModeOf(const fs::path& file) {
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+TEST_CASE("keyring: created when empty, reopened unchanged", "[keys]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  ManualClock clock;
+
+  CHECK(HubKeyring::Open(dir, false, clock.AsClock()).error().code ==
+        ErrorCode::kNotFound);
+  auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+  REQUIRE(ring);
+  const auto keys = (*ring)->PublicKeys();
+  REQUIRE(keys.size() == 1);
+  const HubPublicKey& key = keys.front();
+  CHECK(key.key_id.size() == 3 + 16);
+  CHECK(key.key_id.rfind("hk_", 0) == 0);
+  CHECK(key.valid_from == *clock.now);
+  CHECK_FALSE(key.valid_until);
+  CHECK(ModeOf(dir / (key.key_id + ".key")) == 0600);
+  CHECK(ModeOf(dir) == 0700);
+
+  auto again = HubKeyring::Open(dir, false, clock.AsClock());
+  REQUIRE(again);
+  CHECK((*again)->PublicKeys() == keys);
+  auto offline = LoadHubPublicKeys(dir);
+  REQUIRE(offline);
+  CHECK(*offline == keys);
+
+  // Signatures verify under the published key.
+  const std::uint8_t message[] = {1, 2, 3};
+  const HubSignature sig = (*again)->Sign(message);
+  CHECK(sig.key_id == key.key_id);
+  CHECK(crypto_sign_verify_detached(sig.signature.data(), message,
+                                    sizeof message,
+                                    key.public_key.data()) == 0);
+}
+
+TEST_CASE("keyring: rotation keeps old keys published with validity",
+          "[keys]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  ManualClock clock;
+  auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+  REQUIRE(ring);
+  const std::string first = (*ring)->PublicKeys().front().key_id;
+
+  // A receipt signed before the rotation.
+  const std::string body = R"({"queries":[]})";
+  wire::Receipt old_receipt =
+      SignReceipt(**ring, "alpha", "r_" + std::string(32, '1'), kQueryEndpoint,
+                  Sha256Hex(body), ResultsDigest(std::vector<wire::Match>{}));
+  CHECK(old_receipt.key_id == first);
+
+  *clock.now += std::chrono::hours(24);
+  auto rotated = (*ring)->Rotate();
+  REQUIRE(rotated);
+  CHECK(rotated->key_id != first);
+  CHECK(rotated->valid_from == *clock.now);
+  auto keys = (*ring)->PublicKeys();
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0].key_id == rotated->key_id);
+  CHECK_FALSE(keys[0].valid_until);
+  CHECK(keys[1].key_id == first);
+  REQUIRE(keys[1].valid_until);
+  CHECK(*keys[1].valid_until == *clock.now);
+
+  // Reopened from disk: the same two keys, the new one current.
+  auto reopened = HubKeyring::Open(dir, false, clock.AsClock());
+  REQUIRE(reopened);
+  CHECK((*reopened)->PublicKeys() == keys);
+  CHECK((*reopened)->Sign(std::span<const std::uint8_t>{}).key_id ==
+        rotated->key_id);
+
+  // The old receipt still verifies against the published keys; a new one
+  // names the new key.
+  const auto wire_keys = ToWireKeys(keys);
+  ReceiptExpectation expected;
+  expected.endpoint = std::string(kQueryEndpoint);
+  expected.request_id = old_receipt.request_id;
+  expected.results_digest = ResultsDigest(std::vector<wire::Match>{});
+  expected.member = "alpha";
+  expected.request_digest = Sha256Hex(body);
+  CHECK(VerifyReceipt(old_receipt, expected, wire_keys));
+  wire::Receipt new_receipt =
+      SignReceipt(**reopened, "alpha", old_receipt.request_id, kQueryEndpoint,
+                  Sha256Hex(body), expected.results_digest);
+  CHECK(new_receipt.key_id == rotated->key_id);
+  CHECK(VerifyReceipt(new_receipt, expected, wire_keys));
+
+  // A receipt dated after the old key's retirement but naming it is
+  // refused.
+  wire::Receipt late = old_receipt;
+  late.at = *clock.now + std::chrono::seconds(1);
+  CHECK_FALSE(VerifyReceipt(late, expected, wire_keys));
+}
+
+TEST_CASE("keyring: refuses unsafe or broken key files", "[keys][bad]") {
+  struct Case {
+    const char* name;
+    std::function<void(const fs::path& dir, const std::string& key_id)> damage;
+    ErrorCode code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"private key readable by others (0644)",
+       [](const fs::path& dir, const std::string& id) {
+         fs::permissions(dir / (id + ".key"),
+                         fs::perms::owner_read | fs::perms::owner_write |
+                             fs::perms::group_read | fs::perms::others_read);
+       },
+       ErrorCode::kPermissionDenied, "chmod 600"},
+      {"private key writable by group (0620)",
+       [](const fs::path& dir, const std::string& id) {
+         fs::permissions(dir / (id + ".key"), fs::perms::owner_read |
+                                                  fs::perms::owner_write |
+                                                  fs::perms::group_write);
+       },
+       ErrorCode::kPermissionDenied, "chmod 600"},
+      {"private key of another pair",
+       [](const fs::path& dir, const std::string& id) {
+         std::ofstream(dir / (id + ".key"), std::ios::trunc)
+             << std::string(64, '7') << "\n";
+       },
+       ErrorCode::kInvalidArgument, "does not belong"},
+      {"private key not hex",
+       [](const fs::path& dir, const std::string& id) {
+         std::ofstream(dir / (id + ".key"), std::ios::trunc) << "secret\n";
+       },
+       ErrorCode::kInvalidArgument, "not a hub private key"},
+      {"public key file not TOML",
+       [](const fs::path& dir, const std::string& id) {
+         std::ofstream(dir / (id + ".pub"), std::ios::trunc) << "key_id = [";
+       },
+       ErrorCode::kInvalidArgument, "not valid TOML"},
+      {"public key file renamed",
+       [](const fs::path& dir, const std::string& id) {
+         fs::rename(dir / (id + ".pub"), dir / "hk_0000000000000000.pub");
+       },
+       ErrorCode::kInvalidArgument, "file name must be the key id"},
+      {"private key missing",
+       [](const fs::path& dir, const std::string& id) {
+         fs::remove(dir / (id + ".key"));
+       },
+       ErrorCode::kIo, "cannot stat"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    testing::TempDir tmp("cairn-keys");
+    const fs::path dir = fs::path(tmp.path()) / "keys";
+    ManualClock clock;
+    auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+    REQUIRE(ring);
+    const std::string id = (*ring)->PublicKeys().front().key_id;
+    c.damage(dir, id);
+    auto reopened = HubKeyring::Open(dir, true, clock.AsClock());
+    REQUIRE_FALSE(reopened);
+    CAPTURE(reopened.error().message);
+    CHECK(reopened.error().code == c.code);
+    CHECK(reopened.error().message.find(c.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("keyring: public keys load without private keys", "[keys]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  ManualClock clock;
+  auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+  REQUIRE(ring);
+  REQUIRE((*ring)->Rotate());
+  for (const auto& k : (*ring)->PublicKeys()) {
+    fs::remove(dir / (k.key_id + ".key"));
+  }
+  auto keys = LoadHubPublicKeys(dir);
+  REQUIRE(keys);
+  CHECK(keys->size() == 2);
+  CHECK(LoadHubPublicKeys(dir / "missing").error().code ==
+        ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace cairn::server

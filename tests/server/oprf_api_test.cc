@@ -1,0 +1,356 @@
+// POST /v1/oprf/evaluate and the /v1/me "oprf" block, through the router
+// with a real store; the hub's OPRF key files; the per-member daily quota.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api_test_util.h"
+#include "cairn/encoding.h"
+#include "cairn/oprf.h"
+#include "cairn/wire.h"
+#include "server/src/oprf/oprf_evaluator.h"
+#include "server/src/oprf/oprf_keyring.h"
+#include "support/process.h"
+
+namespace cairn::server::apitest {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::shared_ptr<const OprfKeyring> MustOpenKeys(const std::string& dir) {
+  auto keys = OprfKeyring::Open(dir, /*create_if_empty=*/true);
+  REQUIRE(keys);
+  return *keys;
+}
+
+std::shared_ptr<OprfEvaluator> MakeEvaluator(
+    std::shared_ptr<const OprfKeyring> keys, std::uint64_t quota = 1'000'000) {
+  OprfEvaluatorOptions options;
+  options.elements_per_member_per_day = quota;
+  options.threads = 1;
+  return std::make_shared<OprfEvaluator>(std::move(keys), options);
+}
+
+std::string ElementsBody(std::uint32_t epoch,
+                         const std::vector<std::string>& base64) {
+  std::string body = "{\"epoch\":" + std::to_string(epoch) + ",\"elements\":[";
+  for (std::size_t i = 0; i < base64.size(); ++i) {
+    if (i) body += ",";
+    body += "\"" + base64[i] + "\"";
+  }
+  return body + "]}";
+}
+
+struct Blinded {
+  std::vector<Token> inputs;
+  std::vector<oprf::Scalar> blinds;
+  std::vector<oprf::Element> elements;
+  std::vector<std::string> base64;
+};
+
+Blinded BlindInputs(std::size_t n, std::uint8_t seed = 1) {
+  Blinded b;
+  for (std::size_t i = 0; i < n; ++i) {
+    Token x{};
+    x[0] = seed;
+    x[1] = static_cast<std::uint8_t>(i);
+    x[2] = static_cast<std::uint8_t>(i >> 8);
+    auto r = oprf::Blind(x, oprf::Mode::kVoprf);
+    REQUIRE(r);
+    b.inputs.push_back(x);
+    b.blinds.push_back(r->blind);
+    b.elements.push_back(r->blinded_element);
+    b.base64.push_back(Base64Encode(r->blinded_element));
+  }
+  return b;
+}
+
+// Rows of audit_log with `action` (read-only connection).
+std::vector<std::string> AuditDetails(const std::string& db_path,
+                                      const std::string& action) {
+  std::vector<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT details FROM audit_log WHERE action = ?1 "
+                           "ORDER BY seq",
+                           -1, &stmt, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(stmt, 1, action.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(stmt) == SQLITE_ROW) {
+        out.emplace_back(
+            reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+      }
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+// The handler answers before the audit entry commits: wait (bounded).
+std::vector<std::string> AwaitAudit(const std::string& db_path,
+                                    std::size_t count) {
+  std::vector<std::string> rows;
+  for (int i = 0; i < 500; ++i) {
+    rows = AuditDetails(db_path, "oprf.evaluate");
+    if (rows.size() >= count) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return rows;
+}
+
+TEST_CASE("oprf evaluate: batch answer verifies against /v1/me's key",
+          "[oprf][api]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  auto keys = MustOpenKeys(keys_dir.File("oprf"));
+  FixtureOptions options;
+  options.oprf = MakeEvaluator(keys);
+  ApiFixture fixture(options);
+
+  const Response me_reply = fixture.Get("/v1/me", kAlphaFp);
+  REQUIRE(me_reply.status == 200);
+  auto me = wire::DecodeMeResponse(me_reply.body);
+  REQUIRE(me);
+  REQUIRE(me->oprf);
+  CHECK(me->oprf->suite == "ristretto255-SHA512");
+  CHECK(me->oprf->mode == "voprf");
+  CHECK(me->oprf->epoch == 1);
+  CHECK(me->oprf->public_key == keys->PublicKey(1));
+  CHECK(me->oprf->elements_per_day == 1'000'000);
+
+  const Blinded b = BlindInputs(5);
+  const Response reply =
+      fixture.Post("/v1/oprf/evaluate", ElementsBody(1, b.base64), kAlphaFp);
+  REQUIRE(reply.status == 200);
+  auto decoded = wire::DecodeOprfEvaluateResponse(reply.body);
+  REQUIRE(decoded);
+  CHECK(decoded->epoch == 1);
+  REQUIRE(decoded->evaluated.size() == 5);
+  std::vector<oprf::ByteView> views(b.inputs.begin(), b.inputs.end());
+  auto outputs =
+      oprf::FinalizeBatch(views, b.blinds, b.elements, decoded->evaluated,
+                          decoded->proof, me->oprf->public_key);
+  REQUIRE(outputs);
+  CHECK((*outputs)[0] != (*outputs)[1]);
+
+  // The same proof does not verify for a different key.
+  auto other = oprf::GenerateKeyPair();
+  CHECK_FALSE(oprf::FinalizeBatch(views, b.blinds, b.elements,
+                                  decoded->evaluated, decoded->proof,
+                                  other.public_key));
+
+  // Audited with the count and epoch only.
+  const auto rows = AwaitAudit(fixture.db_path(), 1);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0] == R"({"elements":5,"epoch":1})");
+  for (const auto& e : b.base64) CHECK(rows[0].find(e) == std::string::npos);
+}
+
+TEST_CASE("oprf evaluate: disabled hub answers 404 and /v1/me has no oprf",
+          "[oprf][api]") {
+  ApiFixture fixture;
+  const Blinded b = BlindInputs(1);
+  const Response reply =
+      fixture.Post("/v1/oprf/evaluate", ElementsBody(1, b.base64), kAlphaFp);
+  CHECK(reply.status == 404);
+  CHECK(reply.ErrorBody().message.find("voprf-v1") != std::string::npos);
+  auto me = wire::DecodeMeResponse(fixture.Get("/v1/me", kAlphaFp).body);
+  REQUIRE(me);
+  CHECK_FALSE(me->oprf);
+}
+
+TEST_CASE("oprf evaluate: bad inputs are refused and change nothing",
+          "[oprf][api]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  FixtureOptions options;
+  options.oprf = MakeEvaluator(MustOpenKeys(keys_dir.File("oprf")), 20);
+  ApiFixture fixture(options);
+
+  const Blinded good = BlindInputs(3);
+  const std::string identity = Base64Encode(oprf::Element{});
+  oprf::Element top_bit = oprf::Generator();
+  top_bit[31] |= 0x80;  // non-canonical: libsodium would ignore the bit
+  oprf::Element all_ff;
+  all_ff.fill(0xff);
+  const std::string short_element =
+      Base64Encode(std::span(good.elements[0]).first(31));
+  std::vector<std::string> too_many(wire::kMaxOprfElements + 1, good.base64[0]);
+
+  struct Case {
+    std::string name;
+    std::string body;
+    int status;
+    std::string code;
+    std::string field;
+    std::optional<std::size_t> index;
+  };
+  const std::vector<Case> cases = {
+      {"not base64", ElementsBody(1, {good.base64[0], "@@not base64@@"}), 400,
+       "invalid_argument", "elements[1]", 1},
+      {"wrong length", ElementsBody(1, {short_element}), 400,
+       "invalid_argument", "elements[0]", 0},
+      {"identity", ElementsBody(1, {good.base64[0], good.base64[1], identity}),
+       400, "invalid_argument", "elements[2]", 2},
+      {"non-canonical top bit", ElementsBody(1, {Base64Encode(top_bit)}), 400,
+       "invalid_argument", "elements[0]", 0},
+      {"not a point", ElementsBody(1, {Base64Encode(all_ff)}), 400,
+       "invalid_argument", "elements[0]", 0},
+      {"too many", ElementsBody(1, too_many), 400, "invalid_argument",
+       "elements", std::nullopt},
+      {"empty", ElementsBody(1, {}), 400, "invalid_argument", "elements",
+       std::nullopt},
+      {"wrong epoch", ElementsBody(2, good.base64), 400, "invalid_argument",
+       "epoch", std::nullopt},
+      {"missing epoch", R"({"elements":[")" + good.base64[0] + "\"]}", 400,
+       "invalid_argument", "epoch", std::nullopt},
+      {"unknown field",
+       R"({"epoch":1,"elements":[")" + good.base64[0] + R"("],"extra":1})", 400,
+       "invalid_argument", "extra", std::nullopt},
+      {"element not a string", R"({"epoch":1,"elements":[7]})", 400,
+       "invalid_argument", "elements[0]", 0},
+      {"not json", "{", 400, "invalid_argument", "", std::nullopt},
+  };
+  const StoreSnapshot before = TakeSnapshot(fixture);
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const Response reply = fixture.Post("/v1/oprf/evaluate", c.body, kAlphaFp);
+    CHECK(reply.status == c.status);
+    CHECK(reply.ErrorCode() == c.code);
+    const Error error = reply.ErrorBody();
+    if (!c.field.empty()) CHECK(error.field == c.field);
+    if (c.index) CHECK(error.index == c.index);
+    CHECK_FALSE(error.message.empty());
+    CHECK(reply.body.find(good.base64[0]) == std::string::npos);
+    const StoreSnapshot after = TakeSnapshot(fixture);
+    CHECK(after == before);
+  }
+
+  SECTION("quota (20 a day): 429 with Retry-After, nothing audited") {
+    const Blinded many = BlindInputs(21);
+    const Response over = fixture.Post("/v1/oprf/evaluate",
+                                       ElementsBody(1, many.base64), kAlphaFp);
+    CHECK(over.status == 429);
+    CHECK(over.ErrorCode() == "rate_limited");
+    CHECK_FALSE(over.Header("Retry-After").empty());
+    CHECK(SameData(TakeSnapshot(fixture), before));
+
+    // 20 fit; the 21st element of the day does not; beta has its own quota.
+    const Blinded twenty = BlindInputs(20);
+    CHECK(
+        fixture
+            .Post("/v1/oprf/evaluate", ElementsBody(1, twenty.base64), kAlphaFp)
+            .status == 200);
+    const Response next = fixture.Post(
+        "/v1/oprf/evaluate", ElementsBody(1, {good.base64[0]}), kAlphaFp);
+    CHECK(next.status == 429);
+    const int retry_after = std::stoi(next.Header("Retry-After"));
+    CHECK(retry_after >= 1);
+    CHECK(retry_after <= 86400);
+    CHECK(fixture
+              .Post("/v1/oprf/evaluate", ElementsBody(1, {good.base64[0]}),
+                    kBetaFp)
+              .status == 200);
+    CHECK(AwaitAudit(fixture.db_path(), 2).size() == 2);
+  }
+}
+
+TEST_CASE("oprf quota resets at midnight UTC", "[oprf]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  auto now = std::chrono::system_clock::time_point(
+      std::chrono::seconds(kNow));  // 14:00 UTC
+  OprfEvaluatorOptions options;
+  options.elements_per_member_per_day = 10;
+  options.clock = [&now] { return now; };
+  OprfEvaluator evaluator(MustOpenKeys(keys_dir.File("oprf")), options);
+  CHECK(evaluator.ChargeQuota("alpha", 10) == 0);
+  CHECK(evaluator.ChargeQuota("alpha", 1) == 10 * 3600);
+  CHECK(evaluator.ChargeQuota("beta", 1) == 0);
+  CHECK(evaluator.ChargeQuota("beta", 11) == 10 * 3600);  // never fits
+  now += std::chrono::hours(10);
+  CHECK(evaluator.ChargeQuota("alpha", 10) == 0);
+}
+
+TEST_CASE("oprf keys: epochs, rotation overlap, file permissions",
+          "[oprf][keys]") {
+  cairn::testing::TempDir root("cairn-oprf-keys");
+  const std::string dir = root.File("oprf");
+
+  SECTION("no key and create_if_empty = false") {
+    auto keys = OprfKeyring::Open(dir, false);
+    REQUIRE_FALSE(keys);
+    CHECK(keys.error().code == ErrorCode::kNotFound);
+    CHECK(keys.error().message.find("cairnctl oprf rotate") !=
+          std::string::npos);
+  }
+  SECTION("created with mode 0600, rotation keeps old epochs") {
+    auto first = MustOpenKeys(dir);
+    CHECK(first->CurrentEpoch() == 1);
+    struct stat st {};
+    REQUIRE(::stat((dir + "/epoch-1.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(CreateNextOprfEpoch(dir) == 2u);
+    auto second = MustOpenKeys(dir);
+    CHECK(second->CurrentEpoch() == 2);
+    CHECK(second->Epochs() == (std::vector<std::uint32_t>{1, 2}));
+    CHECK(second->PublicKey(1) == first->PublicKey(1));
+    CHECK(second->PublicKey(2) != second->PublicKey(1));
+
+    // Tokens of two epochs differ for the same input.
+    const Blinded b = BlindInputs(1);
+    auto e1 = second->Evaluate(1, b.elements);
+    auto e2 = second->Evaluate(2, b.elements);
+    REQUIRE(e1);
+    REQUIRE(e2);
+    CHECK(e1->evaluated_elements[0] != e2->evaluated_elements[0]);
+    CHECK_FALSE(second->Evaluate(3, b.elements));
+  }
+  SECTION("bad key files are refused") {
+    fs::create_directories(dir);
+    struct BadFile {
+      std::string name;
+      std::string content;
+      mode_t mode;
+      ErrorCode code;
+    };
+    const std::string good_hex(63, '1');
+    const std::vector<BadFile> files = {
+        {"group readable", good_hex + "1\n", 0640,
+         ErrorCode::kPermissionDenied},
+        {"other readable", good_hex + "1\n", 0604,
+         ErrorCode::kPermissionDenied},
+        {"too short", "abcd\n", 0600, ErrorCode::kInvalidArgument},
+        {"uppercase", std::string(64, 'A') + "\n", 0600,
+         ErrorCode::kInvalidArgument},
+        {"zero key", std::string(64, '0') + "\n", 0600,
+         ErrorCode::kInvalidArgument},
+        {"not canonical", std::string(64, 'f') + "\n", 0600,
+         ErrorCode::kInvalidArgument},
+    };
+    for (const BadFile& f : files) {
+      CAPTURE(f.name);
+      const std::string path = dir + "/epoch-1.key";
+      fs::remove(path);
+      std::ofstream(path) << f.content;
+      REQUIRE(::chmod(path.c_str(), f.mode) == 0);
+      auto keys = OprfKeyring::Open(dir, true);
+      REQUIRE_FALSE(keys);
+      CHECK(keys.error().code == f.code);
+      if (f.code == ErrorCode::kPermissionDenied) {
+        CHECK(keys.error().message.find("chmod 600") != std::string::npos);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cairn::server::apitest
