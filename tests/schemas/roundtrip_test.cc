@@ -10,7 +10,9 @@
 #include <sstream>
 #include <string>
 
+#include "cairn/receipt.h"
 #include "cairn/wire.h"
+#include "cairn/wire/reports.h"
 
 namespace cairn::wire {
 namespace {
@@ -55,6 +57,12 @@ const std::map<std::string, Codec>& Codecs() {
       {"health-response", Make(false, &DecodeHealthResponse)},
       {"member", Make(false, &DecodeMember)},
       {"member-list-response", Make(false, &DecodeMemberListResponse)},
+      {"oprf-evaluate-response", Make(false, &DecodeOprfEvaluateResponse)},
+      {"audit-checkpoints-response",
+       Make(false, &DecodeAuditCheckpointsResponse)},
+      {"hub-keys-response", Make(false, &cairn::DecodeHubKeysResponse)},
+      {"report-summary-response", Make(false, &DecodeReportSummary)},
+      {"report-matches-response", Make(false, &DecodeReportMatchesResponse)},
   };
   return codecs;
 }
