@@ -249,7 +249,7 @@ Result<BackupReport> BackupDatabase(const fs::path& db_path,
   }
   if (fs::exists(out, ec)) {
     return MakeError(ErrorCode::kConflict,
-                     "'" + out.string() +
+                     std::string("'").append(out.string()) +
                          "' already exists; backups never overwrite, choose "
                          "a new --out");
   }

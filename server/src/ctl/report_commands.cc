@@ -117,9 +117,13 @@ std::string MatchesCsv(const wire::ReportMatchesResponse& r) {
       "retracted_since\n";
   for (const auto& m : r.matches) {
     std::string kinds, categories;
-    for (const auto& k : m.kinds) kinds += (kinds.empty() ? "" : ";") + k;
+    for (const auto& k : m.kinds) {
+      if (!kinds.empty()) kinds += ';';
+      kinds += k;
+    }
     for (Category c : m.categories) {
-      categories += (categories.empty() ? "" : ";") + std::string(ToString(c));
+      if (!categories.empty()) categories += ';';
+      categories += ToString(c);
     }
     out += CsvField(m.match_id) + "," + CsvField(m.member) + "," +
            FormatTimestamp(m.at) + "," + CsvField(kinds) + "," +

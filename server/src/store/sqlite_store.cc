@@ -1859,7 +1859,8 @@ class SqliteStore final : public Store {
     Statement* st = Prep(b, slot, sql);
     if (st == nullptr) return std::nullopt;
     for (int i = 0; i < 5; ++i) {
-      if (std::string_view(sql).find("?" + std::to_string(i + 1)) !=
+      const char placeholder[] = {'?', static_cast<char>('1' + i)};
+      if (std::string_view(sql).find(std::string_view(placeholder, 2)) !=
           std::string_view::npos) {
         st->Bind(i + 1, cut[i]);
       }
