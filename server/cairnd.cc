@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
     oprf_evaluator =
         std::make_shared<OprfEvaluator>(*oprf_keys, std::move(oprf_options));
     token_schemes.push_back(cairn::TokenScheme::kVoprfV1);
+    store_options.voprf_epochs = (*oprf_keys)->Epochs();
   }
   store_options.accepted_schemes = token_schemes;
   const auto open_start = std::chrono::steady_clock::now();

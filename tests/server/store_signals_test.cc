@@ -267,5 +267,45 @@ TEST_CASE("members retract only their own signals, by token or by ref") {
   CHECK(again.signal_id != out->results[1].signal_ids[0]);
 }
 
+TEST_CASE(
+    "voprf-v1 tokens of an epoch the hub holds no key for are refused and "
+    "never match") {
+  StoreFixture f;
+  f.customise = [](SqliteStoreOptions& o) {
+    o.accepted_schemes = {TokenScheme::kHmacV1, TokenScheme::kVoprfV1};
+    o.voprf_epochs = {2, 3};
+  };
+  f.Reopen();
+  Store& s = f.store();
+  auto held = Signal(40);
+  held.key.scheme = TokenScheme::kVoprfV1;
+  held.key.epoch = 3;
+  auto unknown = Signal(41);
+  unknown.key.scheme = TokenScheme::kVoprfV1;
+  unknown.key.epoch = 4;
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.items = {held, unknown};
+  auto r = s.SubmitAndWait(c);
+  REQUIRE(r.has_value());
+  REQUIRE(r->results.size() == 2);
+  CHECK(r->results[0].status == SubmitStatus::kCreated);
+  CHECK(r->results[1].status == SubmitStatus::kError);
+  CHECK(r->results[1].error.field == "signals[1].epoch");
+  CHECK(r->results[1].error.message.find("epoch 4") != std::string::npos);
+  CHECK(s.Stats().index_signals == 1);
+
+  // The held epoch matches; the same token under an epoch without a key
+  // does not, even though its bytes are equal.
+  QueryCommand q;
+  q.member_id = "beta";
+  q.items = {held.key, held.key};
+  q.items[1].epoch = 4;
+  auto out = s.QueryAndWait(q);
+  REQUIRE(out.has_value());
+  REQUIRE(out->matches.size() == 1);
+  CHECK(out->matches[0].index == 0);
+}
+
 }  // namespace
 }  // namespace cairn::server

@@ -42,6 +42,7 @@ SqliteStoreOptions StoreFixture::Options() {
   SqliteStoreOptions o;
   o.db_path = dir.path() / "hub.db";
   o.clock = clock.AsClock();
+  if (customise) customise(o);
   return o;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -50,6 +51,8 @@ class StoreFixture {
 
   ManualClock clock;
   TempDir dir;
+  // Applied to Options() on every Reopen(), for tests of store options.
+  std::function<void(SqliteStoreOptions&)> customise;
 
  private:
   std::unique_ptr<Store> store_;

@@ -480,7 +480,7 @@ class SqliteStore final : public Store {
   }
 
   void RecordAudit(AuditEvent event, Callback<void> done) override {
-    Enqueue<void>(
+    auto op = std::make_unique<TypedOperation<void>>(
         [e = std::move(event)](BatchState& b) -> Status {
           AuditEvent copy = e;
           copy.at = FromUnix(b.now);
@@ -489,7 +489,24 @@ class SqliteStore final : public Store {
           b.audit.push_back(std::move(copy));
           return {};
         },
-        std::move(done));
+        std::move(done), std::nullopt);
+    bool wake = false;
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (!stopping_) {
+        // Only the first entry of a lingering group wakes the writer (to
+        // start its clock); the rest wait for it without a futex call each.
+        wake = background_.empty();
+        if (wake) background_since_ = std::chrono::steady_clock::now();
+        background_.push_back(std::move(op));
+      }
+    }
+    if (op) {
+      op->Fail(Unavailable(
+          "the store is shutting down; retry against the restarted hub"));
+      return;
+    }
+    if (wake) queue_cv_.notify_one();
   }
 
   // ---- Signals -----------------------------------------------------------
@@ -731,7 +748,7 @@ class SqliteStore final : public Store {
         dropped_audit_entries_.load(std::memory_order_relaxed);
     {
       std::lock_guard lock(queue_mutex_);
-      s.queued_operations = queue_.size();
+      s.queued_operations = queue_.size() + background_.size();
     }
     return s;
   }
@@ -888,6 +905,7 @@ class SqliteStore final : public Store {
     auto kind = dir.KindId(key.kind);
     if (!kind) return std::nullopt;
     if (!SchemeAccepted(key.scheme)) return std::nullopt;
+    if (!EpochAccepted(key)) return std::nullopt;
     IndexKey k;
     k.kind = *kind;
     k.scheme = key.scheme;
@@ -900,6 +918,12 @@ class SqliteStore final : public Store {
     return std::find(options_.accepted_schemes.begin(),
                      options_.accepted_schemes.end(),
                      scheme) != options_.accepted_schemes.end();
+  }
+
+  bool EpochAccepted(const TokenKey& key) const {
+    const auto& epochs = options_.voprf_epochs;
+    return key.scheme != TokenScheme::kVoprfV1 || epochs.empty() ||
+           std::find(epochs.begin(), epochs.end(), key.epoch) != epochs.end();
   }
 
   // ---- Writer ------------------------------------------------------------
@@ -928,20 +952,42 @@ class SqliteStore final : public Store {
       std::vector<std::unique_ptr<Operation>> batch;
       {
         std::unique_lock lock(queue_mutex_);
-        queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping, nothing left
-        if (options_.max_batch_wait.count() > 0 && !stopping_) {
+        const auto urgent = [this] { return stopping_ || !queue_.empty(); };
+        while (!urgent()) {
+          if (background_.empty()) {
+            queue_cv_.wait(lock);
+          } else if (!queue_cv_.wait_until(
+                         lock, background_since_ + options_.audit_linger,
+                         urgent)) {
+            break;  // the lingering audit entries commit on their own
+          }
+        }
+        if (queue_.empty() && background_.empty()) return;  // stopping
+        if (!queue_.empty() && options_.max_batch_wait.count() > 0 &&
+            !stopping_) {
           queue_cv_.wait_for(lock, options_.max_batch_wait, [this] {
             return stopping_ || queue_.size() >= options_.max_batch_commands;
           });
         }
-        const std::size_t n =
-            std::min(queue_.size(),
-                     std::max<std::size_t>(1, options_.max_batch_commands));
-        batch.reserve(n);
+        const std::size_t limit =
+            std::max<std::size_t>(1, options_.max_batch_commands);
+        const std::size_t n = std::min(queue_.size(), limit);
+        const std::size_t m =
+            std::min(background_.size(), n < limit ? limit - n : 0);
+        batch.reserve(n + m);
+        // The lingering entries first: they were queued before the urgent
+        // work that now carries them, and the log keeps that order.
+        for (std::size_t i = 0; i < m; ++i) {
+          batch.push_back(std::move(background_.front()));
+          background_.pop_front();
+        }
         for (std::size_t i = 0; i < n; ++i) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
+        }
+        if (!background_.empty()) {
+          // Left over by a full batch: they have waited enough.
+          background_since_ = std::chrono::steady_clock::time_point{};
         }
       }
       RunBatch(batch);
@@ -1386,6 +1432,12 @@ class SqliteStore final : public Store {
                       "' is not accepted by this hub; see token_schemes in "
                       "GET /v1/me",
                   "scheme");
+    }
+    if (!EpochAccepted(item.key)) {
+      return fail("voprf-v1 epoch " + std::to_string(item.key.epoch) +
+                      " is not one this hub holds a key for; derive the "
+                      "token again under the epoch announced in GET /v1/me",
+                  "epoch");
     }
     const std::int64_t banned_at = ToUnix(item.banned_at);
     if (banned_at > b.now + options_.max_clock_skew.count()) {
@@ -1961,6 +2013,10 @@ class SqliteStore final : public Store {
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::deque<std::unique_ptr<Operation>> queue_;
+  // RecordAudit entries: nobody waits on them, so they wait up to
+  // options_.audit_linger for other work to share a commit.
+  std::deque<std::unique_ptr<Operation>> background_;
+  std::chrono::steady_clock::time_point background_since_;
   bool stopping_ = false;
   std::thread writer_;
 

@@ -213,6 +213,14 @@ struct SqliteStoreOptions {
   // Upper bound on commands in one transaction. Default: 4096.
   std::size_t max_batch_commands = 4096;
 
+  // How long an audit entry that nobody waits for (RecordAudit: a query
+  // without matches, an OPRF evaluation, a report read) may wait for other
+  // work before the writer commits it on its own. Such entries ride the
+  // next transaction anyway; the wait keeps a stream of them from costing
+  // one fsync and one writer wake-up each. It bounds what a crash can lose
+  // of them (docs/adr/0004-audit-log.md). Default: 20 ms.
+  std::chrono::milliseconds audit_linger{20};
+
   // Retention applied when a submission has no expires_at, and the cap
   // applied when it has one. Default: 730 days both.
   std::chrono::seconds default_retention{std::chrono::days(730)};
@@ -224,6 +232,12 @@ struct SqliteStoreOptions {
   // Token schemes accepted in submissions and queries; others get a
   // per-item error (submit) or never match (query). Default: hmac-v1.
   std::vector<TokenScheme> accepted_schemes = {TokenScheme::kHmacV1};
+
+  // voprf-v1 key epochs whose tokens are accepted: those the hub holds an
+  // OPRF key for. A voprf-v1 token of another epoch gets a per-item error
+  // (submit) or never matches (query). Empty: any epoch (for stores opened
+  // without the OPRF keys, as cairnctl does). Default: empty.
+  std::vector<std::uint32_t> voprf_epochs;
 
   // Idempotency keys are honoured this long. Default: 24 h.
   std::chrono::seconds idempotency_window{std::chrono::hours(24)};

@@ -22,7 +22,9 @@ struct HubServer::Impl {
       : state(std::make_shared<ServerState>(config, handler, std::move(tls))),
         control(asio::make_strand(io)),
         signals(control),
-        drain_timer(control) {}
+        drain_timer(control) {
+    state->set_io_context(io_owner);
+  }
 
   ~Impl() {
     // Whatever the io_context still holds (only after a forced stop) is
@@ -37,7 +39,12 @@ struct HubServer::Impl {
   // Declaration order is destruction order in reverse: the io_context goes
   // before the state that its pending sessions point to.
   std::shared_ptr<ServerState> state;
-  asio::io_context io;
+  // Shared with requests the handler still holds (session.cc): the
+  // io_context outlives this Impl until the last of them is answered or
+  // dropped.
+  std::shared_ptr<asio::io_context> io_owner =
+      std::make_shared<asio::io_context>();
+  asio::io_context& io = *io_owner;
   // Serialises the listeners, the signal set and the shutdown sequence.
   asio::strand<asio::io_context::executor_type> control;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;

@@ -146,7 +146,8 @@ template <typename Handler>
 class PendingResponse {
  public:
   PendingResponse(Handler handler, std::shared_ptr<ServerState> state)
-      : handler_(std::move(handler)),
+      : io_(state->io_context()),
+        handler_(std::move(handler)),
         work_(asio::make_work_guard(asio::get_associated_executor(handler_))),
         state_(std::move(state)) {}
 
@@ -194,6 +195,9 @@ class PendingResponse {
     work_.reset();
   }
 
+  // First, so destroyed last: handler_ and work_ hold the strand, which
+  // needs the io_context alive (the handler may outlive the server).
+  std::shared_ptr<asio::io_context> io_;
   Handler handler_;
   asio::executor_work_guard<asio::associated_executor_t<Handler>> work_;
   std::shared_ptr<ServerState> state_;

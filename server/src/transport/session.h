@@ -72,12 +72,23 @@ class ServerState {
   void Shutdown() { io_closed_ = true; }
   bool io_closed() const { return io_closed_.load(); }
 
+  // The server's io_context. A request still held by the RequestHandler
+  // keeps it alive (see PendingResponse in session.cc): its completion
+  // handler and work guard hold the connection's strand, which must not
+  // outlive the io_context even when the handler (a store's queue, a test
+  // double) outlives the server.
+  void set_io_context(std::weak_ptr<asio::io_context> io) {
+    io_ = std::move(io);
+  }
+  std::shared_ptr<asio::io_context> io_context() const { return io_.lock(); }
+
  private:
   const TransportConfig config_;
   RequestHandler& handler_;
   std::atomic<std::size_t> open_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> io_closed_{false};
+  std::weak_ptr<asio::io_context> io_;  // set once, before Run
 
   mutable std::mutex mutex_;
   std::shared_ptr<ssl::context> tls_context_;
