@@ -39,6 +39,16 @@ const bool kAsanWithoutQuarantine = [] {
 }();
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+// ThreadSanitizer maps shadow memory for everything a hub touches (several
+// times its size) and never returns it, so RSS would measure the sanitizer.
+// The memory bounds are checked by the same tests in the ci and asan builds;
+// the tsan preset runs them for the races.
+constexpr bool kRssIsTheHubs = false;
+#else
+constexpr bool kRssIsTheHubs = true;
+#endif
+
 const char kFastLimits[] =
     "[rate_limits]\nrequests_per_second = 100000.0\n"
     "items_per_second = 100000000.0\n"
@@ -182,7 +192,7 @@ TEST_CASE("slowloris: trickled headers and stalled handshakes are reclaimed") {
   for (auto& c : stalled) closed += c->ClosedByPeer(milliseconds(100));
   CHECK(closed == static_cast<int>(stalled.size()));
   const std::int64_t rss_after = RssKib(h.Pid());
-  CHECK(rss_after - rss_before < 64 * 1024);
+  if (kRssIsTheHubs) CHECK(rss_after - rss_before < 64 * 1024);
   CHECK(NormalClientRoundTrip(h) >= 0);
 
   std::cout << "slowloris: " << trickling.size() << " trickling + "
@@ -235,7 +245,7 @@ TEST_CASE("a connection flood over max_connections is refused cleanly") {
   CHECK(open_after == 1);
   CHECK(NormalClientRoundTrip(h) >= 0);
   const std::int64_t rss_after = RssKib(h.Pid());
-  CHECK(rss_after - rss_before < 64 * 1024);
+  if (kRssIsTheHubs) CHECK(rss_after - rss_before < 64 * 1024);
   std::cout << "flood: " << connected << "/" << kFlood
             << " connects over a cap of " << kCap << ": " << closed_at_once
             << " closed at once, open gauge " << open_during << " -> "
@@ -398,7 +408,7 @@ TEST_CASE("hostile bodies are refused early with the right status") {
   CHECK(doc["events"].Size() == 0);
   CHECK(NormalClientRoundTrip(h) >= 0);
   const std::int64_t rss_after = RssKib(h.Pid());
-  CHECK(rss_peak - rss_before < 256 * 1024);
+  if (kRssIsTheHubs) CHECK(rss_peak - rss_before < 256 * 1024);
   std::cout << "hostile bodies: RSS " << rss_before << " KiB before, peak "
             << rss_peak << ", after " << rss_after << "\n";
 }

@@ -218,6 +218,24 @@ TEST_CASE("admin commands refuse conflicts and unknown targets") {
          return code_of(s.RegisterKindAndWait(c));
        },
        ErrorCode::kInvalidArgument},
+      {"suspend the last active operator",
+       [&] {
+         MemberChangeCommand c;
+         c.member_id = "ops";
+         c.change = MemberChangeCommand::Change::kSuspend;
+         c.reason = "oops";
+         return code_of(s.ChangeMemberAndWait(c));
+       },
+       ErrorCode::kConflict},
+      {"take the operator role from the last active operator",
+       [&] {
+         MemberChangeCommand c;
+         c.member_id = "ops";
+         c.change = MemberChangeCommand::Change::kSetRoles;
+         c.roles = RoleBit(Role::kCompliance);
+         return code_of(s.ChangeMemberAndWait(c));
+       },
+       ErrorCode::kConflict},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -227,6 +245,37 @@ TEST_CASE("admin commands refuse conflicts and unknown targets") {
   CHECK(s.ListMembers().size() == 4);
   CHECK_FALSE(s.GetMember("delta").has_value());
   CHECK(s.Authenticate(Fingerprint('a'))->member_id == "alpha");
+  const auto ops = s.GetMember("ops");
+  REQUIRE(ops.has_value());
+  CHECK_FALSE(ops->suspended);
+  CHECK(ops->roles == RoleBit(Role::kOperator));
+}
+
+TEST_CASE("an operator can be suspended or demoted while another remains") {
+  StoreFixture f;
+  Store& s = f.store();
+  MemberChangeCommand promote;
+  promote.member_id = "beta";
+  promote.change = MemberChangeCommand::Change::kSetRoles;
+  promote.roles = RoleBit(Role::kMember) | RoleBit(Role::kOperator);
+  REQUIRE(s.ChangeMemberAndWait(promote).has_value());
+
+  MemberChangeCommand suspend;
+  suspend.member_id = "ops";
+  suspend.change = MemberChangeCommand::Change::kSuspend;
+  suspend.reason = "left the company";
+  REQUIRE(s.ChangeMemberAndWait(suspend).has_value());
+  CHECK(s.GetMember("ops")->suspended);
+
+  // beta is now the last active operator.
+  MemberChangeCommand demote;
+  demote.member_id = "beta";
+  demote.change = MemberChangeCommand::Change::kSetRoles;
+  demote.roles = RoleBit(Role::kMember);
+  auto refused = s.ChangeMemberAndWait(demote);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == ErrorCode::kConflict);
+  CHECK(HasRole(s.GetMember("beta")->roles, Role::kOperator));
 }
 
 TEST_CASE("members, fingerprints and kinds survive a reopen") {

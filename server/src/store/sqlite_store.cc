@@ -1158,6 +1158,41 @@ class SqliteStore final : public Store {
     return *row ? s->Int(0) : 0;
   }
 
+  // Active (not suspended) operators other than member `number`; -1 on SQL
+  // error.
+  std::int64_t OtherActiveOperators(BatchState& b, std::int64_t number) {
+    std::optional<Statement> slot;
+    Statement* s = Prep(b, slot,
+                        "SELECT count(*) FROM members WHERE id != ?1"
+                        " AND suspended = 0 AND (roles & ?2) != 0");
+    if (s == nullptr) return -1;
+    s->Bind(1, number).Bind(
+        2, static_cast<std::int64_t>(RoleBit(Role::kOperator)));
+    auto row = s->Step();
+    if (!row) {
+      b.Fail(row.error());
+      return -1;
+    }
+    return *row ? s->Int(0) : 0;
+  }
+
+  // Whether member `number` is an active operator; -1 on SQL error.
+  std::int64_t IsActiveOperator(BatchState& b, std::int64_t number) {
+    std::optional<Statement> slot;
+    Statement* s = Prep(b, slot,
+                        "SELECT suspended = 0 AND (roles & ?2) != 0"
+                        " FROM members WHERE id = ?1");
+    if (s == nullptr) return -1;
+    s->Bind(1, number).Bind(
+        2, static_cast<std::int64_t>(RoleBit(Role::kOperator)));
+    auto row = s->Step();
+    if (!row) {
+      b.Fail(row.error());
+      return -1;
+    }
+    return *row ? s->Int(0) : 0;
+  }
+
   // 0 if free, else the owning member number; -1 on SQL error.
   std::int64_t FingerprintOwner(BatchState& b, std::string_view fp) {
     std::optional<Statement> slot;
@@ -1239,6 +1274,30 @@ class SqliteStore final : public Store {
     const std::int64_t number = MemberNumber(b, c.member_id);
     if (number < 0) return tl::unexpected(*b.fatal);
     if (number == 0) return MemberNotFound(c.member_id);
+    // Nobody could administer the hub any more (members, certificates,
+    // keys all go through an operator): refuse to suspend or demote the
+    // last active operator.
+    const bool removes_operator =
+        c.change == Change::kSuspend ||
+        (c.change == Change::kSetRoles && !HasRole(c.roles, Role::kOperator));
+    if (removes_operator) {
+      const std::int64_t is_operator = IsActiveOperator(b, number);
+      if (is_operator < 0) return tl::unexpected(*b.fatal);
+      if (is_operator == 1) {
+        const std::int64_t others = OtherActiveOperators(b, number);
+        if (others < 0) return tl::unexpected(*b.fatal);
+        if (others == 0) {
+          return MakeError(
+              ErrorCode::kConflict,
+              "'" + c.member_id +
+                  "' is the hub's last active operator; suspending it or "
+                  "removing its operator role would leave nobody able to "
+                  "administer the hub. Give another member the operator "
+                  "role first",
+              "member_id");
+        }
+      }
+    }
     bool ok = true;
     std::string action;
     Details details;
