@@ -1106,6 +1106,8 @@ class SqliteStore final : public Store {
     return &*slot;
   }
 
+  static constexpr std::int64_t kOperatorBit = RoleBit(Role::kOperator);
+
   bool Run(BatchState& b, const char* sql,
            const std::function<void(Statement&)>& bind) {
     std::optional<Statement> slot;
@@ -1145,67 +1147,51 @@ class SqliteStore final : public Store {
   }
 
   // 0 if absent; -1 on SQL error (batch failed).
-  std::int64_t MemberNumber(BatchState& b, std::string_view member_id) {
+  // The first column of `sql`'s first row as an integer, 0 without a row,
+  // -1 on SQL error (b.fatal set).
+  std::int64_t ScalarInt(BatchState& b, const char* sql,
+                         const std::function<void(Statement&)>& bind) {
     std::optional<Statement> slot;
-    Statement* s = Prep(b, slot, "SELECT id FROM members WHERE member_id = ?1");
+    Statement* s = Prep(b, slot, sql);
     if (s == nullptr) return -1;
-    s->Bind(1, member_id);
+    bind(*s);
     auto row = s->Step();
     if (!row) {
       b.Fail(row.error());
       return -1;
     }
     return *row ? s->Int(0) : 0;
+  }
+
+  std::int64_t MemberNumber(BatchState& b, std::string_view member_id) {
+    return ScalarInt(b, "SELECT id FROM members WHERE member_id = ?1",
+                     [&](Statement& s) { s.Bind(1, member_id); });
   }
 
   // Active (not suspended) operators other than member `number`; -1 on SQL
   // error.
   std::int64_t OtherActiveOperators(BatchState& b, std::int64_t number) {
-    std::optional<Statement> slot;
-    Statement* s = Prep(b, slot,
-                        "SELECT count(*) FROM members WHERE id != ?1"
-                        " AND suspended = 0 AND (roles & ?2) != 0");
-    if (s == nullptr) return -1;
-    s->Bind(1, number).Bind(
-        2, static_cast<std::int64_t>(RoleBit(Role::kOperator)));
-    auto row = s->Step();
-    if (!row) {
-      b.Fail(row.error());
-      return -1;
-    }
-    return *row ? s->Int(0) : 0;
+    return ScalarInt(
+        b,
+        "SELECT count(*) FROM members WHERE id != ?1"
+        " AND suspended = 0 AND (roles & ?2) != 0",
+        [&](Statement& s) { s.Bind(1, number).Bind(2, kOperatorBit); });
   }
 
-  // Whether member `number` is an active operator; -1 on SQL error.
+  // 1 if member `number` is an active operator, else 0; -1 on SQL error.
   std::int64_t IsActiveOperator(BatchState& b, std::int64_t number) {
-    std::optional<Statement> slot;
-    Statement* s = Prep(b, slot,
-                        "SELECT suspended = 0 AND (roles & ?2) != 0"
-                        " FROM members WHERE id = ?1");
-    if (s == nullptr) return -1;
-    s->Bind(1, number).Bind(
-        2, static_cast<std::int64_t>(RoleBit(Role::kOperator)));
-    auto row = s->Step();
-    if (!row) {
-      b.Fail(row.error());
-      return -1;
-    }
-    return *row ? s->Int(0) : 0;
+    return ScalarInt(
+        b,
+        "SELECT suspended = 0 AND (roles & ?2) != 0"
+        " FROM members WHERE id = ?1",
+        [&](Statement& s) { s.Bind(1, number).Bind(2, kOperatorBit); });
   }
 
   // 0 if free, else the owning member number; -1 on SQL error.
   std::int64_t FingerprintOwner(BatchState& b, std::string_view fp) {
-    std::optional<Statement> slot;
-    Statement* s =
-        Prep(b, slot, "SELECT member FROM fingerprints WHERE fingerprint = ?1");
-    if (s == nullptr) return -1;
-    s->Bind(1, fp);
-    auto row = s->Step();
-    if (!row) {
-      b.Fail(row.error());
-      return -1;
-    }
-    return *row ? s->Int(0) : 0;
+    return ScalarInt(b,
+                     "SELECT member FROM fingerprints WHERE fingerprint = ?1",
+                     [&](Statement& s) { s.Bind(1, fp); });
   }
 
   Result<MemberRecord> DoCreateMember(BatchState& b,
