@@ -1146,7 +1146,6 @@ class SqliteStore final : public Store {
     return m->record;
   }
 
-  // 0 if absent; -1 on SQL error (batch failed).
   // The first column of `sql`'s first row as an integer, 0 without a row,
   // -1 on SQL error (b.fatal set).
   std::int64_t ScalarInt(BatchState& b, const char* sql,
@@ -1163,6 +1162,7 @@ class SqliteStore final : public Store {
     return *row ? s->Int(0) : 0;
   }
 
+  // 0 if absent; -1 on SQL error (batch failed).
   std::int64_t MemberNumber(BatchState& b, std::string_view member_id) {
     return ScalarInt(b, "SELECT id FROM members WHERE member_id = ?1",
                      [&](Statement& s) { s.Bind(1, member_id); });
