@@ -262,6 +262,7 @@ int main(int argc, char** argv) {
   HubMetrics metrics;
   ApiOptions api_options;
   api_options.max_body_bytes = config->transport.limits.body_bytes;
+  api_options.max_batch = config->transport.limits.max_batch;
   api_options.rate_limits.requests_per_second =
       config->rate_limits.requests_per_second;
   api_options.rate_limits.items_per_second =

@@ -33,6 +33,8 @@ struct Client::Impl {
   mutable std::mutex keys_mutex;
   mutable std::optional<std::vector<wire::HubKey>> hub_keys;
   mutable std::string member_id;
+  // The hub's batch limit (limits.max_batch), from the same GET /v1/me.
+  mutable std::optional<std::size_t> hub_max_batch;
 
   Result<wire::TokenKey> TokenKeyOf(const Identifier& id) const;
   // voprf-v1 only (else null): derives tokens through the hub's OPRF.
@@ -43,6 +45,12 @@ struct Client::Impl {
   Result<std::vector<Result<wire::TokenKey>>> TokenKeysOf(
       const std::vector<const Identifier*>& ids) const;
   Result<std::vector<wire::HubKey>> HubKeys(bool refresh) const;
+  // REQUIRE: keys_mutex. GET /v1/me into hub_keys, member_id and
+  // hub_max_batch.
+  Status FetchMeLocked() const;
+  // How many of `count` items go in one request: max_batch, and no more
+  // than the hub accepts (asked once, and only when count > 1).
+  Result<std::size_t> BatchSize(std::size_t count) const;
   // Verifies `receipt` (unless verification is off) and appends it to `out`.
   // `results_digest` is computed only when there is something to verify.
   Status CheckReceipt(const std::optional<wire::Receipt>& receipt,
@@ -191,16 +199,38 @@ Error Client::Impl::ReplyError(const HttpReply& reply) const {
   return error;
 }
 
-Result<std::vector<wire::HubKey>> Client::Impl::HubKeys(bool refresh) const {
-  std::lock_guard lock(keys_mutex);
-  if (hub_keys && !refresh) return *hub_keys;
+Status Client::Impl::FetchMeLocked() const {
   auto body = Call(HttpRequest{"GET", "/v1/me", {}, {}, true});
   if (!body) return tl::unexpected(body.error());
   auto me = wire::DecodeMeResponse(*body);
   if (!me) return tl::unexpected(me.error());
   hub_keys = std::move(me->hub_keys);
   member_id = std::move(me->member_id);
+  hub_max_batch = std::max<std::size_t>(1, me->limits.max_batch);
+  return {};
+}
+
+Result<std::vector<wire::HubKey>> Client::Impl::HubKeys(bool refresh) const {
+  std::lock_guard lock(keys_mutex);
+  if (!hub_keys || refresh) {
+    if (auto s = FetchMeLocked(); !s) return tl::unexpected(s.error());
+  }
   return *hub_keys;
+}
+
+Result<std::size_t> Client::Impl::BatchSize(std::size_t count) const {
+  // One item always fits: no need to ask the hub.
+  if (count <= 1) return max_batch;
+  std::lock_guard lock(keys_mutex);
+  if (!hub_max_batch) {
+    if (auto s = FetchMeLocked(); !s) {
+      Error e = s.error();
+      e.message =
+          "cannot learn the hub's batch limit (GET /v1/me): " + e.message;
+      return tl::unexpected(std::move(e));
+    }
+  }
+  return std::min(max_batch, *hub_max_batch);
 }
 
 Status Client::Impl::CheckReceipt(
@@ -377,7 +407,9 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
     signals.push_back(std::move(signal));
     origin.push_back(i);
   }
-  const std::size_t batch = impl_->max_batch;
+  const auto batch_size = impl_->BatchSize(signals.size());
+  if (!batch_size) return tl::unexpected(batch_size.error());
+  const std::size_t batch = *batch_size;
   const std::size_t requests = (signals.size() + batch - 1) / batch;
   for (std::size_t r = 0; r < requests; ++r) {
     const std::size_t begin = r * batch;
@@ -478,7 +510,9 @@ Result<RetractOutcome> Client::Retract(
     wire_items.push_back(std::move(wire_item));
     origin.push_back(i);
   }
-  const std::size_t batch = impl_->max_batch;
+  const auto batch_size = impl_->BatchSize(wire_items.size());
+  if (!batch_size) return tl::unexpected(batch_size.error());
+  const std::size_t batch = *batch_size;
   const std::size_t requests = (wire_items.size() + batch - 1) / batch;
   for (std::size_t q = 0; q < requests; ++q) {
     const std::size_t begin = q * batch;
@@ -544,7 +578,9 @@ Result<QueryOutcome> Client::Query(
       origins[it->second].push_back(i);
     }
   }
-  const std::size_t batch = impl_->max_batch;
+  const auto batch_size = impl_->BatchSize(keys.size());
+  if (!batch_size) return tl::unexpected(batch_size.error());
+  const std::size_t batch = *batch_size;
   const std::size_t requests = (keys.size() + batch - 1) / batch;
   for (std::size_t q = 0; q < requests; ++q) {
     const std::size_t begin = q * batch;

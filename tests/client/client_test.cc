@@ -36,8 +36,19 @@ std::string MatchId(int n) {
 }
 
 // A hub that answers every query with a match for each item whose token's
-// first byte is even, and every submit with "created".
-HttpReply FakeAnswer(const HttpRequest& request) {
+// first byte is even, and every submit with "created"; its /v1/me announces
+// `max_batch`.
+HttpReply FakeAnswer(const HttpRequest& request,
+                     std::size_t max_batch = wire::kMaxBatch) {
+  if (request.method == "GET" && request.target == "/v1/me") {
+    wire::MeResponse me;
+    me.member_id = "alpha";
+    me.name = "Alpha";
+    me.roles = {Role::kMember};
+    me.fingerprint = std::string(64, 'a');
+    me.limits.max_batch = static_cast<std::uint32_t>(max_batch);
+    return Reply(200, wire::Encode(me));
+  }
   if (request.target == "/v1/query") {
     auto body = wire::DecodeQueryRequest(request.body);
     REQUIRE(body);
@@ -88,6 +99,16 @@ struct Fixture {
             return FakeAnswer(r);
           });
   Client client = *MakeClient(TestOptions(), connection);
+
+  // What the client sent, less its GET /v1/me (asked once, for the hub's
+  // batch limit).
+  std::vector<HttpRequest> Sent() const {
+    std::vector<HttpRequest> out;
+    for (auto& r : connection->requests()) {
+      if (r.target != "/v1/me") out.push_back(std::move(r));
+    }
+    return out;
+  }
 };
 
 TEST_CASE("raw identifiers never appear in any request target or body") {
@@ -124,7 +145,7 @@ TEST_CASE("raw identifiers never appear in any request target or body") {
   }
   REQUIRE(f.client.Retract(retractions));
 
-  const auto requests = f.connection->requests();
+  const auto requests = f.Sent();
   REQUIRE(requests.size() == 3);
   for (const auto& request : requests) {
     for (const auto& secret : secrets) {
@@ -152,7 +173,7 @@ TEST_CASE("the wire carries the token Tokenise() computes") {
                        *Tokenise(TestKey(), "email", "someone@example.com"),
                        TokenScheme::kHmacV1, 0});
   REQUIRE(f.client.Query({id}));
-  const auto body = f.connection->requests().at(0).body;
+  const auto body = f.Sent().at(0).body;
   CHECK(body.find(HexEncode(key->token)) != std::string::npos);
 }
 
@@ -165,7 +186,7 @@ TEST_CASE("25,000 queries are split into three requests and mapped back") {
   }
   auto result = f.client.Query(ids);
   REQUIRE(result);
-  const auto requests = f.connection->requests();
+  const auto requests = f.Sent();
   REQUIRE(requests.size() == 3);
   std::vector<std::size_t> sizes;
   for (const auto& r : requests) {
@@ -204,7 +225,7 @@ TEST_CASE(
   CHECK(outcome->failed() == 0);
   CHECK(outcome->items.size() == 25000);
   CHECK(outcome->items[24999].status == wire::SubmitStatus::kCreated);
-  const auto requests = f.connection->requests();
+  const auto requests = f.Sent();
   REQUIRE(requests.size() == 3);
   std::set<std::string> keys;
   for (const auto& r : requests) {
@@ -238,8 +259,7 @@ TEST_CASE(
     CHECK(failure.error.code == ErrorCode::kInvalidArgument);
   }
   // The two spellings of one address are sent once and both counted.
-  const auto body =
-      wire::DecodeQueryRequest(f.connection->requests().at(0).body);
+  const auto body = wire::DecodeQueryRequest(f.Sent().at(0).body);
   REQUIRE(body);
   CHECK(body->queries.size() == 1);
   CHECK(result->queried == 2);
@@ -288,8 +308,8 @@ TEST_CASE("submit reports duplicates and bad items per item") {
             "same identifier as batch item 0") != std::string::npos);
   CHECK(outcome->items[3].status == wire::SubmitStatus::kError);
   CHECK(outcome->failed() == 3);
-  CHECK(wire::DecodeSubmitSignalsRequest(f.connection->requests().at(0).body)
-            ->signals.size() == 1);
+  CHECK(wire::DecodeSubmitSignalsRequest(f.Sent().at(0).body)->signals.size() ==
+        1);
 }
 
 TEST_CASE("retract and dispose are marked not idempotent") {
@@ -297,7 +317,7 @@ TEST_CASE("retract and dispose are marked not idempotent") {
   REQUIRE(
       f.client.Retract({Retraction::ByRef("case-1", RetractReason::kError)}));
   (void)f.client.Dispose(MatchId(1), Outcome::kConfirmed);
-  const auto requests = f.connection->requests();
+  const auto requests = f.Sent();
   REQUIRE(requests.size() == 2);
   CHECK_FALSE(requests[0].idempotent);
   CHECK_FALSE(requests[1].idempotent);
@@ -314,7 +334,7 @@ TEST_CASE("dispose rejects malformed match ids without a request") {
     REQUIRE_FALSE(r);
     CHECK(r.error().code == ErrorCode::kInvalidArgument);
   }
-  CHECK(f.connection->requests().empty());
+  CHECK(f.Sent().empty());
 }
 
 TEST_CASE("hub errors become actionable errors") {
@@ -416,6 +436,77 @@ TEST_CASE("MakeClient needs a consortium key") {
   auto client = MakeClient(options, connection);
   REQUIRE_FALSE(client);
   CHECK_THAT(client.error().message, Catch::Contains("cairn keygen"));
+}
+
+TEST_CASE(
+    "batches are split at the hub's limit from /v1/me when it is below "
+    "max_batch, and /v1/me is asked once") {
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        return FakeAnswer(r, 100);
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  std::vector<Identifier> ids;
+  std::vector<Ban> bans;
+  for (int i = 0; i < 250; ++i) {
+    ids.push_back(Identifier::Email("u" + std::to_string(i) + "@example.com"));
+    bans.push_back(
+        Ban{ids.back(), Category::kGrooming, Severity::kHigh,
+            std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+            std::nullopt, false, std::nullopt});
+  }
+  auto submitted = client->Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->failed() == 0);
+  auto queried = client->Query(ids);
+  REQUIRE(queried);
+  CHECK(queried->queried == 250);
+  std::vector<std::string> targets;
+  std::vector<std::size_t> sizes;
+  for (const auto& r : connection->requests()) {
+    targets.push_back(r.target);
+    if (r.target == "/v1/signals") {
+      sizes.push_back(wire::DecodeSubmitSignalsRequest(r.body)->signals.size());
+    } else if (r.target == "/v1/query") {
+      sizes.push_back(wire::DecodeQueryRequest(r.body)->queries.size());
+    }
+  }
+  CHECK(targets == std::vector<std::string>{
+                       "/v1/me", "/v1/signals", "/v1/signals", "/v1/signals",
+                       "/v1/query", "/v1/query", "/v1/query"});
+  CHECK(sizes == std::vector<std::size_t>{100, 100, 50, 100, 100, 50});
+
+  // ClientOptions::max_batch below the hub's limit wins.
+  auto options = TestOptions();
+  options.max_batch = 40;
+  auto small = MakeClient(options, connection);
+  REQUIRE(small);
+  const auto before = connection->requests().size();
+  REQUIRE(small->Query(ids));
+  CHECK(connection->requests().size() - before == 1 + 7);  // /v1/me + 7
+}
+
+TEST_CASE(
+    "a hub that cannot say its batch limit fails the call, sending "
+    "nothing") {
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        if (r.target == "/v1/me") {
+          return MakeError(ErrorCode::kUnavailable, "cannot connect");
+        }
+        return FakeAnswer(r);
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  auto result = client->Query(
+      {Identifier::Email("a@example.com"), Identifier::Email("b@example.com")});
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::kUnavailable);
+  CHECK_THAT(result.error().message, Catch::Contains("batch limit"));
+  for (const auto& r : connection->requests()) CHECK(r.target == "/v1/me");
+  // One identifier always fits: no /v1/me needed.
+  REQUIRE(client->Query({Identifier::Email("a@example.com")}));
 }
 
 }  // namespace

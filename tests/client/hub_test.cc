@@ -262,5 +262,53 @@ TEST_CASE("hub: an unreachable hub is an unavailable error after retries") {
   CHECK_THAT(me.error().message, Catch::Contains("is the hub running"));
 }
 
+TEST_CASE(
+    "hub: a hub with a lower batch limit announces it, refuses larger "
+    "batches, and the SDK splits to fit") {
+  testing::RunningHubOptions hub_options;
+  hub_options.extra_toml = "[limits]\nmax_batch = 100\n";
+  auto started = RunningHub::Start(hub_options);
+  REQUIRE(started);
+  RunningHub& hub = **started;
+  auto alpha = MakeClient(OptionsFor(hub, "alpha"));
+  auto beta = MakeClient(OptionsFor(hub, "beta"));
+  REQUIRE(alpha);
+  REQUIRE(beta);
+  auto me = alpha->Me();
+  REQUIRE(me);
+  CHECK(me->limits.max_batch == 100);
+
+  // 101 items straight to the hub: one over, refused whole, nothing stored.
+  std::string body = R"({"queries":[)";
+  for (int i = 0; i < 101; ++i) {
+    body += std::string(i == 0 ? "" : ",") + R"({"kind":"email","token":")" +
+            testing::RandomTokenHex() + "\"}";
+  }
+  body += "]}";
+  const auto refused = hub.Curl("beta", "POST", "/v1/query", body);
+  CHECK(refused.status == 400);
+  CHECK(refused.body.find("at most 100 per request") != std::string::npos);
+  CHECK(refused.body.find(R"("field":"queries")") != std::string::npos);
+
+  const std::string tag = testing::RandomTokenHex().substr(0, 12);
+  std::vector<Identifier> ids;
+  std::vector<Ban> bans;
+  for (int i = 0; i < 250; ++i) {
+    ids.push_back(Identifier::Email("split" + std::to_string(i) + "." + tag +
+                                    "@example.com"));
+    bans.push_back(Ban{ids.back(), Category::kGrooming, Severity::kHigh,
+                       DaysAgo(1), std::nullopt, false, std::nullopt});
+  }
+  auto submitted = alpha->Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->failed() == 0);
+  CHECK(submitted->request_ids.size() == 3);
+  auto matched = beta->Query(ids);
+  REQUIRE(matched);
+  CHECK(matched->queried == 250);
+  CHECK(matched->matches.size() == 250);
+  CHECK(matched->request_ids.size() == 3);
+}
+
 }  // namespace
 }  // namespace cairn

@@ -80,7 +80,8 @@ struct ClientOptions {
   RetryPolicy retry;
 
   // Items per request; larger batches are split transparently. Never above
-  // the protocol's limit (10,000). Default: 10,000.
+  // the protocol's limit (10,000), nor the hub's own (GET /v1/me
+  // limits.max_batch), whichever is lower. Default: 10,000.
   std::size_t max_batch = 10000;
 
   // Verify the hub's signed receipt on every submit, retract and query

@@ -277,6 +277,17 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
   call->Fail(ErrorCode::kInternal, "unrouted endpoint (bug)");
 }
 
+bool ApiRouter::WithinBatchLimit(const CallPtr& call, std::string_view field) {
+  if (call->items <= options_.max_batch) return true;
+  call->Fail(ErrorCode::kInvalidArgument,
+             "too many items: this hub accepts at most " +
+                 std::to_string(options_.max_batch) + " per request, not " +
+                 std::to_string(call->items) +
+                 " (GET /v1/me limits.max_batch); split the batch",
+             std::string(field));
+  return false;
+}
+
 bool ApiRouter::Admit(const CallPtr& call, std::uint64_t items) {
   const auto retry_after = limiter_.Admit(call->member.member_id, items);
   if (retry_after == 0) return true;

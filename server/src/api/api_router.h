@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cairn/vocabulary.h"
+#include "cairn/wire/types.h"
 #include "server/src/api/endpoint.h"
 #include "server/src/api/metrics.h"
 #include "server/src/api/rate_limiter.h"
@@ -40,6 +41,10 @@ struct ApiOptions {
   // Largest body the transport accepts; announced in /v1/me.
   // Default: 4 MiB.
   std::uint64_t max_body_bytes = 4 * 1024 * 1024;
+  // Most items in one batch request (submit, retract, query, OPRF
+  // evaluation); announced in /v1/me, where the SDK reads it to split
+  // larger batches. At most wire::kMaxBatch. Default: 10,000.
+  std::size_t max_batch = wire::kMaxBatch;
   // Token schemes this hub accepts; announced in /v1/me. Default: hmac-v1.
   std::vector<TokenScheme> token_schemes = {TokenScheme::kHmacV1};
   // Per-member limits. Default: see RateLimitOptions.
@@ -92,6 +97,10 @@ class ApiRouter final : public RequestHandler {
   // Rate-limits `items` items; returns false (and has answered 429) when
   // the member is over its limit.
   bool Admit(const CallPtr& call, std::uint64_t items);
+
+  // Checks call->items against options_.max_batch; returns false (and has
+  // answered 400 on `field`) when the batch is larger.
+  bool WithinBatchLimit(const CallPtr& call, std::string_view field);
 
   Store& store_;
   HubMetrics& metrics_;

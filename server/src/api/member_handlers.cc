@@ -78,7 +78,7 @@ void ApiRouter::HandleMe(const CallPtr& call) {
   me.name = call->member.name;
   me.roles = RolesOf(call->member.roles);
   me.fingerprint = call->peer.fingerprint;
-  me.limits.max_batch = static_cast<std::uint32_t>(wire::kMaxBatch);
+  me.limits.max_batch = static_cast<std::uint32_t>(options_.max_batch);
   me.limits.max_body_bytes = options_.max_body_bytes;
   me.limits.requests_per_second =
       static_cast<std::uint32_t>(options_.rate_limits.requests_per_second);
@@ -96,6 +96,7 @@ void ApiRouter::HandleSubmit(const CallPtr& call) {
   auto decoded = wire::DecodeSubmitSignalsRequest(Body(call));
   if (!decoded) return FailDecode(call, decoded.error());
   call->items = decoded->signals.size();
+  if (!WithinBatchLimit(call, "signals")) return;
 
   std::string idempotency_key;
   if (const auto it = call->request.find("Idempotency-Key");
@@ -167,6 +168,7 @@ void ApiRouter::HandleRetract(const CallPtr& call) {
   auto decoded = wire::DecodeRetractRequest(Body(call));
   if (!decoded) return FailDecode(call, decoded.error());
   call->items = decoded->retractions.size();
+  if (!WithinBatchLimit(call, "retractions")) return;
   if (!Admit(call, call->items)) return;
 
   RetractCommand command;
@@ -215,14 +217,15 @@ void ApiRouter::HandleRetract(const CallPtr& call) {
 
 void ApiRouter::HandleQuery(const CallPtr& call) {
   wire::QueryRequest request;
-  // The transport's body buffer is not padded for simdjson, so the decoder
-  // copies into its per-thread buffer when needed.
+  // The transport reserves simdjson's padding past a body of known length,
+  // so the decoder parses it in place; otherwise it copies.
   if (auto status = wire::DecodeQueryRequestInto(
           Body(call), call->request.body().capacity(), &request);
       !status) {
     return FailDecode(call, status.error());
   }
   call->items = request.queries.size();
+  if (!WithinBatchLimit(call, "queries")) return;
   if (!Admit(call, call->items)) return;
 
   QueryCommand command;

@@ -26,6 +26,7 @@ void ApiRouter::HandleOprfEvaluate(const CallPtr& call) {
   auto decoded = wire::DecodeOprfEvaluateRequest(call->request.body());
   if (!decoded) return call->Fail(decoded.error());
   call->items = decoded->elements.size();
+  if (!WithinBatchLimit(call, "elements")) return;
   const std::uint32_t epoch = decoded->epoch;
   if (!evaluator.keyring().HasEpoch(epoch)) {
     return call->Fail(

@@ -240,12 +240,14 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
   CAIRN_SECTION(limits, "limits");
   if (limits != nullptr) {
     CAIRN_TRY(r.CheckKeys(*limits, "limits",
-                          {"header_bytes", "body_bytes", "max_connections",
-                           "max_connections_per_member"}));
+                          {"header_bytes", "body_bytes", "max_batch",
+                           "max_connections", "max_connections_per_member"}));
     CAIRN_TRY(r.Integer(limits, "limits", "header_bytes", 1024, 1 << 20,
                         tc.limits.header_bytes));
     CAIRN_TRY(r.Integer(limits, "limits", "body_bytes", 1,
                         std::int64_t{1} << 32, tc.limits.body_bytes));
+    CAIRN_TRY(r.Integer(limits, "limits", "max_batch", 1, 10'000,
+                        tc.limits.max_batch));
     CAIRN_TRY(r.Integer(limits, "limits", "max_connections", 1, 1'000'000,
                         tc.limits.max_connections));
     CAIRN_TRY(r.Integer(limits, "limits", "max_connections_per_member", 1,

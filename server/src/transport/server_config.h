@@ -34,6 +34,10 @@ struct LimitsConfig {
   // Largest request body, checked against Content-Length before reading;
   // larger requests get 413. Default: 4 MiB (a 10,000-item batch is ~1 MB).
   std::uint64_t body_bytes = 4 * 1024 * 1024;
+  // Most items in one batch request (submit, retract, query, OPRF
+  // evaluation), 1..10,000; larger batches get 400. Announced in /v1/me,
+  // and the SDK splits batches to fit. Default: 10,000.
+  std::size_t max_batch = 10'000;
   // Open connections overall; further connections are closed on accept.
   // Default: 1024.
   std::size_t max_connections = 1024;
