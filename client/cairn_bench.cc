@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct BenchOptions {
   std::size_t connections = 2;
   double duration_seconds = 10;
   std::size_t preload = 0;
+  std::size_t preloaded_before = 0;
   double match_rate = 0.01;
   std::size_t batch = 1000;
   std::string json_out;
@@ -109,6 +111,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--preload", o.preload, "Signals to submit before measuring")
       ->capture_default_str();
+  app.add_option("--preloaded", o.preloaded_before,
+                 "Signals an earlier run's --preload already put on this hub "
+                 "(the token sequence is the same each run): queries match "
+                 "them, and --preload adds signals after them")
+      ->capture_default_str();
   app.add_option("--match-rate", o.match_rate,
                  "Fraction of queried tokens that were preloaded")
       ->capture_default_str();
@@ -162,11 +169,13 @@ int main(int argc, char** argv) {
 
   // Preload in batches of up to 10,000 over all connections.
   std::mt19937_64 seed_rng(0xca1f2026);
-  std::vector<Token> preloaded(o.preload);
+  // The first --preloaded tokens of the sequence are on the hub already;
+  // this run submits the --preload after them.
+  std::vector<Token> preloaded(o.preloaded_before + o.preload);
   for (auto& t : preloaded) t = RandomToken(seed_rng);
   if (o.preload > 0) {
     const auto start = Clock::now();
-    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> next{o.preloaded_before};
     std::atomic<bool> failed{false};
     const std::uint64_t run_id = std::random_device{}();
     std::vector<std::thread> threads;
@@ -231,17 +240,16 @@ int main(int argc, char** argv) {
     for (std::size_t b = 0;
          b < o.bodies && o.mode != "submit" && o.mode != "oprf"; ++b) {
       wire::QueryRequest body;
+      // Duplicates in one batch are a whole-request error on the hub.
+      std::set<Token> in_batch;
       for (std::size_t i = 0; i < o.batch; ++i) {
         wire::TokenKey key;
         key.kind = "device";
         key.token = (!preloaded.empty() && unit(rng) < o.match_rate)
                         ? preloaded[rng() % preloaded.size()]
                         : RandomToken(rng);
-        // Duplicates in one batch are a whole-request error on the hub.
-        bool duplicate = false;
-        for (const auto& q : body.queries)
-          duplicate = duplicate || q.token == key.token;
-        if (!duplicate) body.queries.push_back(std::move(key));
+        if (in_batch.insert(key.token).second)
+          body.queries.push_back(std::move(key));
       }
       bodies[c].push_back(
           HttpRequest{"POST", "/v1/query", wire::Encode(body), {}, true});
@@ -347,6 +355,8 @@ int main(int argc, char** argv) {
     w.Uint64(o.connections);
     w.Key("preload");
     w.Uint64(o.preload);
+    w.Key("preloaded");
+    w.Uint64(o.preloaded_before);
     w.Key("match_rate");
     w.Double(o.match_rate);
     w.Key("duration_s");

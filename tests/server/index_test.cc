@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <map>
+#include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -166,6 +169,135 @@ TEST_CASE(
   for (auto& t : readers) t.join();
   CHECK(bad.load() == 0);
   CHECK(index.Size() == 1);
+}
+
+// A model of the index: key -> (rowid -> entry).
+using Model = std::map<std::pair<std::vector<std::uint8_t>, std::uint16_t>,
+                       std::map<std::int64_t, IndexEntry>>;
+
+std::pair<std::vector<std::uint8_t>, std::uint16_t> ModelKey(
+    const IndexKey& k) {
+  return {std::vector<std::uint8_t>(k.token.begin(), k.token.end()), k.kind};
+}
+
+// Every key of `keys`, through Lookup and through one LookupMany, gives
+// exactly the model's entries that are live at `now`.
+void CheckAgainstModel(const TokenIndex& index, const Model& model,
+                       const std::vector<IndexKey>& keys, std::int64_t now) {
+  std::vector<std::vector<std::int64_t>> many(keys.size());
+  index.LookupMany(keys, now, [&](std::size_t i, const IndexEntry& e) {
+    many[i].push_back(e.rowid);
+  });
+  std::size_t model_entries = 0;
+  for (const auto& [key, entries] : model) model_entries += entries.size();
+  CHECK(index.Size() == model_entries);
+  CHECK(index.KeyCount() == model.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    std::vector<std::int64_t> expected;
+    if (auto it = model.find(ModelKey(keys[i])); it != model.end()) {
+      for (const auto& [rowid, e] : it->second) {
+        if (now == kAll || e.expires_at > now) expected.push_back(rowid);
+      }
+    }
+    std::sort(many[i].begin(), many[i].end());
+    CHECK(RowidsAt(index, keys[i], now) == expected);
+    CHECK(many[i] == expected);
+  }
+}
+
+TEST_CASE(
+    "random inserts, updates and removes agree with a model, through growth "
+    "and deletions") {
+  // Few distinct keys relative to the operations, so chains, removals of
+  // the middle of a probe run (backward shift) and regrowth all happen.
+  std::mt19937_64 rng(20261123);
+  std::vector<IndexKey> keys;
+  for (std::uint16_t i = 0; i < 3000; ++i) {
+    IndexKey k;
+    k.kind = static_cast<std::uint16_t>(1 + i % 3);
+    for (auto& b : k.token) b = static_cast<std::uint8_t>(rng());
+    keys.push_back(k);
+  }
+  TokenIndex index;  // no size hint: starts at the minimum and grows
+  Model model;
+  std::int64_t next_rowid = 1;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<IndexChange> changes;
+    for (int n = 0; n < 500; ++n) {
+      const IndexKey& k = keys[rng() % keys.size()];
+      auto& entries = model[ModelKey(k)];
+      const int op = static_cast<int>(rng() % 3);
+      if (op == 0 || entries.empty()) {
+        IndexEntry e =
+            EntryOf(next_rowid++, static_cast<std::uint32_t>(rng() % 5),
+                    static_cast<std::int64_t>(rng() % 2000));
+        entries[e.rowid] = e;
+        changes.push_back({IndexChange::Op::kInsert, k, e});
+      } else {
+        auto it = std::next(entries.begin(),
+                            static_cast<long>(rng() % entries.size()));
+        IndexEntry e = it->second;
+        if (op == 1) {
+          e.expires_at = static_cast<std::int64_t>(rng() % 2000);
+          it->second = e;
+          changes.push_back({IndexChange::Op::kUpdate, k, e});
+        } else {
+          entries.erase(it);
+          changes.push_back({IndexChange::Op::kRemove, k, e});
+        }
+      }
+      if (entries.empty()) model.erase(ModelKey(k));
+    }
+    index.Apply(changes);
+    if (round % 8 == 7) {
+      CheckAgainstModel(index, model, keys, kAll);
+      CheckAgainstModel(index, model, keys, 1000);
+    }
+  }
+  // Drain everything: the table must end empty, with every key absent.
+  std::vector<IndexChange> removals;
+  for (const auto& [key, entries] : model) {
+    IndexKey k;
+    std::copy(key.first.begin(), key.first.end(), k.token.begin());
+    k.kind = key.second;
+    for (const auto& [rowid, e] : entries) {
+      removals.push_back({IndexChange::Op::kRemove, k, e});
+    }
+  }
+  index.Apply(removals);
+  model.clear();
+  CheckAgainstModel(index, model, keys, kAll);
+}
+
+TEST_CASE(
+    "tokens that share all but their last byte, or all their bytes under "
+    "other kinds, are kept apart") {
+  // A member chooses the tokens it submits; the index hashes every byte,
+  // keyed, so such sets neither collide into one key nor slow it down.
+  TokenIndex index;
+  std::vector<IndexKey> keys;
+  for (int i = 0; i < 256; ++i) {
+    IndexKey k;  // token all zero but the last byte
+    k.token[31] = static_cast<std::uint8_t>(i);
+    keys.push_back(k);
+  }
+  for (std::uint16_t kind = 2; kind < 10; ++kind) {
+    IndexKey k;
+    k.kind = kind;
+    keys.push_back(k);
+  }
+  std::vector<IndexChange> changes;
+  Model model;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const IndexEntry e = EntryOf(static_cast<std::int64_t>(i + 1), 1);
+    changes.push_back({IndexChange::Op::kInsert, keys[i], e});
+    model[ModelKey(keys[i])][e.rowid] = e;
+  }
+  index.Apply(changes);
+  CheckAgainstModel(index, model, keys, kAll);
+  std::set<std::size_t> hashes;
+  for (const auto& k : keys) hashes.insert(IndexKeyHash{}(k));
+  CHECK(hashes.size() == keys.size());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Group commit, failure injection, audit hook and rebuilding after reopen.
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -198,6 +199,56 @@ TEST_CASE("the audit hook sees each command and can veto a batch") {
   REQUIRE_FALSE(vetoed.has_value());
   CHECK(vetoed.error().code == ErrorCode::kUnavailable);
   CHECK(s.Stats().index_signals == 1);
+}
+
+Result<SubmitOutcome> SubmitMany(Store& s, const std::string& member, int first,
+                                 int count) {
+  SubmitCommand c;
+  c.member_id = member;
+  for (int i = 0; i < count; ++i) c.items.push_back(Signal(first + i));
+  return s.SubmitAndWait(c);
+}
+
+TEST_CASE(
+    "the write-ahead log is checkpointed beside the writer, never inside a "
+    "commit") {
+  StoreFixture f;
+  f.customise = [](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 16; };
+  f.Reopen();
+  Store& s = f.store();
+  const auto db = f.dir.path() / "hub.db";
+  const auto size_before = std::filesystem::file_size(db);
+  REQUIRE(s.Stats().wal_checkpoints == 0);
+  for (int batch = 0; batch < 20; ++batch) {
+    auto r = SubmitMany(s, "alpha", 100000 + batch * 200, 200);
+    REQUIRE(r.has_value());
+  }
+  // The checkpointer runs on its own thread: wait for it, boundedly.
+  for (int i = 0; i < 500 && s.Stats().wal_checkpoints == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto stats = s.Stats();
+  CHECK(stats.wal_checkpoints > 0);
+  CHECK(stats.failed_wal_checkpoints == 0);
+  // Only a checkpoint writes to the database file in WAL mode.
+  CHECK(std::filesystem::file_size(db) > size_before);
+  f.Reopen();
+  CHECK(f.store().Stats().index_signals == 20 * 200);
+  auto q = QueryTokens(f.store(), "beta", {100000, 103999});
+  REQUIRE(q.has_value());
+  CHECK(q->matches.size() == 2);
+}
+
+TEST_CASE("with wal_checkpoint_pages 0 no checkpointer thread runs") {
+  StoreFixture f;
+  f.customise = [](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 0; };
+  f.Reopen();
+  for (int batch = 0; batch < 5; ++batch) {
+    REQUIRE(
+        SubmitMany(f.store(), "alpha", 200000 + batch * 200, 200).has_value());
+  }
+  CHECK(f.store().Stats().wal_checkpoints == 0);
+  CHECK(f.store().Stats().index_signals == 5 * 200);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // Queries, matches, dispositions, notifications, feed and expiry.
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -7,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "cairn/encoding.h"
+#include "cairn/wire/types.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -304,6 +306,31 @@ TEST_CASE("unknown members get no feed or notifications") {
         ErrorCode::kPermissionDenied);
   CHECK(f.store().Notifications("mallory", 0, 10).error().code ==
         ErrorCode::kPermissionDenied);
+}
+
+TEST_CASE(
+    "match ids are well formed, unguessable and sort in the order the "
+    "matches were made") {
+  StoreFixture f;
+  Store& s = f.store();
+  for (int t = 1; t <= 3; ++t) MustCreate(s, "alpha", Signal(t));
+  std::vector<std::string> ids;
+  for (int round = 0; round < 3; ++round) {
+    auto q = QueryTokens(s, "beta", {1, 2, 3});
+    REQUIRE(q.has_value());
+    REQUIRE(q->matches.size() == 3);
+    std::set<std::string> in_request;
+    for (const auto& m : q->matches) {
+      CHECK(wire::IsWellFormedMatchId(m.match_id));
+      in_request.insert(m.match_id);
+    }
+    // Made in the same millisecond, they differ in their random part.
+    CHECK(in_request.size() == 3);
+    ids.push_back(*in_request.begin());
+    f.clock.Advance(1s);
+  }
+  CHECK(std::is_sorted(ids.begin(), ids.end()));
+  CHECK(ids.front() != ids.back());
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <functional>
 #include <vector>
 
+#include "cairn/token_hash.h"
+
 namespace cairn::wire::internal {
 
 static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING,
@@ -529,16 +531,15 @@ std::uint64_t KeyedHash(std::string_view bytes) {
   return h;
 }
 
-std::uint64_t HashTokenKey(const TokenKey& key) {
-  // token | epoch | scheme | kind (at most 32 bytes)
-  unsigned char buffer[32 + 4 + 1 + kMaxKindBytes];
-  std::memcpy(buffer, key.token.data(), 32);
-  std::memcpy(buffer + 32, &key.epoch, 4);
-  buffer[36] = static_cast<unsigned char>(key.scheme);
-  const std::size_t kind = std::min(key.kind.size(), kMaxKindBytes);
-  std::copy_n(key.kind.data(), kind, buffer + 37);
-  return KeyedHash(
-      std::string_view(reinterpret_cast<const char*>(buffer), 37 + kind));
+std::uint64_t TokenKeyHasher::operator()(const TokenKey& key) {
+  if (!have_last_ || key.kind != last_kind_) {
+    last_kind_ = key.kind;
+    last_kind_hash_ = KeyedHash(key.kind);
+    have_last_ = true;
+  }
+  return TokenHash(key.token, last_kind_hash_ ^
+                                  (std::uint64_t{key.epoch} << 8) ^
+                                  static_cast<std::uint8_t>(key.scheme));
 }
 
 Status DecodeTokenKeyField(std::size_t field, od::value& value, Path& path,

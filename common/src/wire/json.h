@@ -242,7 +242,20 @@ std::optional<Duplicate> FindFirstDuplicate(std::size_t count, Hash&& hash,
 
 // SipHash-2-4 (libsodium) under a per-process random key.
 std::uint64_t KeyedHash(std::string_view bytes);
-std::uint64_t HashTokenKey(const TokenKey& key);
+
+// Hashes token keys for duplicate detection: TokenHash (keyed NH, a few
+// nanoseconds) of the token, tweaked by the scheme, the epoch and the
+// kind's KeyedHash. The kind's hash is remembered from the previous call,
+// since a batch is nearly always of one or two kinds.
+class TokenKeyHasher {
+ public:
+  std::uint64_t operator()(const TokenKey& key);
+
+ private:
+  std::string last_kind_;
+  std::uint64_t last_kind_hash_ = 0;
+  bool have_last_ = false;
+};
 
 // Decodes the kind/token/scheme/epoch members of an object; keys are
 // handled by the caller's WalkObject, which forwards to this per key.

@@ -49,8 +49,9 @@ Status DecodeQueryBody(od::object& root, Path& path, QueryRequest& out) {
   if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
   CAIRN_WIRE_TRY(internal::RequireFields(*seen, 1, kQueryRoot, path));
   const auto& q = out.queries;
+  internal::TokenKeyHasher hash;
   auto dup = internal::FindFirstDuplicate(
-      q.size(), [&](std::size_t i) { return internal::HashTokenKey(q[i]); },
+      q.size(), [&](std::size_t i) { return hash(q[i]); },
       [&](std::size_t i, std::size_t j) { return q[i] == q[j]; });
   if (dup) {
     return internal::FailDuplicate("queries", *dup,

@@ -151,11 +151,11 @@ Status DecodeSubmitBody(od::object& root, Path& path,
   if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
   CAIRN_WIRE_TRY(internal::RequireFields(*seen, 1, kSignalsRoot, path));
   const auto& s = out.signals;
+  internal::TokenKeyHasher hash;
   auto dup = internal::FindFirstDuplicate(
       s.size(),
       [&](std::size_t i) {
-        return internal::HashTokenKey(s[i].key) ^
-               static_cast<std::uint64_t>(s[i].category);
+        return hash(s[i].key) ^ static_cast<std::uint64_t>(s[i].category);
       },
       [&](std::size_t i, std::size_t j) {
         return s[i].key == s[j].key && s[i].category == s[j].category;
@@ -181,10 +181,11 @@ Status DecodeRetractBody(od::object& root, Path& path, RetractRequest& out) {
   if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
   CAIRN_WIRE_TRY(internal::RequireFields(*seen, 1, kRetractRoot, path));
   const auto& r = out.retractions;
+  internal::TokenKeyHasher hash;
   auto dup = internal::FindFirstDuplicate(
       r.size(),
       [&](std::size_t i) -> std::uint64_t {
-        if (r[i].key) return internal::HashTokenKey(*r[i].key);
+        if (r[i].key) return hash(*r[i].key);
         return internal::KeyedHash(*r[i].ref);
       },
       [&](std::size_t i, std::size_t j) {

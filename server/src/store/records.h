@@ -319,6 +319,9 @@ struct StoreStats {
   std::uint64_t audit_head_seq = 0;     // seq of the last audit entry
   // Audit entries of non-matching queries lost to failed commits.
   std::uint64_t dropped_audit_entries = 0;
+  // Write-ahead log checkpoints run beside the writer (WalCheckpointer).
+  std::uint64_t wal_checkpoints = 0;
+  std::uint64_t failed_wal_checkpoints = 0;
 };
 
 }  // namespace cairn::server

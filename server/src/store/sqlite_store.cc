@@ -33,6 +33,7 @@
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
 #include "server/src/store/token_index.h"
+#include "server/src/store/wal_checkpointer.h"
 
 namespace cairn::server {
 namespace {
@@ -53,6 +54,25 @@ sys_seconds FromUnix(std::int64_t s) {
 std::string NewId(std::string_view prefix) {
   std::array<std::uint8_t, 16> bytes;
   randombytes_buf(bytes.data(), bytes.size());
+  return std::string(prefix) + HexEncode(bytes);
+}
+
+// A new id whose first six bytes are the time in milliseconds, big-endian,
+// and the other ten random (the layout of a UUIDv7). Ids made later sort
+// later, so a UNIQUE index on them grows at its right edge: one page per
+// commit, where random ids cost a random page read and write per row. Ten
+// random bytes (80 bits) keep them unguessable.
+std::string NewTimeOrderedId(std::string_view prefix,
+                             std::chrono::system_clock::time_point now) {
+  std::array<std::uint8_t, 16> bytes;
+  const auto ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          now.time_since_epoch())
+          .count());
+  for (std::size_t i = 0; i < 6; ++i) {
+    bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+  }
+  randombytes_buf(bytes.data() + 6, bytes.size() - 6);
   return std::string(prefix) + HexEncode(bytes);
 }
 
@@ -124,6 +144,15 @@ std::vector<std::string> RoleNames(RoleSet roles) {
   return names;
 }
 
+// Lets the directory's string-keyed maps be searched with a string_view,
+// without building a std::string per lookup.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
 // Members and kinds as the request path needs them; immutable once
 // published.
 struct Directory {
@@ -134,7 +163,8 @@ struct Directory {
   std::unordered_map<std::string, Member> members;           // by member id
   std::unordered_map<std::string, std::string> active_fps;   // fp -> member id
   std::unordered_map<std::uint32_t, std::string> by_number;  // number -> id
-  std::unordered_map<std::string, std::uint16_t> kind_ids;
+  std::unordered_map<std::string, std::uint16_t, StringHash, std::equal_to<>>
+      kind_ids;
   std::unordered_map<std::uint16_t, std::string> kind_names;
 
   const Member* FindMember(std::string_view id) const {
@@ -142,7 +172,7 @@ struct Directory {
     return it == members.end() ? nullptr : &it->second;
   }
   std::optional<std::uint16_t> KindId(std::string_view kind) const {
-    auto it = kind_ids.find(std::string(kind));
+    auto it = kind_ids.find(kind);
     if (it == kind_ids.end()) return std::nullopt;
     return it->second;
   }
@@ -368,6 +398,8 @@ class SqliteStore final : public Store {
     }
     queue_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    if (checkpointer_ && writer_db_) WalCheckpointer::Detach(*writer_db_);
+    checkpointer_.reset();
   }
 
   Status Open() {
@@ -390,6 +422,14 @@ class SqliteStore final : public Store {
           !s) {
         return s;
       }
+    }
+    if (options_.wal_checkpoint_pages > 0) {
+      auto checkpointer =
+          WalCheckpointer::Start(options_.db_path, options_.busy_timeout,
+                                 options_.wal_checkpoint_pages);
+      if (!checkpointer) return tl::unexpected(checkpointer.error());
+      checkpointer_ = std::move(*checkpointer);
+      checkpointer_->Attach(*writer_db_);
     }
     auto reader = Database::Open(options_.db_path, false, /*read_only=*/true,
                                  options_.busy_timeout);
@@ -533,19 +573,26 @@ class SqliteStore final : public Store {
       return;
     }
     const std::int64_t now = ToUnix(options_.clock());
+    KindCache kinds;
     // Keep only the items that match now; the rest are dropped here and
     // never reach the writer, SQLite or a log.
-    std::vector<std::pair<std::size_t, TokenKey>> hits;
-    std::vector<IndexEntry> entries;
+    std::vector<IndexKey> keys;
+    std::vector<std::uint32_t> item_of;  // keys[k] is command.items[item_of[k]]
+    keys.reserve(command.items.size());
+    item_of.reserve(command.items.size());
     for (std::size_t i = 0; i < command.items.size(); ++i) {
-      auto key = ToIndexKey(*dir, command.items[i]);
-      if (!key) continue;
-      entries.clear();
-      index_->Lookup(*key, now, &entries);
-      const bool hit = std::any_of(
-          entries.begin(), entries.end(),
-          [&](const IndexEntry& e) { return e.member != me->number; });
-      if (hit) hits.emplace_back(i, std::move(command.items[i]));
+      if (auto key = ToIndexKey(*dir, command.items[i], &kinds)) {
+        keys.push_back(*key);
+        item_of.push_back(static_cast<std::uint32_t>(i));
+      }
+    }
+    std::vector<bool> hit(command.items.size());
+    index_->LookupMany(keys, now, [&](std::size_t k, const IndexEntry& e) {
+      if (e.member != me->number) hit[item_of[k]] = true;
+    });
+    std::vector<std::pair<std::size_t, TokenKey>> hits;
+    for (std::size_t i = 0; i < command.items.size(); ++i) {
+      if (hit[i]) hits.emplace_back(i, std::move(command.items[i]));
     }
     QueryOutcome outcome;
     outcome.queried = command.items.size();
@@ -746,6 +793,10 @@ class SqliteStore final : public Store {
     s.audit_head_seq = audit_head_seq_.load(std::memory_order_relaxed);
     s.dropped_audit_entries =
         dropped_audit_entries_.load(std::memory_order_relaxed);
+    if (checkpointer_) {
+      s.wal_checkpoints = checkpointer_->Completed();
+      s.failed_wal_checkpoints = checkpointer_->Failed();
+    }
     {
       std::lock_guard lock(queue_mutex_);
       s.queued_operations = queue_.size() + background_.size();
@@ -900,9 +951,21 @@ class SqliteStore final : public Store {
     e->attribution = stmt.Int(col + 10) != 0;
   }
 
-  std::optional<IndexKey> ToIndexKey(const Directory& dir,
-                                     const TokenKey& key) const {
-    auto kind = dir.KindId(key.kind);
+  // The last kind looked up: a batch is nearly always of one or two kinds.
+  struct KindCache {
+    std::string name;
+    std::optional<std::uint16_t> id;
+  };
+
+  std::optional<IndexKey> ToIndexKey(const Directory& dir, const TokenKey& key,
+                                     KindCache* cache = nullptr) const {
+    std::optional<std::uint16_t> kind;
+    if (cache != nullptr && cache->id && cache->name == key.kind) {
+      kind = cache->id;
+    } else {
+      kind = dir.KindId(key.kind);
+      if (cache != nullptr && kind) *cache = KindCache{key.kind, kind};
+    }
     if (!kind) return std::nullopt;
     if (!SchemeAccepted(key.scheme)) return std::nullopt;
     if (!EpochAccepted(key)) return std::nullopt;
@@ -1816,7 +1879,7 @@ class SqliteStore final : public Store {
       if (support.empty()) continue;
       MatchResult m;
       m.index = index;
-      m.match_id = NewId("m_");
+      m.match_id = NewTimeOrderedId("m_", options_.clock());
       m.kinds = {token_key.kind};
       std::set<Category> categories;
       std::set<std::uint32_t> platforms;
@@ -2050,6 +2113,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<Database> writer_db_;  // writer thread only (after Open)
   std::unique_ptr<Database> reader_db_;
   mutable std::mutex reader_mutex_;
+  // After writer_db_: the writer's commit hook points at it.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<TokenIndex> index_;
 
   mutable std::mutex directory_mutex_;

@@ -221,6 +221,12 @@ struct SqliteStoreOptions {
   // of them (docs/adr/0004-audit-log.md). Default: 20 ms.
   std::chrono::milliseconds audit_linger{20};
 
+  // Checkpoint the write-ahead log, on a thread of its own, once it holds
+  // this many pages (4 KiB each); the writer never checkpoints
+  // (wal_checkpointer.h). 0: SQLite's automatic checkpoint on the writer,
+  // inside the commit that crosses 1000 pages. Default: 1000.
+  int wal_checkpoint_pages = 1000;
+
   // Retention applied when a submission has no expires_at, and the cap
   // applied when it has one. Default: 730 days both.
   std::chrono::seconds default_retention{std::chrono::days(730)};

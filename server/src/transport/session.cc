@@ -10,6 +10,7 @@
 
 #include "cairn/encoding.h"
 #include "cairn/wire/error.h"
+#include "cairn/wire/types.h"
 #include "transport/tls_context.h"
 
 namespace cairn::server {
@@ -347,6 +348,13 @@ asio::awaitable<void> ServeRequests(Stream& stream,
       co_await http::async_write(stream, go_on,
                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
+    }
+    if (const auto length = parser.content_length();
+        length && *length <= config.limits.body_bytes) {
+      // Room for the JSON decoder's read-ahead past the end, so a large
+      // batch is decoded where it lies instead of being copied once more
+      // (string_body's own reserve(length) then keeps this capacity).
+      parser.get().body().reserve(*length + wire::kJsonPadding);
     }
     lowest.expires_after(config.timeouts.body_read);
     co_await http::async_read(stream, buffer, parser,
