@@ -15,6 +15,7 @@
 
 #include "cairn/client.h"
 #include "cairn/encoding.h"
+#include "cairn/timestamp.h"
 #include "support/running_hub.h"
 
 namespace cairn {
@@ -75,13 +76,19 @@ Ban BanOf(const Identifier& id) {
              std::nullopt};
 }
 
-TEST_CASE("voprf-v1: the hub story end to end with two members",
-          "[voprf][integration]") {
+// A cairnd with [oprf] enabled (one key, epoch 1).
+std::unique_ptr<RunningHub> StartOprfHub() {
   RunningHubOptions hub_options;
   hub_options.extra_toml = "[oprf]\nenabled = true\n";
   auto started = RunningHub::Start(hub_options);
-  REQUIRE(started);
-  RunningHub& hub = **started;
+  if (!started) FAIL("cannot start cairnd: " << started.error().ToString());
+  return std::move(*started);
+}
+
+TEST_CASE("voprf-v1: the hub story end to end with two members",
+          "[voprf][integration]") {
+  auto started = StartOprfHub();
+  RunningHub& hub = *started;
 
   auto alpha = MakeClient(OptionsFor(hub, "alpha", TokenScheme::kVoprfV1));
   auto beta = MakeClient(OptionsFor(hub, "beta", TokenScheme::kVoprfV1));
@@ -215,6 +222,56 @@ TEST_CASE("voprf-v1 only: a hub with accept_hmac_v1 = false refuses hmac-v1",
   REQUIRE_FALSE(over);
   CHECK(over.error().code == ErrorCode::kRateLimited);
   CHECK(over.error().message.find("daily OPRF quota") != std::string::npos);
+}
+
+TEST_CASE(
+    "voprf-v1: cairnd refuses a signal of an epoch it holds no key for, "
+    "and such a query never matches",
+    "[voprf][integration]") {
+  auto started = StartOprfHub();
+  RunningHub& hub = *started;
+  const std::string token = testing::RandomTokenHex();
+  const auto signal = [&](int epoch) {
+    return R"({"signals":[{"kind":"email","scheme":"voprf-v1","epoch":)" +
+           std::to_string(epoch) + R"(,"token":")" + token +
+           R"(","category":"grooming","severity":"high","banned_at":")" +
+           FormatTimestamp(std::chrono::floor<std::chrono::seconds>(
+               std::chrono::system_clock::now() - std::chrono::hours(1))) +
+           "\"}]}";
+  };
+  const auto query = [&](int epoch) {
+    return R"({"queries":[{"kind":"email","scheme":"voprf-v1","epoch":)" +
+           std::to_string(epoch) + R"(,"token":")" + token + "\"}]}";
+  };
+
+  // Epoch 7: the hub holds only epoch 1. A per-item error on the epoch.
+  const auto refused = hub.Curl("alpha", "POST", "/v1/signals", signal(7));
+  CAPTURE(refused.body);
+  REQUIRE(refused.status == 200);
+  CHECK(refused.body.find(R"("status":"error")") != std::string::npos);
+  CHECK(refused.body.find(R"("field":"signals[0].epoch")") !=
+        std::string::npos);
+  CHECK(refused.body.find("not one this hub holds a key for") !=
+        std::string::npos);
+  // Nothing was stored: beta's feed is empty and neither epoch matches.
+  const auto feed = hub.Curl("beta", "GET", "/v1/feed");
+  REQUIRE(feed.status == 200);
+  CHECK(feed.body.find(token) == std::string::npos);
+  for (int epoch : {1, 7}) {
+    const auto q = hub.Curl("beta", "POST", "/v1/query", query(epoch));
+    REQUIRE(q.status == 200);
+    CHECK(q.body.find(R"("matches":[])") != std::string::npos);
+  }
+
+  // Control: the same token under the hub's epoch is stored and matches,
+  // and a query under epoch 7 still does not.
+  const auto stored = hub.Curl("alpha", "POST", "/v1/signals", signal(1));
+  CAPTURE(stored.body);
+  CHECK(stored.body.find(R"("status":"created")") != std::string::npos);
+  const auto hit = hub.Curl("beta", "POST", "/v1/query", query(1));
+  CHECK(hit.body.find("match_id") != std::string::npos);
+  const auto miss = hub.Curl("beta", "POST", "/v1/query", query(7));
+  CHECK(miss.body.find(R"("matches":[])") != std::string::npos);
 }
 
 }  // namespace

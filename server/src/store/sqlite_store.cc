@@ -530,23 +530,7 @@ class SqliteStore final : public Store {
           return {};
         },
         std::move(done), std::nullopt);
-    bool wake = false;
-    {
-      std::lock_guard lock(queue_mutex_);
-      if (!stopping_) {
-        // Only the first entry of a lingering group wakes the writer (to
-        // start its clock); the rest wait for it without a futex call each.
-        wake = background_.empty();
-        if (wake) background_since_ = std::chrono::steady_clock::now();
-        background_.push_back(std::move(op));
-      }
-    }
-    if (op) {
-      op->Fail(Unavailable(
-          "the store is shutting down; retry against the restarted hub"));
-      return;
-    }
-    if (wake) queue_cv_.notify_one();
+    Push(std::move(op), /*lingering=*/true);
   }
 
   // ---- Signals -----------------------------------------------------------
@@ -994,12 +978,30 @@ class SqliteStore final : public Store {
   template <typename T>
   void Enqueue(typename TypedOperation<T>::Body body, Callback<T> done,
                std::optional<AuditTag> tag = std::nullopt) {
-    auto op = std::make_unique<TypedOperation<T>>(
-        std::move(body), std::move(done), std::move(tag));
+    Push(std::make_unique<TypedOperation<T>>(std::move(body), std::move(done),
+                                             std::move(tag)),
+         /*lingering=*/false);
+  }
+
+  // Queues `op` for the writer: urgent work wakes it at once; a lingering
+  // entry (RecordAudit) waits up to options_.audit_linger for other work to
+  // share its commit. Fails `op` when the store is closing.
+  void Push(std::unique_ptr<Operation> op, bool lingering) {
+    bool wake = false;
     {
       std::lock_guard lock(queue_mutex_);
       if (!stopping_) {
-        queue_.push_back(std::move(op));
+        if (lingering) {
+          // Only the first entry of a lingering group wakes the writer (to
+          // start its clock); the rest wait for it without a futex call
+          // each.
+          wake = background_.empty();
+          if (wake) background_since_ = std::chrono::steady_clock::now();
+          background_.push_back(std::move(op));
+        } else {
+          wake = true;
+          queue_.push_back(std::move(op));
+        }
       }
     }
     if (op) {  // not queued: the store is closing
@@ -1007,7 +1009,7 @@ class SqliteStore final : public Store {
           "the store is shutting down; retry against the restarted hub"));
       return;
     }
-    queue_cv_.notify_one();
+    if (wake) queue_cv_.notify_one();
   }
 
   void WriterLoop() {
