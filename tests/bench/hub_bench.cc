@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -20,6 +21,7 @@
 #include "server/src/api/api_router.h"
 #include "server/src/api/metrics.h"
 #include "server/src/store/store.h"
+#include "server/src/store/token_index.h"
 
 namespace cairn::server {
 namespace {
@@ -169,6 +171,64 @@ BENCHMARK(BM_RouterQuery)
     ->Args({1, 0})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
+
+// The token index alone, CAIRN_BENCH_SIGNALS keys (default 1M), looking up
+// batches of range(0) keys of which 1% are present: one Lookup per key, and
+// one LookupMany per batch (the query path).
+TokenIndex& BenchIndex() {
+  static TokenIndex* index = [] {
+    const char* env = std::getenv("CAIRN_BENCH_SIGNALS");
+    const std::uint64_t n =
+        env != nullptr ? std::strtoull(env, nullptr, 10) : 1'000'000;
+    auto* made = new TokenIndex(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      IndexEntry e;
+      e.rowid = static_cast<std::int64_t>(i + 1);
+      e.member = 1;
+      e.expires_at = std::numeric_limits<std::int64_t>::max();
+      made->Insert(IndexKey{1, TokenScheme::kHmacV1, 0, TokenFor(i)}, e);
+    }
+    return made;
+  }();
+  return *index;
+}
+
+std::vector<IndexKey> LookupKeys(std::size_t batch) {
+  const std::size_t present = BenchIndex().Size();
+  std::vector<IndexKey> keys;
+  for (std::size_t i = 0; i < batch; ++i) {
+    const std::uint64_t n = i % 100 == 0 && present > 0
+                                ? (i * 7919) % present
+                                : (std::uint64_t{1} << 40) + i;
+    keys.push_back(IndexKey{1, TokenScheme::kHmacV1, 0, TokenFor(n)});
+  }
+  return keys;
+}
+
+void BM_IndexLookupEach(benchmark::State& state) {
+  TokenIndex& index = BenchIndex();
+  const auto keys = LookupKeys(static_cast<std::size_t>(state.range(0)));
+  std::vector<IndexEntry> out;
+  for (auto _ : state) {
+    out.clear();
+    for (const auto& key : keys) index.Lookup(key, 0, &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_IndexLookupEach)->Arg(10000);
+
+void BM_IndexLookupMany(benchmark::State& state) {
+  TokenIndex& index = BenchIndex();
+  const auto keys = LookupKeys(static_cast<std::size_t>(state.range(0)));
+  std::size_t found = 0;
+  for (auto _ : state) {
+    index.LookupMany(keys, 0, [&](std::size_t, const IndexEntry&) { ++found; });
+  }
+  benchmark::DoNotOptimize(found);
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_IndexLookupMany)->Arg(10000);
 
 }  // namespace
 }  // namespace cairn::server
