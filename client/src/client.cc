@@ -18,8 +18,8 @@
 namespace cairn {
 
 struct Client::Impl {
-  Impl(std::shared_ptr<Connection> c, ClientOptions o, ConsortiumKey k)
-      : connection(std::move(c)), options(std::move(o)), key(std::move(k)) {}
+  Impl(std::shared_ptr<Connection> c, ClientOptions o, const ConsortiumKey& k)
+      : connection(std::move(c)), options(std::move(o)), key(k) {}
 
   std::shared_ptr<Connection> connection;
   ClientOptions options;
@@ -58,7 +58,7 @@ struct Client::Impl {
                       const std::string& request_digest,
                       const std::function<std::string()>& results_digest,
                       std::vector<wire::Receipt>* out) const;
-  Result<std::string> Call(HttpRequest request) const;
+  Result<std::string> Call(const HttpRequest& request) const;
   Error ReplyError(const HttpReply& reply) const;
 };
 
@@ -281,7 +281,7 @@ Status Client::Impl::CheckReceipt(
   return {};
 }
 
-Result<std::string> Client::Impl::Call(HttpRequest request) const {
+Result<std::string> Client::Impl::Call(const HttpRequest& request) const {
   auto reply = connection->Send(request);
   if (!reply) return tl::unexpected(reply.error());
   if (reply->status < 200 || reply->status > 299) {
@@ -317,9 +317,9 @@ Retraction Retraction::ByRef(std::string ref, RetractReason reason) {
 }
 
 Client::Client(std::shared_ptr<Connection> connection, ClientOptions options,
-               ConsortiumKey key) {
-  auto impl = std::make_shared<Impl>(std::move(connection), std::move(options),
-                                     std::move(key));
+               const ConsortiumKey& key) {
+  auto impl =
+      std::make_shared<Impl>(std::move(connection), std::move(options), key);
   impl->normalise.default_region = impl->options.default_region;
   impl->normalise.extra_handle_services.insert(
       impl->options.extra_handle_services.begin(),
@@ -331,7 +331,7 @@ Client::Client(std::shared_ptr<Connection> connection, ClientOptions options,
   if (impl->options.token_scheme == TokenScheme::kVoprfV1) {
     const Impl* self = impl.get();  // the tokeniser dies with *impl
     impl->voprf = std::make_shared<client_internal::VoprfTokeniser>(
-        [self](HttpRequest request) { return self->Call(std::move(request)); },
+        [self](const HttpRequest& request) { return self->Call(request); },
         impl->options.oprf_public_key, impl->options.token_cache_entries,
         impl->max_batch);
   }
@@ -365,6 +365,7 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
   origin.reserve(bans.size());
   std::unordered_map<std::string, std::size_t> seen;
   std::vector<const Identifier*> identifiers;
+  identifiers.reserve(bans.size());
   for (const Ban& ban : bans) identifiers.push_back(&ban.identifier);
   auto keys = impl_->TokenKeysOf(identifiers);
   if (!keys) return tl::unexpected(keys.error());
@@ -424,7 +425,7 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
                         true};
     const std::string request_digest =
         impl_->options.verify_receipts ? Sha256Hex(request.body) : "";
-    auto reply = impl_->Call(std::move(request));
+    auto reply = impl_->Call(request);
     if (!reply) {
       return tl::unexpected(WithContext(
           reply.error(), r, requests,
@@ -456,6 +457,7 @@ Result<RetractOutcome> Client::Retract(
     const std::vector<Retraction>& retractions) const {
   RetractOutcome outcome;
   std::vector<const Identifier*> identifiers;
+  identifiers.reserve(retractions.size());
   for (const Retraction& r : retractions) {
     identifiers.push_back(r.identifier ? &*r.identifier : nullptr);
   }
@@ -561,6 +563,7 @@ Result<QueryOutcome> Client::Query(
   keys.reserve(identifiers.size());
   origins.reserve(identifiers.size());
   std::vector<const Identifier*> pointers;
+  pointers.reserve(identifiers.size());
   for (const Identifier& id : identifiers) pointers.push_back(&id);
   auto tokenised = impl_->TokenKeysOf(pointers);
   if (!tokenised) return tl::unexpected(tokenised.error());
@@ -722,7 +725,7 @@ Result<Client> MakeClient(ClientOptions options,
   }
   auto key = KeyFor(options);
   if (!key) return tl::unexpected(key.error());
-  return Client(std::move(connection), std::move(options), std::move(*key));
+  return Client(std::move(connection), std::move(options), *key);
 }
 
 Result<Client> MakeClient(ClientOptions options) {
@@ -730,7 +733,7 @@ Result<Client> MakeClient(ClientOptions options) {
   if (!key) return tl::unexpected(key.error());
   auto connection = MakeHubConnection(options);
   if (!connection) return tl::unexpected(connection.error());
-  return Client(std::move(*connection), std::move(options), std::move(*key));
+  return Client(std::move(*connection), std::move(options), *key);
 }
 
 }  // namespace cairn

@@ -203,7 +203,7 @@ class Client {
  public:
   // REQUIRES: connection != nullptr.
   Client(std::shared_ptr<Connection> connection, ClientOptions options,
-         ConsortiumKey key);
+         const ConsortiumKey& key);
 
   // This member: id, roles, limits.
   Result<wire::MeResponse> Me() const;

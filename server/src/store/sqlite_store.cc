@@ -492,6 +492,7 @@ class SqliteStore final : public Store {
         dir->kind_names.begin(), dir->kind_names.end());
     std::sort(kinds.begin(), kinds.end());
     std::vector<std::string> out;
+    out.reserve(kinds.size());
     for (auto& [id, name] : kinds) out.push_back(std::move(name));
     return out;
   }
@@ -592,7 +593,7 @@ class SqliteStore final : public Store {
       event.fingerprint = std::move(command.context.fingerprint);
       event.action = "query";
       event.details = QueryDetails(queried, {});
-      RecordAudit(std::move(event), [this](Status s) {
+      RecordAudit(std::move(event), [this](const Status& s) {
         if (!s) dropped_audit_entries_.fetch_add(1, std::memory_order_relaxed);
       });
       return;
@@ -988,24 +989,25 @@ class SqliteStore final : public Store {
   // share its commit. Fails `op` when the store is closing.
   void Push(std::unique_ptr<Operation> op, bool lingering) {
     bool wake = false;
+    std::unique_ptr<Operation> refused;
     {
       std::lock_guard lock(queue_mutex_);
-      if (!stopping_) {
-        if (lingering) {
-          // Only the first entry of a lingering group wakes the writer (to
-          // start its clock); the rest wait for it without a futex call
-          // each.
-          wake = background_.empty();
-          if (wake) background_since_ = std::chrono::steady_clock::now();
-          background_.push_back(std::move(op));
-        } else {
-          wake = true;
-          queue_.push_back(std::move(op));
-        }
+      if (stopping_) {
+        refused = std::move(op);
+      } else if (lingering) {
+        // Only the first entry of a lingering group wakes the writer (to
+        // start its clock); the rest wait for it without a futex call
+        // each.
+        wake = background_.empty();
+        if (wake) background_since_ = std::chrono::steady_clock::now();
+        background_.push_back(std::move(op));
+      } else {
+        wake = true;
+        queue_.push_back(std::move(op));
       }
     }
-    if (op) {  // not queued: the store is closing
-      op->Fail(Unavailable(
+    if (refused) {  // failed outside the lock: its callback may call back in
+      refused->Fail(Unavailable(
           "the store is shutting down; retry against the restarted hub"));
       return;
     }

@@ -216,7 +216,7 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
     if (!section_) {                           \
       return tl::unexpected(section_.error()); \
     }                                          \
-    var = *section_;                           \
+    (var) = *section_;                         \
   } while (false)
 
   CAIRN_SECTION(listen, "listen");
