@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
       std::chrono::days(config->store.disposition_retention_days);
   store_options.notification_retention =
       std::chrono::days(config->store.notification_retention_days);
+  store_options.wal_checkpoint_pages = config->store.wal_checkpoint_pages;
   store_options.checkpoint_every_entries =
       config->audit.checkpoint_every_entries;
   store_options.checkpoint_interval = config->audit.checkpoint_interval;
@@ -285,6 +286,8 @@ int main(int argc, char** argv) {
       [&store_ref] { return double(store_ref.Stats().index_signals); },
       [&server_ref] { return double(server_ref.OpenConnections()); },
       [&store_ref] { return double(store_ref.Stats().last_batch_operations); },
+      [&store_ref] { return double(store_ref.Stats().wal_checkpoints); },
+      [&store_ref] { return double(store_ref.Stats().failed_wal_checkpoints); },
   });
 
   {

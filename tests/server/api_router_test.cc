@@ -906,6 +906,28 @@ TEST_CASE("metrics count requests by endpoint and status", "[api][happy]") {
   CHECK(Contains(r.body, "cairn_tokens_queried_total 1"));
 }
 
+TEST_CASE("WAL checkpoint totals are exported as counters that catch up",
+          "[api][happy]") {
+  HubMetrics metrics;
+  double ok = 3, failed = 1;
+  GaugeSources sources;
+  sources.wal_checkpoints = [&] { return ok; };
+  sources.failed_wal_checkpoints = [&] { return failed; };
+  metrics.SetGaugeSources(std::move(sources));
+  std::string text = metrics.Render();
+  CHECK(Contains(text, "cairn_store_wal_checkpoints_total{result=\"ok\"} 3"));
+  CHECK(
+      Contains(text, "cairn_store_wal_checkpoints_total{result=\"failed\"} 1"));
+  // A second scrape adds only what happened since, never twice.
+  CHECK(Contains(metrics.Render(),
+                 "cairn_store_wal_checkpoints_total{result=\"ok\"} 3"));
+  ok = 5;
+  text = metrics.Render();
+  CHECK(Contains(text, "cairn_store_wal_checkpoints_total{result=\"ok\"} 5"));
+  CHECK(
+      Contains(text, "cairn_store_wal_checkpoints_total{result=\"failed\"} 1"));
+}
+
 TEST_CASE("the loopback metrics listener (no certificate) gets /metrics only",
           "[api][auth]") {
   ApiFixture f;

@@ -56,6 +56,15 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
       gauge("cairn_open_connections", "Open client connections");
   last_commit_batch_ = gauge("cairn_last_commit_batch_operations",
                              "Operations in the latest group commit");
+  auto& checkpoints =
+      prometheus::BuildCounter()
+          .Name("cairn_store_wal_checkpoints_total")
+          .Help(
+              "Write-ahead log checkpoints run beside the writer, by "
+              "result; failures leave the log growing (disk full?)")
+          .Register(*registry_);
+  wal_checkpoints_ = &checkpoints.Add({{"result", "ok"}});
+  failed_wal_checkpoints_ = &checkpoints.Add({{"result", "failed"}});
 }
 
 void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
@@ -75,7 +84,24 @@ void HubMetrics::SetGaugeSources(GaugeSources sources) {
   sources_ = std::move(sources);
 }
 
+namespace {
+
+// Brings a counter up to a running total kept elsewhere.
+void CatchUp(prometheus::Counter* counter,
+             const std::function<double()>& total) {
+  if (!total) return;
+  const double behind = total() - counter->Value();
+  if (behind > 0) counter->Increment(behind);
+}
+
+}  // namespace
+
 std::string HubMetrics::Render() {
+  {
+    std::lock_guard lock(render_mutex_);
+    CatchUp(wal_checkpoints_, sources_.wal_checkpoints);
+    CatchUp(failed_wal_checkpoints_, sources_.failed_wal_checkpoints);
+  }
   if (sources_.index_signals) index_signals_->Set(sources_.index_signals());
   if (sources_.open_connections) {
     open_connections_->Set(sources_.open_connections());

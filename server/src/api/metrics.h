@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include <mutex>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -21,11 +23,14 @@
 
 namespace cairn::server {
 
-// Numbers read from elsewhere at scrape time (store, transport).
+// Numbers read from elsewhere at scrape time (store, transport). The
+// checkpoint sources are running totals, exported as counters.
 struct GaugeSources {
   std::function<double()> index_signals;
   std::function<double()> open_connections;
   std::function<double()> last_commit_batch;
+  std::function<double()> wal_checkpoints;
+  std::function<double()> failed_wal_checkpoints;
 };
 
 class HubMetrics {
@@ -62,6 +67,11 @@ class HubMetrics {
   prometheus::Gauge* index_signals_;
   prometheus::Gauge* open_connections_;
   prometheus::Gauge* last_commit_batch_;
+  prometheus::Counter* wal_checkpoints_;
+  prometheus::Counter* failed_wal_checkpoints_;
+  // Render's catch-up of the counters read from sources_ (two scrapes at
+  // once must not add the same difference twice).
+  std::mutex render_mutex_;
   GaugeSources sources_;
 };
 

@@ -110,6 +110,10 @@ struct StoreConfig {
   // Notifications are purged this many days after they were emitted.
   // Default: 730.
   int notification_retention_days = 730;
+  // Checkpoint the write-ahead log (copy it back into the database file)
+  // on a thread of its own once it holds this many 4 KiB pages; 0 leaves it
+  // to SQLite, inside the commit that crosses 1,000 pages. Default: 1000.
+  int wal_checkpoint_pages = 1000;
 };
 
 // The audit log's signed checkpoints.
