@@ -87,7 +87,8 @@ Result<VoprfTokeniser::KeyInfo> VoprfTokeniser::CurrentKey(bool refresh) {
                          "operator confirms a key rotation out of band, then "
                          "update the pin");
   }
-  KeyInfo info{me->oprf->epoch, me->oprf->public_key};
+  KeyInfo info{me->oprf->epoch, me->oprf->public_key,
+               std::max<std::size_t>(1, me->limits.max_batch)};
   std::lock_guard lock(mu_);
   key_ = info;
   return info;
@@ -212,8 +213,9 @@ Result<VoprfTokeniser::Tokens> VoprfTokeniser::Derive(
       }
     }
     bool stale_epoch = false;
-    for (std::size_t begin = 0; begin < missing.size(); begin += max_batch_) {
-      const std::size_t end = std::min(missing.size(), begin + max_batch_);
+    const std::size_t batch = std::min(max_batch_, key->hub_max_batch);
+    for (std::size_t begin = 0; begin < missing.size(); begin += batch) {
+      const std::size_t end = std::min(missing.size(), begin + batch);
       auto tokens =
           Evaluate(*key, std::span(missing_inputs).subspan(begin, end - begin));
       if (!tokens) {

@@ -36,7 +36,7 @@ class VoprfTokeniser {
   // `pinned_public_key`: base64 of the hub's OPRF public key, or "" to
   // trust the one /v1/me announces. `cache_entries`: 0 disables the cache.
   // `max_batch`: elements per evaluate request (clamped to the protocol's
-  // 1..10,000).
+  // 1..10,000, and to the hub's limits.max_batch read with its key).
   VoprfTokeniser(Send send, std::string pinned_public_key,
                  std::size_t cache_entries, std::size_t max_batch);
 
@@ -57,6 +57,7 @@ class VoprfTokeniser {
   struct KeyInfo {
     std::uint32_t epoch = 0;
     oprf::Element public_key{};
+    std::size_t hub_max_batch = wire::kMaxOprfElements;  // /v1/me limits
   };
 
   Result<KeyInfo> CurrentKey(bool refresh);

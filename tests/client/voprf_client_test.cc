@@ -41,6 +41,9 @@ class OprfFrontHub {
       me->oprf.emplace();
       me->oprf->epoch = Epoch();
       me->oprf->public_key = keys_.back()->public_key;
+      if (hub_max_batch != 0) {
+        me->limits.max_batch = static_cast<std::uint32_t>(hub_max_batch);
+      }
       reply.body = wire::Encode(*me);
       return reply;
     }
@@ -107,6 +110,8 @@ class OprfFrontHub {
     return Base64Encode(keys_.back()->public_key);
   }
 
+  // limits.max_batch announced in /v1/me; 0: the fake hub's own.
+  std::size_t hub_max_batch = 0;
   std::atomic<int> evaluate_requests{0};
   std::atomic<std::size_t> elements_evaluated{0};
   std::atomic<bool> tamper_proof{false};
@@ -270,6 +275,26 @@ TEST_CASE("voprf client: batches split at max_batch, one proof each",
   OprfFrontHub front(std::make_shared<testing::FakeHub>());
   ClientOptions options = VoprfOptions();
   options.max_batch = 2;
+  options.token_cache_entries = 0;
+  auto client = MakeClient(options, front.ConnectionFor("alpha"));
+  REQUIRE(client);
+  std::vector<Identifier> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(
+        Identifier::Email("user" + std::to_string(i) + "@example.com"));
+  }
+  auto result = client->Query(ids);
+  REQUIRE(result);
+  CHECK(result->queried == 5);
+  CHECK(front.evaluate_requests.load() == 3);
+  CHECK(front.elements_evaluated.load() == 5);
+}
+
+TEST_CASE("voprf client: evaluations split at the hub's batch limit too",
+          "[voprf][client]") {
+  OprfFrontHub front(std::make_shared<testing::FakeHub>());
+  front.hub_max_batch = 2;  // options.max_batch stays 10,000
+  ClientOptions options = VoprfOptions();
   options.token_cache_entries = 0;
   auto client = MakeClient(options, front.ConnectionFor("alpha"));
   REQUIRE(client);
