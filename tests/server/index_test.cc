@@ -154,6 +154,20 @@ TEST_CASE(
       }
     });
   }
+  // A batched reader too: the stable key among keys the writer churns.
+  readers.emplace_back([&] {
+    std::vector<IndexKey> keys = {stable};
+    for (int i = 0; i < 50; ++i) {
+      keys.push_back(KeyOf(static_cast<std::uint8_t>(i), 2));
+    }
+    while (!stop.load()) {
+      int found = 0;
+      index.LookupMany(keys, kAll, [&](std::size_t k, const IndexEntry& e) {
+        if (k == 0 && e.rowid == 1) ++found;
+      });
+      if (found != 1) bad.fetch_add(1);
+    }
+  });
   for (int round = 0; round < 200; ++round) {
     std::vector<IndexChange> changes;
     for (int i = 0; i < 50; ++i) {
