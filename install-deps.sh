@@ -22,6 +22,7 @@ packages=(
   libphonenumber-dev libprotobuf-dev
   libicu-dev
   prometheus-cpp-dev
+  libgoogle-perftools-dev
   # tests
   catch2 libbenchmark-dev curl python3 python3-jsonschema python3-yaml procps
   # the compliance report's HTML is rendered headless in a test

@@ -17,6 +17,9 @@ find_package(ICU REQUIRED COMPONENTS uc i18n)
 find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+if(CAIRN_TCMALLOC)
+  pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
+endif()
 
 # libphonenumber ships no CMake package on Debian 12.
 find_library(PHONENUMBER_LIBRARY phonenumber REQUIRED)

@@ -72,6 +72,57 @@ TEST_CASE(
   CHECK(SubmitResult(s, "alpha", item).status == SubmitStatus::kDuplicate);
 }
 
+TEST_CASE(
+    "a large batch is written whole and in order, with a signal sent twice "
+    "in it") {
+  // 150 new signals cross every size of the writer's multi-row INSERTs
+  // (64, 16, 4, 1); the repeats of token 200 must read the row written for
+  // its first occurrence in the same command.
+  StoreFixture f;
+  Store& s = f.store();
+  SubmitCommand c;
+  c.member_id = "alpha";
+  for (int i = 0; i < 150; ++i) c.items.push_back(Signal(200 + i));
+  c.items.push_back(Signal(200));
+  c.items.push_back(Signal(200, Category::kGrooming, Severity::kCritical));
+  auto r = s.SubmitAndWait(c);
+  REQUIRE(r.has_value());
+  REQUIRE(r->results.size() == 152);
+  for (int i = 0; i < 150; ++i) {
+    CAPTURE(i);
+    CHECK(r->results[i].status == SubmitStatus::kCreated);
+  }
+  CHECK(r->results[150].status == SubmitStatus::kDuplicate);
+  CHECK(r->results[150].signal_id == r->results[0].signal_id);
+  CHECK(r->results[151].status == SubmitStatus::kUpdated);
+  CHECK(r->results[151].signal_id == r->results[0].signal_id);
+
+  // From the database, not the in-memory index: reopen and look.
+  f.Reopen();
+  Store& reopened = f.store();
+  CHECK(reopened.Stats().index_signals == 150);
+  std::vector<int> tokens;
+  for (int i = 0; i < 150; ++i) tokens.push_back(200 + i);
+  auto q = QueryTokens(reopened, "gamma", tokens);
+  REQUIRE(q.has_value());
+  REQUIRE(q->matches.size() == 150);
+  CHECK(q->matches[0].max_severity == Severity::kCritical);
+  CHECK(q->matches[1].max_severity == Signal(201).severity);
+
+  // The feed lists each signal once as added, in submission order, then the
+  // update of the first one again.
+  auto feed = reopened.Feed("beta", 0, 1000);
+  REQUIRE(feed.has_value());
+  REQUIRE(feed->events.size() == 151);
+  for (int i = 0; i < 150; ++i) {
+    CAPTURE(i);
+    CHECK(feed->events[i].signal_id == r->results[i].signal_id);
+    CHECK(feed->events[i].type == FeedEventType::kAdded);
+  }
+  CHECK(feed->events[150].signal_id == r->results[0].signal_id);
+  CHECK(feed->events[150].severity == Severity::kCritical);
+}
+
 TEST_CASE("per-item errors leave the other items of the batch alone") {
   StoreFixture f;
   Store& s = f.store();

@@ -1,6 +1,5 @@
 #include "cairn/receipt.h"
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <fstream>
@@ -9,6 +8,7 @@
 
 #include "../wire/json.h"
 #include "cairn/encoding.h"
+#include "cairn/sha256.h"
 #include "cairn/timestamp.h"
 
 namespace cairn {
@@ -157,20 +157,7 @@ Status DecodeHubKey(od::value& value, Path& path, wire::HubKey& out) {
 }  // namespace
 
 std::string Sha256Hex(std::string_view bytes) {
-  // OpenSSL rather than libsodium: request digests cover whole bodies (about
-  // 1 MB for a 10,000-token query), and libsodium's portable SHA-256 ran at a
-  // fifth of OpenSSL's SHA-NI/AVX2 code, a fifth of the hub's CPU under
-  // batched queries (docs/performance.md).
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
-  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), nullptr,
-                 EVP_sha256(), nullptr) != 1) {
-    // Only an allocation failure inside OpenSSL gets here; fall back to the
-    // portable code rather than return a wrong digest.
-    crypto_hash_sha256(digest.data(),
-                       reinterpret_cast<const unsigned char*>(bytes.data()),
-                       bytes.size());
-  }
-  return HexEncode(digest);
+  return HexEncode(Sha256Of(bytes));
 }
 
 std::string CanonicalResults(const std::vector<wire::SubmitResult>& results) {

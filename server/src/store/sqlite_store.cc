@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "cairn/encoding.h"
+#include "cairn/sha256.h"
 #include "server/src/store/audit_writer.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
@@ -223,6 +224,25 @@ struct BatchState {
       inserted_by_key;
   bool directory_changed = false;
   std::vector<AuditEvent> audit;
+  // Feed rows of the running command, written by FlushFeed when it ends.
+  struct FeedRow {
+    FeedEventType type;
+    std::int64_t signal;
+    std::uint32_t member;
+  };
+  std::vector<FeedRow> feed;
+  // New signal rows of the running command, written by FlushSignals when it
+  // ends (or before a statement reads one of them). Their ids are assigned
+  // here, from next_signal_rowid, as SQLite would: the largest id plus one.
+  struct SignalRow {
+    std::int64_t rowid;
+    std::string signal_id;
+    IndexKey key;
+    IndexEntry entry;
+    std::string ref;
+  };
+  std::vector<SignalRow> signals;
+  std::int64_t next_signal_rowid = 0;  // 0: not read yet in this batch
 
   // Records an SQL failure; returns the error for convenient returns.
   Error Fail(const Error& e) {
@@ -303,12 +323,10 @@ class TypedOperation final : public Operation {
 
 // SHA-256 over a canonical serialisation of a submission, so a reused
 // Idempotency-Key with a different body is detected.
-std::array<std::uint8_t, crypto_hash_sha256_BYTES> SubmissionDigest(
-    const std::vector<SignalSubmission>& items) {
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  auto add = [&state](const void* p, std::size_t n) {
-    crypto_hash_sha256_update(&state, static_cast<const unsigned char*>(p), n);
+Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items) {
+  Sha256 hash;
+  auto add = [&hash](const void* p, std::size_t n) {
+    hash.Update({static_cast<const std::uint8_t*>(p), n});
   };
   for (const auto& item : items) {
     const std::int64_t numbers[] = {
@@ -326,9 +344,7 @@ std::array<std::uint8_t, crypto_hash_sha256_BYTES> SubmissionDigest(
     add(item.key.token.data(), item.key.token.size());
     add(item.ref.data(), item.ref.size());
   }
-  std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest;
-  crypto_hash_sha256_final(&state, digest.data());
-  return digest;
+  return hash.Final();
 }
 
 std::string_view SubmitStatusName(SubmitStatus s) {
@@ -561,9 +577,17 @@ class SqliteStore final : public Store {
 
   void Submit(SubmitCommand command, Callback<SubmitOutcome> done) override {
     AuditTag tag{command.context, "submit"};
-    Enqueue<SubmitOutcome>([this, c = std::move(command)](
-                               BatchState& b) { return DoSubmit(b, c); },
-                           std::move(done), std::move(tag));
+    // Hashed here, on the caller's thread: the writer is the one thread
+    // every submit waits for.
+    Sha256Digest digest{};
+    if (!command.idempotency_key.empty()) {
+      digest = SubmissionDigest(command.items);
+    }
+    Enqueue<SubmitOutcome>(
+        [this, c = std::move(command), digest](BatchState& b) {
+          return DoSubmit(b, c, digest);
+        },
+        std::move(done), std::move(tag));
   }
 
   void Retract(RetractCommand command, Callback<RetractOutcome> done) override {
@@ -1093,6 +1117,8 @@ class SqliteStore final : public Store {
     } else {
       for (auto& op : batch) {
         op->Run(state);
+        FlushSignals(state);
+        FlushFeed(state);
         if (state.fatal) break;
       }
       if (state.fatal) {
@@ -1211,17 +1237,100 @@ class SqliteStore final : public Store {
     return true;
   }
 
-  bool AddFeedEvent(BatchState& b, FeedEventType type, std::int64_t rowid,
-                    std::uint32_t member) {
-    return Run(b,
-               "INSERT INTO feed (type, signal, member, at)"
-               " VALUES (?1, ?2, ?3, ?4)",
-               [&](Statement& s) {
-                 s.Bind(1, static_cast<std::int64_t>(type))
-                     .Bind(2, rowid)
-                     .Bind(3, member)
-                     .Bind(4, b.now);
+  // Queues a feed row; FlushFeed writes it when the command ends.
+  static void AddFeedEvent(BatchState& b, FeedEventType type,
+                           std::int64_t rowid, std::uint32_t member) {
+    b.feed.push_back({type, rowid, member});
+  }
+
+  // Statement texts for InsertRows: `head` ("INSERT INTO t (a, b) VALUES ")
+  // followed by 64, 16, 4 and 1 groups of `columns` parameters.
+  using MultiRowSql = std::array<std::string, 4>;
+  static constexpr std::array<std::size_t, 4> kMultiRows = {64, 16, 4, 1};
+  static MultiRowSql MakeMultiRowSql(std::string_view head,
+                                     std::size_t columns) {
+    std::string group = "(?";
+    for (std::size_t c = 1; c < columns; ++c) group += ",?";
+    group += ")";
+    MultiRowSql out;
+    for (std::size_t k = 0; k < kMultiRows.size(); ++k) {
+      out[k] = std::string(head);
+      for (std::size_t i = 0; i < kMultiRows[k]; ++i) {
+        if (i > 0) out[k] += ',';
+        out[k] += group;
+      }
+    }
+    return out;
+  }
+
+  // Writes `rows` in order, in multi-row INSERTs of 64, 16, 4 and 1 rows:
+  // one statement per row cost SQLite's per-statement work per row, a large
+  // part of the writer's time for 1,000-signal submits (docs/performance.md).
+  // bind(statement, first parameter, row) binds one row. `sql` must outlive
+  // the connection: the statement cache is keyed by the text's address.
+  template <typename Row, typename BindRow>
+  void InsertRows(BatchState& b, const MultiRowSql& sql,
+                  const std::vector<Row>& rows, std::size_t columns,
+                  const BindRow& bind) {
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < kMultiRows.size() && !b.fatal; ++k) {
+      while (rows.size() - next >= kMultiRows[k] && !b.fatal) {
+        Run(b, sql[k].c_str(), [&](Statement& s) {
+          for (std::size_t i = 0; i < kMultiRows[k]; ++i) {
+            bind(s, static_cast<int>(i * columns) + 1, rows[next + i]);
+          }
+        });
+        next += kMultiRows[k];
+      }
+    }
+  }
+
+  // Writes the queued feed rows.
+  void FlushFeed(BatchState& b) {
+    static const MultiRowSql kSql = MakeMultiRowSql(
+        "INSERT INTO feed (type, signal, member, at) VALUES ", 4);
+    InsertRows(b, kSql, b.feed, 4,
+               [&](Statement& s, int p, const BatchState::FeedRow& row) {
+                 s.Bind(p, static_cast<std::int64_t>(row.type))
+                     .Bind(p + 1, row.signal)
+                     .Bind(p + 2, row.member)
+                     .Bind(p + 3, b.now);
                });
+    b.feed.clear();
+  }
+
+  // Writes the queued new signals.
+  void FlushSignals(BatchState& b) {
+    static const MultiRowSql kSql = MakeMultiRowSql(
+        "INSERT INTO signals (id, signal_id, kind, scheme, epoch, token,"
+        " category, severity, banned_at, expires_at, attribution, member,"
+        " ref, status, created_at, updated_at) VALUES ",
+        16);
+    InsertRows(b, kSql, b.signals, 16,
+               [&](Statement& s, int p, const BatchState::SignalRow& row) {
+                 const IndexEntry& e = row.entry;
+                 s.Bind(p, row.rowid)
+                     .Bind(p + 1, row.signal_id)
+                     .Bind(p + 2, std::int64_t{row.key.kind})
+                     .Bind(p + 3, static_cast<std::int64_t>(row.key.scheme))
+                     .Bind(p + 4, std::int64_t{row.key.epoch})
+                     .BindBlob(p + 5, row.key.token)
+                     .Bind(p + 6, static_cast<std::int64_t>(e.category))
+                     .Bind(p + 7, static_cast<std::int64_t>(e.severity))
+                     .Bind(p + 8, e.banned_at)
+                     .Bind(p + 9, e.expires_at)
+                     .Bind(p + 10, std::int64_t{e.attribution ? 1 : 0})
+                     .Bind(p + 11, e.member)
+                     .Bind(p + 13, std::int64_t{0})
+                     .Bind(p + 14, b.now)
+                     .Bind(p + 15, b.now);
+                 if (row.ref.empty()) {
+                   s.BindNull(p + 12);
+                 } else {
+                   s.Bind(p + 12, row.ref);
+                 }
+               });
+    b.signals.clear();
   }
 
   // ---- Commands (run on the writer inside the batch transaction) ---------
@@ -1466,14 +1575,14 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  Result<SubmitOutcome> DoSubmit(BatchState& b, const SubmitCommand& c) {
+  // `digest` is SubmissionDigest(c.items) when c has an idempotency key.
+  Result<SubmitOutcome> DoSubmit(BatchState& b, const SubmitCommand& c,
+                                 const Sha256Digest& digest) {
     auto dir = Snapshot();
     const Directory::Member* me = dir->FindMember(c.member_id);
     if (me == nullptr) return UnknownMember(c.member_id);
     SubmitOutcome outcome;
-    std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
     if (!c.idempotency_key.empty()) {
-      digest = SubmissionDigest(c.items);
       std::optional<Statement> slot;
       Statement* s =
           Prep(b, slot,
@@ -1616,6 +1725,12 @@ class SqliteStore final : public Store {
       // Without expires_at a resend keeps the current expiry, so re-sending
       // the same batch is a duplicate rather than an extension.
       entry.expires_at = requested.value_or(existing->expires_at);
+      // Sent twice in this command: its row must be written before it is
+      // read and updated below.
+      if (!b.signals.empty() && existing->rowid >= b.signals.front().rowid) {
+        FlushSignals(b);
+        if (b.fatal) return r;
+      }
       std::optional<Statement> slot;
       Statement* s = Prep(b, slot,
                           "SELECT signal_id, coalesce(ref, '') FROM signals"
@@ -1655,9 +1770,7 @@ class SqliteStore final : public Store {
         return r;
       }
       // Mirrors upsert by signal_id, so an update is re-announced as added.
-      if (!AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number)) {
-        return r;
-      }
+      AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number);
       b.Update(key, entry);
       r.status = SubmitStatus::kUpdated;
       return r;
@@ -1672,37 +1785,15 @@ class SqliteStore final : public Store {
           "banned_at");
     }
     r.signal_id = NewId("s_");
-    if (!Run(b,
-             "INSERT INTO signals (signal_id, kind, scheme, epoch, token,"
-             " category, severity, banned_at, expires_at, attribution,"
-             " member, ref, status, created_at, updated_at) VALUES"
-             " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13,"
-             " ?13)",
-             [&](Statement& st) {
-               st.Bind(1, r.signal_id)
-                   .Bind(2, std::int64_t{key.kind})
-                   .Bind(3, static_cast<std::int64_t>(key.scheme))
-                   .Bind(4, std::int64_t{key.epoch})
-                   .BindBlob(5, key.token)
-                   .Bind(6, static_cast<std::int64_t>(entry.category))
-                   .Bind(7, static_cast<std::int64_t>(entry.severity))
-                   .Bind(8, entry.banned_at)
-                   .Bind(9, entry.expires_at)
-                   .Bind(10, std::int64_t{entry.attribution ? 1 : 0})
-                   .Bind(11, me.number)
-                   .Bind(13, b.now);
-               if (item.ref.empty()) {
-                 st.BindNull(12);
-               } else {
-                 st.Bind(12, item.ref);
-               }
-             })) {
-      return r;
+    if (b.next_signal_rowid == 0) {
+      const std::int64_t last = ScalarInt(
+          b, "SELECT coalesce(max(id), 0) FROM signals", [](Statement&) {});
+      if (last < 0) return r;
+      b.next_signal_rowid = last + 1;
     }
-    entry.rowid = b.db.LastInsertRowid();
-    if (!AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number)) {
-      return r;
-    }
+    entry.rowid = b.next_signal_rowid++;
+    b.signals.push_back({entry.rowid, r.signal_id, key, entry, item.ref});
+    AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number);
     b.Insert(key, entry);
     r.status = SubmitStatus::kCreated;
     return r;
@@ -1747,7 +1838,7 @@ class SqliteStore final : public Store {
     const FeedEventType type = status == kStatusExpired
                                    ? FeedEventType::kExpired
                                    : FeedEventType::kRetracted;
-    if (!AddFeedEvent(b, type, d.rowid, member)) return false;
+    AddFeedEvent(b, type, d.rowid, member);
     b.Remove(d.key, d.rowid);
     return true;
   }

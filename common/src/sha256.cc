@@ -1,0 +1,59 @@
+#include "cairn/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <new>
+
+namespace cairn {
+
+namespace {
+
+// EVP's SHA-256 fails only when it cannot allocate; report that the way
+// C++ reports allocation failure rather than return a wrong digest.
+void Check(int ok) {
+  if (ok != 1) throw std::bad_alloc();
+}
+
+}  // namespace
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr) throw std::bad_alloc();
+  if (EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx_);
+    throw std::bad_alloc();
+  }
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+
+Sha256& Sha256::Update(std::span<const std::uint8_t> bytes) {
+  Check(EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()));
+  return *this;
+}
+
+Sha256& Sha256::Update(std::string_view bytes) {
+  Check(EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()));
+  return *this;
+}
+
+Sha256Digest Sha256::Final() {
+  Sha256Digest out{};
+  Check(EVP_DigestFinal_ex(ctx_, out.data(), nullptr));
+  return out;
+}
+
+Sha256Digest Sha256Of(std::string_view bytes) {
+  Sha256Digest out{};
+  Check(EVP_Digest(bytes.data(), bytes.size(), out.data(), nullptr,
+                   EVP_sha256(), nullptr));
+  return out;
+}
+
+Sha256Digest Sha256Of(std::span<const std::uint8_t> bytes) {
+  Sha256Digest out{};
+  Check(EVP_Digest(bytes.data(), bytes.size(), out.data(), nullptr,
+                   EVP_sha256(), nullptr));
+  return out;
+}
+
+}  // namespace cairn
