@@ -185,6 +185,51 @@ TEST_CASE("only the querying member can record a disposition") {
   }
 }
 
+TEST_CASE("every match of a large query is recorded with its signals") {
+  // 90 matches, 91 supporting signals: the writer's multi-row INSERTs of
+  // 64/16/4/1 rows all take part. Each recorded match must be disposable
+  // and reached by the retraction of its signals, after a reopen.
+  StoreFixture f;
+  Store& s = f.store();
+  SubmitCommand c;
+  c.member_id = "alpha";
+  std::vector<int> tokens;
+  for (int t = 300; t < 390; ++t) {
+    c.items.push_back(Signal(t));
+    tokens.push_back(t);
+  }
+  REQUIRE(s.SubmitAndWait(c).has_value());
+  MustCreate(s, "gamma", Signal(300));  // token 300 has two signals
+  auto q = QueryTokens(s, "beta", tokens);
+  REQUIRE(q.has_value());
+  REQUIRE(q->matches.size() == 90);
+  f.Reopen();
+  Store& reopened = f.store();
+
+  for (const std::size_t i :
+       {std::size_t{0}, std::size_t{63}, std::size_t{64}, std::size_t{89}}) {
+    CAPTURE(i);
+    DisposeCommand d;
+    d.member_id = "beta";
+    d.match_id = q->matches[i].match_id;
+    d.outcome = Outcome::kNoAction;
+    CHECK(reopened.DisposeAndWait(d).has_value());
+  }
+  f.clock.Advance(60s);
+  RetractToken(reopened, "alpha", 300, RetractReason::kError);
+  RetractToken(reopened, "alpha", 389, RetractReason::kError);
+  RetractToken(reopened, "gamma", 300, RetractReason::kError);
+  auto page = reopened.Notifications("beta", 0, 10);
+  REQUIRE(page.has_value());
+  REQUIRE(page->notifications.size() == 3);
+  CHECK(page->notifications[0].match_id == q->matches[0].match_id);
+  CHECK(page->notifications[0].still_supported);  // gamma's signal remains
+  CHECK(page->notifications[1].match_id == q->matches[89].match_id);
+  CHECK_FALSE(page->notifications[1].still_supported);
+  CHECK(page->notifications[2].match_id == q->matches[0].match_id);
+  CHECK_FALSE(page->notifications[2].still_supported);
+}
+
 TEST_CASE("retraction notifies matchers and says whether support remains") {
   StoreFixture f;
   Store& s = f.store();

@@ -243,6 +243,20 @@ struct BatchState {
   };
   std::vector<SignalRow> signals;
   std::int64_t next_signal_rowid = 0;  // 0: not read yet in this batch
+  // Recorded matches of the running command and their supporting signals,
+  // written by FlushMatches when it ends; ids assigned like signal ids.
+  struct MatchRow {
+    std::int64_t rowid;
+    std::string match_id;
+    std::uint32_t member;
+  };
+  struct MatchSignalRow {
+    std::int64_t signal;
+    std::int64_t match;
+  };
+  std::vector<MatchRow> matches;
+  std::vector<MatchSignalRow> match_signals;
+  std::int64_t next_match_rowid = 0;  // 0: not read yet in this batch
 
   // Records an SQL failure; returns the error for convenient returns.
   Error Fail(const Error& e) {
@@ -1119,6 +1133,7 @@ class SqliteStore final : public Store {
         op->Run(state);
         FlushSignals(state);
         FlushFeed(state);
+        FlushMatches(state);
         if (state.fatal) break;
       }
       if (state.fatal) {
@@ -1333,6 +1348,27 @@ class SqliteStore final : public Store {
     b.signals.clear();
   }
 
+  // Writes the queued matches and their match_signals rows.
+  void FlushMatches(BatchState& b) {
+    static const MultiRowSql kMatchSql = MakeMultiRowSql(
+        "INSERT INTO matches (id, match_id, member, created_at) VALUES ", 4);
+    static const MultiRowSql kSignalSql = MakeMultiRowSql(
+        "INSERT OR IGNORE INTO match_signals (signal, match) VALUES ", 2);
+    InsertRows(b, kMatchSql, b.matches, 4,
+               [&](Statement& s, int p, const BatchState::MatchRow& row) {
+                 s.Bind(p, row.rowid)
+                     .Bind(p + 1, row.match_id)
+                     .Bind(p + 2, row.member)
+                     .Bind(p + 3, b.now);
+               });
+    InsertRows(b, kSignalSql, b.match_signals, 2,
+               [](Statement& s, int p, const BatchState::MatchSignalRow& row) {
+                 s.Bind(p, row.signal).Bind(p + 1, row.match);
+               });
+    b.matches.clear();
+    b.match_signals.clear();
+  }
+
   // ---- Commands (run on the writer inside the batch transaction) ---------
 
   Result<MemberRecord> ReadMember(BatchState& b, std::string_view member_id) {
@@ -1367,22 +1403,13 @@ class SqliteStore final : public Store {
                      [&](Statement& s) { s.Bind(1, member_id); });
   }
 
-  // Active (not suspended) operators other than member `number`; -1 on SQL
-  // error.
-  std::int64_t OtherActiveOperators(BatchState& b, std::int64_t number) {
+  // 1 if member `number` is the hub's only active (not suspended) operator,
+  // else 0; -1 on SQL error.
+  std::int64_t IsLastActiveOperator(BatchState& b, std::int64_t number) {
     return ScalarInt(
         b,
-        "SELECT count(*) FROM members WHERE id != ?1"
-        " AND suspended = 0 AND (roles & ?2) != 0",
-        [&](Statement& s) { s.Bind(1, number).Bind(2, kOperatorBit); });
-  }
-
-  // 1 if member `number` is an active operator, else 0; -1 on SQL error.
-  std::int64_t IsActiveOperator(BatchState& b, std::int64_t number) {
-    return ScalarInt(
-        b,
-        "SELECT suspended = 0 AND (roles & ?2) != 0"
-        " FROM members WHERE id = ?1",
+        "SELECT count(*) = 1 AND coalesce(sum(id = ?1), 0) = 1"
+        " FROM members WHERE suspended = 0 AND (roles & ?2) != 0",
         [&](Statement& s) { s.Bind(1, number).Bind(2, kOperatorBit); });
   }
 
@@ -1466,21 +1493,17 @@ class SqliteStore final : public Store {
         c.change == Change::kSuspend ||
         (c.change == Change::kSetRoles && !HasRole(c.roles, Role::kOperator));
     if (removes_operator) {
-      const std::int64_t is_operator = IsActiveOperator(b, number);
-      if (is_operator < 0) return tl::unexpected(*b.fatal);
-      if (is_operator == 1) {
-        const std::int64_t others = OtherActiveOperators(b, number);
-        if (others < 0) return tl::unexpected(*b.fatal);
-        if (others == 0) {
-          return MakeError(
-              ErrorCode::kConflict,
-              "'" + c.member_id +
-                  "' is the hub's last active operator; suspending it or "
-                  "removing its operator role would leave nobody able to "
-                  "administer the hub. Give another member the operator "
-                  "role first",
-              "member_id");
-        }
+      const std::int64_t last = IsLastActiveOperator(b, number);
+      if (last < 0) return tl::unexpected(*b.fatal);
+      if (last == 1) {
+        return MakeError(
+            ErrorCode::kConflict,
+            "'" + c.member_id +
+                "' is the hub's last active operator; suspending it or "
+                "removing its operator role would leave nobody able to "
+                "administer the hub. Give another member the operator "
+                "role first",
+            "member_id");
       }
     }
     bool ok = true;
@@ -2019,23 +2042,16 @@ class SqliteStore final : public Store {
       m.first_banned_at = FromUnix(first);
       m.last_banned_at = FromUnix(last);
       m.max_severity = max_severity;
-      if (!Run(b,
-               "INSERT INTO matches (match_id, member, created_at)"
-               " VALUES (?1, ?2, ?3)",
-               [&](Statement& s) {
-                 s.Bind(1, m.match_id).Bind(2, member).Bind(3, b.now);
-               })) {
-        return tl::unexpected(*b.fatal);
+      if (b.next_match_rowid == 0) {
+        const std::int64_t last = ScalarInt(
+            b, "SELECT coalesce(max(id), 0) FROM matches", [](Statement&) {});
+        if (last < 0) return tl::unexpected(*b.fatal);
+        b.next_match_rowid = last + 1;
       }
-      const std::int64_t match_row = b.db.LastInsertRowid();
+      const std::int64_t match_row = b.next_match_rowid++;
+      b.matches.push_back({match_row, m.match_id, member});
       for (const IndexEntry& e : support) {
-        if (!Run(
-                b,
-                "INSERT OR IGNORE INTO match_signals (signal, match)"
-                " VALUES (?1, ?2)",
-                [&](Statement& s) { s.Bind(1, e.rowid).Bind(2, match_row); })) {
-          return tl::unexpected(*b.fatal);
-        }
+        b.match_signals.push_back({e.rowid, match_row});
       }
       outcome.matches.push_back(std::move(m));
     }
