@@ -14,151 +14,34 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <set>
-#include <span>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <sodium.h>
 
 #include "cairn/encoding.h"
 #include "cairn/sha256.h"
+#include "server/src/store/audit_details.h"
 #include "server/src/store/audit_writer.h"
+#include "server/src/store/record_ids.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
+#include "server/src/store/store_time.h"
+#include "server/src/store/submit_records.h"
 #include "server/src/store/token_index.h"
 #include "server/src/store/wal_checkpointer.h"
+#include "server/src/store/write_batch.h"
 
 namespace cairn::server {
 namespace {
 
-// signals.status: 0 active (written as a literal in the SQL below, where
-// the partial-index-friendly "status = 0" reads best), 1 retracted,
-// 2 expired.
-constexpr std::int64_t kStatusRetracted = 1;
-constexpr std::int64_t kStatusExpired = 2;
-constexpr std::int64_t kAnyTime = std::numeric_limits<std::int64_t>::min();
-
-std::int64_t ToUnix(sys_seconds t) { return t.time_since_epoch().count(); }
-sys_seconds FromUnix(std::int64_t s) {
-  return sys_seconds{std::chrono::seconds{s}};
-}
-
-// "s_"/"m_" + 32 lowercase hex from the OS CSPRNG.
-// Fills `out` from a per-thread buffer of randombytes_buf output, refilled
-// 4 KiB at a time: ids are made per signal and per match on the writer,
-// and randombytes_buf is one getrandom system call per call (1-2% of the
-// writer under 1,000-signal submits).
-void IdRandomBytes(std::span<std::uint8_t> out) {
-  thread_local std::array<std::uint8_t, 4096> buffer;
-  thread_local std::size_t used = buffer.size();
-  for (std::size_t done = 0; done < out.size();) {
-    if (used == buffer.size()) {
-      randombytes_buf(buffer.data(), buffer.size());
-      used = 0;
-    }
-    const std::size_t n = std::min(out.size() - done, buffer.size() - used);
-    std::memcpy(out.data() + done, buffer.data() + used, n);
-    // Handed-out bytes are not kept for anyone reading memory later.
-    sodium_memzero(buffer.data() + used, n);
-    used += n;
-    done += n;
-  }
-}
-
-std::string NewId(std::string_view prefix) {
-  std::array<std::uint8_t, 16> bytes;
-  IdRandomBytes(bytes);
-  return std::string(prefix) + HexEncode(bytes);
-}
-
-// A new id whose first six bytes are the time in milliseconds, big-endian,
-// and the other ten random (the layout of a UUIDv7). Ids made later sort
-// later, so a UNIQUE index on them grows at its right edge: one page per
-// commit, where random ids cost a random page read and write per row. Ten
-// random bytes (80 bits) keep them unguessable.
-std::string NewTimeOrderedId(std::string_view prefix,
-                             std::chrono::system_clock::time_point now) {
-  std::array<std::uint8_t, 16> bytes;
-  const auto ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          now.time_since_epoch())
-          .count());
-  for (std::size_t i = 0; i < 6; ++i) {
-    bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
-  }
-  IdRandomBytes(std::span(bytes).subspan(6));
-  return std::string(prefix) + HexEncode(bytes);
-}
-
-Error Unavailable(std::string message) {
-  Error e{};
-  e.code = ErrorCode::kUnavailable;
-  e.message = std::move(message);
-  return e;
-}
-
-Error ItemError(ErrorCode code, std::string message, std::string field,
-                std::size_t index) {
-  Error e{};
-  e.code = code;
-  e.message = std::move(message);
-  e.field = std::move(field);
-  e.index = index;
-  return e;
-}
-
-// Builds an audit entry's details: a compact JSON object whose keys come in
-// the order the caller writes them (docs/protocol.md lists each action's).
-class Details {
- public:
-  Details() : writer_(buffer_) { writer_.StartObject(); }
-  Details& Add(std::string_view key, std::string_view value) {
-    Key(key);
-    writer_.String(value.data(),
-                   static_cast<rapidjson::SizeType>(value.size()));
-    return *this;
-  }
-  Details& Add(std::string_view key, std::uint64_t value) {
-    Key(key);
-    writer_.Uint64(value);
-    return *this;
-  }
-  Details& AddBool(std::string_view key, bool value) {
-    Key(key);
-    writer_.Bool(value);
-    return *this;
-  }
-  Details& Add(std::string_view key, const std::vector<std::string>& values) {
-    Key(key);
-    writer_.StartArray();
-    for (const auto& v : values) {
-      writer_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-    writer_.EndArray();
-    return *this;
-  }
-  std::string Done() {
-    writer_.EndObject();
-    return std::string(buffer_.GetString(), buffer_.GetSize());
-  }
-
- private:
-  void Key(std::string_view key) {
-    writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-  }
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
-};
+using namespace store_internal;  // NOLINT(google-build-using-namespace)
 
 std::vector<std::string> RoleNames(RoleSet roles) {
   std::vector<std::string> names;
@@ -209,230 +92,6 @@ struct Directory {
     return it == by_number.end() ? std::string() : it->second;
   }
 };
-
-// The state of one write transaction.
-struct BatchState {
-  explicit BatchState(Database& d) : db(d) {}
-  Database& db;
-  std::int64_t now = 0;
-  std::optional<Error> fatal;  // an SQL failure: the batch rolls back
-  std::vector<IndexChange> changes;
-  // Overlay over the TokenIndex: current state of rows touched this batch.
-  std::unordered_map<std::int64_t, std::pair<IndexKey, IndexEntry>> upserts;
-  std::unordered_set<std::int64_t> removed;
-  std::unordered_map<IndexKey, std::vector<std::int64_t>, IndexKeyHash>
-      inserted_by_key;
-  bool directory_changed = false;
-  std::vector<AuditEvent> audit;
-  // Feed rows of the running command, written by FlushFeed when it ends.
-  struct FeedRow {
-    FeedEventType type;
-    std::int64_t signal;
-    std::uint32_t member;
-  };
-  std::vector<FeedRow> feed;
-  // New signal rows of the running command, written by FlushSignals when it
-  // ends (or before a statement reads one of them). Their ids are assigned
-  // here, from next_signal_rowid, as SQLite would: the largest id plus one.
-  struct SignalRow {
-    std::int64_t rowid;
-    std::string signal_id;
-    IndexKey key;
-    IndexEntry entry;
-    std::string ref;
-  };
-  std::vector<SignalRow> signals;
-  std::int64_t next_signal_rowid = 0;  // 0: not read yet in this batch
-  // Recorded matches of the running command and their supporting signals,
-  // written by FlushMatches when it ends; ids assigned like signal ids.
-  struct MatchRow {
-    std::int64_t rowid;
-    std::string match_id;
-    std::uint32_t member;
-  };
-  struct MatchSignalRow {
-    std::int64_t signal;
-    std::int64_t match;
-  };
-  std::vector<MatchRow> matches;
-  std::vector<MatchSignalRow> match_signals;
-  std::int64_t next_match_rowid = 0;  // 0: not read yet in this batch
-
-  // Records an SQL failure; returns the error for convenient returns.
-  Error Fail(const Error& e) {
-    if (!fatal) fatal = e;
-    return e;
-  }
-
-  void Insert(const IndexKey& key, const IndexEntry& entry) {
-    changes.push_back({IndexChange::Op::kInsert, key, entry});
-    upserts[entry.rowid] = {key, entry};
-    inserted_by_key[key].push_back(entry.rowid);
-  }
-  void Update(const IndexKey& key, const IndexEntry& entry) {
-    changes.push_back({IndexChange::Op::kUpdate, key, entry});
-    upserts[entry.rowid] = {key, entry};
-  }
-  void Remove(const IndexKey& key, std::int64_t rowid) {
-    IndexEntry e;
-    e.rowid = rowid;
-    changes.push_back({IndexChange::Op::kRemove, key, e});
-    removed.insert(rowid);
-    upserts.erase(rowid);
-  }
-};
-
-// A queued command. Run() executes inside the batch's transaction and keeps
-// its result; Complete() delivers it after COMMIT, Fail() after ROLLBACK.
-class Operation {
- public:
-  virtual ~Operation() = default;
-  virtual void Run(BatchState& batch) = 0;
-  virtual void Complete() = 0;
-  virtual void Fail(const Error& error) = 0;
-};
-
-// Who asked for a command and as which audit action, so that a command that
-// fails as a whole is still logged, with its error code as the result.
-struct AuditTag {
-  CommandContext context;
-  std::string action;
-};
-
-template <typename T>
-class TypedOperation final : public Operation {
- public:
-  using Body = std::function<Result<T>(BatchState&)>;
-  TypedOperation(Body body, Store::Callback<T> done,
-                 std::optional<AuditTag> tag)
-      : body_(std::move(body)), done_(std::move(done)), tag_(std::move(tag)) {}
-  void Run(BatchState& batch) override {
-    result_.emplace(body_(batch));
-    if (!*result_ && !batch.fatal && tag_) {
-      AuditEvent e;
-      e.request_id = tag_->context.request_id;
-      e.actor = tag_->context.actor;
-      e.fingerprint = tag_->context.fingerprint;
-      e.action = tag_->action;
-      e.at = sys_seconds{std::chrono::seconds{batch.now}};
-      e.result = std::string(ErrorCodeName(result_->error().code));
-      batch.audit.push_back(std::move(e));
-    }
-  }
-  void Complete() override {
-    if (result_) {
-      done_(std::move(*result_));
-    } else {
-      done_(tl::unexpected(Unavailable("the command was not run; retry")));
-    }
-  }
-  void Fail(const Error& error) override { done_(tl::unexpected(error)); }
-
- private:
-  Body body_;
-  Store::Callback<T> done_;
-  std::optional<AuditTag> tag_;
-  std::optional<Result<T>> result_;
-};
-
-// SHA-256 over a canonical serialisation of a submission, so a reused
-// Idempotency-Key with a different body is detected.
-Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items) {
-  Sha256 hash;
-  auto add = [&hash](const void* p, std::size_t n) {
-    hash.Update({static_cast<const std::uint8_t*>(p), n});
-  };
-  for (const auto& item : items) {
-    const std::int64_t numbers[] = {
-        static_cast<std::int64_t>(item.key.scheme),
-        item.key.epoch,
-        static_cast<std::int64_t>(item.category),
-        static_cast<std::int64_t>(item.severity),
-        ToUnix(item.banned_at),
-        item.expires_at ? ToUnix(*item.expires_at) : kAnyTime,
-        item.attribution ? 1 : 0,
-        static_cast<std::int64_t>(item.key.kind.size()),
-        static_cast<std::int64_t>(item.ref.size())};
-    add(numbers, sizeof numbers);
-    add(item.key.kind.data(), item.key.kind.size());
-    add(item.key.token.data(), item.key.token.size());
-    add(item.ref.data(), item.ref.size());
-  }
-  return hash.Final();
-}
-
-std::string_view SubmitStatusName(SubmitStatus s) {
-  switch (s) {
-    case SubmitStatus::kCreated:
-      return "created";
-    case SubmitStatus::kUpdated:
-      return "updated";
-    case SubmitStatus::kDuplicate:
-      return "duplicate";
-    case SubmitStatus::kError:
-      return "error";
-  }
-  return "error";
-}
-
-// Idempotency records hold results as text lines:
-// index \t status \t signal_id \t code \t field \t message
-std::string EncodeResults(const std::vector<SubmitItemResult>& results) {
-  std::string out;
-  for (const auto& r : results) {
-    out += std::to_string(r.index);
-    out += '\t';
-    out += SubmitStatusName(r.status);
-    out += '\t';
-    out += r.signal_id;
-    out += '\t';
-    out += r.status == SubmitStatus::kError ? ErrorCodeName(r.error.code)
-                                            : std::string_view();
-    out += '\t';
-    out += r.error.field;
-    out += '\t';
-    for (char c : r.error.message) out += (c == '\t' || c == '\n') ? ' ' : c;
-    out += '\n';
-  }
-  return out;
-}
-
-std::vector<SubmitItemResult> DecodeResults(const std::string& text) {
-  std::vector<SubmitItemResult> results;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::vector<std::string> f;
-    std::size_t start = 0;
-    for (int i = 0; i < 5; ++i) {
-      const std::size_t tab = line.find('\t', start);
-      if (tab == std::string::npos) break;
-      f.push_back(line.substr(start, tab - start));
-      start = tab + 1;
-    }
-    if (f.size() != 5) continue;
-    f.push_back(line.substr(start));
-    SubmitItemResult r;
-    r.index = std::stoul(f[0]);
-    if (f[1] == "created") {
-      r.status = SubmitStatus::kCreated;
-    } else if (f[1] == "updated") {
-      r.status = SubmitStatus::kUpdated;
-    } else if (f[1] == "duplicate") {
-      r.status = SubmitStatus::kDuplicate;
-    } else {
-      r.status = SubmitStatus::kError;
-      r.error.code =
-          ErrorCodeFromName(f[3]).value_or(ErrorCode::kInvalidArgument);
-      r.error.field = f[4];
-      r.error.message = f[5];
-      r.error.index = r.index;
-    }
-    r.signal_id = f[2];
-    results.push_back(std::move(r));
-  }
-  return results;
-}
 
 class SqliteStore final : public Store {
  public:

@@ -1,0 +1,31 @@
+// Errors the store's commands return for the whole command or one item.
+#ifndef CAIRN_SERVER_STORE_STORE_ERRORS_H_
+#define CAIRN_SERVER_STORE_STORE_ERRORS_H_
+
+#include <cstddef>
+#include <string>
+
+#include "cairn/result.h"
+
+namespace cairn::server::store_internal {
+
+inline Error Unavailable(std::string message) {
+  Error e{};
+  e.code = ErrorCode::kUnavailable;
+  e.message = std::move(message);
+  return e;
+}
+
+inline Error ItemError(ErrorCode code, std::string message, std::string field,
+                       std::size_t index) {
+  Error e{};
+  e.code = code;
+  e.message = std::move(message);
+  e.field = std::move(field);
+  e.index = index;
+  return e;
+}
+
+}  // namespace cairn::server::store_internal
+
+#endif  // CAIRN_SERVER_STORE_STORE_ERRORS_H_
