@@ -81,11 +81,21 @@ asio::awaitable<void> AcceptLoop(tcp::acceptor& acceptor,
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (!state->TryOpenConnection()) {
-      spdlog::warn(
-          "refusing a connection: {} connections open, the "
-          "configured maximum (limits.max_connections)",
-          state->config().limits.max_connections);
+    const auto budget = kind == ListenerKind::kTls
+                            ? ServerState::Budget::kMembers
+                            : ServerState::Budget::kMetrics;
+    if (!state->TryOpenConnection(budget)) {
+      if (budget == ServerState::Budget::kMembers) {
+        spdlog::warn(
+            "refusing a connection: {} connections open, the "
+            "configured maximum (limits.max_connections)",
+            state->config().limits.max_connections);
+      } else {
+        spdlog::warn(
+            "refusing a metrics connection: {} scrapes in progress, the "
+            "most the loopback metrics listener takes",
+            ServerState::kMaxMetricsConnections);
+      }
       socket.close(ec);
       continue;
     }

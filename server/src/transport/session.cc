@@ -31,15 +31,21 @@ void ServerState::set_tls_context(std::shared_ptr<ssl::context> context) {
   tls_context_ = std::move(context);
 }
 
-bool ServerState::TryOpenConnection() {
-  std::size_t current = open_.load();
+bool ServerState::TryOpenConnection(Budget budget) {
+  const bool metrics = budget == Budget::kMetrics;
+  std::atomic<std::size_t>& open = metrics ? open_metrics_ : open_members_;
+  const std::size_t limit =
+      metrics ? kMaxMetricsConnections : config_.limits.max_connections;
+  std::size_t current = open.load();
   do {
-    if (current >= config_.limits.max_connections) return false;
-  } while (!open_.compare_exchange_weak(current, current + 1));
+    if (current >= limit) return false;
+  } while (!open.compare_exchange_weak(current, current + 1));
+  open_.fetch_add(1);
   return true;
 }
 
-void ServerState::CloseConnection() {
+void ServerState::CloseConnection(Budget budget) {
+  (budget == Budget::kMetrics ? open_metrics_ : open_members_).fetch_sub(1);
   if (open_.fetch_sub(1) != 1 || !stopping_.load()) return;
   std::function<void()> on_drained;
   {
@@ -239,8 +245,11 @@ std::string FormatEndpoint(const tcp::endpoint& endpoint) {
 class ConnectionGuard {
  public:
   ConnectionGuard(std::shared_ptr<ServerState> state,
-                  std::shared_ptr<ConnectionControl> control)
-      : state_(std::move(state)), control_(std::move(control)) {
+                  std::shared_ptr<ConnectionControl> control,
+                  ServerState::Budget budget)
+      : state_(std::move(state)),
+        control_(std::move(control)),
+        budget_(budget) {
     state_->Register(control_);
   }
   ConnectionGuard(const ConnectionGuard&) = delete;
@@ -248,12 +257,13 @@ class ConnectionGuard {
   ~ConnectionGuard() {
     control_->stream = nullptr;
     state_->Unregister(control_);
-    state_->CloseConnection();
+    state_->CloseConnection(budget_);
   }
 
  private:
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<ConnectionControl> control_;
+  ServerState::Budget budget_;
 };
 
 enum class Mode { kServe, kRefuseMemberCap, kMetricsOnly };
@@ -408,7 +418,7 @@ asio::awaitable<void> ServeRequests(Stream& stream,
 asio::awaitable<void> RunTlsSession(tcp::socket socket,
                                     std::shared_ptr<ServerState> state) {
   auto control = std::make_shared<ConnectionControl>(socket.get_executor());
-  ConnectionGuard guard(state, control);
+  ConnectionGuard guard(state, control, ServerState::Budget::kMembers);
   try {
     const std::shared_ptr<ssl::context> tls = state->tls_context();
     PeerIdentity peer;
@@ -451,7 +461,7 @@ asio::awaitable<void> RunTlsSession(tcp::socket socket,
 asio::awaitable<void> RunMetricsSession(tcp::socket socket,
                                         std::shared_ptr<ServerState> state) {
   auto control = std::make_shared<ConnectionControl>(socket.get_executor());
-  ConnectionGuard guard(state, control);
+  ConnectionGuard guard(state, control, ServerState::Budget::kMetrics);
   try {
     PeerIdentity peer;
     error_code ec;

@@ -47,9 +47,17 @@ class ServerState {
   std::shared_ptr<ssl::context> tls_context() const;
   void set_tls_context(std::shared_ptr<ssl::context> context);
 
-  // Reserves a connection under max_connections; false if full.
-  bool TryOpenConnection();
-  void CloseConnection();
+  // Which budget a connection counts against: member connections against
+  // limits.max_connections; the loopback metrics listener's against a small
+  // budget of its own (kMaxMetricsConnections), so a flood of member
+  // connections cannot lock out the local Prometheus scraper.
+  enum class Budget { kMembers, kMetrics };
+  static constexpr std::size_t kMaxMetricsConnections = 8;
+
+  // Reserves a connection in `budget`; false if that budget is full.
+  bool TryOpenConnection(Budget budget);
+  void CloseConnection(Budget budget);
+  // All open connections, both budgets.
   std::size_t open_connections() const { return open_.load(); }
 
   // Counts a connection against its fingerprint; false if the member is at
@@ -85,7 +93,9 @@ class ServerState {
  private:
   const TransportConfig config_;
   RequestHandler& handler_;
-  std::atomic<std::size_t> open_{0};
+  std::atomic<std::size_t> open_{0};  // both budgets: drain waits for 0
+  std::atomic<std::size_t> open_members_{0};
+  std::atomic<std::size_t> open_metrics_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> io_closed_{false};
   std::weak_ptr<asio::io_context> io_;  // set once, before Run
