@@ -197,6 +197,10 @@ int main(int argc, char** argv) {
   store_options.notification_retention =
       std::chrono::days(config->store.notification_retention_days);
   store_options.wal_checkpoint_pages = config->store.wal_checkpoint_pages;
+  store_options.match_reuse_window =
+      std::chrono::seconds(config->store.match_reuse_seconds);
+  store_options.match_reuse_entries =
+      static_cast<std::size_t>(config->store.match_reuse_entries);
   store_options.checkpoint_every_entries =
       config->audit.checkpoint_every_entries;
   store_options.checkpoint_interval = config->audit.checkpoint_interval;

@@ -305,5 +305,44 @@ TEST_CASE("a signal stops matching once its expires_at has passed") {
   CHECK_FALSE(notes.doc["notifications"][0]["still_supported"].GetBool());
 }
 
+TEST_CASE("with [store] match_reuse_seconds, a repeat query keeps its match") {
+  RunningHubOptions options;
+  options.store_toml = "match_reuse_seconds = 3600\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  auto alpha = Connect(**hub, "alpha");
+  auto beta = Connect(**hub, "beta");
+  REQUIRE(alpha);
+  REQUIRE(beta);
+  const std::string token = RandomTokenHex();
+  REQUIRE(CreatedIds(Call(**alpha, "POST", "/v1/signals",
+                          SubmitBody({{.token = token}})))
+              .size() == 1);
+  auto match_of = [&] {
+    JsonReply r =
+        Call(**beta, "POST", "/v1/query", QueryBody({{"email", token}}));
+    REQUIRE(r.status == 200);
+    REQUIRE(r.doc["matches"].Size() == 1);
+    return std::string(r.doc["matches"][0]["match_id"].GetString());
+  };
+  const std::string first = match_of();
+  CHECK(match_of() == first);
+  CHECK(match_of() == first);
+  // A second platform's ban of the same account is new: a new match.
+  REQUIRE(IssueClientCert((*hub)->Pki(), "gamma", 30));
+  REQUIRE((*hub)
+              ->Ctl({"member", "add", "gamma", "--name", "Gamma Chat", "--role",
+                     "member", "--member-cert", (*hub)->Pki().Cert("gamma")})
+              .exit_code == 0);
+  auto gamma = Connect(**hub, "gamma");
+  REQUIRE(gamma);
+  REQUIRE(CreatedIds(Call(**gamma, "POST", "/v1/signals",
+                          SubmitBody({{.token = token}})))
+              .size() == 1);
+  const std::string second = match_of();
+  CHECK(second != first);
+  CHECK(match_of() == second);
+}
+
 }  // namespace
 }  // namespace cairn::testing

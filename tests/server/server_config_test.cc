@@ -73,6 +73,8 @@ drain_seconds = 6
 data_dir = "/var/lib/cairn"
 max_retention_days = 400
 default_retention_days = 100
+match_reuse_seconds = 86400
+match_reuse_entries = 5000
 [rate_limits]
 requests_per_second = 10
 items_per_second = 1000.5
@@ -108,6 +110,8 @@ loopback_listen = "127.0.0.1:9464"
   CHECK(config->store.data_dir == "/var/lib/cairn");
   CHECK(config->store.max_retention_days == 400);
   CHECK(config->store.default_retention_days == 100);
+  CHECK(config->store.match_reuse_seconds == 86400);
+  CHECK(config->store.match_reuse_entries == 5000);
   CHECK(config->rate_limits.requests_per_second == 10);
   CHECK(config->rate_limits.items_per_second == 1000.5);
   CHECK(config->rate_limits.burst_seconds == 3);
@@ -146,6 +150,10 @@ TEST_CASE("the example config parses and documents the defaults") {
   CHECK(example->store.max_retention_days == defaults.store.max_retention_days);
   CHECK(example->store.default_retention_days ==
         defaults.store.default_retention_days);
+  CHECK(example->store.match_reuse_seconds ==
+        defaults.store.match_reuse_seconds);
+  CHECK(example->store.match_reuse_entries ==
+        defaults.store.match_reuse_entries);
   CHECK(example->rate_limits.requests_per_second ==
         defaults.rate_limits.requests_per_second);
   CHECK(example->rate_limits.items_per_second ==
@@ -226,6 +234,10 @@ TEST_CASE("bad values fail with a message naming the key") {
        "array of strings"},
       {"[listen]\nio_threads = -1\n", "listen.io_threads", "out of range"},
       {"[store]\nmax_retention_days = 0\n", "store.max_retention_days",
+       "out of range"},
+      {"[store]\nmatch_reuse_seconds = -1\n", "store.match_reuse_seconds",
+       "out of range"},
+      {"[store]\nmatch_reuse_entries = 0\n", "store.match_reuse_entries",
        "out of range"},
       {"[rate_limits]\nrequests_per_second = 0\n",
        "rate_limits.requests_per_second", "out of range"},

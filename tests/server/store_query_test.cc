@@ -6,6 +6,8 @@
 #include <set>
 
 #include <catch2/catch.hpp>
+#include <future>
+#include <thread>
 
 #include "cairn/encoding.h"
 #include "cairn/wire/types.h"
@@ -228,6 +230,104 @@ TEST_CASE("every match of a large query is recorded with its signals") {
   CHECK_FALSE(page->notifications[1].still_supported);
   CHECK(page->notifications[2].match_id == q->matches[0].match_id);
   CHECK_FALSE(page->notifications[2].still_supported);
+}
+
+// Queries `tokens` as `member` and returns the match ids, or "" for an item
+// without a match; `inline_answer` says whether the store answered on the
+// calling thread (no commit waited for).
+std::vector<std::string> MatchIds(Store& s, const std::string& member,
+                                  const std::vector<int>& tokens,
+                                  bool* inline_answer = nullptr) {
+  QueryCommand q;
+  q.member_id = member;
+  for (int t : tokens) q.items.push_back(KeyOf(t));
+  std::promise<std::pair<std::thread::id, Result<QueryOutcome>>> answer;
+  auto future = answer.get_future();
+  s.Query(q, [&answer](Result<QueryOutcome> r) {
+    answer.set_value({std::this_thread::get_id(), std::move(r)});
+  });
+  auto [thread, r] = future.get();
+  if (inline_answer != nullptr) {
+    *inline_answer = thread == std::this_thread::get_id();
+  }
+  REQUIRE(r.has_value());
+  std::vector<std::string> ids(tokens.size());
+  for (const auto& m : r->matches) ids.at(m.index) = m.match_id;
+  return ids;
+}
+
+TEST_CASE("with match reuse, a repeat query gets the match it already has") {
+  StoreFixture f;
+  f.customise = [](SqliteStoreOptions& o) {
+    o.match_reuse_window = std::chrono::hours(1);
+  };
+  f.Reopen();
+  Store& s = f.store();
+  MustCreate(s, "alpha", Signal(1));
+  MustCreate(s, "alpha", Signal(2));
+  const std::string m1 = MatchIds(s, "beta", {1})[0];
+  REQUIRE_FALSE(m1.empty());
+
+  SECTION("the same signals: the same match, answered without a commit") {
+    const auto before = s.Stats().transactions;
+    bool inline_answer = false;
+    CHECK(MatchIds(s, "beta", {1}, &inline_answer)[0] == m1);
+    CHECK(inline_answer);
+    CHECK(s.Stats().transactions == before);
+    // Mixed with a new match: both, in item order.
+    const auto both = MatchIds(s, "beta", {2, 3, 1});
+    CHECK_FALSE(both[0].empty());
+    CHECK(both[0] != m1);
+    CHECK(both[1].empty());
+    CHECK(both[2] == m1);
+    CHECK(MatchIds(s, "beta", {2})[0] == both[0]);
+    // And the one match gets one notification when its signal goes.
+    f.clock.Advance(60s);
+    RetractToken(s, "alpha", 1, RetractReason::kError);
+    auto page = s.Notifications("beta", 0, 10);
+    REQUIRE(page.has_value());
+    REQUIRE(page->notifications.size() == 1);
+    CHECK(page->notifications[0].match_id == m1);
+  }
+  SECTION("another member gets a match of its own") {
+    const std::string other = MatchIds(s, "gamma", {1})[0];
+    CHECK_FALSE(other.empty());
+    CHECK(other != m1);
+  }
+  SECTION("new support is a new match") {
+    MustCreate(s, "gamma", Signal(1));  // a second platform bans them
+    const std::string m2 = MatchIds(s, "beta", {1})[0];
+    CHECK(m2 != m1);
+    CHECK(MatchIds(s, "beta", {1})[0] == m2);
+  }
+  SECTION("an updated signal is a new match") {
+    auto r = SubmitOne(s, "alpha",
+                       Signal(1, Category::kGrooming, Severity::kCritical));
+    REQUIRE(r.has_value());
+    REQUIRE(r->results[0].status == SubmitStatus::kUpdated);
+    CHECK(MatchIds(s, "beta", {1})[0] != m1);
+  }
+  SECTION("after the window, a new match") {
+    f.clock.Advance(std::chrono::hours(1) + 1s);
+    CHECK(MatchIds(s, "beta", {1})[0] != m1);
+  }
+  SECTION("after a restart, a new match (reuse is remembered in memory)") {
+    f.Reopen();
+    CHECK(MatchIds(f.store(), "beta", {1})[0] != m1);
+  }
+}
+
+TEST_CASE("without match reuse, every matching query records a new match") {
+  StoreFixture f;  // match_reuse_window defaults to 0
+  Store& s = f.store();
+  MustCreate(s, "alpha", Signal(1));
+  const std::string m1 = MatchIds(s, "beta", {1})[0];
+  bool inline_answer = true;
+  const std::string m2 = MatchIds(s, "beta", {1}, &inline_answer)[0];
+  CHECK_FALSE(m1.empty());
+  CHECK_FALSE(m2.empty());
+  CHECK(m1 != m2);
+  CHECK_FALSE(inline_answer);  // it waited for its commit
 }
 
 TEST_CASE("retraction notifies matchers and says whether support remains") {

@@ -109,10 +109,10 @@ Result<std::unique_ptr<RunningHub>> RunningHub::Start(
   std::string toml = fmt::format(
       "[listen]\naddresses = [\"127.0.0.1:0\"]\nport_file = {}\n\n"
       "[tls]\ncert = {}\nkey = {}\nca = {}\n\n"
-      "[store]\ndata_dir = {}\n\n",
+      "[store]\ndata_dir = {}\n{}\n",
       TomlString(hub->root_.File("ports")), TomlString(hub->pki_->ServerCert()),
       TomlString(hub->pki_->ServerKey()), TomlString(hub->pki_->CaCert()),
-      TomlString(hub->DataDir()));
+      TomlString(hub->DataDir()), options.store_toml);
   toml += options.extra_toml;
   if (!WriteFile(hub->ConfigPath(), toml)) {
     return MakeError(ErrorCode::kIo, "cannot write " + hub->ConfigPath());

@@ -30,6 +30,9 @@ struct RunningHubOptions {
   // [listen] addresses/port_file, [tls] cert/key/ca and [store] data_dir, so
   // any other section may be given here. Default: none.
   std::string extra_toml;
+  // Keys added to the generated [store] table (which extra_toml cannot
+  // repeat), e.g. "match_reuse_seconds = 60\n". Default: none.
+  std::string store_toml;
   // Extra cairnd flags, e.g. {"--expiry-interval", "1"}. Default: none.
   std::vector<std::string> extra_args;
   // Registers alpha and beta (role member) and compliance (role

@@ -29,6 +29,7 @@
 #include "cairn/sha256.h"
 #include "server/src/store/audit_details.h"
 #include "server/src/store/audit_writer.h"
+#include "server/src/store/match_reuse.h"
 #include "server/src/store/record_ids.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
@@ -291,28 +292,54 @@ class SqliteStore final : public Store {
         item_of.push_back(static_cast<std::uint32_t>(i));
       }
     }
-    std::vector<bool> hit(command.items.size());
+    // Every live signal of another member on keys[k], as (k, entry).
+    std::vector<std::pair<std::uint32_t, IndexEntry>> support;
     index_->LookupMany(keys, now, [&](std::size_t k, const IndexEntry& e) {
-      if (e.member != me->number) hit[item_of[k]] = true;
+      if (e.member != me->number) {
+        support.emplace_back(static_cast<std::uint32_t>(k), e);
+      }
     });
-    std::vector<std::pair<std::size_t, TokenKey>> hits;
-    for (std::size_t i = 0; i < command.items.size(); ++i) {
-      if (hit[i]) hits.emplace_back(i, std::move(command.items[i]));
-    }
+    std::sort(support.begin(), support.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first < y.first
+                                : x.second.rowid < y.second.rowid;
+    });
     QueryOutcome outcome;
     outcome.queried = command.items.size();
+    // Items with a match: reused when this member already has the match
+    // for the same signals (match_reuse.h), otherwise recorded below.
+    std::vector<MatchResult> reused;
+    std::vector<std::pair<std::size_t, TokenKey>> hits;
+    std::vector<IndexEntry> entries;
+    for (std::size_t at = 0; at < support.size();) {
+      const std::uint32_t k = support[at].first;
+      entries.clear();
+      for (; at < support.size() && support[at].first == k; ++at) {
+        entries.push_back(support[at].second);
+      }
+      const std::size_t item = item_of[k];
+      std::optional<MatchResult> match;
+      if (reuse_) {
+        match = reuse_->Find(me->number, keys[k], entries,
+                             now - options_.match_reuse_window.count(), item);
+      }
+      if (match) {
+        reused.push_back(std::move(*match));
+      } else {
+        hits.emplace_back(item, std::move(command.items[item]));
+      }
+    }
     if (hits.empty()) {
-      // The hot path: answer now and let the audit entry ride the next group
-      // commit. A crash before that commit loses the entry but nothing else
-      // (docs/adr/0004-audit-log.md).
-      const std::size_t queried = outcome.queried;
-      done(std::move(outcome));
+      // The hot path: nothing new to record, so answer now and let the audit
+      // entry ride the next group commit. A crash before that commit loses
+      // the entry but nothing else (docs/adr/0004-audit-log.md).
+      outcome.matches = std::move(reused);
       AuditEvent event;
       event.request_id = std::move(command.context.request_id);
       event.actor = std::move(command.context.actor);
       event.fingerprint = std::move(command.context.fingerprint);
       event.action = "query";
-      event.details = QueryDetails(queried, {});
+      event.details = QueryDetails(outcome.queried, outcome.matches);
+      done(std::move(outcome));
       RecordAudit(std::move(event), [this](const Status& s) {
         if (!s) dropped_audit_entries_.fetch_add(1, std::memory_order_relaxed);
       });
@@ -321,8 +348,9 @@ class SqliteStore final : public Store {
     AuditTag tag{command.context, "query"};
     Enqueue<QueryOutcome>(
         [this, ctx = std::move(command.context), member = me->number,
-         queried = outcome.queried, hits = std::move(hits)](BatchState& b) {
-          return DoRecordMatches(b, ctx, member, queried, hits);
+         queried = outcome.queried, hits = std::move(hits),
+         reused = std::move(reused)](BatchState& b) {
+          return DoRecordMatches(b, ctx, member, queried, hits, reused);
         },
         std::move(done), std::move(tag));
   }
@@ -620,6 +648,9 @@ class SqliteStore final : public Store {
       expected = static_cast<std::size_t>(stmt->Int(0));
     }
     index_ = std::make_unique<TokenIndex>(expected);
+    if (options_.match_reuse_window.count() > 0) {
+      reuse_ = std::make_unique<MatchReuseCache>(options_.match_reuse_entries);
+    }
     auto stmt = writer_db_->Prepare(
         "SELECT id, kind, scheme, epoch, token, member, category, severity,"
         " banned_at, expires_at, attribution FROM signals WHERE status = 0");
@@ -825,6 +856,11 @@ class SqliteStore final : public Store {
     audit_.Committed();
     audit_head_seq_.store(audit_.head_seq(), std::memory_order_relaxed);
     index_->Apply(state.changes);
+    // Only committed matches may be handed out again.
+    for (auto& r : state.reusable) {
+      reuse_->Insert(r.member, r.key, std::move(r.support), state.now,
+                     std::move(r.match));
+    }
     if (state.directory_changed) {
       auto dir = LoadDirectory(*writer_db_);
       if (dir) Publish(std::move(*dir));
@@ -1660,10 +1696,13 @@ class SqliteStore final : public Store {
     return outcome;
   }
 
+  // Records a match for each of `hits` that still has live signals, and
+  // answers with those and the `reused` ones, in item order.
   Result<QueryOutcome> DoRecordMatches(
       BatchState& b, const CommandContext& ctx, std::uint32_t member,
       std::size_t queried,
-      const std::vector<std::pair<std::size_t, TokenKey>>& hits) {
+      const std::vector<std::pair<std::size_t, TokenKey>>& hits,
+      const std::vector<MatchResult>& reused) {
     auto dir = Snapshot();
     QueryOutcome outcome;
     outcome.queried = queried;
@@ -1712,7 +1751,22 @@ class SqliteStore final : public Store {
       for (const IndexEntry& e : support) {
         b.match_signals.push_back({e.rowid, match_row});
       }
+      if (reuse_) {
+        std::sort(support.begin(), support.end(),
+                  [](const IndexEntry& x, const IndexEntry& y) {
+                    return x.rowid < y.rowid;
+                  });
+        b.reusable.push_back({member, *key, std::move(support), m});
+      }
       outcome.matches.push_back(std::move(m));
+    }
+    if (!reused.empty()) {
+      outcome.matches.insert(outcome.matches.end(), reused.begin(),
+                             reused.end());
+      std::sort(outcome.matches.begin(), outcome.matches.end(),
+                [](const MatchResult& x, const MatchResult& y) {
+                  return x.index < y.index;
+                });
     }
     Audit(b, ctx, "query", QueryDetails(queried, outcome.matches));
     return outcome;
@@ -1909,6 +1963,8 @@ class SqliteStore final : public Store {
   // After writer_db_: the writer's commit hook points at it.
   std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<TokenIndex> index_;
+  // Set when options_.match_reuse_window > 0.
+  std::unique_ptr<MatchReuseCache> reuse_;
 
   mutable std::mutex directory_mutex_;
   std::shared_ptr<const Directory> directory_;

@@ -227,6 +227,16 @@ struct SqliteStoreOptions {
   // inside the commit that crosses 1000 pages. Default: 1000.
   int wal_checkpoint_pages = 1000;
 
+  // A member who queries a token again, while exactly the same signals
+  // support it, gets the match recorded for it within this window instead
+  // of a new one: no write to wait for, no duplicate review, one retraction
+  // notice (match_reuse.h). 0: every matching query records new matches.
+  // Default: 0.
+  std::chrono::seconds match_reuse_window{0};
+  // The most matches kept for reuse (up to about 400 bytes each). Default:
+  // 100,000.
+  std::size_t match_reuse_entries = 100000;
+
   // Retention applied when a submission has no expires_at, and the cap
   // applied when it has one. Default: 730 days both.
   std::chrono::seconds default_retention{std::chrono::days(730)};

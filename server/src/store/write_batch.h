@@ -69,6 +69,14 @@ struct BatchState {
   std::vector<MatchRow> matches;
   std::vector<MatchSignalRow> match_signals;
   std::int64_t next_match_rowid = 0;  // 0: not read yet in this batch
+  // Matches recorded in this batch, for the reuse cache after COMMIT.
+  struct ReusableMatch {
+    std::uint32_t member;
+    IndexKey key;
+    std::vector<IndexEntry> support;  // ascending by rowid
+    MatchResult match;
+  };
+  std::vector<ReusableMatch> reusable;
 
   // Records an SQL failure; returns the error for convenient returns.
   Error Fail(const Error& e) {

@@ -274,9 +274,14 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
         *store, "store",
         {"data_dir", "max_retention_days", "default_retention_days",
          "tombstone_days", "match_retention_days", "disposition_retention_days",
-         "notification_retention_days", "wal_checkpoint_pages"}));
+         "notification_retention_days", "wal_checkpoint_pages",
+         "match_reuse_seconds", "match_reuse_entries"}));
     CAIRN_TRY(r.Integer(store, "store", "wal_checkpoint_pages", 0, 1'000'000,
                         c.store.wal_checkpoint_pages));
+    CAIRN_TRY(r.Integer(store, "store", "match_reuse_seconds", 0, 31'536'000,
+                        c.store.match_reuse_seconds));
+    CAIRN_TRY(r.Integer(store, "store", "match_reuse_entries", 1, 100'000'000,
+                        c.store.match_reuse_entries));
     CAIRN_TRY(r.Integer(store, "store", "tombstone_days", 0, 36500,
                         c.store.tombstone_days));
     CAIRN_TRY(r.Integer(store, "store", "match_retention_days", 1, 36500,

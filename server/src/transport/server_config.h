@@ -114,6 +114,13 @@ struct StoreConfig {
   // on a thread of its own once it holds this many 4 KiB pages; 0 leaves it
   // to SQLite, inside the commit that crosses 1,000 pages. Default: 1000.
   int wal_checkpoint_pages = 1000;
+  // A member who queries a token again while the same signals support it
+  // gets its match of up to this many seconds ago instead of a new one; 0
+  // records a new match every time. Default: 0.
+  int match_reuse_seconds = 0;
+  // The most matches remembered for that (up to about 400 bytes each).
+  // Default: 100000.
+  int match_reuse_entries = 100000;
 };
 
 // The audit log's signed checkpoints.
