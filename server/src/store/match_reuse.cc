@@ -38,12 +38,12 @@ std::optional<MatchResult> MatchReuseCache::Find(
 void MatchReuseCache::Insert(std::uint32_t member, const IndexKey& key,
                              std::vector<IndexEntry> support,
                              std::int64_t created_at, MatchResult match) {
-  Key k{member, key};
+  const Key k{member, key};
   Entry e{std::move(support), created_at, std::move(match)};
   std::lock_guard lock(mutex_);
   // The newer match replaces an older one in either generation.
   previous_.erase(k);
-  current_.insert_or_assign(std::move(k), std::move(e));
+  current_.insert_or_assign(k, std::move(e));
   if (current_.size() >= generation_size_) {
     previous_ = std::move(current_);
     current_ = Generation();
