@@ -83,16 +83,21 @@ struct FeedMirror {
   }
 };
 
-TEST_CASE("members share, match, dispose, retract and mirror the feed") {
-  auto hub = RunningHub::Start();
-  REQUIRE(hub);
-  RunningHub& h = **hub;
-  // A third platform, so one match can stay supported after a retraction.
+// Registers a third member platform, gamma, with a certificate of its own.
+void AddGamma(RunningHub& h) {
   REQUIRE(IssueClientCert(h.Pki(), "gamma", 30));
   const CommandResult added =
       h.Ctl({"member", "add", "gamma", "--name", "Gamma Chat", "--role",
              "member", "--member-cert", h.Pki().Cert("gamma")});
   REQUIRE(added.exit_code == 0);
+}
+
+TEST_CASE("members share, match, dispose, retract and mirror the feed") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  // A third platform, so one match can stay supported after a retraction.
+  AddGamma(h);
 
   auto alpha = Connect(h, "alpha");
   auto beta = Connect(h, "beta");
@@ -329,11 +334,7 @@ TEST_CASE("with [store] match_reuse_seconds, a repeat query keeps its match") {
   CHECK(match_of() == first);
   CHECK(match_of() == first);
   // A second platform's ban of the same account is new: a new match.
-  REQUIRE(IssueClientCert((*hub)->Pki(), "gamma", 30));
-  REQUIRE((*hub)
-              ->Ctl({"member", "add", "gamma", "--name", "Gamma Chat", "--role",
-                     "member", "--member-cert", (*hub)->Pki().Cert("gamma")})
-              .exit_code == 0);
+  AddGamma(**hub);
   auto gamma = Connect(**hub, "gamma");
   REQUIRE(gamma);
   REQUIRE(CreatedIds(Call(**gamma, "POST", "/v1/signals",

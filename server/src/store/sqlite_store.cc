@@ -995,6 +995,20 @@ class SqliteStore final : public Store {
     }
   }
 
+  // The id for the next row the writer inserts into a table, as SQLite
+  // would assign it (largest id + 1): `next` holds it for the rest of the
+  // batch, 0 until `max_sql` (the table's largest id, 0 if empty) is first
+  // read. -1 on SQL error (b.fatal set).
+  std::int64_t NextRowid(BatchState& b, std::int64_t& next,
+                         const char* max_sql) {
+    if (next == 0) {
+      const std::int64_t last = ScalarInt(b, max_sql, [](Statement&) {});
+      if (last < 0) return -1;
+      next = last + 1;
+    }
+    return next++;
+  }
+
   // Writes the queued feed rows.
   void FlushFeed(BatchState& b) {
     static const MultiRowSql kSql = MakeMultiRowSql(
@@ -1503,13 +1517,9 @@ class SqliteStore final : public Store {
           "banned_at");
     }
     r.signal_id = NewId("s_");
-    if (b.next_signal_rowid == 0) {
-      const std::int64_t last = ScalarInt(
-          b, "SELECT coalesce(max(id), 0) FROM signals", [](Statement&) {});
-      if (last < 0) return r;
-      b.next_signal_rowid = last + 1;
-    }
-    entry.rowid = b.next_signal_rowid++;
+    entry.rowid = NextRowid(b, b.next_signal_rowid,
+                            "SELECT coalesce(max(id), 0) FROM signals");
+    if (entry.rowid < 0) return r;
     b.signals.push_back({entry.rowid, r.signal_id, key, entry, item.ref});
     AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number);
     b.Insert(key, entry);
@@ -1740,13 +1750,9 @@ class SqliteStore final : public Store {
       m.first_banned_at = FromUnix(first);
       m.last_banned_at = FromUnix(last);
       m.max_severity = max_severity;
-      if (b.next_match_rowid == 0) {
-        const std::int64_t last = ScalarInt(
-            b, "SELECT coalesce(max(id), 0) FROM matches", [](Statement&) {});
-        if (last < 0) return tl::unexpected(*b.fatal);
-        b.next_match_rowid = last + 1;
-      }
-      const std::int64_t match_row = b.next_match_rowid++;
+      const std::int64_t match_row = NextRowid(
+          b, b.next_match_rowid, "SELECT coalesce(max(id), 0) FROM matches");
+      if (match_row < 0) return tl::unexpected(*b.fatal);
       b.matches.push_back({match_row, m.match_id, member});
       for (const IndexEntry& e : support) {
         b.match_signals.push_back({e.rowid, match_row});
