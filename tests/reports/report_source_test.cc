@@ -305,6 +305,54 @@ TEST_CASE("match list has every column and pages with a cursor") {
   CHECK(mine->matches.size() == 2);
 }
 
+TEST_CASE("match figures are the same before and after signals settle") {
+  // A match's supporting signals wait in match_signals_recent until they
+  // settle into match_signals (server/src/store/recent_match_signals.h);
+  // reports read both.
+  const std::size_t settle_rows = GENERATE(std::size_t{65536}, 1);
+  CAPTURE(settle_rows);
+  testing::StoreFixture f;
+  f.customise = [settle_rows](SqliteStoreOptions& o) {
+    o.match_settle_rows = settle_rows;
+  };
+  f.Reopen();
+  Store& store = f.store();
+  SubmitCommand alpha;
+  alpha.member_id = "alpha";
+  auto phone = Signal(2, Category::kSextortion);
+  phone.key = KeyOf(2, "phone");
+  alpha.items = {Signal(1), phone};
+  REQUIRE(store.SubmitAndWait(alpha).has_value());
+  REQUIRE(testing::SubmitOne(store, "beta", Signal(1, Category::kTrafficking))
+              .has_value());
+  f.clock.Advance(1h);
+  QueryCommand q;
+  q.member_id = "gamma";
+  q.items = {KeyOf(1), KeyOf(2, "phone")};
+  REQUIRE(store.QueryAndWait(q)->matches.size() == 2);
+  CHECK(testing::QueryInt64(f.dir.path() / "hub.db",
+                            "SELECT count(*) FROM match_signals_recent") ==
+        (settle_rows == 1 ? 0 : 3));
+
+  auto source = ReportSource::Open(f.dir.path() / "hub.db", f.clock.AsClock());
+  REQUIRE(source.has_value());
+  auto summary = (*source)->Summary(Period());
+  REQUIRE(summary.has_value());
+  CHECK(summary->matches.total == 2);
+  CHECK(summary->matches.by_platforms == wire::Counts{{"1", 1}, {"2", 1}});
+  auto list = (*source)->Matches(Period());
+  REQUIRE(list.has_value());
+  REQUIRE(list->matches.size() == 2);
+  CHECK(list->matches[0].platforms == 2);
+  CHECK(list->matches[0].kinds == std::vector<std::string>{"email"});
+  CHECK(list->matches[0].categories ==
+        std::vector<Category>{Category::kGrooming, Category::kTrafficking});
+  CHECK(list->matches[1].platforms == 1);
+  CHECK(list->matches[1].kinds == std::vector<std::string>{"phone"});
+  CHECK(list->matches[1].categories ==
+        std::vector<Category>{Category::kSextortion});
+}
+
 TEST_CASE("unknown members and cursors are clear errors") {
   Story story;
   auto source = story.Source();

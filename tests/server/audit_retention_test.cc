@@ -54,6 +54,25 @@ std::vector<std::uint64_t> Counts(const PurgeOutcome& o) {
           o.dispositions, o.notifications, o.idempotency_keys};
 }
 
+TEST_CASE("a purged match takes its rows in match_signals_recent along") {
+  // A match nobody retracted keeps its supporting signals in
+  // match_signals_recent until enough others arrive; its retention still
+  // applies there.
+  RetentionFixture f;
+  Store& s = f.store();
+  REQUIRE(testing::SubmitOne(s, "beta", Signal(3)).has_value());
+  REQUIRE(testing::QueryTokens(s, "alpha", {3})->matches.size() == 1);
+  CHECK(f.Count("match_signals_recent") == 1);
+  f.clock.Advance(days(61));
+  CHECK(f.Purge(/*dry_run=*/false).matches == 1);
+  CHECK(f.Count("matches") == 0);
+  CHECK(f.Count("match_signals_recent") == 0);
+  CHECK(f.Count("match_signals") == 0);
+  // The signal still matches, as a new match.
+  CHECK(testing::QueryTokens(s, "alpha", {3})->matches.size() == 1);
+  CHECK(f.Count("match_signals_recent") == 1);
+}
+
 TEST_CASE(
     "purge removes each kind of row after its own retention, and a "
     "dry run only counts") {
@@ -111,6 +130,7 @@ TEST_CASE(
   CHECK(f.Count("signals") == 1);
   CHECK(f.Count("feed") == 1);
   CHECK(f.Count("match_signals") == 0);
+  CHECK(f.Count("match_signals_recent") == 0);
   CHECK(f.Count("retractions") == 0);
   CHECK(s.Feed("gamma", 0, 100)->events.size() == 1);
   CHECK(testing::QueryTokens(s, "alpha", {3})->matches.size() == 1);

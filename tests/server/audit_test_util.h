@@ -40,9 +40,6 @@ struct AuditRow {
 std::vector<AuditRow> ReadAuditLog(const std::filesystem::path& db);
 // Runs `sql` on a read-write connection (tampering with copies).
 void ExecSql(const std::filesystem::path& db, const std::string& sql);
-// The single integer `sql` selects.
-std::int64_t QueryInt64(const std::filesystem::path& db,
-                        const std::string& sql);
 
 }  // namespace cairn::server::testing
 

@@ -18,6 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::KeyOf;
+using testing::QueryInt64;
 using testing::QueryTokens;
 using testing::Signal;
 using testing::StoreFixture;
@@ -190,8 +191,17 @@ TEST_CASE("only the querying member can record a disposition") {
 TEST_CASE("every match of a large query is recorded with its signals") {
   // 90 matches, 91 supporting signals: the writer's multi-row INSERTs of
   // 64/16/4/1 rows all take part. Each recorded match must be disposable
-  // and reached by the retraction of its signals, after a reopen.
+  // and reached by the retraction of its signals, after a reopen: whether
+  // the rows still wait in match_signals_recent (the default threshold),
+  // were settled by the query's own transaction (50 < 91) or by every
+  // transaction (1).
+  const std::size_t settle_rows = GENERATE(std::size_t{65536}, 50, 1);
+  CAPTURE(settle_rows);
   StoreFixture f;
+  f.customise = [settle_rows](SqliteStoreOptions& o) {
+    o.match_settle_rows = settle_rows;
+  };
+  f.Reopen();
   Store& s = f.store();
   SubmitCommand c;
   c.member_id = "alpha";
@@ -205,6 +215,9 @@ TEST_CASE("every match of a large query is recorded with its signals") {
   auto q = QueryTokens(s, "beta", tokens);
   REQUIRE(q.has_value());
   REQUIRE(q->matches.size() == 90);
+  const auto db = f.dir.path() / "hub.db";
+  CHECK(QueryInt64(db, "SELECT count(*) FROM match_signals_recent") ==
+        (settle_rows > 91 ? 91 : 0));
   f.Reopen();
   Store& reopened = f.store();
 
@@ -221,6 +234,8 @@ TEST_CASE("every match of a large query is recorded with its signals") {
   RetractToken(reopened, "alpha", 300, RetractReason::kError);
   RetractToken(reopened, "alpha", 389, RetractReason::kError);
   RetractToken(reopened, "gamma", 300, RetractReason::kError);
+  CHECK(QueryInt64(db, "SELECT count(*) FROM match_signals_recent") == 0);
+  CHECK(QueryInt64(db, "SELECT count(*) FROM match_signals") == 91);
   auto page = reopened.Notifications("beta", 0, 10);
   REQUIRE(page.has_value());
   REQUIRE(page->notifications.size() == 3);
@@ -230,6 +245,57 @@ TEST_CASE("every match of a large query is recorded with its signals") {
   CHECK_FALSE(page->notifications[1].still_supported);
   CHECK(page->notifications[2].match_id == q->matches[0].match_id);
   CHECK_FALSE(page->notifications[2].still_supported);
+}
+
+TEST_CASE("new matches' signals wait in match_signals_recent, then settle") {
+  // recent_match_signals.h: rows append to match_signals_recent and move to
+  // the signal-keyed match_signals in bulk once there are enough of them,
+  // or before a retraction of one of their signals needs them there.
+  StoreFixture f;
+  f.customise = [](SqliteStoreOptions& o) { o.match_settle_rows = 10; };
+  f.Reopen();
+  Store& s = f.store();
+  SubmitCommand c;
+  c.member_id = "alpha";
+  for (int t = 1; t <= 30; ++t) c.items.push_back(Signal(t));
+  REQUIRE(s.SubmitAndWait(c).has_value());
+  const auto db = f.dir.path() / "hub.db";
+  const auto recent = [&] {
+    return QueryInt64(db, "SELECT count(*) FROM match_signals_recent");
+  };
+  const auto settled = [&] {
+    return QueryInt64(db, "SELECT count(*) FROM match_signals");
+  };
+
+  REQUIRE(QueryTokens(s, "beta", {1, 2, 3, 4})->matches.size() == 4);
+  CHECK(recent() == 4);
+  CHECK(settled() == 0);
+  // 4 + 8 reaches 10: this transaction settles all twelve.
+  REQUIRE(QueryTokens(s, "beta", {5, 6, 7, 8, 9, 10, 11, 12})->matches.size() ==
+          8);
+  CHECK(recent() == 0);
+  CHECK(settled() == 12);
+  auto q = QueryTokens(s, "beta", {13, 14});
+  REQUIRE(q->matches.size() == 2);
+  CHECK(recent() == 2);
+
+  // The writer remembers them across a restart.
+  f.Reopen();
+  Store& reopened = f.store();
+  f.clock.Advance(60s);
+  // Token 20 has no match: nothing to move.
+  RetractToken(reopened, "alpha", 20, RetractReason::kError);
+  CHECK(recent() == 2);
+  CHECK(reopened.Notifications("beta", 0, 10)->notifications.empty());
+  // Token 13's match waits in match_signals_recent: moved, then notified.
+  RetractToken(reopened, "alpha", 13, RetractReason::kAppealUpheld);
+  CHECK(recent() == 0);
+  CHECK(settled() == 14);
+  auto page = reopened.Notifications("beta", 0, 10);
+  REQUIRE(page.has_value());
+  REQUIRE(page->notifications.size() == 1);
+  CHECK(page->notifications[0].match_id == q->matches[0].match_id);
+  CHECK(page->notifications[0].reason == RetractReason::kAppealUpheld);
 }
 
 // Queries `tokens` as `member` and returns the match ids, or "" for an item

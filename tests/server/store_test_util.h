@@ -70,6 +70,10 @@ Result<SubmitOutcome> SubmitOne(Store& store, const std::string& member,
 Result<QueryOutcome> QueryTokens(Store& store, const std::string& member,
                                  std::vector<int> tokens);
 
+// The single integer `sql` selects, on a read-only connection to `db`.
+std::int64_t QueryInt64(const std::filesystem::path& db,
+                        const std::string& sql);
+
 }  // namespace cairn::server::testing
 
 #endif  // CAIRN_TESTS_SERVER_STORE_TEST_UTIL_H_

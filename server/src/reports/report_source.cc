@@ -258,7 +258,7 @@ Status Retractions(Database& db, const wire::ReportRequest& r,
 // Never fails: without a readable audit log the figures are zero and say so.
 void Queries(Database& db, const wire::ReportRequest& r,
              wire::ReportSummary& out, Series& series) {
-  auto unavailable = [&](std::string why) {
+  auto unavailable = [&](const std::string& why) {
     out.queries = {};
     out.queries.audit_log_available = false;
     out.queries.note = "audit log not available: " + why +
@@ -307,9 +307,18 @@ Status MatchFigures(Database& db, const wire::ReportRequest& r,
                     std::optional<std::int64_t> member, sys_seconds now,
                     wire::ReportSummary& out, Series& series) {
   {
+    // A match's supporting signals are all in match_signals or all in
+    // match_signals_recent (server/src/store/recent_match_signals.h), so
+    // each table is counted on its own.
     auto s = db.Prepare(
-        "SELECT p, count(*) FROM (SELECT count(DISTINCT s.member) AS p"
+        "SELECT p, count(*) FROM ("
+        "SELECT count(DISTINCT s.member) AS p"
         " FROM matches m JOIN match_signals ms ON ms.match = m.id"
+        " JOIN signals s ON s.id = ms.signal"
+        " WHERE m.created_at >= ?1 AND m.created_at < ?2"
+        " AND (?3 IS NULL OR m.member = ?3) GROUP BY m.id"
+        " UNION ALL SELECT count(DISTINCT s.member) AS p"
+        " FROM matches m JOIN match_signals_recent ms ON ms.match = m.id"
         " JOIN signals s ON s.id = ms.signal"
         " WHERE m.created_at >= ?1 AND m.created_at < ?2"
         " AND (?3 IS NULL OR m.member = ?3) GROUP BY m.id)"
@@ -513,14 +522,26 @@ Result<wire::ReportMatchesResponse> ReportSource::Matches(
   auto member = MemberNumber(*db_, request.member);
   if (!member) return tl::unexpected(member.error());
 
+  // A match's supporting signals are all in match_signals or all in
+  // match_signals_recent (server/src/store/recent_match_signals.h): each
+  // figure is read from both and the empty side contributes nothing.
   auto s = db_->Prepare(
       "SELECT m.id, m.match_id, coalesce(q.member_id, ''), m.created_at,"
-      " (SELECT group_concat(DISTINCT s.category) FROM match_signals ms"
-      "  JOIN signals s ON s.id = ms.signal WHERE ms.match = m.id),"
-      " (SELECT group_concat(DISTINCT k.name) FROM match_signals ms"
-      "  JOIN signals s ON s.id = ms.signal JOIN kinds k ON k.id = s.kind"
+      " coalesce((SELECT group_concat(DISTINCT s.category)"
+      "  FROM match_signals ms JOIN signals s ON s.id = ms.signal"
       "  WHERE ms.match = m.id),"
+      " (SELECT group_concat(DISTINCT s.category)"
+      "  FROM match_signals_recent ms JOIN signals s ON s.id = ms.signal"
+      "  WHERE ms.match = m.id)),"
+      " coalesce((SELECT group_concat(DISTINCT k.name)"
+      "  FROM match_signals ms JOIN signals s ON s.id = ms.signal"
+      "  JOIN kinds k ON k.id = s.kind WHERE ms.match = m.id),"
+      " (SELECT group_concat(DISTINCT k.name)"
+      "  FROM match_signals_recent ms JOIN signals s ON s.id = ms.signal"
+      "  JOIN kinds k ON k.id = s.kind WHERE ms.match = m.id)),"
       " (SELECT count(DISTINCT s.member) FROM match_signals ms"
+      "  JOIN signals s ON s.id = ms.signal WHERE ms.match = m.id)"
+      " + (SELECT count(DISTINCT s.member) FROM match_signals_recent ms"
       "  JOIN signals s ON s.id = ms.signal WHERE ms.match = m.id),"
       " (SELECT d.outcome FROM dispositions d WHERE d.match = m.id"
       "  ORDER BY d.id DESC LIMIT 1),"

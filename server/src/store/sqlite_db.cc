@@ -317,6 +317,14 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "CREATE INDEX matches_by_time ON matches(created_at)",
           "CREATE INDEX notifications_by_match ON notifications(match)",
       },
+      // 4: new matches' supporting signals are appended in match order and
+      // settled into match_signals in bulk (recent_match_signals.h).
+      {
+          "CREATE TABLE match_signals_recent ("
+          " match INTEGER NOT NULL,"
+          " signal INTEGER NOT NULL,"
+          " PRIMARY KEY (match, signal)) WITHOUT ROWID",
+      },
   };
   return kSteps;
 }

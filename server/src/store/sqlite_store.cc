@@ -30,6 +30,7 @@
 #include "server/src/store/audit_details.h"
 #include "server/src/store/audit_writer.h"
 #include "server/src/store/match_reuse.h"
+#include "server/src/store/recent_match_signals.h"
 #include "server/src/store/record_ids.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
@@ -153,6 +154,7 @@ class SqliteStore final : public Store {
     if (!dir) return tl::unexpected(dir.error());
     Publish(std::move(*dir));
     if (auto s = LoadIndex(); !s) return s;
+    if (auto s = recent_match_signals_.Load(*writer_db_); !s) return s;
     writer_ = std::thread([this] { WriterLoop(); });
     return {};
   }
@@ -826,6 +828,14 @@ class SqliteStore final : public Store {
         FlushMatches(state);
         if (state.fatal) break;
       }
+      if (!state.fatal &&
+          recent_match_signals_.Rows(state.recent) >=
+              std::max<std::size_t>(1, options_.match_settle_rows)) {
+        if (auto s = RecentMatchSignals::Settle(*writer_db_, state.recent);
+            !s) {
+          state.Fail(s.error());
+        }
+      }
       if (state.fatal) {
         failure = *state.fatal;
       } else if (auto s = audit_.Append(*writer_db_, state.audit,
@@ -856,6 +866,7 @@ class SqliteStore final : public Store {
     audit_.Committed();
     audit_head_seq_.store(audit_.head_seq(), std::memory_order_relaxed);
     index_->Apply(state.changes);
+    recent_match_signals_.Commit(std::move(state.recent));
     // Only committed matches may be handed out again.
     for (auto& r : state.reusable) {
       reuse_->Insert(r.member, r.key, std::move(r.support), state.now,
@@ -1061,8 +1072,10 @@ class SqliteStore final : public Store {
   void FlushMatches(BatchState& b) {
     static const MultiRowSql kMatchSql = MakeMultiRowSql(
         "INSERT INTO matches (id, match_id, member, created_at) VALUES ", 4);
+    // In match order, so these append (recent_match_signals.h).
     static const MultiRowSql kSignalSql = MakeMultiRowSql(
-        "INSERT OR IGNORE INTO match_signals (signal, match) VALUES ", 2);
+        "INSERT OR IGNORE INTO match_signals_recent (match, signal) VALUES ",
+        2);
     InsertRows(b, kMatchSql, b.matches, 4,
                [&](Statement& s, int p, const BatchState::MatchRow& row) {
                  s.Bind(p, row.rowid)
@@ -1072,8 +1085,11 @@ class SqliteStore final : public Store {
                });
     InsertRows(b, kSignalSql, b.match_signals, 2,
                [](Statement& s, int p, const BatchState::MatchSignalRow& row) {
-                 s.Bind(p, row.signal).Bind(p + 1, row.match);
+                 s.Bind(p, row.match).Bind(p + 1, row.signal);
                });
+    for (const BatchState::MatchSignalRow& row : b.match_signals) {
+      b.recent.added.push_back(row.signal);
+    }
     b.matches.clear();
     b.match_signals.clear();
   }
@@ -1575,6 +1591,17 @@ class SqliteStore final : public Store {
   // of them have left (so still_supported reflects the final state).
   bool NotifyMatches(BatchState& b, const std::vector<Departure>& departed,
                      FeedEventType type, std::optional<RetractReason> reason) {
+    // Matches are found through match_signals, keyed by signal; a departing
+    // signal's recent matches are settled there first.
+    std::vector<std::int64_t> signals;
+    signals.reserve(departed.size());
+    for (const Departure& d : departed) signals.push_back(d.rowid);
+    if (recent_match_signals_.MayHoldAny(signals, b.recent)) {
+      if (auto s = RecentMatchSignals::Settle(b.db, b.recent); !s) {
+        b.Fail(s.error());
+        return false;
+      }
+    }
     std::map<std::int64_t, std::pair<std::uint32_t, IndexKey>> matches;
     for (const Departure& d : departed) {
       std::optional<Statement> slot;
@@ -1934,6 +1961,12 @@ class SqliteStore final : public Store {
          "DELETE FROM match_signals WHERE match"
          " IN (SELECT id FROM matches WHERE created_at <= ?2)",
          nullptr},
+        // A departed signal's rows were settled when it departed, but an
+        // old match can still wait in match_signals_recent.
+        {"SELECT 0",
+         "DELETE FROM match_signals_recent WHERE match"
+         " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+         nullptr},
         {"SELECT count(*) FROM matches WHERE created_at <= ?2",
          "DELETE FROM matches WHERE created_at <= ?2", &out.matches},
         {"SELECT count(*) FROM idempotency WHERE created_at <= ?5",
@@ -1971,6 +2004,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<TokenIndex> index_;
   // Set when options_.match_reuse_window > 0.
   std::unique_ptr<MatchReuseCache> reuse_;
+  RecentMatchSignals recent_match_signals_;  // writer thread only
 
   mutable std::mutex directory_mutex_;
   std::shared_ptr<const Directory> directory_;

@@ -237,6 +237,13 @@ struct SqliteStoreOptions {
   // 100,000.
   std::size_t match_reuse_entries = 100000;
 
+  // New matches' supporting signals wait in match_signals_recent until it
+  // holds this many rows, then move to match_signals in one sorted insert
+  // (recent_match_signals.h); a retraction of a signal with waiting rows
+  // moves them first. 1 moves them in every transaction. Not a config
+  // key: tests set it. Default: 65,536 (about 1 MiB of table).
+  std::size_t match_settle_rows = 65536;
+
   // Retention applied when a submission has no expires_at, and the cap
   // applied when it has one. Default: 730 days both.
   std::chrono::seconds default_retention{std::chrono::days(730)};

@@ -15,6 +15,7 @@
 
 #include "cairn/result.h"
 #include "server/src/store/audit_writer.h"
+#include "server/src/store/recent_match_signals.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
 #include "server/src/store/store_errors.h"
@@ -69,6 +70,9 @@ struct BatchState {
   std::vector<MatchRow> matches;
   std::vector<MatchSignalRow> match_signals;
   std::int64_t next_match_rowid = 0;  // 0: not read yet in this batch
+  // What this batch did to match_signals_recent, for the writer's
+  // RecentMatchSignals after COMMIT.
+  RecentMatchSignals::Pending recent;
   // Matches recorded in this batch, for the reuse cache after COMMIT.
   struct ReusableMatch {
     std::uint32_t member;
