@@ -29,6 +29,7 @@
 #include "cairn/sha256.h"
 #include "server/src/store/audit_details.h"
 #include "server/src/store/audit_writer.h"
+#include "server/src/store/completion_runner.h"
 #include "server/src/store/match_reuse.h"
 #include "server/src/store/recent_match_signals.h"
 #include "server/src/store/record_ids.h"
@@ -112,6 +113,7 @@ class SqliteStore final : public Store {
     }
     queue_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    completions_.reset();  // runs the last acknowledgements
     if (checkpointer_ && writer_db_) WalCheckpointer::Detach(*writer_db_);
     checkpointer_.reset();
   }
@@ -859,7 +861,7 @@ class SqliteStore final : public Store {
       Error e = Unavailable(
           "the store could not commit this request, nothing was changed: " +
           failure->message);
-      for (auto& op : batch) op->Fail(e);
+      Acknowledge(batch, std::move(e));
       return;
     }
     // Durable now: make it visible, then acknowledge.
@@ -880,7 +882,24 @@ class SqliteStore final : public Store {
     transactions_.fetch_add(1, std::memory_order_relaxed);
     operations_.fetch_add(batch.size(), std::memory_order_relaxed);
     last_batch_operations_.store(batch.size(), std::memory_order_relaxed);
-    for (auto& op : batch) op->Complete();
+    Acknowledge(batch, std::nullopt);
+  }
+
+  // Hands the batch's callbacks to the completion runner, so the writer can
+  // start the next transaction while the answers are built.
+  void Acknowledge(std::vector<std::unique_ptr<Operation>>& batch,
+                   std::optional<Error> failure) {
+    auto ops = std::make_shared<std::vector<std::unique_ptr<Operation>>>(
+        std::move(batch));
+    completions_->Run([ops, failure = std::move(failure)] {
+      for (auto& op : *ops) {
+        if (failure) {
+          op->Fail(*failure);
+        } else {
+          op->Complete();
+        }
+      }
+    });
   }
 
   // Active signals on `key` as of this point of the batch (index + overlay),
@@ -2017,6 +2036,8 @@ class SqliteStore final : public Store {
   std::deque<std::unique_ptr<Operation>> background_;
   std::chrono::steady_clock::time_point background_since_;
   bool stopping_ = false;
+  std::unique_ptr<CompletionRunner> completions_ =
+      std::make_unique<CompletionRunner>();
   std::thread writer_;
 
   std::atomic<bool> writable_{true};
