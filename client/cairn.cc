@@ -36,13 +36,13 @@
 
 #include "cairn/client.h"
 #include "cairn/encoding.h"
+#include "cairn/json_object.h"
 #include "cairn/normalise.h"
 #include "cairn/receipt.h"
 #include "cairn/timestamp.h"
 #include "cairn/token.h"
 #include "cairn/vocabulary.h"
 #include "src/cli/input.h"
-#include "src/cli/json_line.h"
 #include "src/cli/progress.h"
 #include "src/cli/settings.h"
 #include "src/cli/voprf_trace.h"
@@ -150,7 +150,7 @@ int RunVoprfToken(const TokenCommand& command, const cli::Settings& settings,
     if (command.json) {
       std::printf(
           "%s\n",
-          cli::JsonLine()
+          JsonObjectWriter()
               .Add("index", static_cast<std::uint64_t>(valid[k]))
               .Add("kind", command.kind)
               .Add("normalised", normalised[valid[k]])
@@ -208,7 +208,7 @@ int RunToken(const TokenCommand& command, const cli::Settings& settings) {
       std::fprintf(stderr, "cairn: value %zu: %s\n", i + 1,
                    normalised.error().message.c_str());
       if (command.json) {
-        std::printf("%s\n", cli::JsonLine()
+        std::printf("%s\n", JsonObjectWriter()
                                 .Add("index", static_cast<std::uint64_t>(i))
                                 .Add("kind", command.kind)
                                 .Add("error", normalised.error().message)
@@ -220,7 +220,7 @@ int RunToken(const TokenCommand& command, const cli::Settings& settings) {
     const Token token = DeriveHmacV1Token(*key, command.kind, *normalised);
     const std::string hex = HexEncode(token);
     if (command.json) {
-      std::printf("%s\n", cli::JsonLine()
+      std::printf("%s\n", JsonObjectWriter()
                               .Add("index", static_cast<std::uint64_t>(i))
                               .Add("kind", command.kind)
                               .Add("normalised", *normalised)
@@ -436,7 +436,7 @@ int RunReceiptVerify(const ReceiptVerifyCommand& command,
                      const std::vector<wire::HubKey>& keys, bool json) {
   auto verified = VerifySavedResponseFile(command.file, keys, command.request);
   if (json) {
-    cli::JsonLine line;
+    JsonObjectWriter line;
     line.Add("file", command.file).Add("valid", verified.has_value());
     if (verified) {
       line.Add("key_id", verified->key_id)
@@ -514,7 +514,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
       const std::string message = WithoutBatchPrefix(f.error.message);
       std::fprintf(stderr, "cairn: row %zu: %s\n", row, message.c_str());
       if (json) {
-        std::printf("%s\n", cli::JsonLine()
+        std::printf("%s\n", JsonObjectWriter()
                                 .Add("row", static_cast<std::uint64_t>(row))
                                 .Add("error", message)
                                 .Finish()
@@ -528,7 +528,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
       if (json) {
         std::printf(
             "%s\n",
-            cli::JsonLine()
+            JsonObjectWriter()
                 .Add("row", static_cast<std::uint64_t>(row))
                 .Add("kind", m.identifier.kind())
                 .Add("value", m.identifier.value())
@@ -633,7 +633,7 @@ int RunSubmit(const Client& client, const RowSource& src,
   auto print = [&](std::size_t row, std::string_view status,
                    const std::string& detail) {
     if (json) {
-      cli::JsonLine line;
+      JsonObjectWriter line;
       line.Add("row", static_cast<std::uint64_t>(row)).Add("status", status);
       line.Add(status == "error" ? "error" : "signal_id", detail);
       std::printf("%s\n", line.Finish().c_str());
@@ -726,7 +726,7 @@ int RunRetract(const Client& client, const RowSource& src,
                      WithoutBatchPrefix(item.error->message).c_str());
       }
       if (json) {
-        cli::JsonLine out;
+        JsonObjectWriter out;
         out.Add("row", static_cast<std::uint64_t>(line)).Add("status", status);
         if (item.error)
           out.Add("error", item.error->message);
@@ -797,7 +797,7 @@ int RunFeed(const Client& client, const PageCommand& command, bool json) {
     for (const auto& e : page->events) {
       if (json) {
         std::printf("%s\n",
-                    cli::JsonLine()
+                    JsonObjectWriter()
                         .Add("seq", e.seq)
                         .Add("type", std::string(ToString(e.type)))
                         .Add("signal_id", e.signal_id)
@@ -852,7 +852,7 @@ int RunNotifications(const Client& client, const PageCommand& command,
     const std::string reason =
         n->reason ? std::string(ToString(*n->reason)) : std::string("-");
     if (json) {
-      std::printf("%s\n", cli::JsonLine()
+      std::printf("%s\n", JsonObjectWriter()
                               .Add("seq", n->seq)
                               .Add("match_id", n->match_id)
                               .Add("type", std::string(ToString(n->type)))

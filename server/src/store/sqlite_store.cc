@@ -26,8 +26,8 @@
 #include <sodium.h>
 
 #include "cairn/encoding.h"
+#include "cairn/json_object.h"
 #include "cairn/sha256.h"
-#include "server/src/store/audit_details.h"
 #include "server/src/store/audit_writer.h"
 #include "server/src/store/completion_runner.h"
 #include "server/src/store/match_reuse.h"
@@ -947,7 +947,10 @@ class SqliteStore final : public Store {
     std::vector<std::string> ids;
     ids.reserve(matches.size());
     for (const auto& m : matches) ids.push_back(m.match_id);
-    return Details().Add("tokens", tokens).Add("matches", ids).Done();
+    return JsonObjectWriter()
+        .Add("tokens", tokens)
+        .Add("matches", ids)
+        .Finish();
   }
 
   // Shorthand: prepare a cached statement or record the batch failure.
@@ -1206,12 +1209,12 @@ class SqliteStore final : public Store {
     }
     b.directory_changed = true;
     Audit(b, c.context, "member.create",
-          Details()
+          JsonObjectWriter()
               .Add("member_id", c.member_id)
               .Add("name", c.name)
               .Add("roles", RoleNames(c.roles))
               .Add("fingerprints", c.fingerprints)
-              .Done());
+              .Finish());
     return ReadMember(b, c.member_id);
   }
 
@@ -1252,7 +1255,7 @@ class SqliteStore final : public Store {
     }
     bool ok = true;
     std::string action;
-    Details details;
+    JsonObjectWriter details;
     details.Add("member_id", c.member_id);
     switch (c.change) {
       case Change::kSuspend:
@@ -1319,7 +1322,7 @@ class SqliteStore final : public Store {
     }
     if (!ok) return tl::unexpected(*b.fatal);
     b.directory_changed = true;
-    Audit(b, c.context, "member.change", details.Done());
+    Audit(b, c.context, "member.change", details.Finish());
     return ReadMember(b, c.member_id);
   }
 
@@ -1338,7 +1341,8 @@ class SqliteStore final : public Store {
       return tl::unexpected(*b.fatal);
     }
     b.directory_changed = true;
-    Audit(b, c.context, "kind.register", Details().Add("kind", c.kind).Done());
+    Audit(b, c.context, "kind.register",
+          JsonObjectWriter().Add("kind", c.kind).Finish());
     return {};
   }
 
@@ -1408,15 +1412,15 @@ class SqliteStore final : public Store {
       ++counts[static_cast<std::size_t>(r.status)];
       if (r.status != SubmitStatus::kError) ids.push_back(r.signal_id);
     }
-    Details d;
+    JsonObjectWriter d;
     d.Add("items", std::uint64_t{outcome.results.size()})
         .Add("created", counts[static_cast<int>(SubmitStatus::kCreated)])
         .Add("updated", counts[static_cast<int>(SubmitStatus::kUpdated)])
         .Add("duplicate", counts[static_cast<int>(SubmitStatus::kDuplicate)])
         .Add("errors", counts[static_cast<int>(SubmitStatus::kError)])
         .Add("signal_ids", ids);
-    if (outcome.replayed) d.AddBool("replayed", true);
-    return d.Done();
+    if (outcome.replayed) d.Add("replayed", true);
+    return d.Finish();
   }
 
   SubmitItemResult SubmitItem(BatchState& b, const Directory& dir,
@@ -1744,11 +1748,11 @@ class SqliteStore final : public Store {
       ids.insert(ids.end(), r.signal_ids.begin(), r.signal_ids.end());
     }
     Audit(b, c.context, "retract",
-          Details()
+          JsonObjectWriter()
               .Add("items", std::uint64_t{c.items.size()})
               .Add("retracted", std::uint64_t{retracted})
               .Add("signal_ids", ids)
-              .Done());
+              .Finish());
     return outcome;
   }
 
@@ -1859,10 +1863,10 @@ class SqliteStore final : public Store {
       return tl::unexpected(*b.fatal);
     }
     Audit(b, c.context, "disposition",
-          Details()
+          JsonObjectWriter()
               .Add("match_id", c.match_id)
               .Add("outcome", ToString(c.outcome))
-              .Done());
+              .Finish());
     return DispositionRecord{c.match_id, c.outcome, c.note, FromUnix(b.now)};
   }
 
@@ -1903,7 +1907,9 @@ class SqliteStore final : public Store {
     }
     if (!departed.empty()) {
       Audit(b, HubContext(), "expire",
-            Details().Add("signals", std::uint64_t{departed.size()}).Done());
+            JsonObjectWriter()
+                .Add("signals", std::uint64_t{departed.size()})
+                .Finish());
     }
     return ExpireOutcome{departed.size()};
   }
@@ -2001,14 +2007,14 @@ class SqliteStore final : public Store {
     }
     if (!c.dry_run && (out.Total() > 0 || c.context.actor != "hub")) {
       Audit(b, c.context, "purge",
-            Details()
+            JsonObjectWriter()
                 .Add("signals", out.signals)
                 .Add("feed_events", out.feed_events)
                 .Add("matches", out.matches)
                 .Add("dispositions", out.dispositions)
                 .Add("notifications", out.notifications)
                 .Add("idempotency_keys", out.idempotency_keys)
-                .Done());
+                .Finish());
     }
     return out;
   }
