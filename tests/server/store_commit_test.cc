@@ -239,6 +239,29 @@ TEST_CASE(
   CHECK(q->matches.size() == 2);
 }
 
+TEST_CASE("after a burst is checkpointed the log shrinks to its limit") {
+  StoreFixture f;
+  f.customise = [](SqliteStoreOptions& o) {
+    o.wal_checkpoint_pages = 16;
+    o.wal_size_limit_bytes = 64 * 1024;
+  };
+  f.Reopen();
+  Store& s = f.store();
+  const auto wal = f.dir.path() / "hub.db-wal";
+  REQUIRE(SubmitMany(s, "alpha", 300000, 20000).has_value());
+  const auto burst = std::filesystem::file_size(wal);
+  CHECK(burst > 2 * 1024 * 1024);
+  // The checkpointer runs on its own thread: wait for it, boundedly.
+  for (int i = 0; i < 500 && s.Stats().wal_checkpoints == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(s.Stats().wal_checkpoints > 0);
+  // The next commit starts the log over and truncates the file.
+  REQUIRE(SubmitMany(s, "alpha", 400000, 1).has_value());
+  CHECK(std::filesystem::file_size(wal) <= 64 * 1024);
+  CHECK(s.Stats().index_signals == 20001);
+}
+
 TEST_CASE("with wal_checkpoint_pages 0 no checkpointer thread runs") {
   StoreFixture f;
   f.customise = [](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 0; };

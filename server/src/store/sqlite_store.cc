@@ -130,6 +130,12 @@ class SqliteStore final : public Store {
           "PRAGMA foreign_keys=OFF"}) {
       if (auto s = writer_db_->Exec(pragma); !s) return s;
     }
+    if (auto s =
+            writer_db_->Exec("PRAGMA journal_size_limit = " +
+                             std::to_string(options_.wal_size_limit_bytes));
+        !s) {
+      return s;
+    }
     if (auto s = MigrateSchema(*writer_db_); !s) return s;
     if (auto s = audit_.Load(*writer_db_); !s) return s;
     audit_head_seq_.store(audit_.head_seq(), std::memory_order_relaxed);

@@ -227,6 +227,13 @@ struct SqliteStoreOptions {
   // inside the commit that crosses 1000 pages. Default: 1000.
   int wal_checkpoint_pages = 1000;
 
+  // Once a checkpoint has copied the whole write-ahead log back, the
+  // writer's next commit shrinks the `-wal` file to this many bytes (PRAGMA
+  // journal_size_limit). Without it, a burst (a large import, a settle of
+  // match_signals_recent) leaves the file at its largest size until cairnd
+  // stops. Not a config key. Default: 64 MiB.
+  std::int64_t wal_size_limit_bytes = std::int64_t{64} << 20;
+
   // A member who queries a token again, while exactly the same signals
   // support it, gets the match recorded for it within this window instead
   // of a new one: no write to wait for, no duplicate review, one retraction
