@@ -312,10 +312,9 @@ TEST_CASE("match figures are the same before and after signals settle") {
   const std::size_t settle_rows = GENERATE(std::size_t{65536}, 1);
   CAPTURE(settle_rows);
   testing::StoreFixture f;
-  f.customise = [settle_rows](SqliteStoreOptions& o) {
+  f.ReopenWith([settle_rows](SqliteStoreOptions& o) {
     o.match_settle_rows = settle_rows;
-  };
-  f.Reopen();
+  });
   Store& store = f.store();
   SubmitCommand alpha;
   alpha.member_id = "alpha";

@@ -213,8 +213,7 @@ TEST_CASE(
     "the write-ahead log is checkpointed beside the writer, never inside a "
     "commit") {
   StoreFixture f;
-  f.customise = [](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 16; };
-  f.Reopen();
+  f.ReopenWith([](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 16; });
   Store& s = f.store();
   const auto db = f.dir.path() / "hub.db";
   const auto size_before = std::filesystem::file_size(db);
@@ -241,11 +240,10 @@ TEST_CASE(
 
 TEST_CASE("after a burst is checkpointed the log shrinks to its limit") {
   StoreFixture f;
-  f.customise = [](SqliteStoreOptions& o) {
+  f.ReopenWith([](SqliteStoreOptions& o) {
     o.wal_checkpoint_pages = 16;
     o.wal_size_limit_bytes = 64 * 1024;
-  };
-  f.Reopen();
+  });
   Store& s = f.store();
   const auto wal = f.dir.path() / "hub.db-wal";
   REQUIRE(SubmitMany(s, "alpha", 300000, 20000).has_value());
@@ -264,8 +262,7 @@ TEST_CASE("after a burst is checkpointed the log shrinks to its limit") {
 
 TEST_CASE("with wal_checkpoint_pages 0 no checkpointer thread runs") {
   StoreFixture f;
-  f.customise = [](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 0; };
-  f.Reopen();
+  f.ReopenWith([](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 0; });
   for (int batch = 0; batch < 5; ++batch) {
     REQUIRE(
         SubmitMany(f.store(), "alpha", 200000 + batch * 200, 200).has_value());

@@ -198,10 +198,9 @@ TEST_CASE("every match of a large query is recorded with its signals") {
   const std::size_t settle_rows = GENERATE(std::size_t{65536}, 50, 1);
   CAPTURE(settle_rows);
   StoreFixture f;
-  f.customise = [settle_rows](SqliteStoreOptions& o) {
+  f.ReopenWith([settle_rows](SqliteStoreOptions& o) {
     o.match_settle_rows = settle_rows;
-  };
-  f.Reopen();
+  });
   Store& s = f.store();
   SubmitCommand c;
   c.member_id = "alpha";
@@ -252,8 +251,7 @@ TEST_CASE("new matches' signals wait in match_signals_recent, then settle") {
   // the signal-keyed match_signals in bulk once there are enough of them,
   // or before a retraction of one of their signals needs them there.
   StoreFixture f;
-  f.customise = [](SqliteStoreOptions& o) { o.match_settle_rows = 10; };
-  f.Reopen();
+  f.ReopenWith([](SqliteStoreOptions& o) { o.match_settle_rows = 10; });
   Store& s = f.store();
   SubmitCommand c;
   c.member_id = "alpha";
@@ -324,10 +322,9 @@ std::vector<std::string> MatchIds(Store& s, const std::string& member,
 
 TEST_CASE("with match reuse, a repeat query gets the match it already has") {
   StoreFixture f;
-  f.customise = [](SqliteStoreOptions& o) {
+  f.ReopenWith([](SqliteStoreOptions& o) {
     o.match_reuse_window = std::chrono::hours(1);
-  };
-  f.Reopen();
+  });
   Store& s = f.store();
   MustCreate(s, "alpha", Signal(1));
   MustCreate(s, "alpha", Signal(2));

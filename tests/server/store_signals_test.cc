@@ -322,11 +322,10 @@ TEST_CASE(
     "voprf-v1 tokens of an epoch the hub holds no key for are refused and "
     "never match") {
   StoreFixture f;
-  f.customise = [](SqliteStoreOptions& o) {
+  f.ReopenWith([](SqliteStoreOptions& o) {
     o.accepted_schemes = {TokenScheme::kHmacV1, TokenScheme::kVoprfV1};
     o.voprf_epochs = {2, 3};
-  };
-  f.Reopen();
+  });
   Store& s = f.store();
   auto held = Signal(40);
   held.key.scheme = TokenScheme::kVoprfV1;

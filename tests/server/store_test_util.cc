@@ -48,6 +48,11 @@ SqliteStoreOptions StoreFixture::Options() {
   return o;
 }
 
+void StoreFixture::ReopenWith(std::function<void(SqliteStoreOptions&)> change) {
+  customise = std::move(change);
+  Reopen();
+}
+
 void StoreFixture::Reopen() {
   store_.reset();
   auto opened = OpenSqliteStore(Options());

@@ -46,6 +46,8 @@ class StoreFixture {
   StoreFixture();
   SqliteStoreOptions Options();
   void Reopen();
+  // Sets `customise` and reopens the store with it.
+  void ReopenWith(std::function<void(SqliteStoreOptions&)> change);
   Store& store() { return *store_; }
   std::unique_ptr<Store>& store_ptr() { return store_; }
 
