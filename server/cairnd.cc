@@ -292,6 +292,8 @@ int main(int argc, char** argv) {
       [&store_ref] { return double(store_ref.Stats().last_batch_operations); },
       [&store_ref] { return double(store_ref.Stats().wal_checkpoints); },
       [&store_ref] { return double(store_ref.Stats().failed_wal_checkpoints); },
+      [&store_ref] { return double(store_ref.Stats().match_settles); },
+      [&store_ref] { return store_ref.Stats().match_settle_seconds; },
   });
 
   {

@@ -928,6 +928,24 @@ TEST_CASE("WAL checkpoint totals are exported as counters that catch up",
       Contains(text, "cairn_store_wal_checkpoints_total{result=\"failed\"} 1"));
 }
 
+TEST_CASE("match settles are exported as counters that catch up",
+          "[api][happy]") {
+  HubMetrics metrics;
+  double settles = 2, seconds = 0.25;
+  GaugeSources sources;
+  sources.match_settles = [&] { return settles; };
+  sources.match_settle_seconds = [&] { return seconds; };
+  metrics.SetGaugeSources(std::move(sources));
+  std::string text = metrics.Render();
+  CHECK(Contains(text, "cairn_store_match_settles_total 2"));
+  CHECK(Contains(text, "cairn_store_match_settle_seconds_total 0.25"));
+  settles = 3;
+  seconds = 0.375;
+  text = metrics.Render();
+  CHECK(Contains(text, "cairn_store_match_settles_total 3"));
+  CHECK(Contains(text, "cairn_store_match_settle_seconds_total 0.375"));
+}
+
 TEST_CASE("the loopback metrics listener (no certificate) gets /metrics only",
           "[api][auth]") {
   ApiFixture f;

@@ -273,6 +273,7 @@ TEST_CASE("new matches' signals wait in match_signals_recent, then settle") {
           8);
   CHECK(recent() == 0);
   CHECK(settled() == 12);
+  CHECK(s.Stats().match_settles == 1);
   auto q = QueryTokens(s, "beta", {13, 14});
   REQUIRE(q->matches.size() == 2);
   CHECK(recent() == 2);
@@ -284,11 +285,14 @@ TEST_CASE("new matches' signals wait in match_signals_recent, then settle") {
   // Token 20 has no match: nothing to move.
   RetractToken(reopened, "alpha", 20, RetractReason::kError);
   CHECK(recent() == 2);
+  CHECK(reopened.Stats().match_settles == 0);
   CHECK(reopened.Notifications("beta", 0, 10)->notifications.empty());
   // Token 13's match waits in match_signals_recent: moved, then notified.
   RetractToken(reopened, "alpha", 13, RetractReason::kAppealUpheld);
   CHECK(recent() == 0);
   CHECK(settled() == 14);
+  CHECK(reopened.Stats().match_settles == 1);
+  CHECK(reopened.Stats().match_settle_seconds > 0);
   auto page = reopened.Notifications("beta", 0, 10);
   REQUIRE(page.has_value());
   REQUIRE(page->notifications.size() == 1);

@@ -65,6 +65,14 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
           .Register(*registry_);
   wal_checkpoints_ = &checkpoints.Add({{"result", "ok"}});
   failed_wal_checkpoints_ = &checkpoints.Add({{"result", "failed"}});
+  match_settles_ = counter(
+      "cairn_store_match_settles_total",
+      "Moves of new matches' signals into match_signals; each pauses the "
+      "writer");
+  match_settle_seconds_ =
+      counter("cairn_store_match_settle_seconds_total",
+              "Writer time spent moving new matches' signals into "
+              "match_signals");
 }
 
 void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
@@ -101,6 +109,8 @@ std::string HubMetrics::Render() {
     std::lock_guard lock(render_mutex_);
     CatchUp(wal_checkpoints_, sources_.wal_checkpoints);
     CatchUp(failed_wal_checkpoints_, sources_.failed_wal_checkpoints);
+    CatchUp(match_settles_, sources_.match_settles);
+    CatchUp(match_settle_seconds_, sources_.match_settle_seconds);
   }
   if (sources_.index_signals) index_signals_->Set(sources_.index_signals());
   if (sources_.open_connections) {

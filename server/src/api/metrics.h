@@ -31,6 +31,8 @@ struct GaugeSources {
   std::function<double()> last_commit_batch;
   std::function<double()> wal_checkpoints;
   std::function<double()> failed_wal_checkpoints;
+  std::function<double()> match_settles;
+  std::function<double()> match_settle_seconds;
 };
 
 class HubMetrics {
@@ -69,6 +71,8 @@ class HubMetrics {
   prometheus::Gauge* last_commit_batch_;
   prometheus::Counter* wal_checkpoints_;
   prometheus::Counter* failed_wal_checkpoints_;
+  prometheus::Counter* match_settles_;
+  prometheus::Counter* match_settle_seconds_;
   // Render's catch-up of the counters read from sources_ (two scrapes at
   // once must not add the same difference twice).
   std::mutex render_mutex_;

@@ -322,6 +322,10 @@ struct StoreStats {
   // Write-ahead log checkpoints run beside the writer (WalCheckpointer).
   std::uint64_t wal_checkpoints = 0;
   std::uint64_t failed_wal_checkpoints = 0;
+  // Moves of match_signals_recent into match_signals, and the writer's time
+  // spent in them: each pauses the writer (recent_match_signals.h).
+  std::uint64_t match_settles = 0;
+  double match_settle_seconds = 0;
 };
 
 }  // namespace cairn::server

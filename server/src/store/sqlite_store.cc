@@ -536,6 +536,9 @@ class SqliteStore final : public Store {
     s.audit_head_seq = audit_head_seq_.load(std::memory_order_relaxed);
     s.dropped_audit_entries =
         dropped_audit_entries_.load(std::memory_order_relaxed);
+    s.match_settles = match_settles_.load(std::memory_order_relaxed);
+    s.match_settle_seconds =
+        double(match_settle_micros_.load(std::memory_order_relaxed)) / 1e6;
     if (checkpointer_) {
       s.wal_checkpoints = checkpointer_->Completed();
       s.failed_wal_checkpoints = checkpointer_->Failed();
@@ -839,10 +842,7 @@ class SqliteStore final : public Store {
       if (!state.fatal &&
           recent_match_signals_.Rows(state.recent) >=
               std::max<std::size_t>(1, options_.match_settle_rows)) {
-        if (auto s = RecentMatchSignals::Settle(*writer_db_, state.recent);
-            !s) {
-          state.Fail(s.error());
-        }
+        SettleRecentMatches(state);
       }
       if (state.fatal) {
         failure = *state.fatal;
@@ -889,6 +889,24 @@ class SqliteStore final : public Store {
     operations_.fetch_add(batch.size(), std::memory_order_relaxed);
     last_batch_operations_.store(batch.size(), std::memory_order_relaxed);
     Acknowledge(batch, std::nullopt);
+  }
+
+  // Moves match_signals_recent into match_signals inside the batch, timed
+  // for StoreStats. Returns false (the batch has failed) on SQL failure.
+  bool SettleRecentMatches(BatchState& b) {
+    const auto start = std::chrono::steady_clock::now();
+    auto s = RecentMatchSignals::Settle(b.db, b.recent);
+    const std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - start;
+    match_settles_.fetch_add(1, std::memory_order_relaxed);
+    match_settle_micros_.fetch_add(
+        static_cast<std::uint64_t>(took.count() * 1e6),
+        std::memory_order_relaxed);
+    if (!s) {
+      b.Fail(s.error());
+      return false;
+    }
+    return true;
   }
 
   // Hands the batch's callbacks to the completion runner, so the writer can
@@ -1625,11 +1643,9 @@ class SqliteStore final : public Store {
     std::vector<std::int64_t> signals;
     signals.reserve(departed.size());
     for (const Departure& d : departed) signals.push_back(d.rowid);
-    if (recent_match_signals_.MayHoldAny(signals, b.recent)) {
-      if (auto s = RecentMatchSignals::Settle(b.db, b.recent); !s) {
-        b.Fail(s.error());
-        return false;
-      }
+    if (recent_match_signals_.MayHoldAny(signals, b.recent) &&
+        !SettleRecentMatches(b)) {
+      return false;
     }
     std::map<std::int64_t, std::pair<std::uint32_t, IndexKey>> matches;
     for (const Departure& d : departed) {
@@ -2059,6 +2075,8 @@ class SqliteStore final : public Store {
   std::atomic<std::uint64_t> last_batch_operations_{0};
   std::atomic<std::uint64_t> audit_head_seq_{0};
   std::atomic<std::uint64_t> dropped_audit_entries_{0};
+  std::atomic<std::uint64_t> match_settles_{0};
+  std::atomic<std::uint64_t> match_settle_micros_{0};
 };
 
 }  // namespace
