@@ -6,6 +6,7 @@
 #include "audit_test_util.h"
 #include "cairn/encoding.h"
 #include "cairn/wire/audit.h"
+#include "store_test_util.h"
 
 namespace cairn::server {
 namespace {

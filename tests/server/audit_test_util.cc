@@ -56,12 +56,4 @@ std::vector<AuditRow> ReadAuditLog(const std::filesystem::path& db_path) {
   return rows;
 }
 
-void ExecSql(const std::filesystem::path& db_path, const std::string& sql) {
-  auto db = Database::Open(db_path, false, false, std::chrono::seconds(5));
-  REQUIRE(db.has_value());
-  auto s = (*db)->Exec(sql);
-  INFO(sql);
-  REQUIRE(s.has_value());
-}
-
 }  // namespace cairn::server::testing

@@ -38,8 +38,6 @@ struct AuditRow {
 
 // Every audit_log row, in seq order (read-only connection).
 std::vector<AuditRow> ReadAuditLog(const std::filesystem::path& db);
-// Runs `sql` on a read-write connection (tampering with copies).
-void ExecSql(const std::filesystem::path& db, const std::string& sql);
 
 }  // namespace cairn::server::testing
 

@@ -300,6 +300,40 @@ TEST_CASE("new matches' signals wait in match_signals_recent, then settle") {
   CHECK(page->notifications[0].reason == RetractReason::kAppealUpheld);
 }
 
+TEST_CASE("matches made before schema 4 are still found by retractions") {
+  // A hub upgraded from schema 3 has its matches' signals in match_signals
+  // and no match_signals_recent: the migration adds the table, and old and
+  // new matches are both notified.
+  StoreFixture f;
+  MustCreate(f.store(), "alpha", Signal(7));
+  MustCreate(f.store(), "alpha", Signal(8));
+  auto old_match = QueryTokens(f.store(), "beta", {7});
+  REQUIRE(old_match->matches.size() == 1);
+  f.store_ptr().reset();
+  const auto db = f.dir.path() / "hub.db";
+  // As schema 3 left it.
+  testing::ExecSql(db,
+                   "INSERT INTO match_signals (signal, match)"
+                   " SELECT signal, match FROM match_signals_recent;"
+                   " DROP TABLE match_signals_recent;"
+                   " PRAGMA user_version = 3");
+  f.Reopen();
+  Store& s = f.store();
+  CHECK(QueryInt64(db, "PRAGMA user_version") == 4);
+  CHECK(QueryInt64(db, "SELECT count(*) FROM match_signals_recent") == 0);
+  auto new_match = QueryTokens(s, "beta", {8});
+  REQUIRE(new_match->matches.size() == 1);
+  CHECK(QueryInt64(db, "SELECT count(*) FROM match_signals_recent") == 1);
+  f.clock.Advance(60s);
+  RetractToken(s, "alpha", 7, RetractReason::kError);
+  RetractToken(s, "alpha", 8, RetractReason::kError);
+  auto page = s.Notifications("beta", 0, 10);
+  REQUIRE(page.has_value());
+  REQUIRE(page->notifications.size() == 2);
+  CHECK(page->notifications[0].match_id == old_match->matches[0].match_id);
+  CHECK(page->notifications[1].match_id == new_match->matches[0].match_id);
+}
+
 // Queries `tokens` as `member` and returns the match ids, or "" for an item
 // without a match; `inline_answer` says whether the store answered on the
 // calling thread (no commit waited for).

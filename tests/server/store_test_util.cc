@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "cairn/encoding.h"
+#include "server/src/store/sqlite_db.h"
 
 namespace cairn::server::testing {
 
@@ -106,6 +107,14 @@ Result<QueryOutcome> QueryTokens(Store& store, const std::string& member,
   q.member_id = member;
   for (int t : tokens) q.items.push_back(KeyOf(t));
   return store.QueryAndWait(std::move(q));
+}
+
+void ExecSql(const std::filesystem::path& db_path, const std::string& sql) {
+  auto db = Database::Open(db_path, false, false, std::chrono::seconds(5));
+  REQUIRE(db.has_value());
+  auto s = (*db)->Exec(sql);
+  INFO(sql);
+  REQUIRE(s.has_value());
 }
 
 std::int64_t QueryInt64(const std::filesystem::path& db_path,

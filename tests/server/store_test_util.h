@@ -72,6 +72,9 @@ Result<SubmitOutcome> SubmitOne(Store& store, const std::string& member,
 Result<QueryOutcome> QueryTokens(Store& store, const std::string& member,
                                  std::vector<int> tokens);
 
+// Runs `sql` on a read-write connection (tampering with copies, setting
+// up old schema versions).
+void ExecSql(const std::filesystem::path& db, const std::string& sql);
 // The single integer `sql` selects, on a read-only connection to `db`.
 std::int64_t QueryInt64(const std::filesystem::path& db,
                         const std::string& sql);
