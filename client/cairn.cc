@@ -276,6 +276,7 @@ std::string Join(const std::vector<std::string>& parts,
 template <typename Enum>
 std::vector<std::string> Names(const std::vector<Enum>& values) {
   std::vector<std::string> out;
+  out.reserve(values.size());
   for (const auto v : values) out.emplace_back(ToString(v));
   return out;
 }
