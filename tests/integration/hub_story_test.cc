@@ -308,6 +308,14 @@ TEST_CASE("a signal stops matching once its expires_at has passed") {
   CHECK(std::string(notes.doc["notifications"][0]["match_id"].GetString()) ==
         match_id);
   CHECK_FALSE(notes.doc["notifications"][0]["still_supported"].GetBool());
+  // The match's signal waited in match_signals_recent; its expiry moved it
+  // (docs/adr/0007-settled-match-signals.md), and the operator can see that.
+  const CurlReply metrics = (*hub)->Curl("operator", "GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("\ncairn_store_match_settles_total 1\n") !=
+        std::string::npos);
+  CHECK(metrics.body.find("\ncairn_store_match_settle_seconds_total ") !=
+        std::string::npos);
 }
 
 TEST_CASE("with [store] match_reuse_seconds, a repeat query keeps its match") {
