@@ -57,4 +57,9 @@ std::string NewTimeOrderedId(std::string_view prefix,
   return std::string(prefix) + HexEncode(bytes);
 }
 
+std::string TimeOrderedIds::Next(std::string_view prefix) {
+  last_ = std::max(last_, now_());
+  return NewTimeOrderedId(prefix, last_);
+}
+
 }  // namespace cairn::server::store_internal

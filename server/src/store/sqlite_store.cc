@@ -1800,7 +1800,7 @@ class SqliteStore final : public Store {
       if (support.empty()) continue;
       MatchResult m;
       m.index = index;
-      m.match_id = NewTimeOrderedId("m_", options_.clock());
+      m.match_id = match_ids_.Next("m_");
       m.kinds = {token_key.kind};
       std::set<Category> categories;
       std::set<std::uint32_t> platforms;
@@ -2052,6 +2052,7 @@ class SqliteStore final : public Store {
   // Set when options_.match_reuse_window > 0.
   std::unique_ptr<MatchReuseCache> reuse_;
   RecentMatchSignals recent_match_signals_;  // writer thread only
+  TimeOrderedIds match_ids_;                 // writer thread only
 
   mutable std::mutex directory_mutex_;
   std::shared_ptr<const Directory> directory_;
