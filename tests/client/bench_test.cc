@@ -1,6 +1,8 @@
 // A few seconds of cairn-bench against a real hub: proves it runs and
 // reports; it is not a performance test (no timed assertions).
 #include <catch2/catch.hpp>
+#include <regex>
+#include <string>
 
 #include "support/running_hub.h"
 
@@ -25,6 +27,11 @@ TEST_CASE("bench: a short run of each mode reports throughput and latency") {
         "--match-rate", "0.5", "--preload-cert", (*hub)->Pki().Cert("beta"),
         "--preload-key", (*hub)->Pki().Key("beta")}},
       {{"--mode", "query-single"}},
+      // One token per request at 1%: the run must hold about 1% matching
+      // requests, not none or one in 16 (cairn-bench's BodiesFor).
+      {{"--mode", "query-single", "--preload", "2000", "--match-rate", "0.01",
+        "--preload-cert", (*hub)->Pki().Cert("beta"), "--preload-key",
+        (*hub)->Pki().Key("beta")}},
       {{"--mode", "submit", "--batch", "100"}},
   };
   int n = 0;
@@ -53,6 +60,16 @@ TEST_CASE("bench: a short run of each mode reports throughput and latency") {
     CHECK_THAT(r.out, Catch::Contains("latency ms: p50"));
     CHECK_THAT(r.out, Catch::Contains(", 0 errors"));
     if (c.args[1] == "query") CHECK_THAT(r.out, !Catch::Contains(" 0 matches"));
+    if (c.args[1] == "query-single" && c.args.size() > 2) {
+      std::smatch m;
+      REQUIRE(std::regex_search(
+          r.out, m, std::regex(R"(: (\d+) requests .*, (\d+) matches)")));
+      const double requests = std::stod(m[1].str());
+      const double matches = std::stod(m[2].str());
+      REQUIRE(requests >= 500);
+      CHECK(matches / requests > 0.002);
+      CHECK(matches / requests < 0.025);
+    }
     const std::string written = testing::ReadFileOrEmpty(json);
     CHECK_THAT(written, Catch::Contains("\"p99.9\""));
     CHECK_THAT(written, Catch::Contains("\"items_per_s\""));
