@@ -228,8 +228,10 @@ int main(int argc, char** argv) {
         const HubSignature s = ring->SignNamed(build);
         return CheckpointSignature{s.key_id, s.signature};
       };
-  // voprf-v1: the hub's OPRF keys, evaluated on their own worker threads.
-  std::shared_ptr<OprfEvaluator> oprf_evaluator;
+  // voprf-v1: the hub's OPRF keys, evaluated on their own worker threads
+  // (the evaluator is made once the store is open: it restores the day's
+  // quota from it).
+  std::shared_ptr<const OprfKeyring> oprf_keyring;
   std::vector<cairn::TokenScheme> token_schemes;
   if (config->oprf.accept_hmac_v1) {
     token_schemes.push_back(cairn::TokenScheme::kHmacV1);
@@ -244,12 +246,7 @@ int main(int argc, char** argv) {
     spdlog::info("voprf-v1 enabled: OPRF key epoch {} ({} epochs in {})",
                  (*oprf_keys)->CurrentEpoch(), (*oprf_keys)->Epochs().size(),
                  oprf_dir.string());
-    OprfEvaluatorOptions oprf_options;
-    oprf_options.elements_per_member_per_day =
-        config->oprf.elements_per_member_per_day;
-    oprf_options.threads = config->oprf.threads;
-    oprf_evaluator =
-        std::make_shared<OprfEvaluator>(*oprf_keys, std::move(oprf_options));
+    oprf_keyring = *oprf_keys;
     token_schemes.push_back(cairn::TokenScheme::kVoprfV1);
     store_options.voprf_epochs = (*oprf_keys)->Epochs();
   }
@@ -263,6 +260,37 @@ int main(int argc, char** argv) {
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - open_start)
                    .count());
+
+  std::shared_ptr<OprfEvaluator> oprf_evaluator;
+  if (oprf_keyring) {
+    OprfEvaluatorOptions oprf_options;
+    oprf_options.elements_per_member_per_day =
+        config->oprf.elements_per_member_per_day;
+    oprf_options.threads = config->oprf.threads;
+    // Each charge rides the store's next group commit, so a restart keeps
+    // the day's count (a crash may lose the last few milliseconds of it).
+    oprf_options.on_charge = [&store = **store](const std::string& member_id,
+                                                std::int64_t day,
+                                                std::uint64_t elements) {
+      store.RecordOprfUsage(
+          OprfUsage{member_id, day, elements}, [member_id](Status s) {
+            if (!s) {
+              spdlog::error("cannot record OPRF quota use of member '{}': {}",
+                            member_id, s.error().ToString());
+            }
+          });
+    };
+    oprf_evaluator =
+        std::make_shared<OprfEvaluator>(oprf_keyring, std::move(oprf_options));
+    const std::int64_t today = oprf_evaluator->Today();
+    auto used = (*store)->OprfUsageOn(today);
+    if (!used) return Fail(used.error().ToString());
+    for (const OprfUsage& u : *used) {
+      oprf_evaluator->RestoreUsage(u.member_id, u.day, u.elements);
+    }
+    spdlog::info("OPRF quota: {} members have used some of today's quota",
+                 used->size());
+  }
 
   HubMetrics metrics;
   ApiOptions api_options;

@@ -122,6 +122,14 @@ class FaultyStore final : public Store {
     if (auto e = Fault()) return done(tl::unexpected(*e));
     inner_.RecordAudit(std::move(event), std::move(done));
   }
+  void RecordOprfUsage(OprfUsage usage, Callback<void> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.RecordOprfUsage(std::move(usage), std::move(done));
+  }
+  Result<std::vector<OprfUsage>> OprfUsageOn(std::int64_t day) const override {
+    if (auto e = Fault()) return tl::unexpected(*e);
+    return inner_.OprfUsageOn(day);
+  }
   void Purge(PurgeCommand command, Callback<PurgeOutcome> done) override {
     if (auto e = Fault()) return done(tl::unexpected(*e));
     inner_.Purge(std::move(command), std::move(done));

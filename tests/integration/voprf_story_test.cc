@@ -12,6 +12,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "cairn/client.h"
 #include "cairn/encoding.h"
@@ -222,6 +224,61 @@ TEST_CASE("voprf-v1 only: a hub with accept_hmac_v1 = false refuses hmac-v1",
   REQUIRE_FALSE(over);
   CHECK(over.error().code == ErrorCode::kRateLimited);
   CHECK(over.error().message.find("daily OPRF quota") != std::string::npos);
+}
+
+// The daily OPRF quota bounds how many tokens a member can have derived
+// (docs/token-scheme.md); a restart of the hub, even a crash, must not give
+// a member a fresh quota.
+TEST_CASE("voprf-v1: the daily OPRF quota survives a crash of the hub",
+          "[voprf][integration]") {
+  RunningHubOptions hub_options;
+  hub_options.extra_toml =
+      "[oprf]\nenabled = true\nelements_per_member_per_day = 5\n";
+  auto started = RunningHub::Start(hub_options);
+  REQUIRE(started);
+  RunningHub& hub = **started;
+  const auto client = [&hub] {
+    ClientOptions options = OptionsFor(hub, "beta", TokenScheme::kVoprfV1);
+    options.retry.max_attempts = 1;  // a 429 waits until midnight
+    auto made = MakeClient(options);
+    REQUIRE(made);
+    return *made;
+  };
+  const auto emails = [](int first, int count) {
+    std::vector<Identifier> out;
+    for (int i = first; i < first + count; ++i) {
+      out.push_back(
+          Identifier::Email("quota" + std::to_string(i) + "@example.org"));
+    }
+    return out;
+  };
+
+  REQUIRE(client().Query(emails(0, 3)));  // 3 of 5 elements used
+  // The charge rides the same group commit as the evaluation's audit entry
+  // or an earlier one: once the entry is on disk, so is the charge.
+  for (int i = 0; i < 500 && AuditDetails(hub, "oprf.evaluate").empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(AuditDetails(hub, "oprf.evaluate").size() == 1);
+  REQUIRE(hub.Kill());
+  REQUIRE(hub.Restart());
+
+  auto refused = client().Query(emails(3, 3));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == ErrorCode::kRateLimited);
+  CHECK_THAT(refused.error().message,
+             Catch::Contains("daily OPRF quota of 5 elements"));
+  // The 2 elements left are still there, and then none.
+  CHECK(client().Query(emails(3, 2)));
+  auto none_left = client().Query(emails(5, 1));
+  REQUIRE_FALSE(none_left);
+  CHECK(none_left.error().code == ErrorCode::kRateLimited);
+
+  // A graceful restart keeps the count too.
+  REQUIRE(hub.Restart());
+  auto still_none = client().Query(emails(5, 1));
+  REQUIRE_FALSE(still_none);
+  CHECK(still_none.error().code == ErrorCode::kRateLimited);
 }
 
 TEST_CASE(

@@ -280,6 +280,46 @@ TEST_CASE("oprf quota resets at midnight UTC", "[oprf]") {
   CHECK(evaluator.ChargeQuota("alpha", 10) == 0);
 }
 
+TEST_CASE("oprf quota: charges are reported and restored after a restart",
+          "[oprf]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  auto now = std::chrono::system_clock::time_point(
+      std::chrono::seconds(kNow));  // 14:00 UTC
+  const std::int64_t today = kNow / 86400;
+  struct Charge {
+    std::string member;
+    std::int64_t day;
+    std::uint64_t elements;
+  };
+  std::vector<Charge> charges;
+  OprfEvaluatorOptions options;
+  options.elements_per_member_per_day = 10;
+  options.clock = [&now] { return now; };
+  options.on_charge = [&charges](const std::string& member, std::int64_t day,
+                                 std::uint64_t elements) {
+    charges.push_back({member, day, elements});
+  };
+  auto keys = MustOpenKeys(keys_dir.File("oprf"));
+  {
+    OprfEvaluator evaluator(keys, options);
+    CHECK(evaluator.Today() == today);
+    CHECK(evaluator.ChargeQuota("alpha", 6) == 0);
+    CHECK(evaluator.ChargeQuota("alpha", 5) != 0);  // refused: not reported
+    REQUIRE(charges.size() == 1);
+    CHECK(charges[0].member == "alpha");
+    CHECK(charges[0].day == today);
+    CHECK(charges[0].elements == 6);
+  }
+  // A new evaluator (cairnd restarted) given what was recorded: alpha has 4
+  // elements left today; a record of yesterday is ignored.
+  OprfEvaluator restarted(keys, options);
+  restarted.RestoreUsage("alpha", today, 6);
+  restarted.RestoreUsage("beta", today - 1, 10);
+  CHECK(restarted.ChargeQuota("alpha", 5) == 10 * 3600);
+  CHECK(restarted.ChargeQuota("alpha", 4) == 0);
+  CHECK(restarted.ChargeQuota("beta", 10) == 0);
+}
+
 TEST_CASE("oprf keys: epochs, rotation overlap, file permissions",
           "[oprf][keys]") {
   cairn::testing::TempDir root("cairn-oprf-keys");

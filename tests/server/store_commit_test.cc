@@ -238,6 +238,43 @@ TEST_CASE(
   CHECK(q->matches.size() == 2);
 }
 
+TEST_CASE("OPRF usage adds up per member and day and survives a reopen") {
+  StoreFixture f;
+  Store& s = f.store();
+  constexpr std::int64_t kDay = 20'415;
+  REQUIRE(s.RecordOprfUsageAndWait({"alpha", kDay - 1, 7}));
+  REQUIRE(s.RecordOprfUsageAndWait({"alpha", kDay, 10}));
+  REQUIRE(s.RecordOprfUsageAndWait({"alpha", kDay, 5}));
+  REQUIRE(s.RecordOprfUsageAndWait({"beta", kDay, 1}));
+  // Concurrent charges of one member all count.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&s] {
+      for (int i = 0; i < 25; ++i) {
+        CHECK(s.RecordOprfUsageAndWait({"gamma", kDay, 2}));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const std::vector<OprfUsage> expected = {
+      {"alpha", kDay, 15}, {"beta", kDay, 1}, {"gamma", kDay, 200}};
+  CHECK(s.OprfUsageOn(kDay).value() == expected);
+  // A member's earlier days are forgotten when it is charged again.
+  CHECK(s.OprfUsageOn(kDay - 1).value().empty());
+  const auto db = f.dir.path() / "hub.db";
+  CHECK(testing::QueryInt64(db, "SELECT count(*) FROM oprf_usage") == 3);
+
+  // Refused, and nothing written, for a member the hub does not know.
+  auto unknown = s.RecordOprfUsageAndWait({"nobody", kDay, 1});
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == ErrorCode::kPermissionDenied);
+  CHECK(testing::QueryInt64(db, "SELECT count(*) FROM oprf_usage") == 3);
+
+  f.Reopen();
+  CHECK(f.store().OprfUsageOn(kDay).value() == expected);
+  CHECK(f.store().OprfUsageOn(kDay + 1).value().empty());
+}
+
 TEST_CASE("after a burst is checkpointed the log shrinks to its limit") {
   StoreFixture f;
   f.ReopenWith([](SqliteStoreOptions& o) {

@@ -40,17 +40,34 @@ std::uint64_t OprfEvaluator::ChargeQuota(const std::string& member_id,
   const auto today = floor<days>(now);
   const auto until_midnight = static_cast<std::uint64_t>(
       std::max<std::int64_t>(1, (today + days(1) - now).count()));
+  const std::int64_t day = today.time_since_epoch().count();
+  {
+    std::lock_guard lock(mu_);
+    Usage& usage = usage_[member_id];
+    if (usage.day != day) usage = Usage{day, 0};
+    if (elements >
+        options_.elements_per_member_per_day -
+            std::min(usage.elements, options_.elements_per_member_per_day)) {
+      return until_midnight;
+    }
+    usage.elements += elements;
+  }
+  if (options_.on_charge) options_.on_charge(member_id, day, elements);
+  return 0;
+}
+
+std::int64_t OprfEvaluator::Today() const {
+  using namespace std::chrono;
+  return floor<days>(options_.clock()).time_since_epoch().count();
+}
+
+void OprfEvaluator::RestoreUsage(const std::string& member_id, std::int64_t day,
+                                 std::uint64_t elements) {
+  if (day != Today()) return;
   std::lock_guard lock(mu_);
   Usage& usage = usage_[member_id];
-  const std::int64_t day = today.time_since_epoch().count();
   if (usage.day != day) usage = Usage{day, 0};
-  if (elements >
-      options_.elements_per_member_per_day -
-          std::min(usage.elements, options_.elements_per_member_per_day)) {
-    return until_midnight;
-  }
   usage.elements += elements;
-  return 0;
 }
 
 void OprfEvaluator::Evaluate(

@@ -33,6 +33,13 @@ struct OprfEvaluatorOptions {
   std::size_t threads = 2;
   // Source of "now" for the quota day. Default: the system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
+  // Called after each successful charge with the member, the UTC day
+  // (days since the epoch) and the elements charged, outside the lock:
+  // cairnd records them in the store so that a restart does not reset the
+  // quota. Default: none (the quota lives in memory only).
+  std::function<void(const std::string& member_id, std::int64_t day,
+                     std::uint64_t elements)>
+      on_charge;
 };
 
 // Thread-safe.
@@ -57,6 +64,14 @@ class OprfEvaluator {
   // request larger than the whole daily quota is never admitted.
   std::uint64_t ChargeQuota(const std::string& member_id,
                             std::uint64_t elements);
+
+  // The quota day of now: days since 1970-01-01, UTC.
+  std::int64_t Today() const;
+
+  // Adds `elements` already used on `day` (recorded before a restart) to
+  // `member_id`'s count; ignored unless `day` is Today().
+  void RestoreUsage(const std::string& member_id, std::int64_t day,
+                    std::uint64_t elements);
 
   // Evaluates `blinded` under the key of `epoch` on a worker thread and
   // calls `done` there. REQUIRES: keyring().HasEpoch(epoch).

@@ -290,6 +290,16 @@ struct PurgeOutcome {
   }
 };
 
+// Blinded elements a member had evaluated on one UTC day (token scheme
+// voprf-v1): kept so that the daily OPRF quota survives a restart.
+struct OprfUsage {
+  std::string member_id;
+  std::int64_t day = 0;  // days since 1970-01-01, UTC
+  std::uint64_t elements = 0;
+
+  bool operator==(const OprfUsage&) const = default;
+};
+
 // A signed statement that the audit log's entry `seq` has hash `head_hash`.
 struct AuditCheckpoint {
   std::uint64_t seq = 0;

@@ -325,6 +325,14 @@ const std::vector<std::vector<const char*>>& Migrations() {
           " signal INTEGER NOT NULL,"
           " PRIMARY KEY (match, signal)) WITHOUT ROWID",
       },
+      // 5: each member's OPRF evaluations per UTC day (the daily quota).
+      {
+          "CREATE TABLE oprf_usage ("
+          " member INTEGER NOT NULL,"
+          " day INTEGER NOT NULL,"
+          " elements INTEGER NOT NULL,"
+          " PRIMARY KEY (member, day)) WITHOUT ROWID",
+      },
   };
   return kSteps;
 }

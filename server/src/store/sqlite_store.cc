@@ -257,6 +257,15 @@ class SqliteStore final : public Store {
     Push(std::move(op), /*lingering=*/true);
   }
 
+  void RecordOprfUsage(OprfUsage usage, Callback<void> done) override {
+    auto op = std::make_unique<TypedOperation<void>>(
+        [this, u = std::move(usage)](BatchState& b) -> Status {
+          return DoRecordOprfUsage(b, u);
+        },
+        std::move(done), std::nullopt);
+    Push(std::move(op), /*lingering=*/true);
+  }
+
   // ---- Signals -----------------------------------------------------------
 
   void Submit(SubmitCommand command, Callback<SubmitOutcome> done) override {
@@ -474,6 +483,26 @@ class SqliteStore final : public Store {
       page.events.push_back(std::move(e));
     }
     return page;
+  }
+
+  Result<std::vector<OprfUsage>> OprfUsageOn(std::int64_t day) const override {
+    auto dir = Snapshot();
+    std::lock_guard lock(reader_mutex_);
+    auto stmt = reader_db_->Prepare(
+        "SELECT member, elements FROM oprf_usage WHERE day = ?1"
+        " ORDER BY member");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, day);
+    std::vector<OprfUsage> out;
+    while (true) {
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(
+          OprfUsage{dir->MemberIdOf(static_cast<std::uint32_t>(stmt->Int(0))),
+                    day, static_cast<std::uint64_t>(stmt->Int(1))});
+    }
+    return out;
   }
 
   Result<NotificationPage> Notifications(std::string_view member_id,
@@ -1848,6 +1877,26 @@ class SqliteStore final : public Store {
     }
     Audit(b, ctx, "query", QueryDetails(queried, outcome.matches));
     return outcome;
+  }
+
+  Status DoRecordOprfUsage(BatchState& b, const OprfUsage& u) {
+    auto dir = Snapshot();
+    const Directory::Member* me = dir->FindMember(u.member_id);
+    if (me == nullptr) return UnknownMember(u.member_id);
+    if (!Run(b, "DELETE FROM oprf_usage WHERE member = ?1 AND day < ?2",
+             [&](Statement& s) { s.Bind(1, me->number).Bind(2, u.day); }) ||
+        !Run(b,
+             "INSERT INTO oprf_usage (member, day, elements)"
+             " VALUES (?1, ?2, ?3) ON CONFLICT (member, day)"
+             " DO UPDATE SET elements = elements + excluded.elements",
+             [&](Statement& s) {
+               s.Bind(1, me->number)
+                   .Bind(2, u.day)
+                   .Bind(3, static_cast<std::int64_t>(u.elements));
+             })) {
+      return tl::unexpected(*b.fatal);
+    }
+    return {};
   }
 
   Result<DispositionRecord> DoDispose(BatchState& b, const DisposeCommand& c) {

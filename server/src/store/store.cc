@@ -64,6 +64,11 @@ Result<ExpireOutcome> Store::ExpireDueAndWait() {
   return Wait<ExpireOutcome>([&](auto done) { ExpireDue(std::move(done)); });
 }
 
+Status Store::RecordOprfUsageAndWait(OprfUsage usage) {
+  return Wait<void>(
+      [&](auto done) { RecordOprfUsage(std::move(usage), std::move(done)); });
+}
+
 Status Store::RecordAuditAndWait(AuditEvent event) {
   return Wait<void>(
       [&](auto done) { RecordAudit(std::move(event), std::move(done)); });

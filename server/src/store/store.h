@@ -147,6 +147,12 @@ class Store {
   // callers that answer without waiting must still log a failure.
   virtual void RecordAudit(AuditEvent event, Callback<void> done) = 0;
 
+  // Adds usage.elements to the member's OPRF evaluations on usage.day and
+  // forgets its earlier days. Like RecordAudit it rides the next group
+  // commit and nobody waits: a crash loses at most the charges of the last
+  // few milliseconds. kPermissionDenied for an unknown member.
+  virtual void RecordOprfUsage(OprfUsage usage, Callback<void> done) = 0;
+
   // Deletes (or with dry_run only counts) what has outlived its retention;
   // see SqliteStoreOptions and PurgeOutcome. Appends a "purge" audit entry
   // when it deleted anything or the actor is not "hub".
@@ -173,6 +179,11 @@ class Store {
                                                  std::uint64_t after_seq,
                                                  std::size_t limit) const = 0;
 
+  // Every member's OPRF evaluations recorded for `day` (days since the
+  // epoch, UTC): cairnd restores the daily quota from them at start-up.
+  virtual Result<std::vector<OprfUsage>> OprfUsageOn(
+      std::int64_t day) const = 0;
+
   // ---- Operations --------------------------------------------------------
 
   // False after the last write transaction failed, until one succeeds.
@@ -190,6 +201,7 @@ class Store {
   Result<DispositionRecord> DisposeAndWait(DisposeCommand command);
   Result<ExpireOutcome> ExpireDueAndWait();
   Status RecordAuditAndWait(AuditEvent event);
+  Status RecordOprfUsageAndWait(OprfUsage usage);
   Result<PurgeOutcome> PurgeAndWait(PurgeCommand command);
   Status CheckpointIfDueAndWait();
 };
