@@ -2,10 +2,10 @@
 //
 // Shape: one writer thread owns the read-write connection and applies queued
 // commands in batches (group commit, one transaction per batch); a separate
-// read-only connection under a mutex serves feed and notification pages;
-// members and kinds are served from an immutable in-memory snapshot that the
-// writer republishes after commits that change them; queries are answered
-// from the TokenIndex.
+// read-only connection under a mutex serves feed and notification pages
+// (stream_reads.h); members and kinds are served from an immutable in-memory
+// snapshot (member_directory.h) that the writer republishes after commits
+// that change them; queries are answered from the TokenIndex.
 //
 // While a batch runs, its index changes are held in an overlay (BatchState)
 // so later commands of the same batch see earlier ones; the overlay is
@@ -31,11 +31,13 @@
 #include "server/src/store/audit_writer.h"
 #include "server/src/store/completion_runner.h"
 #include "server/src/store/match_reuse.h"
+#include "server/src/store/member_directory.h"
 #include "server/src/store/recent_match_signals.h"
 #include "server/src/store/record_ids.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
 #include "server/src/store/store_time.h"
+#include "server/src/store/stream_reads.h"
 #include "server/src/store/submit_records.h"
 #include "server/src/store/token_index.h"
 #include "server/src/store/wal_checkpointer.h"
@@ -53,48 +55,6 @@ std::vector<std::string> RoleNames(RoleSet roles) {
   }
   return names;
 }
-
-// Lets the directory's string-keyed maps be searched with a string_view,
-// without building a std::string per lookup.
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
-// Members and kinds as the request path needs them; immutable once
-// published.
-struct Directory {
-  struct Member {
-    MemberRecord record;
-    std::uint32_t number = 0;
-  };
-  std::unordered_map<std::string, Member> members;           // by member id
-  std::unordered_map<std::string, std::string> active_fps;   // fp -> member id
-  std::unordered_map<std::uint32_t, std::string> by_number;  // number -> id
-  std::unordered_map<std::string, std::uint16_t, StringHash, std::equal_to<>>
-      kind_ids;
-  std::unordered_map<std::uint16_t, std::string> kind_names;
-
-  const Member* FindMember(std::string_view id) const {
-    auto it = members.find(std::string(id));
-    return it == members.end() ? nullptr : &it->second;
-  }
-  std::optional<std::uint16_t> KindId(std::string_view kind) const {
-    auto it = kind_ids.find(kind);
-    if (it == kind_ids.end()) return std::nullopt;
-    return it->second;
-  }
-  std::string KindName(std::uint16_t id) const {
-    auto it = kind_names.find(id);
-    return it == kind_names.end() ? std::string("unknown") : it->second;
-  }
-  std::string MemberIdOf(std::uint32_t number) const {
-    auto it = by_number.find(number);
-    return it == by_number.end() ? std::string() : it->second;
-  }
-};
 
 class SqliteStore final : public Store {
  public:
@@ -402,38 +362,8 @@ class SqliteStore final : public Store {
 
   Result<AuditCheckpointPage> AuditCheckpoints(
       std::uint64_t after_seq, std::size_t limit) const override {
-    limit = std::clamp<std::size_t>(limit, 1, 10000);
     std::lock_guard lock(reader_mutex_);
-    auto stmt = reader_db_->Prepare(
-        "SELECT seq, head_hash, at, key_id, signature FROM audit_checkpoints"
-        " WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, static_cast<std::int64_t>(after_seq))
-        .Bind(2, static_cast<std::int64_t>(limit + 1));
-    AuditCheckpointPage page;
-    page.cursor = after_seq;
-    while (true) {
-      auto row = stmt->Step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      if (page.checkpoints.size() == limit) {
-        page.more = true;
-        break;
-      }
-      AuditCheckpoint c;
-      c.seq = static_cast<std::uint64_t>(stmt->Int(0));
-      auto hash = stmt->Blob(1);
-      std::copy_n(hash.begin(), std::min(hash.size(), c.head_hash.size()),
-                  c.head_hash.begin());
-      c.at = FromUnix(stmt->Int(2));
-      c.key_id = stmt->Text(3);
-      auto sig = stmt->Blob(4);
-      std::copy_n(sig.begin(), std::min(sig.size(), c.signature.size()),
-                  c.signature.begin());
-      page.cursor = c.seq;
-      page.checkpoints.push_back(std::move(c));
-    }
-    return page;
+    return ReadAuditCheckpointPage(*reader_db_, after_seq, limit);
   }
 
   // ---- Streams -----------------------------------------------------------
@@ -443,66 +373,14 @@ class SqliteStore final : public Store {
     auto dir = Snapshot();
     const Directory::Member* me = dir->FindMember(member_id);
     if (me == nullptr) return UnknownMember(member_id);
-    limit = std::clamp<std::size_t>(limit, 1, 10000);
     std::lock_guard lock(reader_mutex_);
-    auto stmt = reader_db_->Prepare(
-        "SELECT f.seq, f.type, f.at, s.signal_id, s.kind, s.scheme, s.epoch,"
-        " s.token, s.category, s.severity, s.banned_at, s.expires_at"
-        " FROM feed f JOIN signals s ON s.id = f.signal"
-        " WHERE f.seq > ?1 AND f.member != ?2 ORDER BY f.seq LIMIT ?3");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, static_cast<std::int64_t>(after_seq))
-        .Bind(2, me->number)
-        .Bind(3, static_cast<std::int64_t>(limit + 1));
-    FeedPage page;
-    page.cursor = after_seq;
-    while (true) {
-      auto row = stmt->Step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      if (page.events.size() == limit) {
-        page.more = true;
-        break;
-      }
-      FeedEvent e;
-      e.seq = static_cast<std::uint64_t>(stmt->Int(0));
-      e.type = static_cast<FeedEventType>(stmt->Int(1));
-      e.at = FromUnix(stmt->Int(2));
-      e.signal_id = stmt->Text(3);
-      e.key.kind = dir->KindName(static_cast<std::uint16_t>(stmt->Int(4)));
-      e.key.scheme = static_cast<TokenScheme>(stmt->Int(5));
-      e.key.epoch = static_cast<std::uint32_t>(stmt->Int(6));
-      auto token = stmt->Blob(7);
-      std::copy_n(token.begin(), std::min(token.size(), e.key.token.size()),
-                  e.key.token.begin());
-      e.category = static_cast<Category>(stmt->Int(8));
-      e.severity = static_cast<Severity>(stmt->Int(9));
-      e.banned_at = FromUnix(stmt->Int(10));
-      e.expires_at = FromUnix(stmt->Int(11));
-      page.cursor = e.seq;
-      page.events.push_back(std::move(e));
-    }
-    return page;
+    return ReadFeedPage(*reader_db_, *dir, me->number, after_seq, limit);
   }
 
   Result<std::vector<OprfUsage>> OprfUsageOn(std::int64_t day) const override {
     auto dir = Snapshot();
     std::lock_guard lock(reader_mutex_);
-    auto stmt = reader_db_->Prepare(
-        "SELECT member, elements FROM oprf_usage WHERE day = ?1"
-        " ORDER BY member");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, day);
-    std::vector<OprfUsage> out;
-    while (true) {
-      auto row = stmt->Step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      out.push_back(
-          OprfUsage{dir->MemberIdOf(static_cast<std::uint32_t>(stmt->Int(0))),
-                    day, static_cast<std::uint64_t>(stmt->Int(1))});
-    }
-    return out;
+    return ReadOprfUsage(*reader_db_, *dir, day);
   }
 
   Result<NotificationPage> Notifications(std::string_view member_id,
@@ -511,39 +389,8 @@ class SqliteStore final : public Store {
     auto dir = Snapshot();
     const Directory::Member* me = dir->FindMember(member_id);
     if (me == nullptr) return UnknownMember(member_id);
-    limit = std::clamp<std::size_t>(limit, 1, 10000);
     std::lock_guard lock(reader_mutex_);
-    auto stmt = reader_db_->Prepare(
-        "SELECT n.seq, m.match_id, n.type, n.reason, n.at, n.still_supported"
-        " FROM notifications n JOIN matches m ON m.id = n.match"
-        " WHERE n.member = ?1 AND n.seq > ?2 ORDER BY n.seq LIMIT ?3");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, me->number)
-        .Bind(2, static_cast<std::int64_t>(after_seq))
-        .Bind(3, static_cast<std::int64_t>(limit + 1));
-    NotificationPage page;
-    page.cursor = after_seq;
-    while (true) {
-      auto row = stmt->Step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      if (page.notifications.size() == limit) {
-        page.more = true;
-        break;
-      }
-      Notification n;
-      n.seq = static_cast<std::uint64_t>(stmt->Int(0));
-      n.match_id = stmt->Text(1);
-      n.type = static_cast<FeedEventType>(stmt->Int(2));
-      if (!stmt->IsNull(3)) {
-        n.reason = static_cast<RetractReason>(stmt->Int(3));
-      }
-      n.at = FromUnix(stmt->Int(4));
-      n.still_supported = stmt->Int(5) != 0;
-      page.cursor = n.seq;
-      page.notifications.push_back(std::move(n));
-    }
-    return page;
+    return ReadNotificationPage(*reader_db_, me->number, after_seq, limit);
   }
 
   // ---- Operations --------------------------------------------------------
@@ -617,66 +464,6 @@ class SqliteStore final : public Store {
                      "member '" + std::string(id) +
                          "' is not registered on this hub; ask the operator "
                          "to admit it");
-  }
-
-  static Result<Directory> LoadDirectory(Database& db) {
-    Directory dir;
-    {
-      auto stmt = db.Prepare(
-          "SELECT id, member_id, name, roles, suspended, suspended_reason,"
-          " created_at FROM members");
-      if (!stmt) return tl::unexpected(stmt.error());
-      while (true) {
-        auto row = stmt->Step();
-        if (!row) return tl::unexpected(row.error());
-        if (!*row) break;
-        Directory::Member m;
-        m.number = static_cast<std::uint32_t>(stmt->Int(0));
-        m.record.member_id = stmt->Text(1);
-        m.record.name = stmt->Text(2);
-        m.record.roles = static_cast<RoleSet>(stmt->Int(3));
-        m.record.suspended = stmt->Int(4) != 0;
-        m.record.suspended_reason = stmt->Text(5);
-        m.record.created_at = FromUnix(stmt->Int(6));
-        dir.by_number[m.number] = m.record.member_id;
-        dir.members.emplace(m.record.member_id, std::move(m));
-      }
-    }
-    {
-      auto stmt = db.Prepare(
-          "SELECT fingerprint, member, revoked, added_at, revoked_at"
-          " FROM fingerprints ORDER BY added_at, rowid");
-      if (!stmt) return tl::unexpected(stmt.error());
-      while (true) {
-        auto row = stmt->Step();
-        if (!row) return tl::unexpected(row.error());
-        if (!*row) break;
-        FingerprintRecord fp;
-        fp.fingerprint = stmt->Text(0);
-        const std::string id =
-            dir.by_number[static_cast<std::uint32_t>(stmt->Int(1))];
-        fp.revoked = stmt->Int(2) != 0;
-        fp.added_at = FromUnix(stmt->Int(3));
-        if (!stmt->IsNull(4)) fp.revoked_at = FromUnix(stmt->Int(4));
-        auto it = dir.members.find(id);
-        if (it == dir.members.end()) continue;
-        if (!fp.revoked) dir.active_fps[fp.fingerprint] = id;
-        it->second.record.fingerprints.push_back(std::move(fp));
-      }
-    }
-    {
-      auto stmt = db.Prepare("SELECT id, name FROM kinds");
-      if (!stmt) return tl::unexpected(stmt.error());
-      while (true) {
-        auto row = stmt->Step();
-        if (!row) return tl::unexpected(row.error());
-        if (!*row) break;
-        const auto id = static_cast<std::uint16_t>(stmt->Int(0));
-        dir.kind_ids[stmt->Text(1)] = id;
-        dir.kind_names[id] = stmt->Text(1);
-      }
-    }
-    return dir;
   }
 
   Status LoadIndex() {

@@ -1,0 +1,69 @@
+// The store's in-memory directory of members, their certificate
+// fingerprints and the token kinds: what the request path needs on every
+// call without touching the database. Built from the database at start-up
+// and after each commit that changes members or kinds, then published as an
+// immutable snapshot (readers share it without locking).
+#ifndef CAIRN_SERVER_STORE_MEMBER_DIRECTORY_H_
+#define CAIRN_SERVER_STORE_MEMBER_DIRECTORY_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "cairn/result.h"
+#include "server/src/store/records.h"
+#include "server/src/store/sqlite_db.h"
+
+namespace cairn::server::store_internal {
+
+// Lets the directory's string-keyed maps be searched with a string_view,
+// without building a std::string per lookup.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+// Members and kinds as the request path needs them; immutable once
+// published.
+struct Directory {
+  struct Member {
+    MemberRecord record;
+    std::uint32_t number = 0;
+  };
+  std::unordered_map<std::string, Member> members;           // by member id
+  std::unordered_map<std::string, std::string> active_fps;   // fp -> member id
+  std::unordered_map<std::uint32_t, std::string> by_number;  // number -> id
+  std::unordered_map<std::string, std::uint16_t, StringHash, std::equal_to<>>
+      kind_ids;
+  std::unordered_map<std::uint16_t, std::string> kind_names;
+
+  const Member* FindMember(std::string_view id) const {
+    auto it = members.find(std::string(id));
+    return it == members.end() ? nullptr : &it->second;
+  }
+  std::optional<std::uint16_t> KindId(std::string_view kind) const {
+    auto it = kind_ids.find(kind);
+    if (it == kind_ids.end()) return std::nullopt;
+    return it->second;
+  }
+  std::string KindName(std::uint16_t id) const {
+    auto it = kind_names.find(id);
+    return it == kind_names.end() ? std::string("unknown") : it->second;
+  }
+  std::string MemberIdOf(std::uint32_t number) const {
+    auto it = by_number.find(number);
+    return it == by_number.end() ? std::string() : it->second;
+  }
+};
+
+// Reads members, fingerprints and kinds from `db`.
+Result<Directory> LoadDirectory(Database& db);
+
+}  // namespace cairn::server::store_internal
+
+#endif  // CAIRN_SERVER_STORE_MEMBER_DIRECTORY_H_
