@@ -20,7 +20,7 @@ std::string NewTimeOrderedId(std::string_view prefix,
 
 // Makes NewTimeOrderedId ids from a millisecond clock that never goes
 // backwards, so a UNIQUE index on them grows at its right edge: a commit of
-// a hundred new ids writes one or two index pages. The time must be the
+// 100-200 new ids writes about four index pages. The time must be the
 // real clock's milliseconds, not the store's (whole seconds): with ids of
 // one second sharing their time, each commit's ids scattered over all the
 // index pages of that second, about 60 pages per 100 matches at 19,000
