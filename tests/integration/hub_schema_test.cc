@@ -40,19 +40,12 @@ TEST_CASE("every real cairnd response body validates against its schema") {
 
   const std::string t1 = RandomTokenHex();
   const std::string t2 = RandomTokenHex();
-  // One banned_at for every submission of t1: a default computed per body
-  // differs when a second boundary falls between two submissions, and the
-  // hub then takes the repeat as an update (one more "added" event below).
-  const std::string t1_banned_at = TimestampFromNow(-std::chrono::hours(1));
   collect("health-response", 200, "alpha", "GET", "/healthz");
   collect("me-response", 200, "alpha", "GET", "/v1/me");
   collect("me-response", 200, "operator", "GET", "/v1/me");
   collect(
       "signals-response", 200, "alpha", "POST", "/v1/signals",
-      SubmitBody({{.token = t1,
-                   .banned_at = t1_banned_at,
-                   .attribution = true,
-                   .ref = "case-1"},
+      SubmitBody({{.token = t1, .attribution = true, .ref = "case-1"},
                   {.kind = "phone",
                    .token = t2,
                    .category = "other",
@@ -60,16 +53,11 @@ TEST_CASE("every real cairnd response body validates against its schema") {
                    .expires_at = TimestampFromNow(std::chrono::seconds(3))}}));
   // Duplicates, updates and a per-item error (an unregistered custom kind).
   collect("signals-response", 200, "alpha", "POST", "/v1/signals",
-          SubmitBody({{.token = t1,
-                       .banned_at = t1_banned_at,
-                       .attribution = true,
-                       .ref = "case-1"},
+          SubmitBody({{.token = t1, .attribution = true, .ref = "case-1"},
                       {.kind = "custom_kind", .token = RandomTokenHex()}}));
-  collect(
-      "signals-response", 200, "alpha", "POST", "/v1/signals",
-      SubmitBody(
-          {{.token = t1, .severity = "critical", .banned_at = t1_banned_at}}),
-      {"-H", "Idempotency-Key: abc-123"});
+  collect("signals-response", 200, "alpha", "POST", "/v1/signals",
+          SubmitBody({{.token = t1, .severity = "critical"}}),
+          {"-H", "Idempotency-Key: abc-123"});
   auto query = collect(
       "query-response", 200, "beta", "POST", "/v1/query",
       QueryBody({{"email", t1}, {"phone", t2}, {"email", RandomTokenHex()}}));

@@ -23,7 +23,7 @@ struct SignalSpec {
   std::string token;  // 64 hex
   std::string category = "grooming";
   std::string severity = "high";
-  std::string banned_at;                  // default: now - 1 h
+  std::string banned_at;  // default: 1 h before the first use, then fixed
   std::optional<std::string> expires_at;  // RFC 3339
   bool attribution = false;
   std::optional<std::string> ref;
