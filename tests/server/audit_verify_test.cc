@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "audit_test_util.h"
+#include "cairn/encoding.h"
 #include "server/src/audit/audit_verify.h"
 #include "server/src/store/audit_chain.h"
 #include "server/src/store/sqlite_db.h"
@@ -74,6 +75,39 @@ void Rechain(const std::filesystem::path& db_path, std::uint64_t from) {
     }
     prev = h;
   }
+}
+
+// Known answers computed outside the hub from docs/protocol.md ("Hash
+// chain") with Python's hashlib: the encoding and the hash function are
+// the documented ones, so verifiers written from the protocol agree.
+TEST_CASE("audit entry hashes match the protocol's encoding and SHA-256") {
+  AuditEntryFields first{
+      1,
+      1767225600,
+      "alpha",
+      "abababababababababababababababababababababababababababababababab",
+      "r_1",
+      "submit",
+      R"({"items":1,"signal_ids":["s_01"]})",
+      "ok",
+      {}};
+  const AuditHash h1 = HashAuditEntry(first);
+  CHECK(HexEncode(h1) ==
+        "79716e707b27aa33916b8374b5dce033bd47b5114ff128c0f1cae6e58942beb1");
+  // A negative time (two's complement), non-ASCII text, a chained prev_hash.
+  AuditEntryFields second{
+      2,
+      -1,
+      "op",
+      "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
+      "r_2",
+      "member.add",
+      "{\"member\":\"beta\",\"name\":\"B\xc3\xaa"
+      "ta\"}",
+      "ok",
+      h1};
+  CHECK(HexEncode(HashAuditEntry(second)) ==
+        "2193d05f14766cefd2138aca90fcf33aa4b658bb700e03a21741bbd703fdfd36");
 }
 
 TEST_CASE("an untouched log verifies, with its entries, checkpoints and span") {

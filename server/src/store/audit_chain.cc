@@ -1,6 +1,6 @@
 #include "server/src/store/audit_chain.h"
 
-#include <sodium.h>
+#include "cairn/sha256.h"
 
 namespace cairn::server {
 namespace {
@@ -43,10 +43,10 @@ std::vector<std::uint8_t> EncodeAuditEntry(const AuditEntryFields& e) {
 }
 
 AuditHash HashAuditEntry(const AuditEntryFields& entry) {
-  const std::vector<std::uint8_t> bytes = EncodeAuditEntry(entry);
-  AuditHash hash{};
-  crypto_hash_sha256(hash.data(), bytes.data(), bytes.size());
-  return hash;
+  // Through cairn/sha256.h (OpenSSL): a submit's entry lists its 1,000
+  // signal ids, and libsodium's portable SHA-256 of it was 4% of the
+  // writer's time under 1,000-signal submits.
+  return Sha256Of(EncodeAuditEntry(entry));
 }
 
 std::vector<std::uint8_t> EncodeCheckpointMessage(std::uint64_t seq,

@@ -8,8 +8,6 @@
 #include <cstring>
 #include <span>
 
-#include "cairn/encoding.h"
-
 namespace cairn::server::store_internal {
 
 namespace {
@@ -35,12 +33,25 @@ void IdRandomBytes(std::span<std::uint8_t> out) {
   }
 }
 
+// prefix + lowercase hex of `bytes`, built in one allocation: ids are made
+// per signal on the writer (HexEncode plus a concatenation was 5% of its
+// time under 1,000-signal submits).
+std::string PrefixedHex(std::string_view prefix,
+                        std::span<const std::uint8_t> bytes) {
+  std::string id(prefix.size() + bytes.size() * 2 + 1, '\0');
+  std::memcpy(id.data(), prefix.data(), prefix.size());
+  sodium_bin2hex(id.data() + prefix.size(), bytes.size() * 2 + 1, bytes.data(),
+                 bytes.size());
+  id.pop_back();  // sodium_bin2hex's terminating NUL
+  return id;
+}
+
 }  // namespace
 
 std::string NewId(std::string_view prefix) {
   std::array<std::uint8_t, 16> bytes;
   IdRandomBytes(bytes);
-  return std::string(prefix) + HexEncode(bytes);
+  return PrefixedHex(prefix, bytes);
 }
 
 std::string NewTimeOrderedId(std::string_view prefix,
@@ -54,7 +65,7 @@ std::string NewTimeOrderedId(std::string_view prefix,
     bytes[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
   }
   IdRandomBytes(std::span(bytes).subspan(6));
-  return std::string(prefix) + HexEncode(bytes);
+  return PrefixedHex(prefix, bytes);
 }
 
 std::string TimeOrderedIds::Next(std::string_view prefix) {

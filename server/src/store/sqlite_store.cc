@@ -1268,11 +1268,10 @@ class SqliteStore final : public Store {
                               const SignalSubmission& item, std::size_t i) {
     SubmitItemResult r;
     r.index = i;
-    const std::string at = "signals[" + std::to_string(i) + "].";
     auto fail = [&](std::string message, const char* field) {
       r.status = SubmitStatus::kError;
       r.error = ItemError(ErrorCode::kInvalidArgument, std::move(message),
-                          at + field, i);
+                          "signals[" + std::to_string(i) + "]." + field, i);
       return r;
     };
     auto kind = dir.KindId(item.key.kind);
