@@ -14,11 +14,24 @@ void Check(int ok) {
   if (ok != 1) throw std::bad_alloc();
 }
 
+// Fetched once: EVP_sha256() is a legacy handle that OpenSSL 3 resolves
+// by an implicit fetch on every EVP_DigestInit (a lock and a lookup each
+// time, and the calling thread's error state is set up for it). Never
+// freed: it lives as long as the process.
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* const md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    return fetched != nullptr ? static_cast<const EVP_MD*>(fetched)
+                              : EVP_sha256();
+  }();
+  return md;
+}
+
 }  // namespace
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr) throw std::bad_alloc();
-  if (EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+  if (EVP_DigestInit_ex(ctx_, Sha256Md(), nullptr) != 1) {
     EVP_MD_CTX_free(ctx_);
     throw std::bad_alloc();
   }
@@ -45,14 +58,14 @@ Sha256Digest Sha256::Final() {
 Sha256Digest Sha256Of(std::string_view bytes) {
   Sha256Digest out{};
   Check(EVP_Digest(bytes.data(), bytes.size(), out.data(), nullptr,
-                   EVP_sha256(), nullptr));
+                   Sha256Md(), nullptr));
   return out;
 }
 
 Sha256Digest Sha256Of(std::span<const std::uint8_t> bytes) {
   Sha256Digest out{};
   Check(EVP_Digest(bytes.data(), bytes.size(), out.data(), nullptr,
-                   EVP_sha256(), nullptr));
+                   Sha256Md(), nullptr));
   return out;
 }
 

@@ -1,5 +1,5 @@
 // SHA-256 (FIPS 180-4) for the hub's and SDK's digests: receipts,
-// idempotency records, the audit chain.
+// the idempotency digest of a submission.
 //
 // Through OpenSSL rather than libsodium: OpenSSL uses the CPU's SHA
 // extensions or AVX2, and libsodium's portable C ran at a fifth of its
