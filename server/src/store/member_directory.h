@@ -8,10 +8,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "cairn/result.h"
 #include "server/src/store/records.h"
@@ -63,6 +66,26 @@ struct Directory {
 
 // Reads members, fingerprints and kinds from `db`.
 Result<Directory> LoadDirectory(Database& db);
+
+// The directory the request path reads: the writer replaces it whole after
+// commits that change members or kinds; readers keep the snapshot they got.
+// Thread-safe.
+class PublishedDirectory {
+ public:
+  std::shared_ptr<const Directory> Get() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  void Publish(Directory dir) {
+    auto next = std::make_shared<const Directory>(std::move(dir));
+    std::lock_guard lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Directory> current_;
+};
 
 }  // namespace cairn::server::store_internal
 

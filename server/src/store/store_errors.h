@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "cairn/result.h"
 
@@ -24,6 +25,19 @@ inline Error ItemError(ErrorCode code, std::string message, std::string field,
   e.field = std::move(field);
   e.index = index;
   return e;
+}
+
+inline tl::unexpected<Error> MemberNotFound(std::string_view id) {
+  return MakeError(ErrorCode::kNotFound,
+                   "no member '" + std::string(id) +
+                       "' exists; list members with `cairnctl member list`");
+}
+
+inline tl::unexpected<Error> UnknownMember(std::string_view id) {
+  return MakeError(ErrorCode::kPermissionDenied,
+                   "member '" + std::string(id) +
+                       "' is not registered on this hub; ask the operator "
+                       "to admit it");
 }
 
 }  // namespace cairn::server::store_internal

@@ -1,0 +1,40 @@
+#include "server/src/store/index_keys.h"
+
+#include <algorithm>
+
+namespace cairn::server::store_internal {
+
+bool SchemeAccepted(const SqliteStoreOptions& options, TokenScheme scheme) {
+  return std::find(options.accepted_schemes.begin(),
+                   options.accepted_schemes.end(),
+                   scheme) != options.accepted_schemes.end();
+}
+
+bool EpochAccepted(const SqliteStoreOptions& options, const TokenKey& key) {
+  const auto& epochs = options.voprf_epochs;
+  return key.scheme != TokenScheme::kVoprfV1 || epochs.empty() ||
+         std::find(epochs.begin(), epochs.end(), key.epoch) != epochs.end();
+}
+
+std::optional<IndexKey> ToIndexKey(const SqliteStoreOptions& options,
+                                   const Directory& dir, const TokenKey& key,
+                                   KindCache* cache) {
+  std::optional<std::uint16_t> kind;
+  if (cache != nullptr && cache->id && cache->name == key.kind) {
+    kind = cache->id;
+  } else {
+    kind = dir.KindId(key.kind);
+    if (cache != nullptr && kind) *cache = KindCache{key.kind, kind};
+  }
+  if (!kind) return std::nullopt;
+  if (!SchemeAccepted(options, key.scheme)) return std::nullopt;
+  if (!EpochAccepted(options, key)) return std::nullopt;
+  IndexKey k;
+  k.kind = *kind;
+  k.scheme = key.scheme;
+  k.epoch = key.epoch;
+  k.token = key.token;
+  return k;
+}
+
+}  // namespace cairn::server::store_internal

@@ -1,0 +1,150 @@
+// StoreWrites: recording matches, members' dispositions of them, and the
+// OPRF quota members use.
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cairn/json_object.h"
+#include "server/src/store/batch_statements.h"
+#include "server/src/store/index_keys.h"
+#include "server/src/store/store_errors.h"
+#include "server/src/store/store_time.h"
+#include "server/src/store/store_writes.h"
+
+namespace cairn::server::store_internal {
+
+Result<QueryOutcome> StoreWrites::RecordMatches(
+    BatchState& b, const CommandContext& ctx, std::uint32_t member,
+    std::size_t queried,
+    const std::vector<std::pair<std::size_t, TokenKey>>& hits,
+    const std::vector<MatchResult>& reused) {
+  auto dir = Snapshot();
+  QueryOutcome outcome;
+  outcome.queried = queried;
+  for (const auto& [index, token_key] : hits) {
+    auto key = ToIndexKey(options_, *dir, token_key);
+    if (!key) continue;
+    // Re-checked here so a retraction queued before this command is
+    // honoured and every recorded match has live signals.
+    std::vector<IndexEntry> support;
+    for (const IndexEntry& e : BatchLookup(b, *key, b.now)) {
+      if (e.member != member) support.push_back(e);
+    }
+    if (support.empty()) continue;
+    MatchResult m;
+    m.index = index;
+    m.match_id = match_ids_.Next("m_");
+    m.kinds = {token_key.kind};
+    std::set<Category> categories;
+    std::set<std::uint32_t> platforms;
+    std::set<std::string> attributed;
+    std::int64_t first = std::numeric_limits<std::int64_t>::max();
+    std::int64_t last = std::numeric_limits<std::int64_t>::min();
+    Severity max_severity = Severity::kLow;
+    for (const IndexEntry& e : support) {
+      categories.insert(e.category);
+      platforms.insert(e.member);
+      if (e.attribution) attributed.insert(dir->MemberIdOf(e.member));
+      first = std::min(first, e.banned_at);
+      last = std::max(last, e.banned_at);
+      max_severity = std::max(max_severity, e.severity);
+    }
+    m.categories.assign(categories.begin(), categories.end());
+    m.platforms = static_cast<std::uint32_t>(platforms.size());
+    m.attributed_to.assign(attributed.begin(), attributed.end());
+    m.first_banned_at = FromUnix(first);
+    m.last_banned_at = FromUnix(last);
+    m.max_severity = max_severity;
+    const std::int64_t match_row = NextRowid(
+        b, b.next_match_rowid, "SELECT coalesce(max(id), 0) FROM matches");
+    if (match_row < 0) return tl::unexpected(*b.fatal);
+    b.matches.push_back({match_row, m.match_id, member});
+    for (const IndexEntry& e : support) {
+      b.match_signals.push_back({e.rowid, match_row});
+    }
+    if (record_reusable_) {
+      std::sort(support.begin(), support.end(),
+                [](const IndexEntry& x, const IndexEntry& y) {
+                  return x.rowid < y.rowid;
+                });
+      b.reusable.push_back({member, *key, std::move(support), m});
+    }
+    outcome.matches.push_back(std::move(m));
+  }
+  if (!reused.empty()) {
+    outcome.matches.insert(outcome.matches.end(), reused.begin(), reused.end());
+    std::sort(outcome.matches.begin(), outcome.matches.end(),
+              [](const MatchResult& x, const MatchResult& y) {
+                return x.index < y.index;
+              });
+  }
+  Audit(b, ctx, "query", QueryAuditDetails(queried, outcome.matches));
+  return outcome;
+}
+
+Result<DispositionRecord> StoreWrites::Dispose(BatchState& b,
+                                               const DisposeCommand& c) {
+  auto dir = Snapshot();
+  const Directory::Member* me = dir->FindMember(c.member_id);
+  if (me == nullptr) return UnknownMember(c.member_id);
+  std::int64_t match_row = 0;
+  {
+    std::optional<Statement> slot;
+    Statement* s =
+        Prep(b, slot, "SELECT id, member FROM matches WHERE match_id = ?1");
+    if (s == nullptr) return tl::unexpected(*b.fatal);
+    s->Bind(1, c.match_id);
+    auto row = s->Step();
+    if (!row) return tl::unexpected(b.Fail(row.error()));
+    if (!*row || s->Int(1) != me->number) {
+      return MakeError(ErrorCode::kNotFound,
+                       "no match '" + c.match_id +
+                           "' was made by your queries; use a match_id "
+                           "from one of your query responses",
+                       "match_id");
+    }
+    match_row = s->Int(0);
+  }
+  if (!Run(b,
+           "INSERT INTO dispositions (match, member, outcome, note,"
+           " recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+           [&](Statement& s) {
+             s.Bind(1, match_row)
+                 .Bind(2, me->number)
+                 .Bind(3, static_cast<std::int64_t>(c.outcome))
+                 .Bind(4, c.note)
+                 .Bind(5, b.now);
+           })) {
+    return tl::unexpected(*b.fatal);
+  }
+  Audit(b, c.context, "disposition",
+        JsonObjectWriter()
+            .Add("match_id", c.match_id)
+            .Add("outcome", ToString(c.outcome))
+            .Finish());
+  return DispositionRecord{c.match_id, c.outcome, c.note, FromUnix(b.now)};
+}
+
+Status StoreWrites::RecordOprfUsage(BatchState& b, const OprfUsage& u) {
+  auto dir = Snapshot();
+  const Directory::Member* me = dir->FindMember(u.member_id);
+  if (me == nullptr) return UnknownMember(u.member_id);
+  if (!Run(b, "DELETE FROM oprf_usage WHERE member = ?1 AND day < ?2",
+           [&](Statement& s) { s.Bind(1, me->number).Bind(2, u.day); }) ||
+      !Run(b,
+           "INSERT INTO oprf_usage (member, day, elements)"
+           " VALUES (?1, ?2, ?3) ON CONFLICT (member, day)"
+           " DO UPDATE SET elements = elements + excluded.elements",
+           [&](Statement& s) {
+             s.Bind(1, me->number)
+                 .Bind(2, u.day)
+                 .Bind(3, static_cast<std::int64_t>(u.elements));
+           })) {
+    return tl::unexpected(*b.fatal);
+  }
+  return {};
+}
+
+}  // namespace cairn::server::store_internal

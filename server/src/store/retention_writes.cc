@@ -1,0 +1,160 @@
+// StoreWrites: signals expiring, and purges of what the retention
+// periods no longer keep.
+#include <sqlite3.h>
+
+#include <string_view>
+#include <vector>
+
+#include "cairn/json_object.h"
+#include "server/src/store/batch_statements.h"
+#include "server/src/store/store_time.h"
+#include "server/src/store/store_writes.h"
+
+namespace cairn::server::store_internal {
+
+Result<ExpireOutcome> StoreWrites::Expire(BatchState& b) {
+  std::vector<std::pair<Departure, std::uint32_t>> due;
+  {
+    std::optional<Statement> slot;
+    Statement* s = Prep(b, slot,
+                        "SELECT id, kind, scheme, epoch, token, member"
+                        " FROM signals WHERE status = 0 AND expires_at <= ?1");
+    if (s == nullptr) return tl::unexpected(*b.fatal);
+    s->Bind(1, b.now);
+    while (true) {
+      auto row = s->Step();
+      if (!row) return tl::unexpected(b.Fail(row.error()));
+      if (!*row) break;
+      Departure d;
+      d.rowid = s->Int(0);
+      d.key.kind = static_cast<std::uint16_t>(s->Int(1));
+      d.key.scheme = static_cast<TokenScheme>(s->Int(2));
+      d.key.epoch = static_cast<std::uint32_t>(s->Int(3));
+      auto token = s->Blob(4);
+      std::copy_n(token.begin(), std::min(token.size(), d.key.token.size()),
+                  d.key.token.begin());
+      due.emplace_back(d, static_cast<std::uint32_t>(s->Int(5)));
+    }
+  }
+  std::vector<Departure> departed;
+  for (const auto& [d, member] : due) {
+    if (!Depart(b, d, member, kStatusExpired, std::nullopt, {})) {
+      return tl::unexpected(*b.fatal);
+    }
+    departed.push_back(d);
+  }
+  if (!NotifyMatches(b, departed, FeedEventType::kExpired, std::nullopt)) {
+    return tl::unexpected(*b.fatal);
+  }
+  if (!departed.empty()) {
+    Audit(b, HubContext(), "expire",
+          JsonObjectWriter()
+              .Add("signals", std::uint64_t{departed.size()})
+              .Finish());
+  }
+  return ExpireOutcome{departed.size()};
+}
+
+// Runs `sql` with those of ?1..?5 it uses bound to the purge cutoffs
+// (tombstone, match, disposition, notification, idempotency); returns the
+// count it selects, or the number of rows it deleted.
+std::optional<std::uint64_t> StoreWrites::PurgeStep(
+    BatchState& b, const char* sql, const std::int64_t (&cut)[5], bool count) {
+  std::optional<Statement> slot;
+  Statement* st = Prep(b, slot, sql);
+  if (st == nullptr) return std::nullopt;
+  for (int i = 0; i < 5; ++i) {
+    const char placeholder[] = {'?', static_cast<char>('1' + i)};
+    if (std::string_view(sql).find(std::string_view(placeholder, 2)) !=
+        std::string_view::npos) {
+      st->Bind(i + 1, cut[i]);
+    }
+  }
+  auto row = st->Step();
+  if (!row) {
+    b.Fail(row.error());
+    return std::nullopt;
+  }
+  if (count) return static_cast<std::uint64_t>(st->Int(0));
+  return static_cast<std::uint64_t>(sqlite3_changes(b.db.handle()));
+}
+
+Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c) {
+  const std::int64_t cut[5] = {b.now - options_.tombstone_period.count(),
+                               b.now - options_.match_retention.count(),
+                               b.now - options_.disposition_retention.count(),
+                               b.now - options_.notification_retention.count(),
+                               b.now - options_.idempotency_window.count()};
+  PurgeOutcome out;
+  out.dry_run = c.dry_run;
+  struct Step {
+    const char* count_sql;
+    const char* delete_sql;  // nullptr: deleted by an earlier step
+    std::uint64_t* total;
+  };
+  // Order matters for the deletes: rows that point at a signal or a match
+  // go before it, so nothing is left dangling.
+  const Step steps[] = {
+      {"SELECT count(*) FROM feed WHERE signal IN (SELECT id FROM signals"
+       " WHERE status != 0 AND updated_at <= ?1)",
+       "DELETE FROM feed WHERE signal IN (SELECT id FROM signals"
+       " WHERE status != 0 AND updated_at <= ?1)",
+       &out.feed_events},
+      {"SELECT 0",
+       "DELETE FROM retractions WHERE signal IN (SELECT id FROM signals"
+       " WHERE status != 0 AND updated_at <= ?1)",
+       nullptr},
+      {"SELECT 0",
+       "DELETE FROM match_signals WHERE signal IN (SELECT id FROM signals"
+       " WHERE status != 0 AND updated_at <= ?1)",
+       nullptr},
+      {"SELECT count(*) FROM signals WHERE status != 0 AND updated_at <= ?1",
+       "DELETE FROM signals WHERE status != 0 AND updated_at <= ?1",
+       &out.signals},
+      {"SELECT count(*) FROM dispositions WHERE recorded_at <= ?3 OR match"
+       " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+       "DELETE FROM dispositions WHERE recorded_at <= ?3 OR match"
+       " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+       &out.dispositions},
+      {"SELECT count(*) FROM notifications WHERE at <= ?4 OR match"
+       " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+       "DELETE FROM notifications WHERE at <= ?4 OR match"
+       " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+       &out.notifications},
+      {"SELECT 0",
+       "DELETE FROM match_signals WHERE match"
+       " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+       nullptr},
+      // A departed signal's rows were settled when it departed, but an
+      // old match can still wait in match_signals_recent.
+      {"SELECT 0",
+       "DELETE FROM match_signals_recent WHERE match"
+       " IN (SELECT id FROM matches WHERE created_at <= ?2)",
+       nullptr},
+      {"SELECT count(*) FROM matches WHERE created_at <= ?2",
+       "DELETE FROM matches WHERE created_at <= ?2", &out.matches},
+      {"SELECT count(*) FROM idempotency WHERE created_at <= ?5",
+       "DELETE FROM idempotency WHERE created_at <= ?5", &out.idempotency_keys},
+  };
+  for (const Step& step : steps) {
+    if (c.dry_run && step.total == nullptr) continue;
+    auto n = PurgeStep(b, c.dry_run ? step.count_sql : step.delete_sql, cut,
+                       c.dry_run);
+    if (!n) return tl::unexpected(*b.fatal);
+    if (step.total != nullptr) *step.total = *n;
+  }
+  if (!c.dry_run && (out.Total() > 0 || c.context.actor != "hub")) {
+    Audit(b, c.context, "purge",
+          JsonObjectWriter()
+              .Add("signals", out.signals)
+              .Add("feed_events", out.feed_events)
+              .Add("matches", out.matches)
+              .Add("dispositions", out.dispositions)
+              .Add("notifications", out.notifications)
+              .Add("idempotency_keys", out.idempotency_keys)
+              .Finish());
+  }
+  return out;
+}
+
+}  // namespace cairn::server::store_internal

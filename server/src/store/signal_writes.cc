@@ -1,0 +1,423 @@
+// StoreWrites: submitting and retracting signals, and the departure of a
+// signal from the active set that retraction and expiry share.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cairn/json_object.h"
+#include "server/src/store/batch_statements.h"
+#include "server/src/store/index_keys.h"
+#include "server/src/store/record_ids.h"
+#include "server/src/store/store_errors.h"
+#include "server/src/store/store_time.h"
+#include "server/src/store/store_writes.h"
+#include "server/src/store/submit_records.h"
+
+namespace cairn::server::store_internal {
+
+Result<SubmitOutcome> StoreWrites::Submit(BatchState& b, const SubmitCommand& c,
+                                          const Sha256Digest& digest) {
+  auto dir = Snapshot();
+  const Directory::Member* me = dir->FindMember(c.member_id);
+  if (me == nullptr) return UnknownMember(c.member_id);
+  SubmitOutcome outcome;
+  if (!c.idempotency_key.empty()) {
+    std::optional<Statement> slot;
+    Statement* s = Prep(b, slot,
+                        "SELECT digest, results FROM idempotency"
+                        " WHERE member = ?1 AND key = ?2 AND created_at > ?3");
+    if (s == nullptr) return tl::unexpected(*b.fatal);
+    s->Bind(1, me->number)
+        .Bind(2, c.idempotency_key)
+        .Bind(3, b.now - options_.idempotency_window.count());
+    auto row = s->Step();
+    if (!row) return tl::unexpected(b.Fail(row.error()));
+    if (*row) {
+      auto stored = s->Blob(0);
+      if (!std::equal(stored.begin(), stored.end(), digest.begin(),
+                      digest.end())) {
+        return MakeError(ErrorCode::kConflict,
+                         "Idempotency-Key '" + c.idempotency_key +
+                             "' was already used for a different batch; "
+                             "use a new key for a new batch");
+      }
+      outcome.results = DecodeResults(s->Text(1));
+      outcome.replayed = true;
+      Audit(b, c.context, "submit", SubmitDetails(outcome));
+      return outcome;
+    }
+  }
+  outcome.results.reserve(c.items.size());
+  for (std::size_t i = 0; i < c.items.size(); ++i) {
+    SubmitItemResult r = SubmitItem(b, *dir, *me, c.items[i], i);
+    if (b.fatal) return tl::unexpected(*b.fatal);
+    outcome.results.push_back(std::move(r));
+  }
+  if (!c.idempotency_key.empty()) {
+    if (!Run(b,
+             "INSERT OR REPLACE INTO idempotency"
+             " (member, key, digest, results, created_at)"
+             " VALUES (?1, ?2, ?3, ?4, ?5)",
+             [&](Statement& s) {
+               s.Bind(1, me->number)
+                   .Bind(2, c.idempotency_key)
+                   .BindBlob(3, digest)
+                   .Bind(4, EncodeResults(outcome.results))
+                   .Bind(5, b.now);
+             })) {
+      return tl::unexpected(*b.fatal);
+    }
+  }
+  Audit(b, c.context, "submit", SubmitDetails(outcome));
+  return outcome;
+}
+
+std::string StoreWrites::SubmitDetails(const SubmitOutcome& outcome) {
+  std::uint64_t counts[4] = {0, 0, 0, 0};
+  std::vector<std::string> ids;
+  for (const auto& r : outcome.results) {
+    ++counts[static_cast<std::size_t>(r.status)];
+    if (r.status != SubmitStatus::kError) ids.push_back(r.signal_id);
+  }
+  JsonObjectWriter d;
+  d.Add("items", std::uint64_t{outcome.results.size()})
+      .Add("created", counts[static_cast<int>(SubmitStatus::kCreated)])
+      .Add("updated", counts[static_cast<int>(SubmitStatus::kUpdated)])
+      .Add("duplicate", counts[static_cast<int>(SubmitStatus::kDuplicate)])
+      .Add("errors", counts[static_cast<int>(SubmitStatus::kError)])
+      .Add("signal_ids", ids);
+  if (outcome.replayed) d.Add("replayed", true);
+  return d.Finish();
+}
+
+SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
+                                         const Directory::Member& me,
+                                         const SignalSubmission& item,
+                                         std::size_t i) {
+  SubmitItemResult r;
+  r.index = i;
+  auto fail = [&](std::string message, const char* field) {
+    r.status = SubmitStatus::kError;
+    r.error = ItemError(ErrorCode::kInvalidArgument, std::move(message),
+                        "signals[" + std::to_string(i) + "]." + field, i);
+    return r;
+  };
+  auto kind = dir.KindId(item.key.kind);
+  if (!kind) {
+    return fail("kind '" + item.key.kind +
+                    "' is not registered on this hub; use a built-in kind "
+                    "or ask the operator to register it",
+                "kind");
+  }
+  if (!SchemeAccepted(options_, item.key.scheme)) {
+    return fail("token scheme '" + std::string(ToString(item.key.scheme)) +
+                    "' is not accepted by this hub; see token_schemes in "
+                    "GET /v1/me",
+                "scheme");
+  }
+  if (!EpochAccepted(options_, item.key)) {
+    return fail("voprf-v1 epoch " + std::to_string(item.key.epoch) +
+                    " is not one this hub holds a key for; derive the "
+                    "token again under the epoch announced in GET /v1/me",
+                "epoch");
+  }
+  const std::int64_t banned_at = ToUnix(item.banned_at);
+  if (banned_at > b.now + options_.max_clock_skew.count()) {
+    return fail(
+        "banned_at lies in the future; send the time the account "
+        "was banned (check the clock of the submitting system)",
+        "banned_at");
+  }
+  const std::int64_t cap = b.now + options_.max_retention.count();
+  std::optional<std::int64_t> requested;
+  if (item.expires_at) {
+    requested = std::min(ToUnix(*item.expires_at), cap);
+    if (*requested <= b.now) {
+      return fail(
+          "expires_at is not in the future; omit it to use the "
+          "hub's default retention",
+          "expires_at");
+    }
+    if (*requested < banned_at) {
+      return fail(
+          "expires_at is before banned_at; a signal must expire "
+          "after the ban it records",
+          "expires_at");
+    }
+  }
+  IndexKey key{*kind, item.key.scheme, item.key.epoch, item.key.token};
+  IndexEntry entry;
+  entry.banned_at = banned_at;
+  entry.member = me.number;
+  entry.category = item.category;
+  entry.severity = item.severity;
+  entry.attribution = item.attribution;
+
+  // The member's own active signal on this token and category, if any.
+  std::optional<IndexEntry> existing;
+  for (const IndexEntry& e : BatchLookup(b, key, kAnyTime)) {
+    if (e.member == me.number && e.category == item.category) existing = e;
+  }
+  if (existing) {
+    entry.rowid = existing->rowid;
+    // Without expires_at a resend keeps the current expiry, so re-sending
+    // the same batch is a duplicate rather than an extension.
+    entry.expires_at = requested.value_or(existing->expires_at);
+    // Sent twice in this command: its row must be written before it is
+    // read and updated below.
+    if (!b.signals.empty() && existing->rowid >= b.signals.front().rowid) {
+      FlushSignals(b);
+      if (b.fatal) return r;
+    }
+    std::optional<Statement> slot;
+    Statement* s = Prep(b, slot,
+                        "SELECT signal_id, coalesce(ref, '') FROM signals"
+                        " WHERE id = ?1");
+    if (s == nullptr) return r;
+    s->Bind(1, entry.rowid);
+    auto row = s->Step();
+    if (!row) {
+      b.Fail(row.error());
+      return r;
+    }
+    r.signal_id = s->Text(0);
+    const std::string old_ref = s->Text(1);
+    slot.reset();
+    const bool same_ref = item.ref.empty() || item.ref == old_ref;
+    if (entry == *existing && same_ref) {
+      r.status = SubmitStatus::kDuplicate;
+      return r;
+    }
+    if (!Run(b,
+             "UPDATE signals SET severity = ?2, banned_at = ?3,"
+             " expires_at = ?4, attribution = ?5,"
+             " ref = coalesce(?6, ref), updated_at = ?7 WHERE id = ?1",
+             [&](Statement& st) {
+               st.Bind(1, entry.rowid)
+                   .Bind(2, static_cast<std::int64_t>(entry.severity))
+                   .Bind(3, entry.banned_at)
+                   .Bind(4, entry.expires_at)
+                   .Bind(5, std::int64_t{entry.attribution ? 1 : 0})
+                   .Bind(7, b.now);
+               if (item.ref.empty()) {
+                 st.BindNull(6);
+               } else {
+                 st.Bind(6, item.ref);
+               }
+             })) {
+      return r;
+    }
+    // Mirrors upsert by signal_id, so an update is re-announced as added.
+    AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number);
+    b.Update(key, entry);
+    r.status = SubmitStatus::kUpdated;
+    return r;
+  }
+
+  entry.expires_at =
+      requested.value_or(b.now + options_.default_retention.count());
+  if (entry.expires_at < banned_at) {
+    return fail(
+        "the hub's default retention ends before banned_at; send "
+        "an expires_at after banned_at",
+        "banned_at");
+  }
+  r.signal_id = NewId("s_");
+  entry.rowid = NextRowid(b, b.next_signal_rowid,
+                          "SELECT coalesce(max(id), 0) FROM signals");
+  if (entry.rowid < 0) return r;
+  b.signals.push_back({entry.rowid, r.signal_id, key, entry, item.ref});
+  AddFeedEvent(b, FeedEventType::kAdded, entry.rowid, me.number);
+  b.Insert(key, entry);
+  r.status = SubmitStatus::kCreated;
+  return r;
+}
+
+// Marks the signal retracted/expired, emits its feed event and removes it
+// from the overlay. Returns false on SQL failure.
+bool StoreWrites::Depart(BatchState& b, const Departure& d,
+                         std::uint32_t member, std::int64_t status,
+                         std::optional<RetractReason> reason,
+                         const std::string& request_id) {
+  if (!Run(b,
+           "UPDATE signals SET status = ?2, retract_reason = ?3,"
+           " updated_at = ?4 WHERE id = ?1",
+           [&](Statement& s) {
+             s.Bind(1, d.rowid).Bind(2, status).Bind(4, b.now);
+             if (reason) {
+               s.Bind(3, static_cast<std::int64_t>(*reason));
+             } else {
+               s.BindNull(3);
+             }
+           })) {
+    return false;
+  }
+  if (reason &&
+      !Run(b,
+           "INSERT OR REPLACE INTO retractions (signal, reason, request_id,"
+           " at) VALUES (?1, ?2, ?3, ?4)",
+           [&](Statement& s) {
+             s.Bind(1, d.rowid)
+                 .Bind(2, static_cast<std::int64_t>(*reason))
+                 .Bind(3, request_id)
+                 .Bind(4, b.now);
+           })) {
+    return false;
+  }
+  const FeedEventType type = status == kStatusExpired
+                                 ? FeedEventType::kExpired
+                                 : FeedEventType::kRetracted;
+  AddFeedEvent(b, type, d.rowid, member);
+  b.Remove(d.key, d.rowid);
+  return true;
+}
+
+// One notification per match that included any departed signal, after all
+// of them have left (so still_supported reflects the final state).
+bool StoreWrites::NotifyMatches(BatchState& b,
+                                const std::vector<Departure>& departed,
+                                FeedEventType type,
+                                std::optional<RetractReason> reason) {
+  // Matches are found through match_signals, keyed by signal; a departing
+  // signal's recent matches are settled there first.
+  std::vector<std::int64_t> signals;
+  signals.reserve(departed.size());
+  for (const Departure& d : departed) signals.push_back(d.rowid);
+  if (recent_match_signals_.MayHoldAny(signals, b.recent) &&
+      !SettleRecentMatches(b)) {
+    return false;
+  }
+  std::map<std::int64_t, std::pair<std::uint32_t, IndexKey>> matches;
+  for (const Departure& d : departed) {
+    std::optional<Statement> slot;
+    Statement* s = Prep(b, slot,
+                        "SELECT m.id, m.member FROM match_signals ms"
+                        " JOIN matches m ON m.id = ms.match"
+                        " WHERE ms.signal = ?1");
+    if (s == nullptr) return false;
+    s->Bind(1, d.rowid);
+    while (true) {
+      auto row = s->Step();
+      if (!row) {
+        b.Fail(row.error());
+        return false;
+      }
+      if (!*row) break;
+      matches.emplace(
+          s->Int(0),
+          std::make_pair(static_cast<std::uint32_t>(s->Int(1)), d.key));
+    }
+  }
+  for (const auto& entry : matches) {
+    // No structured bindings here: the lambda below captures them, which
+    // clang-14 (the fuzz build) does not support.
+    const auto match = entry.first;
+    const std::uint32_t querier = entry.second.first;
+    const auto& key = entry.second.second;
+    bool supported = false;
+    for (const IndexEntry& e : BatchLookup(b, key, b.now)) {
+      if (e.member != querier) supported = true;
+    }
+    if (!Run(b,
+             "INSERT INTO notifications (member, match, type, reason,"
+             " still_supported, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             [&](Statement& s) {
+               s.Bind(1, std::int64_t{querier})
+                   .Bind(2, match)
+                   .Bind(3, static_cast<std::int64_t>(type))
+                   .Bind(5, std::int64_t{supported ? 1 : 0})
+                   .Bind(6, b.now);
+               if (reason) {
+                 s.Bind(4, static_cast<std::int64_t>(*reason));
+               } else {
+                 s.BindNull(4);
+               }
+             })) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<RetractOutcome> StoreWrites::Retract(BatchState& b,
+                                            const RetractCommand& c) {
+  auto dir = Snapshot();
+  const Directory::Member* me = dir->FindMember(c.member_id);
+  if (me == nullptr) return UnknownMember(c.member_id);
+  RetractOutcome outcome;
+  std::map<std::optional<RetractReason>, std::vector<Departure>> by_reason;
+  std::size_t retracted = 0;
+  for (std::size_t i = 0; i < c.items.size(); ++i) {
+    const RetractionItem& item = c.items[i];
+    RetractItemResult r;
+    r.index = i;
+    std::vector<Departure> targets;
+    if (item.key) {
+      if (auto key = ToIndexKey(options_, *dir, *item.key)) {
+        for (const IndexEntry& e : BatchLookup(b, *key, kAnyTime)) {
+          if (e.member == me->number) targets.push_back({*key, e.rowid});
+        }
+      }
+    } else if (!item.ref.empty()) {
+      std::optional<Statement> slot;
+      Statement* s = Prep(b, slot,
+                          "SELECT id, kind, scheme, epoch, token FROM signals"
+                          " WHERE member = ?1 AND ref = ?2 AND status = 0");
+      if (s == nullptr) return tl::unexpected(*b.fatal);
+      s->Bind(1, me->number).Bind(2, item.ref);
+      while (true) {
+        auto row = s->Step();
+        if (!row) return tl::unexpected(b.Fail(row.error()));
+        if (!*row) break;
+        Departure d;
+        d.rowid = s->Int(0);
+        d.key.kind = static_cast<std::uint16_t>(s->Int(1));
+        d.key.scheme = static_cast<TokenScheme>(s->Int(2));
+        d.key.epoch = static_cast<std::uint32_t>(s->Int(3));
+        auto token = s->Blob(4);
+        std::copy_n(token.begin(), std::min(token.size(), d.key.token.size()),
+                    d.key.token.begin());
+        targets.push_back(d);
+      }
+    }
+    for (const Departure& d : targets) {
+      std::optional<Statement> slot;
+      Statement* s =
+          Prep(b, slot, "SELECT signal_id FROM signals WHERE id = ?1");
+      if (s == nullptr) return tl::unexpected(*b.fatal);
+      s->Bind(1, d.rowid);
+      auto row = s->Step();
+      if (!row) return tl::unexpected(b.Fail(row.error()));
+      if (*row) r.signal_ids.push_back(s->Text(0));
+      slot.reset();
+      if (!Depart(b, d, me->number, kStatusRetracted, item.reason,
+                  c.context.request_id)) {
+        return tl::unexpected(*b.fatal);
+      }
+      by_reason[item.reason].push_back(d);
+    }
+    r.status =
+        targets.empty() ? RetractStatus::kNotFound : RetractStatus::kRetracted;
+    retracted += targets.size();
+    outcome.results.push_back(std::move(r));
+  }
+  for (const auto& [reason, departed] : by_reason) {
+    if (!NotifyMatches(b, departed, FeedEventType::kRetracted, reason)) {
+      return tl::unexpected(*b.fatal);
+    }
+  }
+  std::vector<std::string> ids;
+  for (const auto& r : outcome.results) {
+    ids.insert(ids.end(), r.signal_ids.begin(), r.signal_ids.end());
+  }
+  Audit(b, c.context, "retract",
+        JsonObjectWriter()
+            .Add("items", std::uint64_t{c.items.size()})
+            .Add("retracted", std::uint64_t{retracted})
+            .Add("signal_ids", ids)
+            .Finish());
+  return outcome;
+}
+
+}  // namespace cairn::server::store_internal

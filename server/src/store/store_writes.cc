@@ -1,0 +1,82 @@
+#include "server/src/store/store_writes.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "cairn/json_object.h"
+#include "server/src/store/store_time.h"
+
+namespace cairn::server::store_internal {
+
+std::string QueryAuditDetails(std::size_t tokens,
+                              const std::vector<MatchResult>& matches) {
+  std::vector<std::string> ids;
+  ids.reserve(matches.size());
+  for (const auto& m : matches) ids.push_back(m.match_id);
+  return JsonObjectWriter().Add("tokens", tokens).Add("matches", ids).Finish();
+}
+
+StoreWrites::StoreWrites(const SqliteStoreOptions& options,
+                         const TokenIndex& index,
+                         const PublishedDirectory& directory,
+                         bool record_reusable)
+    : options_(options),
+      index_(index),
+      directory_(directory),
+      record_reusable_(record_reusable) {}
+
+Status StoreWrites::Load(Database& db) {
+  return recent_match_signals_.Load(db);
+}
+
+void StoreWrites::FinishBatch(BatchState& b) {
+  if (!b.fatal && recent_match_signals_.Rows(b.recent) >=
+                      std::max<std::size_t>(1, options_.match_settle_rows)) {
+    SettleRecentMatches(b);
+  }
+}
+
+void StoreWrites::Committed(BatchState& b) {
+  recent_match_signals_.Commit(std::move(b.recent));
+}
+
+std::vector<IndexEntry> StoreWrites::BatchLookup(
+    const BatchState& b, const IndexKey& key, std::int64_t min_expiry) const {
+  std::vector<IndexEntry> found;
+  index_.Lookup(key, kAnyTime, &found);
+  std::vector<IndexEntry> out;
+  for (const IndexEntry& e : found) {
+    if (b.removed.contains(e.rowid)) continue;
+    auto it = b.upserts.find(e.rowid);
+    const IndexEntry& current = it == b.upserts.end() ? e : it->second.second;
+    if (current.expires_at > min_expiry) out.push_back(current);
+  }
+  auto inserted = b.inserted_by_key.find(key);
+  if (inserted != b.inserted_by_key.end()) {
+    for (std::int64_t rowid : inserted->second) {
+      auto it = b.upserts.find(rowid);
+      if (it == b.upserts.end()) continue;  // removed later in the batch
+      if (it->second.second.expires_at > min_expiry) {
+        out.push_back(it->second.second);
+      }
+    }
+  }
+  return out;
+}
+
+bool StoreWrites::SettleRecentMatches(BatchState& b) {
+  const auto start = std::chrono::steady_clock::now();
+  auto s = RecentMatchSignals::Settle(b.db, b.recent);
+  const std::chrono::duration<double> took =
+      std::chrono::steady_clock::now() - start;
+  match_settles_.fetch_add(1, std::memory_order_relaxed);
+  match_settle_micros_.fetch_add(static_cast<std::uint64_t>(took.count() * 1e6),
+                                 std::memory_order_relaxed);
+  if (!s) {
+    b.Fail(s.error());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace cairn::server::store_internal

@@ -1,0 +1,150 @@
+// The store's write commands: what the writer thread runs, one after
+// another, inside a batch's transaction (SqliteStore queues them; see
+// sqlite_store.cc for the writer loop and group commit). Each command
+// reads and changes the database through BatchState, sees earlier commands
+// of the same batch through its index overlay, queues its audit entry, and
+// returns its outcome, which is delivered only after COMMIT.
+//
+// The definitions are split by subject: members and kinds
+// (member_writes.cc), signals and retractions (signal_writes.cc), matches,
+// dispositions and OPRF use (query_writes.cc), expiry and purges
+// (retention_writes.cc); store_writes.cc holds what several share.
+//
+// Thread-safety: writer thread only, except the match settle counters.
+#ifndef CAIRN_SERVER_STORE_STORE_WRITES_H_
+#define CAIRN_SERVER_STORE_STORE_WRITES_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cairn/result.h"
+#include "cairn/sha256.h"
+#include "server/src/store/member_directory.h"
+#include "server/src/store/recent_match_signals.h"
+#include "server/src/store/record_ids.h"
+#include "server/src/store/store.h"
+#include "server/src/store/token_index.h"
+#include "server/src/store/write_batch.h"
+
+namespace cairn::server::store_internal {
+
+// The actor of the hub's own sweeps (expiry, scheduled purges).
+inline CommandContext HubContext() { return CommandContext{"", "hub", ""}; }
+
+// The audit details of a query: {"tokens": N, "matches": [match ids]}.
+std::string QueryAuditDetails(std::size_t tokens,
+                              const std::vector<MatchResult>& matches);
+
+class StoreWrites {
+ public:
+  // All three must outlive this. `record_reusable`: queue each new match in
+  // BatchState::reusable for the match reuse cache.
+  StoreWrites(const SqliteStoreOptions& options, const TokenIndex& index,
+              const PublishedDirectory& directory, bool record_reusable);
+  StoreWrites(const StoreWrites&) = delete;
+  StoreWrites& operator=(const StoreWrites&) = delete;
+
+  // Reads match_signals_recent's state at start-up.
+  Status Load(Database& db);
+
+  // Members and kinds (member_writes.cc).
+  Result<MemberRecord> CreateMember(BatchState& b,
+                                    const CreateMemberCommand& c);
+  Result<MemberRecord> ChangeMember(BatchState& b,
+                                    const MemberChangeCommand& c);
+  Status RegisterKind(BatchState& b, const RegisterKindCommand& c);
+
+  // Signals (signal_writes.cc). `digest` is SubmissionDigest(c.items) when
+  // c has an idempotency key.
+  Result<SubmitOutcome> Submit(BatchState& b, const SubmitCommand& c,
+                               const Sha256Digest& digest);
+  Result<RetractOutcome> Retract(BatchState& b, const RetractCommand& c);
+
+  // Matches and what members do with them (query_writes.cc). RecordMatches
+  // records a match for each of `hits` that still has live signals, and
+  // answers with those and the `reused` ones, in item order.
+  Result<QueryOutcome> RecordMatches(
+      BatchState& b, const CommandContext& ctx, std::uint32_t member,
+      std::size_t queried,
+      const std::vector<std::pair<std::size_t, TokenKey>>& hits,
+      const std::vector<MatchResult>& reused);
+  Result<DispositionRecord> Dispose(BatchState& b, const DisposeCommand& c);
+  Status RecordOprfUsage(BatchState& b, const OprfUsage& u);
+
+  // Retention (retention_writes.cc).
+  Result<ExpireOutcome> Expire(BatchState& b);
+  Result<PurgeOutcome> Purge(BatchState& b, const PurgeCommand& c);
+
+  // Runs before every COMMIT: settles match_signals_recent into
+  // match_signals once it holds options.match_settle_rows rows.
+  void FinishBatch(BatchState& b);
+  // Runs after every COMMIT.
+  void Committed(BatchState& b);
+
+  // For StoreStats; any thread.
+  std::uint64_t match_settles() const {
+    return match_settles_.load(std::memory_order_relaxed);
+  }
+  double match_settle_seconds() const {
+    return double(match_settle_micros_.load(std::memory_order_relaxed)) / 1e6;
+  }
+
+ private:
+  // A signal leaving the active set.
+  struct Departure {
+    IndexKey key;
+    std::int64_t rowid = 0;
+  };
+
+  std::shared_ptr<const Directory> Snapshot() const { return directory_.Get(); }
+
+  // Active signals on `key` as of this point of the batch (index + overlay),
+  // with expires_at > min_expiry.
+  std::vector<IndexEntry> BatchLookup(const BatchState& b, const IndexKey& key,
+                                      std::int64_t min_expiry) const;
+  // Moves match_signals_recent into match_signals inside the batch, timed
+  // for StoreStats. Returns false (the batch has failed) on SQL failure.
+  bool SettleRecentMatches(BatchState& b);
+
+  // member_writes.cc
+  Result<MemberRecord> ReadMember(BatchState& b, std::string_view member_id);
+  std::int64_t MemberNumber(BatchState& b, std::string_view member_id);
+  std::int64_t IsLastActiveOperator(BatchState& b, std::int64_t number);
+  std::int64_t FingerprintOwner(BatchState& b, std::string_view fp);
+  bool InsertFingerprint(BatchState& b, std::int64_t member,
+                         const std::string& fp);
+
+  // signal_writes.cc
+  SubmitItemResult SubmitItem(BatchState& b, const Directory& dir,
+                              const Directory::Member& me,
+                              const SignalSubmission& item, std::size_t i);
+  static std::string SubmitDetails(const SubmitOutcome& outcome);
+  bool Depart(BatchState& b, const Departure& d, std::uint32_t member,
+              std::int64_t status, std::optional<RetractReason> reason,
+              const std::string& request_id);
+  bool NotifyMatches(BatchState& b, const std::vector<Departure>& departed,
+                     FeedEventType type, std::optional<RetractReason> reason);
+
+  // retention_writes.cc
+  std::optional<std::uint64_t> PurgeStep(BatchState& b, const char* sql,
+                                         const std::int64_t (&cut)[5],
+                                         bool count);
+
+  const SqliteStoreOptions& options_;
+  const TokenIndex& index_;
+  const PublishedDirectory& directory_;
+  const bool record_reusable_;
+  RecentMatchSignals recent_match_signals_;
+  TimeOrderedIds match_ids_;
+  std::atomic<std::uint64_t> match_settles_{0};
+  std::atomic<std::uint64_t> match_settle_micros_{0};
+};
+
+}  // namespace cairn::server::store_internal
+
+#endif  // CAIRN_SERVER_STORE_STORE_WRITES_H_
