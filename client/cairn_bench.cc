@@ -12,6 +12,7 @@
 // announces; needs [oprf] enabled on the hub). Tokens are random
 // 32-byte values generated in-process: the benchmark measures the hub, not
 // normalisation. Request bodies are encoded before the clock starts.
+#include <sys/resource.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -92,6 +93,16 @@ struct ThreadResult {
   std::uint64_t errors = 0;
   std::string first_error;
 };
+
+// User plus system CPU time of this process so far, all threads.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 double Percentile(const std::vector<std::uint32_t>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -280,6 +291,7 @@ int main(int argc, char** argv) {
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(o.duration_seconds));
   const auto started = Clock::now();
+  const double cpu_started = ProcessCpuSeconds();
   // Seeded here: the shared generator must not be drawn from by the
   // threads (a data race ThreadSanitizer found).
   std::vector<std::uint64_t> seeds(o.connections);
@@ -335,6 +347,7 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   const double elapsed =
       std::chrono::duration<double>(Clock::now() - started).count();
+  const double cpu = ProcessCpuSeconds() - cpu_started;
 
   std::vector<std::uint32_t> all;
   std::uint64_t items = 0, matches = 0, errors = 0;
@@ -359,6 +372,12 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(items), ips,
       static_cast<unsigned long long>(matches),
       static_cast<unsigned long long>(errors), p50, p90, p99, p999);
+  // The load generator shares the machine with the hub in the documented
+  // runs: its own CPU says how much of the machine the hub had.
+  const double cpu_us_per_request =
+      all.empty() ? 0.0 : cpu * 1e6 / static_cast<double>(all.size());
+  std::printf("client cpu: %.2f s (%.2f cores), %.1f us per request\n", cpu,
+              cpu / elapsed, cpu_us_per_request);
   if (!first_error.empty()) {
     std::fprintf(stderr, "cairn-bench: first error: %s\n", first_error.c_str());
   }
@@ -392,6 +411,10 @@ int main(int argc, char** argv) {
     w.Uint64(matches);
     w.Key("errors");
     w.Uint64(errors);
+    w.Key("client_cpu_s");
+    w.Double(cpu);
+    w.Key("client_cpu_us_per_request");
+    w.Double(cpu_us_per_request);
     w.Key("latency_ms");
     w.StartObject();
     w.Key("p50");

@@ -59,6 +59,14 @@ TEST_CASE("bench: a short run of each mode reports throughput and latency") {
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.out, Catch::Contains("latency ms: p50"));
     CHECK_THAT(r.out, Catch::Contains(", 0 errors"));
+    // The client's own CPU over the run: a second of load costs some.
+    std::smatch cpu;
+    REQUIRE(std::regex_search(
+        r.out, cpu,
+        std::regex(
+            R"(client cpu: ([0-9.]+) s \(([0-9.]+) cores\), ([0-9.]+) us per request)")));
+    CHECK(std::stod(cpu[1].str()) > 0.0);
+    CHECK(std::stod(cpu[3].str()) > 0.0);
     if (c.args[1] == "query") CHECK_THAT(r.out, !Catch::Contains(" 0 matches"));
     if (c.args[1] == "query-single" && c.args.size() > 2) {
       std::smatch m;
@@ -73,6 +81,7 @@ TEST_CASE("bench: a short run of each mode reports throughput and latency") {
     const std::string written = testing::ReadFileOrEmpty(json);
     CHECK_THAT(written, Catch::Contains("\"p99.9\""));
     CHECK_THAT(written, Catch::Contains("\"items_per_s\""));
+    CHECK_THAT(written, Catch::Contains("\"client_cpu_us_per_request\""));
   }
 }
 
