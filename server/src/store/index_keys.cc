@@ -16,6 +16,17 @@ bool EpochAccepted(const SqliteStoreOptions& options, const TokenKey& key) {
          std::find(epochs.begin(), epochs.end(), key.epoch) != epochs.end();
 }
 
+IndexKey ReadIndexKey(const Statement& row, int col) {
+  IndexKey key;
+  key.kind = static_cast<std::uint16_t>(row.Int(col));
+  key.scheme = static_cast<TokenScheme>(row.Int(col + 1));
+  key.epoch = static_cast<std::uint32_t>(row.Int(col + 2));
+  const auto token = row.Blob(col + 3);
+  std::copy_n(token.begin(), std::min(token.size(), key.token.size()),
+              key.token.begin());
+  return key;
+}
+
 std::optional<IndexKey> ToIndexKey(const SqliteStoreOptions& options,
                                    const Directory& dir, const TokenKey& key,
                                    KindCache* cache) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "server/src/store/member_directory.h"
+#include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
 #include "server/src/store/token_index.h"
 
@@ -27,6 +28,10 @@ struct KindCache {
   std::string name;
   std::optional<std::uint16_t> id;
 };
+
+// The key in columns col..col+3 of a row: kind (the numeric kind id),
+// scheme, epoch, token, as the signals table stores them.
+IndexKey ReadIndexKey(const Statement& row, int col);
 
 // The index key of `key`, or nullopt when its kind is not registered or
 // its scheme or epoch is not accepted (such a token matches nothing).

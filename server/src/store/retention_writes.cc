@@ -7,6 +7,7 @@
 
 #include "cairn/json_object.h"
 #include "server/src/store/batch_statements.h"
+#include "server/src/store/index_keys.h"
 #include "server/src/store/store_time.h"
 #include "server/src/store/store_writes.h"
 
@@ -27,12 +28,7 @@ Result<ExpireOutcome> StoreWrites::Expire(BatchState& b) {
       if (!*row) break;
       Departure d;
       d.rowid = s->Int(0);
-      d.key.kind = static_cast<std::uint16_t>(s->Int(1));
-      d.key.scheme = static_cast<TokenScheme>(s->Int(2));
-      d.key.epoch = static_cast<std::uint32_t>(s->Int(3));
-      auto token = s->Blob(4);
-      std::copy_n(token.begin(), std::min(token.size(), d.key.token.size()),
-                  d.key.token.begin());
+      d.key = ReadIndexKey(*s, 1);
       due.emplace_back(d, static_cast<std::uint32_t>(s->Int(5)));
     }
   }

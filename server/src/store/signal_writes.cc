@@ -372,12 +372,7 @@ Result<RetractOutcome> StoreWrites::Retract(BatchState& b,
         if (!*row) break;
         Departure d;
         d.rowid = s->Int(0);
-        d.key.kind = static_cast<std::uint16_t>(s->Int(1));
-        d.key.scheme = static_cast<TokenScheme>(s->Int(2));
-        d.key.epoch = static_cast<std::uint32_t>(s->Int(3));
-        auto token = s->Blob(4);
-        std::copy_n(token.begin(), std::min(token.size(), d.key.token.size()),
-                    d.key.token.begin());
+        d.key = ReadIndexKey(*s, 1);
         targets.push_back(d);
       }
     }

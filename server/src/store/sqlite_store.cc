@@ -477,13 +477,7 @@ class SqliteStore final : public Store {
   static void ReadIndexRow(const Statement& stmt, int col, IndexKey* key,
                            IndexEntry* e) {
     e->rowid = stmt.Int(col);
-    key->kind = static_cast<std::uint16_t>(stmt.Int(col + 1));
-    key->scheme = static_cast<TokenScheme>(stmt.Int(col + 2));
-    key->epoch = static_cast<std::uint32_t>(stmt.Int(col + 3));
-    auto token = stmt.Blob(col + 4);
-    key->token = {};
-    std::copy_n(token.begin(), std::min(token.size(), key->token.size()),
-                key->token.begin());
+    *key = ReadIndexKey(stmt, col + 1);
     e->member = static_cast<std::uint32_t>(stmt.Int(col + 5));
     e->category = static_cast<Category>(stmt.Int(col + 6));
     e->severity = static_cast<Severity>(stmt.Int(col + 7));
