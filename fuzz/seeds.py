@@ -73,6 +73,10 @@ def main(outdir):
           b'"head_hash":"' + b"ab" * 32 + b'","at":"2026-01-01T00:00:00Z",'
           b'"key_id":"k1","signature":"' + b"A" * 86 + b'=="}],'
           b'"cursor":"1","more":false}')
+    write(outdir, "wire", bytes([28]) + b'{"results":[{"index":0,'
+          b'"status":"created","signal_id":"s_' + b"ab" * 16 + b'"},'
+          b'{"index":1,"status":"error","error":{"code":"invalid_argument",'
+          b'"message":"kind not registered","field":"signals[1].kind"}}]}')
 
     for kind, selector in NORMALISE.items():
         for raw in test_strings(kind):

@@ -418,6 +418,42 @@ TEST_CASE("batch responses carry per-item errors") {
   CHECK(*r2 == rr);
 }
 
+TEST_CASE("submit results on their own round-trip and read strictly") {
+  std::vector<SubmitResult> results;
+  results.push_back(
+      {0, SubmitStatus::kCreated, "s_" + std::string(32, 'b'), std::nullopt});
+  results.push_back(
+      {1, SubmitStatus::kError, "",
+       ItemError{ErrorCode::kInvalidArgument,
+                 "kind 'x\t\"y\"' is not registered", "signals[1].kind"}});
+  results.push_back({2, SubmitStatus::kError, "",
+                     ItemError{ErrorCode::kInvalidArgument, "no field", ""}});
+  const std::string json = EncodeSubmitResults(results);
+  CHECK(json.rfind("{\"results\":[{\"index\":0,", 0) == 0);
+  auto back = DecodeSubmitResults(json);
+  REQUIRE(back);
+  CHECK(*back == results);
+  auto empty = DecodeSubmitResults(EncodeSubmitResults({}));
+  REQUIRE(empty);
+  CHECK(empty->empty());
+
+  // What the hub did not write is refused, each with an error.
+  for (const char* bad : {
+           "",
+           "[]",
+           "{}",
+           R"({"results":7})",
+           R"({"results":[],"request_id":"r_1"})",
+           R"({"results":[{"index":0,"status":"created"}]})",
+           R"({"results":[{"index":0,"status":"maybe","signal_id":"s_1"}]})",
+           R"({"results":[]} trailing)",
+       }) {
+    CAPTURE(bad);
+    auto r = DecodeSubmitResults(bad);
+    CHECK_FALSE(r.has_value());
+  }
+}
+
 TEST_CASE("page query strings") {
   auto p = ParsePageRequest("after=123&limit=50");
   REQUIRE(p);

@@ -253,6 +253,79 @@ TEST_CASE(
   CHECK(late->results[0].status == SubmitStatus::kDuplicate);
 }
 
+TEST_CASE(
+    "idempotency records of schema 5 (tab-separated lines) still replay "
+    "after the upgrade") {
+  StoreFixture f;
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.idempotency_key = "batch-1";
+  c.items = {Signal(10), Signal(11), Signal(12)};
+  c.items[1].key.kind = "nope";
+  auto first = f.store().SubmitAndWait(c);
+  REQUIRE(first.has_value());
+  REQUIRE(first->results.size() == 3);
+  REQUIRE(first->results[1].status == SubmitStatus::kError);
+  f.store_ptr().reset();
+
+  // The record as schema 5 wrote it: index, status, signal_id, error code,
+  // field, message, tab-separated, one line per item.
+  const auto& r = first->results;
+  const std::string tsv = "0\tcreated\t" + r[0].signal_id + "\t\t\t\n" +
+                          "1\terror\t\tinvalid_argument\t" + r[1].error.field +
+                          "\t" + r[1].error.message + "\n" + "2\tcreated\t" +
+                          r[2].signal_id + "\t\t\t\n";
+  const auto db = f.dir.path() / "hub.db";
+  std::string quoted;
+  for (char ch : tsv) {
+    quoted += ch;
+    if (ch == '\'') quoted += '\'';
+  }
+  testing::ExecSql(db, "UPDATE idempotency SET results = '" + quoted +
+                           "'; PRAGMA user_version = 5");
+
+  f.Reopen();
+  CHECK(testing::QueryInt64(db, "PRAGMA user_version") ==
+        SqliteSchemaVersion());
+  CHECK(testing::QueryInt64(
+            db, "SELECT count(*) FROM idempotency WHERE results LIKE '{%'") ==
+        1);
+  auto again = f.store().SubmitAndWait(c);
+  REQUIRE(again.has_value());
+  CHECK(again->replayed);
+  REQUIRE(again->results.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(again->results[i].index == i);
+    CHECK(again->results[i].status == r[i].status);
+    CHECK(again->results[i].signal_id == r[i].signal_id);
+    CHECK(again->results[i].error.code == r[i].error.code);
+    CHECK(again->results[i].error.field == r[i].error.field);
+    CHECK(again->results[i].error.message == r[i].error.message);
+  }
+}
+
+TEST_CASE("an unreadable idempotency record fails the retry, not the batch") {
+  StoreFixture f;
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.idempotency_key = "batch-1";
+  c.items = {Signal(10)};
+  REQUIRE(f.store().SubmitAndWait(c).has_value());
+  f.store_ptr().reset();
+  testing::ExecSql(f.dir.path() / "hub.db",
+                   "UPDATE idempotency SET results = '{\"results\":7}'");
+  f.Reopen();
+  auto again = f.store().SubmitAndWait(c);
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.error().code == ErrorCode::kInternal);
+  CHECK_THAT(again.error().message,
+             Catch::Contains("Idempotency-Key") && Catch::Contains("new key"));
+  // The store still commits other work.
+  CHECK(SubmitResult(f.store(), "alpha", Signal(20)).status ==
+        SubmitStatus::kCreated);
+}
+
 TEST_CASE("unknown members cannot submit") {
   StoreFixture f;
   auto r = SubmitOne(f.store(), "mallory", Signal(1));

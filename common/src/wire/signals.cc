@@ -33,6 +33,7 @@ constexpr std::array<std::string_view, 1> kSignalsRoot = {"signals"};
 constexpr std::array<std::string_view, 1> kRetractRoot = {"retractions"};
 constexpr std::array<std::string_view, 3> kResponseRoot = {
     "request_id", "results", "receipt"};
+constexpr std::array<std::string_view, 1> kResultsRecordRoot = {"results"};
 constexpr std::array<std::string_view, 5> kResultKeys = {
     "index", "status", "signal_id", "error", "signal_ids"};
 
@@ -460,6 +461,38 @@ Result<RetractRequest> DecodeRetractRequest(std::string_view json) {
 
 std::string Encode(const SubmitSignalsResponse& body) {
   return EncodeBatchResponse(body, &internal::WriteSubmitResults);
+}
+
+std::string EncodeSubmitResults(const std::vector<SubmitResult>& results) {
+  rapidjson::StringBuffer buffer;
+  internal::Writer w(buffer);
+  w.StartObject();
+  internal::WriteKey(w, "results");
+  internal::WriteSubmitResults(w, results);
+  w.EndObject();
+  return internal::Take(buffer);
+}
+
+Result<std::vector<SubmitResult>> DecodeSubmitResults(std::string_view json) {
+  return internal::DecodeBody<std::vector<SubmitResult>>(
+      json,
+      [&](od::object& root, Path& path,
+          std::vector<SubmitResult>& out) -> Status {
+        auto seen = internal::WalkObject(
+            root, kResultsRecordRoot, Mode::kStrict, path,
+            [&](std::size_t, od::value& v) -> Status {
+              return internal::WalkArray(
+                  v, path, 0, SIZE_MAX, false,
+                  [&](std::size_t, od::value& item) -> Status {
+                    out.emplace_back();
+                    return DecodeResult<SubmitStatus>(item, path, out.back(),
+                                                      &ParseSubmitStatus);
+                  });
+            });
+        if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
+        return internal::RequireFields(*seen, Bits(0), kResultsRecordRoot,
+                                       path);
+      });
 }
 
 Result<SubmitSignalsResponse> DecodeSubmitSignalsResponse(

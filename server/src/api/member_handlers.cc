@@ -10,6 +10,7 @@
 #include "server/src/keys/hub_keyring.h"
 #include "server/src/keys/receipt_signer.h"
 #include "server/src/oprf/oprf_evaluator.h"
+#include "server/src/store/submit_records.h"
 
 namespace cairn::server {
 namespace http = boost::beast::http;
@@ -137,26 +138,7 @@ void ApiRouter::HandleSubmit(const CallPtr& call) {
                   response.request_id = call->request_id;
                   response.results.reserve(outcome->results.size());
                   for (auto& r : outcome->results) {
-                    wire::SubmitResult out;
-                    out.index = r.index;
-                    out.signal_id = std::move(r.signal_id);
-                    switch (r.status) {
-                      case SubmitStatus::kCreated:
-                        out.status = wire::SubmitStatus::kCreated;
-                        break;
-                      case SubmitStatus::kUpdated:
-                        out.status = wire::SubmitStatus::kUpdated;
-                        break;
-                      case SubmitStatus::kDuplicate:
-                        out.status = wire::SubmitStatus::kDuplicate;
-                        break;
-                      case SubmitStatus::kError:
-                        out.status = wire::SubmitStatus::kError;
-                        out.signal_id.clear();
-                        out.error = ToItemError(r.error);
-                        break;
-                    }
-                    response.results.push_back(std::move(out));
+                    response.results.push_back(ToWireResult(std::move(r)));
                   }
                   AddReceipt(keyring, call, kSubmitEndpoint, digest,
                              response.results, response);

@@ -42,7 +42,9 @@ Result<SubmitOutcome> StoreWrites::Submit(BatchState& b, const SubmitCommand& c,
                              "' was already used for a different batch; "
                              "use a new key for a new batch");
       }
-      outcome.results = DecodeResults(s->Text(1));
+      auto replay = DecodeResults(s->Text(1));
+      if (!replay) return tl::unexpected(replay.error());
+      outcome.results = std::move(*replay);
       outcome.replayed = true;
       Audit(b, c.context, "submit", SubmitDetails(outcome));
       return outcome;

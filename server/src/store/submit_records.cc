@@ -1,7 +1,8 @@
 #include "server/src/store/submit_records.h"
 
+#include <algorithm>
 #include <cstdint>
-#include <sstream>
+#include <utility>
 
 #include "server/src/store/store_time.h"
 
@@ -31,75 +32,88 @@ Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items) {
   return hash.Final();
 }
 
-std::string_view SubmitStatusName(SubmitStatus s) {
-  switch (s) {
-    case SubmitStatus::kCreated:
-      return "created";
-    case SubmitStatus::kUpdated:
-      return "updated";
-    case SubmitStatus::kDuplicate:
-      return "duplicate";
-    case SubmitStatus::kError:
-      return "error";
-  }
-  return "error";
-}
-
 std::string EncodeResults(const std::vector<SubmitItemResult>& results) {
-  std::string out;
-  for (const auto& r : results) {
-    out += std::to_string(r.index);
-    out += '\t';
-    out += SubmitStatusName(r.status);
-    out += '\t';
-    out += r.signal_id;
-    out += '\t';
-    out += r.status == SubmitStatus::kError ? ErrorCodeName(r.error.code)
-                                            : std::string_view();
-    out += '\t';
-    out += r.error.field;
-    out += '\t';
-    for (char c : r.error.message) out += (c == '\t' || c == '\n') ? ' ' : c;
-    out += '\n';
-  }
-  return out;
+  std::vector<wire::SubmitResult> wire_results;
+  wire_results.reserve(results.size());
+  for (const auto& r : results) wire_results.push_back(ToWireResult(r));
+  return wire::EncodeSubmitResults(wire_results);
 }
 
-std::vector<SubmitItemResult> DecodeResults(const std::string& text) {
+Result<std::vector<SubmitItemResult>> DecodeResults(std::string_view json) {
+  auto stored = wire::DecodeSubmitResults(json);
+  if (!stored) {
+    return MakeError(ErrorCode::kInternal,
+                     "the stored results of this Idempotency-Key cannot be "
+                     "read (" +
+                         stored.error().message +
+                         "); retry with a new key and report it to the hub "
+                         "operator");
+  }
   std::vector<SubmitItemResult> results;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::vector<std::string> f;
-    std::size_t start = 0;
-    for (int i = 0; i < 5; ++i) {
-      const std::size_t tab = line.find('\t', start);
-      if (tab == std::string::npos) break;
-      f.push_back(line.substr(start, tab - start));
-      start = tab + 1;
-    }
-    if (f.size() != 5) continue;
-    f.push_back(line.substr(start));
+  results.reserve(stored->size());
+  for (auto& w : *stored) {
     SubmitItemResult r;
-    r.index = std::stoul(f[0]);
-    if (f[1] == "created") {
-      r.status = SubmitStatus::kCreated;
-    } else if (f[1] == "updated") {
-      r.status = SubmitStatus::kUpdated;
-    } else if (f[1] == "duplicate") {
-      r.status = SubmitStatus::kDuplicate;
-    } else {
-      r.status = SubmitStatus::kError;
-      r.error.code =
-          ErrorCodeFromName(f[3]).value_or(ErrorCode::kInvalidArgument);
-      r.error.field = f[4];
-      r.error.message = f[5];
+    r.index = w.index;
+    r.signal_id = std::move(w.signal_id);
+    switch (w.status) {
+      case wire::SubmitStatus::kCreated:
+        r.status = SubmitStatus::kCreated;
+        break;
+      case wire::SubmitStatus::kUpdated:
+        r.status = SubmitStatus::kUpdated;
+        break;
+      case wire::SubmitStatus::kDuplicate:
+        r.status = SubmitStatus::kDuplicate;
+        break;
+      case wire::SubmitStatus::kError:
+        r.status = SubmitStatus::kError;
+        break;
+    }
+    if (w.error) {
+      r.error.code = w.error->code;
+      r.error.message = std::move(w.error->message);
+      r.error.field = std::move(w.error->field);
       r.error.index = r.index;
     }
-    r.signal_id = f[2];
     results.push_back(std::move(r));
   }
+  // In item order whatever order the record lists them in (schema 6's
+  // conversion of older records builds the list in SQL).
+  std::stable_sort(results.begin(), results.end(),
+                   [](const SubmitItemResult& a, const SubmitItemResult& b) {
+                     return a.index < b.index;
+                   });
   return results;
 }
 
 }  // namespace cairn::server::store_internal
+
+namespace cairn::server {
+
+wire::SubmitResult ToWireResult(SubmitItemResult result) {
+  wire::SubmitResult out;
+  out.index = result.index;
+  switch (result.status) {
+    case SubmitStatus::kCreated:
+      out.status = wire::SubmitStatus::kCreated;
+      out.signal_id = std::move(result.signal_id);
+      break;
+    case SubmitStatus::kUpdated:
+      out.status = wire::SubmitStatus::kUpdated;
+      out.signal_id = std::move(result.signal_id);
+      break;
+    case SubmitStatus::kDuplicate:
+      out.status = wire::SubmitStatus::kDuplicate;
+      out.signal_id = std::move(result.signal_id);
+      break;
+    case SubmitStatus::kError:
+      out.status = wire::SubmitStatus::kError;
+      out.error =
+          wire::ItemError{result.error.code, std::move(result.error.message),
+                          std::move(result.error.field)};
+      break;
+  }
+  return out;
+}
+
+}  // namespace cairn::server

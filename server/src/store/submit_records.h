@@ -8,7 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cairn/result.h"
 #include "cairn/sha256.h"
+#include "cairn/wire/signals.h"
 #include "server/src/store/records.h"
 
 namespace cairn::server::store_internal {
@@ -16,15 +18,21 @@ namespace cairn::server::store_internal {
 // SHA-256 over a canonical serialisation of a submission's items.
 Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items);
 
-// "created", "updated", "duplicate", "error".
-std::string_view SubmitStatusName(SubmitStatus s);
-
-// Results as text lines: index \t status \t signal_id \t code \t field \t
-// message (tabs and newlines in the message become spaces); DecodeResults
-// reads them back and skips lines it cannot read.
+// The results as the idempotency record keeps them: {"results": [...]}
+// with the protocol's item encoding (wire::EncodeSubmitResults), so a
+// replay is read by the same codec that reads responses.
 std::string EncodeResults(const std::vector<SubmitItemResult>& results);
-std::vector<SubmitItemResult> DecodeResults(const std::string& text);
+// kInternal when `json` is not such a body (a damaged record).
+Result<std::vector<SubmitItemResult>> DecodeResults(std::string_view json);
 
 }  // namespace cairn::server::store_internal
+
+namespace cairn::server {
+
+// A submit result in the protocol's form (the response's results[i]), as
+// the API answers and the idempotency record keeps it.
+wire::SubmitResult ToWireResult(SubmitItemResult result);
+
+}  // namespace cairn::server
 
 #endif  // CAIRN_SERVER_STORE_SUBMIT_RECORDS_H_

@@ -105,6 +105,13 @@ std::string Encode(const SubmitSignalsResponse& body);
 Result<SubmitSignalsResponse> DecodeSubmitSignalsResponse(
     std::string_view json);
 std::string Encode(const RetractResponse& body);
+
+// A submit response's results on their own, as {"results": [...]} with the
+// response's item encoding: what the hub keeps to answer a retry that
+// carries the same Idempotency-Key. Decoding is strict (unknown fields
+// fail): the hub reads back only what it wrote.
+std::string EncodeSubmitResults(const std::vector<SubmitResult>& results);
+Result<std::vector<SubmitResult>> DecodeSubmitResults(std::string_view json);
 Result<RetractResponse> DecodeRetractResponse(std::string_view json);
 
 }  // namespace cairn::wire
