@@ -40,6 +40,7 @@ struct BenchOptions {
   std::string mode = "query";
   std::size_t connections = 2;
   double duration_seconds = 10;
+  std::size_t requests = 0;  // 0: as many as fit in duration_seconds
   std::size_t preload = 0;
   std::size_t preloaded_before = 0;
   double match_rate = 0.01;
@@ -137,6 +138,10 @@ int main(int argc, char** argv) {
   app.add_option("--connections", o.connections, "Concurrent connections")
       ->capture_default_str();
   app.add_option("--duration", o.duration_seconds, "Seconds of load")
+      ->capture_default_str();
+  app.add_option("--requests", o.requests,
+                 "Stop after this many requests in all, or at --duration, "
+                 "whichever comes first (0: --duration only)")
       ->capture_default_str();
   app.add_option("--preload", o.preload, "Signals to submit before measuring")
       ->capture_default_str();
@@ -296,6 +301,7 @@ int main(int argc, char** argv) {
   // threads (a data race ThreadSanitizer found).
   std::vector<std::uint64_t> seeds(o.connections);
   for (auto& seed : seeds) seed = rng();
+  std::atomic<std::size_t> sent{0};
   std::vector<std::thread> threads;
   for (std::size_t c = 0; c < o.connections; ++c) {
     threads.emplace_back([&, c] {
@@ -303,6 +309,10 @@ int main(int argc, char** argv) {
       std::mt19937_64 local(seeds[c]);
       std::size_t n = 0;
       while (Clock::now() < deadline) {
+        if (o.requests > 0 &&
+            sent.fetch_add(1, std::memory_order_relaxed) >= o.requests) {
+          break;
+        }
         HttpRequest submit;
         const HttpRequest* request = nullptr;
         std::size_t items = 0;
