@@ -335,10 +335,9 @@ const std::vector<std::vector<const char*>>& Migrations() {
       },
       // 6: idempotency records keep their results as {"results": [...]}
       // in the protocol's encoding (submit_records.h) instead of lines of
-      // tab-separated fields
-      // ("index, status, signal_id, code, field, message" per line, each
-      // ending in a newline). The lines of each record are split here, in
-      // SQL, and rebuilt as that JSON, in line order.
+      // tab-separated fields (index, status, signal_id, error code, field,
+      // message; each line ends in a newline). Each record's lines are
+      // split here, in SQL, and rebuilt as that JSON, in line order.
       {
           "UPDATE idempotency SET results = ("
           " WITH RECURSIVE"
