@@ -367,6 +367,25 @@ TEST_CASE("unknown members and cursors are clear errors") {
   CHECK(bad.error().field == "after");
 }
 
+TEST_CASE("a damaged category in the database fails the match list clearly") {
+  Story story;
+  const auto path = story.fixture.dir.path() / "hub.db";
+  story.fixture.store_ptr().reset();  // close the writer
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  // SQLite keeps what it is given: a category that is not a number.
+  REQUIRE(sqlite3_exec(db, "UPDATE signals SET category = 'grooming'", nullptr,
+                       nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto source = ReportSource::Open(path, story.fixture.clock.AsClock());
+  REQUIRE(source.has_value());
+  auto list = (*source)->Matches(Period());
+  REQUIRE_FALSE(list.has_value());
+  CHECK(list.error().code == ErrorCode::kInternal);
+  CHECK_THAT(list.error().message,
+             Catch::Contains("cannot read") && Catch::Contains("grooming"));
+}
+
 TEST_CASE("without an audit log, queries are zero and say why") {
   Story story;
   const auto path = story.fixture.dir.path() / "hub.db";

@@ -5,8 +5,12 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include <simdjson.h>
 
 #include "cairn/timestamp.h"
 #include "server/src/store/sqlite_db.h"
@@ -422,32 +426,48 @@ Status MatchFigures(Database& db, const wire::ReportRequest& r,
   return {};
 }
 
-// Comma-separated integers (SQLite group_concat) as categories.
-std::vector<Category> ParseCategoryList(const std::string& text) {
-  std::set<Category> set;
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    const auto item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view{}
-                                           : rest.substr(comma + 1);
-    std::int64_t n = -1;
-    std::from_chars(item.data(), item.data() + item.size(), n);
-    if (auto c = CategoryOf(n)) set.insert(*c);
-  }
-  return {set.begin(), set.end()};
+tl::unexpected<Error> UnreadableList(std::string_view json) {
+  return MakeError(ErrorCode::kInternal,
+                   "the report query returned a list it cannot read (" +
+                       std::string(json.substr(0, 80)) +
+                       "); check the database with `cairnctl audit verify` "
+                       "and report it");
 }
 
-std::vector<std::string> ParseNameList(const std::string& text) {
-  std::set<std::string> set;
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    set.emplace(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view{}
-                                           : rest.substr(comma + 1);
+// A JSON array of category numbers (SQLite json_group_array), as
+// categories in ascending order; numbers this hub does not know are left
+// out.
+Result<std::vector<Category>> CategoriesOf(simdjson::dom::parser& parser,
+                                           const std::string& json) {
+  simdjson::dom::array array;
+  if (parser.parse(json).get_array().get(array) != simdjson::SUCCESS) {
+    return UnreadableList(json);
   }
-  return {set.begin(), set.end()};
+  std::set<Category> set;
+  for (simdjson::dom::element e : array) {
+    std::int64_t n = 0;
+    if (e.get_int64().get(n) != simdjson::SUCCESS) return UnreadableList(json);
+    if (auto c = CategoryOf(n)) set.insert(*c);
+  }
+  return std::vector<Category>(set.begin(), set.end());
+}
+
+// A JSON array of strings (SQLite json_group_array), sorted.
+Result<std::vector<std::string>> NamesOf(simdjson::dom::parser& parser,
+                                         const std::string& json) {
+  simdjson::dom::array array;
+  if (parser.parse(json).get_array().get(array) != simdjson::SUCCESS) {
+    return UnreadableList(json);
+  }
+  std::set<std::string> set;
+  for (simdjson::dom::element e : array) {
+    std::string_view name;
+    if (e.get_string().get(name) != simdjson::SUCCESS) {
+      return UnreadableList(json);
+    }
+    set.emplace(name);
+  }
+  return std::vector<std::string>(set.begin(), set.end());
 }
 
 }  // namespace
@@ -524,24 +544,24 @@ Result<wire::ReportMatchesResponse> ReportSource::Matches(
 
   // A match's supporting signals are all in match_signals or all in
   // match_signals_recent (server/src/store/recent_match_signals.h): each
-  // figure is read from both and the empty side contributes nothing. Not
-  // through one UNION ALL view of the two: SQLite 3.40 materialises such a
-  // view whole and indexes it per query (EXPLAIN QUERY PLAN: MATERIALIZE,
-  // AUTOMATIC COVERING INDEX), where these subqueries seek each table's
-  // index by match.
+  // figure is read from both and the empty side contributes nothing. The
+  // match id is written into each arm: a UNION ALL view of the two tables
+  // is materialised whole by SQLite 3.40 and indexed per query (EXPLAIN
+  // QUERY PLAN: MATERIALIZE, AUTOMATIC COVERING INDEX), where these arms
+  // seek each table's index by match.
   auto s = db_->Prepare(
       "SELECT m.id, m.match_id, coalesce(q.member_id, ''), m.created_at,"
-      " coalesce((SELECT group_concat(DISTINCT s.category)"
-      "  FROM match_signals ms JOIN signals s ON s.id = ms.signal"
-      "  WHERE ms.match = m.id),"
-      " (SELECT group_concat(DISTINCT s.category)"
-      "  FROM match_signals_recent ms JOIN signals s ON s.id = ms.signal"
-      "  WHERE ms.match = m.id)),"
-      " coalesce((SELECT group_concat(DISTINCT k.name)"
-      "  FROM match_signals ms JOIN signals s ON s.id = ms.signal"
-      "  JOIN kinds k ON k.id = s.kind WHERE ms.match = m.id),"
-      " (SELECT group_concat(DISTINCT k.name)"
-      "  FROM match_signals_recent ms JOIN signals s ON s.id = ms.signal"
+      " (SELECT json_group_array(DISTINCT category) FROM ("
+      "  SELECT s.category FROM match_signals ms"
+      "  JOIN signals s ON s.id = ms.signal WHERE ms.match = m.id"
+      "  UNION ALL SELECT s.category FROM match_signals_recent ms"
+      "  JOIN signals s ON s.id = ms.signal WHERE ms.match = m.id)),"
+      " (SELECT json_group_array(DISTINCT name) FROM ("
+      "  SELECT k.name FROM match_signals ms"
+      "  JOIN signals s ON s.id = ms.signal"
+      "  JOIN kinds k ON k.id = s.kind WHERE ms.match = m.id"
+      "  UNION ALL SELECT k.name FROM match_signals_recent ms"
+      "  JOIN signals s ON s.id = ms.signal"
       "  JOIN kinds k ON k.id = s.kind WHERE ms.match = m.id)),"
       " (SELECT count(DISTINCT s.member) FROM match_signals ms"
       "  JOIN signals s ON s.id = ms.signal WHERE ms.match = m.id)"
@@ -566,7 +586,10 @@ Result<wire::ReportMatchesResponse> ReportSource::Matches(
   out.to = request.to;
   out.member = request.member;
   std::int64_t last = after;
+  simdjson::dom::parser json;
+  Status lists;
   REPORT_TRY(ForEachRow(*s, [&](Statement& row) {
+    if (!lists) return;  // returned below
     if (out.matches.size() == request.limit) {
       out.more = true;
       return;
@@ -576,13 +599,20 @@ Result<wire::ReportMatchesResponse> ReportSource::Matches(
     m.match_id = row.Text(1);
     m.member = row.Text(2);
     m.at = FromUnix(row.Int(3));
-    m.categories = ParseCategoryList(row.Text(4));
-    m.kinds = ParseNameList(row.Text(5));
+    auto categories = CategoriesOf(json, row.Text(4));
+    auto kinds = NamesOf(json, row.Text(5));
+    if (!categories || !kinds) {
+      lists = tl::unexpected(categories ? kinds.error() : categories.error());
+      return;
+    }
+    m.categories = std::move(*categories);
+    m.kinds = std::move(*kinds);
     m.platforms = static_cast<std::uint32_t>(row.Int(6));
     if (!row.IsNull(7)) m.disposition = OutcomeOf(row.Int(7));
     if (!row.IsNull(8)) m.disposed_at = FromUnix(row.Int(8));
     m.retracted_since = row.Int(9) != 0;
   }));
+  REPORT_TRY(lists);
   out.cursor = std::to_string(last);
   return out;
 }
