@@ -94,48 +94,15 @@ std::string Encode(const AuditCheckpointsResponse& body) {
     internal::WriteString(w, Base64Encode(c.signature));
     w.EndObject();
   }
-  w.EndArray();
-  internal::WriteKey(w, "cursor");
-  internal::WriteString(w, body.cursor);
-  internal::WriteKey(w, "more");
-  w.Bool(body.more);
-  w.EndObject();
+  internal::WritePageTail(w, body.cursor, body.more);
   return internal::Take(buffer);
 }
 
 Result<AuditCheckpointsResponse> DecodeAuditCheckpointsResponse(
     std::string_view json) {
-  return internal::DecodeBody<AuditCheckpointsResponse>(
-      json,
-      [](od::object& root, Path& path,
-         AuditCheckpointsResponse& out) -> Status {
-        auto seen = internal::WalkObject(
-            root, kRootKeys, Mode::kLenient, path,
-            [&](std::size_t key, od::value& v) -> Status {
-              if (key == 0) {
-                return internal::WalkArray(
-                    v, path, 0, kMaxPageLimit, false,
-                    [&](std::size_t, od::value& item) -> Status {
-                      return DecodeCheckpoint(item, path,
-                                              out.checkpoints.emplace_back());
-                    });
-              }
-              if (key == 1) {
-                auto c = internal::GetShaped(
-                    v, path, &IsWellFormedCursor,
-                    "a cursor of 1..64 characters [A-Za-z0-9._~-]");
-                if (!c) return tl::unexpected<Error>(std::move(c.error()));
-                out.cursor = std::string(*c);
-                return {};
-              }
-              auto b = internal::GetBool(v, path);
-              if (!b) return tl::unexpected<Error>(std::move(b.error()));
-              out.more = *b;
-              return {};
-            });
-        if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
-        return internal::RequireFields(*seen, Bits(0, 1, 2), kRootKeys, path);
-      });
+  return internal::DecodePage<AuditCheckpointsResponse, AuditCheckpoint>(
+      json, kRootKeys, &AuditCheckpointsResponse::checkpoints,
+      &DecodeCheckpoint);
 }
 
 }  // namespace cairn::wire

@@ -132,52 +132,6 @@ Status DecodeNotification(od::value& value, Path& path, Notification& n) {
                                  path);
 }
 
-// Decodes {"<items>":[...],"cursor":"...","more":bool}.
-template <typename Body, typename Item, typename DecodeItem>
-Result<Body> DecodePage(std::string_view json,
-                        const std::array<std::string_view, 3>& keys,
-                        std::vector<Item> Body::*items,
-                        DecodeItem decode_item) {
-  return internal::DecodeBody<Body>(
-      json, [&](od::object& root, Path& path, Body& out) -> Status {
-        auto seen = internal::WalkObject(
-            root, keys, Mode::kLenient, path,
-            [&](std::size_t key, od::value& v) -> Status {
-              if (key == 0) {
-                return internal::WalkArray(
-                    v, path, 0, kMaxPageLimit, false,
-                    [&](std::size_t, od::value& item) -> Status {
-                      return decode_item(item, path,
-                                         (out.*items).emplace_back());
-                    });
-              }
-              if (key == 1) {
-                auto c = internal::GetShaped(
-                    v, path, &IsWellFormedCursor,
-                    "a cursor of 1..64 characters [A-Za-z0-9._~-]");
-                if (!c) return tl::unexpected<Error>(std::move(c.error()));
-                out.cursor = std::string(*c);
-                return {};
-              }
-              auto b = internal::GetBool(v, path);
-              if (!b) return tl::unexpected<Error>(std::move(b.error()));
-              out.more = *b;
-              return {};
-            });
-        if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
-        return internal::RequireFields(*seen, Bits(0, 1, 2), keys, path);
-      });
-}
-
-void WritePageTail(internal::Writer& w, const std::string& cursor, bool more) {
-  w.EndArray();
-  internal::WriteKey(w, "cursor");
-  internal::WriteString(w, cursor);
-  internal::WriteKey(w, "more");
-  w.Bool(more);
-  w.EndObject();
-}
-
 }  // namespace
 
 Result<PageRequest> ParsePageRequest(std::string_view query) {
@@ -264,12 +218,12 @@ std::string Encode(const FeedResponse& body) {
     internal::WriteTimestamp(w, e.at);
     w.EndObject();
   }
-  WritePageTail(w, body.cursor, body.more);
+  internal::WritePageTail(w, body.cursor, body.more);
   return internal::Take(buffer);
 }
 
 Result<FeedResponse> DecodeFeedResponse(std::string_view json) {
-  return DecodePage<FeedResponse, FeedEvent>(
+  return internal::DecodePage<FeedResponse, FeedEvent>(
       json, kFeedRoot, &FeedResponse::events, &DecodeEvent);
 }
 
@@ -297,13 +251,13 @@ std::string Encode(const NotificationsResponse& body) {
     w.Bool(n.still_supported);
     w.EndObject();
   }
-  WritePageTail(w, body.cursor, body.more);
+  internal::WritePageTail(w, body.cursor, body.more);
   return internal::Take(buffer);
 }
 
 Result<NotificationsResponse> DecodeNotificationsResponse(
     std::string_view json) {
-  return DecodePage<NotificationsResponse, Notification>(
+  return internal::DecodePage<NotificationsResponse, Notification>(
       json, kNotificationsRoot, &NotificationsResponse::notifications,
       &DecodeNotification);
 }

@@ -310,6 +310,55 @@ std::string Take(rapidjson::StringBuffer& buffer);
 // Formats into a 20-byte buffer without allocating.
 void FormatTimestampTo(Timestamp t, char (&out)[20]);
 
+// ---- Pages ----
+
+// Decodes {"<items>":[...],"cursor":"...","more":bool}.
+template <typename Body, typename Item, typename DecodeItem>
+Result<Body> DecodePage(std::string_view json,
+                        const std::array<std::string_view, 3>& keys,
+                        std::vector<Item> Body::*items,
+                        DecodeItem decode_item) {
+  return DecodeBody<Body>(
+      json, [&](od::object& root, Path& path, Body& out) -> Status {
+        auto seen = WalkObject(
+            root, keys, Mode::kLenient, path,
+            [&](std::size_t key, od::value& v) -> Status {
+              if (key == 0) {
+                return WalkArray(v, path, 0, kMaxPageLimit, false,
+                                 [&](std::size_t, od::value& item) -> Status {
+                                   return decode_item(
+                                       item, path, (out.*items).emplace_back());
+                                 });
+              }
+              if (key == 1) {
+                auto c =
+                    GetShaped(v, path, &IsWellFormedCursor,
+                              "a cursor of 1..64 characters [A-Za-z0-9._~-]");
+                if (!c) return tl::unexpected<Error>(std::move(c.error()));
+                out.cursor = std::string(*c);
+                return {};
+              }
+              auto b = GetBool(v, path);
+              if (!b) return tl::unexpected<Error>(std::move(b.error()));
+              out.more = *b;
+              return {};
+            });
+        if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
+        return RequireFields(*seen, Bits(0, 1, 2), keys, path);
+      });
+}
+
+// Ends a page written as {"<items>":[ ...: closes the array, then writes
+// the cursor and more members and closes the object.
+inline void WritePageTail(Writer& w, const std::string& cursor, bool more) {
+  w.EndArray();
+  WriteKey(w, "cursor");
+  WriteString(w, cursor);
+  WriteKey(w, "more");
+  w.Bool(more);
+  w.EndObject();
+}
+
 }  // namespace cairn::wire::internal
 
 #endif  // CAIRN_COMMON_SRC_WIRE_JSON_H_
