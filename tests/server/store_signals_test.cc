@@ -255,7 +255,7 @@ TEST_CASE(
 
 TEST_CASE(
     "idempotency records of schema 5 (tab-separated lines) still replay "
-    "after the upgrade") {
+    "after the upgrade; new ones are JSON") {
   StoreFixture f;
   SubmitCommand c;
   c.member_id = "alpha";
@@ -287,9 +287,6 @@ TEST_CASE(
   f.Reopen();
   CHECK(testing::QueryInt64(db, "PRAGMA user_version") ==
         SqliteSchemaVersion());
-  CHECK(testing::QueryInt64(
-            db, "SELECT count(*) FROM idempotency WHERE results LIKE '{%'") ==
-        1);
   auto again = f.store().SubmitAndWait(c);
   REQUIRE(again.has_value());
   CHECK(again->replayed);
@@ -303,9 +300,27 @@ TEST_CASE(
     CHECK(again->results[i].error.field == r[i].error.field);
     CHECK(again->results[i].error.message == r[i].error.message);
   }
+  // The old record is read as it is; a new one is written as JSON.
+  CHECK(testing::QueryInt64(
+            db, "SELECT count(*) FROM idempotency WHERE results LIKE '{%'") ==
+        0);
+  SubmitCommand next = c;
+  next.idempotency_key = "batch-2";
+  next.items = {Signal(13)};
+  REQUIRE(f.store().SubmitAndWait(next).has_value());
+  CHECK(testing::QueryInt64(
+            db, "SELECT count(*) FROM idempotency WHERE results LIKE '{%'") ==
+        1);
 }
 
 TEST_CASE("an unreadable idempotency record fails the retry, not the batch") {
+  // A damaged record of either format.
+  const std::string damaged =
+      GENERATE(std::string(R"({"results":7})"), std::string("0\tcreated\n"),
+               std::string("0\tcreated\ts_1\t\t\t"),
+               std::string("x\tcreated\ts_1\t\t\t\n"),
+               std::string("0\tmaybe\ts_1\t\t\t\n"));
+  CAPTURE(damaged);
   StoreFixture f;
   SubmitCommand c;
   c.member_id = "alpha";
@@ -314,7 +329,7 @@ TEST_CASE("an unreadable idempotency record fails the retry, not the batch") {
   REQUIRE(f.store().SubmitAndWait(c).has_value());
   f.store_ptr().reset();
   testing::ExecSql(f.dir.path() / "hub.db",
-                   "UPDATE idempotency SET results = '{\"results\":7}'");
+                   "UPDATE idempotency SET results = '" + damaged + "'");
   f.Reopen();
   auto again = f.store().SubmitAndWait(c);
   REQUIRE_FALSE(again.has_value());

@@ -1,7 +1,10 @@
 #include "server/src/store/submit_records.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "server/src/store/store_time.h"
@@ -39,16 +42,76 @@ std::string EncodeResults(const std::vector<SubmitItemResult>& results) {
   return wire::EncodeSubmitResults(wire_results);
 }
 
-Result<std::vector<SubmitItemResult>> DecodeResults(std::string_view json) {
-  auto stored = wire::DecodeSubmitResults(json);
-  if (!stored) {
-    return MakeError(ErrorCode::kInternal,
-                     "the stored results of this Idempotency-Key cannot be "
-                     "read (" +
-                         stored.error().message +
-                         "); retry with a new key and report it to the hub "
-                         "operator");
+namespace {
+
+tl::unexpected<Error> UnreadableRecord(const std::string& why) {
+  return MakeError(ErrorCode::kInternal,
+                   "the stored results of this Idempotency-Key cannot be "
+                   "read (" +
+                       why +
+                       "); retry with a new key and report it to the hub "
+                       "operator");
+}
+
+// Records written before schema 6: one line per item, "index \t status \t
+// signal_id \t error code \t field \t message \n" (tabs and newlines in the
+// message were written as spaces). Read, never written; such records leave
+// the database with the idempotency window (24 h by default) after the
+// upgrade, and this reader can go with the next schema change.
+Result<std::vector<SubmitItemResult>> DecodeLegacyResults(
+    std::string_view text) {
+  std::vector<SubmitItemResult> results;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    if (end == std::string_view::npos) {
+      return UnreadableRecord("a line without its newline");
+    }
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(end + 1);
+    std::array<std::string_view, 6> f;
+    for (std::size_t i = 0; i < 5; ++i) {
+      const std::size_t tab = line.find('\t');
+      if (tab == std::string_view::npos) {
+        return UnreadableRecord("a line with fewer than six fields");
+      }
+      f[i] = line.substr(0, tab);
+      line.remove_prefix(tab + 1);
+    }
+    f[5] = line;
+    SubmitItemResult r;
+    const auto [end_of_index, ec] =
+        std::from_chars(f[0].data(), f[0].data() + f[0].size(), r.index);
+    if (ec != std::errc{} || end_of_index != f[0].data() + f[0].size()) {
+      return UnreadableRecord("an item index that is not a number");
+    }
+    if (f[1] == "created") {
+      r.status = SubmitStatus::kCreated;
+    } else if (f[1] == "updated") {
+      r.status = SubmitStatus::kUpdated;
+    } else if (f[1] == "duplicate") {
+      r.status = SubmitStatus::kDuplicate;
+    } else if (f[1] == "error") {
+      r.status = SubmitStatus::kError;
+      r.error.code =
+          ErrorCodeFromName(f[3]).value_or(ErrorCode::kInvalidArgument);
+      r.error.field = std::string(f[4]);
+      r.error.message = std::string(f[5]);
+      r.error.index = r.index;
+    } else {
+      return UnreadableRecord("an unknown status");
+    }
+    r.signal_id = std::string(f[2]);
+    results.push_back(std::move(r));
   }
+  return results;
+}
+
+}  // namespace
+
+Result<std::vector<SubmitItemResult>> DecodeResults(std::string_view json) {
+  if (!json.starts_with('{')) return DecodeLegacyResults(json);
+  auto stored = wire::DecodeSubmitResults(json);
+  if (!stored) return UnreadableRecord(stored.error().message);
   std::vector<SubmitItemResult> results;
   results.reserve(stored->size());
   for (auto& w : *stored) {
@@ -77,8 +140,7 @@ Result<std::vector<SubmitItemResult>> DecodeResults(std::string_view json) {
     }
     results.push_back(std::move(r));
   }
-  // In item order whatever order the record lists them in (schema 6's
-  // conversion of older records builds the list in SQL).
+  // In item order, whatever order the record lists them in.
   std::stable_sort(results.begin(), results.end(),
                    [](const SubmitItemResult& a, const SubmitItemResult& b) {
                      return a.index < b.index;
