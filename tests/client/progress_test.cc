@@ -58,7 +58,7 @@ TEST_CASE("the bar, share, counts, rate and time left", "[cli][progress]") {
   }
 }
 
-TEST_CASE("a disabled bar prints nothing; an enabled one ends its line",
+TEST_CASE("a disabled bar prints nothing, and an enabled one ends its line",
           "[cli][progress]") {
   char buffer[4096] = {};
   std::FILE* out = fmemopen(buffer, sizeof buffer, "w");

@@ -21,7 +21,7 @@ TEST_CASE("keys come out in the order they were added, compactly") {
                R"("f":false})");
 }
 
-TEST_CASE("strings are escaped; a char pointer is a string, not a bool") {
+TEST_CASE("strings are escaped, and a char pointer is a string, not a bool") {
   const std::string s = "quote\" back\\ nl\n tab\t ctl\x01 é";
   const char* literal = "x";
   CHECK(JsonObjectWriter().Add("s", s).Add("p", literal).Finish() ==

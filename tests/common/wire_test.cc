@@ -320,7 +320,7 @@ TEST_CASE("every character at every position: only lowercase hex passes") {
   }
 }
 
-TEST_CASE("10,000-item query decodes; fast path reuses the buffer") {
+TEST_CASE("10,000-item query decodes, and the fast path reuses the buffer") {
   const std::string body = Queries(kMaxBatch);
   QueryRequest out;
   REQUIRE(DecodeQueryRequestInto(body, body.size(), &out));

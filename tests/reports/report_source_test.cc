@@ -235,7 +235,7 @@ TEST_CASE("pending reviews count undisposed matches older than the limit") {
   }
 }
 
-TEST_CASE("periods select by time: half-open [from, to)") {
+TEST_CASE("periods select by time: from is included, to is not") {
   Story story;
   auto source = story.Source();
   struct Case {

@@ -680,7 +680,7 @@ TEST_CASE("query: a member's own signals never match", "[api][happy]") {
   CHECK(three->matches[0].platforms == 1);
 }
 
-TEST_CASE("retract: own signals by key or ref; others' are not_found",
+TEST_CASE("retract: own signals by key or ref, others' are not_found",
           "[api][happy]") {
   MatchWorld w;
   // Beta cannot retract alpha's signal.

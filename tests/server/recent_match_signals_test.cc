@@ -31,7 +31,8 @@ struct Db {
   }
 };
 
-TEST_CASE("Load reads the waiting rows; Pending adds to them until Commit") {
+TEST_CASE(
+    "Load reads the waiting rows, and Pending adds to them until Commit") {
   Db d;
   d.Exec(
       "INSERT INTO match_signals_recent (match, signal) VALUES"

@@ -255,7 +255,7 @@ TEST_CASE(
 
 TEST_CASE(
     "idempotency records of schema 5 (tab-separated lines) still replay "
-    "after the upgrade; new ones are JSON") {
+    "after the upgrade, and new ones are JSON") {
   StoreFixture f;
   SubmitCommand c;
   c.member_id = "alpha";

@@ -101,7 +101,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "TLS 1.2 is refused by default and accepted when configured; "
+    "TLS 1.2 is refused by default and accepted when configured, "
     "TLS 1.1 never") {
   auto pki = MakePki();
   EchoHandler handler;
@@ -181,7 +181,7 @@ TEST_CASE("ReloadTls switches new connections to the files' new contents") {
   CHECK(fresh.out.find(new_pki->Fingerprint("alpha")) != std::string::npos);
 }
 
-TEST_CASE("SIGHUP reloads the TLS files; SIGTERM stops Run gracefully") {
+TEST_CASE("SIGHUP reloads the TLS files, and SIGTERM stops Run gracefully") {
   auto old_pki = MakePki();
   auto new_pki = MakePki();
   cairn::testing::TempDir live("cairn-live-tls");
