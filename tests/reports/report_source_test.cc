@@ -371,12 +371,8 @@ TEST_CASE("a damaged category in the database fails the match list clearly") {
   Story story;
   const auto path = story.fixture.dir.path() / "hub.db";
   story.fixture.store_ptr().reset();  // close the writer
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   // SQLite keeps what it is given: a category that is not a number.
-  REQUIRE(sqlite3_exec(db, "UPDATE signals SET category = 'grooming'", nullptr,
-                       nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
+  testing::ExecSql(path, "UPDATE signals SET category = 'grooming'");
   auto source = ReportSource::Open(path, story.fixture.clock.AsClock());
   REQUIRE(source.has_value());
   auto list = (*source)->Matches(Period());
@@ -390,11 +386,7 @@ TEST_CASE("without an audit log, queries are zero and say why") {
   Story story;
   const auto path = story.fixture.dir.path() / "hub.db";
   story.fixture.store_ptr().reset();  // close the writer
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(db, "DROP TABLE audit_log", nullptr, nullptr, nullptr) ==
-          SQLITE_OK);
-  sqlite3_close(db);
+  testing::ExecSql(path, "DROP TABLE audit_log");
   auto source = ReportSource::Open(path, story.fixture.clock.AsClock());
   REQUIRE(source.has_value());
   auto s = (*source)->Summary(Period());
