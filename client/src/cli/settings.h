@@ -5,10 +5,14 @@
 //   3. command-line flags.
 // The config file uses the flag names as keys:
 //   hub = "https://hub.example:8443"
-//   cert = "/etc/cairn/alpha.crt"       key = "/etc/cairn/alpha.key"
-//   cacert = "/etc/cairn/ca.crt"         consortium_key =
-//   "/etc/cairn/consortium.key" region = "GB"                        hub_pin =
-//   "<64 hex>" handle_services = ["mastodon"]       custom_kinds = ["steam_id"]
+//   cert = "/etc/cairn/alpha.crt"
+//   key = "/etc/cairn/alpha.key"
+//   cacert = "/etc/cairn/ca.crt"
+//   consortium_key = "/etc/cairn/consortium.key"
+//   region = "GB"
+//   hub_pin = "<64 hex>"
+//   handle_services = ["mastodon"]
+//   custom_kinds = ["steam_id"]
 #ifndef CAIRN_CLIENT_SRC_CLI_SETTINGS_H_
 #define CAIRN_CLIENT_SRC_CLI_SETTINGS_H_
 

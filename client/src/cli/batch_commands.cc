@@ -1,0 +1,350 @@
+#include "src/cli/batch_commands.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "cairn/json_object.h"
+#include "cairn/timestamp.h"
+#include "cairn/vocabulary.h"
+#include "src/cli/command_support.h"
+
+namespace cairn::cli {
+namespace {
+
+// The SDK prefixes per-item errors with "batch item N: " (N counts within the
+// call); the CLI names file rows instead.
+std::string WithoutBatchPrefix(const std::string& message) {
+  constexpr std::string_view kPrefix = "batch item ";
+  if (message.rfind(kPrefix, 0) != 0) return message;
+  const auto colon = message.find(": ");
+  return colon == std::string::npos ? message : message.substr(colon + 2);
+}
+
+int ReportStopped(const Error& error, std::size_t done_rows,
+                  const RowSource& src) {
+  std::string hint;
+  if (!src.file.empty()) {
+    hint = fmt::format(
+        "; rows before {} are done: rerun with --skip {} to "
+        "resume",
+        src.skip + done_rows, src.skip + done_rows);
+  }
+  return Fail(error.ToString() + hint, CallExit(error));
+}
+
+// A row has two timestamp columns; the parser's message names neither.
+tl::unexpected<Error> ColumnError(std::string_view column,
+                                  const std::string& value,
+                                  const Error& error) {
+  return MakeError(error.code,
+                   fmt::format("{} '{}': {}", column, value, error.message));
+}
+
+}  // namespace
+
+Result<std::vector<InputRow>> RowSource::Rows() const {
+  std::vector<InputRow> rows;
+  if (!file.empty()) {
+    if (!values.empty() || !refs.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "give either --file or VALUE arguments, not both");
+    }
+    auto read = ReadInputFile(file);
+    if (!read) return read;
+    rows = std::move(*read);
+    rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(
+                                                std::min(skip, rows.size())));
+    return rows;
+  }
+  if (!values.empty() && kind.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--kind is required with VALUE arguments, e.g. "
+                     "--kind email");
+  }
+  for (const auto& v : values) {
+    InputRow row;
+    row.line = rows.size() + 1;
+    row.fields["kind"] = kind;
+    row.fields["value"] = v;
+    rows.push_back(std::move(row));
+  }
+  for (const auto& r : refs) {
+    InputRow row;
+    row.line = rows.size() + 1;
+    row.fields["ref"] = r;
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "nothing to do: give VALUE arguments (with --kind) or "
+                     "--file FILE");
+  }
+  return rows;
+}
+
+int RunQuery(const Client& client, const RowSource& src, bool json,
+             const Settings& settings) {
+  auto rows = src.Rows();
+  if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
+  if (!json) {
+    std::printf("%-6s %-7s %-34s %-9s %-9s %s\n", "ROW", "KIND", "MATCH",
+                "PLATFORMS", "SEVERITY", "CATEGORIES");
+  }
+  std::size_t matched = 0, failed = 0, queried = 0;
+  auto progress = MakeProgress(rows->size());
+  for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
+    const std::size_t end = std::min(rows->size(), begin + kRowsPerCall);
+    std::vector<Identifier> ids;
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& row = (*rows)[i];
+      ids.push_back(MakeIdentifier(row.Get("kind", src.kind), row.Get("value"),
+                                   row.Get("region", settings.region)));
+    }
+    auto result = client.Query(ids);
+    if (!result) return ReportStopped(result.error(), begin, src);
+    queried += result->queried;
+    for (const auto& f : result->failures) {
+      ++failed;
+      const std::size_t row = src.skip + begin + f.index + 1;
+      const std::string message = WithoutBatchPrefix(f.error.message);
+      std::fprintf(stderr, "cairn: row %zu: %s\n", row, message.c_str());
+      if (json) {
+        std::printf("%s\n", JsonObjectWriter()
+                                .Add("row", static_cast<std::uint64_t>(row))
+                                .Add("error", message)
+                                .Finish()
+                                .c_str());
+      }
+    }
+    for (const auto& m : result->matches) {
+      ++matched;
+      const std::size_t row = src.skip + begin + m.index + 1;
+      const auto& match = m.match;
+      if (json) {
+        std::printf(
+            "%s\n",
+            JsonObjectWriter()
+                .Add("row", static_cast<std::uint64_t>(row))
+                .Add("kind", m.identifier.kind())
+                .Add("value", m.identifier.value())
+                .Add("match_id", match.match_id)
+                .Add("kinds", match.kinds)
+                .Add("categories", Names(match.categories))
+                .Add("platforms", static_cast<std::uint64_t>(match.platforms))
+                .Add("first_banned_at", FormatTimestamp(match.first_banned_at))
+                .Add("last_banned_at", FormatTimestamp(match.last_banned_at))
+                .Add("max_severity", std::string(ToString(match.max_severity)))
+                .Add("attributed_to", match.attributed_to)
+                .Finish()
+                .c_str());
+      } else {
+        std::printf("%-6zu %-7s %-34s %-9u %-9s %s\n", row,
+                    m.identifier.kind().c_str(), match.match_id.c_str(),
+                    match.platforms,
+                    std::string(ToString(match.max_severity)).c_str(),
+                    Join(Names(match.categories)).c_str());
+      }
+    }
+    progress.Update(end);
+  }
+  std::fprintf(stderr, "cairn: queried %zu, %zu matched, %zu invalid\n",
+               queried, matched, failed);
+  return failed > 0 ? kExitRefused : 0;
+}
+
+Result<Ban> BanFromRow(const InputRow& row, const RowSource& src,
+                       const SubmitDefaults& d, const Settings& settings) {
+  Ban ban{MakeIdentifier(row.Get("kind", src.kind), row.Get("value"),
+                         row.Get("region", settings.region)),
+          Category::kOther,
+          Severity::kMedium,
+          {},
+          {},
+          false,
+          {}};
+  const std::string category = row.Get("category", d.category);
+  const auto c = ParseCategory(category);
+  if (!c) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "category '" + category +
+            "' is not one of grooming, "
+            "sextortion, csam_sharing, csam_production, trafficking, other");
+  }
+  ban.category = *c;
+  const std::string severity = row.Get("severity", d.severity);
+  const auto s = ParseSeverity(severity);
+  if (!s) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "severity '" + severity +
+                         "' is not one of low, medium, "
+                         "high, critical");
+  }
+  ban.severity = *s;
+  const std::string banned_at = row.Get("banned_at", d.banned_at);
+  if (banned_at.empty()) {
+    ban.banned_at = std::chrono::floor<std::chrono::seconds>(
+        std::chrono::system_clock::now());
+  } else {
+    auto t = ParseTimestamp(banned_at);
+    if (!t) return ColumnError("banned_at", banned_at, t.error());
+    ban.banned_at = *t;
+  }
+  if (const std::string expires = row.Get("expires_at", d.expires_at);
+      !expires.empty()) {
+    auto t = ParseTimestamp(expires);
+    if (!t) return ColumnError("expires_at", expires, t.error());
+    ban.expires_at = *t;
+  }
+  // A misspelt value must not quietly withhold (or reveal) the member's
+  // name, so only these spellings are accepted.
+  const std::string attribution =
+      row.Get("attribution", d.attribution ? "true" : "false");
+  if (attribution == "true" || attribution == "1" || attribution == "yes") {
+    ban.attribution = true;
+  } else if (attribution == "false" || attribution == "0" ||
+             attribution == "no") {
+    ban.attribution = false;
+  } else {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "attribution '" + attribution +
+                         "' is not one of true, false, yes, no, 1, 0");
+  }
+  if (std::string ref = row.Get("ref", d.ref); !ref.empty())
+    ban.ref = std::move(ref);
+  return ban;
+}
+
+int RunSubmit(const Client& client, const RowSource& src,
+              const SubmitDefaults& defaults, bool json,
+              const Settings& settings) {
+  auto rows = src.Rows();
+  if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
+  if (src.file.empty() &&
+      (defaults.category.empty() || defaults.severity.empty())) {
+    return Fail("--category and --severity are required with VALUE arguments",
+                kExitUsage);
+  }
+  std::size_t counts[4] = {0, 0, 0, 0};  // by wire::SubmitStatus
+  auto print = [&](std::size_t row, std::string_view status,
+                   const std::string& detail) {
+    if (json) {
+      JsonObjectWriter line;
+      line.Add("row", static_cast<std::uint64_t>(row)).Add("status", status);
+      line.Add(status == "error" ? "error" : "signal_id", detail);
+      std::printf("%s\n", line.Finish().c_str());
+    } else {
+      std::printf("%-6zu %-9s %s\n", row, std::string(status).c_str(),
+                  detail.c_str());
+    }
+    if (status == "error") {
+      std::fprintf(stderr, "cairn: row %zu: %s\n", row, detail.c_str());
+    }
+  };
+  if (!json) std::printf("%-6s %-9s %s\n", "ROW", "STATUS", "SIGNAL");
+  auto progress = MakeProgress(rows->size());
+  for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
+    const std::size_t end = std::min(rows->size(), begin + kRowsPerCall);
+    std::vector<Ban> bans;
+    std::vector<std::size_t> origin;
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::size_t row = src.skip + i + 1;
+      auto ban = BanFromRow((*rows)[i], src, defaults, settings);
+      if (!ban) {
+        ++counts[static_cast<int>(wire::SubmitStatus::kError)];
+        print(row, "error", ban.error().message);
+        continue;
+      }
+      bans.push_back(std::move(*ban));
+      origin.push_back(row);
+    }
+    auto outcome = client.Submit(bans);
+    if (!outcome) return ReportStopped(outcome.error(), begin, src);
+    for (const auto& item : outcome->items) {
+      ++counts[static_cast<int>(item.status)];
+      print(origin[item.index], wire::ToString(item.status),
+            item.error ? WithoutBatchPrefix(item.error->message)
+                       : item.signal_id);
+    }
+    progress.Update(end);
+  }
+  std::fprintf(stderr,
+               "cairn: %zu created, %zu updated, %zu duplicate, %zu failed\n",
+               counts[0], counts[1], counts[2], counts[3]);
+  return counts[3] > 0 ? kExitRefused : 0;
+}
+
+int RunRetract(const Client& client, const RowSource& src,
+               const std::string& default_reason, bool json,
+               const Settings& settings) {
+  auto rows = src.Rows();
+  if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
+  std::size_t retracted = 0, not_found = 0, failed = 0;
+  if (!json) std::printf("%-6s %-10s %s\n", "ROW", "STATUS", "SIGNALS");
+  auto progress = MakeProgress(rows->size());
+  for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
+    const std::size_t end = std::min(rows->size(), begin + kRowsPerCall);
+    std::vector<Retraction> retractions;
+    std::vector<std::size_t> origin;
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& row = (*rows)[i];
+      const std::size_t line = src.skip + i + 1;
+      const std::string reason_text = row.Get("reason", default_reason);
+      const auto reason = ParseRetractReason(reason_text);
+      if (!reason) {
+        ++failed;
+        std::fprintf(stderr,
+                     "cairn: row %zu: reason '%s' is not one of appeal_upheld, "
+                     "error, duplicate, other\n",
+                     line, reason_text.c_str());
+        continue;
+      }
+      if (const std::string ref = row.Get("ref"); !ref.empty()) {
+        retractions.push_back(Retraction::ByRef(ref, *reason));
+      } else {
+        retractions.push_back(Retraction::Of(
+            MakeIdentifier(row.Get("kind", src.kind), row.Get("value"),
+                           row.Get("region", settings.region)),
+            *reason));
+      }
+      origin.push_back(line);
+    }
+    auto outcome = client.Retract(retractions);
+    if (!outcome) return ReportStopped(outcome.error(), begin, src);
+    for (const auto& item : outcome->items) {
+      const std::size_t line = origin[item.index];
+      const std::string status(wire::ToString(item.status));
+      if (item.status == wire::RetractStatus::kRetracted) ++retracted;
+      if (item.status == wire::RetractStatus::kNotFound) ++not_found;
+      if (item.status == wire::RetractStatus::kError) {
+        ++failed;
+        std::fprintf(stderr, "cairn: row %zu: %s\n", line,
+                     WithoutBatchPrefix(item.error->message).c_str());
+      }
+      if (json) {
+        JsonObjectWriter out;
+        out.Add("row", static_cast<std::uint64_t>(line)).Add("status", status);
+        if (item.error)
+          out.Add("error", item.error->message);
+        else
+          out.Add("signal_ids", item.signal_ids);
+        std::printf("%s\n", out.Finish().c_str());
+      } else {
+        std::printf("%-6zu %-10s %s\n", line, status.c_str(),
+                    item.error ? item.error->message.c_str()
+                               : Join(item.signal_ids).c_str());
+      }
+    }
+    progress.Update(end);
+  }
+  std::fprintf(stderr, "cairn: %zu retracted, %zu not found, %zu failed\n",
+               retracted, not_found, failed);
+  return failed > 0 ? kExitRefused : 0;
+}
+
+}  // namespace cairn::cli

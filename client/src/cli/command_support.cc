@@ -1,0 +1,103 @@
+#include "src/cli/command_support.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <utility>
+
+#include "cairn/vocabulary.h"
+
+namespace cairn::cli {
+
+int Fail(const std::string& message, int code) {
+  std::fprintf(stderr, "cairn: %s\n", message.c_str());
+  return code;
+}
+
+int Fail(const Error& error, int code) { return Fail(error.ToString(), code); }
+
+int LocalFileExit(const Error& error) {
+  return error.code == ErrorCode::kIo ? kExitLocalFile : kExitUsage;
+}
+
+int CallExit(const Error& error) {
+  return error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kIo
+             ? kExitUnreachable
+             : kExitRefused;
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += sep;
+    out += p;
+  }
+  return out;
+}
+
+NormaliseOptions NormaliseOptionsFor(const Settings& settings,
+                                     std::string_view kind) {
+  NormaliseOptions options;
+  options.default_region = settings.region;
+  options.extra_handle_services.insert(settings.handle_services.begin(),
+                                       settings.handle_services.end());
+  options.custom_kinds.insert(settings.custom_kinds.begin(),
+                              settings.custom_kinds.end());
+  bool builtin = false;
+  for (std::string_view b : kBuiltinKinds) builtin = builtin || b == kind;
+  if (!builtin && IsWellFormedKind(kind)) options.custom_kinds.emplace(kind);
+  return options;
+}
+
+Result<Client> BuildClient(const Settings& s, std::string_view token_scheme) {
+  const std::pair<const std::string*, const char*> required[] = {
+      {&s.hub,
+       "no hub URL: pass --hub https://HOST:PORT, set CAIRN_HUB or "
+       "hub in the config file"},
+      {&s.cert,
+       "no client certificate: pass --cert FILE, set CAIRN_CERT or "
+       "cert in the config file"},
+      {&s.key,
+       "no client key: pass --key FILE, set CAIRN_KEY or key in the "
+       "config file"},
+      {&s.cacert,
+       "no CA bundle for the hub: pass --cacert FILE, set "
+       "CAIRN_CACERT or cacert in the config file"},
+      {&s.consortium_key,
+       "no consortium key: pass --consortium-key FILE, set "
+       "CAIRN_CONSORTIUM_KEY or consortium_key in the config file (create "
+       "one with `cairn keygen FILE`)"},
+  };
+  for (const auto& [value, message] : required) {
+    if (value->empty()) return MakeError(ErrorCode::kInvalidArgument, message);
+  }
+  ClientOptions options;
+  options.hub_url = s.hub;
+  options.cert_file = s.cert;
+  options.key_file = s.key;
+  options.ca_file = s.cacert;
+  options.hub_pin = s.hub_pin;
+  options.consortium_key_file = s.consortium_key;
+  options.default_region = s.region;
+  options.extra_handle_services = s.handle_services;
+  options.custom_kinds = s.custom_kinds;
+  if (token_scheme == "voprf-v1") options.token_scheme = TokenScheme::kVoprfV1;
+  return MakeClient(std::move(options));
+}
+
+Identifier MakeIdentifier(const std::string& kind, const std::string& value,
+                          const std::string& region) {
+  if (kind == "email") return Identifier::Email(value);
+  if (kind == "phone") return Identifier::Phone(value, region);
+  if (kind == "device") return Identifier::Device(value);
+  if (kind == "url") return Identifier::Url(value);
+  // "handle" values are "service:name"; the normaliser splits them.
+  return Identifier::Custom(kind, value);
+}
+
+ProgressBar MakeProgress(std::size_t total) {
+  static const bool tty = ::isatty(2) != 0;
+  return ProgressBar(stderr, total, tty && total >= 10000);
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,223 @@
+// The cairn CLI's commands below the command line: which rows a source
+// yields, how a submit row becomes a Ban, and the settings a client needs.
+// The commands against a real hub are in cli_test.cc.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "client/src/cli/batch_commands.h"
+#include "client/src/cli/command_support.h"
+
+namespace cairn::cli {
+namespace {
+
+InputRow Row(std::map<std::string, std::string, std::less<>> fields) {
+  InputRow row;
+  row.line = 1;
+  row.fields = std::move(fields);
+  return row;
+}
+
+TEST_CASE("row source: VALUE arguments and refs become numbered rows",
+          "[cli]") {
+  RowSource src;
+  src.kind = "email";
+  src.values = {"a@example.com", "b@example.com"};
+  src.refs = {"case-1"};
+  auto rows = src.Rows();
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 3);
+  CHECK((*rows)[0].line == 1);
+  CHECK((*rows)[0].Get("kind") == "email");
+  CHECK((*rows)[1].Get("value") == "b@example.com");
+  CHECK((*rows)[2].line == 3);
+  CHECK((*rows)[2].Get("ref") == "case-1");
+  CHECK((*rows)[2].Get("value").empty());
+}
+
+TEST_CASE("row source: --skip drops the rows already done", "[cli]") {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("cairn-cli-rows-" + std::to_string(::getpid()) + ".csv");
+  {
+    std::ofstream out(path);
+    out << "kind,value\nemail,a@example.com\nemail,b@example.com\n"
+           "email,c@example.com\n";
+  }
+  RowSource src;
+  src.file = path.string();
+  src.skip = 2;
+  auto rows = src.Rows();
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].Get("value") == "c@example.com");
+  src.skip = 10;  // past the end: nothing left, not an error
+  rows = src.Rows();
+  REQUIRE(rows);
+  CHECK(rows->empty());
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("row source: refused combinations say what to give", "[cli]") {
+  struct Case {
+    const char* name;
+    RowSource src;
+    ErrorCode code;
+    const char* says;
+  };
+  RowSource both;
+  both.file = "rows.csv";
+  both.kind = "email";
+  both.values = {"a@example.com"};
+  RowSource no_kind;
+  no_kind.values = {"a@example.com"};
+  RowSource missing_file;
+  missing_file.file = "/nonexistent/cairn-rows.csv";
+  const Case cases[] = {
+      {"file and values", both, ErrorCode::kInvalidArgument, "not both"},
+      {"values without kind", no_kind, ErrorCode::kInvalidArgument,
+       "--kind is required"},
+      {"nothing", RowSource{}, ErrorCode::kInvalidArgument, "nothing to do"},
+      {"unreadable file", missing_file, ErrorCode::kIo, "cairn-rows.csv"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto rows = c.src.Rows();
+    REQUIRE_FALSE(rows);
+    CHECK(rows.error().code == c.code);
+    CHECK_THAT(rows.error().message, Catch::Contains(c.says));
+  }
+}
+
+TEST_CASE("submit rows: columns override the flags' defaults", "[cli]") {
+  RowSource src;
+  src.kind = "email";
+  SubmitDefaults d;
+  d.category = "grooming";
+  d.severity = "high";
+  d.banned_at = "2026-11-01T10:00:00Z";
+  Settings settings;
+  settings.region = "GB";
+
+  auto plain = BanFromRow(Row({{"value", "a@example.com"}}), src, d, settings);
+  REQUIRE(plain);
+  CHECK(plain->identifier.kind() == "email");
+  CHECK(plain->identifier.value() == "a@example.com");
+  CHECK(plain->category == Category::kGrooming);
+  CHECK(plain->severity == Severity::kHigh);
+  CHECK(plain->banned_at ==
+        std::chrono::sys_days{std::chrono::November / 1 / 2026} +
+            std::chrono::hours(10));
+  CHECK_FALSE(plain->expires_at);
+  CHECK_FALSE(plain->attribution);
+  CHECK_FALSE(plain->ref);
+
+  auto full = BanFromRow(Row({{"kind", "phone"},
+                              {"value", "020 7946 0958"},
+                              {"category", "sextortion"},
+                              {"severity", "critical"},
+                              {"expires_at", "2027-01-01T00:00:00Z"},
+                              {"attribution", "yes"},
+                              {"ref", "case-9"}}),
+                         src, d, settings);
+  REQUIRE(full);
+  CHECK(full->identifier.kind() == "phone");
+  CHECK(full->identifier.region() == "GB");
+  CHECK(full->category == Category::kSextortion);
+  CHECK(full->severity == Severity::kCritical);
+  REQUIRE(full->expires_at);
+  CHECK(full->attribution);
+  CHECK(full->ref == "case-9");
+}
+
+TEST_CASE("submit rows: each bad column fails its row by name", "[cli]") {
+  struct Case {
+    const char* column;
+    const char* value;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"category", "groming", "category 'groming' is not one of"},
+      {"severity", "urgent", "severity 'urgent' is not one of"},
+      {"banned_at", "yesterday", "banned_at 'yesterday': expected an RFC 3339"},
+      {"expires_at", "2027-13-01T00:00:00Z",
+       "expires_at '2027-13-01T00:00:00Z': expected"},
+      // A typo must not silently decide whether the member is named.
+      {"attribution", "ture", "attribution 'ture' is not one of"},
+      {"attribution", "TRUE", "attribution 'TRUE' is not one of"},
+  };
+  RowSource src;
+  src.kind = "email";
+  SubmitDefaults d;
+  d.category = "grooming";
+  d.severity = "high";
+  for (const auto& c : cases) {
+    CAPTURE(c.column, c.value);
+    auto ban =
+        BanFromRow(Row({{"value", "a@example.com"}, {c.column, c.value}}), src,
+                   d, Settings{});
+    REQUIRE_FALSE(ban);
+    CHECK(ban.error().code == ErrorCode::kInvalidArgument);
+    CHECK_THAT(ban.error().message, Catch::Contains(c.says));
+  }
+  for (const char* no : {"false", "no", "0"}) {
+    CAPTURE(no);
+    auto ban =
+        BanFromRow(Row({{"value", "a@example.com"}, {"attribution", no}}), src,
+                   d, Settings{});
+    REQUIRE(ban);
+    CHECK_FALSE(ban->attribution);
+  }
+}
+
+TEST_CASE("client settings: each missing one is named with where to set it",
+          "[cli]") {
+  Settings full;
+  full.hub = "https://127.0.0.1:1";
+  full.cert = "alpha.crt";
+  full.key = "alpha.key";
+  full.cacert = "ca.crt";
+  full.consortium_key = "consortium.key";
+  struct Case {
+    std::string Settings::*field;
+    const char* says;
+  };
+  const Case cases[] = {
+      {&Settings::hub, "pass --hub"},
+      {&Settings::cert, "pass --cert"},
+      {&Settings::key, "pass --key"},
+      {&Settings::cacert, "pass --cacert"},
+      {&Settings::consortium_key, "pass --consortium-key"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.says);
+    Settings s = full;
+    s.*c.field = "";
+    auto client = BuildClient(s, "hmac-v1");
+    REQUIRE_FALSE(client);
+    CHECK(client.error().code == ErrorCode::kInvalidArgument);
+    CHECK_THAT(client.error().message, Catch::Contains(c.says));
+  }
+}
+
+Error ErrorOf(ErrorCode code) {
+  Error e;
+  e.code = code;
+  e.message = "test";
+  return e;
+}
+
+TEST_CASE("exit codes follow the error's kind", "[cli]") {
+  CHECK(CallExit(ErrorOf(ErrorCode::kUnavailable)) == kExitUnreachable);
+  CHECK(CallExit(ErrorOf(ErrorCode::kIo)) == kExitUnreachable);
+  CHECK(CallExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitRefused);
+  CHECK(LocalFileExit(ErrorOf(ErrorCode::kIo)) == kExitLocalFile);
+  CHECK(LocalFileExit(ErrorOf(ErrorCode::kInvalidArgument)) == kExitUsage);
+}
+
+}  // namespace
+}  // namespace cairn::cli
