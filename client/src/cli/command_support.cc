@@ -49,6 +49,16 @@ NormaliseOptions NormaliseOptionsFor(const Settings& settings,
   return options;
 }
 
+ClientOptions HubConnectionOptions(const Settings& s) {
+  ClientOptions options;
+  options.hub_url = s.hub;
+  options.cert_file = s.cert;
+  options.key_file = s.key;
+  options.ca_file = s.cacert;
+  options.hub_pin = s.hub_pin;
+  return options;
+}
+
 Result<Client> BuildClient(const Settings& s, std::string_view token_scheme) {
   const std::pair<const std::string*, const char*> required[] = {
       {&s.hub,
@@ -71,12 +81,7 @@ Result<Client> BuildClient(const Settings& s, std::string_view token_scheme) {
   for (const auto& [value, message] : required) {
     if (value->empty()) return MakeError(ErrorCode::kInvalidArgument, message);
   }
-  ClientOptions options;
-  options.hub_url = s.hub;
-  options.cert_file = s.cert;
-  options.key_file = s.key;
-  options.ca_file = s.cacert;
-  options.hub_pin = s.hub_pin;
+  ClientOptions options = HubConnectionOptions(s);
   options.consortium_key_file = s.consortium_key;
   options.default_region = s.region;
   options.extra_handle_services = s.handle_services;

@@ -52,6 +52,10 @@ std::vector<std::string> Names(const std::vector<Enum>& values) {
 NormaliseOptions NormaliseOptionsFor(const Settings& settings,
                                      std::string_view kind);
 
+// The hub URL, client certificate and key, CA bundle and pin of the
+// settings; the other options keep their defaults.
+ClientOptions HubConnectionOptions(const Settings& settings);
+
 // The SDK client for the settings; `token_scheme` is "hmac-v1" or
 // "voprf-v1". Fails with kInvalidArgument naming the missing setting and
 // where to give it.

@@ -17,12 +17,6 @@ namespace {
 // evaluation request to the hub for all values.
 int RunVoprfToken(const TokenCommand& command, const Settings& settings,
                   const ConsortiumKey& key, const NormaliseOptions& options) {
-  ClientOptions client_options;
-  client_options.hub_url = settings.hub;
-  client_options.cert_file = settings.cert;
-  client_options.key_file = settings.key;
-  client_options.ca_file = settings.cacert;
-  client_options.hub_pin = settings.hub_pin;
   if (settings.hub.empty() || settings.cert.empty() || settings.key.empty() ||
       settings.cacert.empty()) {
     return Fail(
@@ -52,7 +46,7 @@ int RunVoprfToken(const TokenCommand& command, const Settings& settings,
     return Fail("at most 10000 values per `cairn token --scheme voprf-v1`",
                 kExitUsage);
   }
-  auto connection = MakeHubConnection(client_options);
+  auto connection = MakeHubConnection(HubConnectionOptions(settings));
   if (!connection) {
     return Fail(connection.error(), LocalFileExit(connection.error()));
   }
