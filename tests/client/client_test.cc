@@ -398,6 +398,11 @@ TEST_CASE(
   for (auto& event : feed) {
     REQUIRE(event);
     seqs.push_back(event->seq);
+    // Saved now, the cursor must not skip the event in hand: a caller that
+    // fails to apply it and stops would never see it again.
+    const std::string held = feed.cursor();
+    CAPTURE(event->seq, held);
+    CHECK((held.empty() ? 0 : std::stoull(held)) < event->seq);
   }
   CHECK(seqs == std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6});
   CHECK(feed.cursor() == "6");

@@ -183,8 +183,9 @@ class PagedRange {
         return false;
       }
     }
+    // cursor_ moves past a page only when the caller asks for what follows
+    // it: the element handed out now has not been processed yet.
     current_.emplace(std::move(buffer_[position_++]));
-    if (position_ == buffer_.size()) cursor_ = next_after_;
     return true;
   }
 
