@@ -211,5 +211,26 @@ TEST_CASE("receipts: a member cannot rotate keys", "[receipt][integration]") {
   CHECK(keys->hub_keys.size() == 1);
 }
 
+TEST_CASE("receipts: a rotation request must have an empty body",
+          "[receipt][integration]") {
+  auto started = RunningHub::Start();
+  REQUIRE(started);
+  for (const char* body : {"garbage", "{\"rotate\":true}", "[]"}) {
+    CAPTURE(body);
+    const auto reply =
+        (*started)->Curl("operator", "POST", "/v1/admin/keys/rotate", body);
+    CHECK(reply.status == 400);
+  }
+  auto me = (*started)->Curl("alpha", "GET", "/v1/me");
+  REQUIRE(me.status == 200);
+  auto keys = DecodeHubKeysResponse(me.body);
+  REQUIRE(keys);
+  CHECK(keys->hub_keys.size() == 1);
+  // And `{}` still rotates.
+  CHECK((*started)
+            ->Curl("operator", "POST", "/v1/admin/keys/rotate", "{}")
+            .status == 200);
+}
+
 }  // namespace
 }  // namespace cairn

@@ -69,9 +69,13 @@ TEST_CASE("audit checkpoints: bad paging parameters are refused") {
     const char* field;
   };
   const Case cases[] = {
-      {"?after=abc", "after"},       {"?after=-1", "after"},
-      {"?limit=0", "limit"},         {"?limit=10001", "limit"},
-      {"?after=1&after=2", "after"}, {"?colour=red", "colour"},
+      {"?after=abc", "after"},
+      {"?after=-1", "after"},
+      {"?limit=0", "limit"},
+      {"?limit=10001", "limit"},
+      {"?after=1&after=2", "after"},
+      {"?colour=red", "colour"},
+      {"?after=9223372036854775808", "after"},
   };
   ApiFixture f;
   for (const Case& c : cases) {

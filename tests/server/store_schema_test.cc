@@ -236,11 +236,21 @@ TEST_CASE("admin commands refuse conflicts and unknown targets") {
          return code_of(s.ChangeMemberAndWait(c));
        },
        ErrorCode::kConflict},
+      {"revoke the last active operator's only certificate",
+       [&] {
+         MemberChangeCommand c;
+         c.member_id = "ops";
+         c.change = MemberChangeCommand::Change::kRevokeFingerprint;
+         c.fingerprint = Fingerprint(1000);
+         return code_of(s.ChangeMemberAndWait(c));
+       },
+       ErrorCode::kConflict},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
     CHECK(c.run() == c.want);
   }
+  CHECK(s.Authenticate(Fingerprint(1000))->member_id == "ops");
   // Nothing changed: still four members, delta absent.
   CHECK(s.ListMembers().size() == 4);
   CHECK_FALSE(s.GetMember("delta").has_value());
@@ -276,6 +286,30 @@ TEST_CASE("an operator can be suspended or demoted while another remains") {
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().code == ErrorCode::kConflict);
   CHECK(HasRole(s.GetMember("beta")->roles, Role::kOperator));
+}
+
+TEST_CASE("an operator certificate can be revoked once another is in place") {
+  StoreFixture f;
+  Store& s = f.store();
+  MemberChangeCommand add;
+  add.member_id = "ops";
+  add.change = MemberChangeCommand::Change::kAddFingerprint;
+  add.fingerprint = Fingerprint(1001);
+  REQUIRE(s.ChangeMemberAndWait(add).has_value());
+  MemberChangeCommand revoke;
+  revoke.member_id = "ops";
+  revoke.change = MemberChangeCommand::Change::kRevokeFingerprint;
+  revoke.fingerprint = Fingerprint(1000);
+  REQUIRE(s.ChangeMemberAndWait(revoke).has_value());
+  CHECK_FALSE(s.Authenticate(Fingerprint(1000)).has_value());
+  CHECK(s.Authenticate(Fingerprint(1001))->member_id == "ops");
+  // Now the new one is the last: refused, and it still works.
+  revoke.fingerprint = Fingerprint(1001);
+  auto refused = s.ChangeMemberAndWait(revoke);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == ErrorCode::kConflict);
+  CHECK_THAT(refused.error().message, Catch::Contains("last certificate"));
+  CHECK(s.Authenticate(Fingerprint(1001))->member_id == "ops");
 }
 
 TEST_CASE("members, fingerprints and kinds survive a reopen") {

@@ -2,6 +2,7 @@
 // current; older keys stay published in /v1/me so that what they signed
 // still verifies (docs/adr/0005-hub-keys.md).
 #include "cairn/receipt.h"
+#include "cairn/wire.h"
 #include "server/src/api/api_router.h"
 #include "server/src/api/call.h"
 #include "server/src/keys/hub_keyring.h"
@@ -13,6 +14,11 @@ void ApiRouter::HandleAdminRotateKeys(const CallPtr& call) {
     return call->Fail(ErrorCode::kNotFound,
                       "this hub has no signing keys configured; set [keys] "
                       "dir in the cairnd config and restart");
+  }
+  // The body is `{}` like the other admin actions; anything else is a
+  // client that meant some other request, and must not rotate the key.
+  if (auto decoded = wire::DecodeEmptyRequest(call->request.body()); !decoded) {
+    return call->Fail(decoded.error());
   }
   auto rotated = options_.keyring->Rotate();
   AuditEvent event;

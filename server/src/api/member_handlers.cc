@@ -1,11 +1,11 @@
 // The member endpoints: me, submit, retract, query, disposition, feed,
 // notifications, plus healthz and metrics.
-#include <charconv>
 
 #include "cairn/receipt.h"
 #include "cairn/wire.h"
 #include "server/src/api/api_router.h"
 #include "server/src/api/call.h"
+#include "server/src/api/sequence_cursor.h"
 #include "server/src/api/wire_mapping.h"
 #include "server/src/keys/hub_keyring.h"
 #include "server/src/keys/receipt_signer.h"
@@ -24,21 +24,6 @@ void FailDecode(const ApiRouter::CallPtr& call, const Error& error) {
 
 std::string_view Body(const ApiRouter::CallPtr& call) {
   return call->request.body();
-}
-
-// A cursor is the decimal sequence number of the last item returned.
-Result<std::uint64_t> ParseCursor(std::string_view cursor) {
-  if (cursor.empty()) return std::uint64_t{0};
-  std::uint64_t value = 0;
-  const auto [end, ec] =
-      std::from_chars(cursor.data(), cursor.data() + cursor.size(), value);
-  if (ec != std::errc{} || end != cursor.data() + cursor.size()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "not a cursor this hub issued; pass the 'cursor' value "
-                     "of the previous page unchanged",
-                     "after");
-  }
-  return value;
 }
 
 // The request digest of a receipt, taken before the body may be released;
@@ -279,7 +264,7 @@ void ApiRouter::HandleDisposition(const CallPtr& call) {
 void ApiRouter::HandleFeed(const CallPtr& call) {
   auto page = wire::ParsePageRequest(call->query_string);
   if (!page) return call->Fail(page.error());
-  auto after = ParseCursor(page->after);
+  auto after = ParseSequenceCursor(page->after);
   if (!after) return call->Fail(after.error());
   auto result = store_.Feed(call->member.member_id, *after, page->limit);
   if (!result) return call->Fail(result.error());
@@ -307,7 +292,7 @@ void ApiRouter::HandleFeed(const CallPtr& call) {
 void ApiRouter::HandleNotifications(const CallPtr& call) {
   auto page = wire::ParsePageRequest(call->query_string);
   if (!page) return call->Fail(page.error());
-  auto after = ParseCursor(page->after);
+  auto after = ParseSequenceCursor(page->after);
   if (!after) return call->Fail(after.error());
   auto result =
       store_.Notifications(call->member.member_id, *after, page->limit);

@@ -38,6 +38,19 @@ void ApiRouter::HandleOprfEvaluate(const CallPtr& call) {
             "blind again",
         "epoch");
   }
+  // A request larger than a whole day's quota would get a 429 whose
+  // Retry-After it could never get past.
+  if (const std::uint64_t per_day = evaluator.Info().elements_per_day;
+      call->items > per_day) {
+    return call->Fail(ErrorCode::kInvalidArgument,
+                      std::to_string(call->items) +
+                          " elements exceed this hub's daily OPRF quota of " +
+                          std::to_string(per_day) +
+                          " per member; send at most that many per day (in "
+                          "smaller requests), or ask the hub operator for a "
+                          "higher oprf.elements_per_member_per_day",
+                      "elements");
+  }
   if (!Admit(call, call->items)) return;
   if (const auto retry_after =
           evaluator.ChargeQuota(call->member.member_id, call->items);
@@ -54,8 +67,7 @@ void ApiRouter::HandleOprfEvaluate(const CallPtr& call) {
         "member '" + call->member.member_id +
             "' has used its daily OPRF quota of " +
             std::to_string(evaluator.Info().elements_per_day) +
-            " elements (or this request alone exceeds it); retry after " +
-            std::to_string(retry_after) +
+            " elements; retry after " + std::to_string(retry_after) +
             " s (Retry-After header), send fewer elements, or ask the hub "
             "operator for a higher oprf.elements_per_member_per_day");
   }

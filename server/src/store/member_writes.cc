@@ -52,6 +52,22 @@ std::int64_t StoreWrites::IsLastActiveOperator(BatchState& b,
       [&](Statement& s) { s.Bind(1, number).Bind(2, kOperatorBit); });
 }
 
+// 1 if `fp` is the only unrevoked certificate of any active operator
+// (revoking it would lock everyone out of /v1/admin), else 0; -1 on SQL
+// error.
+std::int64_t StoreWrites::IsLastOperatorCertificate(BatchState& b,
+                                                    std::string_view fp) {
+  return ScalarInt(
+      b,
+      "SELECT EXISTS (SELECT 1 FROM fingerprints f"
+      "   JOIN members m ON m.id = f.member WHERE f.fingerprint = ?1"
+      "   AND f.revoked = 0 AND m.suspended = 0 AND (m.roles & ?2) != 0)"
+      " AND NOT EXISTS (SELECT 1 FROM fingerprints f"
+      "   JOIN members m ON m.id = f.member WHERE f.fingerprint != ?1"
+      "   AND f.revoked = 0 AND m.suspended = 0 AND (m.roles & ?2) != 0)",
+      [&](Statement& s) { s.Bind(1, fp).Bind(2, kOperatorBit); });
+}
+
 // 0 if free, else the owning member number; -1 on SQL error.
 std::int64_t StoreWrites::FingerprintOwner(BatchState& b, std::string_view fp) {
   return ScalarInt(b, "SELECT member FROM fingerprints WHERE fingerprint = ?1",
@@ -192,6 +208,21 @@ Result<MemberRecord> StoreWrites::ChangeMember(BatchState& b,
                              c.fingerprint + "; see `cairnctl member show " +
                              c.member_id + "`",
                          "fingerprint");
+      }
+      // The same lock-out as above, reached by certificate: if no other
+      // active operator certificate remains, nobody could reach /v1/admin
+      // again (and a revoked fingerprint cannot be re-added).
+      const std::int64_t last = IsLastOperatorCertificate(b, c.fingerprint);
+      if (last < 0) return tl::unexpected(*b.fatal);
+      if (last == 1) {
+        return MakeError(
+            ErrorCode::kConflict,
+            "fingerprint " + c.fingerprint +
+                " is the last certificate of an active operator; revoking it "
+                "would leave nobody able to administer the hub. Add another "
+                "operator certificate first (`cairnctl member fingerprint "
+                "add`)",
+            "fingerprint");
       }
       ok = Run(b,
                "UPDATE fingerprints SET revoked = 1,"

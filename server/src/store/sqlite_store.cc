@@ -577,6 +577,7 @@ class SqliteStore final : public Store {
     BatchState state(*writer_db_);
     state.now = ToUnix(options_.clock());
     std::optional<Error> failure;
+    std::optional<Directory> directory;  // set when the batch changed it
     if (auto s = writer_db_->Exec("BEGIN IMMEDIATE"); !s) {
       failure = s.error();
     } else {
@@ -596,6 +597,16 @@ class SqliteStore final : public Store {
         failure = s.error();
       } else if (auto c = audit_.CheckpointIfDue(*writer_db_, state.now); !c) {
         failure = c.error();
+      } else if (state.directory_changed) {
+        // Read inside the transaction, so that a directory that cannot be
+        // read rolls the change back: a committed suspension or revocation
+        // that authentication did not see would be acknowledged yet not in
+        // force.
+        if (auto dir = LoadDirectory(*writer_db_); dir) {
+          directory = std::move(*dir);
+        } else {
+          failure = dir.error();
+        }
       }
       if (!failure) {
         if (auto s = writer_db_->Exec("COMMIT"); !s) failure = s.error();
@@ -624,10 +635,7 @@ class SqliteStore final : public Store {
       reuse_->Insert(r.member, r.key, std::move(r.support), state.now,
                      std::move(r.match));
     }
-    if (state.directory_changed) {
-      auto dir = LoadDirectory(*writer_db_);
-      if (dir) directory_.Publish(std::move(*dir));
-    }
+    if (directory) directory_.Publish(std::move(*directory));
     writable_.store(true, std::memory_order_relaxed);
     transactions_.fetch_add(1, std::memory_order_relaxed);
     operations_.fetch_add(batch.size(), std::memory_order_relaxed);

@@ -117,6 +117,7 @@ class StoreWrites {
   Result<MemberRecord> ReadMember(BatchState& b, std::string_view member_id);
   std::int64_t MemberNumber(BatchState& b, std::string_view member_id);
   std::int64_t IsLastActiveOperator(BatchState& b, std::int64_t number);
+  std::int64_t IsLastOperatorCertificate(BatchState& b, std::string_view fp);
   std::int64_t FingerprintOwner(BatchState& b, std::string_view fp);
   bool InsertFingerprint(BatchState& b, std::int64_t member,
                          const std::string& fp);
