@@ -151,6 +151,56 @@ TEST_CASE(
   CHECK(VerifyAuditLog(f.dir.path() / "hub.db", {})->intact);
 }
 
+TEST_CASE(
+    "feed and notification seqs are never issued twice, even after a purge "
+    "removed the newest ones") {
+  RetentionFixture f;
+  Store& s = f.store();
+  // beta bans token 1, alpha matches it, beta retracts it: two feed events
+  // and one notification, all of which the purge below removes.
+  REQUIRE(testing::SubmitOne(s, "beta", Signal(1)).has_value());
+  REQUIRE(testing::QueryTokens(s, "alpha", {1})->matches.size() == 1);
+  RetractCommand r;
+  r.member_id = "beta";
+  RetractionItem item;
+  item.key = KeyOf(1);
+  r.items = {item};
+  REQUIRE(s.RetractAndWait(r).has_value());
+  auto feed = s.Feed("gamma", 0, 100);
+  REQUIRE(feed.has_value());
+  REQUIRE(feed->events.size() == 2);
+  const std::uint64_t feed_cursor = feed->cursor;
+  auto notes = s.Notifications("alpha", 0, 100);
+  REQUIRE(notes.has_value());
+  REQUIRE(notes->notifications.size() == 1);
+  const std::uint64_t notes_cursor = notes->cursor;
+
+  f.clock.Advance(days(46));  // past the tombstone and notification periods
+  const PurgeOutcome purged = f.Purge(/*dry_run=*/false);
+  CHECK(purged.feed_events == 2);
+  CHECK(purged.notifications == 1);
+  CHECK(f.Count("feed") == 0);
+  CHECK(f.Count("notifications") == 0);
+
+  // A reader that was up to date sees what comes next, across a restart.
+  f.Reopen();
+  Store& reopened = f.store();
+  REQUIRE(testing::SubmitOne(reopened, "beta", Signal(2)).has_value());
+  auto next = reopened.Feed("gamma", feed_cursor, 100);
+  REQUIRE(next.has_value());
+  REQUIRE(next->events.size() == 1);
+  CHECK(next->events[0].seq > feed_cursor);
+
+  REQUIRE(testing::QueryTokens(reopened, "alpha", {2})->matches.size() == 1);
+  item.key = KeyOf(2);
+  r.items = {item};
+  REQUIRE(reopened.RetractAndWait(r).has_value());
+  auto next_notes = reopened.Notifications("alpha", notes_cursor, 100);
+  REQUIRE(next_notes.has_value());
+  REQUIRE(next_notes->notifications.size() == 1);
+  CHECK(next_notes->notifications[0].seq > notes_cursor);
+}
+
 TEST_CASE("an operator's purge is audited even when nothing was due") {
   RetentionFixture f;
   const auto before = ReadAuditLog(f.dir.path() / "hub.db").size();

@@ -348,6 +348,7 @@ TEST_CASE("matches made before schema 4 are still found by retractions") {
                    " SELECT signal, match FROM match_signals_recent;"
                    " DROP TABLE match_signals_recent;"
                    " DROP TABLE oprf_usage;"
+                   " DROP TABLE seq_floors;"
                    " PRAGMA user_version = 3");
   f.Reopen();
   Store& s = f.store();

@@ -85,15 +85,28 @@ MultiRowSql MakeMultiRowSql(std::string_view head, std::size_t columns) {
   return out;
 }
 
+const char* const kNextFeedSeqSql =
+    "SELECT max(coalesce((SELECT max(seq) FROM feed), 0),"
+    " coalesce((SELECT seq FROM seq_floors WHERE stream = 'feed'), 0))";
+const char* const kNextNotificationSeqSql =
+    "SELECT max(coalesce((SELECT max(seq) FROM notifications), 0),"
+    " coalesce((SELECT seq FROM seq_floors WHERE stream = 'notifications'),"
+    " 0))";
+
 void FlushFeed(BatchState& b) {
-  static const MultiRowSql kSql =
-      MakeMultiRowSql("INSERT INTO feed (type, signal, member, at) VALUES ", 4);
-  InsertRows(b, kSql, b.feed, 4,
+  static const MultiRowSql kSql = MakeMultiRowSql(
+      "INSERT INTO feed (seq, type, signal, member, at) VALUES ", 5);
+  for (auto& row : b.feed) {
+    row.seq = NextRowid(b, b.next_feed_seq, kNextFeedSeqSql);
+    if (row.seq < 0) break;
+  }
+  InsertRows(b, kSql, b.feed, 5,
              [&](Statement& s, int p, const BatchState::FeedRow& row) {
-               s.Bind(p, static_cast<std::int64_t>(row.type))
-                   .Bind(p + 1, row.signal)
-                   .Bind(p + 2, row.member)
-                   .Bind(p + 3, b.now);
+               s.Bind(p, row.seq)
+                   .Bind(p + 1, static_cast<std::int64_t>(row.type))
+                   .Bind(p + 2, row.signal)
+                   .Bind(p + 3, row.member)
+                   .Bind(p + 4, b.now);
              });
   b.feed.clear();
 }

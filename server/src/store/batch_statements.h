@@ -41,6 +41,10 @@ std::int64_t ScalarInt(BatchState& b, const char* sql,
 // read. -1 on SQL error (b.fatal set).
 std::int64_t NextRowid(BatchState& b, std::int64_t& next, const char* max_sql);
 
+// max_sql of NextRowid for feed and notification seqs (see seq_floors).
+extern const char* const kNextFeedSeqSql;
+extern const char* const kNextNotificationSeqSql;
+
 // Queues an audit entry of this batch, stamped with the batch's time.
 void Audit(BatchState& b, const CommandContext& ctx, std::string action,
            std::string details);

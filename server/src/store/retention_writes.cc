@@ -132,6 +132,19 @@ Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c) {
       {"SELECT count(*) FROM idempotency WHERE created_at <= ?5",
        "DELETE FROM idempotency WHERE created_at <= ?5", &out.idempotency_keys},
   };
+  // Before the newest feed events or notifications can go, remember the
+  // highest seq each stream has issued (see seq_floors).
+  if (!c.dry_run) {
+    for (const char* sql :
+         {"INSERT INTO seq_floors (stream, seq) SELECT 'feed', m"
+          " FROM (SELECT max(seq) AS m FROM feed) WHERE m IS NOT NULL"
+          " ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)",
+          "INSERT INTO seq_floors (stream, seq) SELECT 'notifications', m"
+          " FROM (SELECT max(seq) AS m FROM notifications) WHERE m IS NOT NULL"
+          " ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)"}) {
+      if (!Run(b, sql, [](Statement&) {})) return tl::unexpected(*b.fatal);
+    }
+  }
   for (const Step& step : steps) {
     if (c.dry_run && step.total == nullptr) continue;
     auto n = PurgeStep(b, c.dry_run ? step.count_sql : step.delete_sql, cut,

@@ -321,15 +321,19 @@ bool StoreWrites::NotifyMatches(BatchState& b,
     for (const IndexEntry& e : BatchLookup(b, key, b.now)) {
       if (e.member != querier) supported = true;
     }
+    const std::int64_t seq =
+        NextRowid(b, b.next_notification_seq, kNextNotificationSeqSql);
+    if (seq < 0) return false;
     if (!Run(b,
              "INSERT INTO notifications (member, match, type, reason,"
-             " still_supported, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             " still_supported, at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
              [&](Statement& s) {
                s.Bind(1, std::int64_t{querier})
                    .Bind(2, match)
                    .Bind(3, static_cast<std::int64_t>(type))
                    .Bind(5, std::int64_t{supported ? 1 : 0})
-                   .Bind(6, b.now);
+                   .Bind(6, b.now)
+                   .Bind(7, seq);
                if (reason) {
                  s.Bind(4, static_cast<std::int64_t>(*reason));
                } else {

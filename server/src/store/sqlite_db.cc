@@ -343,6 +343,15 @@ const std::vector<std::vector<const char*>>& Migrations() {
       // start-up after the upgrade; they expire with the idempotency window
       // anyway.
       {},
+      // 7: the highest feed and notification seq ever issued, kept when a
+      // purge deletes the newest rows. The seqs are the streams' cursors:
+      // were one issued again, a reader past it would miss the new event.
+      // The writer assigns seqs above both max(seq) and this floor.
+      {
+          "CREATE TABLE seq_floors ("
+          " stream TEXT PRIMARY KEY,"
+          " seq INTEGER NOT NULL) WITHOUT ROWID",
+      },
   };
   return kSteps;
 }

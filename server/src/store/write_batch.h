@@ -42,8 +42,14 @@ struct BatchState {
     FeedEventType type;
     std::int64_t signal;
     std::uint32_t member;
+    std::int64_t seq = 0;  // assigned by FlushFeed
   };
   std::vector<FeedRow> feed;
+  // Feed and notification seqs are assigned here, above both the largest
+  // seq and the floor a purge left in seq_floors: a seq is a cursor, and
+  // must never be issued twice.
+  std::int64_t next_feed_seq = 0;          // 0: not read yet in this batch
+  std::int64_t next_notification_seq = 0;  // 0: not read yet in this batch
   // New signal rows of the running command, written by FlushSignals when it
   // ends (or before a statement reads one of them). Their ids are assigned
   // here, from next_signal_rowid, as SQLite would: the largest id plus one.
