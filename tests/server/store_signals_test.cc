@@ -56,6 +56,41 @@ TEST_CASE("submit creates, then reports duplicates and updates") {
 }
 
 TEST_CASE(
+    "a resend after the signal lapsed, before the expiry sweep, is a new "
+    "signal that matches") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto item = Signal(4);
+  item.expires_at = f.clock.Now() + 2s;
+  auto first = SubmitResult(s, "beta", item);
+  REQUIRE(first.status == SubmitStatus::kCreated);
+  f.clock.Advance(3s);  // lapsed; no sweep has run
+  for (const bool with_change : {false, true}) {
+    CAPTURE(with_change);
+    auto resend = Signal(4, Category::kGrooming,
+                         with_change ? Severity::kCritical : Severity::kLow);
+    auto again = SubmitResult(s, "beta", resend);
+    CHECK(again.status ==
+          (with_change ? SubmitStatus::kUpdated : SubmitStatus::kCreated));
+    CHECK(again.signal_id != first.signal_id);
+  }
+  auto q = QueryTokens(s, "alpha", {4});
+  REQUIRE(q.has_value());
+  REQUIRE(q->matches.size() == 1);
+  CHECK(q->matches[0].max_severity == Severity::kCritical);
+  // The lapsed one left as the sweep would have made it leave.
+  auto feed = s.Feed("gamma", 0, 100);
+  REQUIRE(feed.has_value());
+  std::vector<FeedEventType> types;
+  for (const auto& e : feed->events) types.push_back(e.type);
+  CHECK(types == std::vector<FeedEventType>{
+                     FeedEventType::kAdded, FeedEventType::kExpired,
+                     FeedEventType::kAdded, FeedEventType::kAdded});
+  CHECK(s.ExpireDueAndWait()->expired == 0);
+  CHECK(s.Stats().index_signals == 1);
+}
+
+TEST_CASE(
     "a changed ref or expiry is an update, a resend without expiry is "
     "a duplicate") {
   StoreFixture f;

@@ -161,6 +161,21 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
   for (const IndexEntry& e : BatchLookup(b, key, kAnyTime)) {
     if (e.member == me.number && e.category == item.category) existing = e;
   }
+  if (existing && existing->expires_at <= b.now) {
+    // Lapsed, but the expiry sweep has not run yet: it no longer matches,
+    // so taking it as the signal to update would acknowledge a ban that
+    // never matches and expires at the next sweep. Expire it here, as the
+    // sweep would, and record the resend as a new signal.
+    const std::vector<Departure> lapsed = {{key, existing->rowid}};
+    if (!Depart(b, lapsed.front(), me.number, kStatusExpired, std::nullopt,
+                {}) ||
+        !NotifyMatches(b, lapsed, FeedEventType::kExpired, std::nullopt)) {
+      return r;
+    }
+    Audit(b, HubContext(), "expire",
+          JsonObjectWriter().Add("signals", std::uint64_t{1}).Finish());
+    existing.reset();
+  }
   if (existing) {
     entry.rowid = existing->rowid;
     // Without expires_at a resend keeps the current expiry, so re-sending
