@@ -124,6 +124,34 @@ TEST_CASE("malformed HTTP gets 400 with a JSON error body") {
   CHECK(handler.calls() == 0);
 }
 
+TEST_CASE("a malformed request body gets 400, not a silent close") {
+  auto pki = MakePki();
+  EchoHandler handler;
+  RunningServer server(TestTransportConfig(*pki), handler);
+  struct Case {
+    const char* name;
+    std::string body;  // after the headers of a chunked POST
+  };
+  const Case cases[] = {
+      {"chunk size not hex", "ZZ\r\nabc\r\n0\r\n\r\n"},
+      {"chunk longer than its size", "2\r\nabcdef\r\n0\r\n\r\n"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const CommandResult result =
+        SClient(*pki, "alpha", server.port(), {"-quiet"},
+                "POST /v1/query HTTP/1.1\r\nHost: localhost\r\n"
+                "Content-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n" +
+                    c.body);
+    CAPTURE(result.out);
+    CHECK_FALSE(result.timed_out);
+    CHECK(result.out.find("HTTP/1.1 400") != std::string::npos);
+    CHECK(result.out.find(R"("code":"invalid_argument")") != std::string::npos);
+  }
+  CHECK(handler.calls() == 0);
+}
+
 TEST_CASE("Stop lets an in-flight request finish, then Run returns") {
   auto pki = MakePki();
   EchoHandler handler;

@@ -380,7 +380,23 @@ asio::awaitable<void> ServeRequests(Stream& stream,
       co_await WriteResponse(stream, response, config);
       co_return;
     }
-    if (ec) co_return;  // timeout or the peer went away mid-body
+    // A timeout or a peer that went away mid-body gets no answer (Beast has
+    // closed the socket on a timeout); a body the parser refused, such as
+    // a malformed chunk, is the client's error and is told so.
+    if (ec && (IsQuietClose(ec) || ec == http::error::partial_message)) {
+      co_return;
+    }
+    if (ec) {
+      HttpResponse response = MakeErrorResponse(
+          http::status::bad_request, ErrorCode::kInvalidArgument,
+          fmt::format("malformed HTTP request body ({}); send a "
+                      "Content-Length body or well-formed chunks",
+                      ec.message()),
+          version);
+      response.keep_alive(false);
+      co_await WriteResponse(stream, response, config);
+      co_return;
+    }
 
     HttpRequest request = parser.release();
     const bool keep_alive = request.keep_alive();
