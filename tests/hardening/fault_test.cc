@@ -70,6 +70,9 @@ class FaultyStore final : public Store {
       std::string_view fingerprint_hex) const override {
     return inner_.Authenticate(fingerprint_hex);
   }
+  bool IsRevokedFingerprint(std::string_view fingerprint_hex) const override {
+    return inner_.IsRevokedFingerprint(fingerprint_hex);
+  }
   Result<MemberRecord> GetMember(std::string_view member_id) const override {
     if (auto e = Fault()) return tl::unexpected(*e);
     return inner_.GetMember(member_id);

@@ -268,6 +268,10 @@ TEST_CASE("a revoked fingerprint is refused", "[api][auth]") {
   CHECK(r.status == 403);
   CHECK(r.ErrorCode() == "permission_denied");
   CHECK(Contains(r.ErrorBody().message, kAlphaRevokedFp));
+  // Not "ask the operator to register it": a revoked fingerprint cannot be
+  // registered again.
+  CHECK(Contains(r.ErrorBody().message, "has been revoked"));
+  CHECK_FALSE(Contains(r.ErrorBody().message, "not registered"));
   // The member's other fingerprint still works.
   CHECK(f.Get("/v1/me", kAlphaFp).status == 200);
 }
@@ -310,6 +314,7 @@ TEST_CASE("suspension and revocation take effect on the very next request",
   r = f.Get("/v1/me", kBetaFp);
   CHECK(r.status == 403);
   CHECK(Contains(r.ErrorBody().message, kBetaFp));
+  CHECK(Contains(r.ErrorBody().message, "has been revoked"));
 
   // A new fingerprint works at once.
   const std::string fresh(64, '7');

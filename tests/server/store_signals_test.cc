@@ -383,6 +383,34 @@ TEST_CASE("unknown members cannot submit") {
   CHECK(r.error().code == ErrorCode::kPermissionDenied);
 }
 
+TEST_CASE(
+    "a retraction of a token this hub cannot hold is an error naming the "
+    "field, and changes nothing") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitResult(s, "alpha", Signal(30)).status ==
+          SubmitStatus::kCreated);
+  RetractCommand r;
+  r.member_id = "alpha";
+  r.items.resize(3);
+  r.items[0].key = KeyOf(30);
+  r.items[0].key->kind = "steam_id";  // never registered
+  r.items[1].key = KeyOf(30);
+  r.items[1].key->scheme = TokenScheme::kVoprfV1;  // not accepted here
+  r.items[2].key = KeyOf(30);
+  auto out = s.RetractAndWait(r);
+  REQUIRE(out.has_value());
+  REQUIRE(out->results.size() == 3);
+  CHECK(out->results[0].status == RetractStatus::kError);
+  CHECK(out->results[0].error.field == "retractions[0].kind");
+  CHECK_THAT(out->results[0].error.message,
+             Catch::Contains("'steam_id' is not registered"));
+  CHECK(out->results[1].status == RetractStatus::kError);
+  CHECK(out->results[1].error.field == "retractions[1].scheme");
+  CHECK(out->results[2].status == RetractStatus::kRetracted);
+  CHECK(s.Stats().index_signals == 0);
+}
+
 TEST_CASE("members retract only their own signals, by token or by ref") {
   StoreFixture f;
   Store& s = f.store();

@@ -188,11 +188,18 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
 
   auto member = store_.Authenticate(peer.fingerprint);
   if (!member) {
+    // A revoked certificate cannot be registered again (409), so asking
+    // the operator to register it would send the member the wrong way.
     call->Fail(ErrorCode::kPermissionDenied,
-               "the client certificate (SHA-256 fingerprint " +
-                   peer.fingerprint +
-                   ") is not registered to any member of this hub; ask the "
-                   "hub operator to register it");
+               store_.IsRevokedFingerprint(peer.fingerprint)
+                   ? "the client certificate (SHA-256 fingerprint " +
+                         peer.fingerprint +
+                         ") has been revoked by the hub operator; use a new "
+                         "certificate and ask the operator to register it"
+                   : "the client certificate (SHA-256 fingerprint " +
+                         peer.fingerprint +
+                         ") is not registered to any member of this hub; "
+                         "ask the hub operator to register it");
     return;
   }
   call->member = std::move(*member);

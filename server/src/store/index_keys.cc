@@ -27,6 +27,31 @@ IndexKey ReadIndexKey(const Statement& row, int col) {
   return key;
 }
 
+std::optional<KeyProblem> CheckTokenKey(const SqliteStoreOptions& options,
+                                        const Directory& dir,
+                                        const TokenKey& key) {
+  if (!dir.KindId(key.kind)) {
+    return KeyProblem{"kind '" + key.kind +
+                          "' is not registered on this hub; use a built-in "
+                          "kind or ask the operator to register it",
+                      "kind"};
+  }
+  if (!SchemeAccepted(options, key.scheme)) {
+    return KeyProblem{"token scheme '" + std::string(ToString(key.scheme)) +
+                          "' is not accepted by this hub; see token_schemes "
+                          "in GET /v1/me",
+                      "scheme"};
+  }
+  if (!EpochAccepted(options, key)) {
+    return KeyProblem{"voprf-v1 epoch " + std::to_string(key.epoch) +
+                          " is not one this hub holds a key for; derive the "
+                          "token again under the epoch announced in GET "
+                          "/v1/me",
+                      "epoch"};
+  }
+  return std::nullopt;
+}
+
 std::optional<IndexKey> ToIndexKey(const SqliteStoreOptions& options,
                                    const Directory& dir, const TokenKey& key,
                                    KindCache* cache) {

@@ -45,7 +45,11 @@ Result<Directory> LoadDirectory(Database& db) {
       if (!stmt->IsNull(4)) fp.revoked_at = FromUnix(stmt->Int(4));
       auto it = dir.members.find(id);
       if (it == dir.members.end()) continue;
-      if (!fp.revoked) dir.active_fps[fp.fingerprint] = id;
+      if (fp.revoked) {
+        dir.revoked_fps.insert(fp.fingerprint);
+      } else {
+        dir.active_fps[fp.fingerprint] = id;
+      }
       it->second.record.fingerprints.push_back(std::move(fp));
     }
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "cairn/result.h"
@@ -38,8 +39,9 @@ struct Directory {
     MemberRecord record;
     std::uint32_t number = 0;
   };
-  std::unordered_map<std::string, Member> members;           // by member id
-  std::unordered_map<std::string, std::string> active_fps;   // fp -> member id
+  std::unordered_map<std::string, Member> members;          // by member id
+  std::unordered_map<std::string, std::string> active_fps;  // fp -> member id
+  std::unordered_set<std::string> revoked_fps;
   std::unordered_map<std::uint32_t, std::string> by_number;  // number -> id
   std::unordered_map<std::string, std::uint16_t, StringHash, std::equal_to<>>
       kind_ids;

@@ -105,25 +105,10 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
                         "signals[" + std::to_string(i) + "]." + field, i);
     return r;
   };
-  auto kind = dir.KindId(item.key.kind);
-  if (!kind) {
-    return fail("kind '" + item.key.kind +
-                    "' is not registered on this hub; use a built-in kind "
-                    "or ask the operator to register it",
-                "kind");
+  if (auto problem = CheckTokenKey(options_, dir, item.key)) {
+    return fail(std::move(problem->message), problem->field);
   }
-  if (!SchemeAccepted(options_, item.key.scheme)) {
-    return fail("token scheme '" + std::string(ToString(item.key.scheme)) +
-                    "' is not accepted by this hub; see token_schemes in "
-                    "GET /v1/me",
-                "scheme");
-  }
-  if (!EpochAccepted(options_, item.key)) {
-    return fail("voprf-v1 epoch " + std::to_string(item.key.epoch) +
-                    " is not one this hub holds a key for; derive the "
-                    "token again under the epoch announced in GET /v1/me",
-                "epoch");
-  }
+  const std::optional<std::uint16_t> kind = dir.KindId(item.key.kind);
   const std::int64_t banned_at = ToUnix(item.banned_at);
   if (banned_at > b.now + options_.max_clock_skew.count()) {
     return fail(
@@ -375,6 +360,16 @@ Result<RetractOutcome> StoreWrites::Retract(BatchState& b,
     r.index = i;
     std::vector<Departure> targets;
     if (item.key) {
+      // Like submit: a token this hub cannot hold is an error that says
+      // why, not "not found".
+      if (auto problem = CheckTokenKey(options_, *dir, *item.key)) {
+        r.status = RetractStatus::kError;
+        r.error = ItemError(
+            ErrorCode::kInvalidArgument, std::move(problem->message),
+            "retractions[" + std::to_string(i) + "]." + problem->field, i);
+        outcome.results.push_back(std::move(r));
+        continue;
+      }
       if (auto key = ToIndexKey(options_, *dir, *item.key)) {
         for (const IndexEntry& e : BatchLookup(b, *key, kAnyTime)) {
           if (e.member == me->number) targets.push_back({*key, e.rowid});

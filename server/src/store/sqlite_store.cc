@@ -137,6 +137,10 @@ class SqliteStore final : public Store {
     return a;
   }
 
+  bool IsRevokedFingerprint(std::string_view fingerprint_hex) const override {
+    return Snapshot()->revoked_fps.contains(std::string(fingerprint_hex));
+  }
+
   Result<MemberRecord> GetMember(std::string_view member_id) const override {
     auto dir = Snapshot();
     const Directory::Member* m = dir->FindMember(member_id);

@@ -95,6 +95,9 @@ class Store {
   // Thread-safe, lock-light; meant for every request.
   virtual std::optional<AuthenticatedMember> Authenticate(
       std::string_view fingerprint_hex) const = 0;
+  // Whether `fingerprint_hex` was registered and has been revoked (so that
+  // a refusal can say so rather than "not registered").
+  virtual bool IsRevokedFingerprint(std::string_view fingerprint_hex) const = 0;
 
   // kNotFound if no such member.
   virtual Result<MemberRecord> GetMember(std::string_view member_id) const = 0;
