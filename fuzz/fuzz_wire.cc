@@ -91,9 +91,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   namespace wire = cairn::wire;
   if (size == 0) return 0;
   const std::string_view body = cairn::fuzz::AsText(data + 1, size - 1);
-  // Selectors below 28 keep their decoders as cases are added (the corpus
-  // and tests/fuzz/crashes/wire start with them).
-  switch (data[0] % 29) {
+  // Selectors keep their decoders as cases are added (the corpus and
+  // tests/fuzz/crashes/wire start with them).
+  switch (data[0] % 31) {
     // Request bodies (strict decoders; the hub runs these on member input).
     case 0:
       RoundTrip<wire::SubmitSignalsRequest>(body,
@@ -206,6 +206,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
       Check(*again == *decoded, "Decode(Encode(x)) != x");
       break;
     }
+    // Custom identifier kinds (cairnctl kind add|list).
+    case 29:
+      RoundTrip<wire::RegisterKindRequest>(body,
+                                           wire::DecodeRegisterKindRequest);
+      break;
+    case 30:
+      RoundTrip<wire::KindListResponse>(body, wire::DecodeKindListResponse);
+      break;
   }
   return 0;
 }

@@ -77,6 +77,9 @@ def main(outdir):
           b'"status":"created","signal_id":"s_' + b"ab" * 16 + b'"},'
           b'{"index":1,"status":"error","error":{"code":"invalid_argument",'
           b'"message":"kind not registered","field":"signals[1].kind"}}]}')
+    write(outdir, "wire", bytes([29]) + b'{"kind":"steam_id"}')
+    write(outdir, "wire", bytes([30]) + b'{"kinds":[{"name":"email",'
+          b'"builtin":true},{"name":"steam_id","builtin":false}]}')
 
     for kind, selector in NORMALISE.items():
         for raw in test_strings(kind):

@@ -3,6 +3,7 @@
 //   cairnctl init --data DIR --operator-cert PEM      (offline, once)
 //   cairnctl member add|list|show|suspend|resume|roles ...
 //   cairnctl member fingerprint add|revoke ...        (over mTLS, operator)
+//   cairnctl kind add|list ...                        (over mTLS, operator)
 //
 // Each command group lives in server/src/ctl/ (see command.h).
 //
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   int exit_code = ctl::kExitOk;
   ctl::AddInitCommand(app, &exit_code);
   ctl::AddMemberCommands(app, &exit_code);
+  ctl::AddKindCommands(app, &exit_code);
   ctl::AddCertCommands(app, &exit_code);
   ctl::AddBackupCommands(app, &exit_code);
   ctl::AddReportCommands(app, &exit_code);

@@ -121,6 +121,53 @@ struct ErrorCase {
   const char* message;  // substring of stderr
 };
 
+TEST_CASE("cairnctl registers custom kinds that members can then use") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  SignalSpec steam;
+  steam.kind = "steam_id";
+  steam.token = RandomTokenHex();
+  CurlReply before =
+      h.Curl("alpha", "POST", "/v1/signals", SubmitBody({steam}));
+  REQUIRE(before.status == 200);
+  CHECK(before.body.find("not registered") != std::string::npos);
+
+  // A malformed name is a usage error, refused before any request.
+  const CommandResult bad = h.Ctl({"kind", "add", "Steam-ID"});
+  CAPTURE(bad.out, bad.err);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("not a kind name") != std::string::npos);
+  // Only an operator may register kinds.
+  const CommandResult as_member =
+      RunCommand({RunningHub::CairnctlPath(), "kind", "add", "steam_id",
+                  "--hub", h.Url(), "--cert", h.Pki().Cert("alpha"), "--key",
+                  h.Pki().Key("alpha"), "--cacert", h.Pki().CaCert()},
+                 std::chrono::seconds(30));
+  CAPTURE(as_member.out, as_member.err);
+  CHECK(as_member.exit_code == 1);
+  CHECK(as_member.err.find("operator") != std::string::npos);
+
+  const CommandResult added = h.Ctl({"kind", "add", "steam_id"});
+  CAPTURE(added.out, added.err);
+  REQUIRE(added.exit_code == 0);
+  CHECK(added.out.find("steam_id") != std::string::npos);
+  CHECK(added.out.find("registered") != std::string::npos);
+  auto listed = ParseJson(h.Ctl({"kind", "list", "--json"}).out);
+  REQUIRE(listed.IsObject());
+  REQUIRE(listed["kinds"].Size() == 6);
+  CHECK(std::string(listed["kinds"][5]["name"].GetString()) == "steam_id");
+  CHECK_FALSE(listed["kinds"][5]["builtin"].GetBool());
+
+  CurlReply after = h.Curl("alpha", "POST", "/v1/signals", SubmitBody({steam}));
+  REQUIRE(after.status == 200);
+  CHECK(after.body.find("\"created\"") != std::string::npos);
+  CurlReply found = h.Curl("beta", "POST", "/v1/query",
+                           QueryBody({{"steam_id", steam.token}}));
+  REQUIRE(found.status == 200);
+  CHECK(found.body.find("match_id") != std::string::npos);
+}
+
 TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);

@@ -47,6 +47,8 @@ const std::map<std::string, Codec>& Codecs() {
       {"add-fingerprint-request", Make(true, &DecodeAddFingerprintRequest)},
       {"set-roles-request", Make(true, &DecodeSetRolesRequest)},
       {"empty-request", Make(true, &DecodeEmptyRequest)},
+      {"register-kind-request", Make(true, &DecodeRegisterKindRequest)},
+      {"kind-list-response", Make(false, &DecodeKindListResponse)},
       {"me-response", Make(false, &DecodeMeResponse)},
       {"signals-response", Make(false, &DecodeSubmitSignalsResponse)},
       {"retract-response", Make(false, &DecodeRetractResponse)},

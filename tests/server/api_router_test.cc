@@ -73,6 +73,9 @@ std::vector<EndpointRequest> AllEndpoints() {
        ""},
       {"audit_checkpoints", http::verb::get, "/v1/audit/checkpoints", ""},
       {"admin_rotate_keys", http::verb::post, "/v1/admin/keys/rotate", "{}"},
+      {"admin_list_kinds", http::verb::get, "/v1/admin/kinds", ""},
+      {"admin_register_kind", http::verb::post, "/v1/admin/kinds",
+       R"({"kind":"game_id"})"},
   };
 }
 
@@ -123,6 +126,8 @@ TEST_CASE("every endpoint is reachable with the right role", "[api][route]") {
       {"reports_matches", kAlphaFp, 404},
       {"audit_checkpoints", kAlphaFp, 200},
       {"admin_rotate_keys", kOperatorFp, 404},
+      {"admin_list_kinds", kOperatorFp, 200},
+      {"admin_register_kind", kOperatorFp, 200},
   };
   const auto endpoints = AllEndpoints();
   REQUIRE(std::size(expects) == endpoints.size());
@@ -360,9 +365,9 @@ TEST_CASE("roles: every endpoint refuses members without its role",
       ++refusals;
     }
   }
-  // alpha: metrics + 9 admin; comply: 7 member + metrics + 9 admin;
+  // alpha: metrics + 11 admin; comply: 7 member + metrics + 11 admin;
   // ops: 7 member endpoints (reports and audit checkpoints take any role).
-  CHECK(refusals == 10 + 17 + 7);
+  CHECK(refusals == 12 + 19 + 7);
 }
 
 TEST_CASE("healthz and me are open to every authenticated peer",
@@ -1045,6 +1050,9 @@ TEST_CASE("every kind of response body validates against its schema",
   keep("notifications-response", f.Get("/v1/notifications", kBetaFp), 200);
   keep("notifications-response", f.Get("/v1/notifications", kAlphaFp), 200);
   keep("member-list-response", f.Get("/v1/admin/members", kOperatorFp), 200);
+  keep("kind-list-response", f.Get("/v1/admin/kinds", kOperatorFp), 200);
+  keep("kind-list-response",
+       f.Post("/v1/admin/kinds", R"({"kind":"steam_id"})", kOperatorFp), 200);
   keep("member", f.Get("/v1/admin/members/alpha", kOperatorFp), 200);
   keep("member", f.Get("/v1/admin/members/gamma", kOperatorFp), 200);
   keep("member",
@@ -1089,7 +1097,7 @@ TEST_CASE("every kind of response body validates against its schema",
       cairn::testing::ReadFileOrEmpty(files["notifications-response"][0]));
   REQUIRE(notes);
   CHECK(notes->notifications.size() == 2);
-  REQUIRE(files.size() == 11);
+  REQUIRE(files.size() == 12);
   std::vector<std::pair<std::string, std::vector<std::string>>> groups(
       files.begin(), files.end());
   std::string output;
@@ -1129,6 +1137,66 @@ TEST_CASE("the schema check rejects a broken body", "[api][schema]") {
   CHECK(Contains(output, "FAIL " + good + " (feed-response)"));
   // An unknown schema name is a usage error.
   CHECK(ValidateAgainstSchemas({{"no-such-schema", {good}}}) == 2);
+}
+
+TEST_CASE("operators register custom kinds, which members can then use",
+          "[api][admin]") {
+  ApiFixture f;
+  const std::string steam =
+      R"({"signals":[)" + SignalJson(41, "", "steam_id") + "]}";
+  Response r = f.Post("/v1/signals", steam, kAlphaFp);
+  REQUIRE(r.status == 200);
+  CHECK(Contains(r.body, "'steam_id' is not registered"));
+
+  // Refused registrations: each a 400 on "kind" (or 403), nothing stored.
+  struct Case {
+    const char* name;
+    const char* body;
+    std::string fp;
+    int status;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"uppercase", R"({"kind":"Steam"})", kOperatorFp, 400, "kind"},
+      {"too short", R"({"kind":"s"})", kOperatorFp, 400, "kind"},
+      {"dash", R"({"kind":"steam-id"})", kOperatorFp, 400, "kind"},
+      {"not a string", R"({"kind":7})", kOperatorFp, 400, "kind"},
+      {"missing", R"({})", kOperatorFp, 400, "kind"},
+      {"extra field", R"({"kind":"steam_id","builtin":false})", kOperatorFp,
+       400, "builtin"},
+      {"a member, not an operator", R"({"kind":"steam_id"})", kAlphaFp, 403,
+       ""},
+  };
+  const StoreSnapshot before = TakeSnapshot(f);
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const Response refused = f.Post("/v1/admin/kinds", c.body, c.fp);
+    CHECK(refused.status == c.status);
+    if (c.status == 400) CHECK(refused.ErrorBody().field == c.field);
+    CHECK(TakeSnapshot(f) == before);
+  }
+
+  r = f.Post("/v1/admin/kinds", R"({"kind":"steam_id"})", kOperatorFp);
+  REQUIRE(r.status == 200);
+  auto kinds = wire::DecodeKindListResponse(r.body);
+  REQUIRE(kinds);
+  REQUIRE(kinds->kinds.size() == 6);
+  CHECK(kinds->kinds[0] == wire::KindInfo{"email", true});
+  CHECK(kinds->kinds[5] == wire::KindInfo{"steam_id", false});
+  // Again: nothing new, same answer; GET lists the same.
+  CHECK(f.Post("/v1/admin/kinds", R"({"kind":"steam_id"})", kOperatorFp).body ==
+        r.body);
+  CHECK(f.Get("/v1/admin/kinds", kOperatorFp).body == r.body);
+
+  r = f.Post("/v1/signals", steam, kAlphaFp);
+  REQUIRE(r.status == 200);
+  CHECK(Contains(r.body, R"("status":"created")"));
+  r = f.Post(
+      "/v1/query",
+      R"({"queries":[{"kind":"steam_id","token":")" + HexToken(41) + R"("}]})",
+      kBetaFp);
+  REQUIRE(r.status == 200);
+  CHECK(Contains(r.body, R"("match_id")"));
 }
 
 }  // namespace

@@ -71,6 +71,10 @@ const RouteCase kRoutes[] = {
      "audit_checkpoints", std::nullopt},
     {Method::kPost, "/v1/admin/keys/rotate", Endpoint::kAdminRotateKeys, "", "",
      "admin_rotate_keys", Role::kOperator},
+    {Method::kGet, "/v1/admin/kinds", Endpoint::kAdminListKinds, "", "",
+     "admin_list_kinds", Role::kOperator},
+    {Method::kPost, "/v1/admin/kinds", Endpoint::kAdminRegisterKind, "", "",
+     "admin_register_kind", Role::kOperator},
 };
 
 TEST_CASE("MatchRoute reaches every endpoint with its parameters",

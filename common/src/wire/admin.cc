@@ -22,6 +22,12 @@ constexpr std::array<std::string_view, 1> kSuspendKeys = {"reason"};
 constexpr std::array<std::string_view, 1> kAddFingerprintKeys = {"fingerprint"};
 constexpr std::array<std::string_view, 1> kRolesKeys = {"roles"};
 constexpr std::array<std::string_view, 0> kNoKeys = {};
+constexpr std::array<std::string_view, 1> kRegisterKindKeys = {"kind"};
+constexpr std::array<std::string_view, 1> kKindListKeys = {"kinds"};
+constexpr std::array<std::string_view, 2> kKindInfoKeys = {"name", "builtin"};
+constexpr std::string_view kKindShape =
+    "a kind name: 2..32 characters of a-z, 0-9 and '_', starting with a "
+    "letter";
 
 constexpr std::string_view kMemberIdShape =
     "a member id: 2..32 characters, lowercase letters, digits and '-', "
@@ -389,6 +395,99 @@ Result<EmptyRequest> DecodeEmptyRequest(std::string_view json) {
             [&](std::size_t, od::value&) -> Status { return {}; });
         if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
         return {};
+      });
+}
+
+std::string Encode(const RegisterKindRequest& body) {
+  rapidjson::StringBuffer buffer;
+  internal::Writer w(buffer);
+  w.StartObject();
+  internal::WriteKey(w, "kind");
+  internal::WriteString(w, body.kind);
+  w.EndObject();
+  return internal::Take(buffer);
+}
+
+Result<RegisterKindRequest> DecodeRegisterKindRequest(std::string_view json) {
+  return internal::DecodeBody<RegisterKindRequest>(
+      json,
+      [](od::object& root, Path& path, RegisterKindRequest& out) -> Status {
+        auto seen = internal::WalkObject(
+            root, kRegisterKindKeys, Mode::kStrict, path,
+            [&](std::size_t, od::value& v) -> Status {
+              auto kind =
+                  internal::GetShaped(v, path, &IsWellFormedKind, kKindShape);
+              if (!kind) return tl::unexpected<Error>(std::move(kind.error()));
+              out.kind = std::string(*kind);
+              return {};
+            });
+        if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
+        return internal::RequireFields(*seen, Bits(0), kRegisterKindKeys, path);
+      });
+}
+
+std::string Encode(const KindListResponse& body) {
+  rapidjson::StringBuffer buffer;
+  internal::Writer w(buffer);
+  w.StartObject();
+  internal::WriteKey(w, "kinds");
+  w.StartArray();
+  for (const KindInfo& k : body.kinds) {
+    w.StartObject();
+    internal::WriteKey(w, "name");
+    internal::WriteString(w, k.name);
+    internal::WriteKey(w, "builtin");
+    w.Bool(k.builtin);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return internal::Take(buffer);
+}
+
+Result<KindListResponse> DecodeKindListResponse(std::string_view json) {
+  return internal::DecodeBody<KindListResponse>(
+      json, [](od::object& root, Path& path, KindListResponse& out) -> Status {
+        auto seen = internal::WalkObject(
+            root, kKindListKeys, Mode::kLenient, path,
+            [&](std::size_t, od::value& v) -> Status {
+              return internal::WalkArray(
+                  v, path, 0, SIZE_MAX, false,
+                  [&](std::size_t, od::value& item) -> Status {
+                    auto object = internal::GetObject(item, path);
+                    if (!object) {
+                      return tl::unexpected<Error>(std::move(object.error()));
+                    }
+                    KindInfo& k = out.kinds.emplace_back();
+                    auto fields = internal::WalkObject(
+                        *object, kKindInfoKeys, Mode::kLenient, path,
+                        [&](std::size_t key, od::value& fv) -> Status {
+                          if (key == 0) {
+                            auto name = internal::GetShaped(
+                                fv, path, &IsWellFormedKind, kKindShape);
+                            if (!name) {
+                              return tl::unexpected<Error>(
+                                  std::move(name.error()));
+                            }
+                            k.name = std::string(*name);
+                            return {};
+                          }
+                          auto b = internal::GetBool(fv, path);
+                          if (!b) {
+                            return tl::unexpected<Error>(std::move(b.error()));
+                          }
+                          k.builtin = *b;
+                          return {};
+                        });
+                    if (!fields) {
+                      return tl::unexpected<Error>(std::move(fields.error()));
+                    }
+                    return internal::RequireFields(*fields, Bits(0, 1),
+                                                   kKindInfoKeys, path);
+                  });
+            });
+        if (!seen) return tl::unexpected<Error>(std::move(seen.error()));
+        return internal::RequireFields(*seen, Bits(0), kKindListKeys, path);
       });
 }
 

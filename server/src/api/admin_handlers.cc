@@ -1,5 +1,9 @@
 // The operator endpoints under /v1/admin: member registry management, used
 // by cairnctl.
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "cairn/wire.h"
 #include "server/src/api/api_router.h"
 #include "server/src/api/call.h"
@@ -13,6 +17,25 @@ void AnswerMember(const ApiRouter::CallPtr& call, int status,
                   Result<MemberRecord> record) {
   if (!record) return call->Fail(record.error());
   call->Finish(status, wire::Encode(ToWireMember(*record)));
+}
+
+// Every kind the hub accepts, built-in first in protocol order, then the
+// registered ones by name.
+void AnswerKinds(const ApiRouter::CallPtr& call, const Store& store) {
+  wire::KindListResponse response;
+  for (std::string_view builtin : kBuiltinKinds) {
+    response.kinds.push_back({std::string(builtin), true});
+  }
+  std::vector<std::string> custom;
+  for (auto& kind : store.ListKinds()) {
+    const bool builtin = std::find(kBuiltinKinds.begin(), kBuiltinKinds.end(),
+                                   kind) != kBuiltinKinds.end();
+    if (!builtin) custom.push_back(std::move(kind));
+  }
+  std::sort(custom.begin(), custom.end());
+  for (auto& kind : custom) response.kinds.push_back({std::move(kind), false});
+  call->items = response.kinds.size();
+  call->Finish(200, wire::Encode(response));
 }
 
 }  // namespace
@@ -30,6 +53,23 @@ void ApiRouter::HandleAdmin(const CallPtr& call) {
     }
     call->items = response.members.size();
     return call->Finish(200, wire::Encode(response));
+  }
+  if (endpoint == Endpoint::kAdminListKinds) {
+    return AnswerKinds(call, store_);
+  }
+  if (endpoint == Endpoint::kAdminRegisterKind) {
+    auto decoded = wire::DecodeRegisterKindRequest(body);
+    if (!decoded) return call->Fail(decoded.error());
+    RegisterKindCommand command;
+    command.context = call->Context();
+    command.kind = std::move(decoded->kind);
+    return store_.RegisterKind(std::move(command),
+                               [this, call](Status registered) {
+                                 if (!registered) {
+                                   return call->Fail(registered.error());
+                                 }
+                                 AnswerKinds(call, store_);
+                               });
   }
   if (endpoint == Endpoint::kAdminCreateMember) {
     auto decoded = wire::DecodeCreateMemberRequest(body);

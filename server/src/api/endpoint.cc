@@ -58,6 +58,10 @@ constexpr std::array<EndpointInfo, kEndpointCount - 1> kTable = {{
      Method::kGet, "/v1/audit/checkpoints"},
     {Endpoint::kAdminRotateKeys, "admin_rotate_keys", Role::kOperator,
      Method::kPost, "/v1/admin/keys/rotate"},
+    {Endpoint::kAdminListKinds, "admin_list_kinds", Role::kOperator,
+     Method::kGet, "/v1/admin/kinds"},
+    {Endpoint::kAdminRegisterKind, "admin_register_kind", Role::kOperator,
+     Method::kPost, "/v1/admin/kinds"},
 }};
 
 std::string_view MethodName(Method m) {

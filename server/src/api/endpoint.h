@@ -34,6 +34,8 @@ enum class Endpoint : std::uint8_t {
   kReportsMatches,
   kAuditCheckpoints,
   kAdminRotateKeys,
+  kAdminListKinds,
+  kAdminRegisterKind,
   kUnknown,  // no route matched; keep last
 };
 inline constexpr std::size_t kEndpointCount =

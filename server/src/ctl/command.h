@@ -57,6 +57,7 @@ void AddKeyCommands(CLI::App& app, int* exit_code);     // keys, receipt verify
 void AddAuditCommands(CLI::App& app, int* exit_code);   // audit verify
 void AddPurgeCommands(CLI::App& app, int* exit_code);   // purge
 void AddOprfCommands(CLI::App& app, int* exit_code);    // oprf rotate
+void AddKindCommands(CLI::App& app, int* exit_code);    // kind add, list
 
 }  // namespace cairn::server::ctl
 

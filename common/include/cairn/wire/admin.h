@@ -76,6 +76,30 @@ struct SetRolesRequest {
   bool operator==(const SetRolesRequest&) const = default;
 };
 
+// POST /v1/admin/kinds: registers a custom identifier kind (members then
+// submit and query tokens of it; docs/token-scheme.md, "Custom kinds").
+struct RegisterKindRequest {
+  std::string kind;  // IsWellFormedKind
+
+  bool operator==(const RegisterKindRequest&) const = default;
+};
+
+// One identifier kind the hub accepts.
+struct KindInfo {
+  std::string name;
+  bool builtin = false;  // email, phone, handle, device, url
+
+  bool operator==(const KindInfo&) const = default;
+};
+
+// GET /v1/admin/kinds, and the answer to POST /v1/admin/kinds: every kind
+// the hub accepts, sorted by name.
+struct KindListResponse {
+  std::vector<KindInfo> kinds;
+
+  bool operator==(const KindListResponse&) const = default;
+};
+
 // The body "{}" of POST .../resume and .../fingerprints/{fp}/revoke.
 struct EmptyRequest {
   bool operator==(const EmptyRequest&) const = default;
@@ -99,6 +123,10 @@ Result<SetRolesRequest> DecodeSetRolesRequest(std::string_view json);
 // treat a zero-length body as {}).
 std::string Encode(const EmptyRequest& body);
 Result<EmptyRequest> DecodeEmptyRequest(std::string_view json);
+std::string Encode(const RegisterKindRequest& body);
+Result<RegisterKindRequest> DecodeRegisterKindRequest(std::string_view json);
+std::string Encode(const KindListResponse& body);
+Result<KindListResponse> DecodeKindListResponse(std::string_view json);
 
 }  // namespace cairn::wire
 
