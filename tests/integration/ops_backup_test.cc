@@ -206,6 +206,17 @@ TEST_CASE("backup while members submit, then restore and serve it") {
   CHECK_FALSE(fs::exists(backup + ".partial"));
   CHECK(CountSignals(backup, before) == static_cast<int>(before.size()));
 
+  // The reminder names each secret the backup leaves out: the signing
+  // keys, and the OPRF keys when the hub has them.
+  fs::create_directories(fs::path(h.DataDir()) / "oprf");
+  const CommandResult reminded =
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup + ".2"});
+  CAPTURE(reminded.err);
+  CHECK(reminded.exit_code == 0);
+  CHECK(reminded.err.find("(signing keys)") != std::string::npos);
+  CHECK(reminded.err.find("(OPRF keys)") != std::string::npos);
+  CHECK(reminded.err.find("NOT in the backup") != std::string::npos);
+
   // A second backup to the same path is refused: backups never overwrite.
   const CommandResult again =
       Cairnctl({"backup", "--data", h.DataDir(), "--out", backup});

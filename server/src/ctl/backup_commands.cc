@@ -22,9 +22,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kKeysReminder[] =
-    "the hub's signing keys (%s) are NOT in the backup: back that directory "
-    "up separately, encrypted, and keep it with the database backups";
+// Secrets the database backup leaves out. The OPRF keys exist only when
+// voprf-v1 is enabled, and losing them makes every voprf-v1 signal
+// unmatchable (docs/token-scheme.md), so they are named when present.
+std::string KeysReminder(const fs::path& data_dir) {
+  std::string dirs = (data_dir / "keys").string() + " (signing keys)";
+  const fs::path oprf = data_dir / "oprf";
+  std::error_code ec;
+  if (fs::is_directory(oprf, ec)) {
+    dirs += " and " + oprf.string() + " (OPRF keys)";
+  }
+  return dirs +
+         " are NOT in the backup: back them up separately, encrypted, and "
+         "keep them with the database backups (a key_dir set in cairnd's "
+         "config replaces these paths)";
+}
 
 // The audit chain and checkpoint check that restore runs on the staged copy:
 // A's offline verifier with the public halves of the hub keys. Missing keys
@@ -92,9 +104,8 @@ int Backup(const std::string& data_dir, const std::string& out, bool json) {
     std::printf("integrity   %s\n", report->integrity.c_str());
     std::printf("schema      %d\n", report->schema_version);
   }
-  std::fprintf(stderr, "cairnctl: reminder: ");
-  std::fprintf(stderr, kKeysReminder, keys_dir.c_str());
-  std::fprintf(stderr, "\n");
+  std::fprintf(stderr, "cairnctl: reminder: %s\n",
+               KeysReminder(data_dir).c_str());
   return kExitOk;
 }
 
