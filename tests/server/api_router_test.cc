@@ -471,6 +471,25 @@ TEST_CASE("the request rate limit answers 429 with Retry-After",
   CHECK(Contains(metrics, "cairn_rate_limited_total 2"));
 }
 
+TEST_CASE("malformed batch bodies count against the request rate limit",
+          "[api][rate]") {
+  FixtureOptions options;
+  options.rate_limits.requests_per_second = 1;
+  options.rate_limits.items_per_second = 0;
+  options.rate_limits.burst_seconds = 4;
+  ApiFixture f(options);
+  // One malformed body per batch endpoint: each is refused, and each costs
+  // a request, so the fifth request of any kind is over the limit.
+  for (const char* target :
+       {"/v1/signals", "/v1/signals/retract", "/v1/query", "/v1/query"}) {
+    CAPTURE(target);
+    CHECK(f.Post(target, "{not json", kAlphaFp).status == 400);
+  }
+  const Response r = f.Post("/v1/query", "{not json", kAlphaFp);
+  CHECK(r.status == 429);
+  CHECK(f.Get("/v1/me", kAlphaFp).status == 429);
+}
+
 TEST_CASE("the item rate limit counts batch items", "[api][rate]") {
   FixtureOptions options;
   options.rate_limits.requests_per_second = 0;

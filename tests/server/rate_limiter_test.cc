@@ -94,6 +94,19 @@ TEST_CASE("RateLimiter limits items independently of requests",
   CHECK(limiter.Admit("alpha", 1) >= 1);
 }
 
+TEST_CASE("RateLimiter charges only items when the request was charged",
+          "[rate_limiter]") {
+  FakeSteady clock;
+  RateLimiter limiter(Limits(2, 100, 1), clock.AsNow());  // 2 requests
+  CHECK(limiter.Admit("alpha", 0) == 0);  // a batch request, before decoding
+  CHECK(limiter.Admit("alpha", 60, /*count_request=*/false) == 0);
+  CHECK(limiter.Admit("alpha", 0) == 0);
+  // Both requests are spent, yet the items of the second still fit.
+  CHECK(limiter.Admit("alpha", 40, /*count_request=*/false) == 0);
+  CHECK(limiter.Admit("alpha", 1, /*count_request=*/false) >= 1);
+  CHECK(limiter.Admit("alpha", 0) >= 1);
+}
+
 TEST_CASE("RateLimiter admits a batch larger than the bucket when full",
           "[rate_limiter]") {
   FakeSteady clock;

@@ -241,14 +241,17 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
     case Endpoint::kMe:
       if (Admit(call, 1)) HandleMe(call);
       return;
+    // The batch endpoints: the request is charged here, so that a body
+    // that fails to decode costs like any other; the handlers charge the
+    // items once they are counted.
     case Endpoint::kSubmitSignals:
-      HandleSubmit(call);  // admits after decoding, by item count
+      if (Admit(call, 0)) HandleSubmit(call);
       return;
     case Endpoint::kRetractSignals:
-      HandleRetract(call);
+      if (Admit(call, 0)) HandleRetract(call);
       return;
     case Endpoint::kQuery:
-      HandleQuery(call);
+      if (Admit(call, 0)) HandleQuery(call);
       return;
     case Endpoint::kDisposition:
       if (Admit(call, 1)) HandleDisposition(call);
@@ -260,7 +263,7 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
       if (Admit(call, 1)) HandleNotifications(call);
       return;
     case Endpoint::kOprfEvaluate:
-      HandleOprfEvaluate(call);  // admits after decoding, by element count
+      if (Admit(call, 0)) HandleOprfEvaluate(call);
       return;
     case Endpoint::kReportsSummary:
       if (Admit(call, 1)) HandleReportsSummary(call);
@@ -295,8 +298,10 @@ bool ApiRouter::WithinBatchLimit(const CallPtr& call, std::string_view field) {
   return false;
 }
 
-bool ApiRouter::Admit(const CallPtr& call, std::uint64_t items) {
-  const auto retry_after = limiter_.Admit(call->member.member_id, items);
+bool ApiRouter::Admit(const CallPtr& call, std::uint64_t items,
+                      bool count_request) {
+  const auto retry_after =
+      limiter_.Admit(call->member.member_id, items, count_request);
   if (retry_after == 0) return true;
   metrics_.AddRateLimited();
   // Finish() owns the response; attach Retry-After by wrapping respond.

@@ -94,9 +94,11 @@ class ApiRouter final : public RequestHandler {
   void HandleAuditCheckpoints(const CallPtr& call);  // audit_handlers.cc
   void HandleAdminRotateKeys(const CallPtr& call);   // key_handlers.cc
 
-  // Rate-limits `items` items; returns false (and has answered 429) when
-  // the member is over its limit.
-  bool Admit(const CallPtr& call, std::uint64_t items);
+  // Rate-limits one request with `items` items (or, with count_request =
+  // false, only the items of a request already charged); returns false
+  // (and has answered 429) when the member is over its limit.
+  bool Admit(const CallPtr& call, std::uint64_t items,
+             bool count_request = true);
 
   // Checks call->items against options_.max_batch; returns false (and has
   // answered 400 on `field`) when the batch is larger.

@@ -95,7 +95,7 @@ void ApiRouter::HandleSubmit(const CallPtr& call) {
                         "Idempotency-Key");
     }
   }
-  if (!Admit(call, call->items)) return;
+  if (!Admit(call, call->items, /*count_request=*/false)) return;
 
   SubmitCommand command;
   command.context = call->Context();
@@ -136,7 +136,7 @@ void ApiRouter::HandleRetract(const CallPtr& call) {
   if (!decoded) return FailDecode(call, decoded.error());
   call->items = decoded->retractions.size();
   if (!WithinBatchLimit(call, "retractions")) return;
-  if (!Admit(call, call->items)) return;
+  if (!Admit(call, call->items, /*count_request=*/false)) return;
 
   RetractCommand command;
   command.context = call->Context();
@@ -193,7 +193,7 @@ void ApiRouter::HandleQuery(const CallPtr& call) {
   }
   call->items = request.queries.size();
   if (!WithinBatchLimit(call, "queries")) return;
-  if (!Admit(call, call->items)) return;
+  if (!Admit(call, call->items, /*count_request=*/false)) return;
 
   QueryCommand command;
   command.context = call->Context();

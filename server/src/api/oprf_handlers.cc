@@ -51,7 +51,7 @@ void ApiRouter::HandleOprfEvaluate(const CallPtr& call) {
                           "higher oprf.elements_per_member_per_day",
                       "elements");
   }
-  if (!Admit(call, call->items)) return;
+  if (!Admit(call, call->items, /*count_request=*/false)) return;
   if (const auto retry_after =
           evaluator.ChargeQuota(call->member.member_id, call->items);
       retry_after != 0) {

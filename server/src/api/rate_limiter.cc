@@ -11,7 +11,7 @@ RateLimiter::RateLimiter(RateLimitOptions options, SteadyNow now)
 }
 
 std::int64_t RateLimiter::Admit(const std::string& member_id,
-                                std::uint64_t items) {
+                                std::uint64_t items, bool count_request) {
   const double request_cap =
       options_.requests_per_second * options_.burst_seconds;
   const double item_cap = options_.items_per_second * options_.burst_seconds;
@@ -27,7 +27,7 @@ std::int64_t RateLimiter::Admit(const std::string& member_id,
                         b.requests + elapsed * options_.requests_per_second);
   b.items = std::min(item_cap, b.items + elapsed * options_.items_per_second);
 
-  const bool limit_requests = options_.requests_per_second > 0;
+  const bool limit_requests = count_request && options_.requests_per_second > 0;
   const bool limit_items = options_.items_per_second > 0;
   // An oversized batch needs a full bucket, not more than the bucket holds.
   const double items_needed = std::min(static_cast<double>(items), item_cap);

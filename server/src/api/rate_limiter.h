@@ -38,8 +38,12 @@ class RateLimiter {
   // Retry-After header, and charges nothing.
   // A batch larger than a full bucket is admitted when the bucket is full,
   // so that the maximum batch size always gets through eventually.
+  // With count_request = false only the items are charged and checked: the
+  // batch endpoints charge the request before decoding (so that malformed
+  // bodies cost too) and the items once they are known.
   // Thread-safe.
-  std::int64_t Admit(const std::string& member_id, std::uint64_t items);
+  std::int64_t Admit(const std::string& member_id, std::uint64_t items,
+                     bool count_request = true);
 
  private:
   struct Bucket {
