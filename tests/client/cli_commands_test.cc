@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "client/src/cli/batch_commands.h"
 #include "client/src/cli/command_support.h"
@@ -91,6 +92,134 @@ TEST_CASE("row source: refused combinations say what to give", "[cli]") {
     CHECK(rows.error().code == c.code);
     CHECK_THAT(rows.error().message, Catch::Contains(c.says));
   }
+}
+
+// A scratch input file, removed when the test ends.
+class TempInput {
+ public:
+  TempInput(const std::string& name, const std::string& text)
+      : path_(std::filesystem::temp_directory_path() /
+              ("cairn-cli-" + std::to_string(::getpid()) + "-" + name)) {
+    std::ofstream out(path_, std::ios::binary);
+    out << text;
+  }
+  ~TempInput() { std::filesystem::remove(path_); }
+  TempInput(const TempInput&) = delete;
+  TempInput& operator=(const TempInput&) = delete;
+  std::string Path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST_CASE("input files: CRLF line ends and a byte order mark are not data",
+          "[cli]") {
+  struct Case {
+    const char* name;
+    const char* file;
+    std::string text;
+  };
+  const std::string bom = "\xEF\xBB\xBF";
+  const Case cases[] = {
+      {"CRLF, quoted last field", "crlf.csv",
+       "kind,value,region\r\nphone,\"07400 555012\",\"GB\"\r\n"},
+      {"CRLF, plain last field", "crlf-plain.csv",
+       "kind,value,region\r\nphone,07400 555012,GB\r\n"},
+      {"blanks after a closing quote", "blanks.csv",
+       "kind,value,region\nphone, \"07400 555012\" ,\"GB\"\t\n"},
+      {"BOM, CSV", "bom.csv",
+       bom + "kind,value,region\nphone,07400 555012,GB\n"},
+      {"BOM, .jsonl", "bom.jsonl",
+       bom + R"({"kind":"phone","value":"07400 555012","region":"GB"})"
+             "\n"},
+      {"BOM, JSON lines detected by content", "bom.txt",
+       bom + R"({"kind":"phone","value":"07400 555012","region":"GB"})"
+             "\n"},
+      {"BOM and CRLF, JSON lines", "bom-crlf.txt",
+       bom + R"({"kind":"phone","value":"07400 555012","region":"GB"})"
+             "\r\n"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    TempInput input(c.file, c.text);
+    RowSource src;
+    src.file = input.Path();
+    auto rows = src.Rows();
+    REQUIRE(rows);
+    REQUIRE(rows->size() == 1);
+    CHECK((*rows)[0].Get("kind") == "phone");
+    CHECK((*rows)[0].Get("value") == "07400 555012");
+    CHECK((*rows)[0].Get("region") == "GB");
+  }
+}
+
+TEST_CASE("input files: each malformed or incomplete file is refused by name",
+          "[cli]") {
+  struct Case {
+    const char* name;
+    const char* file;
+    std::string text;
+    std::vector<NeededColumn> needed;
+    const char* says;
+  };
+  const std::vector<NeededColumn> query = {{"value", "", ""},
+                                           {"kind", "--kind", ""}};
+  const std::vector<NeededColumn> retract = {{"value", "", "ref"},
+                                             {"kind", "--kind", "ref"}};
+  const Case cases[] = {
+      {"text after a closing quote",
+       "after-quote.csv",
+       "kind,value\nemail,\"a@example.com\"x\n",
+       {},
+       "after-quote.csv:2: 'x' after the closing quote of field 2"},
+      {"control byte after a closing quote",
+       "after-quote-cr.csv",
+       "kind,value\nemail,\"a@example.com\"\r,x\n",
+       {},
+       "after-quote-cr.csv:2: byte 0x0D after the closing quote of field 2"},
+      {"empty file", "empty.csv", "", {}, "empty.csv has no data rows"},
+      {"only a byte order mark",
+       "bom-only.jsonl",
+       "\xEF\xBB\xBF\r\n",
+       {},
+       "bom-only.jsonl has no data rows"},
+      {"only a header", "header-only.csv", "kind,value\r\n", query,
+       "header-only.csv has no data rows"},
+      {"CSV without value", "no-value.csv", "kind,region\nemail,GB\n", query,
+       "no-value.csv: the header line has no 'value' column; add it (the "
+       "columns are kind,region)"},
+      {"CSV without kind or --kind", "no-kind.csv", "value\na@example.com\n",
+       query, "the header line has no 'kind' column; add it or pass --kind"},
+      {"JSON line without value", "no-value.jsonl",
+       "{\"kind\":\"email\",\"value\":\"a@example.com\"}\n"
+       "{\"kind\":\"email\"}\n",
+       query, "no-value.jsonl:2: no 'value' field; add it"},
+      {"retract CSV with neither value nor ref", "retract.csv",
+       "kind,reason\nemail,error\n", retract,
+       "no 'value' or 'ref' column; add it"},
+      {"retract CSV with value but no kind", "retract-kind.csv",
+       "value,reason\na@example.com,error\n", retract,
+       "no 'kind' or 'ref' column; add it or pass --kind"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    TempInput input(c.file, c.text);
+    RowSource src;
+    src.file = input.Path();
+    auto rows = src.Rows(c.needed);
+    REQUIRE_FALSE(rows);
+    CHECK(rows.error().code == ErrorCode::kInvalidArgument);
+    CHECK_THAT(rows.error().message, Catch::Contains(c.says));
+  }
+  // A ref column is enough for retract; a kind comes from --kind.
+  TempInput by_ref("by-ref.csv", "ref,reason\ncase-1,error\n");
+  RowSource src;
+  src.file = by_ref.Path();
+  CHECK(src.Rows(retract));
+  TempInput values("values.csv", "value\na@example.com\n");
+  src.file = values.Path();
+  const std::vector<NeededColumn> query_with_kind = {{"value", "", ""}};
+  CHECK(src.Rows(query_with_kind));
 }
 
 TEST_CASE("submit rows: columns override the flags' defaults", "[cli]") {

@@ -30,7 +30,7 @@ RunningHub& Hub() {
 
 const std::string& KeyFile() {
   static const std::string path = [] {
-    const std::string p = Hub().Scratch().File("consortium.key");
+    std::string p = Hub().Scratch().File("consortium.key");
     (void)WriteNewConsortiumKey(p);
     return p;
   }();
@@ -238,6 +238,19 @@ TEST_CASE("cli: submit and query from CSV and JSON-lines files") {
   auto broken =
       Cairn("beta", {"query", "--file", Hub().Scratch().File("missing.csv")});
   CHECK(broken.exit_code == 4);
+
+  // A file that gives nothing to do is refused, not a silent success.
+  const std::string header_only = Hub().Scratch().File("h-" + tag + ".csv");
+  REQUIRE(testing::WriteFile(header_only, "kind,value\r\n"));
+  auto nothing = Cairn("beta", {"query", "--file", header_only});
+  CHECK(nothing.exit_code == 2);
+  CHECK_THAT(nothing.err, Catch::Contains("has no data rows"));
+  const std::string no_value = Hub().Scratch().File("nv-" + tag + ".csv");
+  REQUIRE(testing::WriteFile(no_value, "kind,email\nemail,a@example.com\n"));
+  auto missing_column = Cairn("beta", {"query", "--file", no_value});
+  CHECK(missing_column.exit_code == 2);
+  CHECK_THAT(missing_column.err,
+             Catch::Contains("the header line has no 'value' column"));
 }
 
 TEST_CASE("cli: config file < environment < flags") {

@@ -45,9 +45,52 @@ tl::unexpected<Error> ColumnError(std::string_view column,
                    fmt::format("{} '{}': {}", column, value, error.message));
 }
 
+// Checked before anything is sent: without the column every row would
+// fail alike, or a CSV whose header is a JSON line would do nothing at all.
+Status CheckColumns(const std::string& path, const InputFile& file,
+                    std::span<const NeededColumn> needed) {
+  if (file.rows.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{} has no data rows; give a CSV header line "
+                                 "and rows, or JSON lines",
+                                 path));
+  }
+  for (const NeededColumn& column : needed) {
+    std::string wanted = fmt::format("'{}'", column.name);
+    if (!column.instead.empty()) {
+      wanted += fmt::format(" or '{}'", column.instead);
+    }
+    const std::string fix = column.flag.empty()
+                                ? "add it"
+                                : fmt::format("add it or pass {}", column.flag);
+    auto in_header = [&](std::string_view name) {
+      return !name.empty() && std::find(file.header.begin(), file.header.end(),
+                                        name) != file.header.end();
+    };
+    if (!file.header.empty()) {
+      if (in_header(column.name) || in_header(column.instead)) continue;
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("{}: the header line has no {} column; {} "
+                                   "(the columns are {})",
+                                   path, wanted, fix, Join(file.header)));
+    }
+    for (const InputRow& row : file.rows) {
+      if (row.fields.contains(column.name) ||
+          (!column.instead.empty() && row.fields.contains(column.instead))) {
+        continue;
+      }
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{}:{}: no {} field; {}", path, row.line, wanted, fix));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<std::vector<InputRow>> RowSource::Rows() const {
+Result<std::vector<InputRow>> RowSource::Rows(
+    std::span<const NeededColumn> needed) const {
   std::vector<InputRow> rows;
   if (!file.empty()) {
     if (!values.empty() || !refs.empty()) {
@@ -55,8 +98,11 @@ Result<std::vector<InputRow>> RowSource::Rows() const {
                        "give either --file or VALUE arguments, not both");
     }
     auto read = ReadInputFile(file);
-    if (!read) return read;
-    rows = std::move(*read);
+    if (!read) return tl::unexpected(read.error());
+    if (auto s = CheckColumns(file, *read, needed); !s) {
+      return tl::unexpected(s.error());
+    }
+    rows = std::move(read->rows);
     rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(
                                                 std::min(skip, rows.size())));
     return rows;
@@ -89,7 +135,9 @@ Result<std::vector<InputRow>> RowSource::Rows() const {
 
 int RunQuery(const Client& client, const RowSource& src, bool json,
              const Settings& settings) {
-  auto rows = src.Rows();
+  std::vector<NeededColumn> needed = {{"value", "", ""}};
+  if (src.kind.empty()) needed.push_back({"kind", "--kind", ""});
+  auto rows = src.Rows(needed);
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   if (!json) {
     std::printf("%-6s %-7s %-34s %-9s %-9s %s\n", "ROW", "KIND", "MATCH",
@@ -223,7 +271,13 @@ Result<Ban> BanFromRow(const InputRow& row, const RowSource& src,
 int RunSubmit(const Client& client, const RowSource& src,
               const SubmitDefaults& defaults, bool json,
               const Settings& settings) {
-  auto rows = src.Rows();
+  std::vector<NeededColumn> needed = {{"value", "", ""}};
+  if (src.kind.empty()) needed.push_back({"kind", "--kind", ""});
+  if (defaults.category.empty())
+    needed.push_back({"category", "--category", ""});
+  if (defaults.severity.empty())
+    needed.push_back({"severity", "--severity", ""});
+  auto rows = src.Rows(needed);
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   if (src.file.empty() &&
       (defaults.category.empty() || defaults.severity.empty())) {
@@ -282,7 +336,10 @@ int RunSubmit(const Client& client, const RowSource& src,
 int RunRetract(const Client& client, const RowSource& src,
                const std::string& default_reason, bool json,
                const Settings& settings) {
-  auto rows = src.Rows();
+  // A row names its signal by ref, or by kind and value.
+  std::vector<NeededColumn> needed = {{"value", "", "ref"}};
+  if (src.kind.empty()) needed.push_back({"kind", "--kind", "ref"});
+  auto rows = src.Rows(needed);
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   std::size_t retracted = 0, not_found = 0, failed = 0;
   if (!json) std::printf("%-6s %-10s %s\n", "ROW", "STATUS", "SIGNALS");
