@@ -222,6 +222,33 @@ TEST_CASE("input files: each malformed or incomplete file is refused by name",
   CHECK(src.Rows(query_with_kind));
 }
 
+TEST_CASE("resume hint: counts the rows done from 1, with the --skip to give",
+          "[cli]") {
+  struct Case {
+    std::size_t skip;
+    std::size_t done;
+    const char* says;
+  };
+  const Case cases[] = {
+      {0, 0, "; no rows are done yet: rerun the same command to start again"},
+      {0, 1, "; row 1 is done: rerun with --skip 1 to resume"},
+      {0, 10000, "; rows 1..10000 are done: rerun with --skip 10000 to resume"},
+      {5, 0, "; rows 1..5 are done: rerun with --skip 5 to resume"},
+      {5, 10000, "; rows 1..10005 are done: rerun with --skip 10005 to resume"},
+  };
+  RowSource src;
+  src.file = "rows.csv";
+  for (const auto& c : cases) {
+    CAPTURE(c.skip, c.done);
+    src.skip = c.skip;
+    CHECK(ResumeHint(src, c.done) == c.says);
+  }
+  RowSource values;
+  values.kind = "email";
+  values.values = {"a@example.com"};
+  CHECK(ResumeHint(values, 0).empty());
+}
+
 TEST_CASE("submit rows: columns override the flags' defaults", "[cli]") {
   RowSource src;
   src.kind = "email";

@@ -27,14 +27,7 @@ std::string WithoutBatchPrefix(const std::string& message) {
 
 int ReportStopped(const Error& error, std::size_t done_rows,
                   const RowSource& src) {
-  std::string hint;
-  if (!src.file.empty()) {
-    hint = fmt::format(
-        "; rows before {} are done: rerun with --skip {} to "
-        "resume",
-        src.skip + done_rows, src.skip + done_rows);
-  }
-  return Fail(error.ToString() + hint, CallExit(error));
+  return Fail(error.ToString() + ResumeHint(src, done_rows), CallExit(error));
 }
 
 // A row has two timestamp columns; the parser's message names neither.
@@ -88,6 +81,19 @@ Status CheckColumns(const std::string& path, const InputFile& file,
 }
 
 }  // namespace
+
+std::string ResumeHint(const RowSource& src, std::size_t done_rows) {
+  if (src.file.empty()) return {};
+  // Rows are numbered from 1, so the rows done are 1..N and --skip N
+  // resumes at row N + 1.
+  const std::size_t done = src.skip + done_rows;
+  if (done == 0) {
+    return "; no rows are done yet: rerun the same command to start again";
+  }
+  const std::string which =
+      done == 1 ? "row 1 is" : fmt::format("rows 1..{} are", done);
+  return fmt::format("; {} done: rerun with --skip {} to resume", which, done);
+}
 
 Result<std::vector<InputRow>> RowSource::Rows(
     std::span<const NeededColumn> needed) const {

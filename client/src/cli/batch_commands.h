@@ -46,6 +46,11 @@ struct RowSource {
       std::span<const NeededColumn> needed = {}) const;
 };
 
+// What a run stopped by a failed call tells the user about the rows of
+// --file already done (the --skip value that resumes), after `done_rows`
+// rows of this run; "" without --file.
+std::string ResumeHint(const RowSource& source, std::size_t done_rows);
+
 // Defaults for submit rows that lack a column.
 struct SubmitDefaults {
   std::string category;
