@@ -253,6 +253,36 @@ TEST_CASE("cli: submit and query from CSV and JSON-lines files") {
              Catch::Contains("the header line has no 'value' column"));
 }
 
+TEST_CASE("cli: retract reports every refused row in its output") {
+  const std::string tag = Unique();
+  const std::string csv = Hub().Scratch().File("retract-" + tag + ".csv");
+  REQUIRE(testing::WriteFile(csv,
+                             "kind,value,reason\n"
+                             "email,nobody." +
+                                 tag +
+                                 "@example.com,error\n"
+                                 "phone,12,error\n"
+                                 "email,x." +
+                                 tag + "@example.com,mistake\n"));
+  auto json =
+      Cairn("alpha", {"retract", "--json", "--file", csv, "--region", "GB"});
+  CHECK(json.exit_code == 1);
+  CHECK_THAT(json.out, Catch::Contains(R"({"row":1,"status":"not_found")"));
+  CHECK_THAT(json.out,
+             Catch::Contains(R"({"row":2,"status":"error","error":"phone )"));
+  CHECK_THAT(json.out,
+             Catch::Contains(R"({"row":3,"status":"error","error":"reason )"
+                             R"('mistake' is not one of)"));
+  CHECK(json.out.find("batch item") == std::string::npos);
+  CHECK_THAT(json.err, Catch::Contains("0 retracted, 1 not found, 2 failed"));
+
+  auto table = Cairn("alpha", {"retract", "--file", csv, "--region", "GB"});
+  CHECK(table.exit_code == 1);
+  CHECK_THAT(table.out, Catch::Contains("2      error      phone number not"));
+  CHECK_THAT(table.out, Catch::Contains("3      error      reason 'mistake'"));
+  CHECK(table.out.find("batch item") == std::string::npos);
+}
+
 TEST_CASE("cli: config file < environment < flags") {
   const std::string config =
       Hub().Scratch().File("config-" + Unique() + ".toml");

@@ -348,6 +348,22 @@ int RunRetract(const Client& client, const RowSource& src,
   auto rows = src.Rows(needed);
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   std::size_t retracted = 0, not_found = 0, failed = 0;
+  // As in submit: a row refused here or by the SDK or hub is reported the
+  // same way, in the table or --json output as well as on stderr.
+  auto print_error = [&](std::size_t row, const std::string& message) {
+    ++failed;
+    if (json) {
+      std::printf("%s\n", JsonObjectWriter()
+                              .Add("row", static_cast<std::uint64_t>(row))
+                              .Add("status", "error")
+                              .Add("error", message)
+                              .Finish()
+                              .c_str());
+    } else {
+      std::printf("%-6zu %-10s %s\n", row, "error", message.c_str());
+    }
+    std::fprintf(stderr, "cairn: row %zu: %s\n", row, message.c_str());
+  };
   if (!json) std::printf("%-6s %-10s %s\n", "ROW", "STATUS", "SIGNALS");
   auto progress = MakeProgress(rows->size());
   for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
@@ -360,11 +376,9 @@ int RunRetract(const Client& client, const RowSource& src,
       const std::string reason_text = row.Get("reason", default_reason);
       const auto reason = ParseRetractReason(reason_text);
       if (!reason) {
-        ++failed;
-        std::fprintf(stderr,
-                     "cairn: row %zu: reason '%s' is not one of appeal_upheld, "
-                     "error, duplicate, other\n",
-                     line, reason_text.c_str());
+        print_error(line, "reason '" + reason_text +
+                              "' is not one of appeal_upheld, error, "
+                              "duplicate, other");
         continue;
       }
       if (const std::string ref = row.Get("ref"); !ref.empty()) {
@@ -381,26 +395,23 @@ int RunRetract(const Client& client, const RowSource& src,
     if (!outcome) return ReportStopped(outcome.error(), begin, src);
     for (const auto& item : outcome->items) {
       const std::size_t line = origin[item.index];
-      const std::string status(wire::ToString(item.status));
+      if (item.error) {
+        print_error(line, WithoutBatchPrefix(item.error->message));
+        continue;
+      }
       if (item.status == wire::RetractStatus::kRetracted) ++retracted;
       if (item.status == wire::RetractStatus::kNotFound) ++not_found;
-      if (item.status == wire::RetractStatus::kError) {
-        ++failed;
-        std::fprintf(stderr, "cairn: row %zu: %s\n", line,
-                     WithoutBatchPrefix(item.error->message).c_str());
-      }
+      const std::string status(wire::ToString(item.status));
       if (json) {
-        JsonObjectWriter out;
-        out.Add("row", static_cast<std::uint64_t>(line)).Add("status", status);
-        if (item.error)
-          out.Add("error", item.error->message);
-        else
-          out.Add("signal_ids", item.signal_ids);
-        std::printf("%s\n", out.Finish().c_str());
+        std::printf("%s\n", JsonObjectWriter()
+                                .Add("row", static_cast<std::uint64_t>(line))
+                                .Add("status", status)
+                                .Add("signal_ids", item.signal_ids)
+                                .Finish()
+                                .c_str());
       } else {
         std::printf("%-6zu %-10s %s\n", line, status.c_str(),
-                    item.error ? item.error->message.c_str()
-                               : Join(item.signal_ids).c_str());
+                    Join(item.signal_ids).c_str());
       }
     }
     progress.Update(end);
