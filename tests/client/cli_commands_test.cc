@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/token.h"
 #include "client/src/cli/batch_commands.h"
 #include "client/src/cli/command_support.h"
 
@@ -372,8 +373,29 @@ TEST_CASE("exit codes follow the error's kind", "[cli]") {
   CHECK(CallExit(ErrorOf(ErrorCode::kIo)) == kExitUnreachable);
   CHECK(CallExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitRefused);
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kIo)) == kExitLocalFile);
+  CHECK(LocalFileExit(ErrorOf(ErrorCode::kNotFound)) == kExitLocalFile);
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kInvalidArgument)) == kExitUsage);
+  // A key file that others may read is there but misconfigured.
+  CHECK(LocalFileExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitUsage);
 }
 
+TEST_CASE("exit codes: a missing consortium key file is a local file error",
+          "[cli]") {
+  const std::string path = "/nonexistent/cairn-consortium.key";
+  auto key = LoadConsortiumKey(path);
+  REQUIRE_FALSE(key);
+  CHECK(LocalFileExit(key.error()) == kExitLocalFile);
+
+  Settings s;
+  s.hub = "https://127.0.0.1:1";
+  s.cert = "alpha.crt";
+  s.key = "alpha.key";
+  s.cacert = "ca.crt";
+  s.consortium_key = path;
+  auto client = BuildClient(s, "hmac-v1");
+  REQUIRE_FALSE(client);
+  CHECK_THAT(client.error().message, Catch::Contains(path));
+  CHECK(LocalFileExit(client.error()) == kExitLocalFile);
+}
 }  // namespace
 }  // namespace cairn::cli

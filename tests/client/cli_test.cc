@@ -76,7 +76,7 @@ TEST_CASE("cli: keygen writes a 0600 key and never overwrites") {
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   auto second = Cairn("", {"keygen", path});
-  CHECK(second.exit_code == 1);
+  CHECK(second.exit_code == 4);  // a local file could not be written
   CHECK_THAT(second.err, Catch::Contains("refusing to overwrite"));
 }
 
@@ -110,6 +110,16 @@ TEST_CASE("cli: usage and configuration errors say what to do") {
        2,
        "no consortium key"},
       {{"frobnicate"}, 2, ""},
+      // A missing file is exit 4, like any local file that cannot be read.
+      {{"token", "--key", "/nonexistent/consortium.key", "--kind", "email",
+        "a@example.com"},
+       4,
+       "cannot open consortium key file /nonexistent/consortium.key"},
+      {{"query", "--hub", "https://127.0.0.1:1", "--cert", "c", "--key", "k",
+        "--cacert", "ca", "--consortium-key", "/nonexistent/consortium.key",
+        "--kind", "email", "a@example.com"},
+       4,
+       "cannot open consortium key file /nonexistent/consortium.key"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.args);
