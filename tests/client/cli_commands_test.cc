@@ -14,6 +14,7 @@
 #include "cairn/token.h"
 #include "client/src/cli/batch_commands.h"
 #include "client/src/cli/command_support.h"
+#include "client/src/cli/settings.h"
 
 namespace cairn::cli {
 namespace {
@@ -397,5 +398,36 @@ TEST_CASE("exit codes: a missing consortium key file is a local file error",
   CHECK_THAT(client.error().message, Catch::Contains(path));
   CHECK(LocalFileExit(client.error()) == kExitLocalFile);
 }
+
+TEST_CASE("settings: only the default config file may be absent", "[cli]") {
+  const std::string missing = "/nonexistent/cairn/config.toml";
+  auto by_default = LoadSettings(ConfigFile{missing, false});
+  CHECK(by_default);
+  auto none = LoadSettings(ConfigFile{"", true});
+  CHECK(none);
+
+  struct Case {
+    const char* name;
+    std::string path;
+    ErrorCode code;
+    std::string says;
+  };
+  const std::string directory = std::filesystem::temp_directory_path().string();
+  const Case cases[] = {
+      {"missing", missing, ErrorCode::kNotFound,
+       "config file " + missing + " does not exist; fix the path"},
+      {"unreadable (a directory)", directory, ErrorCode::kIo,
+       "cannot read config file " + directory},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto settings = LoadSettings(ConfigFile{c.path, true});
+    REQUIRE_FALSE(settings);
+    CHECK(settings.error().code == c.code);
+    CHECK_THAT(settings.error().message, Catch::Contains(c.says));
+    CHECK(LocalFileExit(settings.error()) == kExitLocalFile);
+  }
+}
+
 }  // namespace
 }  // namespace cairn::cli

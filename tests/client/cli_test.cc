@@ -40,6 +40,7 @@ const std::string& KeyFile() {
 // Runs cairn with a clean environment, as `member`, plus `args`.
 CommandResult Cairn(const std::string& member, std::vector<std::string> args,
                     const std::string& input = {}) {
+  // CAIRN_CONFIG set but empty: no config file at all.
   std::vector<std::string> argv = {"env",
                                    "-u",
                                    "CAIRN_HUB",
@@ -51,7 +52,7 @@ CommandResult Cairn(const std::string& member, std::vector<std::string> args,
                                    "CAIRN_CACERT",
                                    "-u",
                                    "CAIRN_CONSORTIUM_KEY",
-                                   "CAIRN_CONFIG=/nonexistent/config.toml",
+                                   "CAIRN_CONFIG=",
                                    CairnPath()};
   argv.insert(argv.end(), args.begin(), args.end());
   if (!member.empty()) {
@@ -334,6 +335,25 @@ TEST_CASE("cli: config file < environment < flags") {
       {"env", "CAIRN_CONFIG=" + bad, CairnPath(), "me"}, 60s);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("unknown key 'hubb'"));
+
+  // A config file the user named must exist; only the default may be absent.
+  const std::string missing =
+      Hub().Scratch().File("gone-" + Unique() + ".toml");
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"env", "CAIRN_CONFIG=" + missing, CairnPath(), "me"},
+           {"env", "CAIRN_CONFIG=", CairnPath(), "--config", missing, "me"}}) {
+    CAPTURE(argv);
+    auto absent = testing::RunCommand(argv, 60s);
+    CHECK(absent.exit_code == 4);
+    CHECK_THAT(absent.err,
+               Catch::Contains("config file " + missing + " does not exist"));
+  }
+  auto no_default =
+      testing::RunCommand({"env", "-u", "CAIRN_CONFIG", "-u", "CAIRN_HUB",
+                           "XDG_CONFIG_HOME=" + missing, CairnPath(), "me"},
+                          60s);
+  CHECK(no_default.exit_code == 2);
+  CHECK_THAT(no_default.err, Catch::Contains("no hub URL"));
 }
 
 }  // namespace
