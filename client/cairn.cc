@@ -21,7 +21,9 @@
 //   1  the hub or the input refused something (the message says what)
 //   2  bad command line or configuration
 //   3  the hub could not be reached
-//   4  a local file could not be read or written
+//   4  a local file could not be read or written: missing or unreadable
+//      (the consortium key, a --file, an explicit config file), or
+//      `cairn keygen` refusing to overwrite an existing file
 //
 // This file wires the command line (CLI11) to the commands in src/cli/.
 
@@ -103,12 +105,14 @@ int main(int argc, char** argv) {
       "child sexual exploitation on a Cairn hub.\nSettings: "
       "~/.config/cairn/config.toml < CAIRN_* environment < flags.\nExit "
       "codes: 0 ok, 1 refused by the hub or bad input item, 2 usage or "
-      "configuration, 3 hub unreachable, 4 local file error."};
+      "configuration, 3 hub unreachable, 4 a local file is missing or "
+      "cannot be read or written (keygen onto an existing file too)."};
   app.require_subcommand(1);
-  std::string config_path = DefaultConfigPath();
-  app.add_option("--config", config_path,
-                 "Config file (env CAIRN_CONFIG; default "
-                 "~/.config/cairn/config.toml)");
+  ConfigFile config = DefaultConfigFile();
+  CLI::Option* config_flag =
+      app.add_option("--config", config.path,
+                     "Config file, which must exist (env CAIRN_CONFIG; default "
+                     "~/.config/cairn/config.toml, read if present)");
 
   // Flags override settings; they are applied after the config file and the
   // environment have been read, so each is collected separately.
@@ -268,8 +272,9 @@ int main(int argc, char** argv) {
     return RunReceiptVerify(receipt_verify, *keys, json);
   }
 
-  auto settings = LoadSettings(config_path);
-  if (!settings) return Fail(settings.error(), kExitUsage);
+  if (config_flag->count() > 0) config.explicit_path = true;
+  auto settings = LoadSettings(config);
+  if (!settings) return Fail(settings.error(), LocalFileExit(settings.error()));
   auto override_if_set = [](const std::string& flag, std::string* out) {
     if (!flag.empty()) *out = flag;
   };

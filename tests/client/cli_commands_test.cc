@@ -9,9 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
+#include "cairn/token.h"
 #include "client/src/cli/batch_commands.h"
 #include "client/src/cli/command_support.h"
+#include "client/src/cli/settings.h"
 
 namespace cairn::cli {
 namespace {
@@ -91,6 +94,161 @@ TEST_CASE("row source: refused combinations say what to give", "[cli]") {
     CHECK(rows.error().code == c.code);
     CHECK_THAT(rows.error().message, Catch::Contains(c.says));
   }
+}
+
+// A scratch input file, removed when the test ends.
+class TempInput {
+ public:
+  TempInput(const std::string& name, const std::string& text)
+      : path_(std::filesystem::temp_directory_path() /
+              ("cairn-cli-" + std::to_string(::getpid()) + "-" + name)) {
+    std::ofstream out(path_, std::ios::binary);
+    out << text;
+  }
+  ~TempInput() { std::filesystem::remove(path_); }
+  TempInput(const TempInput&) = delete;
+  TempInput& operator=(const TempInput&) = delete;
+  std::string Path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST_CASE("input files: CRLF line ends and a byte order mark are not data",
+          "[cli]") {
+  struct Case {
+    const char* name;
+    const char* file;
+    std::string text;
+  };
+  const std::string bom = "\xEF\xBB\xBF";
+  const Case cases[] = {
+      {"CRLF, quoted last field", "crlf.csv",
+       "kind,value,region\r\nphone,\"07400 555012\",\"GB\"\r\n"},
+      {"CRLF, plain last field", "crlf-plain.csv",
+       "kind,value,region\r\nphone,07400 555012,GB\r\n"},
+      {"blanks after a closing quote", "blanks.csv",
+       "kind,value,region\nphone, \"07400 555012\" ,\"GB\"\t\n"},
+      {"BOM, CSV", "bom.csv",
+       bom + "kind,value,region\nphone,07400 555012,GB\n"},
+      {"BOM, .jsonl", "bom.jsonl",
+       bom + R"({"kind":"phone","value":"07400 555012","region":"GB"})"
+             "\n"},
+      {"BOM, JSON lines detected by content", "bom.txt",
+       bom + R"({"kind":"phone","value":"07400 555012","region":"GB"})"
+             "\n"},
+      {"BOM and CRLF, JSON lines", "bom-crlf.txt",
+       bom + R"({"kind":"phone","value":"07400 555012","region":"GB"})"
+             "\r\n"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    TempInput input(c.file, c.text);
+    RowSource src;
+    src.file = input.Path();
+    auto rows = src.Rows();
+    REQUIRE(rows);
+    REQUIRE(rows->size() == 1);
+    CHECK((*rows)[0].Get("kind") == "phone");
+    CHECK((*rows)[0].Get("value") == "07400 555012");
+    CHECK((*rows)[0].Get("region") == "GB");
+  }
+}
+
+TEST_CASE("input files: each malformed or incomplete file is refused by name",
+          "[cli]") {
+  struct Case {
+    const char* name;
+    const char* file;
+    std::string text;
+    std::vector<NeededColumn> needed;
+    const char* says;
+  };
+  const std::vector<NeededColumn> query = {{"value", "", ""},
+                                           {"kind", "--kind", ""}};
+  const std::vector<NeededColumn> retract = {{"value", "", "ref"},
+                                             {"kind", "--kind", "ref"}};
+  const Case cases[] = {
+      {"text after a closing quote",
+       "after-quote.csv",
+       "kind,value\nemail,\"a@example.com\"x\n",
+       {},
+       "after-quote.csv:2: 'x' after the closing quote of field 2"},
+      {"control byte after a closing quote",
+       "after-quote-cr.csv",
+       "kind,value\nemail,\"a@example.com\"\r,x\n",
+       {},
+       "after-quote-cr.csv:2: byte 0x0D after the closing quote of field 2"},
+      {"empty file", "empty.csv", "", {}, "empty.csv has no data rows"},
+      {"only a byte order mark",
+       "bom-only.jsonl",
+       "\xEF\xBB\xBF\r\n",
+       {},
+       "bom-only.jsonl has no data rows"},
+      {"only a header", "header-only.csv", "kind,value\r\n", query,
+       "header-only.csv has no data rows"},
+      {"CSV without value", "no-value.csv", "kind,region\nemail,GB\n", query,
+       "no-value.csv: the header line has no 'value' column; add it (the "
+       "columns are kind,region)"},
+      {"CSV without kind or --kind", "no-kind.csv", "value\na@example.com\n",
+       query, "the header line has no 'kind' column; add it or pass --kind"},
+      {"JSON line without value", "no-value.jsonl",
+       "{\"kind\":\"email\",\"value\":\"a@example.com\"}\n"
+       "{\"kind\":\"email\"}\n",
+       query, "no-value.jsonl:2: no 'value' field; add it"},
+      {"retract CSV with neither value nor ref", "retract.csv",
+       "kind,reason\nemail,error\n", retract,
+       "no 'value' or 'ref' column; add it"},
+      {"retract CSV with value but no kind", "retract-kind.csv",
+       "value,reason\na@example.com,error\n", retract,
+       "no 'kind' or 'ref' column; add it or pass --kind"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    TempInput input(c.file, c.text);
+    RowSource src;
+    src.file = input.Path();
+    auto rows = src.Rows(c.needed);
+    REQUIRE_FALSE(rows);
+    CHECK(rows.error().code == ErrorCode::kInvalidArgument);
+    CHECK_THAT(rows.error().message, Catch::Contains(c.says));
+  }
+  // A ref column is enough for retract; a kind comes from --kind.
+  TempInput by_ref("by-ref.csv", "ref,reason\ncase-1,error\n");
+  RowSource src;
+  src.file = by_ref.Path();
+  CHECK(src.Rows(retract));
+  TempInput values("values.csv", "value\na@example.com\n");
+  src.file = values.Path();
+  const std::vector<NeededColumn> query_with_kind = {{"value", "", ""}};
+  CHECK(src.Rows(query_with_kind));
+}
+
+TEST_CASE("resume hint: counts the rows done from 1, with the --skip to give",
+          "[cli]") {
+  struct Case {
+    std::size_t skip;
+    std::size_t done;
+    const char* says;
+  };
+  const Case cases[] = {
+      {0, 0, "; no rows are done yet: rerun the same command to start again"},
+      {0, 1, "; row 1 is done: rerun with --skip 1 to resume"},
+      {0, 10000, "; rows 1..10000 are done: rerun with --skip 10000 to resume"},
+      {5, 0, "; rows 1..5 are done: rerun with --skip 5 to resume"},
+      {5, 10000, "; rows 1..10005 are done: rerun with --skip 10005 to resume"},
+  };
+  RowSource src;
+  src.file = "rows.csv";
+  for (const auto& c : cases) {
+    CAPTURE(c.skip, c.done);
+    src.skip = c.skip;
+    CHECK(ResumeHint(src, c.done) == c.says);
+  }
+  RowSource values;
+  values.kind = "email";
+  values.values = {"a@example.com"};
+  CHECK(ResumeHint(values, 0).empty());
 }
 
 TEST_CASE("submit rows: columns override the flags' defaults", "[cli]") {
@@ -216,7 +374,59 @@ TEST_CASE("exit codes follow the error's kind", "[cli]") {
   CHECK(CallExit(ErrorOf(ErrorCode::kIo)) == kExitUnreachable);
   CHECK(CallExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitRefused);
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kIo)) == kExitLocalFile);
+  CHECK(LocalFileExit(ErrorOf(ErrorCode::kNotFound)) == kExitLocalFile);
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kInvalidArgument)) == kExitUsage);
+  // A key file that others may read is there but misconfigured.
+  CHECK(LocalFileExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitUsage);
+}
+
+TEST_CASE("exit codes: a missing consortium key file is a local file error",
+          "[cli]") {
+  const std::string path = "/nonexistent/cairn-consortium.key";
+  auto key = LoadConsortiumKey(path);
+  REQUIRE_FALSE(key);
+  CHECK(LocalFileExit(key.error()) == kExitLocalFile);
+
+  Settings s;
+  s.hub = "https://127.0.0.1:1";
+  s.cert = "alpha.crt";
+  s.key = "alpha.key";
+  s.cacert = "ca.crt";
+  s.consortium_key = path;
+  auto client = BuildClient(s, "hmac-v1");
+  REQUIRE_FALSE(client);
+  CHECK_THAT(client.error().message, Catch::Contains(path));
+  CHECK(LocalFileExit(client.error()) == kExitLocalFile);
+}
+
+TEST_CASE("settings: only the default config file may be absent", "[cli]") {
+  const std::string missing = "/nonexistent/cairn/config.toml";
+  auto by_default = LoadSettings(ConfigFile{missing, false});
+  CHECK(by_default);
+  auto none = LoadSettings(ConfigFile{"", true});
+  CHECK(none);
+
+  struct Case {
+    const char* name;
+    std::string path;
+    ErrorCode code;
+    std::string says;
+  };
+  const std::string directory = std::filesystem::temp_directory_path().string();
+  const Case cases[] = {
+      {"missing", missing, ErrorCode::kNotFound,
+       "config file " + missing + " does not exist; fix the path"},
+      {"unreadable (a directory)", directory, ErrorCode::kIo,
+       "cannot read config file " + directory},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto settings = LoadSettings(ConfigFile{c.path, true});
+    REQUIRE_FALSE(settings);
+    CHECK(settings.error().code == c.code);
+    CHECK_THAT(settings.error().message, Catch::Contains(c.says));
+    CHECK(LocalFileExit(settings.error()) == kExitLocalFile);
+  }
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ RunningHub& Hub() {
 
 const std::string& KeyFile() {
   static const std::string path = [] {
-    const std::string p = Hub().Scratch().File("consortium.key");
+    std::string p = Hub().Scratch().File("consortium.key");
     (void)WriteNewConsortiumKey(p);
     return p;
   }();
@@ -40,6 +40,7 @@ const std::string& KeyFile() {
 // Runs cairn with a clean environment, as `member`, plus `args`.
 CommandResult Cairn(const std::string& member, std::vector<std::string> args,
                     const std::string& input = {}) {
+  // CAIRN_CONFIG set but empty: no config file at all.
   std::vector<std::string> argv = {"env",
                                    "-u",
                                    "CAIRN_HUB",
@@ -51,7 +52,7 @@ CommandResult Cairn(const std::string& member, std::vector<std::string> args,
                                    "CAIRN_CACERT",
                                    "-u",
                                    "CAIRN_CONSORTIUM_KEY",
-                                   "CAIRN_CONFIG=/nonexistent/config.toml",
+                                   "CAIRN_CONFIG=",
                                    CairnPath()};
   argv.insert(argv.end(), args.begin(), args.end());
   if (!member.empty()) {
@@ -76,7 +77,7 @@ TEST_CASE("cli: keygen writes a 0600 key and never overwrites") {
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   auto second = Cairn("", {"keygen", path});
-  CHECK(second.exit_code == 1);
+  CHECK(second.exit_code == 4);  // a local file could not be written
   CHECK_THAT(second.err, Catch::Contains("refusing to overwrite"));
 }
 
@@ -110,6 +111,16 @@ TEST_CASE("cli: usage and configuration errors say what to do") {
        2,
        "no consortium key"},
       {{"frobnicate"}, 2, ""},
+      // A missing file is exit 4, like any local file that cannot be read.
+      {{"token", "--key", "/nonexistent/consortium.key", "--kind", "email",
+        "a@example.com"},
+       4,
+       "cannot open consortium key file /nonexistent/consortium.key"},
+      {{"query", "--hub", "https://127.0.0.1:1", "--cert", "c", "--key", "k",
+        "--cacert", "ca", "--consortium-key", "/nonexistent/consortium.key",
+        "--kind", "email", "a@example.com"},
+       4,
+       "cannot open consortium key file /nonexistent/consortium.key"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.args);
@@ -238,6 +249,49 @@ TEST_CASE("cli: submit and query from CSV and JSON-lines files") {
   auto broken =
       Cairn("beta", {"query", "--file", Hub().Scratch().File("missing.csv")});
   CHECK(broken.exit_code == 4);
+
+  // A file that gives nothing to do is refused, not a silent success.
+  const std::string header_only = Hub().Scratch().File("h-" + tag + ".csv");
+  REQUIRE(testing::WriteFile(header_only, "kind,value\r\n"));
+  auto nothing = Cairn("beta", {"query", "--file", header_only});
+  CHECK(nothing.exit_code == 2);
+  CHECK_THAT(nothing.err, Catch::Contains("has no data rows"));
+  const std::string no_value = Hub().Scratch().File("nv-" + tag + ".csv");
+  REQUIRE(testing::WriteFile(no_value, "kind,email\nemail,a@example.com\n"));
+  auto missing_column = Cairn("beta", {"query", "--file", no_value});
+  CHECK(missing_column.exit_code == 2);
+  CHECK_THAT(missing_column.err,
+             Catch::Contains("the header line has no 'value' column"));
+}
+
+TEST_CASE("cli: retract reports every refused row in its output") {
+  const std::string tag = Unique();
+  const std::string csv = Hub().Scratch().File("retract-" + tag + ".csv");
+  REQUIRE(testing::WriteFile(csv,
+                             "kind,value,reason\n"
+                             "email,nobody." +
+                                 tag +
+                                 "@example.com,error\n"
+                                 "phone,12,error\n"
+                                 "email,x." +
+                                 tag + "@example.com,mistake\n"));
+  auto json =
+      Cairn("alpha", {"retract", "--json", "--file", csv, "--region", "GB"});
+  CHECK(json.exit_code == 1);
+  CHECK_THAT(json.out, Catch::Contains(R"({"row":1,"status":"not_found")"));
+  CHECK_THAT(json.out,
+             Catch::Contains(R"({"row":2,"status":"error","error":"phone )"));
+  CHECK_THAT(json.out,
+             Catch::Contains(R"({"row":3,"status":"error","error":"reason )"
+                             R"('mistake' is not one of)"));
+  CHECK(json.out.find("batch item") == std::string::npos);
+  CHECK_THAT(json.err, Catch::Contains("0 retracted, 1 not found, 2 failed"));
+
+  auto table = Cairn("alpha", {"retract", "--file", csv, "--region", "GB"});
+  CHECK(table.exit_code == 1);
+  CHECK_THAT(table.out, Catch::Contains("2      error      phone number not"));
+  CHECK_THAT(table.out, Catch::Contains("3      error      reason 'mistake'"));
+  CHECK(table.out.find("batch item") == std::string::npos);
 }
 
 TEST_CASE("cli: config file < environment < flags") {
@@ -281,6 +335,25 @@ TEST_CASE("cli: config file < environment < flags") {
       {"env", "CAIRN_CONFIG=" + bad, CairnPath(), "me"}, 60s);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("unknown key 'hubb'"));
+
+  // A config file the user named must exist; only the default may be absent.
+  const std::string missing =
+      Hub().Scratch().File("gone-" + Unique() + ".toml");
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"env", "CAIRN_CONFIG=" + missing, CairnPath(), "me"},
+           {"env", "CAIRN_CONFIG=", CairnPath(), "--config", missing, "me"}}) {
+    CAPTURE(argv);
+    auto absent = testing::RunCommand(argv, 60s);
+    CHECK(absent.exit_code == 4);
+    CHECK_THAT(absent.err,
+               Catch::Contains("config file " + missing + " does not exist"));
+  }
+  auto no_default =
+      testing::RunCommand({"env", "-u", "CAIRN_CONFIG", "-u", "CAIRN_HUB",
+                           "XDG_CONFIG_HOME=" + missing, CairnPath(), "me"},
+                          60s);
+  CHECK(no_default.exit_code == 2);
+  CHECK_THAT(no_default.err, Catch::Contains("no hub URL"));
 }
 
 }  // namespace

@@ -27,14 +27,7 @@ std::string WithoutBatchPrefix(const std::string& message) {
 
 int ReportStopped(const Error& error, std::size_t done_rows,
                   const RowSource& src) {
-  std::string hint;
-  if (!src.file.empty()) {
-    hint = fmt::format(
-        "; rows before {} are done: rerun with --skip {} to "
-        "resume",
-        src.skip + done_rows, src.skip + done_rows);
-  }
-  return Fail(error.ToString() + hint, CallExit(error));
+  return Fail(error.ToString() + ResumeHint(src, done_rows), CallExit(error));
 }
 
 // A row has two timestamp columns; the parser's message names neither.
@@ -45,9 +38,65 @@ tl::unexpected<Error> ColumnError(std::string_view column,
                    fmt::format("{} '{}': {}", column, value, error.message));
 }
 
+// Checked before anything is sent: without the column every row would
+// fail alike, or a CSV whose header is a JSON line would do nothing at all.
+Status CheckColumns(const std::string& path, const InputFile& file,
+                    std::span<const NeededColumn> needed) {
+  if (file.rows.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("{} has no data rows; give a CSV header line "
+                                 "and rows, or JSON lines",
+                                 path));
+  }
+  for (const NeededColumn& column : needed) {
+    std::string wanted = fmt::format("'{}'", column.name);
+    if (!column.instead.empty()) {
+      wanted += fmt::format(" or '{}'", column.instead);
+    }
+    const std::string fix = column.flag.empty()
+                                ? "add it"
+                                : fmt::format("add it or pass {}", column.flag);
+    auto in_header = [&](std::string_view name) {
+      return !name.empty() && std::find(file.header.begin(), file.header.end(),
+                                        name) != file.header.end();
+    };
+    if (!file.header.empty()) {
+      if (in_header(column.name) || in_header(column.instead)) continue;
+      return MakeError(ErrorCode::kInvalidArgument,
+                       fmt::format("{}: the header line has no {} column; {} "
+                                   "(the columns are {})",
+                                   path, wanted, fix, Join(file.header)));
+    }
+    for (const InputRow& row : file.rows) {
+      if (row.fields.contains(column.name) ||
+          (!column.instead.empty() && row.fields.contains(column.instead))) {
+        continue;
+      }
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          fmt::format("{}:{}: no {} field; {}", path, row.line, wanted, fix));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<std::vector<InputRow>> RowSource::Rows() const {
+std::string ResumeHint(const RowSource& src, std::size_t done_rows) {
+  if (src.file.empty()) return {};
+  // Rows are numbered from 1, so the rows done are 1..N and --skip N
+  // resumes at row N + 1.
+  const std::size_t done = src.skip + done_rows;
+  if (done == 0) {
+    return "; no rows are done yet: rerun the same command to start again";
+  }
+  const std::string which =
+      done == 1 ? "row 1 is" : fmt::format("rows 1..{} are", done);
+  return fmt::format("; {} done: rerun with --skip {} to resume", which, done);
+}
+
+Result<std::vector<InputRow>> RowSource::Rows(
+    std::span<const NeededColumn> needed) const {
   std::vector<InputRow> rows;
   if (!file.empty()) {
     if (!values.empty() || !refs.empty()) {
@@ -55,8 +104,11 @@ Result<std::vector<InputRow>> RowSource::Rows() const {
                        "give either --file or VALUE arguments, not both");
     }
     auto read = ReadInputFile(file);
-    if (!read) return read;
-    rows = std::move(*read);
+    if (!read) return tl::unexpected(read.error());
+    if (auto s = CheckColumns(file, *read, needed); !s) {
+      return tl::unexpected(s.error());
+    }
+    rows = std::move(read->rows);
     rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(
                                                 std::min(skip, rows.size())));
     return rows;
@@ -89,7 +141,9 @@ Result<std::vector<InputRow>> RowSource::Rows() const {
 
 int RunQuery(const Client& client, const RowSource& src, bool json,
              const Settings& settings) {
-  auto rows = src.Rows();
+  std::vector<NeededColumn> needed = {{"value", "", ""}};
+  if (src.kind.empty()) needed.push_back({"kind", "--kind", ""});
+  auto rows = src.Rows(needed);
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   if (!json) {
     std::printf("%-6s %-7s %-34s %-9s %-9s %s\n", "ROW", "KIND", "MATCH",
@@ -223,7 +277,13 @@ Result<Ban> BanFromRow(const InputRow& row, const RowSource& src,
 int RunSubmit(const Client& client, const RowSource& src,
               const SubmitDefaults& defaults, bool json,
               const Settings& settings) {
-  auto rows = src.Rows();
+  std::vector<NeededColumn> needed = {{"value", "", ""}};
+  if (src.kind.empty()) needed.push_back({"kind", "--kind", ""});
+  if (defaults.category.empty())
+    needed.push_back({"category", "--category", ""});
+  if (defaults.severity.empty())
+    needed.push_back({"severity", "--severity", ""});
+  auto rows = src.Rows(needed);
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   if (src.file.empty() &&
       (defaults.category.empty() || defaults.severity.empty())) {
@@ -282,9 +342,28 @@ int RunSubmit(const Client& client, const RowSource& src,
 int RunRetract(const Client& client, const RowSource& src,
                const std::string& default_reason, bool json,
                const Settings& settings) {
-  auto rows = src.Rows();
+  // A row names its signal by ref, or by kind and value.
+  std::vector<NeededColumn> needed = {{"value", "", "ref"}};
+  if (src.kind.empty()) needed.push_back({"kind", "--kind", "ref"});
+  auto rows = src.Rows(needed);
   if (!rows) return Fail(rows.error(), LocalFileExit(rows.error()));
   std::size_t retracted = 0, not_found = 0, failed = 0;
+  // As in submit: a row refused here or by the SDK or hub is reported the
+  // same way, in the table or --json output as well as on stderr.
+  auto print_error = [&](std::size_t row, const std::string& message) {
+    ++failed;
+    if (json) {
+      std::printf("%s\n", JsonObjectWriter()
+                              .Add("row", static_cast<std::uint64_t>(row))
+                              .Add("status", "error")
+                              .Add("error", message)
+                              .Finish()
+                              .c_str());
+    } else {
+      std::printf("%-6zu %-10s %s\n", row, "error", message.c_str());
+    }
+    std::fprintf(stderr, "cairn: row %zu: %s\n", row, message.c_str());
+  };
   if (!json) std::printf("%-6s %-10s %s\n", "ROW", "STATUS", "SIGNALS");
   auto progress = MakeProgress(rows->size());
   for (std::size_t begin = 0; begin < rows->size(); begin += kRowsPerCall) {
@@ -297,11 +376,9 @@ int RunRetract(const Client& client, const RowSource& src,
       const std::string reason_text = row.Get("reason", default_reason);
       const auto reason = ParseRetractReason(reason_text);
       if (!reason) {
-        ++failed;
-        std::fprintf(stderr,
-                     "cairn: row %zu: reason '%s' is not one of appeal_upheld, "
-                     "error, duplicate, other\n",
-                     line, reason_text.c_str());
+        print_error(line, "reason '" + reason_text +
+                              "' is not one of appeal_upheld, error, "
+                              "duplicate, other");
         continue;
       }
       if (const std::string ref = row.Get("ref"); !ref.empty()) {
@@ -318,26 +395,23 @@ int RunRetract(const Client& client, const RowSource& src,
     if (!outcome) return ReportStopped(outcome.error(), begin, src);
     for (const auto& item : outcome->items) {
       const std::size_t line = origin[item.index];
-      const std::string status(wire::ToString(item.status));
+      if (item.error) {
+        print_error(line, WithoutBatchPrefix(item.error->message));
+        continue;
+      }
       if (item.status == wire::RetractStatus::kRetracted) ++retracted;
       if (item.status == wire::RetractStatus::kNotFound) ++not_found;
-      if (item.status == wire::RetractStatus::kError) {
-        ++failed;
-        std::fprintf(stderr, "cairn: row %zu: %s\n", line,
-                     WithoutBatchPrefix(item.error->message).c_str());
-      }
+      const std::string status(wire::ToString(item.status));
       if (json) {
-        JsonObjectWriter out;
-        out.Add("row", static_cast<std::uint64_t>(line)).Add("status", status);
-        if (item.error)
-          out.Add("error", item.error->message);
-        else
-          out.Add("signal_ids", item.signal_ids);
-        std::printf("%s\n", out.Finish().c_str());
+        std::printf("%s\n", JsonObjectWriter()
+                                .Add("row", static_cast<std::uint64_t>(line))
+                                .Add("status", status)
+                                .Add("signal_ids", item.signal_ids)
+                                .Finish()
+                                .c_str());
       } else {
         std::printf("%-6zu %-10s %s\n", line, status.c_str(),
-                    item.error ? item.error->message.c_str()
-                               : Join(item.signal_ids).c_str());
+                    Join(item.signal_ids).c_str());
       }
     }
     progress.Update(end);

@@ -6,7 +6,9 @@
 #define CAIRN_CLIENT_SRC_CLI_BATCH_COMMANDS_H_
 
 #include <cstddef>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/client.h"
@@ -20,6 +22,14 @@ namespace cairn::cli {
 // of this many rows.
 inline constexpr std::size_t kRowsPerCall = 10000;
 
+// A column that every row of a --file needs, unless the row has the column
+// `instead`; only listed when no flag gives a default.
+struct NeededColumn {
+  std::string_view name;
+  std::string_view flag;     // the flag that could give a default, or ""
+  std::string_view instead;  // a column that makes this one unneeded, or ""
+};
+
 // Rows from --file or from VALUE arguments (with --kind) and --ref.
 struct RowSource {
   std::string file;
@@ -30,9 +40,16 @@ struct RowSource {
 
   // The rows to send, numbered from 1 in the file or argument order.
   // Fails when both or neither of --file and VALUE are given, or VALUE
-  // without --kind, or the file cannot be read (kIo) or parsed.
-  Result<std::vector<InputRow>> Rows() const;
+  // without --kind, or the file cannot be read (kIo) or parsed, has no rows,
+  // or lacks a `needed` column (in its CSV header or in a JSON line).
+  Result<std::vector<InputRow>> Rows(
+      std::span<const NeededColumn> needed = {}) const;
 };
+
+// What a run stopped by a failed call tells the user about the rows of
+// --file already done (the --skip value that resumes), after `done_rows`
+// rows of this run; "" without --file.
+std::string ResumeHint(const RowSource& source, std::size_t done_rows);
 
 // Defaults for submit rows that lack a column.
 struct SubmitDefaults {

@@ -17,7 +17,13 @@ int Fail(const std::string& message, int code) {
 int Fail(const Error& error, int code) { return Fail(error.ToString(), code); }
 
 int LocalFileExit(const Error& error) {
-  return error.code == ErrorCode::kIo ? kExitLocalFile : kExitUsage;
+  // The loaders say kNotFound for a file that is not there (the consortium
+  // key, an explicit config file) and kIo for one they cannot read; both
+  // are "a local file could not be read". A file that is there but wrong
+  // (malformed, or a key file others may read) is a configuration problem.
+  return error.code == ErrorCode::kIo || error.code == ErrorCode::kNotFound
+             ? kExitLocalFile
+             : kExitUsage;
 }
 
 int CallExit(const Error& error) {

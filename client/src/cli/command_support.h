@@ -27,7 +27,9 @@ inline constexpr int kExitLocalFile = 4;    // a local file
 int Fail(const std::string& message, int code);
 int Fail(const Error& error, int code);
 
-// Exit code for an error from loading a local file or the settings.
+// Exit code for an error from loading a local file or the settings:
+// kExitLocalFile when the file is missing (kNotFound) or unreadable (kIo),
+// else kExitUsage.
 int LocalFileExit(const Error& error);
 
 // Exit code for a failed hub call.

@@ -1,6 +1,8 @@
 #include "src/cli/input.h"
 
 #include <fstream>
+#include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -16,6 +18,13 @@ std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// A character for an error message; control bytes would be invisible.
+std::string Shown(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 0x20 && byte < 0x7f ? fmt::format("'{}'", c)
+                                     : fmt::format("byte 0x{:02X}", byte);
 }
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
@@ -85,62 +94,88 @@ std::string InputRow::Get(std::string_view name,
 Result<std::vector<std::string>> SplitCsvLine(std::string_view line) {
   std::vector<std::string> out;
   std::string current;
-  bool quoted = false;
-  bool was_quoted = false;
+  // kClosed: after a quoted field's closing quote, where only blanks may
+  // come before the comma; anything else was almost certainly meant to be
+  // inside the quotes, and keeping it would change the value unseen.
+  enum class State { kPlain, kQuoted, kClosed } state = State::kPlain;
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
+    switch (state) {
+      case State::kQuoted:
+        if (c != '"') {
+          current += c;
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
           current += '"';
           ++i;
         } else {
-          quoted = false;
+          state = State::kClosed;
         }
-      } else {
-        current += c;
-      }
-    } else if (c == '"' && Trim(current).empty()) {
-      current.clear();
-      quoted = was_quoted = true;
-    } else if (c == ',') {
-      out.push_back(was_quoted ? current : std::string(Trim(current)));
-      current.clear();
-      was_quoted = false;
-    } else {
-      current += c;
+        break;
+      case State::kClosed:
+        if (c == ',') {
+          out.push_back(std::move(current));
+          current.clear();
+          state = State::kPlain;
+        } else if (c != ' ' && c != '\t') {
+          return MakeError(
+              ErrorCode::kInvalidArgument,
+              fmt::format("{} after the closing quote of field {}; put the "
+                          "whole field inside the quotes (write \"\" for a "
+                          "literal quote)",
+                          Shown(c), out.size() + 1));
+        }
+        break;
+      case State::kPlain:
+        if (c == '"' && Trim(current).empty()) {
+          current.clear();
+          state = State::kQuoted;
+        } else if (c == ',') {
+          out.emplace_back(Trim(current));
+          current.clear();
+        } else {
+          current += c;
+        }
+        break;
     }
   }
-  if (quoted) {
+  if (state == State::kQuoted) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "unterminated quoted field; close the quote (write \"\" "
                      "for a literal quote)");
   }
-  out.push_back(was_quoted ? current : std::string(Trim(current)));
+  if (state == State::kClosed) {
+    out.push_back(std::move(current));
+  } else {
+    out.emplace_back(Trim(current));
+  }
   return out;
 }
 
-Result<std::vector<InputRow>> ReadInputFile(const std::string& path) {
+Result<InputFile> ReadInputFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     return MakeError(ErrorCode::kIo,
                      "cannot open input file '" + path + "'; check the path");
   }
-  std::vector<InputRow> rows;
+  InputFile file;
   std::string line;
   std::size_t line_no = 0;
   std::optional<bool> json;
   if (EndsWith(path, ".jsonl") || EndsWith(path, ".ndjson")) json = true;
-  std::vector<std::string> header;
   simdjson::ondemand::parser parser;
   while (std::getline(in, line)) {
     ++line_no;
+    // Spreadsheet exports often start with a byte order mark and end lines
+    // with CRLF; neither belongs to the first header or the last field.
+    constexpr std::string_view kBom = "\xEF\xBB\xBF";
+    if (line_no == 1 && line.starts_with(kBom)) line.erase(0, kBom.size());
+    if (line.ends_with('\r')) line.pop_back();
     if (Trim(line).empty()) continue;
     if (!json) json = Trim(line).front() == '{';
     if (*json) {
       auto row = ParseJsonLine(parser, path, line_no, line);
       if (!row) return tl::unexpected(row.error());
-      rows.push_back(std::move(*row));
+      file.rows.push_back(std::move(*row));
       continue;
     }
     auto cells = SplitCsvLine(line);
@@ -149,28 +184,28 @@ Result<std::vector<InputRow>> ReadInputFile(const std::string& path) {
           ErrorCode::kInvalidArgument,
           fmt::format("{}:{}: {}", path, line_no, cells.error().message));
     }
-    if (header.empty()) {
-      header = std::move(*cells);
+    if (file.header.empty()) {
+      file.header = std::move(*cells);
       continue;
     }
-    if (cells->size() != header.size()) {
+    if (cells->size() != file.header.size()) {
       return MakeError(
           ErrorCode::kInvalidArgument,
           fmt::format("{}:{}: {} fields, but the header line has "
                       "{}; quote values that contain commas",
-                      path, line_no, cells->size(), header.size()));
+                      path, line_no, cells->size(), file.header.size()));
     }
     InputRow row;
     row.line = line_no;
-    for (std::size_t i = 0; i < header.size(); ++i) {
-      row.fields[header[i]] = std::move((*cells)[i]);
+    for (std::size_t i = 0; i < file.header.size(); ++i) {
+      row.fields[file.header[i]] = std::move((*cells)[i]);
     }
-    rows.push_back(std::move(row));
+    file.rows.push_back(std::move(row));
   }
   if (in.bad()) {
     return MakeError(ErrorCode::kIo, "reading '" + path + "' failed");
   }
-  return rows;
+  return file;
 }
 
 }  // namespace cairn::cli

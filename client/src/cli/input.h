@@ -26,10 +26,18 @@ struct InputRow {
                   const std::string& fallback = {}) const;
 };
 
-// Reads the whole file. Errors name the file and line.
-Result<std::vector<InputRow>> ReadInputFile(const std::string& path);
+struct InputFile {
+  std::vector<std::string> header;  // CSV column names; empty for JSON lines
+  std::vector<InputRow> rows;
+};
 
-// Splits one CSV record (RFC 4180 quoting, no embedded newlines).
+// Reads the whole file. A leading UTF-8 byte order mark and CRLF line ends
+// are accepted. Errors name the file and line.
+Result<InputFile> ReadInputFile(const std::string& path);
+
+// Splits one CSV record (RFC 4180 quoting, no embedded newlines). Blanks
+// around a field are dropped, except inside quotes; after a closing quote
+// only blanks may come before the comma.
 Result<std::vector<std::string>> SplitCsvLine(std::string_view line);
 
 }  // namespace cairn::cli

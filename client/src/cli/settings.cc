@@ -41,27 +41,58 @@ Status ReadStringList(const toml::table& table, std::string_view key,
 
 }  // namespace
 
-std::string DefaultConfigPath() {
+ConfigFile DefaultConfigFile() {
+  // Set but empty means "no config file", which keeps scripts and tests
+  // independent of whatever the user's home holds.
   if (const char* explicit_path = std::getenv("CAIRN_CONFIG")) {
-    return explicit_path;
+    return {explicit_path, true};
   }
   if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
-    return std::string(xdg) + "/cairn/config.toml";
+    return {std::string(xdg) + "/cairn/config.toml", false};
   }
   if (const char* home = std::getenv("HOME"); home && *home) {
-    return std::string(home) + "/.config/cairn/config.toml";
+    return {std::string(home) + "/.config/cairn/config.toml", false};
   }
   return {};
 }
 
-Result<Settings> LoadSettings(const std::string& config_path) {
+Result<Settings> LoadSettings(const ConfigFile& config) {
   Settings settings;
+  const std::string& config_path = config.path;
   std::error_code ec;
-  if (!config_path.empty() && std::filesystem::exists(config_path, ec)) {
+  const bool exists =
+      !config_path.empty() && std::filesystem::exists(config_path, ec);
+  if (config.explicit_path && !config_path.empty() && !exists) {
+    // Silently running without the named file would send requests with
+    // settings the user did not mean (or fail later with a vaguer message).
+    return MakeError(
+        ec ? ErrorCode::kIo : ErrorCode::kNotFound,
+        fmt::format(
+            "config file {} {}; fix the path given by --config or "
+            "CAIRN_CONFIG (set it empty to use no config file)",
+            config_path,
+            ec ? "cannot be checked: " + ec.message() : "does not exist"));
+  }
+  if (exists && !std::filesystem::is_regular_file(config_path, ec)) {
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("cannot read config file {}: not a regular "
+                                 "file; point --config or CAIRN_CONFIG at the "
+                                 "file",
+                                 config_path));
+  }
+  if (exists) {
     toml::table table;
     try {
       table = toml::parse_file(config_path);
     } catch (const toml::parse_error& e) {
+      // toml++ reports a file it cannot open as a parse error at line 0.
+      if (e.source().begin.line == 0) {
+        return MakeError(
+            ErrorCode::kIo,
+            fmt::format("cannot read config file {}: {}; check its "
+                        "permissions or point CAIRN_CONFIG elsewhere",
+                        config_path, e.description()));
+      }
       return MakeError(
           ErrorCode::kInvalidArgument,
           fmt::format("{}:{}: {}; fix the config file or point CAIRN_CONFIG "

@@ -1,5 +1,6 @@
 // Settings of the `cairn` CLI, layered in this order (later wins):
-//   1. ~/.config/cairn/config.toml (or the file named by $CAIRN_CONFIG),
+//   1. ~/.config/cairn/config.toml (or the file named by --config or
+//      $CAIRN_CONFIG, which must then exist),
 //   2. environment variables CAIRN_HUB, CAIRN_CERT, CAIRN_KEY, CAIRN_CACERT,
 //      CAIRN_CONSORTIUM_KEY, CAIRN_REGION, CAIRN_HUB_PIN,
 //   3. command-line flags.
@@ -36,13 +37,22 @@ struct Settings {
   std::vector<std::string> custom_kinds;
 };
 
-// The config file path: $CAIRN_CONFIG, else $XDG_CONFIG_HOME/cairn/config.toml,
-// else $HOME/.config/cairn/config.toml.
-std::string DefaultConfigPath();
+// Which config file to read. Only the default path may be absent: a path
+// the user named (--config or $CAIRN_CONFIG) must exist. An empty path
+// means no config file.
+struct ConfigFile {
+  std::string path;
+  bool explicit_path = false;
+};
 
-// Reads the config file (a missing file is not an error; a malformed one
-// is, naming the line) and then the environment.
-Result<Settings> LoadSettings(const std::string& config_path);
+// $CAIRN_CONFIG (explicit; empty for none), else
+// $XDG_CONFIG_HOME/cairn/config.toml, else $HOME/.config/cairn/config.toml.
+ConfigFile DefaultConfigFile();
+
+// Reads the config file and then the environment. Fails with kNotFound
+// when an explicit config file does not exist, kIo when it cannot be read,
+// and kInvalidArgument, naming the line, when it is malformed.
+Result<Settings> LoadSettings(const ConfigFile& config);
 
 }  // namespace cairn::cli
 

@@ -150,10 +150,10 @@ int RunToken(const TokenCommand& command, const Settings& settings) {
 }
 
 int RunKeygen(const std::string& path) {
+  // Refusing to overwrite an existing file is also "a local file could not
+  // be written": nothing was asked of the hub.
   if (auto status = WriteNewConsortiumKey(path); !status) {
-    return Fail(status.error(), status.error().code == ErrorCode::kConflict
-                                    ? kExitRefused
-                                    : kExitLocalFile);
+    return Fail(status.error(), kExitLocalFile);
   }
   auto key = LoadConsortiumKey(path);
   if (!key) return Fail(key.error(), kExitLocalFile);
