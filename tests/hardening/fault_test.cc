@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <optional>
 
 #include "cairn/wire/error.h"
@@ -65,6 +67,18 @@ class FaultyStore final : public Store {
 
   void Arm(ErrorCode code) { fault_ = code; }
   void Disarm() { fault_.reset(); }
+  // While held, Feed() blocks (a stand-in for a read that takes long).
+  void HoldReads() {
+    std::lock_guard lock(gate_mu_);
+    held_ = true;
+  }
+  void ReleaseReads() {
+    {
+      std::lock_guard lock(gate_mu_);
+      held_ = false;
+    }
+    gate_cv_.notify_all();
+  }
 
   std::optional<AuthenticatedMember> Authenticate(
       std::string_view fingerprint_hex) const override {
@@ -149,6 +163,10 @@ class FaultyStore final : public Store {
   Result<FeedPage> Feed(std::string_view member_id, std::uint64_t after_seq,
                         std::size_t limit) const override {
     if (auto e = Fault()) return tl::unexpected(*e);
+    {
+      std::unique_lock lock(gate_mu_);
+      gate_cv_.wait(lock, [this] { return !held_; });
+    }
     return inner_.Feed(member_id, after_seq, limit);
   }
   Result<NotificationPage> Notifications(std::string_view member_id,
@@ -171,6 +189,9 @@ class FaultyStore final : public Store {
 
   Store& inner_;
   std::optional<ErrorCode> fault_;
+  mutable std::mutex gate_mu_;
+  mutable std::condition_variable gate_cv_;
+  bool held_ = false;
 };
 
 struct Reply {
@@ -232,6 +253,7 @@ class Hub {
 
   Store& store() { return *store_; }
   FaultyStore& faulty() { return *faulty_; }
+  ApiRouter& router() { return *router_; }
   const std::string& db_path() const { return db_path_; }
 
   std::int64_t Count(const std::string& sql) const {
@@ -301,6 +323,34 @@ std::string CodeOf(const std::string& body) {
 std::string MessageOf(const std::string& body) {
   auto error = wire::DecodeErrorBody(body);
   return error ? error->message : "";
+}
+
+TEST_CASE(
+    "a long read (feed page, report) does not hold the thread that handed "
+    "it in") {
+  Hub hub;
+  hub.faulty().HoldReads();
+  // Handed in from a thread of its own, so that a read run inline (which
+  // would block here) fails the test instead of hanging it.
+  auto promise = std::make_shared<std::promise<HttpResponse>>();
+  auto feed_answer = promise->get_future();
+  auto handed = std::async(std::launch::async, [&hub, promise] {
+    HttpRequest request{http::verb::get, "/v1/feed", 11};
+    hub.router().Handle(
+        std::move(request), PeerIdentity{kBetaFp, "CN=fault", "127.0.0.1:1"},
+        [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+  });
+  const bool returned =
+      handed.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  CHECK(returned);
+  // Other requests are answered while the read waits.
+  CHECK(hub.Call(http::verb::get, "/v1/me", "", kAlphaFp).status == 200);
+  CHECK(feed_answer.wait_for(std::chrono::milliseconds(50)) ==
+        std::future_status::timeout);
+  hub.faulty().ReleaseReads();
+  REQUIRE(feed_answer.wait_for(std::chrono::seconds(20)) ==
+          std::future_status::ready);
+  CHECK(feed_answer.get().result_int() == 200);
 }
 
 TEST_CASE(

@@ -5,6 +5,9 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include "cairn/encoding.h"
 #include "cairn/wire/error.h"
 #include "server/src/api/call.h"
@@ -129,9 +132,21 @@ ApiRouter::ApiRouter(Store& store, HubMetrics& metrics, ApiOptions options)
   if (!options_.steady_now) {
     options_.steady_now = [] { return std::chrono::steady_clock::now(); };
   }
+  if (options_.read_threads > 0) {
+    reads_ = std::make_unique<boost::asio::thread_pool>(options_.read_threads);
+  }
 }
 
-ApiRouter::~ApiRouter() = default;
+ApiRouter::~ApiRouter() {
+  // Reads already posted still answer their calls.
+  if (reads_) reads_->join();
+}
+
+void ApiRouter::RunRead(const CallPtr& call,
+                        void (ApiRouter::*handler)(const CallPtr&)) {
+  if (!reads_) return (this->*handler)(call);
+  boost::asio::post(*reads_, [this, call, handler] { (this->*handler)(call); });
+}
 
 void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
                        std::function<void(HttpResponse)> respond) {
@@ -257,22 +272,22 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
       if (Admit(call, 1)) HandleDisposition(call);
       return;
     case Endpoint::kFeed:
-      if (Admit(call, 1)) HandleFeed(call);
+      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleFeed);
       return;
     case Endpoint::kNotifications:
-      if (Admit(call, 1)) HandleNotifications(call);
+      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleNotifications);
       return;
     case Endpoint::kOprfEvaluate:
       if (Admit(call, 0)) HandleOprfEvaluate(call);
       return;
     case Endpoint::kReportsSummary:
-      if (Admit(call, 1)) HandleReportsSummary(call);
+      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleReportsSummary);
       return;
     case Endpoint::kReportsMatches:
-      if (Admit(call, 1)) HandleReportsMatches(call);
+      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleReportsMatches);
       return;
     case Endpoint::kAuditCheckpoints:
-      if (Admit(call, 1)) HandleAuditCheckpoints(call);
+      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleAuditCheckpoints);
       return;
     case Endpoint::kAdminRotateKeys:
       if (Admit(call, 1)) HandleAdminRotateKeys(call);

@@ -31,6 +31,10 @@
 #include "server/src/http/request_handler.h"
 #include "server/src/store/store.h"
 
+namespace boost::asio {
+class thread_pool;
+}  // namespace boost::asio
+
 namespace cairn::server {
 
 class HubKeyring;     // server/src/keys/hub_keyring.h
@@ -61,6 +65,13 @@ struct ApiOptions {
   // keys in /v1/me and rotates them (POST /v1/admin/keys/rotate).
   // Default: none (no receipts, no hub_keys, rotate answers 404).
   std::shared_ptr<HubKeyring> keyring;
+  // Threads of the router's own that run the reads which can take long:
+  // reports (seconds on a large hub, one at a time), feed, notification
+  // and audit checkpoint pages. On the I/O threads they would stall every
+  // connection those threads serve. 0 runs them on the calling thread
+  // (for harnesses that want every answer before Handle returns).
+  // Default: 2.
+  std::size_t read_threads = 2;
 };
 
 class ApiRouter final : public RequestHandler {
@@ -94,6 +105,9 @@ class ApiRouter final : public RequestHandler {
   void HandleAuditCheckpoints(const CallPtr& call);  // audit_handlers.cc
   void HandleAdminRotateKeys(const CallPtr& call);   // key_handlers.cc
 
+  // Runs `handler` on the read threads (ApiOptions::read_threads).
+  void RunRead(const CallPtr& call, void (ApiRouter::*handler)(const CallPtr&));
+
   // Rate-limits one request with `items` items (or, with count_request =
   // false, only the items of a request already charged); returns false
   // (and has answered 429) when the member is over its limit.
@@ -108,6 +122,7 @@ class ApiRouter final : public RequestHandler {
   HubMetrics& metrics_;
   ApiOptions options_;
   RateLimiter limiter_;
+  std::unique_ptr<boost::asio::thread_pool> reads_;  // null: read_threads 0
 };
 
 }  // namespace cairn::server
