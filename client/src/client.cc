@@ -69,11 +69,26 @@ bool IsBuiltinKind(std::string_view kind) {
          kBuiltinKinds.end();
 }
 
-// The key under which duplicates are detected: kind, NUL, token bytes.
+// The key under which duplicates are detected: what the hub compares
+// (common/src/wire: kind, scheme, epoch and token), in one string. The kind
+// cannot contain NUL, so the fixed-width fields after it cannot collide.
 std::string DedupKey(const wire::TokenKey& key) {
   std::string out = key.kind;
   out.push_back('\0');
+  out.push_back(static_cast<char>(key.scheme));
+  for (int shift = 0; shift < 32; shift += 8) {
+    out.push_back(static_cast<char>((key.epoch >> shift) & 0xff));
+  }
   out.append(reinterpret_cast<const char*>(key.token.data()), key.token.size());
+  return out;
+}
+
+// A submit batch may name one token under several categories (a member can
+// ban an account for grooming and for sextortion); the hub refuses only
+// the same token and category twice.
+std::string SubmitDedupKey(const wire::TokenKey& key, Category category) {
+  std::string out = DedupKey(key);
+  out.push_back(static_cast<char>(category));
   return out;
 }
 
@@ -383,14 +398,15 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
                       "ref must be 1..128 bytes; shorten it",
                       "ref",
                       {}};
-    } else if (auto [it, inserted] = seen.emplace(DedupKey(*key), i);
+    } else if (auto [it, inserted] =
+                   seen.emplace(SubmitDedupKey(*key, ban.category), i);
                !inserted) {
-      problem =
-          Error{ErrorCode::kInvalidArgument,
-                "same identifier as batch item " + std::to_string(it->second) +
-                    " after normalisation; submit it once",
-                {},
-                {}};
+      problem = Error{ErrorCode::kInvalidArgument,
+                      "same identifier and category as batch item " +
+                          std::to_string(it->second) +
+                          " after normalisation; submit it once",
+                      {},
+                      {}};
     }
     if (problem) {
       item.status = wire::SubmitStatus::kError;

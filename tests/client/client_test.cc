@@ -305,11 +305,43 @@ TEST_CASE("submit reports duplicates and bad items per item") {
   CHECK(outcome->items[1].status == wire::SubmitStatus::kError);
   CHECK(outcome->items[2].status == wire::SubmitStatus::kError);
   CHECK(outcome->items[2].error->message.find(
-            "same identifier as batch item 0") != std::string::npos);
+            "same identifier and category as batch item 0") !=
+        std::string::npos);
   CHECK(outcome->items[3].status == wire::SubmitStatus::kError);
   CHECK(outcome->failed() == 3);
   CHECK(wire::DecodeSubmitSignalsRequest(f.Sent().at(0).body)->signals.size() ==
         1);
+}
+
+TEST_CASE(
+    "submit sends one identifier under two categories and refuses only the "
+    "same category twice") {
+  Fixture f;
+  const auto t = std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+  auto ban = [&](const char* email, Category category) {
+    return Ban{
+        Identifier::Email(email), category, Severity::kHigh, t, {}, false, {}};
+  };
+  const std::vector<Ban> bans = {
+      ban("dup@example.com", Category::kGrooming),
+      ban("dup@example.com", Category::kSextortion),
+      ban("DUP@example.com", Category::kGrooming),
+  };
+  auto outcome = f.client.Submit(bans);
+  REQUIRE(outcome);
+  REQUIRE(outcome->items.size() == 3);
+  CHECK(outcome->items[0].status == wire::SubmitStatus::kCreated);
+  CHECK(outcome->items[1].status == wire::SubmitStatus::kCreated);
+  CHECK(outcome->items[2].status == wire::SubmitStatus::kError);
+  REQUIRE(outcome->items[2].error);
+  CHECK_THAT(outcome->items[2].error->message,
+             Catch::Contains("same identifier and category as batch item 0"));
+  // What was sent passes the hub's own duplicate check.
+  const auto sent = wire::DecodeSubmitSignalsRequest(f.Sent().at(0).body);
+  REQUIRE(sent);
+  REQUIRE(sent->signals.size() == 2);
+  CHECK(sent->signals[0].category == Category::kGrooming);
+  CHECK(sent->signals[1].category == Category::kSextortion);
 }
 
 TEST_CASE("retract and dispose are marked not idempotent") {
