@@ -128,6 +128,21 @@ Error FromItemError(std::size_t index, const wire::ItemError& e) {
   return ItemError(index, error);
 }
 
+// An item the hub's answer left out: the hub's bug, but the caller must
+// not take it for done.
+Error UnansweredItem(std::size_t index, const std::string& request_id,
+                     std::string_view what_to_do) {
+  return ItemError(
+      index, Error{ErrorCode::kInternal,
+                   "the hub's answer to request " + request_id +
+                       " did not include this item, so it may not have been "
+                       "processed; " +
+                       std::string(what_to_do) +
+                       ", and report the request id to the hub operator",
+                   {},
+                   {}});
+}
+
 }  // namespace
 
 Result<wire::TokenKey> Client::Impl::TokenKeyOf(const Identifier& id) const {
@@ -458,12 +473,22 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
         !s) {
       return tl::unexpected(s.error());
     }
+    std::vector<bool> answered(end - begin, false);
     for (auto& result : decoded->results) {
       if (result.index >= end - begin) continue;  // ignore a hub bug
+      answered[result.index] = true;
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_id = std::move(result.signal_id);
       if (result.error) item.error = FromItemError(item.index, *result.error);
+    }
+    // An unanswered item left at its default status would pass for created.
+    for (std::size_t k = 0; k < answered.size(); ++k) {
+      if (answered[k]) continue;
+      auto& item = outcome.items[origin[begin + k]];
+      item.status = wire::SubmitStatus::kError;
+      item.error = UnansweredItem(item.index, decoded->request_id,
+                                  "submit it again (resubmitting is safe)");
     }
   }
   return outcome;
@@ -559,12 +584,25 @@ Result<RetractOutcome> Client::Retract(
         !s) {
       return tl::unexpected(s.error());
     }
+    std::vector<bool> answered(end - begin, false);
     for (auto& result : decoded->results) {
       if (result.index >= end - begin) continue;
+      answered[result.index] = true;
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_ids = std::move(result.signal_ids);
       if (result.error) item.error = FromItemError(item.index, *result.error);
+    }
+    // An unanswered item left at its default status would pass for
+    // retracted.
+    for (std::size_t k = 0; k < answered.size(); ++k) {
+      if (answered[k]) continue;
+      auto& item = outcome.items[origin[begin + k]];
+      item.status = wire::RetractStatus::kError;
+      item.error = UnansweredItem(
+          item.index, decoded->request_id,
+          "retract it again (an item already retracted then reports "
+          "not_found)");
     }
   }
   return outcome;

@@ -344,6 +344,66 @@ TEST_CASE(
   CHECK(sent->signals[1].category == Category::kSextortion);
 }
 
+TEST_CASE(
+    "items missing from the hub's submit and retract answers are errors, "
+    "not successes") {
+  // The fake answers every item but the second of each request.
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        auto reply = FakeAnswer(r);
+        if (r.target == "/v1/signals") {
+          auto response = wire::DecodeSubmitSignalsResponse(reply.body);
+          REQUIRE(response);
+          response->results.erase(response->results.begin() + 1);
+          reply.body = wire::Encode(*response);
+        } else if (r.target == "/v1/signals/retract") {
+          auto response = wire::DecodeRetractResponse(reply.body);
+          REQUIRE(response);
+          response->results.erase(response->results.begin() + 1);
+          reply.body = wire::Encode(*response);
+        }
+        return reply;
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  const auto t = std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+  std::vector<Ban> bans;
+  std::vector<Retraction> retractions;
+  for (int i = 0; i < 3; ++i) {
+    const auto id = Identifier::Email("m" + std::to_string(i) + "@example.com");
+    bans.push_back(
+        Ban{id, Category::kGrooming, Severity::kHigh, t, {}, false, {}});
+    retractions.push_back(Retraction::Of(id, RetractReason::kError));
+  }
+
+  auto submitted = client->Submit(bans);
+  REQUIRE(submitted);
+  REQUIRE(submitted->items.size() == 3);
+  CHECK(submitted->items[0].status == wire::SubmitStatus::kCreated);
+  CHECK(submitted->items[1].status == wire::SubmitStatus::kError);
+  CHECK(submitted->items[1].signal_id.empty());
+  REQUIRE(submitted->items[1].error);
+  CHECK(submitted->items[1].error->index == 1u);
+  CHECK_THAT(submitted->items[1].error->message,
+             Catch::StartsWith("batch item 1: the hub's answer to request " +
+                               RequestId() + " did not include this item"));
+  CHECK_THAT(submitted->items[1].error->message,
+             Catch::Contains("submit it again"));
+  CHECK(submitted->items[2].status == wire::SubmitStatus::kCreated);
+  CHECK(submitted->failed() == 1);
+
+  auto retracted = client->Retract(retractions);
+  REQUIRE(retracted);
+  REQUIRE(retracted->items.size() == 3);
+  CHECK(retracted->items[0].status == wire::RetractStatus::kNotFound);
+  CHECK(retracted->items[1].status == wire::RetractStatus::kError);
+  REQUIRE(retracted->items[1].error);
+  CHECK_THAT(retracted->items[1].error->message,
+             Catch::Contains("did not include this item"));
+  CHECK(retracted->items[2].status == wire::RetractStatus::kNotFound);
+  CHECK(retracted->failed() == 1);
+}
+
 TEST_CASE("retract and dispose are marked not idempotent") {
   Fixture f;
   REQUIRE(
