@@ -37,6 +37,8 @@ namespace {
 
 using error_code = boost::system::error_code;
 constexpr std::uint64_t kMaxReplyBytes = 256ull * 1024 * 1024;
+// How long to wait for an answer the hub sent before a failed write.
+constexpr std::chrono::seconds kEarlyReplyTimeout{2};
 
 // Runs one asynchronous operation to completion on `io`.
 template <typename Start>
@@ -210,17 +212,26 @@ class HubPool final : public Connection {
       http::async_write(stream.stream_, message, std::move(handler));
     });
     if (ec) {
+      // The hub may have answered before taking the whole request (413 for
+      // a body over its limit) and closed. Its answer can still be waiting
+      // in the socket's receive buffer (Asio's TLS stream writes through
+      // its own buffers, so the TLS session survives the failed write), and
+      // it says more than "Broken pipe". A timeout closed the socket.
+      if (ec != beast::error::timeout) {
+        tcp_stream.expires_after(std::min<std::chrono::milliseconds>(
+            options_.request_timeout, kEarlyReplyTimeout));
+        if (auto early = ReadReply(stream); early) {
+          early->headers.emplace_back("Connection", "close");
+          return std::move(*early);
+        }
+      }
       return MakeError(ErrorCode::kIo,
                        "sending the request to the hub failed: " +
                            ec.message() + "; it may or may not have arrived");
     }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxReplyBytes);
-    ec = RunOp(stream.io_, [&](auto handler) {
-      http::async_read(stream.stream_, stream.buffer_, parser,
-                       std::move(handler));
-    });
-    if (ec) {
+    auto reply = ReadReply(stream);
+    if (!reply) {
+      ec = reply.error();
       return MakeError(
           ErrorCode::kIo,
           "reading the hub's reply failed: " + ec.message() +
@@ -228,6 +239,18 @@ class HubPool final : public Connection {
                    ? " (request_timeout passed; raise it for large batches)"
                    : "; the request may or may not have been processed"));
     }
+    return std::move(*reply);
+  }
+
+  // Reads one HTTP reply from `stream` (timeout already set).
+  static tl::expected<HttpReply, error_code> ReadReply(PooledStream& stream) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxReplyBytes);
+    const error_code ec = RunOp(stream.io_, [&](auto handler) {
+      http::async_read(stream.stream_, stream.buffer_, parser,
+                       std::move(handler));
+    });
+    if (ec) return tl::unexpected(ec);
     auto response = parser.release();
     HttpReply reply;
     reply.status = static_cast<int>(response.result_int());
@@ -236,8 +259,9 @@ class HubPool final : public Connection {
       reply.headers.emplace_back(std::string(field.name_string()),
                                  std::string(field.value()));
     }
-    if (!response.keep_alive())
+    if (!response.keep_alive()) {
       reply.headers.emplace_back("Connection", "close");
+    }
     return reply;
   }
 

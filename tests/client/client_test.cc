@@ -37,9 +37,10 @@ std::string MatchId(int n) {
 
 // A hub that answers every query with a match for each item whose token's
 // first byte is even, and every submit with "created"; its /v1/me announces
-// `max_batch`.
+// `max_batch` and `max_body_bytes`.
 HttpReply FakeAnswer(const HttpRequest& request,
-                     std::size_t max_batch = wire::kMaxBatch) {
+                     std::size_t max_batch = wire::kMaxBatch,
+                     std::uint64_t max_body_bytes = 4194304) {
   if (request.method == "GET" && request.target == "/v1/me") {
     wire::MeResponse me;
     me.member_id = "alpha";
@@ -47,6 +48,7 @@ HttpReply FakeAnswer(const HttpRequest& request,
     me.roles = {Role::kMember};
     me.fingerprint = std::string(64, 'a');
     me.limits.max_batch = static_cast<std::uint32_t>(max_batch);
+    me.limits.max_body_bytes = max_body_bytes;
     return Reply(200, wire::Encode(me));
   }
   if (request.target == "/v1/query") {
@@ -582,6 +584,86 @@ TEST_CASE(
   const auto before = connection->requests().size();
   REQUIRE(small->Query(ids));
   CHECK(connection->requests().size() - before == 1 + 7);  // /v1/me + 7
+}
+
+TEST_CASE(
+    "requests are split further to keep each body within the hub's "
+    "max_body_bytes") {
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        // The hub's answer to an oversized body.
+        if (r.body.size() > 4194304) {
+          return Reply(413, R"({"error":{"code":"payload_too_large",)"
+                            R"("message":"body too large"}})");
+        }
+        return FakeAnswer(r);
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  // 10,000 bans whose refs are all characters JSON escapes: about 4.5 MB,
+  // over the default 4 MiB although within the item count limit.
+  std::vector<Ban> bans;
+  std::vector<Retraction> retractions;
+  for (int i = 0; i < 10000; ++i) {
+    std::string ref = std::to_string(i);
+    ref.resize(wire::kMaxRefBytes, i % 2 == 0 ? '"' : '\\');
+    bans.push_back(
+        Ban{Identifier::Email("big" + std::to_string(i) + "@example.com"),
+            Category::kGrooming, Severity::kHigh,
+            std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+            std::nullopt, false, ref});
+    retractions.push_back(Retraction::ByRef(ref, RetractReason::kError));
+  }
+  auto submitted = client->Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->failed() == 0);
+  std::size_t sent = 0;
+  std::size_t requests = 0;
+  for (const auto& r : connection->requests()) {
+    if (r.target != "/v1/signals") continue;
+    ++requests;
+    CHECK(r.body.size() <= 4194304);
+    auto body = wire::DecodeSubmitSignalsRequest(r.body);
+    REQUIRE(body);
+    // Each request carries the next items, in order.
+    REQUIRE_FALSE(body->signals.empty());
+    CHECK(body->signals.front().ref == bans[sent].ref);
+    sent += body->signals.size();
+  }
+  CHECK(requests == 2);
+  CHECK(sent == bans.size());
+  CHECK(submitted->request_ids.size() == 2);
+
+  // Retractions by such refs are held to the same limit (the refs are
+  // unique: their leading digits differ).
+  auto retracted = client->Retract(retractions);
+  REQUIRE(retracted);
+  CHECK(retracted->failed() == 0);
+  for (const auto& r : connection->requests()) {
+    if (r.target == "/v1/signals/retract") CHECK(r.body.size() <= 4194304);
+  }
+
+  // A lower announced limit splits further, still with every item sent.
+  auto small_hub = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        return FakeAnswer(r, wire::kMaxBatch, 100000);
+      });
+  auto small = MakeClient(TestOptions(), small_hub);
+  REQUIRE(small);
+  auto split = small->Submit(bans);
+  REQUIRE(split);
+  CHECK(split->failed() == 0);
+  std::size_t small_sent = 0;
+  std::size_t small_requests = 0;
+  for (const auto& r : small_hub->requests()) {
+    if (r.target != "/v1/signals") continue;
+    ++small_requests;
+    CHECK(r.body.size() <= 100000);
+    small_sent += wire::DecodeSubmitSignalsRequest(r.body)->signals.size();
+  }
+  CHECK(small_sent == bans.size());
+  CHECK(small_requests > 40);
+  CHECK(split->request_ids.size() == small_requests);
 }
 
 TEST_CASE(
