@@ -288,6 +288,39 @@ TEST_CASE("hub: an unregistered certificate gets the registration hint") {
              Catch::Contains("is it registered with the hub operator?"));
 }
 
+TEST_CASE(
+    "hub: a client certificate the hub refuses in TLS is a permission "
+    "error naming the certificate, not retried") {
+  for (const char* name : {"other-ca-client", "expired", "not-yet-valid"}) {
+    CAPTURE(name);
+    auto options = OptionsFor(SharedHub(), name);
+    // Retries would show as seconds of backoff.
+    options.retry.initial_backoff = std::chrono::seconds(2);
+    auto client = MakeClient(options);
+    REQUIRE(client);
+    const auto start = std::chrono::steady_clock::now();
+    auto me = client->Me();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(me);
+    CHECK(me.error().code == ErrorCode::kPermissionDenied);
+    CHECK_THAT(me.error().message,
+               Catch::StartsWith("the hub refused this client certificate (" +
+                                 options.cert_file + ", fingerprint "));
+    const std::string fp = SharedHub().Pki().Fingerprint(name);
+    REQUIRE(fp.size() == 64);
+    std::string colon_fp;
+    for (std::size_t i = 0; i < fp.size(); i += 2) {
+      if (i) colon_fp += ':';
+      colon_fp += static_cast<char>(std::toupper(fp[i]));
+      colon_fp += static_cast<char>(std::toupper(fp[i + 1]));
+    }
+    CHECK_THAT(me.error().message, Catch::Contains(colon_fp));
+    CHECK_THAT(me.error().message,
+               Catch::Contains("signed by the CA the hub trusts, in date"));
+    CHECK(elapsed < std::chrono::seconds(2));
+  }
+}
+
 TEST_CASE("hub: an unreachable hub is an unavailable error after retries") {
   auto options = OptionsFor(SharedHub(), "alpha");
   options.hub_url = "https://127.0.0.1:" + std::to_string(testing::FreePort());
