@@ -17,6 +17,15 @@
 
 namespace cairn {
 
+namespace {
+
+struct RequestLimits {
+  std::size_t items = 1;
+  std::uint64_t body_bytes = UINT64_MAX;
+};
+
+}  // namespace
+
 struct Client::Impl {
   Impl(std::shared_ptr<Connection> c, ClientOptions o, const ConsortiumKey& k)
       : connection(std::move(c)), options(std::move(o)), key(k) {}
@@ -33,8 +42,10 @@ struct Client::Impl {
   mutable std::mutex keys_mutex;
   mutable std::optional<std::vector<wire::HubKey>> hub_keys;
   mutable std::string member_id;
-  // The hub's batch limit (limits.max_batch), from the same GET /v1/me.
+  // The hub's batch and body limits (limits.max_batch, max_body_bytes),
+  // from the same GET /v1/me.
   mutable std::optional<std::size_t> hub_max_batch;
+  mutable std::uint64_t hub_max_body = 0;
 
   Result<wire::TokenKey> TokenKeyOf(const Identifier& id) const;
   // voprf-v1 only (else null): derives tokens through the hub's OPRF.
@@ -45,12 +56,13 @@ struct Client::Impl {
   Result<std::vector<Result<wire::TokenKey>>> TokenKeysOf(
       const std::vector<const Identifier*>& ids) const;
   Result<std::vector<wire::HubKey>> HubKeys(bool refresh) const;
-  // REQUIRE: keys_mutex. GET /v1/me into hub_keys, member_id and
-  // hub_max_batch.
+  // REQUIRE: keys_mutex. GET /v1/me into hub_keys, member_id,
+  // hub_max_batch and hub_max_body.
   Status FetchMeLocked() const;
-  // How many of `count` items go in one request: max_batch, and no more
-  // than the hub accepts (asked once, and only when count > 1).
-  Result<std::size_t> BatchSize(std::size_t count) const;
+  // How `count` items are split into requests: at most max_batch items,
+  // and no more items or body bytes than the hub accepts (asked once, and
+  // only when count > 1).
+  Result<RequestLimits> Limits(std::size_t count) const;
   // Verifies `receipt` (unless verification is off) and appends it to `out`.
   // `results_digest` is computed only when there is something to verify.
   Status CheckReceipt(const std::optional<wire::Receipt>& receipt,
@@ -69,11 +81,26 @@ bool IsBuiltinKind(std::string_view kind) {
          kBuiltinKinds.end();
 }
 
-// The key under which duplicates are detected: kind, NUL, token bytes.
+// The key under which duplicates are detected: what the hub compares
+// (common/src/wire: kind, scheme, epoch and token), in one string. The kind
+// cannot contain NUL, so the fixed-width fields after it cannot collide.
 std::string DedupKey(const wire::TokenKey& key) {
   std::string out = key.kind;
   out.push_back('\0');
+  out.push_back(static_cast<char>(key.scheme));
+  for (int shift = 0; shift < 32; shift += 8) {
+    out.push_back(static_cast<char>((key.epoch >> shift) & 0xff));
+  }
   out.append(reinterpret_cast<const char*>(key.token.data()), key.token.size());
+  return out;
+}
+
+// A submit batch may name one token under several categories (a member can
+// ban an account for grooming and for sextortion); the hub refuses only
+// the same token and category twice.
+std::string SubmitDedupKey(const wire::TokenKey& key, Category category) {
+  std::string out = DedupKey(key);
+  out.push_back(static_cast<char>(category));
   return out;
 }
 
@@ -111,6 +138,65 @@ Error FromItemError(std::size_t index, const wire::ItemError& e) {
   error.message = e.message;
   error.field = e.field;
   return ItemError(index, error);
+}
+
+// One request of a split batch: items [begin, end) and their encoded body.
+struct Chunk {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::string body;
+};
+
+// Appends [begin, end) to `out`, split further while its body is over
+// limits.body_bytes. A single item is sent whatever its size: the hub's 413
+// then says what is wrong.
+template <typename Encode>
+void FitChunk(std::size_t begin, std::size_t end, const RequestLimits& limits,
+              const Encode& encode, std::vector<Chunk>* out) {
+  std::string body = encode(begin, end);
+  const std::size_t items = end - begin;
+  if (body.size() <= limits.body_bytes || items == 1) {
+    out->push_back(Chunk{begin, end, std::move(body)});
+    return;
+  }
+  // Items vary in size, so the proportional pieces are checked again.
+  const std::uint64_t pieces = std::min<std::uint64_t>(
+      items, (body.size() + limits.body_bytes - 1) / limits.body_bytes);
+  body = {};
+  for (std::uint64_t p = 0; p < pieces; ++p) {
+    FitChunk(begin + items * p / pieces, begin + items * (p + 1) / pieces,
+             limits, encode, out);
+  }
+}
+
+// Splits `count` items into requests of at most limits.items items and
+// limits.body_bytes encoded bytes. encode(begin, end) returns the body of
+// items [begin, end). In the common case every body is encoded once, as
+// the count split alone would.
+template <typename Encode>
+std::vector<Chunk> PlanRequests(std::size_t count, const RequestLimits& limits,
+                                const Encode& encode) {
+  std::vector<Chunk> out;
+  const std::size_t batch = std::max<std::size_t>(1, limits.items);
+  for (std::size_t begin = 0; begin < count; begin += batch) {
+    FitChunk(begin, std::min(count, begin + batch), limits, encode, &out);
+  }
+  return out;
+}
+
+// An item the hub's answer left out: the hub's bug, but the caller must
+// not take it for done.
+Error UnansweredItem(std::size_t index, const std::string& request_id,
+                     std::string_view what_to_do) {
+  return ItemError(
+      index, Error{ErrorCode::kInternal,
+                   "the hub's answer to request " + request_id +
+                       " did not include this item, so it may not have been "
+                       "processed; " +
+                       std::string(what_to_do) +
+                       ", and report the request id to the hub operator",
+                   {},
+                   {}});
 }
 
 }  // namespace
@@ -207,6 +293,7 @@ Status Client::Impl::FetchMeLocked() const {
   hub_keys = std::move(me->hub_keys);
   member_id = std::move(me->member_id);
   hub_max_batch = std::max<std::size_t>(1, me->limits.max_batch);
+  hub_max_body = me->limits.max_body_bytes;
   return {};
 }
 
@@ -218,9 +305,10 @@ Result<std::vector<wire::HubKey>> Client::Impl::HubKeys(bool refresh) const {
   return *hub_keys;
 }
 
-Result<std::size_t> Client::Impl::BatchSize(std::size_t count) const {
-  // One item always fits: no need to ask the hub.
-  if (count <= 1) return max_batch;
+Result<RequestLimits> Client::Impl::Limits(std::size_t count) const {
+  // One item always fits (items are far below any sane body limit): no need
+  // to ask the hub.
+  if (count <= 1) return RequestLimits{max_batch, UINT64_MAX};
   std::lock_guard lock(keys_mutex);
   if (!hub_max_batch) {
     if (auto s = FetchMeLocked(); !s) {
@@ -230,7 +318,9 @@ Result<std::size_t> Client::Impl::BatchSize(std::size_t count) const {
       return tl::unexpected(std::move(e));
     }
   }
-  return std::min(max_batch, *hub_max_batch);
+  // A hub that announces no body limit (0) is held to none.
+  return RequestLimits{std::min(max_batch, *hub_max_batch),
+                       hub_max_body == 0 ? UINT64_MAX : hub_max_body};
 }
 
 Status Client::Impl::CheckReceipt(
@@ -383,14 +473,15 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
                       "ref must be 1..128 bytes; shorten it",
                       "ref",
                       {}};
-    } else if (auto [it, inserted] = seen.emplace(DedupKey(*key), i);
+    } else if (auto [it, inserted] =
+                   seen.emplace(SubmitDedupKey(*key, ban.category), i);
                !inserted) {
-      problem =
-          Error{ErrorCode::kInvalidArgument,
-                "same identifier as batch item " + std::to_string(it->second) +
-                    " after normalisation; submit it once",
-                {},
-                {}};
+      problem = Error{ErrorCode::kInvalidArgument,
+                      "same identifier and category as batch item " +
+                          std::to_string(it->second) +
+                          " after normalisation; submit it once",
+                      {},
+                      {}};
     }
     if (problem) {
       item.status = wire::SubmitStatus::kError;
@@ -408,19 +499,26 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
     signals.push_back(std::move(signal));
     origin.push_back(i);
   }
-  const auto batch_size = impl_->BatchSize(signals.size());
-  if (!batch_size) return tl::unexpected(batch_size.error());
-  const std::size_t batch = *batch_size;
-  const std::size_t requests = (signals.size() + batch - 1) / batch;
+  const auto limits = impl_->Limits(signals.size());
+  if (!limits) return tl::unexpected(limits.error());
+  // The items are moved into the body for encoding and back, not copied.
+  auto plan = PlanRequests(
+      signals.size(), *limits, [&](std::size_t begin, std::size_t end) {
+        wire::SubmitSignalsRequest body;
+        body.signals.assign(std::make_move_iterator(signals.begin() + begin),
+                            std::make_move_iterator(signals.begin() + end));
+        std::string encoded = wire::Encode(body);
+        std::move(body.signals.begin(), body.signals.end(),
+                  signals.begin() + begin);
+        return encoded;
+      });
+  const std::size_t requests = plan.size();
   for (std::size_t r = 0; r < requests; ++r) {
-    const std::size_t begin = r * batch;
-    const std::size_t end = std::min(signals.size(), begin + batch);
-    wire::SubmitSignalsRequest body;
-    body.signals.assign(std::make_move_iterator(signals.begin() + begin),
-                        std::make_move_iterator(signals.begin() + end));
+    const std::size_t begin = plan[r].begin;
+    const std::size_t end = plan[r].end;
     HttpRequest request{"POST",
                         "/v1/signals",
-                        wire::Encode(body),
+                        std::move(plan[r].body),
                         {{"Idempotency-Key", NewIdempotencyKey()}},
                         true};
     const std::string request_digest =
@@ -442,12 +540,22 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
         !s) {
       return tl::unexpected(s.error());
     }
+    std::vector<bool> answered(end - begin, false);
     for (auto& result : decoded->results) {
       if (result.index >= end - begin) continue;  // ignore a hub bug
+      answered[result.index] = true;
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_id = std::move(result.signal_id);
       if (result.error) item.error = FromItemError(item.index, *result.error);
+    }
+    // An unanswered item left at its default status would pass for created.
+    for (std::size_t k = 0; k < answered.size(); ++k) {
+      if (answered[k]) continue;
+      auto& item = outcome.items[origin[begin + k]];
+      item.status = wire::SubmitStatus::kError;
+      item.error = UnansweredItem(item.index, decoded->request_id,
+                                  "submit it again (resubmitting is safe)");
     }
   }
   return outcome;
@@ -512,17 +620,24 @@ Result<RetractOutcome> Client::Retract(
     wire_items.push_back(std::move(wire_item));
     origin.push_back(i);
   }
-  const auto batch_size = impl_->BatchSize(wire_items.size());
-  if (!batch_size) return tl::unexpected(batch_size.error());
-  const std::size_t batch = *batch_size;
-  const std::size_t requests = (wire_items.size() + batch - 1) / batch;
+  const auto limits = impl_->Limits(wire_items.size());
+  if (!limits) return tl::unexpected(limits.error());
+  auto plan = PlanRequests(
+      wire_items.size(), *limits, [&](std::size_t begin, std::size_t end) {
+        wire::RetractRequest body;
+        body.retractions.assign(
+            std::make_move_iterator(wire_items.begin() + begin),
+            std::make_move_iterator(wire_items.begin() + end));
+        std::string encoded = wire::Encode(body);
+        std::move(body.retractions.begin(), body.retractions.end(),
+                  wire_items.begin() + begin);
+        return encoded;
+      });
+  const std::size_t requests = plan.size();
   for (std::size_t q = 0; q < requests; ++q) {
-    const std::size_t begin = q * batch;
-    const std::size_t end = std::min(wire_items.size(), begin + batch);
-    wire::RetractRequest body;
-    body.retractions.assign(wire_items.begin() + begin,
-                            wire_items.begin() + end);
-    std::string encoded = wire::Encode(body);
+    const std::size_t begin = plan[q].begin;
+    const std::size_t end = plan[q].end;
+    std::string encoded = std::move(plan[q].body);
     const std::string request_digest =
         impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
     auto reply = impl_->Call(HttpRequest{
@@ -543,12 +658,25 @@ Result<RetractOutcome> Client::Retract(
         !s) {
       return tl::unexpected(s.error());
     }
+    std::vector<bool> answered(end - begin, false);
     for (auto& result : decoded->results) {
       if (result.index >= end - begin) continue;
+      answered[result.index] = true;
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_ids = std::move(result.signal_ids);
       if (result.error) item.error = FromItemError(item.index, *result.error);
+    }
+    // An unanswered item left at its default status would pass for
+    // retracted.
+    for (std::size_t k = 0; k < answered.size(); ++k) {
+      if (answered[k]) continue;
+      auto& item = outcome.items[origin[begin + k]];
+      item.status = wire::RetractStatus::kError;
+      item.error = UnansweredItem(
+          item.index, decoded->request_id,
+          "retract it again (an item already retracted then reports "
+          "not_found)");
     }
   }
   return outcome;
@@ -581,17 +709,23 @@ Result<QueryOutcome> Client::Query(
       origins[it->second].push_back(i);
     }
   }
-  const auto batch_size = impl_->BatchSize(keys.size());
-  if (!batch_size) return tl::unexpected(batch_size.error());
-  const std::size_t batch = *batch_size;
-  const std::size_t requests = (keys.size() + batch - 1) / batch;
+  const auto limits = impl_->Limits(keys.size());
+  if (!limits) return tl::unexpected(limits.error());
+  auto plan = PlanRequests(
+      keys.size(), *limits, [&](std::size_t begin, std::size_t end) {
+        wire::QueryRequest body;
+        body.queries.assign(std::make_move_iterator(keys.begin() + begin),
+                            std::make_move_iterator(keys.begin() + end));
+        std::string encoded = wire::Encode(body);
+        std::move(body.queries.begin(), body.queries.end(),
+                  keys.begin() + begin);
+        return encoded;
+      });
+  const std::size_t requests = plan.size();
   for (std::size_t q = 0; q < requests; ++q) {
-    const std::size_t begin = q * batch;
-    const std::size_t end = std::min(keys.size(), begin + batch);
-    wire::QueryRequest body;
-    body.queries.assign(std::make_move_iterator(keys.begin() + begin),
-                        std::make_move_iterator(keys.begin() + end));
-    std::string encoded = wire::Encode(body);
+    const std::size_t begin = plan[q].begin;
+    const std::size_t end = plan[q].end;
+    std::string encoded = std::move(plan[q].body);
     const std::string request_digest =
         impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
     auto reply = impl_->Call(

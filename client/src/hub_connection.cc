@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "cairn/connection.h"
@@ -37,6 +38,39 @@ namespace {
 
 using error_code = boost::system::error_code;
 constexpr std::uint64_t kMaxReplyBytes = 256ull * 1024 * 1024;
+// How long to wait for an answer the hub sent before a failed write.
+constexpr std::chrono::seconds kEarlyReplyTimeout{2};
+
+// Why the hub refused this client's certificate, if `ec` is a TLS alert the
+// hub sends about it. Under TLS 1.3 the client finishes its handshake
+// before the hub has checked the certificate, so the alert arrives on the
+// first read or write after it; under TLS 1.2 it ends the handshake.
+std::optional<std::string_view> RefusedCertificateReason(const error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return std::nullopt;
+  const auto code = static_cast<unsigned long>(ec.value());
+  if (ERR_GET_LIB(code) != ERR_LIB_SSL) return std::nullopt;
+  switch (ERR_GET_REASON(code)) {
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return "the hub received no client certificate";
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+      return "it is not signed by a CA the hub trusts";
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+      return "it has expired";
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+      return "it has been revoked";
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+      return "it is not usable for this purpose (it needs the clientAuth "
+             "extended key usage)";
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+      return "the hub found it invalid (e.g. not yet valid)";
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+      return "the hub could not verify it";
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+      return "the hub denied it access";
+    default:
+      return std::nullopt;
+  }
+}
 
 // Runs one asynchronous operation to completion on `io`.
 template <typename Start>
@@ -90,6 +124,9 @@ class HubPool final : public Connection {
                            "ClientOptions::key_file");
     }
     SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+    if (auto fp = CertificateFingerprint(options_.cert_file)) {
+      fingerprint_ = ColonHex(*fp);
+    }
     return {};
   }
 
@@ -162,6 +199,7 @@ class HubPool final : public Connection {
     ec = RunOp(stream->io_, [&](auto handler) {
       ssl_stream.async_handshake(ssl::stream_base::client, std::move(handler));
     });
+    if (auto refused = CertificateRefused(ec)) return *refused;
     if (ec) {
       return MakeError(
           ErrorCode::kUnavailable,
@@ -210,17 +248,30 @@ class HubPool final : public Connection {
       http::async_write(stream.stream_, message, std::move(handler));
     });
     if (ec) {
+      // The hub may have answered before taking the whole request (413 for
+      // a body over its limit) and closed. Its answer can still be waiting
+      // in the socket's receive buffer (Asio's TLS stream writes through
+      // its own buffers, so the TLS session survives the failed write), and
+      // it says more than "Broken pipe". A timeout closed the socket.
+      if (ec != beast::error::timeout) {
+        tcp_stream.expires_after(std::min<std::chrono::milliseconds>(
+            options_.request_timeout, kEarlyReplyTimeout));
+        auto early = ReadReply(stream);
+        if (early) {
+          early->headers.emplace_back("Connection", "close");
+          return std::move(*early);
+        }
+        if (auto refused = CertificateRefused(early.error())) return *refused;
+      }
+      if (auto refused = CertificateRefused(ec)) return *refused;
       return MakeError(ErrorCode::kIo,
                        "sending the request to the hub failed: " +
                            ec.message() + "; it may or may not have arrived");
     }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxReplyBytes);
-    ec = RunOp(stream.io_, [&](auto handler) {
-      http::async_read(stream.stream_, stream.buffer_, parser,
-                       std::move(handler));
-    });
-    if (ec) {
+    auto reply = ReadReply(stream);
+    if (!reply) {
+      ec = reply.error();
+      if (auto refused = CertificateRefused(ec)) return *refused;
       return MakeError(
           ErrorCode::kIo,
           "reading the hub's reply failed: " + ec.message() +
@@ -228,6 +279,18 @@ class HubPool final : public Connection {
                    ? " (request_timeout passed; raise it for large batches)"
                    : "; the request may or may not have been processed"));
     }
+    return std::move(*reply);
+  }
+
+  // Reads one HTTP reply from `stream` (timeout already set).
+  static tl::expected<HttpReply, error_code> ReadReply(PooledStream& stream) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxReplyBytes);
+    const error_code ec = RunOp(stream.io_, [&](auto handler) {
+      http::async_read(stream.stream_, stream.buffer_, parser,
+                       std::move(handler));
+    });
+    if (ec) return tl::unexpected(ec);
     auto response = parser.release();
     HttpReply reply;
     reply.status = static_cast<int>(response.result_int());
@@ -236,14 +299,33 @@ class HubPool final : public Connection {
       reply.headers.emplace_back(std::string(field.name_string()),
                                  std::string(field.value()));
     }
-    if (!response.keep_alive())
+    if (!response.keep_alive()) {
       reply.headers.emplace_back("Connection", "close");
+    }
     return reply;
+  }
+
+  // A TLS alert refusing this client's certificate as a permission error:
+  // retrying cannot help, and the user must fix the certificate.
+  std::optional<tl::unexpected<Error>> CertificateRefused(
+      const error_code& ec) const {
+    const auto reason = RefusedCertificateReason(ec);
+    if (!reason) return std::nullopt;
+    return MakeError(
+        ErrorCode::kPermissionDenied,
+        "the hub refused this client certificate (" + options_.cert_file +
+            ", fingerprint " +
+            (fingerprint_.empty() ? std::string("unknown") : fingerprint_) +
+            "): " + std::string(*reason) + " (TLS alert: " + ec.message() +
+            "); check that cert_file is the certificate the hub operator "
+            "registered, signed by the CA the hub trusts, in date, not "
+            "revoked and with the clientAuth usage");
   }
 
   ClientOptions options_;
   HubAddress address_;
   std::string pin_;
+  std::string fingerprint_;  // of cert_file, "AB:CD:..."; empty if unreadable
   ssl::context tls_{ssl::context::tls_client};
   std::mutex mutex_;
   std::vector<std::unique_ptr<PooledStream>> idle_;

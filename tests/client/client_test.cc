@@ -37,9 +37,10 @@ std::string MatchId(int n) {
 
 // A hub that answers every query with a match for each item whose token's
 // first byte is even, and every submit with "created"; its /v1/me announces
-// `max_batch`.
+// `max_batch` and `max_body_bytes`.
 HttpReply FakeAnswer(const HttpRequest& request,
-                     std::size_t max_batch = wire::kMaxBatch) {
+                     std::size_t max_batch = wire::kMaxBatch,
+                     std::uint64_t max_body_bytes = 4194304) {
   if (request.method == "GET" && request.target == "/v1/me") {
     wire::MeResponse me;
     me.member_id = "alpha";
@@ -47,6 +48,7 @@ HttpReply FakeAnswer(const HttpRequest& request,
     me.roles = {Role::kMember};
     me.fingerprint = std::string(64, 'a');
     me.limits.max_batch = static_cast<std::uint32_t>(max_batch);
+    me.limits.max_body_bytes = max_body_bytes;
     return Reply(200, wire::Encode(me));
   }
   if (request.target == "/v1/query") {
@@ -305,11 +307,103 @@ TEST_CASE("submit reports duplicates and bad items per item") {
   CHECK(outcome->items[1].status == wire::SubmitStatus::kError);
   CHECK(outcome->items[2].status == wire::SubmitStatus::kError);
   CHECK(outcome->items[2].error->message.find(
-            "same identifier as batch item 0") != std::string::npos);
+            "same identifier and category as batch item 0") !=
+        std::string::npos);
   CHECK(outcome->items[3].status == wire::SubmitStatus::kError);
   CHECK(outcome->failed() == 3);
   CHECK(wire::DecodeSubmitSignalsRequest(f.Sent().at(0).body)->signals.size() ==
         1);
+}
+
+TEST_CASE(
+    "submit sends one identifier under two categories and refuses only the "
+    "same category twice") {
+  Fixture f;
+  const auto t = std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+  auto ban = [&](const char* email, Category category) {
+    return Ban{
+        Identifier::Email(email), category, Severity::kHigh, t, {}, false, {}};
+  };
+  const std::vector<Ban> bans = {
+      ban("dup@example.com", Category::kGrooming),
+      ban("dup@example.com", Category::kSextortion),
+      ban("DUP@example.com", Category::kGrooming),
+  };
+  auto outcome = f.client.Submit(bans);
+  REQUIRE(outcome);
+  REQUIRE(outcome->items.size() == 3);
+  CHECK(outcome->items[0].status == wire::SubmitStatus::kCreated);
+  CHECK(outcome->items[1].status == wire::SubmitStatus::kCreated);
+  CHECK(outcome->items[2].status == wire::SubmitStatus::kError);
+  REQUIRE(outcome->items[2].error);
+  CHECK_THAT(outcome->items[2].error->message,
+             Catch::Contains("same identifier and category as batch item 0"));
+  // What was sent passes the hub's own duplicate check.
+  const auto sent = wire::DecodeSubmitSignalsRequest(f.Sent().at(0).body);
+  REQUIRE(sent);
+  REQUIRE(sent->signals.size() == 2);
+  CHECK(sent->signals[0].category == Category::kGrooming);
+  CHECK(sent->signals[1].category == Category::kSextortion);
+}
+
+TEST_CASE(
+    "items missing from the hub's submit and retract answers are errors, "
+    "not successes") {
+  // The fake answers every item but the second of each request.
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        auto reply = FakeAnswer(r);
+        if (r.target == "/v1/signals") {
+          auto response = wire::DecodeSubmitSignalsResponse(reply.body);
+          REQUIRE(response);
+          response->results.erase(response->results.begin() + 1);
+          reply.body = wire::Encode(*response);
+        } else if (r.target == "/v1/signals/retract") {
+          auto response = wire::DecodeRetractResponse(reply.body);
+          REQUIRE(response);
+          response->results.erase(response->results.begin() + 1);
+          reply.body = wire::Encode(*response);
+        }
+        return reply;
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  const auto t = std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+  std::vector<Ban> bans;
+  std::vector<Retraction> retractions;
+  for (int i = 0; i < 3; ++i) {
+    const auto id = Identifier::Email("m" + std::to_string(i) + "@example.com");
+    bans.push_back(
+        Ban{id, Category::kGrooming, Severity::kHigh, t, {}, false, {}});
+    retractions.push_back(Retraction::Of(id, RetractReason::kError));
+  }
+
+  auto submitted = client->Submit(bans);
+  REQUIRE(submitted);
+  REQUIRE(submitted->items.size() == 3);
+  CHECK(submitted->items[0].status == wire::SubmitStatus::kCreated);
+  CHECK(submitted->items[1].status == wire::SubmitStatus::kError);
+  CHECK(submitted->items[1].signal_id.empty());
+  REQUIRE(submitted->items[1].error);
+  CHECK(submitted->items[1].error->index == 1u);
+  CHECK_THAT(submitted->items[1].error->message,
+             Catch::StartsWith("batch item 1: the hub's answer to request " +
+                               RequestId() + " did not include this item"));
+  CHECK_THAT(submitted->items[1].error->message,
+             Catch::Contains("submit it again"));
+  CHECK(submitted->items[2].status == wire::SubmitStatus::kCreated);
+  CHECK(submitted->failed() == 1);
+
+  auto retracted = client->Retract(retractions);
+  REQUIRE(retracted);
+  REQUIRE(retracted->items.size() == 3);
+  CHECK(retracted->items[0].status == wire::RetractStatus::kNotFound);
+  CHECK(retracted->items[1].status == wire::RetractStatus::kError);
+  REQUIRE(retracted->items[1].error);
+  CHECK_THAT(retracted->items[1].error->message,
+             Catch::Contains("did not include this item"));
+  CHECK(retracted->items[2].status == wire::RetractStatus::kNotFound);
+  CHECK(retracted->failed() == 1);
 }
 
 TEST_CASE("retract and dispose are marked not idempotent") {
@@ -490,6 +584,86 @@ TEST_CASE(
   const auto before = connection->requests().size();
   REQUIRE(small->Query(ids));
   CHECK(connection->requests().size() - before == 1 + 7);  // /v1/me + 7
+}
+
+TEST_CASE(
+    "requests are split further to keep each body within the hub's "
+    "max_body_bytes") {
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        // The hub's answer to an oversized body.
+        if (r.body.size() > 4194304) {
+          return Reply(413, R"({"error":{"code":"payload_too_large",)"
+                            R"("message":"body too large"}})");
+        }
+        return FakeAnswer(r);
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  // 10,000 bans whose refs are all characters JSON escapes: about 4.5 MB,
+  // over the default 4 MiB although within the item count limit.
+  std::vector<Ban> bans;
+  std::vector<Retraction> retractions;
+  for (int i = 0; i < 10000; ++i) {
+    std::string ref = std::to_string(i);
+    ref.resize(wire::kMaxRefBytes, i % 2 == 0 ? '"' : '\\');
+    bans.push_back(
+        Ban{Identifier::Email("big" + std::to_string(i) + "@example.com"),
+            Category::kGrooming, Severity::kHigh,
+            std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+            std::nullopt, false, ref});
+    retractions.push_back(Retraction::ByRef(ref, RetractReason::kError));
+  }
+  auto submitted = client->Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->failed() == 0);
+  std::size_t sent = 0;
+  std::size_t requests = 0;
+  for (const auto& r : connection->requests()) {
+    if (r.target != "/v1/signals") continue;
+    ++requests;
+    CHECK(r.body.size() <= 4194304);
+    auto body = wire::DecodeSubmitSignalsRequest(r.body);
+    REQUIRE(body);
+    // Each request carries the next items, in order.
+    REQUIRE_FALSE(body->signals.empty());
+    CHECK(body->signals.front().ref == bans[sent].ref);
+    sent += body->signals.size();
+  }
+  CHECK(requests == 2);
+  CHECK(sent == bans.size());
+  CHECK(submitted->request_ids.size() == 2);
+
+  // Retractions by such refs are held to the same limit (the refs are
+  // unique: their leading digits differ).
+  auto retracted = client->Retract(retractions);
+  REQUIRE(retracted);
+  CHECK(retracted->failed() == 0);
+  for (const auto& r : connection->requests()) {
+    if (r.target == "/v1/signals/retract") CHECK(r.body.size() <= 4194304);
+  }
+
+  // A lower announced limit splits further, still with every item sent.
+  auto small_hub = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> {
+        return FakeAnswer(r, wire::kMaxBatch, 100000);
+      });
+  auto small = MakeClient(TestOptions(), small_hub);
+  REQUIRE(small);
+  auto split = small->Submit(bans);
+  REQUIRE(split);
+  CHECK(split->failed() == 0);
+  std::size_t small_sent = 0;
+  std::size_t small_requests = 0;
+  for (const auto& r : small_hub->requests()) {
+    if (r.target != "/v1/signals") continue;
+    ++small_requests;
+    CHECK(r.body.size() <= 100000);
+    small_sent += wire::DecodeSubmitSignalsRequest(r.body)->signals.size();
+  }
+  CHECK(small_sent == bans.size());
+  CHECK(small_requests > 40);
+  CHECK(split->request_ids.size() == small_requests);
 }
 
 TEST_CASE(

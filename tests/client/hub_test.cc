@@ -187,6 +187,44 @@ TEST_CASE("hub: batches above 10,000 are split and all looked up") {
   CHECK(result->matches.empty());
 }
 
+TEST_CASE(
+    "hub: a submit over max_body_bytes is split to fit, and an oversized "
+    "body gets the hub's 413, not a broken pipe") {
+  auto me = ClientFor("alpha").Me();
+  REQUIRE(me);
+  REQUIRE(me->limits.max_body_bytes == 4194304);
+
+  // 10,000 bans whose refs JSON must escape: about 4.6 MB in one request.
+  const std::string tag = testing::RandomTokenHex().substr(0, 12);
+  std::vector<Ban> bans;
+  for (int i = 0; i < 10000; ++i) {
+    const std::string ref(wire::kMaxRefBytes, '"');
+    bans.push_back(Ban{Identifier::Email("big" + std::to_string(i) + "." + tag +
+                                         "@example.com"),
+                       Category::kGrooming, Severity::kHigh, DaysAgo(1),
+                       std::nullopt, false, ref});
+  }
+  auto submitted = ClientFor("alpha").Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->failed() == 0);
+  CHECK(submitted->request_ids.size() == 2);
+
+  // Straight through the connection: the hub refuses the body by its
+  // Content-Length and closes while the client is still writing.
+  auto connection = MakeHubConnection(OptionsFor(SharedHub(), "alpha"));
+  REQUIRE(connection);
+  HttpRequest request{
+      "POST", "/v1/signals", std::string(6 << 20, ' '), {}, false};
+  auto reply = (*connection)->Send(request);
+  REQUIRE(reply);
+  CHECK(reply->status == 413);
+  CHECK_THAT(reply->body, Catch::Contains("payload_too_large"));
+  // The connection the hub closed is not reused: the next call works.
+  auto after = (*connection)->Send(HttpRequest{"GET", "/v1/me", {}, {}, true});
+  REQUIRE(after);
+  CHECK(after->status == 200);
+}
+
 TEST_CASE("hub: a wrong pin is refused, the right pin is accepted") {
   auto options = OptionsFor(SharedHub(), "alpha");
   options.hub_pin = std::string(64, '0');
@@ -248,6 +286,39 @@ TEST_CASE("hub: an unregistered certificate gets the registration hint") {
                                colon_fp));
   CHECK_THAT(me.error().message,
              Catch::Contains("is it registered with the hub operator?"));
+}
+
+TEST_CASE(
+    "hub: a client certificate the hub refuses in TLS is a permission "
+    "error naming the certificate, not retried") {
+  for (const char* name : {"other-ca-client", "expired", "not-yet-valid"}) {
+    CAPTURE(name);
+    auto options = OptionsFor(SharedHub(), name);
+    // Retries would show as seconds of backoff.
+    options.retry.initial_backoff = std::chrono::seconds(2);
+    auto client = MakeClient(options);
+    REQUIRE(client);
+    const auto start = std::chrono::steady_clock::now();
+    auto me = client->Me();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(me);
+    CHECK(me.error().code == ErrorCode::kPermissionDenied);
+    CHECK_THAT(me.error().message,
+               Catch::StartsWith("the hub refused this client certificate (" +
+                                 options.cert_file + ", fingerprint "));
+    const std::string fp = SharedHub().Pki().Fingerprint(name);
+    REQUIRE(fp.size() == 64);
+    std::string colon_fp;
+    for (std::size_t i = 0; i < fp.size(); i += 2) {
+      if (i) colon_fp += ':';
+      colon_fp += static_cast<char>(std::toupper(fp[i]));
+      colon_fp += static_cast<char>(std::toupper(fp[i + 1]));
+    }
+    CHECK_THAT(me.error().message, Catch::Contains(colon_fp));
+    CHECK_THAT(me.error().message,
+               Catch::Contains("signed by the CA the hub trusts, in date"));
+    CHECK(elapsed < std::chrono::seconds(2));
+  }
 }
 
 TEST_CASE("hub: an unreachable hub is an unavailable error after retries") {

@@ -13,7 +13,12 @@
 // executor's io_context from running out of work.
 //
 // AsyncClient is copyable; copies share the worker pool. Destroying the
-// last copy waits for calls in flight. Thread-safe.
+// last copy waits for calls in flight, and for completions that run on the
+// worker pool; a completion bound for another executor has been handed to
+// it by then and runs when that executor runs it. Destroy the last copy
+// outside the worker pool: if a completion running on the pool drops it,
+// the pool cannot join itself and is joined on a detached thread instead.
+// Thread-safe.
 #ifndef CAIRN_CLIENT_ASYNC_CLIENT_H_
 #define CAIRN_CLIENT_ASYNC_CLIENT_H_
 
@@ -30,8 +35,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "cairn/client.h"
 
@@ -43,7 +51,7 @@ class AsyncClient {
   // REQUIRES: workers >= 1.
   explicit AsyncClient(Client client, std::size_t workers = 4)
       : state_(std::make_shared<State>(std::move(client), workers)) {
-    state_->default_executor = state_->pool.get_executor();
+    state_->default_executor = state_->pool->get_executor();
   }
 
   // Completions without an associated executor run on `executor`.
@@ -118,12 +126,63 @@ class AsyncClient {
   }
 
  private:
+  // The calls in flight. Workers share this, not the State: were a worker
+  // to hold the last reference to the State, ~State would run on a pool
+  // thread and join the pool from inside it.
+  struct InFlight {
+    std::mutex mutex;
+    std::condition_variable idle;
+    std::size_t count = 0;
+
+    void Begin() {
+      std::lock_guard lock(mutex);
+      ++count;
+    }
+    void End() {
+      std::lock_guard lock(mutex);
+      if (--count == 0) idle.notify_all();
+    }
+    void Wait() {
+      std::unique_lock lock(mutex);
+      idle.wait(lock, [this] { return count == 0; });
+    }
+  };
+
+  // Ends a call even if it throws, so that ~State cannot wait forever.
+  struct EndGuard {
+    explicit EndGuard(std::shared_ptr<InFlight> f) : in_flight(std::move(f)) {}
+    EndGuard(const EndGuard&) = delete;
+    EndGuard& operator=(const EndGuard&) = delete;
+    ~EndGuard() { in_flight->End(); }
+    std::shared_ptr<InFlight> in_flight;
+  };
+
+  // Owned by the AsyncClient copies only, so its destructor runs in the
+  // thread that drops the last copy.
   struct State {
     State(Client c, std::size_t workers)
-        : client(std::move(c)), pool(workers == 0 ? 1 : workers) {}
-    ~State() { pool.join(); }
+        : client(std::move(c)),
+          pool(std::make_unique<boost::asio::thread_pool>(
+              workers == 0 ? 1 : workers)) {}
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    ~State() {
+      if (pool->get_executor().running_in_this_thread()) {
+        // A completion on the pool dropped the last copy: a thread cannot
+        // join its own pool, so another one does.
+        std::thread([pool = std::move(pool), in_flight = in_flight] {
+          in_flight->Wait();
+          pool->join();
+        }).detach();
+        return;
+      }
+      in_flight->Wait();
+      // Also runs the completions queued on the pool.
+      pool->join();
+    }
     Client client;
-    boost::asio::thread_pool pool;
+    std::shared_ptr<InFlight> in_flight = std::make_shared<InFlight>();
+    std::unique_ptr<boost::asio::thread_pool> pool;
     boost::asio::any_io_executor default_executor;
   };
 
@@ -137,15 +196,23 @@ class AsyncClient {
           // Keeps the completion executor's context alive until delivery.
           auto work =
               asio::prefer(executor, asio::execution::outstanding_work.tracked);
-          asio::post(state->pool, [state, call = std::move(call),
-                                   handler = std::move(handler),
-                                   work = std::move(work)]() mutable {
-            Result<T> result = call(state->client);
-            asio::post(work, [handler = std::move(handler),
-                              result = std::move(result)]() mutable {
-              std::move(handler)(std::move(result));
-            });
-          });
+          state->in_flight->Begin();
+          asio::post(*state->pool,
+                     [client = state->client, in_flight = state->in_flight,
+                      call = std::move(call), handler = std::move(handler),
+                      work = std::move(work)]() mutable {
+                       const EndGuard end{in_flight};
+                       // The client and the work guard go before the call ends:
+                       // once the last AsyncClient is gone, the caller may
+                       // destroy the completion executor's io_context.
+                       auto done = std::move(work);
+                       const Client self = std::move(client);
+                       Result<T> result = call(self);
+                       asio::post(done, [handler = std::move(handler),
+                                         result = std::move(result)]() mutable {
+                         std::move(handler)(std::move(result));
+                       });
+                     });
         },
         token, std::move(call));
   }

@@ -16,7 +16,8 @@
 // Batches of any size are accepted and split into requests of at most
 // ClientOptions::max_batch items, and no more than the hub accepts (its
 // limits.max_batch in GET /v1/me, asked once per Client the first time a
-// batch has more than one item). Per-item problems (an invalid phone
+// batch has more than one item), each with a body of at most the hub's
+// limits.max_body_bytes. Per-item problems (an invalid phone
 // number, an unregistered kind) are per-item results, not call failures; a
 // call fails as a whole only when the hub or the network refuses a request.
 #ifndef CAIRN_CLIENT_CLIENT_H_
