@@ -196,12 +196,14 @@ TEST_CASE("SIGKILL at random moments loses no acknowledged signal") {
 #ifdef CAIRN_HAVE_AUDIT_VERIFY
   // The hash chain survives every kill; checkpoints verify against the
   // hub's public keys.
-  std::map<std::string, std::array<std::uint8_t, 32>> keys;
+  server::AuditKeys keys;
   auto public_keys = server::LoadHubPublicKeys(h.DataDir() + "/keys");
   CAPTURE(public_keys ? std::string("keys ok")
                       : public_keys.error().ToString());
   if (public_keys) {
-    for (const auto& key : *public_keys) keys[key.key_id] = key.public_key;
+    for (const auto& key : *public_keys) {
+      keys[key.key_id] = {key.public_key, key.valid_from, key.valid_until};
+    }
   }
   auto verified = server::VerifyAuditLog(h.DbPath(), keys);
   REQUIRE(verified);

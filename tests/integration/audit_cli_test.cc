@@ -3,6 +3,8 @@
 // verify / purge run on its data directory.
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "tests/integration/integration_util.h"
@@ -64,6 +66,33 @@ TEST_CASE(
   CHECK(report["intact"].GetBool());
   CHECK(report["checkpoints"].GetUint64() >= 2);
   CHECK(report["entries"].GetUint64() >= 9);  // 5 members + 2 submits + 3
+
+  // The member's saved checkpoints are checked against the log too.
+  const std::string held = h.Scratch().File("checkpoints.json");
+  WriteFile(held, cps.body);
+  auto with_held = ParseJson(Cairnctl({"audit", "verify", "--data", h.DataDir(),
+                                       "--checkpoints", held, "--json"})
+                                 .out);
+  REQUIRE_FALSE(with_held.HasParseError());
+  CHECK(with_held["intact"].GetBool());
+  CHECK(with_held["checkpoints"].GetUint64() ==
+        report["checkpoints"].GetUint64() + doc["checkpoints"].Size());
+
+  // What could not be checked is exit 2, never 1 (which means tampered).
+  const std::string no_keys = h.Scratch().File("no-keys");
+  std::filesystem::create_directories(no_keys);
+  const CommandResult unverifiable =
+      Cairnctl({"audit", "verify", "--data", h.DataDir(), "--keys", no_keys});
+  INFO(unverifiable.out << unverifiable.err);
+  CHECK(unverifiable.exit_code == 2);
+  CHECK(unverifiable.out.find("CANNOT BE VERIFIED") != std::string::npos);
+  CHECK(unverifiable.out.find("TAMPERED") == std::string::npos);
+  const CommandResult no_data = Cairnctl(
+      {"audit", "verify", "--data", h.Scratch().File("not-a-data-dir")});
+  CHECK(no_data.exit_code == 2);
+  const CommandResult bad_held = Cairnctl(
+      {"audit", "verify", "--data", h.DataDir(), "--checkpoints", no_keys});
+  CHECK(bad_held.exit_code == 2);
 
   const CommandResult dry =
       Cairnctl({"purge", "--data", h.DataDir(), "--dry-run", "--json"});

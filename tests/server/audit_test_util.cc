@@ -25,9 +25,8 @@ CheckpointSigner TestSigningKey::Signer() const {
   };
 }
 
-std::map<std::string, std::array<std::uint8_t, 32>> TestSigningKey::PublicKeys()
-    const {
-  return {{key_id, public_key}};
+AuditKeys TestSigningKey::PublicKeys() const {
+  return {{key_id, AuditKey{public_key, std::nullopt, std::nullopt}}};
 }
 
 std::vector<AuditRow> ReadAuditLog(const std::filesystem::path& db_path) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "server/src/audit/audit_verify.h"
 #include "server/src/store/store.h"
 
 namespace cairn::server::testing {
@@ -22,7 +23,7 @@ struct TestSigningKey {
   std::array<std::uint8_t, 64> secret_key{};
 
   CheckpointSigner Signer() const;
-  std::map<std::string, std::array<std::uint8_t, 32>> PublicKeys() const;
+  AuditKeys PublicKeys() const;  // no validity bounds
 };
 
 struct AuditRow {

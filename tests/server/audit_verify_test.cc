@@ -132,8 +132,12 @@ TEST_CASE("tampering with a copy is detected and the first bad entry named") {
     std::string sql;             // run on the copy ("" = none)
     std::uint64_t rechain_from;  // 0: leave the hashes as they are
     bool with_keys;
+    // The first entry no genuine checkpoint vouches for: after a forged or
+    // mismatched checkpoint, the one after the last checkpoint that held
+    // (checkpoints cover 5, 10, 15, 20).
     std::uint64_t bad_seq;
-    const char* problem;  // a substring of the reported problem
+    const char* problem;        // a substring of the reported problem
+    bool unverifiable = false;  // a key was missing, nothing failed a check
   };
   const Case cases[] = {
       {"edit an entry's details",
@@ -165,19 +169,30 @@ TEST_CASE("tampering with a copy is detected and the first bad entry named") {
        0, true, 0, ""},
       {"forge a checkpoint signature",
        "UPDATE audit_checkpoints SET signature = zeroblob(64) WHERE seq = 10",
-       0, true, 10, "checkpoint at 10: signature invalid"},
+       0, true, 6, "checkpoint at 10: signature invalid"},
       {"re-sign a checkpoint's time",
-       "UPDATE audit_checkpoints SET at = at + 1 WHERE seq = 15", 0, true, 15,
+       "UPDATE audit_checkpoints SET at = at + 1 WHERE seq = 15", 0, true, 11,
        "checkpoint at 15: signature invalid"},
       {"checkpoint signed by an unknown key",
        "UPDATE audit_checkpoints SET key_id = 'hk_forger' WHERE seq = 15", 0,
-       true, 15, "checkpoint at 15: signed by unknown key 'hk_forger'"},
-      {"no public keys given", "", 0, false, 5,
-       "checkpoint at 5: signed by unknown key 'hk_test'"},
+       true, 11,
+       "checkpoint at 15: signed by key 'hk_forger', which is not among the "
+       "keys given",
+       true},
+      {"no public keys given", "", 0, false, 1,
+       "checkpoint at 5: signed by key 'hk_test', which is not among the "
+       "keys given",
+       true},
       {"rewrite history and recompute the chain",
        "UPDATE audit_log SET details = '{\"tokens\":0,\"matches\":[]}'"
        " WHERE seq = 3",
-       3, true, 5, "checkpoint at 5: head hash does not match entry 5"},
+       3, true, 1,
+       "checkpoint at 5: head hash does not match entry 5: an entry from 1 "
+       "to 5 was rewritten"},
+      {"rewrite between two checkpoints and recompute the chain",
+       "UPDATE audit_log SET actor = 'gamma' WHERE seq = 13", 13, true, 11,
+       "checkpoint at 15: head hash does not match entry 15: an entry from 11 "
+       "to 15 was rewritten"},
       {"rewrite after the last checkpoint and recompute the chain",
        "UPDATE audit_log SET actor = 'gamma' WHERE seq = 20;"
        " DELETE FROM audit_checkpoints WHERE seq = 20",
@@ -193,10 +208,8 @@ TEST_CASE("tampering with a copy is detected and the first bad entry named") {
         original, copy, std::filesystem::copy_options::overwrite_existing);
     if (!c.sql.empty()) ExecSql(copy, c.sql);
     if (c.rechain_from > 0) Rechain(copy, c.rechain_from);
-    auto report = VerifyAuditLog(
-        copy, c.with_keys
-                  ? key.PublicKeys()
-                  : std::map<std::string, std::array<std::uint8_t, 32>>{});
+    auto report =
+        VerifyAuditLog(copy, c.with_keys ? key.PublicKeys() : AuditKeys{});
     REQUIRE(report.has_value());
     CAPTURE(report->problem);
     if (c.bad_seq == 0) {
@@ -206,9 +219,114 @@ TEST_CASE("tampering with a copy is detected and the first bad entry named") {
       continue;
     }
     CHECK_FALSE(report->intact);
+    CHECK(report->unverifiable == c.unverifiable);
     CHECK(report->bad_seq == c.bad_seq);
     CHECK(report->problem.find(c.problem) != std::string::npos);
-    CHECK(report->last_seq < c.bad_seq);
+    CHECK(report->last_seq == c.bad_seq - 1);
+    CHECK(report->entries == c.bad_seq - 1);
+  }
+}
+
+// The hub's checkpoints as a member would have saved them from
+// GET /v1/audit/checkpoints.
+std::vector<wire::AuditCheckpoint> SavedCheckpoints(
+    const std::filesystem::path& db_path) {
+  auto db = Database::Open(db_path, false, true, std::chrono::seconds(5));
+  REQUIRE(db.has_value());
+  auto s = (*db)->Prepare(
+      "SELECT seq, head_hash, at, key_id, signature FROM audit_checkpoints"
+      " ORDER BY seq");
+  REQUIRE(s.has_value());
+  std::vector<wire::AuditCheckpoint> out;
+  while (*s->Step()) {
+    wire::AuditCheckpoint c;
+    c.seq = static_cast<std::uint64_t>(s->Int(0));
+    std::copy_n(s->Blob(1).begin(), c.head_hash.size(), c.head_hash.begin());
+    c.at = wire::Timestamp{std::chrono::seconds{s->Int(2)}};
+    c.key_id = s->Text(3);
+    std::copy_n(s->Blob(4).begin(), c.signature.size(), c.signature.begin());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+TEST_CASE(
+    "checkpoints held outside the hub expose a rewrite whose hub "
+    "checkpoints were deleted") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto original = MakeLog(dir, key);
+  const auto held = SavedCheckpoints(original);
+  REQUIRE(held.size() == 4);
+  const auto copy = dir.path() / "copy.db";
+  std::filesystem::copy_file(original, copy);
+  ExecSql(copy, "UPDATE audit_log SET actor = 'gamma' WHERE seq = 13");
+  Rechain(copy, 13);
+  ExecSql(copy, "DELETE FROM audit_checkpoints");
+
+  // The hub's own database alone cannot tell.
+  auto alone = VerifyAuditLog(copy, key.PublicKeys());
+  REQUIRE(alone.has_value());
+  CHECK(alone->intact);
+  // A member's saved checkpoints can.
+  auto checked = VerifyAuditLog(copy, key.PublicKeys(), held);
+  REQUIRE(checked.has_value());
+  CAPTURE(checked->problem);
+  CHECK_FALSE(checked->intact);
+  CHECK_FALSE(checked->unverifiable);
+  CHECK(checked->bad_seq == 11);
+  CHECK(checked->problem.find("held checkpoint at 15: head hash does not "
+                              "match") != std::string::npos);
+  // And they agree with an untouched log.
+  auto untouched = VerifyAuditLog(original, key.PublicKeys(), held);
+  REQUIRE(untouched.has_value());
+  CHECK(untouched->intact);
+  CHECK(untouched->checkpoints == 8);
+}
+
+TEST_CASE(
+    "a checkpoint signed outside its key's validity period is not "
+    "genuine") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto db = MakeLog(dir, key);
+  const auto held = SavedCheckpoints(db);
+  REQUIRE(held.size() == 4);
+  using std::chrono::seconds;
+  const auto at = [&](std::size_t i) {
+    return std::chrono::time_point_cast<seconds>(held[i].at);
+  };
+  struct Case {
+    const char* name;
+    std::optional<std::chrono::sys_seconds> from, until;
+    std::uint64_t bad_seq;  // 0: intact
+    const char* problem;
+  };
+  const Case cases[] = {
+      {"within the period", at(0), at(3), 0, ""},
+      // Retired after the checkpoint at 10: the one at 15 was signed later.
+      {"retired before a checkpoint", std::nullopt, at(1), 11,
+       "checkpoint at 15: signed at"},
+      {"current only from the second checkpoint", at(1), std::nullopt, 1,
+       "checkpoint at 5: signed at"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    AuditKeys keys = key.PublicKeys();
+    keys.begin()->second.valid_from = c.from;
+    keys.begin()->second.valid_until = c.until;
+    auto report = VerifyAuditLog(db, keys);
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    if (c.bad_seq == 0) {
+      CHECK(report->intact);
+      continue;
+    }
+    CHECK_FALSE(report->intact);
+    CHECK_FALSE(report->unverifiable);
+    CHECK(report->bad_seq == c.bad_seq);
+    CHECK(report->problem.find(c.problem) != std::string::npos);
+    CHECK(report->problem.find("outside the period") != std::string::npos);
   }
 }
 
@@ -218,6 +336,25 @@ TEST_CASE("verify refuses what is not a hub database, saying what to do") {
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code == ErrorCode::kNotFound);
   CHECK(missing.error().message.find("--data") != std::string::npos);
+}
+
+TEST_CASE("a database older than the audit log has nothing to verify") {
+  TempDir dir;
+  const auto old = dir.path() / "schema2.db";
+  {
+    auto db =
+        Database::Open(old, /*create=*/true, false, std::chrono::seconds(5));
+    REQUIRE(db.has_value());
+    REQUIRE(
+        (*db)->Exec("CREATE TABLE members (id INTEGER PRIMARY KEY);"
+                    " PRAGMA user_version = 2"));
+  }
+  auto report = VerifyAuditLog(old, {});
+  REQUIRE(report.has_value());
+  CHECK_FALSE(report->has_audit_log);
+  CHECK(report->schema_version == 2);
+  CHECK(report->intact);
+  CHECK(report->entries == 0);
 }
 
 }  // namespace

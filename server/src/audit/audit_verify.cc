@@ -20,6 +20,7 @@ struct Checkpoint {
   std::int64_t at = 0;
   std::string key_id;
   std::vector<std::uint8_t> signature;
+  bool held = false;  // from outside the hub, not audit_checkpoints
 };
 
 bool SameBytes(std::span<const std::uint8_t> a,
@@ -53,9 +54,8 @@ Result<std::vector<Checkpoint>> LoadCheckpoints(Database& db) {
 }  // namespace
 
 Result<AuditVerifyReport> VerifyAuditLog(
-    const std::filesystem::path& db_path,
-    const std::map<std::string, std::array<std::uint8_t, 32>>&
-        public_keys_by_key_id) {
+    const std::filesystem::path& db_path, const AuditKeys& keys,
+    std::span<const wire::AuditCheckpoint> held) {
   if (sodium_init() < 0) {
     return MakeError(ErrorCode::kInternal,
                      "libsodium failed to initialise; check the system's "
@@ -71,23 +71,40 @@ Result<AuditVerifyReport> VerifyAuditLog(
   if (!db) return tl::unexpected(db.error());
   auto version = SchemaVersionOf(**db);
   if (!version) return tl::unexpected(version.error());
+  AuditVerifyReport report;
+  report.schema_version = *version;
   if (*version < 3) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "the database at " + db_path.string() +
-                         " predates the audit log (schema version " +
-                         std::to_string(*version) +
-                         "); start cairnd once to upgrade it");
+    report.intact = true;
+    report.has_audit_log = false;
+    return report;
   }
   auto checkpoints = LoadCheckpoints(**db);
   if (!checkpoints) return tl::unexpected(checkpoints.error());
+  for (const wire::AuditCheckpoint& h : held) {
+    Checkpoint c;
+    c.seq = h.seq;
+    c.head_hash.assign(h.head_hash.begin(), h.head_hash.end());
+    c.at = std::chrono::duration_cast<seconds>(h.at.time_since_epoch()).count();
+    c.key_id = h.key_id;
+    c.signature.assign(h.signature.begin(), h.signature.end());
+    c.held = true;
+    checkpoints->push_back(std::move(c));
+  }
+  std::stable_sort(
+      checkpoints->begin(), checkpoints->end(),
+      [](const Checkpoint& a, const Checkpoint& b) { return a.seq < b.seq; });
 
   // Wrap the whole walk in one read transaction so a hub writing meanwhile
   // cannot make the entries and checkpoints disagree.
   if (auto s = (*db)->Exec("BEGIN"); !s) return tl::unexpected(s.error());
 
-  AuditVerifyReport report;
-  std::map<std::uint64_t, AuditHash> hash_at;  // for checkpoint seqs only
-  for (const Checkpoint& c : *checkpoints) hash_at[c.seq] = {};
+  // The hash and time of the entries checkpoints cover, only those.
+  struct Covered {
+    AuditHash hash{};
+    std::int64_t at = 0;
+  };
+  std::map<std::uint64_t, Covered> covered;
+  for (const Checkpoint& c : *checkpoints) covered[c.seq] = {};
 
   auto fail = [&report](std::uint64_t seq, std::string why) {
     report.bad_seq = seq;
@@ -146,7 +163,9 @@ Result<AuditVerifyReport> VerifyAuditLog(
                     " (an entry before it was replaced or removed)");
       break;
     }
-    if (auto it = hash_at.find(seq); it != hash_at.end()) it->second = hash;
+    if (auto it = covered.find(seq); it != covered.end()) {
+      it->second = {hash, fields.at};
+    }
     if (seq == 1) report.first_at = sys_seconds{seconds{fields.at}};
     report.last_at = sys_seconds{seconds{fields.at}};
     report.last_seq = seq;
@@ -156,8 +175,20 @@ Result<AuditVerifyReport> VerifyAuditLog(
   }
   const bool chain_ok = report.problem.empty();
 
+  // The last entry a genuine checkpoint vouched for: a checkpoint that
+  // does not hold up leaves everything after it in doubt.
+  std::uint64_t vouched = 0;
+  std::int64_t vouched_at = 0;
+  auto fail_since_vouched = [&](std::string why) {
+    fail(vouched + 1, std::move(why));
+    report.last_at = vouched == 0
+                         ? std::nullopt
+                         : std::optional(sys_seconds{seconds{vouched_at}});
+  };
   for (const Checkpoint& c : *checkpoints) {
-    const std::string at = "checkpoint at " + std::to_string(c.seq) + ": ";
+    const std::string at =
+        std::string(c.held ? "held checkpoint at " : "checkpoint at ") +
+        std::to_string(c.seq) + ": ";
     // A chain problem at or before this checkpoint was reported already.
     if (!chain_ok && c.seq >= report.bad_seq) break;
     if (c.seq > report.last_seq) {
@@ -167,27 +198,44 @@ Result<AuditVerifyReport> VerifyAuditLog(
                " (entries after it were removed)");
       break;
     }
-    const AuditHash& actual = hash_at[c.seq];
-    if (!SameBytes(c.head_hash, actual)) {
-      fail(c.seq, at + "head hash does not match entry " +
-                      std::to_string(c.seq) + " (history was rewritten)");
+    const Covered& entry = covered[c.seq];
+    if (!SameBytes(c.head_hash, entry.hash)) {
+      fail_since_vouched(
+          at + "head hash does not match entry " + std::to_string(c.seq) +
+          ": an entry from " + std::to_string(vouched + 1) + " to " +
+          std::to_string(c.seq) + " was rewritten and the chain recomputed");
       break;
     }
-    auto key = public_keys_by_key_id.find(c.key_id);
-    if (key == public_keys_by_key_id.end()) {
-      fail(c.seq, at + "signed by unknown key '" + c.key_id +
-                      "'; pass the hub's public keys (--keys DIR)");
+    auto key = keys.find(c.key_id);
+    if (key == keys.end()) {
+      report.unverifiable = true;
+      fail_since_vouched(at + "signed by key '" + c.key_id +
+                         "', which is not among the keys given; pass the "
+                         "hub's public keys (--keys DIR)");
       break;
     }
-    const auto message = EncodeCheckpointMessage(c.seq, actual, c.at, c.key_id);
+    const sys_seconds signed_at{seconds{c.at}};
+    const AuditKey& k = key->second;
+    if ((k.valid_from && signed_at < *k.valid_from) ||
+        (k.valid_until && signed_at > *k.valid_until)) {
+      fail_since_vouched(
+          at + "signed at " + std::to_string(c.at) + " by key '" + c.key_id +
+          "' outside the period it was the hub's key (a retired key's "
+          "checkpoint made later is not genuine)");
+      break;
+    }
+    const auto message =
+        EncodeCheckpointMessage(c.seq, entry.hash, c.at, c.key_id);
     if (c.signature.size() != crypto_sign_BYTES ||
         crypto_sign_verify_detached(c.signature.data(), message.data(),
-                                    message.size(), key->second.data()) != 0) {
-      fail(c.seq, at + "signature invalid (not made by key '" + c.key_id +
-                      "' over this checkpoint)");
+                                    message.size(), k.public_key.data()) != 0) {
+      fail_since_vouched(at + "signature invalid (not made by key '" +
+                         c.key_id + "' over this checkpoint)");
       break;
     }
     ++report.checkpoints;
+    vouched = c.seq;
+    vouched_at = entry.at;
   }
   (void)(*db)->Exec("COMMIT");
   report.intact = report.problem.empty();
@@ -196,6 +244,7 @@ Result<AuditVerifyReport> VerifyAuditLog(
     report.entries = report.bad_seq - 1;
     report.last_seq = report.bad_seq - 1;
   }
+  if (report.entries == 0) report.first_at = report.last_at = std::nullopt;
   return report;
 }
 

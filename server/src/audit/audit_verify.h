@@ -12,15 +12,35 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "cairn/result.h"
+#include "cairn/wire/audit.h"
 
 namespace cairn::server {
+
+// A hub public key and the period in which it signed. A checkpoint it
+// signed outside [valid_from, valid_until] is not genuine: after rotation
+// the old private key is no longer guarded.
+struct AuditKey {
+  std::array<std::uint8_t, 32> public_key{};
+  std::optional<std::chrono::sys_seconds> valid_from;   // nullopt: no bound
+  std::optional<std::chrono::sys_seconds> valid_until;  // nullopt: current
+};
+using AuditKeys = std::map<std::string, AuditKey>;  // by key id
 
 struct AuditVerifyReport {
   // True when every entry and every checkpoint checked out.
   bool intact = false;
+  // When !intact: nothing failed a check, but a checkpoint names a key that
+  // was not given, so the log could not be verified (not a sign of
+  // tampering; pass the hub's keys).
+  bool unverifiable = false;
+  // False for a database older than the audit log (schema < 3): nothing
+  // to verify; intact is true and the counts are 0.
+  bool has_audit_log = true;
+  int schema_version = 0;
   std::uint64_t entries = 0;      // entries verified before the first problem
   std::uint64_t checkpoints = 0;  // checkpoints verified
   std::uint64_t last_seq = 0;     // last intact entry (0: none)
@@ -34,14 +54,19 @@ struct AuditVerifyReport {
 };
 
 // Verifies the audit log in the SQLite database at `db_path`, opened
-// read-only. `public_keys_by_key_id` holds every hub public key whose
-// checkpoints should verify (current and retired). Errors (kIo,
-// kUnavailable, kInternal) mean the database could not be read; a tampered
-// log is a report with intact == false. Thread-safe.
+// read-only. `keys` holds every hub public key whose checkpoints should
+// verify (current and retired). `held` are checkpoints kept outside the
+// hub (saved GET /v1/audit/checkpoints answers); each is checked against
+// the log like the hub's own, so a rewrite hidden by recomputing the chain
+// and deleting the hub's checkpoints is still found. When a checkpoint does
+// not match, the first bad entry is the one after the last checkpoint that
+// did (the rewrite lies somewhere in between). Errors (kNotFound for a
+// missing database, kIo, kUnavailable, kInternal) mean the database could
+// not be read; a tampered log is a report with intact == false.
+// Thread-safe.
 Result<AuditVerifyReport> VerifyAuditLog(
-    const std::filesystem::path& db_path,
-    const std::map<std::string, std::array<std::uint8_t, 32>>&
-        public_keys_by_key_id);
+    const std::filesystem::path& db_path, const AuditKeys& keys,
+    std::span<const wire::AuditCheckpoint> held = {});
 
 }  // namespace cairn::server
 

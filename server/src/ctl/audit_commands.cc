@@ -2,13 +2,18 @@
 // signed checkpoints), on a live data directory or a restored backup.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "cairn/timestamp.h"
+#include "cairn/wire/audit.h"
 #include "server/src/audit/audit_verify.h"
 #include "server/src/ctl/command.h"
 #include "server/src/keys/hub_keyring.h"
@@ -40,6 +45,8 @@ void PrintJson(const AuditVerifyReport& r) {
     w.String(FormatTimestamp(*r.last_at).c_str());
   }
   if (!r.intact) {
+    w.Key("unverifiable");
+    w.Bool(r.unverifiable);
     w.Key("bad_seq");
     w.Uint64(r.bad_seq);
     w.Key("problem");
@@ -56,6 +63,10 @@ void PrintText(const AuditVerifyReport& r) {
           : std::string("-");
   if (r.intact) {
     std::printf("audit log intact\n");
+  } else if (r.unverifiable) {
+    std::printf("audit log CANNOT BE VERIFIED: %s\n", r.problem.c_str());
+    std::printf("verified up to %llu\n",
+                static_cast<unsigned long long>(r.last_seq));
   } else {
     std::printf("audit log TAMPERED: %s\n", r.problem.c_str());
     std::printf("first bad  %llu\n",
@@ -63,18 +74,49 @@ void PrintText(const AuditVerifyReport& r) {
   }
   std::printf("entries     %llu%s\n",
               static_cast<unsigned long long>(r.entries),
-              r.intact ? "" : " (intact before the first bad entry)");
+              r.intact         ? ""
+              : r.unverifiable ? " (checked before the unverifiable checkpoint)"
+                               : " (intact before the first bad entry)");
   std::printf("checkpoints %llu\n",
               static_cast<unsigned long long>(r.checkpoints));
   std::printf("time span   %s\n", span.c_str());
 }
 
-int Verify(const std::string& data_dir, std::string keys_dir, bool json) {
+// Checkpoints saved from GET /v1/audit/checkpoints (one answer per file).
+Result<std::vector<wire::AuditCheckpoint>> LoadHeldCheckpoints(
+    const std::vector<std::string>& files) {
+  std::vector<wire::AuditCheckpoint> out;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      return MakeError(ErrorCode::kIo, "cannot read " + file +
+                                           ": pass a saved answer of GET "
+                                           "/v1/audit/checkpoints");
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto page = wire::DecodeAuditCheckpointsResponse(text.str());
+    if (!page) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       file +
+                           " is not a saved GET /v1/audit/checkpoints "
+                           "answer: " +
+                           page.error().message);
+    }
+    out.insert(out.end(), page->checkpoints.begin(), page->checkpoints.end());
+  }
+  return out;
+}
+
+int Verify(const std::string& data_dir, std::string keys_dir,
+           const std::vector<std::string>& held_files, bool json) {
   if (keys_dir.empty()) keys_dir = (fs::path(data_dir) / "keys").string();
-  std::map<std::string, std::array<std::uint8_t, 32>> keys;
+  auto held = LoadHeldCheckpoints(held_files);
+  if (!held) return Report(held.error(), kExitUsage);
+  AuditKeys keys;
   auto loaded = LoadHubPublicKeys(keys_dir);
   if (loaded) {
-    for (const HubPublicKey& k : *loaded) keys[k.key_id] = k.public_key;
+    keys = ToAuditKeys(*loaded);
   } else {
     // Still worth checking the chain; checkpoints will name the key they
     // could not find.
@@ -83,14 +125,27 @@ int Verify(const std::string& data_dir, std::string keys_dir, bool json) {
                  "checkpoint signatures cannot be verified, pass --keys DIR\n",
                  keys_dir.c_str(), loaded.error().message.c_str());
   }
-  auto report = VerifyAuditLog(DatabasePath(data_dir), keys);
-  if (!report) return Report(report.error());
+  auto report = VerifyAuditLog(DatabasePath(data_dir), keys, *held);
+  // Exit 1 means tampered and nothing else: a log that could not be read
+  // or checked is 2, so that an alert on 1 is never a wrong path.
+  if (!report) return Report(report.error(), kExitUsage);
+  if (!report->has_audit_log) {
+    return Report(Error{ErrorCode::kInvalidArgument,
+                        "the database in " + data_dir +
+                            " predates the audit log (schema version " +
+                            std::to_string(report->schema_version) +
+                            "); start cairnd once to upgrade it",
+                        {},
+                        std::nullopt},
+                  kExitUsage);
+  }
   if (json) {
     PrintJson(*report);
   } else {
     PrintText(*report);
   }
-  return report->intact ? kExitOk : kExitRefused;
+  if (report->intact) return kExitOk;
+  return report->unverifiable ? kExitUsage : kExitRefused;
 }
 
 }  // namespace
@@ -99,6 +154,7 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   struct Settings {
     std::string data_dir;
     std::string keys_dir;
+    std::vector<std::string> held_files;
     bool json = false;
   };
   auto s = std::make_shared<Settings>();
@@ -107,14 +163,19 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   auto* verify = audit->add_subcommand(
       "verify",
       "Verify the audit log's hash chain and signed checkpoints offline "
-      "(exit 0 intact, 1 tampered)");
+      "(exit 0 intact, 1 tampered, 2 could not be checked: no database, or "
+      "a checkpoint signed by a key not given)");
   verify->add_option("--data", s->data_dir, "Hub data directory (or a copy)")
       ->required();
   verify->add_option("--keys", s->keys_dir,
                      "Directory of the hub's public keys (default DATA/keys)");
+  verify->add_option(
+      "--checkpoints", s->held_files,
+      "A saved answer of GET /v1/audit/checkpoints kept outside the hub "
+      "(repeatable): each checkpoint is checked against the log too");
   verify->add_flag("--json", s->json, "Print the report as JSON");
   verify->callback([s, exit_code] {
-    *exit_code = Verify(s->data_dir, s->keys_dir, s->json);
+    *exit_code = Verify(s->data_dir, s->keys_dir, s->held_files, s->json);
   });
 }
 

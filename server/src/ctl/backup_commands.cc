@@ -45,19 +45,25 @@ std::string KeysReminder(const fs::path& data_dir) {
 AuditVerifier MakeAuditVerifier() {
   return [](const fs::path& db_path,
             const fs::path& keys_dir) -> Result<std::string> {
-    std::map<std::string, std::array<std::uint8_t, 32>> keys;
     auto loaded = LoadHubPublicKeys(keys_dir);
-    if (loaded) {
-      for (const HubPublicKey& k : *loaded) keys[k.key_id] = k.public_key;
-    }
+    const AuditKeys keys = loaded ? ToAuditKeys(*loaded) : AuditKeys{};
     auto report = VerifyAuditLog(db_path, keys);
     if (!report) return tl::unexpected(report.error());
+    // A backup from before the audit log has nothing to check; cairnd
+    // upgrades it when it starts.
+    if (!report->has_audit_log) {
+      return std::string("not present (schema version ") +
+             std::to_string(report->schema_version) +
+             " predates the audit log; cairnd adds it when it starts)";
+    }
     if (!report->intact) {
       std::string hint;
-      if (!loaded) {
-        hint = "; no hub public keys could be loaded from " +
-               keys_dir.string() + " (" + loaded.error().message +
-               "): restore the keys directory first or pass --keys DIR";
+      if (!loaded || report->unverifiable) {
+        hint =
+            "; the hub public keys in " + keys_dir.string() +
+            (loaded ? std::string(" lack that key")
+                    : " could not be loaded (" + loaded.error().message + ")") +
+            ": restore the keys directory first or pass --keys DIR";
       } else {
         hint = "; use an older backup, and keep this file for investigation";
       }

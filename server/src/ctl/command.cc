@@ -12,6 +12,14 @@ int Report(const Error& error, int code) {
   return code;
 }
 
+AuditKeys ToAuditKeys(const std::vector<HubPublicKey>& keys) {
+  AuditKeys out;
+  for (const HubPublicKey& k : keys) {
+    out[k.key_id] = AuditKey{k.public_key, k.valid_from, k.valid_until};
+  }
+  return out;
+}
+
 std::string Env(const char* name, std::string fallback) {
   const char* value = std::getenv(name);
   return value ? std::string(value) : std::move(fallback);

@@ -14,7 +14,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cairn/result.h"
+#include "server/src/audit/audit_verify.h"
 #include "server/src/ctl/hub_connection.h"
+#include "server/src/keys/hub_keyring.h"
 
 namespace cairn::server::ctl {
 
@@ -26,6 +28,9 @@ constexpr int kExitUnreachable = 3;  // the hub could not be reached
 
 // Prints "cairnctl: <error>" to stderr and returns `code`.
 int Report(const Error& error, int code = kExitRefused);
+
+// The keys and validity periods VerifyAuditLog checks checkpoints with.
+AuditKeys ToAuditKeys(const std::vector<HubPublicKey>& keys);
 
 // The environment variable's value, or `fallback` when unset.
 std::string Env(const char* name, std::string fallback = {});
