@@ -215,6 +215,41 @@ TEST_CASE("summary for one member counts only what that member did") {
   CHECK_FALSE(alpha->dispositions.median_seconds_to_disposition.has_value());
 }
 
+TEST_CASE(
+    "a review and a retraction in the same second are told apart by their "
+    "order") {
+  // Both orders within one second of the clock: only a review recorded
+  // before the retraction leaves a re-review to do.
+  for (const bool review_first : {true, false}) {
+    CAPTURE(review_first);
+    Story story;
+    Store& store = story.fixture.store();
+    SubmitCommand alpha;
+    alpha.member_id = "alpha";
+    alpha.items = {Signal(9)};
+    REQUIRE(store.SubmitAndWait(alpha).has_value());
+    auto q = story.Query("beta", {9});
+    REQUIRE(q.has_value());
+    REQUIRE(q->matches.size() == 1);
+    const std::string match = q->matches[0].match_id;
+    RetractCommand retract;
+    retract.member_id = "alpha";
+    RetractionItem item;
+    item.key = KeyOf(9);
+    item.reason = RetractReason::kError;
+    retract.items = {item};
+    if (review_first) story.Dispose("beta", match, Outcome::kFalsePositive);
+    REQUIRE(store.RetractAndWait(retract).has_value());
+    if (!review_first) story.Dispose("beta", match, Outcome::kNoAction);
+
+    auto summary = story.Source()->Summary(Period("beta"));
+    REQUIRE(summary.has_value());
+    // The story's own retraction of 3 (reviewed again) plus this one.
+    CHECK(summary->rereviews.notified == 2);
+    CHECK(summary->rereviews.needed == (review_first ? 1U : 0U));
+  }
+}
+
 TEST_CASE("pending reviews count undisposed matches older than the limit") {
   Story story;
   auto source = story.Source();

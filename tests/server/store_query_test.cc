@@ -349,6 +349,7 @@ TEST_CASE("matches made before schema 4 are still found by retractions") {
                    " DROP TABLE match_signals_recent;"
                    " DROP TABLE oprf_usage;"
                    " DROP TABLE seq_floors;"
+                   " ALTER TABLE dispositions DROP COLUMN notified_seq;"
                    " PRAGMA user_version = 3");
   f.Reopen();
   Store& s = f.store();

@@ -317,7 +317,9 @@ TEST_CASE(
     if (ch == '\'') quoted += '\'';
   }
   testing::ExecSql(db, "UPDATE idempotency SET results = '" + quoted +
-                           "'; DROP TABLE seq_floors; PRAGMA user_version = 5");
+                           "'; DROP TABLE seq_floors;"
+                           " ALTER TABLE dispositions DROP COLUMN notified_seq;"
+                           " PRAGMA user_version = 5");
 
   f.Reopen();
   CHECK(testing::QueryInt64(db, "PRAGMA user_version") ==

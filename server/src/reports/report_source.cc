@@ -413,7 +413,8 @@ Status MatchFigures(Database& db, const wire::ReportRequest& r,
     // whether the match was reviewed again since.
     auto s = db.Prepare(
         "SELECT count(*), coalesce(sum(NOT EXISTS (SELECT 1 FROM dispositions"
-        " d WHERE d.match = n.match AND d.recorded_at >= n.at)), 0)"
+        " d WHERE d.match = n.match AND CASE WHEN d.notified_seq IS NULL"
+        " THEN d.recorded_at >= n.at ELSE d.notified_seq >= n.seq END)), 0)"
         " FROM notifications n WHERE n.type = 1 AND n.at >= ?1 AND n.at < ?2"
         " AND (?3 IS NULL OR n.member = ?3)");
     if (!s) return tl::unexpected(s.error());

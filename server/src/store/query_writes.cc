@@ -107,9 +107,14 @@ Result<DispositionRecord> StoreWrites::Dispose(BatchState& b,
     }
     match_row = s->Int(0);
   }
+  // notified_seq: the newest notification about this match when the
+  // review was recorded, so that reports can tell whether a review came
+  // after a retraction even within the same second.
   if (!Run(b,
            "INSERT INTO dispositions (match, member, outcome, note,"
-           " recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+           " recorded_at, notified_seq) VALUES (?1, ?2, ?3, ?4, ?5,"
+           " (SELECT coalesce(max(seq), 0) FROM notifications"
+           " WHERE match = ?1))",
            [&](Statement& s) {
              s.Bind(1, match_row)
                  .Bind(2, me->number)

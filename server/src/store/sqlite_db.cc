@@ -347,10 +347,14 @@ const std::vector<std::vector<const char*>>& Migrations() {
       // purge deletes the newest rows. The seqs are the streams' cursors:
       // were one issued again, a reader past it would miss the new event.
       // The writer assigns seqs above both max(seq) and this floor.
+      // And each disposition's notified_seq: the newest notification about
+      // its match when it was recorded (NULL for older rows), which orders
+      // a review and a retraction that share a second.
       {
           "CREATE TABLE seq_floors ("
           " stream TEXT PRIMARY KEY,"
           " seq INTEGER NOT NULL) WITHOUT ROWID",
+          "ALTER TABLE dispositions ADD COLUMN notified_seq INTEGER",
       },
   };
   return kSteps;
