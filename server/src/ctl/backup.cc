@@ -419,8 +419,20 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
   }
   fs::rename(staged, target, ec);
   if (ec) {
-    return fail(MakeIoError("cannot rename '" + staged.string() + "' to '" +
-                            target.string() + "': " + ec.message()));
+    std::string error = "cannot rename '" + staged.string() + "' to '" +
+                        target.string() + "': " + ec.message();
+    // Never leave the data directory without a database: put the current
+    // one back, or say exactly where it is.
+    if (report.replaced) {
+      std::error_code back;
+      fs::rename(*report.replaced, target, back);
+      error += back ? "; the current database is at '" +
+                          report.replaced->string() + "': move it back to '" +
+                          target.string() + "' before starting cairnd (" +
+                          back.message() + ")"
+                    : "; the current database was put back, nothing changed";
+    }
+    return fail(MakeIoError(std::move(error)));
   }
   if (auto s = SyncPath(options.data_dir, true); !s) {
     return tl::unexpected(s.error());
