@@ -90,6 +90,24 @@ TEST_CASE(
   CHECK(s.Stats().index_signals == 1);
 }
 
+TEST_CASE("an update may not move banned_at past the expiry it keeps") {
+  StoreFixture f;
+  Store& s = f.store();
+  auto item = Signal(5);
+  item.expires_at = f.clock.Now() + 60s;
+  REQUIRE(SubmitResult(s, "alpha", item).status == SubmitStatus::kCreated);
+  // Within the allowed clock skew, after the kept expiry.
+  auto later = Signal(5);
+  later.banned_at = f.clock.Now() + 120s;
+  auto refused = SubmitResult(s, "alpha", later);
+  CHECK(refused.status == SubmitStatus::kError);
+  CHECK(refused.error.field == "signals[0].expires_at");
+  CHECK_THAT(refused.error.message, Catch::Contains("current expiry"));
+  // With an expiry of its own it is an ordinary update.
+  later.expires_at = f.clock.Now() + std::chrono::hours(1);
+  CHECK(SubmitResult(s, "alpha", later).status == SubmitStatus::kUpdated);
+}
+
 TEST_CASE(
     "a changed ref or expiry is an update, a resend without expiry is "
     "a duplicate") {

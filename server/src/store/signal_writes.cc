@@ -166,6 +166,13 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
     // Without expires_at a resend keeps the current expiry, so re-sending
     // the same batch is a duplicate rather than an extension.
     entry.expires_at = requested.value_or(existing->expires_at);
+    // The kept expiry was checked against the old banned_at only.
+    if (entry.expires_at < banned_at) {
+      return fail(
+          "the signal's current expiry is before this banned_at; send an "
+          "expires_at after banned_at",
+          "expires_at");
+    }
     // Sent twice in this command: its row must be written before it is
     // read and updated below.
     if (!b.signals.empty() && existing->rowid >= b.signals.front().rowid) {
