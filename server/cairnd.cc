@@ -333,7 +333,9 @@ int main(int argc, char** argv) {
     spdlog::info("stopped serving; closing the store");
   }
   server->reset();
-  // Evaluations in flight append audit entries: finish them first.
+  // Reads and evaluations still in flight (a report past the drain
+  // deadline) use the store: finish them first.
+  router.FinishReads();
   if (oprf_evaluator) oprf_evaluator->Shutdown();
   store->reset();  // drains queued writes, then closes the database
   spdlog::info("cairnd stopped cleanly");

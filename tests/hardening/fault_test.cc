@@ -347,10 +347,27 @@ TEST_CASE(
   CHECK(hub.Call(http::verb::get, "/v1/me", "", kAlphaFp).status == 200);
   CHECK(feed_answer.wait_for(std::chrono::milliseconds(50)) ==
         std::future_status::timeout);
+  // With every page thread held (a second feed read), reports still run:
+  // they have a thread of their own (this hub has none enabled, and says
+  // so from that thread).
+  auto second = std::make_shared<std::promise<HttpResponse>>();
+  auto second_answer = second->get_future();
+  hub.router().Handle(
+      HttpRequest{http::verb::get, "/v1/feed", 11},
+      PeerIdentity{kAlphaFp, "CN=fault", "127.0.0.1:1"},
+      [second](HttpResponse r) { second->set_value(std::move(r)); });
+  CHECK(hub.Call(http::verb::get,
+                 "/v1/reports/summary?from=2026-01-01T00:00:00Z"
+                 "&to=2026-02-01T00:00:00Z",
+                 "", kAlphaFp)
+            .status == 404);
   hub.faulty().ReleaseReads();
   REQUIRE(feed_answer.wait_for(std::chrono::seconds(20)) ==
           std::future_status::ready);
   CHECK(feed_answer.get().result_int() == 200);
+  REQUIRE(second_answer.wait_for(std::chrono::seconds(20)) ==
+          std::future_status::ready);
+  CHECK(second_answer.get().result_int() == 200);
 }
 
 TEST_CASE(

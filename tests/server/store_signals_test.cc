@@ -90,6 +90,28 @@ TEST_CASE(
   CHECK(s.Stats().index_signals == 1);
 }
 
+TEST_CASE("a refused resend of a lapsed signal leaves the lapsed one alone") {
+  StoreFixture f;
+  f.ReopenWith([](SqliteStoreOptions& o) {
+    o.default_retention = std::chrono::seconds(60);
+  });
+  Store& s = f.store();
+  auto item = Signal(6);
+  item.expires_at = f.clock.Now() + 2s;
+  REQUIRE(SubmitResult(s, "beta", item).status == SubmitStatus::kCreated);
+  f.clock.Advance(3s);
+  // As a new signal it would expire (default retention) before its ban.
+  auto resend = Signal(6);
+  resend.banned_at = f.clock.Now() + 120s;
+  auto refused = SubmitResult(s, "beta", resend);
+  CHECK(refused.status == SubmitStatus::kError);
+  CHECK(refused.error.field == "signals[0].banned_at");
+  auto feed = s.Feed("gamma", 0, 100);
+  REQUIRE(feed.has_value());
+  CHECK(feed->events.size() == 1);            // only the first 'added'
+  CHECK(s.ExpireDueAndWait()->expired == 1);  // still the sweep's to expire
+}
+
 TEST_CASE("an update may not move banned_at past the expiry it keeps") {
   StoreFixture f;
   Store& s = f.store();

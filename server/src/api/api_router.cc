@@ -134,18 +134,23 @@ ApiRouter::ApiRouter(Store& store, HubMetrics& metrics, ApiOptions options)
   }
   if (options_.read_threads > 0) {
     reads_ = std::make_unique<boost::asio::thread_pool>(options_.read_threads);
+    reports_ = std::make_unique<boost::asio::thread_pool>(1);
   }
 }
 
-ApiRouter::~ApiRouter() {
+ApiRouter::~ApiRouter() { FinishReads(); }
+
+void ApiRouter::FinishReads() {
   // Reads already posted still answer their calls.
   if (reads_) reads_->join();
+  if (reports_) reports_->join();
 }
 
-void ApiRouter::RunRead(const CallPtr& call,
+void ApiRouter::RunRead(const CallPtr& call, ReadKind kind,
                         void (ApiRouter::*handler)(const CallPtr&)) {
   if (!reads_) return (this->*handler)(call);
-  boost::asio::post(*reads_, [this, call, handler] { (this->*handler)(call); });
+  boost::asio::post(kind == ReadKind::kReport ? *reports_ : *reads_,
+                    [this, call, handler] { (this->*handler)(call); });
 }
 
 void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
@@ -272,22 +277,27 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
       if (Admit(call, 1)) HandleDisposition(call);
       return;
     case Endpoint::kFeed:
-      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleFeed);
+      if (Admit(call, 1))
+        RunRead(call, ReadKind::kPage, &ApiRouter::HandleFeed);
       return;
     case Endpoint::kNotifications:
-      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleNotifications);
+      if (Admit(call, 1))
+        RunRead(call, ReadKind::kPage, &ApiRouter::HandleNotifications);
       return;
     case Endpoint::kOprfEvaluate:
       if (Admit(call, 0)) HandleOprfEvaluate(call);
       return;
     case Endpoint::kReportsSummary:
-      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleReportsSummary);
+      if (Admit(call, 1))
+        RunRead(call, ReadKind::kReport, &ApiRouter::HandleReportsSummary);
       return;
     case Endpoint::kReportsMatches:
-      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleReportsMatches);
+      if (Admit(call, 1))
+        RunRead(call, ReadKind::kReport, &ApiRouter::HandleReportsMatches);
       return;
     case Endpoint::kAuditCheckpoints:
-      if (Admit(call, 1)) RunRead(call, &ApiRouter::HandleAuditCheckpoints);
+      if (Admit(call, 1))
+        RunRead(call, ReadKind::kPage, &ApiRouter::HandleAuditCheckpoints);
       return;
     case Endpoint::kAdminRotateKeys:
       if (Admit(call, 1)) HandleAdminRotateKeys(call);

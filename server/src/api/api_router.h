@@ -65,12 +65,13 @@ struct ApiOptions {
   // keys in /v1/me and rotates them (POST /v1/admin/keys/rotate).
   // Default: none (no receipts, no hub_keys, rotate answers 404).
   std::shared_ptr<HubKeyring> keyring;
-  // Threads of the router's own that run the reads which can take long:
-  // reports (seconds on a large hub, one at a time), feed, notification
-  // and audit checkpoint pages. On the I/O threads they would stall every
-  // connection those threads serve. 0 runs them on the calling thread
-  // (for harnesses that want every answer before Handle returns).
-  // Default: 2.
+  // Threads of the router's own that run the reads which can take long,
+  // so that they never stall the connections of an I/O thread: feed,
+  // notification and audit checkpoint pages run on these, reports (seconds
+  // on a large hub, served one at a time) on one more thread of their own,
+  // so that they never hold up the pages. 0 runs all of them on the
+  // calling thread (for harnesses that want every answer before Handle
+  // returns). Default: 2.
   std::size_t read_threads = 2;
 };
 
@@ -82,6 +83,12 @@ class ApiRouter final : public RequestHandler {
 
   void Handle(HttpRequest request, const PeerIdentity& peer,
               std::function<void(HttpResponse)> respond) override;
+
+  // Waits for the reads already handed to the read threads (reports,
+  // stream pages) to finish. Call after the transport has stopped and
+  // before the store goes: those reads use it. No request may be handed
+  // in afterwards. Idempotent; the destructor calls it too.
+  void FinishReads();
 
   struct Call;  // one request in flight; defined in api_router.cc
   using CallPtr = std::shared_ptr<Call>;
@@ -105,8 +112,11 @@ class ApiRouter final : public RequestHandler {
   void HandleAuditCheckpoints(const CallPtr& call);  // audit_handlers.cc
   void HandleAdminRotateKeys(const CallPtr& call);   // key_handlers.cc
 
-  // Runs `handler` on the read threads (ApiOptions::read_threads).
-  void RunRead(const CallPtr& call, void (ApiRouter::*handler)(const CallPtr&));
+  // Runs `handler` on the read threads, or the report thread
+  // (ApiOptions::read_threads).
+  enum class ReadKind { kPage, kReport };
+  void RunRead(const CallPtr& call, ReadKind kind,
+               void (ApiRouter::*handler)(const CallPtr&));
 
   // Rate-limits one request with `items` items (or, with count_request =
   // false, only the items of a request already charged); returns false
@@ -122,7 +132,8 @@ class ApiRouter final : public RequestHandler {
   HubMetrics& metrics_;
   ApiOptions options_;
   RateLimiter limiter_;
-  std::unique_ptr<boost::asio::thread_pool> reads_;  // null: read_threads 0
+  std::unique_ptr<boost::asio::thread_pool> reads_;    // null: read_threads 0
+  std::unique_ptr<boost::asio::thread_pool> reports_;  // null: read_threads 0
 };
 
 }  // namespace cairn::server

@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "cairn/timestamp.h"
+
 #include "server/src/store/audit_chain.h"
 #include "server/src/store/sqlite_db.h"
 
@@ -208,20 +210,27 @@ Result<AuditVerifyReport> VerifyAuditLog(
     }
     auto key = keys.find(c.key_id);
     if (key == keys.end()) {
+      // A broken chain is proof of tampering that needs no key: report
+      // that, not the key that is missing.
+      if (!chain_ok) break;
       report.unverifiable = true;
       fail_since_vouched(at + "signed by key '" + c.key_id +
                          "', which is not among the keys given; pass the "
                          "hub's public keys (--keys DIR)");
       break;
     }
+    // Only the end of a key's period is checked: after retirement its
+    // private half is no longer guarded. A checkpoint's time is taken when
+    // its batch starts, so a key made current during that batch may sign
+    // a time shortly before its valid_from; that proves nothing.
     const sys_seconds signed_at{seconds{c.at}};
     const AuditKey& k = key->second;
-    if ((k.valid_from && signed_at < *k.valid_from) ||
-        (k.valid_until && signed_at > *k.valid_until)) {
-      fail_since_vouched(
-          at + "signed at " + std::to_string(c.at) + " by key '" + c.key_id +
-          "' outside the period it was the hub's key (a retired key's "
-          "checkpoint made later is not genuine)");
+    if (k.valid_until && signed_at > *k.valid_until) {
+      fail_since_vouched(at + "signed at " + FormatTimestamp(signed_at) +
+                         " by key '" + c.key_id + "', which was retired at " +
+                         FormatTimestamp(*k.valid_until) +
+                         " (a retired key's checkpoint made later is not "
+                         "genuine)");
       break;
     }
     const auto message =

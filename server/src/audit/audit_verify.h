@@ -21,8 +21,9 @@
 namespace cairn::server {
 
 // A hub public key and the period in which it signed. A checkpoint it
-// signed outside [valid_from, valid_until] is not genuine: after rotation
-// the old private key is no longer guarded.
+// signed after valid_until is not genuine: after rotation the old private
+// key is no longer guarded. (valid_from is informational: see
+// audit_verify.cc.)
 struct AuditKey {
   std::array<std::uint8_t, 32> public_key{};
   std::optional<std::chrono::sys_seconds> valid_from;   // nullopt: no bound

@@ -146,11 +146,22 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
   for (const IndexEntry& e : BatchLookup(b, key, kAnyTime)) {
     if (e.member == me.number && e.category == item.category) existing = e;
   }
+  // A new signal's expiry: the one requested or the hub's default.
+  const std::int64_t new_expiry =
+      requested.value_or(b.now + options_.default_retention.count());
+  auto refuse_new_expiry = [&] {
+    return fail(
+        "the hub's default retention ends before banned_at; send "
+        "an expires_at after banned_at",
+        "banned_at");
+  };
   if (existing && existing->expires_at <= b.now) {
     // Lapsed, but the expiry sweep has not run yet: it no longer matches,
     // so taking it as the signal to update would acknowledge a ban that
     // never matches and expires at the next sweep. Expire it here, as the
-    // sweep would, and record the resend as a new signal.
+    // sweep would, and record the resend as a new signal (checked first:
+    // a refused item changes nothing).
+    if (new_expiry < banned_at) return refuse_new_expiry();
     const std::vector<Departure> lapsed = {{key, existing->rowid}};
     if (!Depart(b, lapsed.front(), me.number, kStatusExpired, std::nullopt,
                 {}) ||
@@ -224,14 +235,8 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
     return r;
   }
 
-  entry.expires_at =
-      requested.value_or(b.now + options_.default_retention.count());
-  if (entry.expires_at < banned_at) {
-    return fail(
-        "the hub's default retention ends before banned_at; send "
-        "an expires_at after banned_at",
-        "banned_at");
-  }
+  entry.expires_at = new_expiry;
+  if (entry.expires_at < banned_at) return refuse_new_expiry();
   r.signal_id = NewId("s_");
   entry.rowid = NextRowid(b, b.next_signal_rowid,
                           "SELECT coalesce(max(id), 0) FROM signals");
