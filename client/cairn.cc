@@ -291,7 +291,10 @@ int main(int argc, char** argv) {
 
   if (token_cmd->parsed()) return RunToken(token, *settings);
 
-  auto client = BuildClient(*settings, token_scheme);
+  // Only these send identifiers; the others work without a consortium key.
+  const bool tokenises =
+      query->parsed() || submit->parsed() || retract->parsed();
+  auto client = BuildClient(*settings, token_scheme, tokenises);
   if (!client) return Fail(client.error(), LocalFileExit(client.error()));
   if (me->parsed()) return RunMe(*client, json);
   if (receipt_verify_cmd->parsed()) {

@@ -27,12 +27,13 @@ struct RequestLimits {
 }  // namespace
 
 struct Client::Impl {
-  Impl(std::shared_ptr<Connection> c, ClientOptions o, const ConsortiumKey& k)
-      : connection(std::move(c)), options(std::move(o)), key(k) {}
+  Impl(std::shared_ptr<Connection> c, ClientOptions o,
+       std::optional<ConsortiumKey> k)
+      : connection(std::move(c)), options(std::move(o)), key(std::move(k)) {}
 
   std::shared_ptr<Connection> connection;
   ClientOptions options;
-  ConsortiumKey key;
+  std::optional<ConsortiumKey> key;  // none: a client that only reads
   NormaliseOptions normalise;
   std::string fingerprint;  // of options.cert_file; may be empty
   std::size_t max_batch = wire::kMaxBatch;
@@ -214,7 +215,7 @@ Result<wire::TokenKey> Client::Impl::TokenKeyOf(const Identifier& id) const {
     if (custom) adjusted->custom_kinds.insert(id.kind());
     options = &*adjusted;
   }
-  auto token = cairn::Tokenise(key, id.kind(), id.value(), *options);
+  auto token = cairn::Tokenise(*key, id.kind(), id.value(), *options);
   if (!token) return tl::unexpected(token.error());
   wire::TokenKey out;
   out.kind = id.kind();
@@ -224,6 +225,16 @@ Result<wire::TokenKey> Client::Impl::TokenKeyOf(const Identifier& id) const {
 
 Result<std::vector<Result<wire::TokenKey>>> Client::Impl::TokenKeysOf(
     const std::vector<const Identifier*>& ids) const {
+  if (!key && std::any_of(ids.begin(), ids.end(),
+                          [](const Identifier* id) { return id != nullptr; })) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "this client has no consortium key, so it cannot turn "
+                     "identifiers into tokens; set "
+                     "ClientOptions::consortium_key_file (the CLI: "
+                     "--consortium-key) to submit, query or retract by "
+                     "identifier",
+                     "consortium_key_file");
+  }
   std::vector<Result<wire::TokenKey>> keys;
   keys.reserve(ids.size());
   for (const Identifier* id : ids) {
@@ -407,9 +418,18 @@ Retraction Retraction::ByRef(std::string ref, RetractReason reason) {
 }
 
 Client::Client(std::shared_ptr<Connection> connection, ClientOptions options,
-               const ConsortiumKey& key) {
-  auto impl =
-      std::make_shared<Impl>(std::move(connection), std::move(options), key);
+               const ConsortiumKey& key)
+    : Client(std::move(connection), std::move(options),
+             std::optional<ConsortiumKey>(key)) {}
+
+Client::Client(std::shared_ptr<Connection> connection, ClientOptions options)
+    : Client(std::move(connection), std::move(options),
+             std::optional<ConsortiumKey>()) {}
+
+Client::Client(std::shared_ptr<Connection> connection, ClientOptions options,
+               std::optional<ConsortiumKey> key) {
+  auto impl = std::make_shared<Impl>(std::move(connection), std::move(options),
+                                     std::move(key));
   impl->normalise.default_region = impl->options.default_region;
   impl->normalise.extra_handle_services.insert(
       impl->options.extra_handle_services.begin(),
@@ -837,9 +857,13 @@ PagedRange<wire::Notification> Client::Notifications(
 
 namespace {
 
-Result<ConsortiumKey> KeyFor(const ClientOptions& options) {
-  if (options.consortium_key) return *options.consortium_key;
+// nullopt only when the options allow a client without a key.
+Result<std::optional<ConsortiumKey>> KeyFor(const ClientOptions& options) {
+  if (options.consortium_key) return options.consortium_key;
   if (options.consortium_key_file.empty()) {
+    if (!options.require_consortium_key) {
+      return std::optional<ConsortiumKey>();
+    }
     return MakeError(
         ErrorCode::kInvalidArgument,
         "no consortium key: set ClientOptions::consortium_key_file "
@@ -847,7 +871,9 @@ Result<ConsortiumKey> KeyFor(const ClientOptions& options) {
         "the hub must use the same key)",
         "consortium_key_file");
   }
-  return LoadConsortiumKey(options.consortium_key_file);
+  auto loaded = LoadConsortiumKey(options.consortium_key_file);
+  if (!loaded) return tl::unexpected(loaded.error());
+  return std::optional<ConsortiumKey>(std::move(*loaded));
 }
 
 }  // namespace
@@ -859,7 +885,7 @@ Result<Client> MakeClient(ClientOptions options,
   }
   auto key = KeyFor(options);
   if (!key) return tl::unexpected(key.error());
-  return Client(std::move(connection), std::move(options), *key);
+  return Client(std::move(connection), std::move(options), std::move(*key));
 }
 
 Result<Client> MakeClient(ClientOptions options) {
@@ -867,7 +893,7 @@ Result<Client> MakeClient(ClientOptions options) {
   if (!key) return tl::unexpected(key.error());
   auto connection = MakeHubConnection(options);
   if (!connection) return tl::unexpected(connection.error());
-  return Client(std::move(*connection), std::move(options), *key);
+  return Client(std::move(*connection), std::move(options), std::move(*key));
 }
 
 }  // namespace cairn

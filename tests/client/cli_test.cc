@@ -138,6 +138,28 @@ TEST_CASE("cli: me shows the member") {
   CHECK_THAT(json.out, Catch::Contains(R"("member_id":"alpha")"));
 }
 
+TEST_CASE("cli: commands that send no identifiers need no consortium key") {
+  // As compliance staff run them: certificate, no consortium key.
+  const std::vector<std::string> remote = {
+      "--hub",    Hub().Url(),
+      "--cert",   Hub().Pki().Cert("compliance"),
+      "--key",    Hub().Pki().Key("compliance"),
+      "--cacert", Hub().Pki().CaCert()};
+  std::vector<std::string> me = {"me"};
+  me.insert(me.end(), remote.begin(), remote.end());
+  auto r = Cairn("", me);
+  CAPTURE(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("member       compliance"));
+  // A command that tokenises still says what is missing.
+  std::vector<std::string> query = {"query", "--kind", "email",
+                                    "a@example.com"};
+  query.insert(query.end(), remote.begin(), remote.end());
+  auto refused = Cairn("", query);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("no consortium key"));
+}
+
 TEST_CASE("cli: submit, query, dispose, notifications, retract, feed") {
   const std::string tag = Unique();
   const std::string email = "ban." + tag + "@example.com";

@@ -165,6 +165,40 @@ TEST_CASE("raw identifiers never appear in any request target or body") {
   }
 }
 
+TEST_CASE(
+    "a client allowed to hold no consortium key reads, and refuses to "
+    "tokenise") {
+  auto connection = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& r) -> Result<HttpReply> { return FakeAnswer(r); });
+  ClientOptions options;
+  // By default a missing key fails at once, naming the option.
+  auto strict = MakeClient(options, connection);
+  REQUIRE_FALSE(strict);
+  CHECK(strict.error().field == "consortium_key_file");
+
+  options.require_consortium_key = false;
+  auto reader = MakeClient(options, connection);
+  REQUIRE(reader);
+  auto me = reader->Me();
+  REQUIRE(me);
+  CHECK(me->member_id == "alpha");
+  // Retracting by ref sends no identifier.
+  auto by_ref =
+      reader->Retract({Retraction::ByRef("case-1", RetractReason::kError)});
+  REQUIRE(by_ref);
+  CHECK(by_ref->items.size() == 1);
+  const std::size_t sent = connection->requests().size();
+  for (auto result : {reader->Query({Identifier::Email("a@example.com")})
+                          .map([](const QueryOutcome&) { return 0; }),
+                      reader->Tokenise(Identifier::Email("a@example.com"))
+                          .map([](const wire::TokenKey&) { return 0; })}) {
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == ErrorCode::kInvalidArgument);
+    CHECK_THAT(result.error().message, Catch::Contains("no consortium key"));
+  }
+  CHECK(connection->requests().size() == sent);  // nothing was sent
+}
+
 TEST_CASE("the wire carries the token Tokenise() computes") {
   Fixture f;
   auto id = Identifier::Email("someone@example.com");

@@ -206,6 +206,10 @@ class Client {
   // REQUIRES: connection != nullptr.
   Client(std::shared_ptr<Connection> connection, ClientOptions options,
          const ConsortiumKey& key);
+  // A client without a consortium key: it tokenises nothing, so Submit,
+  // Query and Retract by identifier fail with kInvalidArgument; everything
+  // else works. REQUIRES: connection != nullptr.
+  Client(std::shared_ptr<Connection> connection, ClientOptions options);
 
   // This member: id, roles, limits.
   Result<wire::MeResponse> Me() const;
@@ -245,6 +249,12 @@ class Client {
   Result<wire::TokenKey> Tokenise(const Identifier& identifier) const;
 
  private:
+  Client(std::shared_ptr<Connection> connection, ClientOptions options,
+         std::optional<ConsortiumKey> key);
+  friend Result<Client> MakeClient(ClientOptions options);
+  friend Result<Client> MakeClient(ClientOptions options,
+                                   std::shared_ptr<Connection> connection);
+
   struct Impl;
   std::shared_ptr<const Impl> impl_;
 };

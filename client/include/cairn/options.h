@@ -57,6 +57,13 @@ struct ClientOptions {
   // The consortium key itself, e.g. for tests. Default: none.
   std::optional<ConsortiumKey> consortium_key;
 
+  // false: MakeClient accepts options without a consortium key, for tools
+  // that only read (Me, Dispose, Feed, Notifications), such as a
+  // compliance officer's, who must not hold the key. Such a client's
+  // Submit, Query and Retract by identifier fail with kInvalidArgument.
+  // Default: true (a missing key fails MakeClient at once).
+  bool require_consortium_key = true;
+
   // Region (ISO 3166-1 alpha-2, e.g. "GB") for phone numbers written
   // without '+', unless the Identifier names one. Default: "" (phone numbers
   // must be international).

@@ -59,10 +59,13 @@ NormaliseOptions NormaliseOptionsFor(const Settings& settings,
 ClientOptions HubConnectionOptions(const Settings& settings);
 
 // The SDK client for the settings; `token_scheme` is "hmac-v1" or
-// "voprf-v1". Fails with kInvalidArgument naming the missing setting and
+// "voprf-v1". Without `tokenises` (commands that send no identifiers: me,
+// dispose, feed, notifications, receipt verify) no consortium key is
+// needed. Fails with kInvalidArgument naming the missing setting and
 // where to give it.
 Result<Client> BuildClient(const Settings& settings,
-                           std::string_view token_scheme);
+                           std::string_view token_scheme,
+                           bool tokenises = true);
 
 // The typed identifier for a row's kind and raw value.
 Identifier MakeIdentifier(const std::string& kind, const std::string& value,
