@@ -58,9 +58,10 @@ void AddRowFlags(CLI::App* command, RowSource* rows, bool with_refs = false) {
                       "Skip the first N rows of --file (to resume after a "
                       "failure)");
   if (with_refs) {
-    command->add_option("--ref", rows->refs,
-                        "Retract by this member's ref "
-                        "(repeatable)");
+    command
+        ->add_option("--ref", rows->refs,
+                     "Retract by this member's ref (repeatable)")
+        ->allow_extra_args(false);
   }
   command->add_option("VALUE", rows->values, "Identifiers (raw; never sent)");
 }
@@ -85,9 +86,12 @@ void AddRemoteFlags(CLI::App* command, Settings* flags, bool* json,
   command->add_option(
       "--hub-pin", flags->hub_pin,
       "SHA-256 of the hub's public key, hex (env CAIRN_HUB_PIN)");
-  command->add_option(
-      "--handle-service", flags->handle_services,
-      "Extra handle service registered on the hub (repeatable)");
+  // One value per flag (allow_extra_args(false)): a repeatable option would
+  // otherwise swallow the VALUE arguments after it.
+  command
+      ->add_option("--handle-service", flags->handle_services,
+                   "Extra handle service registered on the hub (repeatable)")
+      ->allow_extra_args(false);
   command->add_flag("--json", *json, "One JSON object per line");
   command
       ->add_option("--scheme", *scheme,
@@ -141,9 +145,10 @@ int main(int argc, char** argv) {
                         "CAIRN_REGION)");
   token_cmd->add_option("--key,--consortium-key", flags.consortium_key,
                         "Consortium key file (env CAIRN_CONSORTIUM_KEY)");
-  token_cmd->add_option("--handle-service", flags.handle_services,
-                        "Extra handle service registered on the hub "
-                        "(repeatable)");
+  token_cmd
+      ->add_option("--handle-service", flags.handle_services,
+                   "Extra handle service registered on the hub (repeatable)")
+      ->allow_extra_args(false);
   token_cmd->add_flag("--json", token.json, "One JSON object per line");
   token_cmd
       ->add_option("--scheme", token.scheme,

@@ -130,6 +130,16 @@ TEST_CASE("cli: usage and configuration errors say what to do") {
   }
 }
 
+TEST_CASE("cli: a repeatable option takes one value, not the VALUEs after it") {
+  auto r =
+      Cairn("", {"token", "--key", KeyFile(), "--kind", "handle",
+                 "--handle-service", "myspace", "myspace:aaa", "myspace:bbb"});
+  CAPTURE(r.out, r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("myspace:aaa"));
+  CHECK_THAT(r.out, Catch::Contains("myspace:bbb"));
+}
+
 TEST_CASE("cli: me shows the member") {
   auto r = Cairn("alpha", {"me"});
   REQUIRE(r.exit_code == 0);
