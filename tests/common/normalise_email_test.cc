@@ -58,6 +58,10 @@ constexpr Case kValid[] = {
     {"ja\u200bne@example.com", "jane@example.com"},
     {"ja\u200dne@example.com", "jane@example.com"},
     {"j\u200cane\u2060@example.com", "jane@example.com"},
+    // An invisible character between a letter and its accent: composed
+    // once it is gone (precomposed \u00e9 and \u00fc).
+    {"jane\u00ad\u0301@example.com", "jan\u00e9@example.com"},
+    {"u\u200d\u0308ser@example.com", "\u00fcser@example.com"},
     {"jane@ex\u00adample.com", "jane@example.com"},
     // IDN domains, mixed case.
     {"user@B\u00dcCHER.example", "user@xn--bcher-kva.example"},
@@ -107,6 +111,8 @@ TEST_CASE("email normalisation rejects what is not an address") {
       {"jane@@example.com", "more than one '@'"},
       {"jane@x@example.com", "more than one '@'"},
       {"\"jane@x\"@example.com", "more than one '@'"},
+      {"\"jane\"@example.com", "quoted local part"},
+      {"\"jane.doe\"@example.com", "quoted local part"},
       {"ja ne@example.com", "whitespace inside"},
       {"jane@exa mple.com", "whitespace inside"},
       {"jane\u00a0doe@example.com", "whitespace inside"},

@@ -41,6 +41,7 @@ Result<std::string> NormaliseEmail(std::string_view raw) {
   // attempts to dodge a match; no mail provider lets users register them.
   icu::UnicodeString text;
   int ats = 0;
+  bool removed = false;
   for (int32_t i = 0; i < lowered->length(); i = lowered->moveIndex32(i, 1)) {
     const UChar32 c = lowered->char32At(i);
     if (internal::IsWhiteSpace(c)) {
@@ -51,9 +52,20 @@ Result<std::string> NormaliseEmail(std::string_view raw) {
     if (internal::IsControl(c)) {
       return Invalid("email address contains a control character; remove it");
     }
-    if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) continue;
+    if (u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
+      removed = true;
+      continue;
+    }
     if (c == '@') ++ats;
     text.append(c);
+  }
+  // A removed character may have sat between a letter and its accent,
+  // which NFC could not compose across: compose again, or the output would
+  // not be a fixed point.
+  if (removed) {
+    auto composed = internal::Nfc(text);
+    if (!composed) return tl::unexpected(composed.error());
+    text = std::move(*composed);
   }
   if (text.isEmpty()) {
     return Invalid(
@@ -77,6 +89,14 @@ Result<std::string> NormaliseEmail(std::string_view raw) {
     return Invalid(
         "email address has nothing before the '@'; give the full "
         "address");
+  }
+  // "jane"@x is the mailbox jane@x, but unquoting in general (escapes,
+  // spaces, dots) is not worth its risk: refuse rather than give the quoted
+  // form a token of its own that would never match the plain one.
+  if (local_text.indexOf(u'"') >= 0) {
+    return Invalid(
+        "email address has a quoted local part; quoted local parts are not "
+        "supported: give the address without quotes");
   }
   if (domain_text.isEmpty()) {
     return Invalid(
