@@ -27,29 +27,30 @@ IndexKey ReadIndexKey(const Statement& row, int col) {
   return key;
 }
 
-std::optional<KeyProblem> CheckTokenKey(const SqliteStoreOptions& options,
-                                        const Directory& dir,
-                                        const TokenKey& key) {
+tl::expected<IndexKey, KeyProblem> ResolveTokenKey(
+    const SqliteStoreOptions& options, const Directory& dir,
+    const TokenKey& key) {
+  if (auto resolved = ToIndexKey(options, dir, key)) return *resolved;
+  // Only on refusal: say which of ToIndexKey's checks failed.
   if (!dir.KindId(key.kind)) {
-    return KeyProblem{"kind '" + key.kind +
-                          "' is not registered on this hub; use a built-in "
-                          "kind or ask the operator to register it",
-                      "kind"};
+    return tl::unexpected(
+        KeyProblem{"kind '" + key.kind +
+                       "' is not registered on this hub; use a built-in "
+                       "kind or ask the operator to register it",
+                   "kind"});
   }
   if (!SchemeAccepted(options, key.scheme)) {
-    return KeyProblem{"token scheme '" + std::string(ToString(key.scheme)) +
-                          "' is not accepted by this hub; see token_schemes "
-                          "in GET /v1/me",
-                      "scheme"};
+    return tl::unexpected(
+        KeyProblem{"token scheme '" + std::string(ToString(key.scheme)) +
+                       "' is not accepted by this hub; see token_schemes "
+                       "in GET /v1/me",
+                   "scheme"});
   }
-  if (!EpochAccepted(options, key)) {
-    return KeyProblem{"voprf-v1 epoch " + std::to_string(key.epoch) +
-                          " is not one this hub holds a key for; derive the "
-                          "token again under the epoch announced in GET "
-                          "/v1/me",
-                      "epoch"};
-  }
-  return std::nullopt;
+  return tl::unexpected(
+      KeyProblem{"voprf-v1 epoch " + std::to_string(key.epoch) +
+                     " is not one this hub holds a key for; derive the "
+                     "token again under the epoch announced in GET /v1/me",
+                 "epoch"});
 }
 
 std::optional<IndexKey> ToIndexKey(const SqliteStoreOptions& options,

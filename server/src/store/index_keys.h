@@ -33,19 +33,22 @@ struct KindCache {
 // scheme, epoch, token, as the signals table stores them.
 IndexKey ReadIndexKey(const Statement& row, int col);
 
-// The index key of `key`, or nullopt when its kind is not registered or
-// its scheme or epoch is not accepted (such a token matches nothing).
-// Why this hub cannot hold `key` (its kind, scheme or epoch), for a
+// Why this hub cannot hold a key (its kind, scheme or epoch), for a
 // per-item error: what is wrong and what to do, and the field ("kind",
-// "scheme" or "epoch"). nullopt when ToIndexKey would accept it.
+// "scheme" or "epoch").
 struct KeyProblem {
   std::string message;
   const char* field;
 };
-std::optional<KeyProblem> CheckTokenKey(const SqliteStoreOptions& options,
-                                        const Directory& dir,
-                                        const TokenKey& key);
 
+// The index key of `key` for a command that stores or retracts it: like
+// ToIndexKey, but a key this hub cannot hold is explained.
+tl::expected<IndexKey, KeyProblem> ResolveTokenKey(
+    const SqliteStoreOptions& options, const Directory& dir,
+    const TokenKey& key);
+
+// The index key of `key`, or nullopt when its kind is not registered or
+// its scheme or epoch is not accepted (such a token matches nothing).
 std::optional<IndexKey> ToIndexKey(const SqliteStoreOptions& options,
                                    const Directory& dir, const TokenKey& key,
                                    KindCache* cache = nullptr);

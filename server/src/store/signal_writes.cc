@@ -105,10 +105,11 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
                         "signals[" + std::to_string(i) + "]." + field, i);
     return r;
   };
-  if (auto problem = CheckTokenKey(options_, dir, item.key)) {
-    return fail(std::move(problem->message), problem->field);
+  auto resolved = ResolveTokenKey(options_, dir, item.key);
+  if (!resolved) {
+    return fail(std::move(resolved.error().message), resolved.error().field);
   }
-  const std::optional<std::uint16_t> kind = dir.KindId(item.key.kind);
+  const IndexKey& key = *resolved;
   const std::int64_t banned_at = ToUnix(item.banned_at);
   if (banned_at > b.now + options_.max_clock_skew.count()) {
     return fail(
@@ -133,7 +134,6 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
           "expires_at");
     }
   }
-  IndexKey key{*kind, item.key.scheme, item.key.epoch, item.key.token};
   IndexEntry entry;
   entry.banned_at = banned_at;
   entry.member = me.number;
@@ -374,18 +374,17 @@ Result<RetractOutcome> StoreWrites::Retract(BatchState& b,
     if (item.key) {
       // Like submit: a token this hub cannot hold is an error that says
       // why, not "not found".
-      if (auto problem = CheckTokenKey(options_, *dir, *item.key)) {
+      auto key = ResolveTokenKey(options_, *dir, *item.key);
+      if (!key) {
         r.status = RetractStatus::kError;
         r.error = ItemError(
-            ErrorCode::kInvalidArgument, std::move(problem->message),
-            "retractions[" + std::to_string(i) + "]." + problem->field, i);
+            ErrorCode::kInvalidArgument, std::move(key.error().message),
+            "retractions[" + std::to_string(i) + "]." + key.error().field, i);
         outcome.results.push_back(std::move(r));
         continue;
       }
-      if (auto key = ToIndexKey(options_, *dir, *item.key)) {
-        for (const IndexEntry& e : BatchLookup(b, *key, kAnyTime)) {
-          if (e.member == me->number) targets.push_back({*key, e.rowid});
-        }
+      for (const IndexEntry& e : BatchLookup(b, *key, kAnyTime)) {
+        if (e.member == me->number) targets.push_back({*key, e.rowid});
       }
     } else if (!item.ref.empty()) {
       std::optional<Statement> slot;
