@@ -6,17 +6,16 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include "cairn/whole_file.h"
 
 namespace cairn::server {
 namespace {
 
+// Only for the message naming who holds the lock: an unreadable holder
+// file leaves the name out rather than failing the refusal.
 std::string ReadHolder(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
+  std::string s = ReadWholeFile(file, "lock file").value_or("");
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }

@@ -2,14 +2,11 @@
 
 #include <sodium.h>
 
-#include <fstream>
-#include <iterator>
-#include <sstream>
-
 #include "../wire/json.h"
 #include "cairn/encoding.h"
 #include "cairn/sha256.h"
 #include "cairn/timestamp.h"
+#include "cairn/whole_file.h"
 
 namespace cairn {
 namespace {
@@ -80,23 +77,6 @@ Status VerifyFor(const Response& response, std::string_view endpoint,
   expected.member = std::string(member);
   if (request_body) expected.request_digest = Sha256Hex(*request_body);
   return VerifyReceipt(*response.receipt, expected, keys);
-}
-
-Result<std::string> ReadFile(const std::filesystem::path& file,
-                             std::string_view what) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    return MakeError(ErrorCode::kIo,
-                     "cannot read " + std::string(what) + " " + file.string() +
-                         ": check the path and its permissions");
-  }
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    return MakeError(ErrorCode::kIo, "error reading " + std::string(what) +
-                                         " " + file.string());
-  }
-  return text;
 }
 
 // The receipt of any response body, ignoring everything else.
@@ -348,11 +328,11 @@ Result<wire::Receipt> VerifySavedResponseFile(
     const std::filesystem::path& response_file,
     std::span<const wire::HubKey> keys,
     const std::filesystem::path& request_file) {
-  auto response = ReadFile(response_file, "response file");
+  auto response = ReadWholeFile(response_file, "response file");
   if (!response) return tl::unexpected(response.error());
   std::optional<std::string> request;
   if (!request_file.empty()) {
-    auto text = ReadFile(request_file, "request file");
+    auto text = ReadWholeFile(request_file, "request file");
     if (!text) return tl::unexpected(text.error());
     request = std::move(*text);
   }
@@ -415,7 +395,7 @@ Result<HubKeysResponse> DecodeHubKeysResponse(std::string_view json) {
 
 Result<std::vector<wire::HubKey>> LoadHubKeysFile(
     const std::filesystem::path& file) {
-  auto text = ReadFile(file, "hub keys file");
+  auto text = ReadWholeFile(file, "hub keys file");
   if (!text) return tl::unexpected(text.error());
   auto decoded = DecodeHubKeysResponse(*text);
   if (!decoded) {

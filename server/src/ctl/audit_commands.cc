@@ -2,10 +2,8 @@
 // signed checkpoints), on a live data directory or a restored backup.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +11,7 @@
 #include <rapidjson/writer.h>
 
 #include "cairn/timestamp.h"
+#include "cairn/whole_file.h"
 #include "cairn/wire/audit.h"
 #include "server/src/audit/audit_verify.h"
 #include "server/src/ctl/command.h"
@@ -87,15 +86,11 @@ Result<std::vector<wire::AuditCheckpoint>> LoadHeldCheckpoints(
     const std::vector<std::string>& files) {
   std::vector<wire::AuditCheckpoint> out;
   for (const std::string& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      return MakeError(ErrorCode::kIo, "cannot read " + file +
-                                           ": pass a saved answer of GET "
-                                           "/v1/audit/checkpoints");
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    auto page = wire::DecodeAuditCheckpointsResponse(text.str());
+    auto text =
+        ReadWholeFile(file, "checkpoints file",
+                      "pass a saved answer of GET /v1/audit/checkpoints");
+    if (!text) return tl::unexpected(text.error());
+    auto page = wire::DecodeAuditCheckpointsResponse(*text);
     if (!page) {
       return MakeError(ErrorCode::kInvalidArgument,
                        file +

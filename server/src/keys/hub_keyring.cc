@@ -9,14 +9,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <system_error>
 
 #include "cairn/encoding.h"
 #include "cairn/timestamp.h"
+#include "cairn/whole_file.h"
 
 namespace cairn::server {
 
@@ -32,28 +31,20 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kAlgorithm = "ed25519";
+constexpr std::string_view kKeysDirRemedy =
+    "check the keys directory's owner and permissions";
 
 tl::unexpected<Error> IoError(const fs::path& file, std::string_view doing,
                               int err) {
-  return MakeError(ErrorCode::kIo, "cannot " + std::string(doing) + " " +
-                                       file.string() + ": " +
-                                       std::strerror(err) +
-                                       "; check the keys directory's owner "
-                                       "and permissions");
+  return MakeError(ErrorCode::kIo,
+                   "cannot " + std::string(doing) + " " + file.string() + ": " +
+                       std::strerror(err) + "; " + std::string(kKeysDirRemedy));
 }
 
 std::string KeyIdOf(const std::array<std::uint8_t, 32>& public_key) {
   std::array<std::uint8_t, crypto_hash_sha256_BYTES> digest{};
   crypto_hash_sha256(digest.data(), public_key.data(), public_key.size());
   return "hk_" + HexEncode(digest).substr(0, 16);
-}
-
-Result<std::string> ReadSmallFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return IoError(file, "read", errno);
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  return text;
 }
 
 // Writes `text` to `file` via a temporary file, fsync and rename, so a
@@ -115,7 +106,7 @@ std::string PublicFileText(const HubPublicKey& key) {
 }
 
 Result<HubPublicKey> ParsePublicFile(const fs::path& file) {
-  auto text = ReadSmallFile(file);
+  auto text = ReadWholeFile(file, "hub key file", kKeysDirRemedy);
   if (!text) return tl::unexpected(text.error());
   auto bad = [&](std::string what) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -207,7 +198,7 @@ Status CheckPrivateFileMode(const fs::path& file) {
 Result<std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES>> LoadSecret(
     const fs::path& file, const HubPublicKey& pub) {
   if (auto s = CheckPrivateFileMode(file); !s) return tl::unexpected(s.error());
-  auto text = ReadSmallFile(file);
+  auto text = ReadWholeFile(file, "hub key file", kKeysDirRemedy);
   if (!text) return tl::unexpected(text.error());
   std::string_view hex = *text;
   while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) {

@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <limits>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "cairn/whole_file.h"
 #include "transport/listener.h"
 
 namespace cairn::server {
@@ -383,18 +382,12 @@ Result<HubConfig> ParseHubConfig(std::string_view toml_text,
 }
 
 Result<HubConfig> LoadHubConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return MakeError(ErrorCode::kIo,
-                     fmt::format("cannot open configuration file '{}'; check "
-                                 "the path given with --config",
-                                 path));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
+  auto text = ReadWholeFile(path, "configuration file",
+                            "check the path given with --config");
+  if (!text) return tl::unexpected(text.error());
   const std::string base_dir =
       std::filesystem::path(path).parent_path().string();
-  return ParseHubConfig(text.str(), path, base_dir.empty() ? "." : base_dir);
+  return ParseHubConfig(*text, path, base_dir.empty() ? "." : base_dir);
 }
 
 Status ValidateTransportConfig(const TransportConfig& c) {
