@@ -190,11 +190,17 @@ TEST_CASE("cli: submit, query, dispose, notifications, retract, feed") {
                               "nobody." + tag + "@example.com",
                               "BAN." + tag + "@EXAMPLE.com"});
   REQUIRE(query.exit_code == 0);
-  CHECK_THAT(query.out, Catch::Contains(R"("row":2)"));
+  CHECK_THAT(query.out, Catch::StartsWith(R"({"row":2,"status":"match",)"));
   const auto at = query.out.find(R"("match_id":")");
   REQUIRE(at != std::string::npos);
   const std::string match_id = query.out.substr(at + 12, 34);
   CHECK_THAT(query.err, Catch::Contains("queried 2, 1 matched"));
+
+  // A refused row is a line of the same stream, with status "error".
+  auto refused = Cairn(
+      "beta", {"query", "--json", "--kind", "email", "no-at-sign." + tag});
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.out, Catch::StartsWith(R"({"row":1,"status":"error",)"));
 
   auto table = Cairn("beta", {"query", "--kind", "email", email});
   CHECK(table.exit_code == 0);

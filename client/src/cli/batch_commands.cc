@@ -170,6 +170,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
       if (json) {
         std::printf("%s\n", JsonObjectWriter()
                                 .Add("row", static_cast<std::uint64_t>(row))
+                                .Add("status", "error")
                                 .Add("error", message)
                                 .Finish()
                                 .c_str());
@@ -184,6 +185,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
             "%s\n",
             JsonObjectWriter()
                 .Add("row", static_cast<std::uint64_t>(row))
+                .Add("status", "match")
                 .Add("kind", m.identifier.kind())
                 .Add("value", m.identifier.value())
                 .Add("match_id", match.match_id)
