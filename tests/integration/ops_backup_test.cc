@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -374,6 +375,90 @@ TEST_CASE("restore --force replaces a stopped hub's database") {
   CHECK(Matches(h, h.Port(), later_tokens) == 0);
   // The replaced database still holds the later signals.
   CHECK(CountSignals(replaced, later_tokens) == 5);
+}
+
+// cairnctl restore with rename(2) failing for sources that contain any of
+// `fail_from` (':'-separated), through the LD_PRELOAD shim.
+CommandResult RestoreWithFailingRename(const std::string& backup,
+                                       const std::string& data_dir,
+                                       const std::string& fail_from) {
+  // An ASan build's runtime must otherwise come first in the library list.
+  return RunCommand(
+      {"env", std::string("LD_PRELOAD=") + CAIRN_FAIL_RENAME_SHIM,
+       "CAIRN_TEST_FAIL_RENAME_FROM=" + fail_from,
+       "ASAN_OPTIONS=verify_asan_link_order=0", RunningHub::CairnctlPath(),
+       "restore", "--from", backup, "--data", data_dir, "--force"},
+      kTimeout);
+}
+
+// Files in `dir` whose names contain `part`.
+std::vector<std::string> FilesContaining(const std::string& dir,
+                                         std::string_view part) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(part) != std::string::npos) out.push_back(entry.path());
+  }
+  return out;
+}
+
+TEST_CASE("restore whose final rename fails puts the current database back") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  std::vector<SignalSpec> first(3);
+  for (auto& s : first) s.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(first)).status ==
+          200);
+  const std::string backup = h.Scratch().File("backup.db");
+  REQUIRE(
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
+      0);
+  std::vector<SignalSpec> later(4);
+  std::vector<std::string> later_tokens;
+  for (auto& s : later) {
+    s.token = RandomTokenHex();
+    later_tokens.push_back(s.token);
+  }
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(later)).status ==
+          200);
+  REQUIRE(h.Stop());
+  REQUIRE(CountSignals(h.DbPath(), later_tokens) == 4);
+
+  SECTION("the current database is put back and nothing changes") {
+    auto r = RestoreWithFailingRename(backup, h.DataDir(), ".restore-tmp");
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code != 0);
+    CHECK_THAT(r.err, Catch::Contains("cannot rename"));
+    CHECK_THAT(r.err, Catch::Contains("the current database was put back, "
+                                      "nothing changed"));
+    // The database with the later signals is in place again, and neither
+    // the staged copy nor a moved-aside file is left behind.
+    CHECK(CountSignals(h.DbPath(), later_tokens) == 4);
+    CHECK(FilesContaining(h.DataDir(), ".restore-tmp").empty());
+    CHECK(FilesContaining(h.DataDir(), ".replaced-").empty());
+    REQUIRE(h.Restart());
+    CHECK(Matches(h, h.Port(), later_tokens) == 4);
+  }
+
+  SECTION("when it cannot be put back either, the error says where it is") {
+    auto r = RestoreWithFailingRename(backup, h.DataDir(),
+                                      ".restore-tmp:.replaced-");
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code != 0);
+    const auto moved = FilesContaining(h.DataDir(), ".replaced-");
+    REQUIRE(moved.size() == 1);
+    CHECK_THAT(r.err,
+               Catch::Contains("the current database is at '" + moved[0] +
+                               "': move it back to '" + h.DbPath() + "'"));
+    CHECK_FALSE(fs::exists(h.DbPath()));
+    CHECK(FilesContaining(h.DataDir(), ".restore-tmp").empty());
+    // Following the message restores the hub as it was.
+    fs::rename(moved[0], h.DbPath());
+    CHECK(CountSignals(h.DbPath(), later_tokens) == 4);
+    REQUIRE(h.Restart());
+    CHECK(Matches(h, h.Port(), later_tokens) == 4);
+  }
 }
 
 }  // namespace
