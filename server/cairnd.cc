@@ -307,8 +307,10 @@ int main(int argc, char** argv) {
   // Reports read the database over their own read-only connection.
   auto reports = ReportSource::Open(store_options.db_path);
   if (!reports) return Fail(reports.error().ToString());
-  api_options.reports = *reports;
-  ApiRouter router(**store, metrics, api_options);
+  // The router holds the only reference, and FinishReads closes it before
+  // the store closes (so the store's writer is the last connection).
+  api_options.reports = std::move(*reports);
+  ApiRouter router(**store, metrics, std::move(api_options));
 
   auto server = HubServer::Create(config->transport, router);
   if (!server) return Fail(server.error().ToString());
@@ -337,7 +339,12 @@ int main(int argc, char** argv) {
   // deadline) use the store: finish them first.
   router.FinishReads();
   if (oprf_evaluator) oprf_evaluator->Shutdown();
-  store->reset();  // drains queued writes, then closes the database
+  // Drains queued writes, then closes the database.
+  if (auto s = (*store)->Close(); !s) {
+    spdlog::error("closing the store: {}", s.error().ToString());
+    return 1;
+  }
+  store->reset();
   spdlog::info("cairnd stopped cleanly");
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -127,6 +128,33 @@ TEST_CASE("every acknowledged signal survives SIGKILL and the db is intact") {
   std::size_t missing = 0;
   for (const auto& a : acknowledged) missing += stored.count(a.signal_id) == 0;
   CHECK(missing == 0);
+}
+
+TEST_CASE("a clean stop leaves everything in cairn.db and no WAL beside it") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  std::vector<SignalSpec> signals(20);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
+          200);
+  // A report opens the reports' own connection too.
+  REQUIRE(h.Curl("alpha", "GET",
+                 "/v1/reports/"
+                 "summary?from=2020-01-01T00:00:00Z&to=2021-01-01T00:00:00Z")
+              .status == 200);
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  CHECK(*stopped == 0);
+  // An operator who copies only cairn.db of a stopped hub must get every
+  // acknowledged signal: nothing may be left in a -wal file.
+  CHECK_FALSE(std::filesystem::exists(h.DbPath() + "-wal"));
+  CHECK_FALSE(std::filesystem::exists(h.DbPath() + "-shm"));
+  std::string in;
+  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
+  CHECK(SqlColumn(h.DbPath(),
+                  "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" +
+                      in + ")") == std::vector<std::string>{"20"});
 }
 
 TEST_CASE("a second cairnd on the same data directory is refused") {

@@ -54,6 +54,36 @@ TEST_CASE(
   CHECK((*store)->ListKinds().size() == 5);
 }
 
+TEST_CASE("Close leaves every committed write in the database file") {
+  StoreFixture f;
+  REQUIRE(testing::SubmitOne(f.store(), "alpha", testing::Signal(1)));
+  const std::filesystem::path path = f.Options().db_path;
+  const std::filesystem::path wal = path.string() + "-wal";
+  REQUIRE(std::filesystem::file_size(wal) > 0);
+
+  SECTION("alone, it folds the WAL in and removes it") {
+    CHECK(f.store().Close().has_value());
+    CHECK_FALSE(std::filesystem::exists(wal));
+  }
+  SECTION("with another idle connection open, it folds the WAL in") {
+    auto other = Database::Open(path, false, true, std::chrono::seconds(1));
+    REQUIRE(other.has_value());
+    {
+      // A connection holds the WAL's shared memory once it has read.
+      auto read = (*other)->Prepare("SELECT count(*) FROM signals");
+      REQUIRE(read.has_value());
+      REQUIRE(read->Step().value());
+      CHECK(read->Int(0) == 1);
+    }
+    CHECK(f.store().Close().has_value());
+    CHECK(std::filesystem::file_size(wal) == 0);
+  }
+  f.store_ptr().reset();
+  // The file alone, read with no WAL beside it, holds the signal.
+  std::filesystem::remove(wal);
+  CHECK(QueryInt(path, "SELECT count(*) FROM signals") == 1);
+}
+
 TEST_CASE("opening a version-1 database migrates it and keeps its rows") {
   TempDir dir;
   ManualClock clock;

@@ -144,6 +144,9 @@ void ApiRouter::FinishReads() {
   // Reads already posted still answer their calls.
   if (reads_) reads_->join();
   if (reports_) reports_->join();
+  // The reports' read-only connection must close before the store's
+  // writer does, or SQLite leaves the WAL beside cairn.db (sqlite_store.cc).
+  options_.reports.reset();
 }
 
 void ApiRouter::RunRead(const CallPtr& call, ReadKind kind,

@@ -85,9 +85,11 @@ class ApiRouter final : public RequestHandler {
               std::function<void(HttpResponse)> respond) override;
 
   // Waits for the reads already handed to the read threads (reports,
-  // stream pages) to finish. Call after the transport has stopped and
-  // before the store goes: those reads use it. No request may be handed
-  // in afterwards. Idempotent; the destructor calls it too.
+  // stream pages) to finish, then releases the report source (and so its
+  // database connection, if the router held the last reference). Call
+  // after the transport has stopped and before the store goes: those reads
+  // use it. No request may be handed in afterwards. Idempotent; the
+  // destructor calls it too.
   void FinishReads();
 
   struct Call;  // one request in flight; defined in api_router.cc

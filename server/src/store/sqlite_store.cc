@@ -55,7 +55,9 @@ class SqliteStore final : public Store {
     if (!options_.clock) options_.clock = SystemClock();
   }
 
-  ~SqliteStore() override {
+  ~SqliteStore() override { (void)Close(); }
+
+  Status Close() override {
     {
       std::lock_guard lock(queue_mutex_);
       stopping_ = true;
@@ -65,6 +67,36 @@ class SqliteStore final : public Store {
     completions_.reset();  // runs the last acknowledgements
     if (checkpointer_ && writer_db_) WalCheckpointer::Detach(*writer_db_);
     checkpointer_.reset();
+    // A stopped hub's cairn.db must hold everything on its own: operators
+    // copy it, and a -wal left beside it would be lost with the copy.
+    // SQLite folds the WAL in and deletes it when the last connection
+    // closes, but only if that connection may write, so the reader goes
+    // first; the explicit checkpoint covers a connection that someone
+    // else still holds open (the WAL is then left empty).
+    reader_db_.reset();
+    if (!writer_db_) return {};
+    Status checkpoint = FinalCheckpoint(*writer_db_);
+    writer_db_.reset();
+    return checkpoint;
+  }
+
+  // PRAGMA wal_checkpoint(TRUNCATE) answers SQLITE_OK even when another
+  // connection kept it from finishing; its first column says so.
+  static Status FinalCheckpoint(Database& db) {
+    auto fail = [](const std::string& why) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "the final WAL checkpoint did not complete (" + why +
+                           "); keep the -wal file beside the database: the "
+                           "next start folds it in");
+    };
+    auto stmt = db.Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!stmt) return fail(stmt.error().message);
+    auto row = stmt->Step();
+    if (!row) return fail(row.error().message);
+    if (*row && stmt->Int(0) != 0) {
+      return fail("another connection was reading the database");
+    }
+    return {};
   }
 
   Status Open() {

@@ -84,8 +84,16 @@ class Store {
   Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
-  // Finishes queued commands, stops the writer and closes the database.
+  // Finishes queued commands, stops the writer and closes the database
+  // (calls Close() if it was not called).
   virtual ~Store() = default;
+
+  // Finishes queued commands, stops the writer and closes the database so
+  // that the database file holds every committed write on its own (for
+  // SQLite: no -wal file left beside it). An error means the file still
+  // needs what was left beside it. Nothing but destruction may follow.
+  // Call it only once every reader of the store has gone.
+  virtual Status Close() { return {}; }
 
   // ---- Members (reads are served from an in-memory snapshot) -------------
 
