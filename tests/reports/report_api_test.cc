@@ -134,6 +134,9 @@ TEST_CASE("report visibility by role") {
 
 TEST_CASE("bad report parameters are 400s naming the parameter") {
   ReportFixture f;
+  // After the fixture's writes have committed (ReportReads waits for them).
+  REQUIRE(f.ReportReads().empty());
+  const StoreSnapshot before = TakeSnapshot(f.api());
   struct Case {
     std::string query;
     std::string field;
@@ -154,11 +157,20 @@ TEST_CASE("bad report parameters are 400s naming the parameter") {
     CHECK(r.status == 400);
     CHECK(r.ErrorCode() == "invalid_argument");
     CHECK(r.ErrorBody().field == c.field);
+    CHECK_FALSE(r.ErrorBody().message.empty());
   }
   auto bad_cursor =
       f.Get("/v1/reports/matches?" + kPeriod + "&after=zz", kComplianceFp);
   CHECK(bad_cursor.status == 400);
+  CHECK(bad_cursor.ErrorCode() == "invalid_argument");
   CHECK(bad_cursor.ErrorBody().field == "after");
+  // A refused read is not a read: no report.read entry (ReportReads waits
+  // for the writer first), and nothing else changed either.
+  CHECK(f.ReportReads().empty());
+  const StoreSnapshot after = TakeSnapshot(f.api());
+  INFO("before:\n" << Describe(before) << "\nafter:\n" << Describe(after));
+  CHECK(SameData(after, before));
+  CHECK(after.rows == before.rows);  // with the audit tables
 }
 
 TEST_CASE("every report read is audited as report.read") {

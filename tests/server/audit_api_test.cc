@@ -78,12 +78,25 @@ TEST_CASE("audit checkpoints: bad paging parameters are refused") {
       {"?after=9223372036854775808", "after"},
   };
   ApiFixture f;
+  InsertCheckpoints(f.db_path(), 2);
+  const apitest::StoreSnapshot before = apitest::TakeSnapshot(f);
   for (const Case& c : cases) {
     CAPTURE(c.query);
     Response r =
         f.Get(std::string("/v1/audit/checkpoints") + c.query, kAlphaFp);
     CHECK(r.status == 400);
+    CHECK(r.ErrorCode() == "invalid_argument");
     CHECK(r.ErrorBody().field == c.field);
+    CHECK_FALSE(r.ErrorBody().message.empty());
+    // Nothing stored, not even an audit entry (a blocking command queues
+    // behind any audit append, so one would have committed by now).
+    REQUIRE(f.store().CheckpointIfDueAndWait().has_value());
+    const apitest::StoreSnapshot after = apitest::TakeSnapshot(f);
+    INFO("before:\n"
+         << apitest::Describe(before) << "\nafter:\n"
+         << apitest::Describe(after));
+    CHECK(apitest::SameData(after, before));
+    CHECK(after.rows == before.rows);  // with the audit tables
   }
 }
 

@@ -1,5 +1,7 @@
 // The offline verifier against tampered copies of a real hub database:
 // each kind of tampering is detected and the first bad entry named.
+#include <sodium.h>
+
 #include <catch2/catch.hpp>
 
 #include "audit_test_util.h"
@@ -108,6 +110,90 @@ TEST_CASE("audit entry hashes match the protocol's encoding and SHA-256") {
       h1};
   CHECK(HexEncode(HashAuditEntry(second)) ==
         "2193d05f14766cefd2138aca90fcf33aa4b658bb700e03a21741bbd703fdfd36");
+}
+
+// Known answer for the checkpoint message and its signature, computed
+// outside the hub from docs/protocol.md ("Checkpoints"):
+//   LP("cairn-audit-checkpoint-v1") || U64(seq) || head_hash || U64(at) ||
+//   LP(key_id)
+// with seq 1000, head_hash a0 a1 ... bf, at 1767225600
+// (2026-01-01T00:00:00Z) and key_id "hk_0123456789abcdef":
+//   python3 -c 'import struct
+//   LP = lambda s: struct.pack(">I", len(s)) + s
+//   m = (LP(b"cairn-audit-checkpoint-v1") + struct.pack(">Q", 1000) +
+//        bytes(range(0xa0, 0xc0)) + struct.pack(">Q", 1767225600) +
+//        LP(b"hk_0123456789abcdef"))
+//   print(m.hex()); open("msg.bin", "wb").write(m)'
+// The signature is Ed25519 with seed 00 01 02 ... 1f, made twice, with the
+// same result:
+//   python3 -c 'import base64
+//   from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+//       Ed25519PrivateKey)
+//   k = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+//   print(base64.b64encode(k.sign(open("msg.bin", "rb").read())).decode())'
+//   DER=302e020100300506032b657004220420
+//   SEED=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+//   echo $DER$SEED | xxd -r -p > seed.der
+//   openssl pkeyutl -sign -rawin -inkey seed.der -keyform DER -in msg.bin |
+//     base64 -w0
+constexpr const char* kCheckpointMessageHex =
+    "00000019636169726e2d61756469742d636865636b706f696e742d7631"  // LP(domain)
+    "00000000000003e8"                                            // seq 1000
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "000000006955b900"                                 // at
+    "00000013686b5f30313233343536373839616263646566";  // LP(key_id)
+constexpr const char* kCheckpointSignature =
+    "fMt/5dsprKlzqbig8rEKWyphlHFi6M2UUnJfz70p3Z/QzfAQupyhh0lJqo+fSJNfwxy3d9vT"
+    "myJofRQGFxY8BQ==";
+// The public key of seed 00 01 ... 1f (as in tests/common/receipt_test.cc).
+constexpr const char* kSeedPublicKey =
+    "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=";
+
+TEST_CASE(
+    "audit checkpoint messages and signatures match the protocol's "
+    "encoding and Ed25519") {
+  REQUIRE(sodium_init() >= 0);
+  AuditHash head{};
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    head[i] = static_cast<std::uint8_t>(0xa0 + i);
+  }
+  const std::vector<std::uint8_t> message =
+      EncodeCheckpointMessage(1000, head, 1767225600, "hk_0123456789abcdef");
+  CHECK(HexEncode(message) == kCheckpointMessageHex);
+
+  std::array<std::uint8_t, crypto_sign_SEEDBYTES> seed{};
+  for (std::size_t i = 0; i < seed.size(); ++i) {
+    seed[i] = static_cast<std::uint8_t>(i);
+  }
+  std::array<std::uint8_t, crypto_sign_PUBLICKEYBYTES> pk{};
+  std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES> sk{};
+  crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
+  CHECK(Base64Encode(pk) == kSeedPublicKey);
+  // Signed as the hub's signer does (crypto_sign_detached over the message).
+  std::array<std::uint8_t, crypto_sign_BYTES> signature{};
+  crypto_sign_detached(signature.data(), nullptr, message.data(),
+                       message.size(), sk.data());
+  CHECK(Base64Encode(signature) == kCheckpointSignature);
+
+  // And the published signature verifies over the published bytes, as a
+  // member's verifier written from the protocol would check it.
+  const auto expected_message = HexDecode(kCheckpointMessageHex);
+  const auto expected_signature = Base64Decode(kCheckpointSignature);
+  REQUIRE(expected_message.has_value());
+  REQUIRE(expected_signature.has_value());
+  REQUIRE(expected_signature->size() == crypto_sign_BYTES);
+  CHECK(crypto_sign_verify_detached(expected_signature->data(),
+                                    expected_message->data(),
+                                    expected_message->size(), pk.data()) == 0);
+
+  // A negative time is two's complement, as for entries; an empty key id
+  // is a zero length (checked with the same Python, struct.pack(">q", -1)).
+  const std::vector<std::uint8_t> negative =
+      EncodeCheckpointMessage(1, AuditHash{}, -1, "");
+  CHECK(HexEncode(negative) ==
+        "00000019636169726e2d61756469742d636865636b706f696e742d7631"
+        "0000000000000001" +
+            std::string(64, '0') + "ffffffffffffffff" + "00000000");
 }
 
 TEST_CASE("an untouched log verifies, with its entries, checkpoints and span") {

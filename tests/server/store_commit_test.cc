@@ -1,8 +1,11 @@
 // Group commit, failure injection, audit hook and rebuilding after reopen.
+#include <sqlite3.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -210,15 +213,195 @@ Result<SubmitOutcome> SubmitMany(Store& s, const std::string& member, int first,
   return s.SubmitAndWait(c);
 }
 
+// Which threads write the database file and which its write-ahead log,
+// seen from below SQLite: while alive, SQLite's default VFS is a shim over
+// the one it replaces that notes the writing thread of each xWrite while
+// recording. In WAL mode only a checkpoint writes the database file and
+// only a commit appends to the log, so a checkpoint run inside a commit
+// shows up as the writer's thread among the database file's writers.
+class WriteThreads {
+ public:
+  WriteThreads() {
+    REQUIRE(sqlite3_initialize() == SQLITE_OK);
+    real_ = sqlite3_vfs_find(nullptr);
+    REQUIRE(real_ != nullptr);
+    shim_ = *real_;
+    shim_.iVersion = 2;
+    shim_.szOsFile = static_cast<int>(sizeof(File)) + real_->szOsFile;
+    shim_.pNext = nullptr;
+    shim_.zName = "cairn-test-write-threads";
+    shim_.pAppData = nullptr;
+    shim_.xOpen = &Open;
+    shim_.xDelete = [](sqlite3_vfs*, const char* name, int sync) {
+      return real_->xDelete(real_, name, sync);
+    };
+    shim_.xAccess = [](sqlite3_vfs*, const char* name, int flags, int* out) {
+      return real_->xAccess(real_, name, flags, out);
+    };
+    shim_.xFullPathname = [](sqlite3_vfs*, const char* name, int n, char* o) {
+      return real_->xFullPathname(real_, name, n, o);
+    };
+    shim_.xDlOpen = [](sqlite3_vfs*, const char* name) {
+      return real_->xDlOpen(real_, name);
+    };
+    shim_.xDlError = [](sqlite3_vfs*, int n, char* out) {
+      real_->xDlError(real_, n, out);
+    };
+    shim_.xDlSym = [](sqlite3_vfs*, void* h, const char* sym) {
+      return real_->xDlSym(real_, h, sym);
+    };
+    shim_.xDlClose = [](sqlite3_vfs*, void* h) { real_->xDlClose(real_, h); };
+    shim_.xRandomness = [](sqlite3_vfs*, int n, char* out) {
+      return real_->xRandomness(real_, n, out);
+    };
+    shim_.xSleep = [](sqlite3_vfs*, int us) {
+      return real_->xSleep(real_, us);
+    };
+    shim_.xCurrentTime = [](sqlite3_vfs*, double* out) {
+      return real_->xCurrentTime(real_, out);
+    };
+    shim_.xGetLastError = [](sqlite3_vfs*, int n, char* out) {
+      return real_->xGetLastError(real_, n, out);
+    };
+    shim_.xCurrentTimeInt64 = [](sqlite3_vfs*, sqlite3_int64* out) {
+      return real_->xCurrentTimeInt64(real_, out);
+    };
+    shim_.xSetSystemCall = nullptr;
+    shim_.xGetSystemCall = nullptr;
+    shim_.xNextSystemCall = nullptr;
+    REQUIRE(real_->iVersion >= 2);
+    REQUIRE(sqlite3_vfs_register(&shim_, /*makeDflt=*/1) == SQLITE_OK);
+  }
+  // Files opened through the shim keep working: its structures are static.
+  ~WriteThreads() {
+    recording_ = false;
+    sqlite3_vfs_register(real_, /*makeDflt=*/1);
+    sqlite3_vfs_unregister(&shim_);
+  }
+  WriteThreads(const WriteThreads&) = delete;
+  WriteThreads& operator=(const WriteThreads&) = delete;
+
+  void Record(bool on) { recording_ = on; }
+  std::set<std::thread::id> DatabaseWriters() const {
+    std::lock_guard lock(mutex_);
+    return database_writers_;
+  }
+  std::set<std::thread::id> LogWriters() const {
+    std::lock_guard lock(mutex_);
+    return log_writers_;
+  }
+
+ private:
+  enum class Kind { kOther, kDatabase, kLog };
+  struct File {
+    sqlite3_file base;
+    Kind kind;
+    sqlite3_file* real;  // the real VFS's file, just after this struct
+  };
+
+  static sqlite3_file* Real(sqlite3_file* f) {
+    return reinterpret_cast<File*>(f)->real;
+  }
+
+  static int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags,
+                  int* out_flags) {
+    auto* mine = reinterpret_cast<File*>(file);
+    mine->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) +
+                                                 sizeof(File));
+    mine->kind = (flags & SQLITE_OPEN_MAIN_DB) ? Kind::kDatabase
+                 : (flags & SQLITE_OPEN_WAL)   ? Kind::kLog
+                                               : Kind::kOther;
+    const int rc = real_->xOpen(real_, name, mine->real, flags, out_flags);
+    mine->base.pMethods = mine->real->pMethods != nullptr ? &methods_ : nullptr;
+    return rc;
+  }
+
+  static int Write(sqlite3_file* f, const void* data, int n,
+                   sqlite3_int64 offset) {
+    const Kind kind = reinterpret_cast<File*>(f)->kind;
+    if (recording_ && kind != Kind::kOther) {
+      std::lock_guard lock(mutex_);
+      (kind == Kind::kDatabase ? database_writers_ : log_writers_)
+          .insert(std::this_thread::get_id());
+    }
+    return Real(f)->pMethods->xWrite(Real(f), data, n, offset);
+  }
+
+  static inline sqlite3_vfs* real_ = nullptr;
+  static inline sqlite3_vfs shim_{};
+  static inline std::atomic<bool> recording_{false};
+  static inline std::mutex mutex_;
+  static inline std::set<std::thread::id> database_writers_;
+  static inline std::set<std::thread::id> log_writers_;
+  static inline const sqlite3_io_methods methods_ = {
+      3,
+      [](sqlite3_file* f) {
+        const int rc = Real(f)->pMethods->xClose(Real(f));
+        f->pMethods = nullptr;
+        return rc;
+      },
+      [](sqlite3_file* f, void* out, int n, sqlite3_int64 offset) {
+        return Real(f)->pMethods->xRead(Real(f), out, n, offset);
+      },
+      &Write,
+      [](sqlite3_file* f, sqlite3_int64 size) {
+        return Real(f)->pMethods->xTruncate(Real(f), size);
+      },
+      [](sqlite3_file* f, int flags) {
+        return Real(f)->pMethods->xSync(Real(f), flags);
+      },
+      [](sqlite3_file* f, sqlite3_int64* size) {
+        return Real(f)->pMethods->xFileSize(Real(f), size);
+      },
+      [](sqlite3_file* f, int lock) {
+        return Real(f)->pMethods->xLock(Real(f), lock);
+      },
+      [](sqlite3_file* f, int lock) {
+        return Real(f)->pMethods->xUnlock(Real(f), lock);
+      },
+      [](sqlite3_file* f, int* out) {
+        return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
+      },
+      [](sqlite3_file* f, int op, void* arg) {
+        return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+      },
+      [](sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); },
+      [](sqlite3_file* f) {
+        return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
+      },
+      [](sqlite3_file* f, int region, int size, int extend,
+         void volatile** out) {
+        return Real(f)->pMethods->xShmMap(Real(f), region, size, extend, out);
+      },
+      [](sqlite3_file* f, int offset, int n, int flags) {
+        return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+      },
+      [](sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); },
+      [](sqlite3_file* f, int remove) {
+        return Real(f)->pMethods->xShmUnmap(Real(f), remove);
+      },
+      [](sqlite3_file* f, sqlite3_int64 offset, int n, void** out) {
+        return Real(f)->pMethods->xFetch(Real(f), offset, n, out);
+      },
+      [](sqlite3_file* f, sqlite3_int64 offset, void* p) {
+        return Real(f)->pMethods->xUnfetch(Real(f), offset, p);
+      },
+  };
+};
+
 TEST_CASE(
     "the write-ahead log is checkpointed beside the writer, never inside a "
     "commit") {
   StoreFixture f;
+  // Installed before the store below opens its connections (the writer's
+  // and the checkpointer's), so their files go through it.
+  WriteThreads threads;
   f.ReopenWith([](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 16; });
   Store& s = f.store();
   const auto db = f.dir.path() / "hub.db";
   const auto size_before = std::filesystem::file_size(db);
   REQUIRE(s.Stats().wal_checkpoints == 0);
+  threads.Record(true);
   for (int batch = 0; batch < 20; ++batch) {
     auto r = SubmitMany(s, "alpha", 100000 + batch * 200, 200);
     REQUIRE(r.has_value());
@@ -230,6 +413,16 @@ TEST_CASE(
   const auto stats = s.Stats();
   CHECK(stats.wal_checkpoints > 0);
   CHECK(stats.failed_wal_checkpoints == 0);
+  // Not the reopen below: the last connection to close checkpoints, on
+  // the closing thread.
+  threads.Record(false);
+  // Only the writer's thread appends to the log; the database file was
+  // written (by the checkpoints), and never by that thread.
+  const auto log_writers = threads.LogWriters();
+  const auto database_writers = threads.DatabaseWriters();
+  REQUIRE(log_writers.size() == 1);
+  CHECK_FALSE(database_writers.empty());
+  CHECK(database_writers.count(*log_writers.begin()) == 0);
   // Only a checkpoint writes to the database file in WAL mode.
   CHECK(std::filesystem::file_size(db) > size_before);
   f.Reopen();

@@ -100,19 +100,33 @@ TEST_CASE("match ids follow the real clock in milliseconds, in order") {
   const auto before = std::chrono::floor<std::chrono::milliseconds>(
       std::chrono::system_clock::now());
   std::vector<std::string> times;
-  for (int i = 0; i < 40; ++i) {
+  const auto match_time = [&s, &times] {
     auto q = QueryTokens(s, "beta", {1});
     REQUIRE(q.has_value());
     REQUIRE(q->matches.size() == 1);
     times.push_back(q->matches[0].match_id.substr(2, 12));
-  }
-  const auto after = std::chrono::system_clock::now();
-  CHECK(std::is_sorted(times.begin(), times.end()));
-  // Forty commits, each with its fsync, span more than one millisecond.
-  CHECK(std::set<std::string>(times.begin(), times.end()).size() > 1);
+  };
   const auto ms = [](const std::string& hex) {
     return static_cast<std::int64_t>(std::stoull(hex, nullptr, 16));
   };
+  for (int i = 0; i < 40; ++i) match_time();
+  // However fast those commits were, a match made once the real clock has
+  // passed the last one's millisecond leads with a later one. (The wait is
+  // bounded; the clock passes a millisecond long before the bound.)
+  const auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  for (int i = 0; i < 10000 && now_ms() <= ms(times.back()); ++i) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  REQUIRE(now_ms() > ms(times.back()));
+  match_time();
+  const auto after = std::chrono::system_clock::now();
+  CHECK(std::is_sorted(times.begin(), times.end()));
+  CHECK(ms(times.back()) > ms(times[times.size() - 2]));
+  CHECK(std::set<std::string>(times.begin(), times.end()).size() > 1);
   CHECK(ms(times.front()) >= before.time_since_epoch().count());
   CHECK(ms(times.back()) <=
         std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -430,8 +430,8 @@ TEST_CASE(
     "field, and changes nothing") {
   StoreFixture f;
   Store& s = f.store();
-  REQUIRE(SubmitResult(s, "alpha", Signal(30)).status ==
-          SubmitStatus::kCreated);
+  const SubmitItemResult created = SubmitResult(s, "alpha", Signal(30));
+  REQUIRE(created.status == SubmitStatus::kCreated);
   RetractCommand r;
   r.member_id = "alpha";
   r.items.resize(3);
@@ -451,6 +451,17 @@ TEST_CASE(
   CHECK(out->results[1].error.field == "retractions[1].scheme");
   CHECK(out->results[2].status == RetractStatus::kRetracted);
   CHECK(s.Stats().index_signals == 0);
+  // Items 0 and 1 wrote nothing: the one retraction row and the one
+  // "retracted" event are item 2's, for the one signal.
+  CHECK(testing::QueryInt64(f.dir.path() / "hub.db",
+                            "SELECT count(*) FROM retractions") == 1);
+  auto feed = s.Feed("beta", 0, 100);
+  REQUIRE(feed.has_value());
+  REQUIRE(feed->events.size() == 2);
+  CHECK(feed->events[0].type == FeedEventType::kAdded);
+  CHECK(feed->events[0].signal_id == created.signal_id);
+  CHECK(feed->events[1].type == FeedEventType::kRetracted);
+  CHECK(feed->events[1].signal_id == created.signal_id);
 }
 
 TEST_CASE("members retract only their own signals, by token or by ref") {
