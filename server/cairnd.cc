@@ -27,6 +27,7 @@
 #include "server/src/keys/hub_keyring.h"
 #include "server/src/oprf/oprf_evaluator.h"
 #include "server/src/reports/report_source.h"
+#include "server/src/store/key_use.h"
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
 #include "transport/hub_server.h"
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
   std::string log_level;
   std::string log_file;
   int expiry_interval = 30;
+  bool allow_new_keys = false;
   app.add_option("-c,--config", config_path,
                  "Configuration file (TOML); see server/cairnd.example.toml")
       ->capture_default_str();
@@ -154,6 +156,9 @@ int main(int argc, char** argv) {
                  "listen.port_file)");
   app.add_option("--log-level", log_level, "Overrides log.level");
   app.add_option("--log-file", log_file, "Overrides log.file");
+  app.add_flag("--allow-new-keys", allow_new_keys,
+               "Start although the signing or OPRF keys the database was "
+               "made with are missing (lost for good): make new ones");
   app.add_option("--expiry-interval", expiry_interval,
                  "Seconds between expiry sweeps")
       ->check(CLI::Range(1, 86400))
@@ -217,9 +222,36 @@ int main(int argc, char** argv) {
       config->keys.dir.empty()
           ? std::filesystem::path(config->store.data_dir) / "keys"
           : std::filesystem::path(config->keys.dir);
+  // A data directory restored without its keys (or with another hub's)
+  // must not quietly get new ones (store/key_use.h).
+  auto key_use = ReadKeyUse(store_options.db_path);
+  if (!key_use) return Fail(key_use.error().ToString());
+  auto keys_match = [allow_new_keys](const cairn::Status& s) {
+    if (s) return true;
+    if (!allow_new_keys) return false;
+    spdlog::warn("--allow-new-keys: going on although {}", s.error().message);
+    return true;
+  };
   auto keyring =
-      HubKeyring::Open(keys_dir, /*create_if_empty=*/true, SystemClock());
+      HubKeyring::Open(keys_dir, /*create_if_empty=*/false, SystemClock());
+  if (!keyring && keyring.error().code == cairn::ErrorCode::kNotFound) {
+    if (auto s = MayCreateSigningKey(*key_use, keys_dir); !keys_match(s)) {
+      return Fail(s.error().ToString());
+    }
+    keyring =
+        HubKeyring::Open(keys_dir, /*create_if_empty=*/true, SystemClock());
+  }
   if (!keyring) return Fail(keyring.error().ToString());
+  {
+    std::vector<std::string> key_ids;
+    for (const auto& key : (*keyring)->PublicKeys()) {
+      key_ids.push_back(key.key_id);
+    }
+    if (auto s = SigningKeysCoverDatabase(*key_use, key_ids, keys_dir);
+        !keys_match(s)) {
+      return Fail(s.error().ToString());
+    }
+  }
   spdlog::info("hub signing key {} ({} keys in {})",
                (*keyring)->PublicKeys().front().key_id,
                (*keyring)->PublicKeys().size(), keys_dir.string());
@@ -241,8 +273,19 @@ int main(int argc, char** argv) {
         config->oprf.key_dir.empty()
             ? std::filesystem::path(config->store.data_dir) / "oprf"
             : std::filesystem::path(config->oprf.key_dir);
-    auto oprf_keys = OprfKeyring::Open(oprf_dir, /*create_if_empty=*/true);
+    auto oprf_keys = OprfKeyring::Open(oprf_dir, /*create_if_empty=*/false);
+    if (!oprf_keys && oprf_keys.error().code == cairn::ErrorCode::kNotFound) {
+      if (auto s = MayCreateOprfKey(*key_use, oprf_dir); !keys_match(s)) {
+        return Fail(s.error().ToString());
+      }
+      oprf_keys = OprfKeyring::Open(oprf_dir, /*create_if_empty=*/true);
+    }
     if (!oprf_keys) return Fail(oprf_keys.error().ToString());
+    if (auto s = OprfKeysCoverDatabase(*key_use, (*oprf_keys)->CurrentEpoch(),
+                                       oprf_dir);
+        !keys_match(s)) {
+      return Fail(s.error().ToString());
+    }
     spdlog::info("voprf-v1 enabled: OPRF key epoch {} ({} epochs in {})",
                  (*oprf_keys)->CurrentEpoch(), (*oprf_keys)->Epochs().size(),
                  oprf_dir.string());

@@ -279,6 +279,15 @@ Status RunningHub::Restart() {
   return Launch();
 }
 
+Status RunningHub::RestartWith(const std::vector<std::string>& extra_args) {
+  const std::vector<std::string> saved = options_.extra_args;
+  options_.extra_args.insert(options_.extra_args.end(), extra_args.begin(),
+                             extra_args.end());
+  Status started = Restart();
+  options_.extra_args = saved;
+  return started;
+}
+
 std::string RandomTokenHex() {
   static thread_local std::mt19937_64 generator{std::random_device{}()};
   std::string out;

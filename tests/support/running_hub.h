@@ -107,6 +107,9 @@ class RunningHub {
   // Starts cairnd again on the same data directory and configuration (after
   // Stop or Kill; stops a running one first) and waits for its new port.
   Status Restart();
+  // Restart() with `extra_args` added to cairnd's command line for this
+  // start only.
+  Status RestartWith(const std::vector<std::string>& extra_args);
 
   // Paths of the binaries under test.
   static std::string CairndPath();

@@ -1,0 +1,59 @@
+// Which hub keys a database depends on, read before cairnd opens its key
+// directories, so that a data directory restored without its keys (or with
+// another hub's) is refused instead of quietly getting new keys.
+//
+// A new signing key would leave the database's checkpoints unverifiable by
+// the hub's own keys; a new OPRF key makes every voprf-v1 signal stop
+// matching without an error anywhere (operator guide, section 10).
+#ifndef CAIRN_SERVER_STORE_KEY_USE_H_
+#define CAIRN_SERVER_STORE_KEY_USE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/result.h"
+
+namespace cairn::server {
+
+struct KeyUse {
+  std::int64_t checkpoints = 0;
+  // Key id of the newest audit checkpoint's signature; "" when none.
+  std::string newest_checkpoint_key;
+  // voprf-v1 signals that are still active, and the highest epoch among
+  // them (0 when none).
+  std::int64_t active_voprf_signals = 0;
+  std::uint32_t newest_voprf_epoch = 0;
+};
+
+// Reads the database at `db_path` (read-only). A database older than the
+// audit log (schema < 3) has no checkpoints.
+Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path);
+
+// Whether a hub signing key may be created because the keys directory has
+// none: only when the database holds no checkpoint. Otherwise a kConflict
+// error saying what to restore (cairnd's --allow-new-keys turns the errors
+// of these checks into warnings).
+Status MayCreateSigningKey(const KeyUse& use,
+                           const std::filesystem::path& keys_dir);
+
+// Whether the signing keys found (`key_ids`) include the one that signed
+// the newest checkpoint: otherwise the directory belongs to another hub or
+// predates the database.
+Status SigningKeysCoverDatabase(const KeyUse& use,
+                                const std::vector<std::string>& key_ids,
+                                const std::filesystem::path& keys_dir);
+
+// The same two checks for the OPRF keys (token scheme voprf-v1): a new
+// epoch 1 may be created only when no active voprf-v1 signal exists, and
+// the keys found must reach the newest epoch those signals use.
+Status MayCreateOprfKey(const KeyUse& use, const std::filesystem::path& dir);
+Status OprfKeysCoverDatabase(const KeyUse& use,
+                             std::uint32_t newest_epoch_found,
+                             const std::filesystem::path& dir);
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_STORE_KEY_USE_H_

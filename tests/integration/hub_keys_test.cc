@@ -1,0 +1,122 @@
+// cairnd refuses to start on a database whose keys are missing or belong to
+// another hub, instead of quietly making new ones: a new signing key leaves
+// the database's checkpoints unverifiable by the hub's keys, and a new OPRF
+// key makes every voprf-v1 signal stop matching. --allow-new-keys is the
+// operator's explicit way past it when the keys are lost for good.
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "tests/integration/integration_util.h"
+
+namespace cairn::testing {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr auto kTimeout = std::chrono::seconds(30);
+
+// cairnd on `hub`'s configuration, expected to refuse to start.
+CommandResult StartRefused(const RunningHub& hub,
+                           std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {RunningHub::CairndPath(), "-c",
+                                   hub.ConfigPath()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return RunCommand(argv, kTimeout);
+}
+
+bool HasFileEnding(const fs::path& dir, std::string_view suffix) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return false;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_CASE("cairnd refuses a database whose signing keys are missing") {
+  RunningHubOptions options;
+  options.extra_toml = "[audit]\ncheckpoint_every_entries = 1\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  // Registering the members wrote audit entries, each checkpointed.
+  REQUIRE(h.Curl("alpha", "GET", "/v1/audit/checkpoints").body.find("key_id") !=
+          std::string::npos);
+  REQUIRE(h.Stop());
+  const fs::path keys = fs::path(h.DataDir()) / "keys";
+  const fs::path aside = fs::path(h.Scratch().File("keys-aside"));
+  fs::rename(keys, aside);
+
+  const CommandResult refused = StartRefused(h);
+  CAPTURE(refused.out, refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err, Catch::Contains("has no hub signing key, but the "
+                                          "database holds"));
+  CHECK_THAT(refused.err, Catch::Contains("--allow-new-keys"));
+  CHECK_FALSE(HasFileEnding(keys, ".key"));
+
+  SECTION("another hub's keys are refused too") {
+    auto other = RunningHub::Start();
+    REQUIRE(other);
+    REQUIRE((*other)->Stop());
+    fs::copy(fs::path((*other)->DataDir()) / "keys", keys);
+    const CommandResult wrong = StartRefused(h);
+    CAPTURE(wrong.err);
+    CHECK(wrong.exit_code == 1);
+    CHECK_THAT(wrong.err, Catch::Contains("which is not among the 1 keys"));
+    fs::remove_all(keys);
+  }
+  SECTION("--allow-new-keys starts with a new key, and says so") {
+    REQUIRE(h.RestartWith({"--allow-new-keys"}));
+    CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+    CHECK(HasFileEnding(keys, ".key"));
+    REQUIRE(h.Stop());
+    CHECK_THAT(cairn::testing::ReadFileOrEmpty(h.LogPath()),
+               Catch::Contains("--allow-new-keys: going on although"));
+    fs::remove_all(keys);
+  }
+  // With its own keys back, the hub starts as before.
+  fs::rename(aside, keys);
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+}
+
+TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
+  RunningHubOptions options;
+  options.extra_toml = "[oprf]\nenabled = true\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  SignalSpec spec;
+  spec.token = RandomTokenHex();
+  std::string item = SignalJson(spec);
+  item.pop_back();  // the closing brace
+  item += R"(,"scheme":"voprf-v1","epoch":1})";
+  REQUIRE(
+      h.Curl("alpha", "POST", "/v1/signals", R"({"signals":[)" + item + "]}")
+          .status == 200);
+  REQUIRE(h.Stop());
+  const fs::path oprf = fs::path(h.DataDir()) / "oprf";
+  const fs::path aside = fs::path(h.Scratch().File("oprf-aside"));
+  fs::rename(oprf, aside);
+
+  const CommandResult refused = StartRefused(h);
+  CAPTURE(refused.out, refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err,
+             Catch::Contains("has no key, but the database holds 1 active "
+                             "voprf-v1 signals (newest epoch 1)"));
+  CHECK_FALSE(HasFileEnding(oprf, ".key"));
+
+  fs::rename(aside, oprf);
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+}
+
+}  // namespace
+}  // namespace cairn::testing
