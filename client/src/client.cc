@@ -344,8 +344,21 @@ Status Client::Impl::CheckReceipt(
     return {};
   }
   if (!receipt) {
-    std::lock_guard lock(keys_mutex);
-    if (hub_keys && !hub_keys->empty()) {
+    // Whether an answer must carry a receipt depends on whether the hub
+    // publishes signing keys: ask it (GET /v1/me) if this client has not
+    // yet, so that the first answer of a client is held to the same rule as
+    // later ones, whatever its size.
+    auto keys = HubKeys(false);
+    if (!keys) {
+      Error error = keys.error();
+      error.message = "the hub's answer to request " + request_id +
+                      " carries no receipt, and whether it must cannot be "
+                      "checked: the hub's signing keys (GET /v1/me) could "
+                      "not be fetched: " +
+                      error.message;
+      return tl::unexpected(std::move(error));
+    }
+    if (!keys->empty()) {
       return MakeError(ErrorCode::kCrypto,
                        "the hub publishes signing keys but its answer to "
                        "request " +

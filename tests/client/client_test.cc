@@ -718,8 +718,82 @@ TEST_CASE(
   CHECK(result.error().code == ErrorCode::kUnavailable);
   CHECK_THAT(result.error().message, Catch::Contains("batch limit"));
   for (const auto& r : connection->requests()) CHECK(r.target == "/v1/me");
-  // One identifier always fits: no /v1/me needed.
-  REQUIRE(client->Query({Identifier::Email("a@example.com")}));
+  // One identifier always fits: no /v1/me needed for the batch limit (with
+  // receipts unchecked; checking them needs /v1/me, see the next test).
+  auto options = TestOptions();
+  options.verify_receipts = false;
+  auto unchecked = MakeClient(options, connection);
+  REQUIRE(unchecked);
+  const auto before = connection->requests().size();
+  REQUIRE(unchecked->Query({Identifier::Email("a@example.com")}));
+  CHECK(connection->requests().size() - before == 1);
+  CHECK(connection->requests().back().target == "/v1/query");
+  // With receipts checked, an answer without one cannot be accepted while
+  // the hub's keys are unknown.
+  auto checked = client->Query({Identifier::Email("a@example.com")});
+  REQUIRE_FALSE(checked);
+  CHECK(checked.error().code == ErrorCode::kUnavailable);
+  CHECK_THAT(checked.error().message, Catch::Contains("carries no receipt"));
+}
+
+TEST_CASE(
+    "an answer without a receipt fails a one-item call when the hub "
+    "publishes signing keys, even as the client's first call") {
+  // A hub whose /v1/me publishes a signing key but whose answers carry no
+  // receipt (FakeAnswer never adds one).
+  std::atomic<bool> publishes{true};
+  auto connection = std::make_shared<RecordingConnection>(
+      [&publishes](const HttpRequest& r) -> Result<HttpReply> {
+        if (r.target == "/v1/me") {
+          auto me = wire::DecodeMeResponse(FakeAnswer(r).body);
+          REQUIRE(me);
+          if (publishes) {
+            wire::HubKey key;
+            key.key_id = "hk_0123456789abcdef";
+            key.public_key = std::string(43, 'A') + "=";
+            key.valid_from =
+                std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+            me->hub_keys.push_back(key);
+          }
+          return Reply(200, wire::Encode(*me));
+        }
+        return FakeAnswer(r);
+      });
+  const auto id = Identifier::Email("a@example.com");
+  const Ban ban{id,
+                Category::kGrooming,
+                Severity::kHigh,
+                std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+                std::nullopt,
+                false,
+                std::nullopt};
+  auto expect_refused = [](const auto& result) {
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == ErrorCode::kCrypto);
+    CHECK_THAT(result.error().message,
+               Catch::Contains("carries no receipt") &&
+                   Catch::Contains("verify_receipts = false"));
+  };
+  // Each call is the first of a fresh client.
+  expect_refused(MakeClient(TestOptions(), connection)->Query({id}));
+  expect_refused(MakeClient(TestOptions(), connection)->Submit({ban}));
+  expect_refused(MakeClient(TestOptions(), connection)
+                     ->Retract({Retraction::Of(id, RetractReason::kError)}));
+  // The client asked the hub for its keys before deciding.
+  std::size_t me = 0;
+  for (const auto& r : connection->requests()) me += r.target == "/v1/me";
+  CHECK(me == 3);
+  // Two items: the same answer.
+  expect_refused(MakeClient(TestOptions(), connection)
+                     ->Query({id, Identifier::Email("b@example.com")}));
+
+  // Without verification, or from a hub that publishes no keys, an answer
+  // without a receipt is accepted.
+  auto options = TestOptions();
+  options.verify_receipts = false;
+  CHECK(MakeClient(options, connection)->Query({id}));
+  publishes = false;
+  CHECK(MakeClient(TestOptions(), connection)->Query({id}));
 }
 
 }  // namespace

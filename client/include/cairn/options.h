@@ -95,8 +95,10 @@ struct ClientOptions {
   // response (cairn/receipt.h) against the hub keys of GET /v1/me, fetched
   // on the first receipt, cached, and fetched again when a receipt names an
   // unknown key. A receipt that does not verify fails the call with
-  // kCrypto (the hub did answer: the items may have been stored). Once the
-  // hub is known to publish keys, a response without a receipt fails too.
+  // kCrypto (the hub did answer: the items may have been stored). A
+  // response without a receipt fails too (kCrypto) when the hub publishes
+  // keys; the keys are fetched first if this client has not yet, so this
+  // holds for the first call of a client and for one-item calls alike.
   // Default: true.
   bool verify_receipts = true;
 
