@@ -13,6 +13,7 @@
 #include "cairn/receipt.h"
 #include "cairn/token.h"
 #include "src/certificates.h"
+#include "src/retry.h"
 #include "src/voprf_tokeniser.h"
 
 namespace cairn {
@@ -287,8 +288,15 @@ Error Client::Impl::ReplyError(const HttpReply& reply) const {
         "): is it registered with the hub operator? (hub said: " +
         error.message + ")";
   } else if (reply.status == 429) {
-    error.message += "; retried " + std::to_string(options.retry.max_attempts) +
-                     " times, slow down or ask the operator for higher limits";
+    // Every connection of a Client retries a 429 until the policy's
+    // attempts are used up.
+    const int attempts = std::max(1, options.retry.max_attempts);
+    error.message +=
+        (attempts > 1
+             ? "; retried, " + std::to_string(attempts) + " attempts in all"
+             : std::string("; not retried (RetryPolicy::max_attempts "
+                           "is 1)")) +
+        "; slow down or ask the operator for higher limits";
   }
   if (auto id = reply.Header("X-Request-Id"); !id.empty()) {
     error.message += " [request " + std::string(id) + "]";
@@ -898,7 +906,11 @@ Result<Client> MakeClient(ClientOptions options,
   }
   auto key = KeyFor(options);
   if (!key) return tl::unexpected(key.error());
-  return Client(std::move(connection), std::move(options), std::move(*key));
+  // The same retry policy as the production connection, so that a fake or
+  // custom connection sees the client the hub would.
+  auto retrying = client_internal::MakeRetryingConnection(std::move(connection),
+                                                          options.retry);
+  return Client(std::move(retrying), std::move(options), std::move(*key));
 }
 
 Result<Client> MakeClient(ClientOptions options) {

@@ -259,13 +259,40 @@ TEST_CASE(
   CHECK(events == 4);  // two added, two retracted
 }
 
-TEST_CASE("fake hub: injected failures reach the caller as errors") {
+TEST_CASE(
+    "fake hub: injected failures are retried as the hub's would be, with "
+    "the code the client gives that status") {
   Members m;
+  const auto id = Identifier::Email("a@example.com");
+  // Two 503s: absorbed by the default policy (4 attempts).
   m.hub->FailNext(503, 2);
-  auto found = m.beta.Query({Identifier::Email("a@example.com")});
-  // The fake connection has no retry layer: the caller sees the 503.
-  REQUIRE_FALSE(found);
-  CHECK(found.error().code == ErrorCode::kUnavailable);
+  CHECK(m.beta.Query({id}));
+  // Four: the last attempt's error reaches the caller.
+  m.hub->FailNext(503, 4);
+  auto unavailable = m.beta.Query({id});
+  REQUIRE_FALSE(unavailable);
+  CHECK(unavailable.error().code == ErrorCode::kUnavailable);
+  CHECK(m.beta.Query({id}));  // all four were used
+  // 429s are retried after Retry-After; when they outlast the policy the
+  // message says how many attempts were made.
+  m.hub->FailNext(429, 3);
+  CHECK(m.beta.Query({id}));
+  m.hub->FailNext(429, 4);
+  auto limited = m.beta.Query({id});
+  REQUIRE_FALSE(limited);
+  CHECK(limited.error().code == ErrorCode::kRateLimited);
+  CHECK_THAT(limited.error().message, Catch::Contains("4 attempts in all"));
+  // A 500 is the hub's internal error, and not retried.
+  m.hub->FailNext(500, 1);
+  auto internal = m.beta.Query({id});
+  REQUIRE_FALSE(internal);
+  CHECK(internal.error().code == ErrorCode::kInternal);
+  CHECK(m.beta.Query({id}));
+  // A retraction that may have reached the hub is not resent.
+  m.hub->FailNext(503, 1);
+  auto retracted = m.alpha.Retract({Retraction::Of(id, RetractReason::kError)});
+  REQUIRE_FALSE(retracted);
+  CHECK(retracted.error().code == ErrorCode::kUnavailable);
 }
 
 }  // namespace

@@ -265,6 +265,8 @@ class Client {
 Result<Client> MakeClient(ClientOptions options);
 
 // A client over a caller-supplied connection, e.g. a fake hub in tests.
+// The connection is wrapped in the retry policy options.retry, as the
+// production connection is (set retry.max_attempts = 1 for none).
 Result<Client> MakeClient(ClientOptions options,
                           std::shared_ptr<Connection> connection);
 

@@ -37,6 +37,23 @@ HttpReply ErrorReply(const Error& error) {
   return HttpReply{HttpStatusFor(error.code), wire::EncodeErrorBody(error), {}};
 }
 
+// The code a client reports for an error reply of `status`: the hub's
+// code for that status (500 is kInternal, 503 kUnavailable), or for
+// statuses the hub never sends (502, 504: a proxy's), the client's own
+// mapping of a reply without a Cairn error body.
+ErrorCode CodeForStatus(int status) {
+  for (ErrorCode code :
+       {ErrorCode::kInvalidArgument, ErrorCode::kUnauthenticated,
+        ErrorCode::kPermissionDenied, ErrorCode::kNotFound,
+        ErrorCode::kMethodNotAllowed, ErrorCode::kConflict,
+        ErrorCode::kPayloadTooLarge, ErrorCode::kUnsupportedMedia,
+        ErrorCode::kHeadersTooLarge, ErrorCode::kRateLimited,
+        ErrorCode::kUnavailable, ErrorCode::kInternal}) {
+    if (HttpStatusFor(code) == status) return code;
+  }
+  return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
+}
+
 // cairnd's defaults: how far banned_at may lie in the future
 // ([store] max_clock_skew), the retention of a signal sent without
 // expires_at (default_retention_days) and the cap of expires_at
@@ -472,7 +489,7 @@ HttpReply FakeHub::Handle(const std::string& member,
   std::lock_guard lock(state_->mutex);
   if (state_->fail_count > 0) {
     --state_->fail_count;
-    HttpReply reply = ErrorReply(ErrorCode::kUnavailable,
+    HttpReply reply = ErrorReply(CodeForStatus(state_->fail_status),
                                  "injected failure (FakeHub::FailNext)");
     reply.status = state_->fail_status;
     if (reply.status == 429) reply.headers.emplace_back("Retry-After", "0");

@@ -70,8 +70,11 @@ class FakeHub : public std::enable_shared_from_this<FakeHub> {
   // name (^[a-z][a-z0-9_]{1,31}$).
   Status RegisterKind(const std::string& kind);
 
-  // Makes every following request fail with `status` (e.g. 503) and a
-  // Cairn error body, `count` times. For testing retry handling.
+  // Makes the next `count` requests fail with `status` (e.g. 503) and a
+  // Cairn error body with the code the hub sends with that status (500:
+  // internal, 503: unavailable, 429: rate_limited with Retry-After: 0). For
+  // testing retry handling: a Client from MakeClient(options, connection)
+  // retries them under options.retry, as it would the hub's.
   void FailNext(int status, int count = 1);
 
   // Number of active (not retracted, not expired) signals, for assertions.
