@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <ctime>
 #include <mutex>
 #include <unordered_map>
@@ -134,11 +135,55 @@ Error WithContext(Error error, std::size_t request, std::size_t requests,
   return error;
 }
 
-Error FromItemError(std::size_t index, const wire::ItemError& e) {
+// The item k of a field path "<array>[k]..." (as the hub names a field of
+// one request's item), or nullopt for other fields.
+std::optional<std::size_t> FieldItem(std::string_view field,
+                                     std::string_view array) {
+  if (!field.starts_with(array) || field.size() <= array.size() ||
+      field[array.size()] != '[') {
+    return std::nullopt;
+  }
+  std::size_t k = 0;
+  const char* first = field.data() + array.size() + 1;
+  const char* last = field.data() + field.size();
+  const auto [end, ec] = std::from_chars(first, last, k);
+  if (ec != std::errc() || end == first || end == last || *end != ']') {
+    return std::nullopt;
+  }
+  return k;
+}
+
+// `field` with its item number replaced by the caller's position: the hub
+// counts the items of one request, which after dropping refused items and
+// splitting the batch is not the caller's vector.
+std::string RebaseField(const std::string& field, std::string_view array,
+                        std::size_t caller) {
+  if (!FieldItem(field, array)) return field;
+  return std::string(array) + "[" + std::to_string(caller) + "]" +
+         field.substr(field.find(']') + 1);
+}
+
+// A whole-request error of the request holding items [begin, end) of the
+// sent list, its field and index rebased to the caller's position
+// (`caller(k)` for the sent item k).
+template <typename Caller>
+Error ToCallerPosition(Error error, std::string_view array, std::size_t begin,
+                       std::size_t end, const Caller& caller) {
+  std::optional<std::size_t> k = FieldItem(error.field, array);
+  if (!k) k = error.index;
+  if (!k || *k >= end - begin) return error;
+  const std::size_t position = caller(begin + *k);
+  error.field = RebaseField(error.field, array, position);
+  error.index = position;
+  return error;
+}
+
+Error FromItemError(std::size_t index, const wire::ItemError& e,
+                    std::string_view array) {
   Error error;
   error.code = e.code;
   error.message = e.message;
-  error.field = e.field;
+  error.field = RebaseField(e.field, array, index);
   return ItemError(index, error);
 }
 
@@ -567,7 +612,9 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
     auto reply = impl_->Call(request);
     if (!reply) {
       return tl::unexpected(WithContext(
-          reply.error(), r, requests,
+          ToCallerPosition(reply.error(), "signals", begin, end,
+                           [&](std::size_t k) { return origin[k]; }),
+          r, requests,
           "; earlier requests were stored, and submitting the same bans "
           "again is safe"));
     }
@@ -588,7 +635,9 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_id = std::move(result.signal_id);
-      if (result.error) item.error = FromItemError(item.index, *result.error);
+      if (result.error) {
+        item.error = FromItemError(item.index, *result.error, "signals");
+      }
     }
     // An unanswered item left at its default status would pass for created.
     for (std::size_t k = 0; k < answered.size(); ++k) {
@@ -685,7 +734,9 @@ Result<RetractOutcome> Client::Retract(
         "POST", "/v1/signals/retract", std::move(encoded), {}, false});
     if (!reply) {
       return tl::unexpected(WithContext(
-          reply.error(), q, requests,
+          ToCallerPosition(reply.error(), "retractions", begin, end,
+                           [&](std::size_t k) { return origin[k]; }),
+          q, requests,
           "; earlier requests were applied (retracting them again reports "
           "not_found)"));
     }
@@ -706,7 +757,9 @@ Result<RetractOutcome> Client::Retract(
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_ids = std::move(result.signal_ids);
-      if (result.error) item.error = FromItemError(item.index, *result.error);
+      if (result.error) {
+        item.error = FromItemError(item.index, *result.error, "retractions");
+      }
     }
     // An unanswered item left at its default status would pass for
     // retracted.
@@ -771,8 +824,13 @@ Result<QueryOutcome> Client::Query(
         impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
     auto reply = impl_->Call(
         HttpRequest{"POST", "/v1/query", std::move(encoded), {}, true});
-    if (!reply)
-      return tl::unexpected(WithContext(reply.error(), q, requests, ""));
+    if (!reply) {
+      // Identifiers that tokenise alike are sent once: the first is named.
+      return tl::unexpected(WithContext(
+          ToCallerPosition(reply.error(), "queries", begin, end,
+                           [&](std::size_t k) { return origins[k].front(); }),
+          q, requests, ""));
+    }
     auto decoded = wire::DecodeQueryResponse(*reply);
     if (!decoded) return tl::unexpected(decoded.error());
     outcome.request_ids.push_back(decoded->request_id);

@@ -796,5 +796,71 @@ TEST_CASE(
   CHECK(MakeClient(TestOptions(), connection)->Query({id}));
 }
 
+TEST_CASE(
+    "errors of a split submit name the caller's item, not the position in "
+    "the request") {
+  // max_batch 10: 30 bans (less item 0, refused locally) go in three
+  // requests. The hub refuses the ban whose ref is "bad" per item, and a
+  // whole request when a ban's ref is "reject".
+  auto hub = [](const std::string& marker) {
+    return std::make_shared<RecordingConnection>([marker](const HttpRequest& r)
+                                                     -> Result<HttpReply> {
+      if (r.target != "/v1/signals") return FakeAnswer(r, 10);
+      auto body = wire::DecodeSubmitSignalsRequest(r.body);
+      REQUIRE(body);
+      wire::SubmitSignalsResponse response;
+      response.request_id = RequestId();
+      for (std::size_t i = 0; i < body->signals.size(); ++i) {
+        const std::string field = "signals[" + std::to_string(i) + "].ref";
+        if (body->signals[i].ref == "reject") {
+          return Reply(400, R"({"error":{"code":"invalid_argument",)"
+                            R"("message":"refused","field":")" +
+                                field + R"("}})");
+        }
+        wire::SubmitResult result{
+            i, wire::SubmitStatus::kCreated, "s_" + std::string(32, 'b'), {}};
+        if (body->signals[i].ref == marker) {
+          result.status = wire::SubmitStatus::kError;
+          result.signal_id.clear();
+          result.error =
+              wire::ItemError{ErrorCode::kInvalidArgument, "refused", field};
+        }
+        response.results.push_back(result);
+      }
+      return Reply(200, wire::Encode(response));
+    });
+  };
+  std::vector<Ban> bans;
+  for (int i = 0; i < 30; ++i) {
+    bans.push_back(Ban{
+        Identifier::Email(i == 0 ? "not an email"
+                                 : "u" + std::to_string(i) + "@example.com"),
+        Category::kGrooming, Severity::kHigh,
+        std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+        std::nullopt, false, "ref-" + std::to_string(i)});
+  }
+  bans[25].ref = "bad";
+  auto per_item = MakeClient(TestOptions(), hub("bad"));
+  REQUIRE(per_item);
+  auto submitted = per_item->Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->request_ids.size() == 3);
+  CHECK(submitted->failed() == 2);
+  const auto& item = submitted->items[25];
+  CHECK(item.status == wire::SubmitStatus::kError);
+  REQUIRE(item.error);
+  CHECK(item.error->index == 25);
+  CHECK(item.error->field == "signals[25].ref");
+
+  bans[25].ref = "reject";
+  auto whole = MakeClient(TestOptions(), hub("bad"));
+  REQUIRE(whole);
+  auto refused = whole->Submit(bans);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().field == "signals[25].ref");
+  CHECK(refused.error().index == 25);
+  CHECK_THAT(refused.error().message, Catch::Contains("request 3 of 3"));
+}
+
 }  // namespace
 }  // namespace cairn
