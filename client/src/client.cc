@@ -107,6 +107,16 @@ std::string SubmitDedupKey(const wire::TokenKey& key, Category category) {
   return out;
 }
 
+// What is wrong with a ref, by the hub's rule (which otherwise refuses the
+// whole request), or nullopt.
+std::optional<Error> RefProblem(const std::optional<std::string>& ref) {
+  if (!ref) return std::nullopt;
+  auto checked = wire::CheckText(*ref, 1, wire::kMaxRefBytes);
+  if (checked) return std::nullopt;
+  return Error{
+      ErrorCode::kInvalidArgument, "ref " + checked.error().message, "ref", {}};
+}
+
 Error ItemError(std::size_t index, const Error& cause) {
   Error error = cause;
   error.message = "batch item " + std::to_string(index) + ": " + cause.message;
@@ -553,12 +563,8 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
     std::optional<Error> problem;
     if (!key) {
       problem = key.error();
-    } else if (ban.ref &&
-               (ban.ref->empty() || ban.ref->size() > wire::kMaxRefBytes)) {
-      problem = Error{ErrorCode::kInvalidArgument,
-                      "ref must be 1..128 bytes; shorten it",
-                      "ref",
-                      {}};
+    } else if (auto bad = RefProblem(ban.ref)) {
+      problem = std::move(*bad);
     } else if (auto [it, inserted] =
                    seen.emplace(SubmitDedupKey(*key, ban.category), i);
                !inserted) {
@@ -686,9 +692,8 @@ Result<RetractOutcome> Client::Retract(
         dedup = "k" + DedupKey(*key);
         wire_item.key = std::move(*key);
       }
-    } else if (r.ref->empty() || r.ref->size() > wire::kMaxRefBytes) {
-      problem = Error{
-          ErrorCode::kInvalidArgument, "ref must be 1..128 bytes", "ref", {}};
+    } else if (auto bad = RefProblem(r.ref)) {
+      problem = std::move(*bad);
     } else {
       dedup = "r" + *r.ref;
       wire_item.ref = r.ref;
@@ -867,6 +872,14 @@ Result<wire::DispositionResponse> Client::Dispose(
                      "match id must be \"m_\" followed by 32 lowercase hex "
                      "characters, as returned by Query",
                      "match_id");
+  }
+  if (note) {
+    // Checked here, as the hub would: it refuses the request otherwise.
+    if (auto checked = wire::CheckText(*note, 0, wire::kMaxNoteBytes, true);
+        !checked) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "note " + checked.error().message, "note");
+    }
   }
   wire::DispositionRequest body;
   body.outcome = outcome;

@@ -862,5 +862,70 @@ TEST_CASE(
   CHECK_THAT(refused.error().message, Catch::Contains("request 3 of 3"));
 }
 
+TEST_CASE(
+    "refs and notes the hub would refuse are caught before sending: per item "
+    "for refs, as the call's error for a note") {
+  Fixture f;
+  const auto t = std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+  auto ban = [&](int i, std::string ref) {
+    return Ban{Identifier::Email("r" + std::to_string(i) + "@example.com"),
+               Category::kGrooming,
+               Severity::kHigh,
+               t,
+               std::nullopt,
+               false,
+               std::move(ref)};
+  };
+  const std::vector<std::string> bad_refs = {
+      std::string("case\x01"), "tab\there", "line\nbreak",
+      "c1 \xc2\x85",           "del \x7f",  "not utf-8 \xff",
+      std::string(129, 'x'),   ""};
+  std::vector<Ban> bans = {ban(0, "good-ref")};
+  std::vector<Retraction> retractions = {
+      Retraction::ByRef("good-ref", RetractReason::kError)};
+  for (std::size_t i = 0; i < bad_refs.size(); ++i) {
+    bans.push_back(ban(static_cast<int>(i) + 1, bad_refs[i]));
+    retractions.push_back(
+        Retraction::ByRef(bad_refs[i], RetractReason::kError));
+  }
+  auto submitted = f.client.Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->items[0].status == wire::SubmitStatus::kCreated);
+  auto retracted = f.client.Retract(retractions);
+  REQUIRE(retracted);
+  for (std::size_t i = 1; i < bans.size(); ++i) {
+    CAPTURE(i);
+    CHECK(submitted->items[i].status == wire::SubmitStatus::kError);
+    REQUIRE(submitted->items[i].error);
+    CHECK(submitted->items[i].error->code == ErrorCode::kInvalidArgument);
+    CHECK(submitted->items[i].error->field == "ref");
+    CHECK(retracted->items[i].status == wire::RetractStatus::kError);
+    REQUIRE(retracted->items[i].error);
+    CHECK(retracted->items[i].error->field == "ref");
+  }
+  CHECK_THAT(submitted->items[1].error->message,
+             Catch::Contains("ref contains a control character; remove it"));
+  CHECK_THAT(submitted->items[6].error->message, Catch::Contains("UTF-8"));
+  // Only the good item went to the hub, each time.
+  const auto sent = f.Sent();
+  REQUIRE(sent.size() == 2);
+  CHECK(wire::DecodeSubmitSignalsRequest(sent[0].body)->signals.size() == 1);
+  CHECK(wire::DecodeRetractRequest(sent[1].body)->retractions.size() == 1);
+
+  // A note: newlines and tabs are allowed, other control characters not.
+  const std::size_t before = f.connection->requests().size();
+  auto disposed =
+      f.client.Dispose(MatchId(1), Outcome::kActioned, std::string("a\x07"));
+  REQUIRE_FALSE(disposed);
+  CHECK(disposed.error().code == ErrorCode::kInvalidArgument);
+  CHECK(disposed.error().field == "note");
+  CHECK_THAT(disposed.error().message,
+             Catch::Contains("note contains a control character"));
+  CHECK(f.connection->requests().size() == before);
+  (void)f.client.Dispose(MatchId(1), Outcome::kActioned,
+                         std::string("line one\nline\ttwo"));
+  CHECK(f.connection->requests().size() == before + 1);
+}
+
 }  // namespace
 }  // namespace cairn
