@@ -1,6 +1,6 @@
-// Options of libcairn-client. Every field has a default; only hub_url,
-// cert_file, key_file, ca_file and a consortium key are required to talk to
-// a real hub.
+// Options of libcairn-client. Every field but hub_url has a default; to
+// talk to a real hub, hub_url, cert_file, key_file, ca_file and a consortium
+// key must be set.
 #ifndef CAIRN_CLIENT_OPTIONS_H_
 #define CAIRN_CLIENT_OPTIONS_H_
 
