@@ -253,7 +253,7 @@ say "The body ($demo/alpha-ban.json) carries tokens, never identifiers:"
 sed 's/^/    /' "$demo/alpha-ban.json"
 curl_alpha="curl -sS --fail-with-body --cacert $pki/ca.crt --cert $pki/alpha.crt --key $pki/alpha.key -H 'Content-Type: application/json'"
 curl_beta="curl -sS --fail-with-body --cacert $pki/ca.crt --cert $pki/beta.crt --key $pki/beta.key -H 'Content-Type: application/json'"
-run "$curl_alpha -H 'Idempotency-Key: demo-ban-1' --data @$demo/alpha-ban.json $hub/v1/signals | python3 -m json.tool"
+run "$curl_alpha -H 'Idempotency-Key: demo-ban-1' --data-binary @$demo/alpha-ban.json $hub/v1/signals | python3 -m json.tool"
 say "Re-sending this exact request (same Idempotency-Key) stores nothing twice:"
 say "the hub replays its first answer."
 
@@ -279,7 +279,7 @@ rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.stri
 print(json.dumps({"queries": [{"kind": kind, "token": token} for kind, _, token in rows]},
                  indent=2))
 PY
-run "$curl_beta --data @$demo/beta-query.json $hub/v1/query | tee $demo/beta-matches.json | python3 -m json.tool"
+run "$curl_beta --data-binary @$demo/beta-query.json $hub/v1/query | tee $demo/beta-matches.json | python3 -m json.tool"
 
 step "9. What beta learned"
 python3 - "$demo/beta-matches.json" "${beta_ids[@]}" <<'EOF'

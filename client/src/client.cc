@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <ctime>
 #include <mutex>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include "cairn/receipt.h"
 #include "cairn/token.h"
 #include "src/certificates.h"
+#include "src/retry.h"
 #include "src/voprf_tokeniser.h"
 
 namespace cairn {
@@ -105,6 +107,16 @@ std::string SubmitDedupKey(const wire::TokenKey& key, Category category) {
   return out;
 }
 
+// What is wrong with a ref, by the hub's rule (which otherwise refuses the
+// whole request), or nullopt.
+std::optional<Error> RefProblem(const std::optional<std::string>& ref) {
+  if (!ref) return std::nullopt;
+  auto checked = wire::CheckText(*ref, 1, wire::kMaxRefBytes);
+  if (checked) return std::nullopt;
+  return Error{
+      ErrorCode::kInvalidArgument, "ref " + checked.error().message, "ref", {}};
+}
+
 Error ItemError(std::size_t index, const Error& cause) {
   Error error = cause;
   error.message = "batch item " + std::to_string(index) + ": " + cause.message;
@@ -133,11 +145,55 @@ Error WithContext(Error error, std::size_t request, std::size_t requests,
   return error;
 }
 
-Error FromItemError(std::size_t index, const wire::ItemError& e) {
+// The item k of a field path "<array>[k]..." (as the hub names a field of
+// one request's item), or nullopt for other fields.
+std::optional<std::size_t> FieldItem(std::string_view field,
+                                     std::string_view array) {
+  if (!field.starts_with(array) || field.size() <= array.size() ||
+      field[array.size()] != '[') {
+    return std::nullopt;
+  }
+  std::size_t k = 0;
+  const char* first = field.data() + array.size() + 1;
+  const char* last = field.data() + field.size();
+  const auto [end, ec] = std::from_chars(first, last, k);
+  if (ec != std::errc() || end == first || end == last || *end != ']') {
+    return std::nullopt;
+  }
+  return k;
+}
+
+// `field` with its item number replaced by the caller's position: the hub
+// counts the items of one request, which after dropping refused items and
+// splitting the batch is not the caller's vector.
+std::string RebaseField(const std::string& field, std::string_view array,
+                        std::size_t caller) {
+  if (!FieldItem(field, array)) return field;
+  return std::string(array) + "[" + std::to_string(caller) + "]" +
+         field.substr(field.find(']') + 1);
+}
+
+// A whole-request error of the request holding items [begin, end) of the
+// sent list, its field and index rebased to the caller's position
+// (`caller(k)` for the sent item k).
+template <typename Caller>
+Error ToCallerPosition(Error error, std::string_view array, std::size_t begin,
+                       std::size_t end, const Caller& caller) {
+  std::optional<std::size_t> k = FieldItem(error.field, array);
+  if (!k) k = error.index;
+  if (!k || *k >= end - begin) return error;
+  const std::size_t position = caller(begin + *k);
+  error.field = RebaseField(error.field, array, position);
+  error.index = position;
+  return error;
+}
+
+Error FromItemError(std::size_t index, const wire::ItemError& e,
+                    std::string_view array) {
   Error error;
   error.code = e.code;
   error.message = e.message;
-  error.field = e.field;
+  error.field = RebaseField(e.field, array, index);
   return ItemError(index, error);
 }
 
@@ -287,8 +343,15 @@ Error Client::Impl::ReplyError(const HttpReply& reply) const {
         "): is it registered with the hub operator? (hub said: " +
         error.message + ")";
   } else if (reply.status == 429) {
-    error.message += "; retried " + std::to_string(options.retry.max_attempts) +
-                     " times, slow down or ask the operator for higher limits";
+    // Every connection of a Client retries a 429 until the policy's
+    // attempts are used up.
+    const int attempts = std::max(1, options.retry.max_attempts);
+    error.message +=
+        (attempts > 1
+             ? "; retried, " + std::to_string(attempts) + " attempts in all"
+             : std::string("; not retried (RetryPolicy::max_attempts "
+                           "is 1)")) +
+        "; slow down or ask the operator for higher limits";
   }
   if (auto id = reply.Header("X-Request-Id"); !id.empty()) {
     error.message += " [request " + std::string(id) + "]";
@@ -344,8 +407,21 @@ Status Client::Impl::CheckReceipt(
     return {};
   }
   if (!receipt) {
-    std::lock_guard lock(keys_mutex);
-    if (hub_keys && !hub_keys->empty()) {
+    // Whether an answer must carry a receipt depends on whether the hub
+    // publishes signing keys: ask it (GET /v1/me) if this client has not
+    // yet, so that the first answer of a client is held to the same rule as
+    // later ones, whatever its size.
+    auto keys = HubKeys(false);
+    if (!keys) {
+      Error error = keys.error();
+      error.message = "the hub's answer to request " + request_id +
+                      " carries no receipt, and whether it must cannot be "
+                      "checked: the hub's signing keys (GET /v1/me) could "
+                      "not be fetched: " +
+                      error.message;
+      return tl::unexpected(std::move(error));
+    }
+    if (!keys->empty()) {
       return MakeError(ErrorCode::kCrypto,
                        "the hub publishes signing keys but its answer to "
                        "request " +
@@ -487,12 +563,8 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
     std::optional<Error> problem;
     if (!key) {
       problem = key.error();
-    } else if (ban.ref &&
-               (ban.ref->empty() || ban.ref->size() > wire::kMaxRefBytes)) {
-      problem = Error{ErrorCode::kInvalidArgument,
-                      "ref must be 1..128 bytes; shorten it",
-                      "ref",
-                      {}};
+    } else if (auto bad = RefProblem(ban.ref)) {
+      problem = std::move(*bad);
     } else if (auto [it, inserted] =
                    seen.emplace(SubmitDedupKey(*key, ban.category), i);
                !inserted) {
@@ -546,7 +618,9 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
     auto reply = impl_->Call(request);
     if (!reply) {
       return tl::unexpected(WithContext(
-          reply.error(), r, requests,
+          ToCallerPosition(reply.error(), "signals", begin, end,
+                           [&](std::size_t k) { return origin[k]; }),
+          r, requests,
           "; earlier requests were stored, and submitting the same bans "
           "again is safe"));
     }
@@ -567,7 +641,9 @@ Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_id = std::move(result.signal_id);
-      if (result.error) item.error = FromItemError(item.index, *result.error);
+      if (result.error) {
+        item.error = FromItemError(item.index, *result.error, "signals");
+      }
     }
     // An unanswered item left at its default status would pass for created.
     for (std::size_t k = 0; k < answered.size(); ++k) {
@@ -616,9 +692,8 @@ Result<RetractOutcome> Client::Retract(
         dedup = "k" + DedupKey(*key);
         wire_item.key = std::move(*key);
       }
-    } else if (r.ref->empty() || r.ref->size() > wire::kMaxRefBytes) {
-      problem = Error{
-          ErrorCode::kInvalidArgument, "ref must be 1..128 bytes", "ref", {}};
+    } else if (auto bad = RefProblem(r.ref)) {
+      problem = std::move(*bad);
     } else {
       dedup = "r" + *r.ref;
       wire_item.ref = r.ref;
@@ -664,7 +739,9 @@ Result<RetractOutcome> Client::Retract(
         "POST", "/v1/signals/retract", std::move(encoded), {}, false});
     if (!reply) {
       return tl::unexpected(WithContext(
-          reply.error(), q, requests,
+          ToCallerPosition(reply.error(), "retractions", begin, end,
+                           [&](std::size_t k) { return origin[k]; }),
+          q, requests,
           "; earlier requests were applied (retracting them again reports "
           "not_found)"));
     }
@@ -685,7 +762,9 @@ Result<RetractOutcome> Client::Retract(
       auto& item = outcome.items[origin[begin + result.index]];
       item.status = result.status;
       item.signal_ids = std::move(result.signal_ids);
-      if (result.error) item.error = FromItemError(item.index, *result.error);
+      if (result.error) {
+        item.error = FromItemError(item.index, *result.error, "retractions");
+      }
     }
     // An unanswered item left at its default status would pass for
     // retracted.
@@ -750,8 +829,13 @@ Result<QueryOutcome> Client::Query(
         impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
     auto reply = impl_->Call(
         HttpRequest{"POST", "/v1/query", std::move(encoded), {}, true});
-    if (!reply)
-      return tl::unexpected(WithContext(reply.error(), q, requests, ""));
+    if (!reply) {
+      // Identifiers that tokenise alike are sent once: the first is named.
+      return tl::unexpected(WithContext(
+          ToCallerPosition(reply.error(), "queries", begin, end,
+                           [&](std::size_t k) { return origins[k].front(); }),
+          q, requests, ""));
+    }
     auto decoded = wire::DecodeQueryResponse(*reply);
     if (!decoded) return tl::unexpected(decoded.error());
     outcome.request_ids.push_back(decoded->request_id);
@@ -788,6 +872,14 @@ Result<wire::DispositionResponse> Client::Dispose(
                      "match id must be \"m_\" followed by 32 lowercase hex "
                      "characters, as returned by Query",
                      "match_id");
+  }
+  if (note) {
+    // Checked here, as the hub would: it refuses the request otherwise.
+    if (auto checked = wire::CheckText(*note, 0, wire::kMaxNoteBytes, true);
+        !checked) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "note " + checked.error().message, "note");
+    }
   }
   wire::DispositionRequest body;
   body.outcome = outcome;
@@ -885,7 +977,11 @@ Result<Client> MakeClient(ClientOptions options,
   }
   auto key = KeyFor(options);
   if (!key) return tl::unexpected(key.error());
-  return Client(std::move(connection), std::move(options), std::move(*key));
+  // The same retry policy as the production connection, so that a fake or
+  // custom connection sees the client the hub would.
+  auto retrying = client_internal::MakeRetryingConnection(std::move(connection),
+                                                          options.retry);
+  return Client(std::move(retrying), std::move(options), std::move(*key));
 }
 
 Result<Client> MakeClient(ClientOptions options) {

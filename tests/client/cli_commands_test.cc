@@ -8,9 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cairn/testing/fake_hub.h"
 #include "cairn/token.h"
 #include "client/src/cli/batch_commands.h"
 #include "client/src/cli/command_support.h"
@@ -427,6 +430,78 @@ TEST_CASE("settings: only the default config file may be absent", "[cli]") {
     CHECK_THAT(settings.error().message, Catch::Contains(c.says));
     CHECK(LocalFileExit(settings.error()) == kExitLocalFile);
   }
+}
+
+// What `run` writes to stdout (fd 1), and its result.
+template <typename Run>
+std::pair<int, std::string> CaptureStdout(Run run) {
+  char path[] = "/tmp/cairn-cli-out.XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::fflush(stdout);
+  const int saved = ::dup(1);
+  ::dup2(fd, 1);
+  const int code = run();
+  std::fflush(stdout);
+  ::dup2(saved, 1);
+  ::close(saved);
+  ::close(fd);
+  std::ifstream in(path);
+  std::string out((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  return {code, out};
+}
+
+TEST_CASE(
+    "query: a refused row is a line of the table and of --json, with status "
+    "error, in row order",
+    "[cli]") {
+  auto hub = std::make_shared<testing::FakeHub>();
+  ClientOptions options;
+  options.consortium_key = ConsortiumKey::Generate();
+  auto alpha = MakeClient(options, hub->ConnectionFor("alpha"));
+  auto beta = MakeClient(options, hub->ConnectionFor("beta"));
+  REQUIRE(alpha);
+  REQUIRE(beta);
+  const Ban ban{Identifier::Email("banned@example.com"),
+                Category::kGrooming,
+                Severity::kHigh,
+                std::chrono::floor<std::chrono::seconds>(
+                    std::chrono::system_clock::now()),
+                std::nullopt,
+                false,
+                std::nullopt};
+  REQUIRE(alpha->Submit({ban}));
+  RowSource src;
+  src.kind = "email";
+  src.values = {"no-at-sign", "banned@example.com", "also no at sign"};
+  Settings settings;
+
+  auto [code, table] =
+      CaptureStdout([&] { return RunQuery(*beta, src, false, settings); });
+  CHECK(code == kExitRefused);
+  std::vector<std::string> lines;
+  std::istringstream stream(table);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 4);  // the header and three rows
+  CHECK_THAT(lines[0], Catch::StartsWith("ROW"));
+  CHECK_THAT(lines[1], Catch::StartsWith("1      email   error "));
+  CHECK_THAT(lines[2], Catch::StartsWith("2      email   m_"));
+  CHECK_THAT(lines[3], Catch::StartsWith("3      email   error "));
+
+  auto [json_code, json] =
+      CaptureStdout([&] { return RunQuery(*beta, src, true, settings); });
+  CHECK(json_code == kExitRefused);
+  lines.clear();
+  std::istringstream json_stream(json);
+  for (std::string line; std::getline(json_stream, line);) {
+    lines.push_back(line);
+  }
+  REQUIRE(lines.size() == 3);
+  CHECK_THAT(lines[0], Catch::StartsWith(R"({"row":1,"status":"error",)"));
+  CHECK_THAT(lines[1], Catch::StartsWith(R"({"row":2,"status":"match",)"));
+  CHECK_THAT(lines[2], Catch::StartsWith(R"({"row":3,"status":"error",)"));
 }
 
 }  // namespace

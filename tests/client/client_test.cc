@@ -718,8 +718,213 @@ TEST_CASE(
   CHECK(result.error().code == ErrorCode::kUnavailable);
   CHECK_THAT(result.error().message, Catch::Contains("batch limit"));
   for (const auto& r : connection->requests()) CHECK(r.target == "/v1/me");
-  // One identifier always fits: no /v1/me needed.
-  REQUIRE(client->Query({Identifier::Email("a@example.com")}));
+  // One identifier always fits: no /v1/me needed for the batch limit (with
+  // receipts unchecked; checking them needs /v1/me, see the next test).
+  auto options = TestOptions();
+  options.verify_receipts = false;
+  auto unchecked = MakeClient(options, connection);
+  REQUIRE(unchecked);
+  const auto before = connection->requests().size();
+  REQUIRE(unchecked->Query({Identifier::Email("a@example.com")}));
+  CHECK(connection->requests().size() - before == 1);
+  CHECK(connection->requests().back().target == "/v1/query");
+  // With receipts checked, an answer without one cannot be accepted while
+  // the hub's keys are unknown.
+  auto checked = client->Query({Identifier::Email("a@example.com")});
+  REQUIRE_FALSE(checked);
+  CHECK(checked.error().code == ErrorCode::kUnavailable);
+  CHECK_THAT(checked.error().message, Catch::Contains("carries no receipt"));
+}
+
+TEST_CASE(
+    "an answer without a receipt fails a one-item call when the hub "
+    "publishes signing keys, even as the client's first call") {
+  // A hub whose /v1/me publishes a signing key but whose answers carry no
+  // receipt (FakeAnswer never adds one).
+  std::atomic<bool> publishes{true};
+  auto connection = std::make_shared<RecordingConnection>(
+      [&publishes](const HttpRequest& r) -> Result<HttpReply> {
+        if (r.target == "/v1/me") {
+          auto me = wire::DecodeMeResponse(FakeAnswer(r).body);
+          REQUIRE(me);
+          if (publishes) {
+            wire::HubKey key;
+            key.key_id = "hk_0123456789abcdef";
+            key.public_key = std::string(43, 'A') + "=";
+            key.valid_from =
+                std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+            me->hub_keys.push_back(key);
+          }
+          return Reply(200, wire::Encode(*me));
+        }
+        return FakeAnswer(r);
+      });
+  const auto id = Identifier::Email("a@example.com");
+  const Ban ban{id,
+                Category::kGrooming,
+                Severity::kHigh,
+                std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+                std::nullopt,
+                false,
+                std::nullopt};
+  auto expect_refused = [](const auto& result) {
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == ErrorCode::kCrypto);
+    CHECK_THAT(result.error().message,
+               Catch::Contains("carries no receipt") &&
+                   Catch::Contains("verify_receipts = false"));
+  };
+  // Each call is the first of a fresh client.
+  expect_refused(MakeClient(TestOptions(), connection)->Query({id}));
+  expect_refused(MakeClient(TestOptions(), connection)->Submit({ban}));
+  expect_refused(MakeClient(TestOptions(), connection)
+                     ->Retract({Retraction::Of(id, RetractReason::kError)}));
+  // The client asked the hub for its keys before deciding.
+  std::size_t me = 0;
+  for (const auto& r : connection->requests()) me += r.target == "/v1/me";
+  CHECK(me == 3);
+  // Two items: the same answer.
+  expect_refused(MakeClient(TestOptions(), connection)
+                     ->Query({id, Identifier::Email("b@example.com")}));
+
+  // Without verification, or from a hub that publishes no keys, an answer
+  // without a receipt is accepted.
+  auto options = TestOptions();
+  options.verify_receipts = false;
+  CHECK(MakeClient(options, connection)->Query({id}));
+  publishes = false;
+  CHECK(MakeClient(TestOptions(), connection)->Query({id}));
+}
+
+TEST_CASE(
+    "errors of a split submit name the caller's item, not the position in "
+    "the request") {
+  // max_batch 10: 30 bans (less item 0, refused locally) go in three
+  // requests. The hub refuses the ban whose ref is "bad" per item, and a
+  // whole request when a ban's ref is "reject".
+  auto hub = [](const std::string& marker) {
+    return std::make_shared<RecordingConnection>([marker](const HttpRequest& r)
+                                                     -> Result<HttpReply> {
+      if (r.target != "/v1/signals") return FakeAnswer(r, 10);
+      auto body = wire::DecodeSubmitSignalsRequest(r.body);
+      REQUIRE(body);
+      wire::SubmitSignalsResponse response;
+      response.request_id = RequestId();
+      for (std::size_t i = 0; i < body->signals.size(); ++i) {
+        const std::string field = "signals[" + std::to_string(i) + "].ref";
+        if (body->signals[i].ref == "reject") {
+          return Reply(400, R"({"error":{"code":"invalid_argument",)"
+                            R"("message":"refused","field":")" +
+                                field + R"("}})");
+        }
+        wire::SubmitResult result{
+            i, wire::SubmitStatus::kCreated, "s_" + std::string(32, 'b'), {}};
+        if (body->signals[i].ref == marker) {
+          result.status = wire::SubmitStatus::kError;
+          result.signal_id.clear();
+          result.error =
+              wire::ItemError{ErrorCode::kInvalidArgument, "refused", field};
+        }
+        response.results.push_back(result);
+      }
+      return Reply(200, wire::Encode(response));
+    });
+  };
+  std::vector<Ban> bans;
+  for (int i = 0; i < 30; ++i) {
+    bans.push_back(Ban{
+        Identifier::Email(i == 0 ? "not an email"
+                                 : "u" + std::to_string(i) + "@example.com"),
+        Category::kGrooming, Severity::kHigh,
+        std::chrono::sys_seconds{std::chrono::seconds{1700000000}},
+        std::nullopt, false, "ref-" + std::to_string(i)});
+  }
+  bans[25].ref = "bad";
+  auto per_item = MakeClient(TestOptions(), hub("bad"));
+  REQUIRE(per_item);
+  auto submitted = per_item->Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->request_ids.size() == 3);
+  CHECK(submitted->failed() == 2);
+  const auto& item = submitted->items[25];
+  CHECK(item.status == wire::SubmitStatus::kError);
+  REQUIRE(item.error);
+  CHECK(item.error->index == 25);
+  CHECK(item.error->field == "signals[25].ref");
+
+  bans[25].ref = "reject";
+  auto whole = MakeClient(TestOptions(), hub("bad"));
+  REQUIRE(whole);
+  auto refused = whole->Submit(bans);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().field == "signals[25].ref");
+  CHECK(refused.error().index == 25);
+  CHECK_THAT(refused.error().message, Catch::Contains("request 3 of 3"));
+}
+
+TEST_CASE(
+    "refs and notes the hub would refuse are caught before sending: per item "
+    "for refs, as the call's error for a note") {
+  Fixture f;
+  const auto t = std::chrono::sys_seconds{std::chrono::seconds{1700000000}};
+  auto ban = [&](int i, std::string ref) {
+    return Ban{Identifier::Email("r" + std::to_string(i) + "@example.com"),
+               Category::kGrooming,
+               Severity::kHigh,
+               t,
+               std::nullopt,
+               false,
+               std::move(ref)};
+  };
+  const std::vector<std::string> bad_refs = {
+      std::string("case\x01"), "tab\there", "line\nbreak",
+      "c1 \xc2\x85",           "del \x7f",  "not utf-8 \xff",
+      std::string(129, 'x'),   ""};
+  std::vector<Ban> bans = {ban(0, "good-ref")};
+  std::vector<Retraction> retractions = {
+      Retraction::ByRef("good-ref", RetractReason::kError)};
+  for (std::size_t i = 0; i < bad_refs.size(); ++i) {
+    bans.push_back(ban(static_cast<int>(i) + 1, bad_refs[i]));
+    retractions.push_back(
+        Retraction::ByRef(bad_refs[i], RetractReason::kError));
+  }
+  auto submitted = f.client.Submit(bans);
+  REQUIRE(submitted);
+  CHECK(submitted->items[0].status == wire::SubmitStatus::kCreated);
+  auto retracted = f.client.Retract(retractions);
+  REQUIRE(retracted);
+  for (std::size_t i = 1; i < bans.size(); ++i) {
+    CAPTURE(i);
+    CHECK(submitted->items[i].status == wire::SubmitStatus::kError);
+    REQUIRE(submitted->items[i].error);
+    CHECK(submitted->items[i].error->code == ErrorCode::kInvalidArgument);
+    CHECK(submitted->items[i].error->field == "ref");
+    CHECK(retracted->items[i].status == wire::RetractStatus::kError);
+    REQUIRE(retracted->items[i].error);
+    CHECK(retracted->items[i].error->field == "ref");
+  }
+  CHECK_THAT(submitted->items[1].error->message,
+             Catch::Contains("ref contains a control character; remove it"));
+  CHECK_THAT(submitted->items[6].error->message, Catch::Contains("UTF-8"));
+  // Only the good item went to the hub, each time.
+  const auto sent = f.Sent();
+  REQUIRE(sent.size() == 2);
+  CHECK(wire::DecodeSubmitSignalsRequest(sent[0].body)->signals.size() == 1);
+  CHECK(wire::DecodeRetractRequest(sent[1].body)->retractions.size() == 1);
+
+  // A note: newlines and tabs are allowed, other control characters not.
+  const std::size_t before = f.connection->requests().size();
+  auto disposed =
+      f.client.Dispose(MatchId(1), Outcome::kActioned, std::string("a\x07"));
+  REQUIRE_FALSE(disposed);
+  CHECK(disposed.error().code == ErrorCode::kInvalidArgument);
+  CHECK(disposed.error().field == "note");
+  CHECK_THAT(disposed.error().message,
+             Catch::Contains("note contains a control character"));
+  CHECK(f.connection->requests().size() == before);
+  (void)f.client.Dispose(MatchId(1), Outcome::kActioned,
+                         std::string("line one\nline\ttwo"));
+  CHECK(f.connection->requests().size() == before + 1);
 }
 
 }  // namespace

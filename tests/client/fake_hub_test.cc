@@ -1,5 +1,7 @@
 // The fake hub is what integrators test against; it must behave like the
 // hub in the ways a pipeline depends on.
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "cairn/client.h"
@@ -116,13 +118,181 @@ TEST_CASE(
   CHECK(more == 0);
 }
 
-TEST_CASE("fake hub: injected failures reach the caller as errors") {
+wire::Timestamp Now() {
+  return std::chrono::floor<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+}
+
+Ban BanAt(Identifier id, Category category, Severity severity,
+          wire::Timestamp banned_at) {
+  Ban ban{std::move(id), category, severity,    banned_at,
+          std::nullopt,  false,    std::nullopt};
+  return ban;
+}
+
+TEST_CASE(
+    "fake hub: refuses per item what the hub refuses, with the hub's "
+    "fields and messages") {
   Members m;
+  const auto now = Now();
+  const auto id = Identifier::Email("clock@example.com");
+  Ban future = BanAt(id, Category::kGrooming, Severity::kHigh,
+                     now + std::chrono::hours(48));
+  Ban skewed = BanAt(Identifier::Email("skew@example.com"), Category::kGrooming,
+                     Severity::kHigh, now + std::chrono::minutes(4));
+  Ban lapsed =
+      BanAt(Identifier::Email("lapsed@example.com"), Category::kGrooming,
+            Severity::kHigh, now - std::chrono::hours(72));
+  lapsed.expires_at = now - std::chrono::hours(1);
+  Ban inverted =
+      BanAt(Identifier::Email("inverted@example.com"), Category::kGrooming,
+            Severity::kHigh, now - std::chrono::hours(2));
+  inverted.expires_at = now - std::chrono::hours(3);
+  Ban custom =
+      BanAt(Identifier::Custom("steam_id", "76561197960287930"),
+            Category::kGrooming, Severity::kHigh, now - std::chrono::hours(1));
+  auto submitted = m.alpha.Submit({future, skewed, lapsed, inverted, custom});
+  REQUIRE(submitted);
+  const auto& items = submitted->items;
+  REQUIRE(items.size() == 5);
+  CHECK(items[0].status == wire::SubmitStatus::kError);
+  REQUIRE(items[0].error);
+  CHECK(items[0].error->code == ErrorCode::kInvalidArgument);
+  CHECK(items[0].error->field == "signals[0].banned_at");
+  CHECK_THAT(items[0].error->message,
+             Catch::Contains("banned_at lies in the future"));
+  // Within the hub's clock skew (5 minutes): accepted.
+  CHECK(items[1].status == wire::SubmitStatus::kCreated);
+  CHECK(items[2].status == wire::SubmitStatus::kError);
+  REQUIRE(items[2].error);
+  CHECK(items[2].error->field == "signals[2].expires_at");
+  CHECK_THAT(items[2].error->message,
+             Catch::Contains("expires_at is not in the future"));
+  CHECK(items[3].status == wire::SubmitStatus::kError);
+  REQUIRE(items[3].error);
+  CHECK(items[3].error->field == "signals[3].expires_at");
+  CHECK(items[4].status == wire::SubmitStatus::kError);
+  REQUIRE(items[4].error);
+  CHECK(items[4].error->field == "signals[4].kind");
+  CHECK_THAT(items[4].error->message,
+             Catch::Contains("kind 'steam_id' is not registered on this hub"));
+  CHECK(m.hub->ActiveSignals() == 1);
+
+  // Retracting by a key of an unregistered kind is an error too, not
+  // "not found".
+  auto retracted = m.alpha.Retract(
+      {Retraction::Of(custom.identifier, RetractReason::kError)});
+  REQUIRE(retracted);
+  CHECK(retracted->items[0].status == wire::RetractStatus::kError);
+  REQUIRE(retracted->items[0].error);
+  CHECK(retracted->items[0].error->field == "retractions[0].kind");
+
+  // Once registered, the kind is accepted; a malformed name is refused.
+  REQUIRE(m.hub->RegisterKind("steam_id"));
+  auto bad = m.hub->RegisterKind("Steam ID");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == ErrorCode::kInvalidArgument);
+  auto again = m.alpha.Submit({custom});
+  REQUIRE(again);
+  CHECK(again->items[0].status == wire::SubmitStatus::kCreated);
+  auto found = m.beta.Query({custom.identifier});
+  REQUIRE(found);
+  CHECK(found->matches.size() == 1);
+}
+
+TEST_CASE(
+    "fake hub: a second category is a second signal, and every query a new "
+    "match") {
+  Members m;
+  const auto now = Now();
+  const auto id = Identifier::Email("two@example.com");
+  auto first = m.alpha.Submit({BanAt(id, Category::kGrooming, Severity::kHigh,
+                                     now - std::chrono::hours(2))});
+  auto second =
+      m.alpha.Submit({BanAt(id, Category::kSextortion, Severity::kCritical,
+                            now - std::chrono::hours(1))});
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->items[0].status == wire::SubmitStatus::kCreated);
+  CHECK(second->items[0].status == wire::SubmitStatus::kCreated);
+  CHECK(first->items[0].signal_id != second->items[0].signal_id);
+  CHECK(m.hub->ActiveSignals() == 2);
+  // Resending without expires_at keeps the expiry: a duplicate.
+  auto resent = m.alpha.Submit({BanAt(id, Category::kGrooming, Severity::kHigh,
+                                      now - std::chrono::hours(2))});
+  REQUIRE(resent);
+  CHECK(resent->items[0].status == wire::SubmitStatus::kDuplicate);
+  CHECK(resent->items[0].signal_id == first->items[0].signal_id);
+
+  auto q1 = m.beta.Query({id});
+  auto q2 = m.beta.Query({id});
+  REQUIRE(q1);
+  REQUIRE(q2);
+  REQUIRE(q1->matches.size() == 1);
+  REQUIRE(q2->matches.size() == 1);
+  const auto& match = q1->matches[0].match;
+  CHECK(match.categories ==
+        std::vector<Category>{Category::kGrooming, Category::kSextortion});
+  CHECK(match.max_severity == Severity::kCritical);
+  CHECK(match.platforms == 1);
+  CHECK(q1->matches[0].match.match_id != q2->matches[0].match.match_id);
+
+  // Retracting the identifier retracts both signals; each match is
+  // notified once.
+  auto retracted =
+      m.alpha.Retract({Retraction::Of(id, RetractReason::kAppealUpheld)});
+  REQUIRE(retracted);
+  CHECK(retracted->items[0].signal_ids.size() == 2);
+  std::set<std::string> notified;
+  for (auto& n : m.beta.Notifications()) {
+    REQUIRE(n);
+    CHECK_FALSE(n->still_supported);
+    notified.insert(n->match_id);
+  }
+  CHECK(notified == std::set<std::string>{q1->matches[0].match.match_id,
+                                          q2->matches[0].match.match_id});
+  int events = 0;
+  for (auto& e : m.beta.Feed()) {
+    REQUIRE(e);
+    ++events;
+  }
+  CHECK(events == 4);  // two added, two retracted
+}
+
+TEST_CASE(
+    "fake hub: injected failures are retried as the hub's would be, with "
+    "the code the client gives that status") {
+  Members m;
+  const auto id = Identifier::Email("a@example.com");
+  // Two 503s: absorbed by the default policy (4 attempts).
   m.hub->FailNext(503, 2);
-  auto found = m.beta.Query({Identifier::Email("a@example.com")});
-  // The fake connection has no retry layer: the caller sees the 503.
-  REQUIRE_FALSE(found);
-  CHECK(found.error().code == ErrorCode::kUnavailable);
+  CHECK(m.beta.Query({id}));
+  // Four: the last attempt's error reaches the caller.
+  m.hub->FailNext(503, 4);
+  auto unavailable = m.beta.Query({id});
+  REQUIRE_FALSE(unavailable);
+  CHECK(unavailable.error().code == ErrorCode::kUnavailable);
+  CHECK(m.beta.Query({id}));  // all four were used
+  // 429s are retried after Retry-After; when they outlast the policy the
+  // message says how many attempts were made.
+  m.hub->FailNext(429, 3);
+  CHECK(m.beta.Query({id}));
+  m.hub->FailNext(429, 4);
+  auto limited = m.beta.Query({id});
+  REQUIRE_FALSE(limited);
+  CHECK(limited.error().code == ErrorCode::kRateLimited);
+  CHECK_THAT(limited.error().message, Catch::Contains("4 attempts in all"));
+  // A 500 is the hub's internal error, and not retried.
+  m.hub->FailNext(500, 1);
+  auto internal = m.beta.Query({id});
+  REQUIRE_FALSE(internal);
+  CHECK(internal.error().code == ErrorCode::kInternal);
+  CHECK(m.beta.Query({id}));
+  // A retraction that may have reached the hub is not resent.
+  m.hub->FailNext(503, 1);
+  auto retracted = m.alpha.Retract({Retraction::Of(id, RetractReason::kError)});
+  REQUIRE_FALSE(retracted);
+  CHECK(retracted.error().code == ErrorCode::kUnavailable);
 }
 
 }  // namespace

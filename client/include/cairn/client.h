@@ -47,9 +47,11 @@ struct Ban {
   Category category = Category::kOther;
   Severity severity = Severity::kMedium;
   std::chrono::sys_seconds banned_at{};
-  std::optional<std::chrono::sys_seconds> expires_at;  // hub default if unset
-  bool attribution = false;        // reveal this member to members that match
-  std::optional<std::string> ref;  // this member's own reference, 1..128 B
+  // Default member initializers, so that a Ban written with designated
+  // initializers may leave these out under -Wmissing-field-initializers.
+  std::optional<std::chrono::sys_seconds> expires_at{};  // hub default if unset
+  bool attribution = false;          // reveal this member to members that match
+  std::optional<std::string> ref{};  // this member's own reference, 1..128 B
 };
 
 struct SubmitItemResult {
@@ -265,6 +267,8 @@ class Client {
 Result<Client> MakeClient(ClientOptions options);
 
 // A client over a caller-supplied connection, e.g. a fake hub in tests.
+// The connection is wrapped in the retry policy options.retry, as the
+// production connection is (set retry.max_attempts = 1 for none).
 Result<Client> MakeClient(ClientOptions options,
                           std::shared_ptr<Connection> connection);
 

@@ -1,6 +1,6 @@
-// Options of libcairn-client. Every field has a default; only hub_url,
-// cert_file, key_file, ca_file and a consortium key are required to talk to
-// a real hub.
+// Options of libcairn-client. Every field but hub_url has a default; to
+// talk to a real hub, hub_url, cert_file, key_file, ca_file and a consortium
+// key must be set.
 #ifndef CAIRN_CLIENT_OPTIONS_H_
 #define CAIRN_CLIENT_OPTIONS_H_
 
@@ -95,8 +95,10 @@ struct ClientOptions {
   // response (cairn/receipt.h) against the hub keys of GET /v1/me, fetched
   // on the first receipt, cached, and fetched again when a receipt names an
   // unknown key. A receipt that does not verify fails the call with
-  // kCrypto (the hub did answer: the items may have been stored). Once the
-  // hub is known to publish keys, a response without a receipt fails too.
+  // kCrypto (the hub did answer: the items may have been stored). A
+  // response without a receipt fails too (kCrypto) when the hub publishes
+  // keys; the keys are fetched first if this client has not yet, so this
+  // holds for the first call of a client and for one-item calls alike.
   // Default: true.
   bool verify_receipts = true;
 

@@ -162,18 +162,25 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
     auto result = client.Query(ids);
     if (!result) return ReportStopped(result.error(), begin, src);
     queried += result->queried;
+    // Refused rows and matches, printed in row order; a refused row is a
+    // line of the table or --json output too (status "error"), and goes to
+    // stderr.
+    std::vector<std::pair<std::size_t, std::string>> lines;
     for (const auto& f : result->failures) {
       ++failed;
       const std::size_t row = src.skip + begin + f.index + 1;
       const std::string message = WithoutBatchPrefix(f.error.message);
       std::fprintf(stderr, "cairn: row %zu: %s\n", row, message.c_str());
       if (json) {
-        std::printf("%s\n", JsonObjectWriter()
-                                .Add("row", static_cast<std::uint64_t>(row))
-                                .Add("status", "error")
-                                .Add("error", message)
-                                .Finish()
-                                .c_str());
+        lines.emplace_back(row, JsonObjectWriter()
+                                    .Add("row", static_cast<std::uint64_t>(row))
+                                    .Add("status", "error")
+                                    .Add("error", message)
+                                    .Finish());
+      } else {
+        lines.emplace_back(
+            row, fmt::format("{:<6} {:<7} {:<34} {}", row, ids[f.index].kind(),
+                             "error", message));
       }
     }
     for (const auto& m : result->matches) {
@@ -181,8 +188,8 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
       const std::size_t row = src.skip + begin + m.index + 1;
       const auto& match = m.match;
       if (json) {
-        std::printf(
-            "%s\n",
+        lines.emplace_back(
+            row,
             JsonObjectWriter()
                 .Add("row", static_cast<std::uint64_t>(row))
                 .Add("status", "match")
@@ -196,16 +203,19 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
                 .Add("last_banned_at", FormatTimestamp(match.last_banned_at))
                 .Add("max_severity", std::string(ToString(match.max_severity)))
                 .Add("attributed_to", match.attributed_to)
-                .Finish()
-                .c_str());
+                .Finish());
       } else {
-        std::printf("%-6zu %-7s %-34s %-9u %-9s %s\n", row,
-                    m.identifier.kind().c_str(), match.match_id.c_str(),
-                    match.platforms,
-                    std::string(ToString(match.max_severity)).c_str(),
-                    Join(Names(match.categories)).c_str());
+        lines.emplace_back(
+            row, fmt::format("{:<6} {:<7} {:<34} {:<9} {:<9} {}", row,
+                             m.identifier.kind(), match.match_id,
+                             match.platforms, ToString(match.max_severity),
+                             Join(Names(match.categories))));
       }
     }
+    std::stable_sort(
+        lines.begin(), lines.end(),
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [row, line] : lines) std::printf("%s\n", line.c_str());
     progress.Update(end);
   }
   std::fprintf(stderr, "cairn: queried %zu, %zu matched, %zu invalid\n",

@@ -1,5 +1,6 @@
 #include "cairn/testing/fake_hub.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -8,15 +9,11 @@
 #include <vector>
 
 #include "cairn/encoding.h"
+#include "cairn/vocabulary.h"
 #include "cairn/wire.h"
 
 namespace cairn::testing {
 namespace {
-
-std::string KeyString(const wire::TokenKey& key) {
-  return key.kind + ":" + std::string(ToString(key.scheme)) + ":" +
-         std::to_string(key.epoch) + ":" + HexEncode(key.token);
-}
 
 std::string Id(char prefix, std::uint64_t n) {
   char buffer[40];
@@ -40,36 +37,78 @@ HttpReply ErrorReply(const Error& error) {
   return HttpReply{HttpStatusFor(error.code), wire::EncodeErrorBody(error), {}};
 }
 
+// The code a client reports for an error reply of `status`: the hub's
+// code for that status (500 is kInternal, 503 kUnavailable), or for
+// statuses the hub never sends (502, 504: a proxy's), the client's own
+// mapping of a reply without a Cairn error body.
+ErrorCode CodeForStatus(int status) {
+  for (ErrorCode code :
+       {ErrorCode::kInvalidArgument, ErrorCode::kUnauthenticated,
+        ErrorCode::kPermissionDenied, ErrorCode::kNotFound,
+        ErrorCode::kMethodNotAllowed, ErrorCode::kConflict,
+        ErrorCode::kPayloadTooLarge, ErrorCode::kUnsupportedMedia,
+        ErrorCode::kHeadersTooLarge, ErrorCode::kRateLimited,
+        ErrorCode::kUnavailable, ErrorCode::kInternal}) {
+    if (HttpStatusFor(code) == status) return code;
+  }
+  return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
+}
+
+// cairnd's defaults: how far banned_at may lie in the future
+// ([store] max_clock_skew), the retention of a signal sent without
+// expires_at (default_retention_days) and the cap of expires_at
+// (max_retention_days).
+constexpr std::chrono::seconds kMaxClockSkew{std::chrono::minutes(5)};
+constexpr std::chrono::seconds kDefaultRetention{std::chrono::days(365)};
+constexpr std::chrono::seconds kMaxRetention{std::chrono::days(730)};
+
+// The hub's per-item error for a key whose kind it does not hold
+// (server/src/store/index_keys.cc, ResolveTokenKey).
+std::string UnregisteredKind(const std::string& kind) {
+  return "kind '" + kind +
+         "' is not registered on this hub; use a built-in kind or ask the "
+         "operator to register it";
+}
+
 }  // namespace
 
 struct FakeHub::State {
   struct Signal {
     std::string member;
     std::string signal_id;
-    wire::SignalItem item;
+    wire::SignalItem item;  // item.expires_at: always set, the actual expiry
     bool active = true;
   };
   struct MatchRecord {
-    std::string member;  // who queried
-    std::string key;     // KeyString
+    std::string member;                // who queried
+    std::set<std::string> signal_ids;  // the signals that made the match
   };
 
   mutable std::mutex mutex;
   std::uint64_t next_id = 1;
+  std::set<std::string> kinds{kBuiltinKinds.begin(), kBuiltinKinds.end()};
   std::vector<Signal> signals;
-  std::map<std::string, MatchRecord> matches;  // by match_id
-  std::map<std::pair<std::string, std::string>, std::string>
-      match_ids;                                              // (member,key)
+  std::map<std::string, MatchRecord> matches;                 // by match_id
   std::vector<std::pair<std::string, wire::FeedEvent>> feed;  // (member, e)
   std::map<std::string, std::vector<wire::Notification>> notifications;
   std::uint64_t next_seq = 1;
   int fail_status = 0;
   int fail_count = 0;
 
-  Signal* Find(const std::string& member, const std::string& key) {
+  // Active and not expired at `now`.
+  static bool Live(const Signal& s, wire::Timestamp now) {
+    return s.active && *s.item.expires_at > now;
+  }
+
+  // The member's own signal on this key and category, as the hub keys
+  // signals (kind, scheme, epoch, token and category).
+  Signal* Find(const std::string& member, const wire::TokenKey& key,
+               Category category) {
     for (auto& s : signals) {
-      if (s.active && s.member == member && KeyString(s.item.key) == key)
+      if (s.active && s.member == member && s.item.key == key &&
+          s.item.category == category) {
         return &s;
+      }
     }
     return nullptr;
   }
@@ -83,8 +122,7 @@ struct FakeHub::State {
     e.category = s.item.category;
     e.severity = s.item.severity;
     e.banned_at = s.item.banned_at;
-    e.expires_at = s.item.expires_at.value_or(s.item.banned_at +
-                                              std::chrono::hours(24 * 365));
+    e.expires_at = *s.item.expires_at;
     e.at = Now();
     feed.emplace_back(s.member, e);
   }
@@ -104,36 +142,107 @@ struct FakeHub::State {
     if (!request) return ErrorReply(request.error());
     wire::SubmitSignalsResponse response;
     response.request_id = Id('r', next_id++);
+    const wire::Timestamp now = Now();
     for (std::size_t i = 0; i < request->signals.size(); ++i) {
-      const auto& item = request->signals[i];
-      wire::SubmitResult result;
-      result.index = i;
-      if (item.expires_at && *item.expires_at < item.banned_at) {
-        result.status = wire::SubmitStatus::kError;
-        result.error = wire::ItemError{
-            ErrorCode::kInvalidArgument, "expires_at is before banned_at",
-            "signals[" + std::to_string(i) + "].expires_at"};
-        response.results.push_back(result);
-        continue;
-      }
-      Signal* existing = Find(member, KeyString(item.key));
-      if (existing && existing->item == item) {
-        result.status = wire::SubmitStatus::kDuplicate;
-        result.signal_id = existing->signal_id;
-      } else if (existing) {
-        existing->item = item;
-        result.status = wire::SubmitStatus::kUpdated;
-        result.signal_id = existing->signal_id;
-        Emit(FeedEventType::kAdded, *existing);
-      } else {
-        signals.push_back(Signal{member, Id('s', next_id++), item, true});
-        result.status = wire::SubmitStatus::kCreated;
-        result.signal_id = signals.back().signal_id;
-        Emit(FeedEventType::kAdded, signals.back());
-      }
-      response.results.push_back(result);
+      wire::SubmitResult result =
+          SubmitItem(member, request->signals[i], i, now);
+      response.results.push_back(std::move(result));
     }
     return HttpReply{200, wire::Encode(response), {}};
+  }
+
+  // The hub's checks and outcomes for one item, in its order and with its
+  // messages (server/src/store/signal_writes.cc, SubmitItem).
+  wire::SubmitResult SubmitItem(const std::string& member,
+                                const wire::SignalItem& item, std::size_t i,
+                                wire::Timestamp now) {
+    wire::SubmitResult result;
+    result.index = i;
+    auto fail = [&](std::string message, const char* field) {
+      result.status = wire::SubmitStatus::kError;
+      result.error =
+          wire::ItemError{ErrorCode::kInvalidArgument, std::move(message),
+                          "signals[" + std::to_string(i) + "]." + field};
+      return result;
+    };
+    if (!kinds.contains(item.key.kind)) {
+      return fail(UnregisteredKind(item.key.kind), "kind");
+    }
+    if (item.banned_at > now + kMaxClockSkew) {
+      return fail(
+          "banned_at lies in the future; send the time the account "
+          "was banned (check the clock of the submitting system)",
+          "banned_at");
+    }
+    std::optional<wire::Timestamp> requested;
+    if (item.expires_at) {
+      requested = std::min(*item.expires_at, now + kMaxRetention);
+      if (*requested <= now) {
+        return fail(
+            "expires_at is not in the future; omit it to use the "
+            "hub's default retention",
+            "expires_at");
+      }
+      if (*requested < item.banned_at) {
+        return fail(
+            "expires_at is before banned_at; a signal must expire "
+            "after the ban it records",
+            "expires_at");
+      }
+    }
+    const wire::Timestamp new_expiry =
+        requested.value_or(now + kDefaultRetention);
+    Signal* existing = Find(member, item.key, item.category);
+    if (existing && *existing->item.expires_at <= now) {
+      // Lapsed: expired as the hub's sweep would, and the resend is a new
+      // signal.
+      if (new_expiry < item.banned_at) {
+        return fail(
+            "the hub's default retention ends before banned_at; send "
+            "an expires_at after banned_at",
+            "banned_at");
+      }
+      existing->active = false;
+      Emit(FeedEventType::kExpired, *existing);
+      Notify({existing->signal_id}, FeedEventType::kExpired, std::nullopt);
+      existing = nullptr;
+    }
+    if (existing) {
+      wire::SignalItem updated = item;
+      // Without expires_at a resend keeps the current expiry; without a ref
+      // it keeps the current ref.
+      updated.expires_at = requested.value_or(*existing->item.expires_at);
+      if (*updated.expires_at < item.banned_at) {
+        return fail(
+            "the signal's current expiry is before this banned_at; send an "
+            "expires_at after banned_at",
+            "expires_at");
+      }
+      if (!updated.ref) updated.ref = existing->item.ref;
+      result.signal_id = existing->signal_id;
+      if (existing->item == updated) {
+        result.status = wire::SubmitStatus::kDuplicate;
+        return result;
+      }
+      existing->item = std::move(updated);
+      result.status = wire::SubmitStatus::kUpdated;
+      Emit(FeedEventType::kAdded, *existing);
+      return result;
+    }
+    if (new_expiry < item.banned_at) {
+      return fail(
+          "the hub's default retention ends before banned_at; send "
+          "an expires_at after banned_at",
+          "banned_at");
+    }
+    wire::SignalItem stored = item;
+    stored.expires_at = new_expiry;
+    signals.push_back(
+        Signal{member, Id('s', next_id++), std::move(stored), true});
+    result.status = wire::SubmitStatus::kCreated;
+    result.signal_id = signals.back().signal_id;
+    Emit(FeedEventType::kAdded, signals.back());
+    return result;
   }
 
   HttpReply Retract(const std::string& member, const std::string& body) {
@@ -141,13 +250,25 @@ struct FakeHub::State {
     if (!request) return ErrorReply(request.error());
     wire::RetractResponse response;
     response.request_id = Id('r', next_id++);
+    // Like the hub, one notification per match after all items are applied
+    // (grouped by reason), so still_supported is the final state.
+    std::map<std::optional<RetractReason>, std::vector<std::string>> departed;
     for (std::size_t i = 0; i < request->retractions.size(); ++i) {
       const auto& item = request->retractions[i];
       wire::RetractResult result;
       result.index = i;
+      if (item.key && !kinds.contains(item.key->kind)) {
+        result.status = wire::RetractStatus::kError;
+        result.error = wire::ItemError{
+            ErrorCode::kInvalidArgument, UnregisteredKind(item.key->kind),
+            "retractions[" + std::to_string(i) + "].kind"};
+        response.results.push_back(std::move(result));
+        continue;
+      }
       result.status = wire::RetractStatus::kNotFound;
       for (auto& s : signals) {
         if (!s.active || s.member != member) continue;
+        // By key: the member's signals on it in every category.
         const bool hit = item.key ? s.item.key == *item.key
                                   : (item.ref && s.item.ref == item.ref);
         if (!hit) continue;
@@ -155,26 +276,42 @@ struct FakeHub::State {
         result.status = wire::RetractStatus::kRetracted;
         result.signal_ids.push_back(s.signal_id);
         Emit(FeedEventType::kRetracted, s);
-        Notify(KeyString(s.item.key), item.reason);
+        departed[item.reason].push_back(s.signal_id);
       }
-      response.results.push_back(result);
+      response.results.push_back(std::move(result));
+    }
+    for (const auto& [reason, ids] : departed) {
+      Notify({ids.begin(), ids.end()}, FeedEventType::kRetracted, reason);
     }
     return HttpReply{200, wire::Encode(response), {}};
   }
 
-  void Notify(const std::string& key, RetractReason reason) {
-    bool supported = false;
-    for (const auto& s : signals) {
-      supported = supported || (s.active && KeyString(s.item.key) == key);
-    }
+  // One notification per match that any of `departed` supported.
+  void Notify(const std::set<std::string>& departed, FeedEventType type,
+              std::optional<RetractReason> reason) {
+    const wire::Timestamp now = Now();
     for (const auto& [match_id, record] : matches) {
-      if (record.key != key) continue;
+      const Signal* gone = nullptr;
+      for (const auto& s : signals) {
+        if (departed.contains(s.signal_id) &&
+            record.signal_ids.contains(s.signal_id)) {
+          gone = &s;
+          break;
+        }
+      }
+      if (gone == nullptr) continue;
+      // Still supported: another member's live signal on the same key.
+      bool supported = false;
+      for (const auto& s : signals) {
+        supported = supported || (Live(s, now) && s.member != record.member &&
+                                  s.item.key == gone->item.key);
+      }
       wire::Notification n;
       n.seq = next_seq++;
       n.match_id = match_id;
-      n.type = FeedEventType::kRetracted;
+      n.type = type;
       n.reason = reason;
-      n.at = Now();
+      n.at = now;
       n.still_supported = supported;
       notifications[record.member].push_back(n);
     }
@@ -186,13 +323,18 @@ struct FakeHub::State {
     wire::QueryResponse response;
     response.request_id = Id('r', next_id++);
     response.queried = request->queries.size();
+    const wire::Timestamp now = Now();
     for (std::size_t i = 0; i < request->queries.size(); ++i) {
-      const std::string key = KeyString(request->queries[i]);
+      const wire::TokenKey& key = request->queries[i];
       wire::Match match;
       std::set<std::string> members;
+      std::set<Category> categories;
+      std::set<std::string> attributed;
+      MatchRecord record{member, {}};
       for (const auto& s : signals) {
-        // Like the hub, a member's own signals never match its queries.
-        if (!s.active || s.member == member || KeyString(s.item.key) != key) {
+        // Like the hub, a member's own signals never match its queries, and
+        // expired signals match nothing.
+        if (!Live(s, now) || s.member == member || !(s.item.key == key)) {
           continue;
         }
         if (members.empty()) {
@@ -200,31 +342,24 @@ struct FakeHub::State {
           match.max_severity = s.item.severity;
         }
         members.insert(s.member);
+        record.signal_ids.insert(s.signal_id);
+        categories.insert(s.item.category);
+        if (s.item.attribution) attributed.insert(s.member);
         match.first_banned_at =
             std::min(match.first_banned_at, s.item.banned_at);
         match.last_banned_at = std::max(match.last_banned_at, s.item.banned_at);
         match.max_severity = std::max(match.max_severity, s.item.severity);
-        if (std::find(match.categories.begin(), match.categories.end(),
-                      s.item.category) == match.categories.end()) {
-          match.categories.push_back(s.item.category);
-        }
-        if (s.item.attribution &&
-            std::find(match.attributed_to.begin(), match.attributed_to.end(),
-                      s.member) == match.attributed_to.end()) {
-          match.attributed_to.push_back(s.member);
-        }
       }
       if (members.empty()) continue;
       match.index = i;
-      match.kinds = {request->queries[i].kind};
+      match.kinds = {key.kind};
+      match.categories.assign(categories.begin(), categories.end());
+      match.attributed_to.assign(attributed.begin(), attributed.end());
       match.platforms = static_cast<std::uint32_t>(members.size());
-      auto [it, inserted] =
-          match_ids.emplace(std::pair{member, key}, std::string());
-      if (inserted) {
-        it->second = Id('m', next_id++);
-        matches[it->second] = MatchRecord{member, key};
-      }
-      match.match_id = it->second;
+      // Like the hub (match_reuse_seconds = 0, its default), every query
+      // that matches records a new match.
+      match.match_id = Id('m', next_id++);
+      matches[match.match_id] = std::move(record);
       response.matches.push_back(std::move(match));
     }
     return HttpReply{200, wire::Encode(response), {}};
@@ -328,10 +463,24 @@ void FakeHub::FailNext(int status, int count) {
   state_->fail_count = count;
 }
 
+Status FakeHub::RegisterKind(const std::string& kind) {
+  if (!IsWellFormedKind(kind)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kind '" + kind +
+                         "' is not a valid kind name; use 2-32 characters "
+                         "of a-z, 0-9 and _, starting with a letter",
+                     "kind");
+  }
+  std::lock_guard lock(state_->mutex);
+  state_->kinds.insert(kind);
+  return {};
+}
+
 std::size_t FakeHub::ActiveSignals() const {
   std::lock_guard lock(state_->mutex);
   std::size_t n = 0;
-  for (const auto& s : state_->signals) n += s.active ? 1 : 0;
+  const wire::Timestamp now = Now();
+  for (const auto& s : state_->signals) n += State::Live(s, now) ? 1 : 0;
   return n;
 }
 
@@ -340,7 +489,7 @@ HttpReply FakeHub::Handle(const std::string& member,
   std::lock_guard lock(state_->mutex);
   if (state_->fail_count > 0) {
     --state_->fail_count;
-    HttpReply reply = ErrorReply(ErrorCode::kUnavailable,
+    HttpReply reply = ErrorReply(CodeForStatus(state_->fail_status),
                                  "injected failure (FakeHub::FailNext)");
     reply.status = state_->fail_status;
     if (reply.status == 429) reply.headers.emplace_back("Retry-After", "0");

@@ -154,22 +154,9 @@ Result<std::string_view> GetText(od::value& value, Path& path,
                                  bool allow_newlines) {
   auto s = GetString(value, path);
   if (!s) return s;
-  if (s->size() < min_bytes) {
-    return Fail(path, min_bytes == 1
-                          ? std::string("must not be empty")
-                          : "too short: at least " + std::to_string(min_bytes) +
-                                " bytes required");
-  }
-  if (s->size() > max_bytes) {
-    return Fail(path, "too long: at most " + std::to_string(max_bytes) +
-                          " bytes (UTF-8) allowed; shorten it");
-  }
-  const auto* p = reinterpret_cast<const unsigned char*>(s->data());
-  for (std::size_t i = 0; i < s->size(); ++i) {
-    const unsigned char next = i + 1 < s->size() ? p[i + 1] : 0;
-    if (IsTextControl(p[i], next, allow_newlines)) {
-      return Fail(path, "contains a control character; remove it");
-    }
+  if (auto checked = CheckText(*s, min_bytes, max_bytes, allow_newlines);
+      !checked) {
+    return Fail(path, std::move(checked.error().message));
   }
   return s;
 }
@@ -660,3 +647,38 @@ std::string Take(rapidjson::StringBuffer& buffer) {
 }
 
 }  // namespace cairn::wire::internal
+
+namespace cairn::wire {
+
+Status CheckText(std::string_view text, std::size_t min_bytes,
+                 std::size_t max_bytes, bool allow_newlines) {
+  if (text.size() < min_bytes) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     min_bytes == 1
+                         ? std::string("must not be empty")
+                         : "too short: at least " + std::to_string(min_bytes) +
+                               " bytes required");
+  }
+  if (text.size() > max_bytes) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "too long: at most " + std::to_string(max_bytes) +
+                         " bytes (UTF-8) allowed; shorten it");
+  }
+  // A decoded string is valid UTF-8 (the parser checks the whole
+  // document); one about to be sent may not be.
+  if (!simdjson::validate_utf8(text.data(), text.size())) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "is not valid UTF-8; send the text in UTF-8");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char next = i + 1 < text.size() ? p[i + 1] : 0;
+    if (internal::IsTextControl(p[i], next, allow_newlines)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "contains a control character; remove it");
+    }
+  }
+  return {};
+}
+
+}  // namespace cairn::wire

@@ -28,6 +28,15 @@ inline constexpr std::size_t kMaxCursorBytes = 64;
 inline constexpr std::size_t kMaxMessageBytes = 1000;  // error messages
 inline constexpr std::size_t kMaxIdempotencyKeyBytes = 128;
 inline constexpr std::uint32_t kMaxPageLimit = 10000;
+
+// The hub's rule for a text field such as a ref (1..kMaxRefBytes) or a
+// note (0..kMaxNoteBytes, allow_newlines): min_bytes..max_bytes of UTF-8
+// without control characters (C0, DEL, C1); `allow_newlines` permits \n,
+// \r and \t. The decoders apply it, so a client can check a field before
+// sending it. Fails with kInvalidArgument saying what is wrong and what to
+// do (the message names no field).
+Status CheckText(std::string_view text, std::size_t min_bytes,
+                 std::size_t max_bytes, bool allow_newlines = false);
 inline constexpr std::uint32_t kDefaultPageLimit = 1000;
 inline constexpr std::size_t kMaxFingerprintsPerMember = 16;
 
