@@ -106,6 +106,53 @@ TEST_CASE("a CA-signed but unregistered certificate gets 403 naming it") {
   }
 }
 
+TEST_CASE("a caller refused anyway is answered before its body is sent") {
+  RunningHubOptions options;
+  // Long enough that only an answer given before the body can arrive in
+  // RunCommand's 30 s: the body never comes.
+  options.extra_toml = "[timeouts]\nbody_seconds = 60\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(IssueClientCert(h.Pki(), "stranger", 30));
+  auto header = [](const std::string& target, const std::string& type) {
+    return "POST " + target +
+           " HTTP/1.1\r\nHost: localhost\r\nContent-Type: " + type +
+           "\r\nContent-Length: 4000000\r\n\r\n";
+  };
+  struct Case {
+    const char* what;
+    std::string name;
+    std::string request;
+    const char* status_line;
+  };
+  const Case cases[] = {
+      {"unregistered certificate", "stranger",
+       header("/v1/signals", "application/json"), "HTTP/1.1 403"},
+      {"member without the operator role", "alpha",
+       header("/v1/admin/members", "application/json"), "HTTP/1.1 403"},
+      {"wrong content type", "alpha", header("/v1/signals", "text/plain"),
+       "HTTP/1.1 415"},
+      {"unknown endpoint", "alpha", header("/v1/nothing", "application/json"),
+       "HTTP/1.1 404"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    const CommandResult r =
+        RunCommand({"openssl", "s_client", "-connect",
+                    "127.0.0.1:" + std::to_string(h.Port()), "-CAfile",
+                    h.Pki().CaCert(), "-servername", "localhost", "-ign_eof",
+                    "-cert", h.Pki().Cert(c.name), "-key", h.Pki().Key(c.name)},
+                   std::chrono::seconds(30), c.request);
+    CAPTURE(r.out);
+    // The hub answered without the body and closed the connection (else
+    // s_client, ignoring its stdin's end, would wait out the 30 s).
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.out.find(c.status_line) != std::string::npos);
+    CHECK(r.out.find("Connection: close") != std::string::npos);
+  }
+}
+
 TEST_CASE(
     "suspension and revocation apply to the next request, even on an open "
     "keep-alive connection") {

@@ -156,6 +156,66 @@ void ApiRouter::RunRead(const CallPtr& call, ReadKind kind,
                     [this, call, handler] { (this->*handler)(call); });
 }
 
+std::optional<ApiRouter::Refusal> ApiRouter::CheckCaller(
+    const Route& route, const HttpRequestHeader& header,
+    const PeerIdentity& peer, AuthenticatedMember& member) const {
+  auto found = store_.Authenticate(peer.fingerprint);
+  if (!found) {
+    // A revoked certificate cannot be registered again (409), so asking
+    // the operator to register it would send the member the wrong way.
+    return Refusal{
+        ErrorCode::kPermissionDenied,
+        store_.IsRevokedFingerprint(peer.fingerprint)
+            ? "the client certificate (SHA-256 fingerprint " +
+                  peer.fingerprint +
+                  ") has been revoked by the hub operator; use a new "
+                  "certificate and ask the operator to register it"
+            : "the client certificate (SHA-256 fingerprint " +
+                  peer.fingerprint +
+                  ") is not registered to any member of this hub; "
+                  "ask the hub operator to register it"};
+  }
+  member = std::move(*found);
+  if (member.suspended) {
+    std::string message = "member '" + member.member_id + "' is suspended";
+    if (!member.suspended_reason.empty()) {
+      message += " (" + member.suspended_reason + ")";
+    }
+    message += "; contact the hub operator";
+    return Refusal{ErrorCode::kPermissionDenied, std::move(message)};
+  }
+  if (const auto role = RequiredRole(route.endpoint);
+      role && !HasRole(member.roles, *role)) {
+    return Refusal{ErrorCode::kPermissionDenied,
+                   "this endpoint needs the '" + std::string(ToString(*role)) +
+                       "' role, which member '" + member.member_id +
+                       "' does not have"};
+  }
+  const auto method = header.method();
+  if (method == http::verb::post || method == http::verb::put) {
+    const auto it = header.find(http::field::content_type);
+    if (it == header.end() || !IsJsonContentType(std::string_view(
+                                  it->value().data(), it->value().size()))) {
+      return Refusal{ErrorCode::kUnsupportedMedia,
+                     "send the body as JSON with 'Content-Type: "
+                     "application/json'"};
+    }
+  }
+  return std::nullopt;
+}
+
+bool ApiRouter::WantsBody(const HttpRequestHeader& header,
+                          const PeerIdentity& peer) {
+  const std::string_view target(header.target().data(), header.target().size());
+  const Route route =
+      MatchRoute(ToMethod(header.method()), target.substr(0, target.find('?')));
+  if (route.endpoint == Endpoint::kUnknown) return false;
+  if (route.endpoint == Endpoint::kHealthz) return true;
+  if (peer.fingerprint.empty()) return route.endpoint == Endpoint::kMetrics;
+  AuthenticatedMember member;
+  return !CheckCaller(route, header, peer, member).has_value();
+}
+
 void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
                        std::function<void(HttpResponse)> respond) {
   auto call = std::make_shared<Call>();
@@ -209,52 +269,10 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
     return;
   }
 
-  auto member = store_.Authenticate(peer.fingerprint);
-  if (!member) {
-    // A revoked certificate cannot be registered again (409), so asking
-    // the operator to register it would send the member the wrong way.
-    call->Fail(ErrorCode::kPermissionDenied,
-               store_.IsRevokedFingerprint(peer.fingerprint)
-                   ? "the client certificate (SHA-256 fingerprint " +
-                         peer.fingerprint +
-                         ") has been revoked by the hub operator; use a new "
-                         "certificate and ask the operator to register it"
-                   : "the client certificate (SHA-256 fingerprint " +
-                         peer.fingerprint +
-                         ") is not registered to any member of this hub; "
-                         "ask the hub operator to register it");
+  if (auto refusal =
+          CheckCaller(call->route, call->request, peer, call->member)) {
+    call->Fail(refusal->code, std::move(refusal->message));
     return;
-  }
-  call->member = std::move(*member);
-  if (call->member.suspended) {
-    std::string message =
-        "member '" + call->member.member_id + "' is suspended";
-    if (!call->member.suspended_reason.empty()) {
-      message += " (" + call->member.suspended_reason + ")";
-    }
-    message += "; contact the hub operator";
-    call->Fail(ErrorCode::kPermissionDenied, std::move(message));
-    return;
-  }
-  if (const auto role = RequiredRole(call->route.endpoint);
-      role && !HasRole(call->member.roles, *role)) {
-    call->Fail(ErrorCode::kPermissionDenied,
-               "this endpoint needs the '" + std::string(ToString(*role)) +
-                   "' role, which member '" + call->member.member_id +
-                   "' does not have");
-    return;
-  }
-  const auto method = call->request.method();
-  if (method == http::verb::post || method == http::verb::put) {
-    const auto it = call->request.find(http::field::content_type);
-    if (it == call->request.end() ||
-        !IsJsonContentType(
-            std::string_view(it->value().data(), it->value().size()))) {
-      call->Fail(ErrorCode::kUnsupportedMedia,
-                 "send the body as JSON with 'Content-Type: "
-                 "application/json'");
-      return;
-    }
   }
 
   switch (call->route.endpoint) {

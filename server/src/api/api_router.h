@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,8 @@ class ApiRouter final : public RequestHandler {
 
   void Handle(HttpRequest request, const PeerIdentity& peer,
               std::function<void(HttpResponse)> respond) override;
+  bool WantsBody(const HttpRequestHeader& header,
+                 const PeerIdentity& peer) override;
 
   // Waits for the reads already handed to the read threads (reports,
   // stream pages) to finish, then releases the report source (and so its
@@ -96,6 +99,19 @@ class ApiRouter final : public RequestHandler {
   using CallPtr = std::shared_ptr<Call>;
 
  private:
+  struct Refusal {
+    ErrorCode code;
+    std::string message;
+  };
+  // Whether the certificate's member may call `route` with this header
+  // (registered, not suspended, has the role, JSON content type); sets
+  // `member` when registered. Shared by Handle and WantsBody so that a
+  // request refused before its body gets the same answer.
+  std::optional<Refusal> CheckCaller(const Route& route,
+                                     const HttpRequestHeader& header,
+                                     const PeerIdentity& peer,
+                                     AuthenticatedMember& member) const;
+
   // Endpoint handlers. Each ends the call exactly once, possibly later from
   // the store's writer thread.
   void HandleHealthz(const CallPtr& call);

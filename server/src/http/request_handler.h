@@ -20,6 +20,7 @@ using HttpRequest =
     boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse =
     boost::beast::http::response<boost::beast::http::string_body>;
+using HttpRequestHeader = boost::beast::http::request_header<>;
 
 // Who is on the other end of the connection. The CA has already verified the
 // certificate chain, validity period and clientAuth usage; whether the
@@ -51,6 +52,21 @@ class RequestHandler {
   // Thread-safety: called concurrently for different connections.
   virtual void Handle(HttpRequest request, const PeerIdentity& peer,
                       std::function<void(HttpResponse)> respond) = 0;
+
+  // Called once the request header is read, before the body: false when
+  // the request will be refused whatever its body holds (an unregistered,
+  // revoked or suspended caller, a missing role, a wrong content type, an
+  // unknown endpoint). The transport then skips the body, hands Handle()
+  // the request with an empty body, and closes the connection after the
+  // answer, so such callers cannot make the hub buffer bodies. Handle()
+  // must answer it with the refusal. Must not block; same threads as
+  // Handle. Default: true.
+  virtual bool WantsBody(const HttpRequestHeader& header,
+                         const PeerIdentity& peer) {
+    (void)header;
+    (void)peer;
+    return true;
+  }
 };
 
 }  // namespace cairn::server

@@ -352,6 +352,37 @@ asio::awaitable<void> ServeRequests(Stream& stream,
       co_return;
     }
 
+    // A request that will be refused whatever its body says is answered
+    // before the body is read, and the connection closed: otherwise an
+    // unregistered, revoked or suspended certificate (or one over its
+    // connection limit) could make the hub buffer a body per connection.
+    if (mode == Mode::kRefuseMemberCap) {
+      HttpResponse response = MakeErrorResponse(
+          http::status::service_unavailable, ErrorCode::kUnavailable,
+          fmt::format("this client certificate already has {} open "
+                      "connections to the hub, its maximum; reuse "
+                      "connections (keep-alive) or close idle ones",
+                      config.limits.max_connections_per_member),
+          version);
+      response.keep_alive(false);
+      co_await WriteResponse(stream, response, config);
+      co_return;
+    }
+    // A request without a body keeps its connection even when refused.
+    const bool has_body =
+        parser.chunked() || parser.content_length().value_or(0) > 0;
+    if (mode == Mode::kServe && has_body &&
+        !state->handler().WantsBody(parser.get(), peer)) {
+      HttpRequest request = parser.release();
+      HttpResponse response = co_await AsyncHandle(
+          state, std::move(request), peer, &control, asio::use_awaitable);
+      control.abandon = nullptr;
+      response.version(version);
+      response.keep_alive(false);
+      co_await WriteResponse(stream, response, config);
+      co_return;
+    }
+
     if (parser.get()[http::field::expect] == "100-continue") {
       http::response<http::empty_body> go_on{http::status::continue_, 11};
       lowest.expires_after(config.timeouts.write);
@@ -401,18 +432,8 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     HttpRequest request = parser.release();
     const bool keep_alive = request.keep_alive();
     HttpResponse response;
-    bool may_keep_alive = true;
-    if (mode == Mode::kRefuseMemberCap) {
-      may_keep_alive = false;
-      response = MakeErrorResponse(
-          http::status::service_unavailable, ErrorCode::kUnavailable,
-          fmt::format("this client certificate already has {} open "
-                      "connections to the hub, its maximum; reuse "
-                      "connections (keep-alive) or close idle ones",
-                      config.limits.max_connections_per_member));
-    } else if (mode == Mode::kMetricsOnly &&
-               (request.method() != http::verb::get ||
-                request.target() != "/metrics")) {
+    if (mode == Mode::kMetricsOnly && (request.method() != http::verb::get ||
+                                       request.target() != "/metrics")) {
       response = MakeErrorResponse(
           http::status::not_found, ErrorCode::kNotFound,
           "this plain-HTTP listener serves only GET /metrics; use the TLS "
@@ -423,7 +444,7 @@ asio::awaitable<void> ServeRequests(Stream& stream,
       control.abandon = nullptr;
     }
     response.version(version);
-    response.keep_alive(keep_alive && may_keep_alive && !state->stopping());
+    response.keep_alive(keep_alive && !state->stopping());
     if (!co_await WriteResponse(stream, response, config)) co_return;
     if (!response.keep_alive()) co_return;
   }
