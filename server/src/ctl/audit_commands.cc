@@ -23,6 +23,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// "at entry 491 (2026-12-07T10:47:13Z) from cairn-latest.db: the backup
+// ends at entry 62, the replaced database at 490; entries 63 to 490 were
+// discarded"
+std::string RestoreLine(const AuditRestoreFound& r) {
+  std::string line =
+      "at entry " + std::to_string(r.seq) + " (" + FormatTimestamp(r.at) +
+      ") from " + (r.backup.empty() ? std::string("a backup") : r.backup) +
+      ": the backup ends at entry " + std::to_string(r.backup_last_seq);
+  if (!r.replaced_last_seq) return line + ", no database was replaced";
+  line += ", the replaced database at " + std::to_string(*r.replaced_last_seq);
+  if (r.discarded_to >= r.discarded_from) {
+    line += "; entries " + std::to_string(r.discarded_from) + " to " +
+            std::to_string(r.discarded_to) + " were discarded";
+  }
+  return line;
+}
+
+std::string DiscardedLine(const AuditDiscardedCheckpoint& d) {
+  return "held checkpoint at " + std::to_string(d.seq) +
+         " describes entries the restore at seq " +
+         std::to_string(d.restore_seq) + " (" + FormatTimestamp(d.restore_at) +
+         ") discarded (disclosed by the log, not tampering)";
+}
+
 void PrintJson(const AuditVerifyReport& r) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
@@ -43,6 +67,46 @@ void PrintJson(const AuditVerifyReport& r) {
     w.Key("last_at");
     w.String(FormatTimestamp(*r.last_at).c_str());
   }
+  w.Key("restores");
+  w.StartArray();
+  for (const AuditRestoreFound& restore : r.restores) {
+    w.StartObject();
+    w.Key("seq");
+    w.Uint64(restore.seq);
+    w.Key("at");
+    w.String(FormatTimestamp(restore.at).c_str());
+    w.Key("backup");
+    w.String(restore.backup.c_str());
+    w.Key("backup_last_seq");
+    w.Uint64(restore.backup_last_seq);
+    w.Key("replaced_last_seq");
+    if (restore.replaced_last_seq) {
+      w.Uint64(*restore.replaced_last_seq);
+    } else {
+      w.Null();
+    }
+    if (restore.discarded_to >= restore.discarded_from) {
+      w.Key("discarded_from");
+      w.Uint64(restore.discarded_from);
+      w.Key("discarded_to");
+      w.Uint64(restore.discarded_to);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("discarded_checkpoints");
+  w.StartArray();
+  for (const AuditDiscardedCheckpoint& d : r.discarded_checkpoints) {
+    w.StartObject();
+    w.Key("seq");
+    w.Uint64(d.seq);
+    w.Key("restore_seq");
+    w.Uint64(d.restore_seq);
+    w.Key("restore_at");
+    w.String(FormatTimestamp(d.restore_at).c_str());
+    w.EndObject();
+  }
+  w.EndArray();
   if (!r.intact) {
     w.Key("unverifiable");
     w.Bool(r.unverifiable);
@@ -61,7 +125,13 @@ void PrintText(const AuditVerifyReport& r) {
           ? FormatTimestamp(*r.first_at) + " to " + FormatTimestamp(*r.last_at)
           : std::string("-");
   if (r.intact) {
-    std::printf("audit log intact\n");
+    std::string restores;
+    if (!r.restores.empty()) {
+      restores = ", with " + std::to_string(r.restores.size()) +
+                 (r.restores.size() == 1 ? " disclosed restore"
+                                         : " disclosed restores");
+    }
+    std::printf("audit log intact%s\n", restores.c_str());
   } else if (r.unverifiable) {
     std::printf("audit log CANNOT BE VERIFIED: %s\n", r.problem.c_str());
     std::printf("verified up to %llu\n",
@@ -79,6 +149,12 @@ void PrintText(const AuditVerifyReport& r) {
   std::printf("checkpoints %llu\n",
               static_cast<unsigned long long>(r.checkpoints));
   std::printf("time span   %s\n", span.c_str());
+  for (const AuditRestoreFound& restore : r.restores) {
+    std::printf("restore     %s\n", RestoreLine(restore).c_str());
+  }
+  for (const AuditDiscardedCheckpoint& d : r.discarded_checkpoints) {
+    std::printf("discarded   %s\n", DiscardedLine(d).c_str());
+  }
 }
 
 // Checkpoints saved from GET /v1/audit/checkpoints (one answer per file).
