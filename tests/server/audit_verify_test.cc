@@ -234,6 +234,45 @@ TEST_CASE("tampering with a copy is detected and the first bad entry named") {
   }
 }
 
+TEST_CASE(
+    "verify says where signed coverage ends and how far the chain alone "
+    "checked out") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto original = MakeLog(dir, key);  // checkpoints at 5, 10, 15, 20
+
+  auto whole = VerifyAuditLog(original, key.PublicKeys());
+  REQUIRE(whole.has_value());
+  CHECK(whole->signed_seq == 20);
+  CHECK(whole->signed_at.has_value());
+  CHECK(whole->hub_checkpoints == 4);
+  CHECK(whole->held_checkpoints == 0);
+  CHECK(whole->chain_last_seq == 20);
+
+  // Removing the unsigned tail with its checkpoint cannot be detected, but
+  // the report says which entries no signature covers.
+  const auto copy = dir.path() / "copy.db";
+  std::filesystem::copy_file(original, copy);
+  ExecSql(copy,
+          "DELETE FROM audit_log WHERE seq > 17;"
+          " DELETE FROM audit_checkpoints WHERE seq > 15");
+  auto cut = VerifyAuditLog(copy, key.PublicKeys());
+  REQUIRE(cut.has_value());
+  CHECK(cut->intact);
+  CHECK(cut->last_seq == 17);
+  CHECK(cut->signed_seq == 15);
+  CHECK(cut->hub_checkpoints == 3);
+
+  // Without keys nothing is vouched for, but the chain itself was checked.
+  auto no_keys = VerifyAuditLog(original, AuditKeys{});
+  REQUIRE(no_keys.has_value());
+  CHECK(no_keys->unverifiable);
+  CHECK(no_keys->entries == 0);
+  CHECK(no_keys->signed_seq == 0);
+  CHECK(no_keys->chain_last_seq == 20);
+  CHECK(no_keys->chain_entries == 20);
+}
+
 // The hub's checkpoints as a member would have saved them from
 // GET /v1/audit/checkpoints.
 std::vector<wire::AuditCheckpoint> SavedCheckpoints(
@@ -289,6 +328,8 @@ TEST_CASE(
   REQUIRE(untouched.has_value());
   CHECK(untouched->intact);
   CHECK(untouched->checkpoints == 8);
+  CHECK(untouched->hub_checkpoints == 4);
+  CHECK(untouched->held_checkpoints == 4);
 }
 
 TEST_CASE(

@@ -57,6 +57,20 @@ void PrintJson(const AuditVerifyReport& r) {
   w.Uint64(r.entries);
   w.Key("checkpoints");
   w.Uint64(r.checkpoints);
+  w.Key("hub_checkpoints");
+  w.Uint64(r.hub_checkpoints);
+  w.Key("held_checkpoints");
+  w.Uint64(r.held_checkpoints);
+  w.Key("signed_seq");
+  w.Uint64(r.signed_seq);
+  if (r.signed_at) {
+    w.Key("signed_at");
+    w.String(FormatTimestamp(*r.signed_at).c_str());
+  }
+  w.Key("chain_entries");
+  w.Uint64(r.chain_entries);
+  w.Key("chain_last_seq");
+  w.Uint64(r.chain_last_seq);
   w.Key("last_seq");
   w.Uint64(r.last_seq);
   if (r.first_at) {
@@ -119,6 +133,20 @@ void PrintJson(const AuditVerifyReport& r) {
   std::printf("%s\n", buffer.GetString());
 }
 
+// Where signed coverage ends: entries after it are only as trustworthy as
+// the database file until the hub signs its next checkpoint.
+std::string SignedLine(const AuditVerifyReport& r) {
+  if (r.signed_seq == 0) {
+    return "none: no entry is covered by a verified checkpoint yet";
+  }
+  std::string line = "through entry " + std::to_string(r.signed_seq);
+  if (r.signed_at)
+    line += " (checkpoint of " + FormatTimestamp(*r.signed_at) + ")";
+  if (r.signed_seq >= r.last_seq) return line + ", the last entry";
+  return line + "; entries after seq " + std::to_string(r.signed_seq) +
+         " are not covered by any checkpoint yet";
+}
+
 void PrintText(const AuditVerifyReport& r) {
   const std::string span =
       r.first_at && r.last_at
@@ -134,8 +162,13 @@ void PrintText(const AuditVerifyReport& r) {
     std::printf("audit log intact%s\n", restores.c_str());
   } else if (r.unverifiable) {
     std::printf("audit log CANNOT BE VERIFIED: %s\n", r.problem.c_str());
-    std::printf("verified up to %llu\n",
-                static_cast<unsigned long long>(r.last_seq));
+    // The chain check needs no key; say how far it got, and what it
+    // cannot show.
+    std::printf(
+        "hash chain  intact through entry %llu (%llu entries; without the "
+        "hub's keys this cannot show that the chain was not recomputed)\n",
+        static_cast<unsigned long long>(r.chain_last_seq),
+        static_cast<unsigned long long>(r.chain_entries));
   } else {
     std::printf("audit log TAMPERED: %s\n", r.problem.c_str());
     std::printf("first bad  %llu\n",
@@ -144,10 +177,14 @@ void PrintText(const AuditVerifyReport& r) {
   std::printf("entries     %llu%s\n",
               static_cast<unsigned long long>(r.entries),
               r.intact         ? ""
-              : r.unverifiable ? " (checked before the unverifiable checkpoint)"
+              : r.unverifiable ? " (vouched for before the unverifiable "
+                                 "checkpoint)"
                                : " (intact before the first bad entry)");
-  std::printf("checkpoints %llu\n",
-              static_cast<unsigned long long>(r.checkpoints));
+  std::printf("checkpoints %llu (%llu of the hub's own, %llu held)\n",
+              static_cast<unsigned long long>(r.checkpoints),
+              static_cast<unsigned long long>(r.hub_checkpoints),
+              static_cast<unsigned long long>(r.held_checkpoints));
+  std::printf("signed      %s\n", SignedLine(r).c_str());
   std::printf("time span   %s\n", span.c_str());
   for (const AuditRestoreFound& restore : r.restores) {
     std::printf("restore     %s\n", RestoreLine(restore).c_str());
