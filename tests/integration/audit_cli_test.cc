@@ -107,6 +107,47 @@ TEST_CASE(
       {"audit", "verify", "--data", h.DataDir(), "--checkpoints", no_keys});
   CHECK(bad_held.exit_code == 2);
 
+  // A backup file is verified with --db and the hub's keys.
+  const std::string backup = h.Scratch().File("cairn-backup.db");
+  REQUIRE(
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
+      0);
+  const std::string keys = h.DataDir() + "/keys";
+  const CommandResult from_file =
+      Cairnctl({"audit", "verify", "--db", backup, "--keys", keys});
+  INFO(from_file.out << from_file.err);
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.out.find("audit log intact") != std::string::npos);
+  auto file_report =
+      ParseJson(Cairnctl({"audit", "verify", "--db", backup, "--keys", keys,
+                          "--checkpoints", held, "--json"})
+                    .out);
+  REQUIRE_FALSE(file_report.HasParseError());
+  CHECK(file_report["intact"].GetBool());
+  CHECK(file_report["last_seq"].GetUint64() == report["last_seq"].GetUint64());
+  CHECK(file_report["held_checkpoints"].GetUint64() ==
+        doc["checkpoints"].Size());
+  // What is missing or mixed up is named, exit 2.
+  struct Misuse {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Misuse misuses[] = {
+      {{"--db", backup}, "--db needs --keys DIR"},
+      {{"--data", backup, "--keys", keys}, "is a file, not a data directory"},
+      {{"--db", h.DataDir(), "--keys", keys}, "no database file at"},
+      {{"--keys", keys}, "pass either --data DIR"},
+      {{"--data", h.DataDir(), "--db", backup}, "excludes"},
+  };
+  for (const Misuse& m : misuses) {
+    std::vector<std::string> args = {"audit", "verify"};
+    args.insert(args.end(), m.args.begin(), m.args.end());
+    const CommandResult r = Cairnctl(args);
+    INFO(m.message << ": " << r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(m.message) != std::string::npos);
+  }
+
   const CommandResult dry =
       Cairnctl({"purge", "--data", h.DataDir(), "--dry-run", "--json"});
   INFO(dry.out << dry.err);

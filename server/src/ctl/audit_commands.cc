@@ -1,5 +1,6 @@
 // cairnctl audit verify: offline check of a hub's audit log (hash chain and
-// signed checkpoints), on a live data directory or a restored backup.
+// signed checkpoints), on a live data directory, a restored backup or a
+// database file such as a backup (--db).
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -216,8 +217,57 @@ Result<std::vector<wire::AuditCheckpoint>> LoadHeldCheckpoints(
   return out;
 }
 
-int Verify(const std::string& data_dir, std::string keys_dir,
+// Where to verify: a data directory (--data DIR: DIR/cairn.db, keys in
+// DIR/keys by default) or a database file (--db FILE, such as a backup,
+// whose keys must be named with --keys).
+struct Target {
+  std::string data_dir;
+  std::string db_file;
+};
+
+int Verify(const Target& target, std::string keys_dir,
            const std::vector<std::string>& held_files, bool json) {
+  auto usage = [](std::string message) {
+    return Report(
+        Error{
+            ErrorCode::kInvalidArgument, std::move(message), {}, std::nullopt},
+        kExitUsage);
+  };
+  std::error_code ec;
+  if (target.data_dir.empty() == target.db_file.empty()) {
+    return usage(
+        "pass either --data DIR (a hub data directory) or --db FILE (a "
+        "database file, such as a backup made by 'cairnctl backup', with "
+        "--keys DIR)");
+  }
+  const std::string data_dir = target.data_dir;
+  if (!data_dir.empty() && fs::is_regular_file(data_dir, ec)) {
+    return usage("--data " + data_dir +
+                 " is a file, not a data directory; to verify a database "
+                 "file such as a backup, pass --db " +
+                 data_dir + " --keys DIR (the hub's keys directory)");
+  }
+  if (!target.db_file.empty()) {
+    if (keys_dir.empty()) {
+      return usage(
+          "--db needs --keys DIR: the hub's keys directory (DATA/keys "
+          "of the hub the database came from, or its backup), whose "
+          "public keys verify the checkpoints");
+    }
+    if (!fs::is_regular_file(target.db_file, ec)) {
+      return Report(Error{ErrorCode::kNotFound,
+                          "no database file at " + target.db_file +
+                              "; pass a hub database or a backup file with "
+                              "--db (a data directory goes with --data)",
+                          {},
+                          std::nullopt},
+                    kExitUsage);
+    }
+  }
+  const std::string db_path =
+      target.db_file.empty() ? DatabasePath(data_dir).string() : target.db_file;
+  const std::string what =
+      target.db_file.empty() ? "the database in " + data_dir : target.db_file;
   if (keys_dir.empty()) keys_dir = (fs::path(data_dir) / "keys").string();
   auto held = LoadHeldCheckpoints(held_files);
   if (!held) return Report(held.error(), kExitUsage);
@@ -233,14 +283,13 @@ int Verify(const std::string& data_dir, std::string keys_dir,
                  "checkpoint signatures cannot be verified, pass --keys DIR\n",
                  keys_dir.c_str(), loaded.error().message.c_str());
   }
-  auto report = VerifyAuditLog(DatabasePath(data_dir), keys, *held);
+  auto report = VerifyAuditLog(db_path, keys, *held);
   // Exit 1 means tampered and nothing else: a log that could not be read
   // or checked is 2, so that an alert on 1 is never a wrong path.
   if (!report) return Report(report.error(), kExitUsage);
   if (!report->has_audit_log) {
     return Report(Error{ErrorCode::kInvalidArgument,
-                        "the database in " + data_dir +
-                            " predates the audit log (schema version " +
+                        what + " predates the audit log (schema version " +
                             std::to_string(report->schema_version) +
                             "); start cairnd once to upgrade it",
                         {},
@@ -260,7 +309,7 @@ int Verify(const std::string& data_dir, std::string keys_dir,
 
 void AddAuditCommands(CLI::App& app, int* exit_code) {
   struct Settings {
-    std::string data_dir;
+    Target target;
     std::string keys_dir;
     std::vector<std::string> held_files;
     bool json = false;
@@ -273,17 +322,23 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
       "Verify the audit log's hash chain and signed checkpoints offline "
       "(exit 0 intact, 1 tampered, 2 could not be checked: no database, or "
       "a checkpoint signed by a key not given)");
-  verify->add_option("--data", s->data_dir, "Hub data directory (or a copy)")
-      ->required();
+  auto* data = verify->add_option("--data", s->target.data_dir,
+                                  "Hub data directory (or a copy)");
+  auto* db = verify->add_option(
+      "--db", s->target.db_file,
+      "A hub database file instead of a data directory, such as a backup "
+      "made by 'cairnctl backup' (needs --keys)");
+  data->excludes(db);
   verify->add_option("--keys", s->keys_dir,
-                     "Directory of the hub's public keys (default DATA/keys)");
+                     "Directory of the hub's public keys (default DATA/keys; "
+                     "required with --db)");
   verify->add_option(
       "--checkpoints", s->held_files,
       "A saved answer of GET /v1/audit/checkpoints kept outside the hub "
       "(repeatable): each checkpoint is checked against the log too");
   verify->add_flag("--json", s->json, "Print the report as JSON");
   verify->callback([s, exit_code] {
-    *exit_code = Verify(s->data_dir, s->keys_dir, s->held_files, s->json);
+    *exit_code = Verify(s->target, s->keys_dir, s->held_files, s->json);
   });
 }
 
