@@ -60,6 +60,8 @@ TEST_CASE(
   INFO(ok.out << ok.err);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.find("audit log intact") != std::string::npos);
+  CHECK(ok.out.find(" of the hub's own, 0 held)") != std::string::npos);
+  CHECK(ok.out.find("signed      through entry ") != std::string::npos);
   auto report = ParseJson(
       Cairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}).out);
   REQUIRE_FALSE(report.HasParseError());
@@ -77,6 +79,11 @@ TEST_CASE(
   CHECK(with_held["intact"].GetBool());
   CHECK(with_held["checkpoints"].GetUint64() ==
         report["checkpoints"].GetUint64() + doc["checkpoints"].Size());
+  // Counted apart: the hub's own and those held outside it.
+  CHECK(with_held["hub_checkpoints"].GetUint64() ==
+        report["checkpoints"].GetUint64());
+  CHECK(with_held["held_checkpoints"].GetUint64() == doc["checkpoints"].Size());
+  CHECK(with_held["signed_seq"].GetUint64() >= 9);
 
   // What could not be checked is exit 2, never 1 (which means tampered).
   const std::string no_keys = h.Scratch().File("no-keys");
@@ -87,12 +94,59 @@ TEST_CASE(
   CHECK(unverifiable.exit_code == 2);
   CHECK(unverifiable.out.find("CANNOT BE VERIFIED") != std::string::npos);
   CHECK(unverifiable.out.find("TAMPERED") == std::string::npos);
+  // Not "verified up to 0": the chain itself was checked without keys.
+  CHECK(unverifiable.out.find("verified up to") == std::string::npos);
+  CHECK(unverifiable.out.find("hash chain  intact through entry " +
+                              std::to_string(report["last_seq"].GetUint64())) !=
+        std::string::npos);
+  CHECK(unverifiable.out.find("signed      none") != std::string::npos);
   const CommandResult no_data = Cairnctl(
       {"audit", "verify", "--data", h.Scratch().File("not-a-data-dir")});
   CHECK(no_data.exit_code == 2);
   const CommandResult bad_held = Cairnctl(
       {"audit", "verify", "--data", h.DataDir(), "--checkpoints", no_keys});
   CHECK(bad_held.exit_code == 2);
+
+  // A backup file is verified with --db and the hub's keys.
+  const std::string backup = h.Scratch().File("cairn-backup.db");
+  REQUIRE(
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
+      0);
+  const std::string keys = h.DataDir() + "/keys";
+  const CommandResult from_file =
+      Cairnctl({"audit", "verify", "--db", backup, "--keys", keys});
+  INFO(from_file.out << from_file.err);
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.out.find("audit log intact") != std::string::npos);
+  auto file_report =
+      ParseJson(Cairnctl({"audit", "verify", "--db", backup, "--keys", keys,
+                          "--checkpoints", held, "--json"})
+                    .out);
+  REQUIRE_FALSE(file_report.HasParseError());
+  CHECK(file_report["intact"].GetBool());
+  CHECK(file_report["last_seq"].GetUint64() == report["last_seq"].GetUint64());
+  CHECK(file_report["held_checkpoints"].GetUint64() ==
+        doc["checkpoints"].Size());
+  // What is missing or mixed up is named, exit 2.
+  struct Misuse {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Misuse misuses[] = {
+      {{"--db", backup}, "--db needs --keys DIR"},
+      {{"--data", backup, "--keys", keys}, "is a file, not a data directory"},
+      {{"--db", h.DataDir(), "--keys", keys}, "no database file at"},
+      {{"--keys", keys}, "pass either --data DIR"},
+      {{"--data", h.DataDir(), "--db", backup}, "excludes"},
+  };
+  for (const Misuse& m : misuses) {
+    std::vector<std::string> args = {"audit", "verify"};
+    args.insert(args.end(), m.args.begin(), m.args.end());
+    const CommandResult r = Cairnctl(args);
+    INFO(m.message << ": " << r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(m.message) != std::string::npos);
+  }
 
   const CommandResult dry =
       Cairnctl({"purge", "--data", h.DataDir(), "--dry-run", "--json"});
@@ -106,6 +160,20 @@ TEST_CASE(
   const CommandResult purged = Cairnctl({"purge", "--data", h.DataDir()});
   CHECK(purged.exit_code == 0);
   CHECK(purged.out.find("purged:") != std::string::npos);
+
+  // The purge's own entry is not signed until the hub's next checkpoint,
+  // and verify says so.
+  auto after_purge = ParseJson(
+      Cairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}).out);
+  REQUIRE_FALSE(after_purge.HasParseError());
+  const std::uint64_t signed_seq = after_purge["signed_seq"].GetUint64();
+  CHECK(signed_seq < after_purge["last_seq"].GetUint64());
+  const CommandResult unsigned_tail =
+      Cairnctl({"audit", "verify", "--data", h.DataDir()});
+  CHECK(unsigned_tail.exit_code == 0);
+  CHECK(unsigned_tail.out.find(
+            "entries after seq " + std::to_string(signed_seq) +
+            " are not covered by any checkpoint yet") != std::string::npos);
 
   // Tamper with the stopped hub's database: verify names the entry.
   sqlite3* db = nullptr;

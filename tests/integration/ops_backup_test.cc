@@ -5,6 +5,7 @@
 // signals again.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -459,6 +460,143 @@ TEST_CASE("restore whose final rename fails puts the current database back") {
     REQUIRE(h.Restart());
     CHECK(Matches(h, h.Port(), later_tokens) == 4);
   }
+}
+
+// The first column of the first row of `sql` on `db_path` (read-only).
+std::int64_t QueryInt(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
+                          nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  const std::int64_t value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+TEST_CASE(
+    "restore of an older backup is recorded in the audit log: no seq is "
+    "reused and members' later checkpoints are disclosed, not tampering") {
+  RunningHubOptions options;
+  options.extra_toml = "[audit]\ncheckpoint_every_entries = 3\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  auto submit = [&h](int n) {
+    std::vector<SignalSpec> signals(static_cast<std::size_t>(n));
+    for (auto& s : signals) s.token = RandomTokenHex();
+    REQUIRE(
+        h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
+        200);
+  };
+  submit(2);
+  const std::string backup = h.Scratch().File("cairn-older.db");
+  REQUIRE(
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
+      0);
+  const std::int64_t backup_last =
+      QueryInt(backup, "SELECT max(seq) FROM audit_log");
+  REQUIRE(backup_last > 0);
+
+  // Entries and checkpoints after the backup, saved by a member.
+  for (int i = 0; i < 4; ++i) submit(1);
+  const CurlReply cps = h.Curl("beta", "GET", "/v1/audit/checkpoints");
+  REQUIRE(cps.status == 200);
+  const std::string held = h.Scratch().File("checkpoints.json");
+  REQUIRE(WriteFile(held, cps.body));
+  auto held_doc = ParseJson(cps.body);
+  REQUIRE_FALSE(held_doc.HasParseError());
+  std::int64_t newest_held = 0;
+  for (const auto& c : held_doc["checkpoints"].GetArray()) {
+    newest_held = std::max<std::int64_t>(newest_held, c["seq"].GetInt64());
+  }
+  REQUIRE(newest_held > backup_last);
+
+  REQUIRE(h.Stop());
+  const std::int64_t replaced_last =
+      QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log");
+  REQUIRE(replaced_last >= newest_held);
+  auto restored = JsonOf(Cairnctl({"restore", "--from", backup, "--data",
+                                   h.DataDir(), "--force", "--json"}));
+  REQUIRE(restored["replaced"].IsString());
+  const std::string replaced = restored["replaced"].GetString();
+  // The restore entry comes after both logs' last entries.
+  REQUIRE(restored.HasMember("restore_entry"));
+  const std::int64_t restore_seq = restored["restore_entry"]["seq"].GetInt64();
+  CHECK(restore_seq == replaced_last + 1);
+  CHECK(restored["restore_entry"]["backup_last_seq"].GetInt64() == backup_last);
+  CHECK(restored["restore_entry"]["replaced_last_seq"].GetInt64() ==
+        replaced_last);
+  // The replaced database, kept, still has the discarded entries.
+  CHECK(QueryInt(replaced, "SELECT max(seq) FROM audit_log") == replaced_last);
+  CHECK(QueryInt(h.DbPath(),
+                 "SELECT count(*) FROM audit_log WHERE action = "
+                 "'hub.restore' AND actor = 'cairnctl' AND seq = " +
+                     std::to_string(restore_seq)) == 1);
+
+  // The restarted hub numbers its entries after the restore entry.
+  REQUIRE(h.Restart());
+  submit(1);
+  submit(1);
+  REQUIRE(h.Stop());
+  const std::string discarded_range = "seq > " + std::to_string(backup_last) +
+                                      " AND seq < " +
+                                      std::to_string(restore_seq);
+  CHECK(QueryInt(h.DbPath(), "SELECT count(*) FROM audit_log WHERE " +
+                                 discarded_range) == 0);
+  CHECK(QueryInt(h.DbPath(),
+                 "SELECT action = 'submit' FROM audit_log WHERE seq = " +
+                     std::to_string(restore_seq + 1)) == 1);
+  CHECK(QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log") >=
+        restore_seq + 2);
+
+  // audit verify accepts the disclosed gap and lists the restore.
+  const CommandResult text =
+      Cairnctl({"audit", "verify", "--data", h.DataDir()});
+  CAPTURE(text.out, text.err);
+  CHECK(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("audit log intact, with 1 disclosed "
+                                       "restore"));
+  CHECK_THAT(text.out, Catch::Contains("restore     at entry " +
+                                       std::to_string(restore_seq) + " ("));
+  CHECK_THAT(text.out, Catch::Contains("from cairn-older.db"));
+  CHECK_THAT(
+      text.out,
+      Catch::Contains("entries " + std::to_string(backup_last + 1) + " to " +
+                      std::to_string(replaced_last) + " were discarded"));
+  auto report =
+      JsonOf(Cairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}));
+  CHECK(report["intact"].GetBool());
+  REQUIRE(report["restores"].Size() == 1);
+  CHECK(report["restores"][0]["seq"].GetInt64() == restore_seq);
+  CHECK(report["restores"][0]["backup_last_seq"].GetInt64() == backup_last);
+  CHECK(report["restores"][0]["replaced_last_seq"].GetInt64() == replaced_last);
+
+  // The member's checkpoints from before the restore: those over discarded
+  // entries are reported as such, the others still match.
+  const CommandResult checked = Cairnctl(
+      {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});
+  CAPTURE(checked.out, checked.err);
+  CHECK(checked.exit_code == 0);
+  CHECK_THAT(checked.out, Catch::Contains("audit log intact"));
+  CHECK_THAT(checked.out, !Catch::Contains("TAMPERED"));
+  CHECK_THAT(
+      checked.out,
+      Catch::Contains("held checkpoint at " + std::to_string(newest_held) +
+                      " describes entries the restore at seq " +
+                      std::to_string(restore_seq) + " ("));
+  auto with_held = JsonOf(Cairnctl({"audit", "verify", "--data", h.DataDir(),
+                                    "--checkpoints", held, "--json"}));
+  CHECK(with_held["intact"].GetBool());
+  std::size_t in_gap = 0;
+  for (const auto& c : held_doc["checkpoints"].GetArray()) {
+    if (c["seq"].GetInt64() > backup_last) ++in_gap;
+  }
+  CHECK(with_held["discarded_checkpoints"].Size() == in_gap);
+  CHECK(with_held["discarded_checkpoints"][0]["restore_seq"].GetInt64() ==
+        restore_seq);
 }
 
 }  // namespace

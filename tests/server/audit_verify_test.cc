@@ -2,10 +2,13 @@
 // each kind of tampering is detected and the first bad entry named.
 #include <sodium.h>
 
+#include <future>
+
 #include <catch2/catch.hpp>
 
 #include "audit_test_util.h"
 #include "cairn/encoding.h"
+#include "server/src/audit/audit_restore.h"
 #include "server/src/audit/audit_verify.h"
 #include "server/src/store/audit_chain.h"
 #include "server/src/store/sqlite_db.h"
@@ -317,6 +320,45 @@ TEST_CASE("tampering with a copy is detected and the first bad entry named") {
   }
 }
 
+TEST_CASE(
+    "verify says where signed coverage ends and how far the chain alone "
+    "checked out") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto original = MakeLog(dir, key);  // checkpoints at 5, 10, 15, 20
+
+  auto whole = VerifyAuditLog(original, key.PublicKeys());
+  REQUIRE(whole.has_value());
+  CHECK(whole->signed_seq == 20);
+  CHECK(whole->signed_at.has_value());
+  CHECK(whole->hub_checkpoints == 4);
+  CHECK(whole->held_checkpoints == 0);
+  CHECK(whole->chain_last_seq == 20);
+
+  // Removing the unsigned tail with its checkpoint cannot be detected, but
+  // the report says which entries no signature covers.
+  const auto copy = dir.path() / "copy.db";
+  std::filesystem::copy_file(original, copy);
+  ExecSql(copy,
+          "DELETE FROM audit_log WHERE seq > 17;"
+          " DELETE FROM audit_checkpoints WHERE seq > 15");
+  auto cut = VerifyAuditLog(copy, key.PublicKeys());
+  REQUIRE(cut.has_value());
+  CHECK(cut->intact);
+  CHECK(cut->last_seq == 17);
+  CHECK(cut->signed_seq == 15);
+  CHECK(cut->hub_checkpoints == 3);
+
+  // Without keys nothing is vouched for, but the chain itself was checked.
+  auto no_keys = VerifyAuditLog(original, AuditKeys{});
+  REQUIRE(no_keys.has_value());
+  CHECK(no_keys->unverifiable);
+  CHECK(no_keys->entries == 0);
+  CHECK(no_keys->signed_seq == 0);
+  CHECK(no_keys->chain_last_seq == 20);
+  CHECK(no_keys->chain_entries == 20);
+}
+
 // The hub's checkpoints as a member would have saved them from
 // GET /v1/audit/checkpoints.
 std::vector<wire::AuditCheckpoint> SavedCheckpoints(
@@ -372,6 +414,8 @@ TEST_CASE(
   REQUIRE(untouched.has_value());
   CHECK(untouched->intact);
   CHECK(untouched->checkpoints == 8);
+  CHECK(untouched->hub_checkpoints == 4);
+  CHECK(untouched->held_checkpoints == 4);
 }
 
 TEST_CASE(
@@ -446,6 +490,335 @@ TEST_CASE("a database older than the audit log has nothing to verify") {
   CHECK(report->schema_version == 2);
   CHECK(report->intact);
   CHECK(report->entries == 0);
+}
+
+// A copy of `original` as a backup taken when its log ended at entry
+// `backup_last` would be: later entries and their checkpoints are absent.
+std::filesystem::path BackupAt(const TempDir& dir,
+                               const std::filesystem::path& original,
+                               std::uint64_t backup_last,
+                               const std::string& name = "restored.db") {
+  const auto copy = dir.path() / name;
+  std::filesystem::copy_file(original, copy,
+                             std::filesystem::copy_options::overwrite_existing);
+  const std::string after = std::to_string(backup_last);
+  ExecSql(copy, "DELETE FROM audit_log WHERE seq > " + after +
+                    "; DELETE FROM audit_checkpoints WHERE seq > " + after);
+  return copy;
+}
+
+// Appends an entry with a correct hash chained to the last one, as anyone
+// who knows the encoding could: only its place and details can give it
+// away.
+void AppendForged(const std::filesystem::path& db_path, std::uint64_t seq,
+                  const std::string& action, const std::string& details) {
+  auto head = ReadAuditHead(db_path);
+  REQUIRE(head.has_value());
+  REQUIRE(head->has_value());
+  auto db = Database::Open(db_path, false, false, std::chrono::seconds(5));
+  REQUIRE(db.has_value());
+  AuditEntryFields f;
+  f.seq = seq;
+  f.at = (*head)->at + 1;
+  f.actor = "cairnctl";
+  f.action = action;
+  f.details = details;
+  f.result = "ok";
+  f.prev_hash = (*head)->hash;
+  const AuditHash hash = HashAuditEntry(f);
+  auto insert = (*db)->Prepare(
+      "INSERT INTO audit_log (seq, at, actor, fingerprint, request_id,"
+      " action, details, result, prev_hash, hash)"
+      " VALUES (?1, ?2, ?3, '', '', ?4, ?5, 'ok', ?6, ?7)");
+  REQUIRE(insert.has_value());
+  insert->Bind(1, static_cast<std::int64_t>(seq))
+      .Bind(2, f.at)
+      .Bind(3, f.actor)
+      .Bind(4, f.action)
+      .Bind(5, f.details)
+      .BindBlob(6, f.prev_hash)
+      .BindBlob(7, hash);
+  REQUIRE(insert->Run().has_value());
+}
+
+TEST_CASE(
+    "a restore entry discloses the entries it discarded, and held "
+    "checkpoints over them are not called tampering") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto original = MakeLog(dir, key);  // 20 entries, checkpoints 5..20
+  const auto held = SavedCheckpoints(original);
+  REQUIRE(held.size() == 4);
+  auto replaced_head = ReadAuditHead(original);
+  REQUIRE(replaced_head.has_value());
+  REQUIRE(replaced_head->has_value());
+  CHECK((*replaced_head)->seq == 20);
+
+  // Restore a backup whose log ended at entry 10 (and its checkpoint) over
+  // the original.
+  const auto restored = BackupAt(dir, original, 10);
+  auto entry = AppendRestoreEntry(restored, "cairn-backup.db",
+                                  "cairn.db.replaced-20261207T104713Z",
+                                  **replaced_head, testing::kStart + 1000);
+  REQUIRE(entry.has_value());
+  // No seq is used twice: the entry comes after both logs' last entries.
+  CHECK(entry->seq == 21);
+  CHECK(entry->declared.backup_last.seq == 10);
+  const auto rows = testing::ReadAuditLog(restored);
+  REQUIRE(rows.size() == 11);
+  CHECK(rows.back().seq == 21);
+  CHECK(rows.back().action == "hub.restore");
+  CHECK(rows.back().actor == "cairnctl");
+  auto parsed = ParseRestoreDetails(rows.back().details);
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->backup == "cairn-backup.db");
+  CHECK(parsed->backup_last.seq == 10);
+  REQUIRE(parsed->replaced.has_value());
+  CHECK(*parsed->replaced == "cairn.db.replaced-20261207T104713Z");
+  REQUIRE(parsed->replaced_last.has_value());
+  CHECK(parsed->replaced_last->seq == 20);
+  CHECK(parsed->replaced_last->hash == (*replaced_head)->hash);
+
+  auto alone = VerifyAuditLog(restored, key.PublicKeys());
+  REQUIRE(alone.has_value());
+  CAPTURE(alone->problem);
+  CHECK(alone->intact);
+  CHECK(alone->entries == 11);
+  CHECK(alone->last_seq == 21);
+  REQUIRE(alone->restores.size() == 1);
+  CHECK(alone->restores[0].seq == 21);
+  CHECK(alone->restores[0].backup == "cairn-backup.db");
+  CHECK(alone->restores[0].backup_last_seq == 10);
+  CHECK(alone->restores[0].replaced_last_seq ==
+        std::optional<std::uint64_t>(20));
+  CHECK(alone->restores[0].discarded_from == 11);
+  CHECK(alone->restores[0].discarded_to == 20);
+  // The restore entry is not signed yet.
+  CHECK(alone->signed_seq == 10);
+
+  // Held checkpoints at 5 and 10 still match; those at 15 and 20 describe
+  // discarded entries: disclosed, not tampering.
+  auto with_held = VerifyAuditLog(restored, key.PublicKeys(), held);
+  REQUIRE(with_held.has_value());
+  CAPTURE(with_held->problem);
+  CHECK(with_held->intact);
+  CHECK(with_held->hub_checkpoints == 2);
+  CHECK(with_held->held_checkpoints == 2);
+  CHECK(with_held->checkpoints == 4);
+  REQUIRE(with_held->discarded_checkpoints.size() == 2);
+  CHECK(with_held->discarded_checkpoints[0].seq == 15);
+  CHECK(with_held->discarded_checkpoints[1].seq == 20);
+  CHECK(with_held->discarded_checkpoints[0].restore_seq == 21);
+
+  // A held checkpoint at or below the backup's last entry must still
+  // match: a rewrite before the restore is found as before.
+  {
+    const auto rewritten = dir.path() / "rewritten.db";
+    std::filesystem::copy_file(restored, rewritten);
+    ExecSql(rewritten, "UPDATE audit_log SET actor = 'gamma' WHERE seq = 8");
+    Rechain(rewritten, 8);
+    ExecSql(rewritten, "DELETE FROM audit_checkpoints");
+    auto report = VerifyAuditLog(rewritten, key.PublicKeys(), held);
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    CHECK_FALSE(report->intact);
+    CHECK(report->bad_seq == 6);
+    CHECK(report->problem.find("held checkpoint at 10: head hash does not "
+                               "match") != std::string::npos);
+  }
+
+  // A held checkpoint in the gap whose signature is not genuine is still
+  // reported.
+  {
+    auto forged = held;
+    forged[2].signature[0] ^= 1;
+    auto report = VerifyAuditLog(restored, key.PublicKeys(), forged);
+    REQUIRE(report.has_value());
+    CHECK_FALSE(report->intact);
+    CHECK(report->problem.find("held checkpoint at 15: signature invalid") !=
+          std::string::npos);
+  }
+
+  // The hub's own checkpoints come with the backup: one inside the gap was
+  // added afterwards.
+  {
+    const auto added = dir.path() / "added.db";
+    std::filesystem::copy_file(restored, added);
+    ExecSql(added, "ATTACH '" + original.string() +
+                       "' AS o; INSERT INTO audit_checkpoints SELECT * FROM"
+                       " o.audit_checkpoints WHERE seq = 15");
+    auto report = VerifyAuditLog(added, key.PublicKeys());
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    CHECK_FALSE(report->intact);
+    CHECK(report->problem.find("checkpoint at 15: it covers entry 15, which "
+                               "the restore at seq 21") != std::string::npos);
+  }
+
+  // The hub continues after the restore entry, and its next checkpoint
+  // signs the restore too.
+  ManualClock clock;
+  clock.Advance(std::chrono::hours(2));
+  {
+    SqliteStoreOptions o;
+    o.db_path = restored;
+    o.clock = clock.AsClock();
+    o.checkpoint_signer = key.Signer();
+    o.checkpoint_every_entries = 1000;
+    o.checkpoint_interval = std::chrono::hours(1);
+    auto store = OpenSqliteStore(o);
+    REQUIRE(store.has_value());
+    // The restore entry is over an hour old: the timer signs it even
+    // before any new entry arrives, though no entry follows the last
+    // checkpoint (10) directly.
+    std::promise<void> done;
+    (*store)->CheckpointIfDue([&done](Status) { done.set_value(); });
+    done.get_future().wait();
+    AuditEvent e;
+    e.actor = "alpha";
+    e.action = "query";
+    e.details = "{\"tokens\":1,\"matches\":[]}";
+    REQUIRE((*store)->RecordAuditAndWait(e).has_value());
+  }
+  const auto after = testing::ReadAuditLog(restored);
+  REQUIRE(after.size() == 12);
+  CHECK(after.back().seq == 22);
+  CHECK(testing::QueryInt64(restored,
+                            "SELECT count(*) FROM audit_checkpoints WHERE "
+                            "seq = 21") == 1);
+  auto continued = VerifyAuditLog(restored, key.PublicKeys(), held);
+  REQUIRE(continued.has_value());
+  CAPTURE(continued->problem);
+  CHECK(continued->intact);
+  CHECK(continued->last_seq == 22);
+  CHECK(continued->signed_seq == 21);
+  CHECK(continued->discarded_checkpoints.size() == 2);
+}
+
+TEST_CASE("a restore of a backup with an empty log, or into an empty log") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto original = MakeLog(dir, key);
+  const auto held = SavedCheckpoints(original);
+  auto replaced_head = ReadAuditHead(original);
+  REQUIRE(replaced_head.has_value());
+
+  SECTION("an empty backup log over 20 entries starts at 21") {
+    const auto restored = BackupAt(dir, original, 0);
+    auto entry = AppendRestoreEntry(restored, "b.db", "r.db", **replaced_head,
+                                    testing::kStart);
+    REQUIRE(entry.has_value());
+    CHECK(entry->seq == 21);
+    auto report = VerifyAuditLog(restored, key.PublicKeys(), held);
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    CHECK(report->intact);
+    CHECK(report->entries == 1);
+    CHECK(report->discarded_checkpoints.size() == 4);
+    REQUIRE(report->restores.size() == 1);
+    CHECK(report->restores[0].discarded_from == 1);
+  }
+  SECTION("a restore into an empty data directory continues the backup") {
+    const auto restored = BackupAt(dir, original, 12);
+    auto entry = AppendRestoreEntry(restored, "b.db", std::nullopt,
+                                    std::nullopt, testing::kStart);
+    REQUIRE(entry.has_value());
+    CHECK(entry->seq == 13);
+    auto report = VerifyAuditLog(restored, key.PublicKeys());
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    CHECK(report->intact);
+    REQUIRE(report->restores.size() == 1);
+    CHECK_FALSE(report->restores[0].replaced_last_seq.has_value());
+    CHECK(report->restores[0].discarded_to <
+          report->restores[0].discarded_from);
+  }
+  SECTION("a backup older than the audit log gets the audit tables") {
+    const auto old = dir.path() / "schema2.db";
+    {
+      auto db = Database::Open(old, true, false, std::chrono::seconds(5));
+      REQUIRE(db.has_value());
+      REQUIRE(MigrateSchema(**db, 2).has_value());
+    }
+    auto entry = AppendRestoreEntry(old, "b.db", "r.db", **replaced_head,
+                                    testing::kStart);
+    REQUIRE(entry.has_value());
+    CHECK(entry->seq == 21);
+    auto report = VerifyAuditLog(old, key.PublicKeys());
+    REQUIRE(report.has_value());
+    CHECK(report->has_audit_log);
+    CHECK(report->intact);
+    CHECK(report->last_seq == 21);
+  }
+}
+
+TEST_CASE(
+    "a gap no restore entry declares is still deleted entries, and a "
+    "restore entry that declares the wrong seqs is rejected") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto original = MakeLog(dir, key);
+  auto replaced_head = ReadAuditHead(original);
+  REQUIRE(replaced_head.has_value());
+  auto declare = [&](std::uint64_t backup_last, std::uint64_t replaced_last) {
+    RestoreDeclaration d;
+    d.backup = "b.db";
+    d.backup_last.seq = backup_last;
+    d.replaced_last = AuditHead{replaced_last, (*replaced_head)->hash, 0};
+    return d;
+  };
+  struct Case {
+    const char* name;
+    std::uint64_t seq;    // of the entry appended after entry 12
+    const char* action;   // its action
+    std::string details;  // its details
+    std::uint64_t bad_seq;
+    const char* problem;
+  };
+  const auto restore_at_12 = [&](std::uint64_t b, std::uint64_t r) {
+    auto d = declare(b, r);
+    // The hash of entry 12 as the backup holds it.
+    auto head = ReadAuditHead(BackupAt(dir, original, 12, "head.db"));
+    REQUIRE(head.has_value());
+    d.backup_last = **head;
+    d.backup_last.seq = b;
+    return EncodeRestoreDetails(d);
+  };
+  const Case cases[] = {
+      {"entries deleted, the next one renumbered and rechained", 21, "query",
+       "{\"tokens\":1,\"matches\":[]}", 13, "entry 13 missing (gap after 12)"},
+      {"a restore entry declaring a larger replaced log", 21, "hub.restore",
+       restore_at_12(12, 25), 13,
+       "entry 13 missing (gap after 12); entry 21 is a restore entry, but it "
+       "declares the backup at seq 12 and the replaced database at seq 25, "
+       "not the backup at seq 12 and the replaced database at seq 20"},
+      {"a restore entry declaring another backup head", 21, "hub.restore",
+       restore_at_12(10, 20), 13,
+       "entry 21 is a restore entry, but it declares the backup at seq 10"},
+      {"a restore entry whose details are not a declaration", 21, "hub.restore",
+       "{}", 13,
+       "entry 21 is a restore entry, but its details are not a restore "
+       "declaration"},
+      {"a restore entry with no gap that declares one", 13, "hub.restore",
+       restore_at_12(12, 20), 13,
+       "entry 13: a restore entry that declares the backup at seq 12 and the "
+       "replaced database at seq 20, which does not match its place"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const auto copy = BackupAt(dir, original, 12, "copy.db");
+    AppendForged(copy, c.seq, c.action, c.details);
+    auto report = VerifyAuditLog(copy, key.PublicKeys());
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    CHECK_FALSE(report->intact);
+    CHECK_FALSE(report->unverifiable);
+    CHECK(report->bad_seq == c.bad_seq);
+    CHECK(report->problem.find(c.problem) != std::string::npos);
+    CHECK(report->last_seq == 12);
+    CHECK(report->entries == 12);
+    CHECK(report->restores.empty());
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "cairn/timestamp.h"
 
+#include "server/src/audit/audit_restore.h"
 #include "server/src/store/audit_chain.h"
 #include "server/src/store/sqlite_db.h"
 
@@ -51,6 +52,15 @@ Result<std::vector<Checkpoint>> LoadCheckpoints(Database& db) {
     out.push_back(std::move(c));
   }
   return out;
+}
+
+// "the backup at seq 62 and the replaced database at seq 490" (or "no
+// replaced database").
+std::string Declared(const RestoreDeclaration& d) {
+  return "the backup at seq " + std::to_string(d.backup_last.seq) +
+         (d.replaced_last ? " and the replaced database at seq " +
+                                std::to_string(d.replaced_last->seq)
+                          : std::string(" and no replaced database"));
 }
 
 }  // namespace
@@ -118,24 +128,56 @@ Result<AuditVerifyReport> VerifyAuditLog(
       " result, prev_hash, hash FROM audit_log ORDER BY seq");
   if (!stmt) return tl::unexpected(stmt.error());
   AuditHash prev{};
-  std::uint64_t expected = 1;
+  std::uint64_t previous = 0;  // the seq of the entry before (0: none)
   while (true) {
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) break;
     const auto seq = static_cast<std::uint64_t>(stmt->Int(0));
-    if (seq != expected) {
-      fail(expected, expected == 1
-                         ? "entry 1 missing (the log starts at entry " +
-                               std::to_string(seq) + ")"
-                         : "entry " + std::to_string(expected) +
-                               " missing (gap after " +
-                               std::to_string(expected - 1) + ")");
-      break;
-    }
     const std::string actor = stmt->Text(2), fingerprint = stmt->Text(3),
                       request_id = stmt->Text(4), action = stmt->Text(5),
                       details = stmt->Text(6), result = stmt->Text(7);
+    const bool is_restore = action == kRestoreAction;
+    std::optional<RestoreDeclaration> declared;
+    std::string undeclared;  // why a restore entry declares nothing usable
+    if (is_restore) {
+      auto parsed = ParseRestoreDetails(details);
+      if (parsed) {
+        declared = std::move(*parsed);
+      } else {
+        undeclared = parsed.error().message;
+      }
+    }
+    const std::uint64_t expected = previous + 1;
+    if (seq != expected) {
+      // Only a restore entry that declares exactly this gap explains it:
+      // the backup ended at the entry before the gap, the replaced
+      // database at the entry before the restore entry.
+      const bool declares_gap =
+          declared && declared->backup_last.seq == previous &&
+          declared->replaced_last && declared->replaced_last->seq == seq - 1;
+      if (!declares_gap) {
+        std::string why = expected == 1
+                              ? "entry 1 missing (the log starts at entry " +
+                                    std::to_string(seq) + ")"
+                              : "entry " + std::to_string(expected) +
+                                    " missing (gap after " +
+                                    std::to_string(previous) + ")";
+        if (is_restore) {
+          why +=
+              "; entry " + std::to_string(seq) + " is a restore entry, but " +
+              (declared
+                   ? "it declares " + Declared(*declared) +
+                         ", not the backup at seq " + std::to_string(previous) +
+                         " and the replaced database at seq " +
+                         std::to_string(seq - 1)
+                   : undeclared) +
+              ", so it does not account for the gap";
+        }
+        fail(expected, std::move(why));
+        break;
+      }
+    }
     AuditEntryFields fields;
     fields.seq = seq;
     fields.at = stmt->Int(1);
@@ -161,31 +203,113 @@ Result<AuditVerifyReport> VerifyAuditLog(
     if (!SameBytes(stored_prev, prev)) {
       fail(seq, "entry " + std::to_string(seq) +
                     ": prev_hash does not match the hash of entry " +
-                    std::to_string(seq - 1) +
+                    std::to_string(previous) +
                     " (an entry before it was replaced or removed)");
       break;
+    }
+    if (is_restore) {
+      // A genuine restore entry follows the backup's last entry and takes
+      // the seq after both heads.
+      if (!declared) {
+        fail(seq, "entry " + std::to_string(seq) + ": a restore entry, but " +
+                      undeclared);
+        break;
+      }
+      if (declared->backup_last.seq != previous ||
+          !SameBytes(declared->backup_last.hash, prev) ||
+          declared->EntrySeq() != seq) {
+        fail(seq, "entry " + std::to_string(seq) +
+                      ": a restore entry that declares " + Declared(*declared) +
+                      ", which does not match its place in the log (the "
+                      "entry before it is " +
+                      std::to_string(previous) + ")");
+        break;
+      }
+      AuditRestoreFound found;
+      found.seq = seq;
+      found.at = sys_seconds{seconds{fields.at}};
+      found.backup = declared->backup;
+      found.backup_last_seq = previous;
+      if (declared->replaced_last) {
+        found.replaced_last_seq = declared->replaced_last->seq;
+      }
+      found.discarded_from = previous + 1;
+      found.discarded_to = seq - 1;
+      report.restores.push_back(std::move(found));
     }
     if (auto it = covered.find(seq); it != covered.end()) {
       it->second = {hash, fields.at};
     }
-    if (seq == 1) report.first_at = sys_seconds{seconds{fields.at}};
+    if (report.entries == 0) report.first_at = sys_seconds{seconds{fields.at}};
     report.last_at = sys_seconds{seconds{fields.at}};
     report.last_seq = seq;
     ++report.entries;
     prev = hash;
-    ++expected;
+    previous = seq;
   }
   const bool chain_ok = report.problem.empty();
+  report.chain_entries = report.entries;
+  report.chain_last_seq = report.last_seq;
+
+  // The restore whose declared gap holds `seq`, if any.
+  auto discarded_by = [&report](std::uint64_t seq) -> const AuditRestoreFound* {
+    for (const AuditRestoreFound& r : report.restores) {
+      if (r.discarded_from <= seq && seq <= r.discarded_to) return &r;
+    }
+    return nullptr;
+  };
 
   // The last entry a genuine checkpoint vouched for: a checkpoint that
   // does not hold up leaves everything after it in doubt.
   std::uint64_t vouched = 0;
   std::int64_t vouched_at = 0;
+  std::int64_t vouched_signed_at = 0;
   auto fail_since_vouched = [&](std::string why) {
     fail(vouched + 1, std::move(why));
     report.last_at = vouched == 0
                          ? std::nullopt
                          : std::optional(sys_seconds{seconds{vouched_at}});
+  };
+  // Checks that `c` was signed over `head` by one of `keys` within the
+  // key's period. Returns false, having recorded the problem (or, for a
+  // missing key after a broken chain, nothing: the chain is the proof),
+  // when the walk must stop.
+  auto signed_genuinely = [&](const Checkpoint& c, const AuditHash& head,
+                              const std::string& at) {
+    auto key = keys.find(c.key_id);
+    if (key == keys.end()) {
+      // A broken chain is proof of tampering that needs no key: report
+      // that, not the key that is missing.
+      if (!chain_ok) return false;
+      report.unverifiable = true;
+      fail_since_vouched(at + "signed by key '" + c.key_id +
+                         "', which is not among the keys given; pass the "
+                         "hub's public keys (--keys DIR)");
+      return false;
+    }
+    // Only the end of a key's period is checked: after retirement its
+    // private half is no longer guarded. A checkpoint's time is taken when
+    // its batch starts, so a key made current during that batch may sign
+    // a time shortly before its valid_from; that proves nothing.
+    const sys_seconds signed_at{seconds{c.at}};
+    const AuditKey& k = key->second;
+    if (k.valid_until && signed_at > *k.valid_until) {
+      fail_since_vouched(at + "signed at " + FormatTimestamp(signed_at) +
+                         " by key '" + c.key_id + "', which was retired at " +
+                         FormatTimestamp(*k.valid_until) +
+                         " (a retired key's checkpoint made later is not "
+                         "genuine)");
+      return false;
+    }
+    const auto message = EncodeCheckpointMessage(c.seq, head, c.at, c.key_id);
+    if (c.signature.size() != crypto_sign_BYTES ||
+        crypto_sign_verify_detached(c.signature.data(), message.data(),
+                                    message.size(), k.public_key.data()) != 0) {
+      fail_since_vouched(at + "signature invalid (not made by key '" +
+                         c.key_id + "' over this checkpoint)");
+      return false;
+    }
+    return true;
   };
   for (const Checkpoint& c : *checkpoints) {
     const std::string at =
@@ -200,6 +324,30 @@ Result<AuditVerifyReport> VerifyAuditLog(
                " (entries after it were removed)");
       break;
     }
+    if (const AuditRestoreFound* restore = discarded_by(c.seq)) {
+      const std::string when = FormatTimestamp(restore->at);
+      if (!c.held) {
+        // The hub's own checkpoints come with the backup, which ends
+        // before the gap: one inside it was added afterwards.
+        fail_since_vouched(
+            at + "it covers entry " + std::to_string(c.seq) +
+            ", which the restore at seq " + std::to_string(restore->seq) +
+            " (" + when +
+            ") discarded; the hub's own checkpoints never cover discarded "
+            "entries, so this one was added to the log afterwards");
+        break;
+      }
+      // Proof of what the hub held before the restore: genuine if signed,
+      // but about entries this log discloses it no longer has.
+      AuditHash head{};
+      if (c.head_hash.size() == head.size()) {
+        std::copy(c.head_hash.begin(), c.head_hash.end(), head.begin());
+      }
+      if (!signed_genuinely(c, head, at)) break;
+      report.discarded_checkpoints.push_back(
+          {c.seq, restore->seq, restore->at});
+      continue;
+    }
     const Covered& entry = covered[c.seq];
     if (!SameBytes(c.head_hash, entry.hash)) {
       fail_since_vouched(
@@ -208,50 +356,34 @@ Result<AuditVerifyReport> VerifyAuditLog(
           std::to_string(c.seq) + " was rewritten and the chain recomputed");
       break;
     }
-    auto key = keys.find(c.key_id);
-    if (key == keys.end()) {
-      // A broken chain is proof of tampering that needs no key: report
-      // that, not the key that is missing.
-      if (!chain_ok) break;
-      report.unverifiable = true;
-      fail_since_vouched(at + "signed by key '" + c.key_id +
-                         "', which is not among the keys given; pass the "
-                         "hub's public keys (--keys DIR)");
-      break;
-    }
-    // Only the end of a key's period is checked: after retirement its
-    // private half is no longer guarded. A checkpoint's time is taken when
-    // its batch starts, so a key made current during that batch may sign
-    // a time shortly before its valid_from; that proves nothing.
-    const sys_seconds signed_at{seconds{c.at}};
-    const AuditKey& k = key->second;
-    if (k.valid_until && signed_at > *k.valid_until) {
-      fail_since_vouched(at + "signed at " + FormatTimestamp(signed_at) +
-                         " by key '" + c.key_id + "', which was retired at " +
-                         FormatTimestamp(*k.valid_until) +
-                         " (a retired key's checkpoint made later is not "
-                         "genuine)");
-      break;
-    }
-    const auto message =
-        EncodeCheckpointMessage(c.seq, entry.hash, c.at, c.key_id);
-    if (c.signature.size() != crypto_sign_BYTES ||
-        crypto_sign_verify_detached(c.signature.data(), message.data(),
-                                    message.size(), k.public_key.data()) != 0) {
-      fail_since_vouched(at + "signature invalid (not made by key '" +
-                         c.key_id + "' over this checkpoint)");
-      break;
-    }
+    if (!signed_genuinely(c, entry.hash, at)) break;
     ++report.checkpoints;
+    ++(c.held ? report.held_checkpoints : report.hub_checkpoints);
     vouched = c.seq;
     vouched_at = entry.at;
+    vouched_signed_at = c.at;
   }
   (void)(*db)->Exec("COMMIT");
   report.intact = report.problem.empty();
+  report.signed_seq = vouched;
+  if (vouched > 0) report.signed_at = sys_seconds{seconds{vouched_signed_at}};
   if (!report.intact && report.bad_seq <= report.last_seq) {
     // Entries from the bad one on are not vouched for.
-    report.entries = report.bad_seq - 1;
     report.last_seq = report.bad_seq - 1;
+    std::erase_if(report.restores, [&](const AuditRestoreFound& r) {
+      return r.seq > report.last_seq;
+    });
+    std::erase_if(report.discarded_checkpoints,
+                  [&](const AuditDiscardedCheckpoint& d) {
+                    return d.restore_seq > report.last_seq;
+                  });
+    // The entries up to last_seq, less the gaps restores declared there.
+    report.entries = report.last_seq;
+    for (const AuditRestoreFound& r : report.restores) {
+      if (r.discarded_to >= r.discarded_from) {
+        report.entries -= r.discarded_to - r.discarded_from + 1;
+      }
+    }
   }
   if (report.entries == 0) report.first_at = report.last_at = std::nullopt;
   return report;

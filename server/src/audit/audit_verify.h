@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "cairn/result.h"
 #include "cairn/wire/audit.h"
@@ -31,6 +32,29 @@ struct AuditKey {
 };
 using AuditKeys = std::map<std::string, AuditKey>;  // by key id
 
+// A restore the log discloses: a "hub.restore" entry (audit_restore.h).
+struct AuditRestoreFound {
+  std::uint64_t seq = 0;  // of the restore entry
+  std::chrono::sys_seconds at;
+  std::string backup;                 // the backup's file name
+  std::uint64_t backup_last_seq = 0;  // the entry before the restore entry
+  // The replaced database's last seq; nullopt: no database was replaced.
+  std::optional<std::uint64_t> replaced_last_seq;
+  // The entries the restore discarded (the replaced database had them,
+  // the backup did not): backup_last_seq + 1 .. seq - 1; none when
+  // discarded_to < discarded_from.
+  std::uint64_t discarded_from = 0;
+  std::uint64_t discarded_to = 0;
+};
+
+// A held checkpoint over entries a disclosed restore discarded: its
+// signature verifies, but the log no longer holds the entries it covers.
+struct AuditDiscardedCheckpoint {
+  std::uint64_t seq = 0;
+  std::uint64_t restore_seq = 0;
+  std::chrono::sys_seconds restore_at;
+};
+
 struct AuditVerifyReport {
   // True when every entry and every checkpoint checked out.
   bool intact = false;
@@ -43,10 +67,29 @@ struct AuditVerifyReport {
   bool has_audit_log = true;
   int schema_version = 0;
   std::uint64_t entries = 0;      // entries verified before the first problem
-  std::uint64_t checkpoints = 0;  // checkpoints verified
-  std::uint64_t last_seq = 0;     // last intact entry (0: none)
-  std::optional<std::chrono::sys_seconds> first_at;  // of entry 1
+  std::uint64_t checkpoints = 0;  // checkpoints verified (hub's + held)
+  std::uint64_t hub_checkpoints = 0;   // of them, from audit_checkpoints
+  std::uint64_t held_checkpoints = 0;  // of them, given as held
+  std::uint64_t last_seq = 0;          // last intact entry (0: none)
+  std::optional<std::chrono::sys_seconds> first_at;  // of the first entry
   std::optional<std::chrono::sys_seconds> last_at;   // of entry last_seq
+
+  // The last entry a verified checkpoint covers (0: none), and that
+  // checkpoint's time: entries after signed_seq are only as trustworthy as
+  // the database file until the hub signs its next checkpoint.
+  std::uint64_t signed_seq = 0;
+  std::optional<std::chrono::sys_seconds> signed_at;
+
+  // How far the hash chain alone checked out (each entry's hash and its
+  // link to the one before), whatever the checkpoints say: without the
+  // hub's keys this is all that could be checked.
+  std::uint64_t chain_entries = 0;
+  std::uint64_t chain_last_seq = 0;
+
+  // Restores the log discloses, oldest first (before the first problem),
+  // and the held checkpoints over entries they discarded.
+  std::vector<AuditRestoreFound> restores;
+  std::vector<AuditDiscardedCheckpoint> discarded_checkpoints;
 
   // When !intact: the first entry that cannot be trusted, and why, e.g.
   // "entry 17: hash does not match its contents".
@@ -61,7 +104,14 @@ struct AuditVerifyReport {
 // the log like the hub's own, so a rewrite hidden by recomputing the chain
 // and deleting the hub's checkpoints is still found. When a checkpoint does
 // not match, the first bad entry is the one after the last checkpoint that
-// did (the rewrite lies somewhere in between). Errors (kNotFound for a
+// did (the rewrite lies somewhere in between).
+//
+// Seqs have no gaps, except where a restore discloses one: a gap is
+// accepted only right before a "hub.restore" entry whose details declare
+// that the backup ended at the entry before the gap and the replaced
+// database at the entry before it (audit_restore.h). A held checkpoint
+// inside such a gap is listed in discarded_checkpoints (its signature is
+// still checked), not reported as tampering. Errors (kNotFound for a
 // missing database, kIo, kUnavailable, kInternal) mean the database could
 // not be read; a tampered log is a report with intact == false.
 // Thread-safe.

@@ -1,5 +1,6 @@
 // cairnctl audit verify: offline check of a hub's audit log (hash chain and
-// signed checkpoints), on a live data directory or a restored backup.
+// signed checkpoints), on a live data directory, a restored backup or a
+// database file such as a backup (--db).
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -23,6 +24,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// "at entry 491 (2026-12-07T10:47:13Z) from cairn-latest.db: the backup
+// ends at entry 62, the replaced database at 490; entries 63 to 490 were
+// discarded"
+std::string RestoreLine(const AuditRestoreFound& r) {
+  std::string line =
+      "at entry " + std::to_string(r.seq) + " (" + FormatTimestamp(r.at) +
+      ") from " + (r.backup.empty() ? std::string("a backup") : r.backup) +
+      ": the backup ends at entry " + std::to_string(r.backup_last_seq);
+  if (!r.replaced_last_seq) return line + ", no database was replaced";
+  line += ", the replaced database at " + std::to_string(*r.replaced_last_seq);
+  if (r.discarded_to >= r.discarded_from) {
+    line += "; entries " + std::to_string(r.discarded_from) + " to " +
+            std::to_string(r.discarded_to) + " were discarded";
+  }
+  return line;
+}
+
+std::string DiscardedLine(const AuditDiscardedCheckpoint& d) {
+  return "held checkpoint at " + std::to_string(d.seq) +
+         " describes entries the restore at seq " +
+         std::to_string(d.restore_seq) + " (" + FormatTimestamp(d.restore_at) +
+         ") discarded (disclosed by the log, not tampering)";
+}
+
 void PrintJson(const AuditVerifyReport& r) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
@@ -33,6 +58,20 @@ void PrintJson(const AuditVerifyReport& r) {
   w.Uint64(r.entries);
   w.Key("checkpoints");
   w.Uint64(r.checkpoints);
+  w.Key("hub_checkpoints");
+  w.Uint64(r.hub_checkpoints);
+  w.Key("held_checkpoints");
+  w.Uint64(r.held_checkpoints);
+  w.Key("signed_seq");
+  w.Uint64(r.signed_seq);
+  if (r.signed_at) {
+    w.Key("signed_at");
+    w.String(FormatTimestamp(*r.signed_at).c_str());
+  }
+  w.Key("chain_entries");
+  w.Uint64(r.chain_entries);
+  w.Key("chain_last_seq");
+  w.Uint64(r.chain_last_seq);
   w.Key("last_seq");
   w.Uint64(r.last_seq);
   if (r.first_at) {
@@ -43,6 +82,46 @@ void PrintJson(const AuditVerifyReport& r) {
     w.Key("last_at");
     w.String(FormatTimestamp(*r.last_at).c_str());
   }
+  w.Key("restores");
+  w.StartArray();
+  for (const AuditRestoreFound& restore : r.restores) {
+    w.StartObject();
+    w.Key("seq");
+    w.Uint64(restore.seq);
+    w.Key("at");
+    w.String(FormatTimestamp(restore.at).c_str());
+    w.Key("backup");
+    w.String(restore.backup.c_str());
+    w.Key("backup_last_seq");
+    w.Uint64(restore.backup_last_seq);
+    w.Key("replaced_last_seq");
+    if (restore.replaced_last_seq) {
+      w.Uint64(*restore.replaced_last_seq);
+    } else {
+      w.Null();
+    }
+    if (restore.discarded_to >= restore.discarded_from) {
+      w.Key("discarded_from");
+      w.Uint64(restore.discarded_from);
+      w.Key("discarded_to");
+      w.Uint64(restore.discarded_to);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("discarded_checkpoints");
+  w.StartArray();
+  for (const AuditDiscardedCheckpoint& d : r.discarded_checkpoints) {
+    w.StartObject();
+    w.Key("seq");
+    w.Uint64(d.seq);
+    w.Key("restore_seq");
+    w.Uint64(d.restore_seq);
+    w.Key("restore_at");
+    w.String(FormatTimestamp(d.restore_at).c_str());
+    w.EndObject();
+  }
+  w.EndArray();
   if (!r.intact) {
     w.Key("unverifiable");
     w.Bool(r.unverifiable);
@@ -55,17 +134,42 @@ void PrintJson(const AuditVerifyReport& r) {
   std::printf("%s\n", buffer.GetString());
 }
 
+// Where signed coverage ends: entries after it are only as trustworthy as
+// the database file until the hub signs its next checkpoint.
+std::string SignedLine(const AuditVerifyReport& r) {
+  if (r.signed_seq == 0) {
+    return "none: no entry is covered by a verified checkpoint yet";
+  }
+  std::string line = "through entry " + std::to_string(r.signed_seq);
+  if (r.signed_at)
+    line += " (checkpoint of " + FormatTimestamp(*r.signed_at) + ")";
+  if (r.signed_seq >= r.last_seq) return line + ", the last entry";
+  return line + "; entries after seq " + std::to_string(r.signed_seq) +
+         " are not covered by any checkpoint yet";
+}
+
 void PrintText(const AuditVerifyReport& r) {
   const std::string span =
       r.first_at && r.last_at
           ? FormatTimestamp(*r.first_at) + " to " + FormatTimestamp(*r.last_at)
           : std::string("-");
   if (r.intact) {
-    std::printf("audit log intact\n");
+    std::string restores;
+    if (!r.restores.empty()) {
+      restores = ", with " + std::to_string(r.restores.size()) +
+                 (r.restores.size() == 1 ? " disclosed restore"
+                                         : " disclosed restores");
+    }
+    std::printf("audit log intact%s\n", restores.c_str());
   } else if (r.unverifiable) {
     std::printf("audit log CANNOT BE VERIFIED: %s\n", r.problem.c_str());
-    std::printf("verified up to %llu\n",
-                static_cast<unsigned long long>(r.last_seq));
+    // The chain check needs no key; say how far it got, and what it
+    // cannot show.
+    std::printf(
+        "hash chain  intact through entry %llu (%llu entries; without the "
+        "hub's keys this cannot show that the chain was not recomputed)\n",
+        static_cast<unsigned long long>(r.chain_last_seq),
+        static_cast<unsigned long long>(r.chain_entries));
   } else {
     std::printf("audit log TAMPERED: %s\n", r.problem.c_str());
     std::printf("first bad  %llu\n",
@@ -74,11 +178,21 @@ void PrintText(const AuditVerifyReport& r) {
   std::printf("entries     %llu%s\n",
               static_cast<unsigned long long>(r.entries),
               r.intact         ? ""
-              : r.unverifiable ? " (checked before the unverifiable checkpoint)"
+              : r.unverifiable ? " (vouched for before the unverifiable "
+                                 "checkpoint)"
                                : " (intact before the first bad entry)");
-  std::printf("checkpoints %llu\n",
-              static_cast<unsigned long long>(r.checkpoints));
+  std::printf("checkpoints %llu (%llu of the hub's own, %llu held)\n",
+              static_cast<unsigned long long>(r.checkpoints),
+              static_cast<unsigned long long>(r.hub_checkpoints),
+              static_cast<unsigned long long>(r.held_checkpoints));
+  std::printf("signed      %s\n", SignedLine(r).c_str());
   std::printf("time span   %s\n", span.c_str());
+  for (const AuditRestoreFound& restore : r.restores) {
+    std::printf("restore     %s\n", RestoreLine(restore).c_str());
+  }
+  for (const AuditDiscardedCheckpoint& d : r.discarded_checkpoints) {
+    std::printf("discarded   %s\n", DiscardedLine(d).c_str());
+  }
 }
 
 // Checkpoints saved from GET /v1/audit/checkpoints (one answer per file).
@@ -103,8 +217,57 @@ Result<std::vector<wire::AuditCheckpoint>> LoadHeldCheckpoints(
   return out;
 }
 
-int Verify(const std::string& data_dir, std::string keys_dir,
+// Where to verify: a data directory (--data DIR: DIR/cairn.db, keys in
+// DIR/keys by default) or a database file (--db FILE, such as a backup,
+// whose keys must be named with --keys).
+struct Target {
+  std::string data_dir;
+  std::string db_file;
+};
+
+int Verify(const Target& target, std::string keys_dir,
            const std::vector<std::string>& held_files, bool json) {
+  auto usage = [](std::string message) {
+    return Report(
+        Error{
+            ErrorCode::kInvalidArgument, std::move(message), {}, std::nullopt},
+        kExitUsage);
+  };
+  std::error_code ec;
+  if (target.data_dir.empty() == target.db_file.empty()) {
+    return usage(
+        "pass either --data DIR (a hub data directory) or --db FILE (a "
+        "database file, such as a backup made by 'cairnctl backup', with "
+        "--keys DIR)");
+  }
+  const std::string data_dir = target.data_dir;
+  if (!data_dir.empty() && fs::is_regular_file(data_dir, ec)) {
+    return usage("--data " + data_dir +
+                 " is a file, not a data directory; to verify a database "
+                 "file such as a backup, pass --db " +
+                 data_dir + " --keys DIR (the hub's keys directory)");
+  }
+  if (!target.db_file.empty()) {
+    if (keys_dir.empty()) {
+      return usage(
+          "--db needs --keys DIR: the hub's keys directory (DATA/keys "
+          "of the hub the database came from, or its backup), whose "
+          "public keys verify the checkpoints");
+    }
+    if (!fs::is_regular_file(target.db_file, ec)) {
+      return Report(Error{ErrorCode::kNotFound,
+                          "no database file at " + target.db_file +
+                              "; pass a hub database or a backup file with "
+                              "--db (a data directory goes with --data)",
+                          {},
+                          std::nullopt},
+                    kExitUsage);
+    }
+  }
+  const std::string db_path =
+      target.db_file.empty() ? DatabasePath(data_dir).string() : target.db_file;
+  const std::string what =
+      target.db_file.empty() ? "the database in " + data_dir : target.db_file;
   if (keys_dir.empty()) keys_dir = (fs::path(data_dir) / "keys").string();
   auto held = LoadHeldCheckpoints(held_files);
   if (!held) return Report(held.error(), kExitUsage);
@@ -120,14 +283,13 @@ int Verify(const std::string& data_dir, std::string keys_dir,
                  "checkpoint signatures cannot be verified, pass --keys DIR\n",
                  keys_dir.c_str(), loaded.error().message.c_str());
   }
-  auto report = VerifyAuditLog(DatabasePath(data_dir), keys, *held);
+  auto report = VerifyAuditLog(db_path, keys, *held);
   // Exit 1 means tampered and nothing else: a log that could not be read
   // or checked is 2, so that an alert on 1 is never a wrong path.
   if (!report) return Report(report.error(), kExitUsage);
   if (!report->has_audit_log) {
     return Report(Error{ErrorCode::kInvalidArgument,
-                        "the database in " + data_dir +
-                            " predates the audit log (schema version " +
+                        what + " predates the audit log (schema version " +
                             std::to_string(report->schema_version) +
                             "); start cairnd once to upgrade it",
                         {},
@@ -147,7 +309,7 @@ int Verify(const std::string& data_dir, std::string keys_dir,
 
 void AddAuditCommands(CLI::App& app, int* exit_code) {
   struct Settings {
-    std::string data_dir;
+    Target target;
     std::string keys_dir;
     std::vector<std::string> held_files;
     bool json = false;
@@ -160,17 +322,23 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
       "Verify the audit log's hash chain and signed checkpoints offline "
       "(exit 0 intact, 1 tampered, 2 could not be checked: no database, or "
       "a checkpoint signed by a key not given)");
-  verify->add_option("--data", s->data_dir, "Hub data directory (or a copy)")
-      ->required();
+  auto* data = verify->add_option("--data", s->target.data_dir,
+                                  "Hub data directory (or a copy)");
+  auto* db = verify->add_option(
+      "--db", s->target.db_file,
+      "A hub database file instead of a data directory, such as a backup "
+      "made by 'cairnctl backup' (needs --keys)");
+  data->excludes(db);
   verify->add_option("--keys", s->keys_dir,
-                     "Directory of the hub's public keys (default DATA/keys)");
+                     "Directory of the hub's public keys (default DATA/keys; "
+                     "required with --db)");
   verify->add_option(
       "--checkpoints", s->held_files,
       "A saved answer of GET /v1/audit/checkpoints kept outside the hub "
       "(repeatable): each checkpoint is checked against the log too");
   verify->add_flag("--json", s->json, "Print the report as JSON");
   verify->callback([s, exit_code] {
-    *exit_code = Verify(s->data_dir, s->keys_dir, s->held_files, s->json);
+    *exit_code = Verify(s->target, s->keys_dir, s->held_files, s->json);
   });
 }
 

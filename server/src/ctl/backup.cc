@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "cairn/timestamp.h"
+#include "server/src/audit/audit_restore.h"
 #include "server/src/data_dir_lock.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store_location.h"
@@ -397,15 +399,55 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
     }
     report.audit = *audit;
   }
-  RemoveWithSidecars(staged.string() + "-journal");
-  if (auto s = SyncPath(staged, false); !s) return fail(s.error());
 
   // Also catches processes that do not take the lock (an older cairnd, an
   // sqlite3 shell). Only now: the check may checkpoint the old file, which
   // a refused restore must leave untouched.
   if (auto s = CheckDatabaseNotInUse(target); !s) return fail(s.error());
+
+  // The restore is recorded in the restored log itself, numbered after the
+  // current database's last entry so that no audit seq is used twice
+  // (audit_restore.h). It goes into the staged copy: if anything fails,
+  // nothing has changed.
+  const fs::path replaced = target.string() + ".replaced-" + UtcStamp();
+  std::optional<std::string> replaced_name;
+  std::optional<AuditHead> replaced_head;
   if (fs::exists(target, ec)) {
-    const fs::path replaced = target.string() + ".replaced-" + UtcStamp();
+    auto head = ReadAuditHead(target);
+    if (!head) {
+      return fail(Error{
+          head.error().code,
+          "cannot read the last audit entry of the current database '" +
+              target.string() + "' (" + head.error().message +
+              "); the restore entry needs it so that no audit seq is used "
+              "twice. If that database is damaged beyond this, move it aside "
+              "yourself (mv cairn.db cairn.db.damaged, and keep it) and "
+              "restore again: the restore entry then records no replaced "
+              "database (nothing was changed)",
+          {},
+          std::nullopt});
+    }
+    replaced_name = replaced.filename().string();
+    replaced_head = *head;
+  }
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now());
+  auto entry = AppendRestoreEntry(staged, options.from.filename().string(),
+                                  replaced_name, replaced_head,
+                                  now.time_since_epoch().count());
+  if (!entry) {
+    Error error = entry.error();
+    error.message = "cannot record the restore in the audit log of the copy: " +
+                    error.message + " (nothing was changed)";
+    return fail(std::move(error));
+  }
+  // A copy older than the audit log now has its tables (schema 3).
+  report.schema_version = std::max(report.schema_version, 3);
+  report.audit_entry = *entry;
+  RemoveWithSidecars(staged.string() + "-journal");
+  if (auto s = SyncPath(staged, false); !s) return fail(s.error());
+
+  if (fs::exists(target, ec)) {
     fs::rename(target, replaced, ec);
     if (ec) {
       return fail(MakeIoError("cannot move the current database aside to '" +

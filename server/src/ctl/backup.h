@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cairn/result.h"
+#include "server/src/audit/audit_restore.h"
 
 namespace cairn::server {
 
@@ -64,15 +65,19 @@ struct RestoreReport {
   std::string audit;  // the verifier's summary, or "not verified"
   // Where the database that was replaced now is (with force).
   std::optional<std::filesystem::path> replaced;
+  // The "hub.restore" audit entry appended to the restored log.
+  std::optional<RestoreEntry> audit_entry;
 };
 
 // Restores offline: takes the data directory's lock (DataDirLock, held by a
 // running cairnd: kUnavailable) for the whole restore, copies `from` to
 // <data_dir>/cairn.db.restore-tmp, checks the copy (integrity_check, a Cairn
 // schema no newer than this build, the audit chain), checks that no other
-// process has the current database open, then renames the copy over
-// cairn.db after removing stale cairn.db-wal/-shm files. On any refusal the
-// existing database is left untouched and the staged copy is removed.
+// process has the current database open, reads the current database's last
+// audit entry and appends a "hub.restore" entry to the copy declaring both
+// heads (AppendRestoreEntry), then renames the copy over cairn.db after
+// removing stale cairn.db-wal/-shm files. On any refusal the existing
+// database is left untouched and the staged copy is removed.
 // Thread-compatible.
 Result<RestoreReport> RestoreDatabase(const RestoreOptions& options);
 

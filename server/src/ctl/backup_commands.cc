@@ -54,7 +54,8 @@ AuditVerifier MakeAuditVerifier() {
     if (!report->has_audit_log) {
       return std::string("not present (schema version ") +
              std::to_string(report->schema_version) +
-             " predates the audit log; cairnd adds it when it starts)";
+             " predates the audit log; restore adds it, starting with the "
+             "restore entry)";
     }
     if (!report->intact) {
       std::string hint;
@@ -115,6 +116,26 @@ int Backup(const std::string& data_dir, const std::string& out, bool json) {
   return kExitOk;
 }
 
+// "audit entry 491 (hub.restore): the backup ends at entry 62, the
+// replaced database at 490; entries 63 to 490 are no longer in the log"
+std::string RestoreEntryLine(const RestoreEntry& e) {
+  const std::uint64_t backup_last = e.declared.backup_last.seq;
+  std::string line = "audit entry " + std::to_string(e.seq) + " (" +
+                     std::string(kRestoreAction) +
+                     "): the backup ends at entry " +
+                     std::to_string(backup_last);
+  if (!e.declared.replaced_last) {
+    return line + ", no database was replaced";
+  }
+  const std::uint64_t replaced_last = e.declared.replaced_last->seq;
+  line += ", the replaced database at " + std::to_string(replaced_last);
+  if (replaced_last > backup_last) {
+    line += "; entries " + std::to_string(backup_last + 1) + " to " +
+            std::to_string(replaced_last) + " are no longer in the log";
+  }
+  return line;
+}
+
 int Restore(const RestoreOptions& options, bool json) {
   auto report = RestoreDatabase(options);
   if (!report) return Report(report.error());
@@ -138,6 +159,22 @@ int Restore(const RestoreOptions& options, bool json) {
     } else {
       w.Null();
     }
+    if (report->audit_entry) {
+      const RestoreEntry& e = *report->audit_entry;
+      w.Key("restore_entry");
+      w.StartObject();
+      w.Key("seq");
+      w.Uint64(e.seq);
+      w.Key("backup_last_seq");
+      w.Uint64(e.declared.backup_last.seq);
+      w.Key("replaced_last_seq");
+      if (e.declared.replaced_last) {
+        w.Uint64(e.declared.replaced_last->seq);
+      } else {
+        w.Null();
+      }
+      w.EndObject();
+    }
     w.EndObject();
     std::printf("%s\n", buffer.GetString());
     return kExitOk;
@@ -148,10 +185,15 @@ int Restore(const RestoreOptions& options, bool json) {
   std::printf("integrity   %s\n", report->integrity.c_str());
   std::printf("schema      %d\n", report->schema_version);
   std::printf("audit       %s\n", report->audit.c_str());
+  if (report->audit_entry) {
+    std::printf("recorded    %s\n",
+                RestoreEntryLine(*report->audit_entry).c_str());
+  }
   if (report->replaced) {
     std::printf(
-        "replaced    %s (the previous database; delete it when the "
-        "restored hub is confirmed good)\n",
+        "replaced    %s (the previous database: keep it, it is the only "
+        "copy of the audit entries the restore discarded; it holds the same "
+        "sensitive data as a backup, so store it like one)\n",
         report->replaced->c_str());
   }
   return kExitOk;

@@ -36,7 +36,11 @@ Status AuditWriter::Load(Database& db) {
     head.checkpoint_seq = static_cast<std::uint64_t>(stmt->Int(0));
   }
   {
-    auto stmt = db.Prepare("SELECT at FROM audit_log WHERE seq = ?1");
+    // The first entry after the checkpoint: not always checkpoint_seq + 1,
+    // since a restore entry may follow a gap (server/src/audit/
+    // audit_restore.h).
+    auto stmt = db.Prepare(
+        "SELECT at FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT 1");
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(1, static_cast<std::int64_t>(head.checkpoint_seq + 1));
     auto row = stmt->Step();

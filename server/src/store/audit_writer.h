@@ -53,7 +53,7 @@ class AuditWriter {
     std::uint64_t seq = 0;
     AuditHash hash{};
     std::uint64_t checkpoint_seq = 0;
-    // `at` of entry checkpoint_seq + 1, if it exists.
+    // `at` of the first entry after checkpoint_seq, if one exists.
     std::optional<std::int64_t> oldest_uncovered_at;
   };
 
