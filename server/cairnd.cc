@@ -8,10 +8,15 @@
 //
 // Exit codes: 0 after a clean stop; 1 when it cannot start (the message on
 // stderr says why); 2 for a bad command line.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -130,8 +135,26 @@ int Fail(const std::string& message) {
 
 }  // namespace
 
+// The hub holds its signing, OPRF and TLS keys in memory: a core dump (or a
+// same-user debugger) would copy them out. Refuses both for the process's
+// lifetime; an operator who needs a core can run cairnd under a debugger as
+// root.
+static void KeepSecretsOutOfCoreDumps() {
+  const rlimit none{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &none) != 0) {
+    std::fprintf(stderr, "cairnd: warning: cannot disable core dumps: %s\n",
+                 std::strerror(errno));
+  }
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::fprintf(stderr,
+                 "cairnd: warning: cannot mark the process non-dumpable: %s\n",
+                 std::strerror(errno));
+  }
+}
+
 int main(int argc, char** argv) {
   using namespace cairn::server;
+  KeepSecretsOutOfCoreDumps();
 
   CLI::App app{"cairnd: the Cairn hub (HTTPS+JSON over mutual TLS)"};
   std::string config_path = "cairnd.toml";

@@ -157,6 +157,21 @@ TEST_CASE("a clean stop leaves everything in cairn.db and no WAL beside it") {
                       in + ")") == std::vector<std::string>{"20"});
 }
 
+TEST_CASE("cairnd allows no core dump, which would hold its keys") {
+  auto hub = RunningHub::Start({.register_members = false});
+  REQUIRE(hub);
+  const std::string limits =
+      ReadFileOrEmpty("/proc/" + std::to_string((*hub)->Pid()) + "/limits");
+  REQUIRE_FALSE(limits.empty());
+  const auto at = limits.find("Max core file size");
+  REQUIRE(at != std::string::npos);
+  const std::string line = limits.substr(at, limits.find('\n', at) - at);
+  CAPTURE(line);
+  // "Max core file size        0        0        bytes"
+  CHECK(line.find(" 0 ") != std::string::npos);
+  CHECK(line.find("unlimited") == std::string::npos);
+}
+
 TEST_CASE("a second cairnd on the same data directory is refused") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);

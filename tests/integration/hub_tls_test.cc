@@ -2,6 +2,9 @@
 // s_client and curl) and the hub's identity checks after it (unregistered,
 // suspended and revoked certificates), including on a keep-alive
 // connection opened before the change.
+#include <filesystem>
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "server/src/ctl/certificate.h"
@@ -103,6 +106,54 @@ TEST_CASE("a CA-signed but unregistered certificate gets 403 naming it") {
     CHECK(ErrorCodeOf(reply.body) == "permission_denied");
     CHECK(ErrorMessageOf(reply.body).find(fp) != std::string::npos);
     CHECK(reply.Header("Content-Type").find("application/json") == 0);
+  }
+}
+
+TEST_CASE(
+    "a certificate that expires during a keep-alive connection is refused from "
+    "then on") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const auto until = std::chrono::system_clock::now() + std::chrono::seconds(6);
+  REQUIRE(IssueClientCertUntil(h.Pki(), "brief", until));
+  const CommandResult added = h.Ctl({"member", "fingerprint", "add", "alpha",
+                                     "--member-cert", h.Pki().Cert("brief")});
+  CAPTURE(added.err);
+  REQUIRE(added.exit_code == 0);
+  auto connection = Connect(h, "brief");
+  REQUIRE(connection);
+  auto before = (*connection)->Send("GET", "/v1/me");
+  REQUIRE(before);
+  REQUIRE(before->status == 200);
+  std::this_thread::sleep_until(until + std::chrono::seconds(1));
+  // The same connection, after the certificate's end of validity.
+  auto after = (*connection)->Send("GET", "/v1/me");
+  REQUIRE(after);
+  CHECK(after->status == 403);
+  CHECK(ErrorCodeOf(after->body) == "permission_denied");
+  CHECK_THAT(ErrorMessageOf(after->body),
+             Catch::Contains("the client certificate expired at"));
+  // And no resumed session gets past the handshake's date check either.
+  CHECK(h.Curl("brief", "GET", "/v1/me").status == 0);
+}
+
+TEST_CASE("the hub never resumes a TLS session") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string session = h.Scratch().File("session.pem");
+  const CommandResult first = SClient(h, "alpha", {"-sess_out", session});
+  CAPTURE(first.out);
+  REQUIRE(first.out.find("HTTP/1.1 200") != std::string::npos);
+  CHECK(first.out.find("New, TLSv1.3") != std::string::npos);
+  // A hub that issued a session ticket would let the session be resumed
+  // without the certificate checks; s_client saves the session file only
+  // then.
+  if (std::filesystem::exists(session)) {
+    const CommandResult second = SClient(h, "alpha", {"-sess_in", session});
+    CAPTURE(second.out);
+    CHECK(second.out.find("Reused,") == std::string::npos);
   }
 }
 

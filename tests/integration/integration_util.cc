@@ -1,6 +1,9 @@
 #include "tests/integration/integration_util.h"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "cairn/timestamp.h"
 
@@ -124,6 +127,65 @@ bool IssueClientCert(const TempPki& pki, const std::string& name, int days,
        "-CAkey", pki.dir() + "/ca.key", "-CAcreateserial", "-days",
        std::to_string(days), "-sha256", "-extfile", base + ".ext", "-out",
        base + ".crt"},
+  };
+  for (const auto& step : steps) {
+    if (RunCommand(step, timeout).exit_code != 0) return false;
+  }
+  return true;
+}
+
+bool IssueClientCertUntil(const TempPki& pki, const std::string& name,
+                          std::chrono::system_clock::time_point until) {
+  // `openssl x509 -req` counts validity in days only; `openssl ca` takes
+  // exact dates but wants a configuration and a database of its own.
+  const std::string base = pki.dir() + "/" + name;
+  const std::string db = base + ".ca";
+  std::filesystem::create_directories(db);
+  WriteFile(db + "/index.txt", "");
+  WriteFile(db + "/serial", "1000\n");
+  WriteFile(db + "/ca.cnf",
+            "[ca]\ndefault_ca = test_ca\n"
+            "[test_ca]\ndatabase = " +
+                db + "/index.txt\nserial = " + db +
+                "/serial\nnew_certs_dir = " + db +
+                "\ndefault_md = sha256\npolicy = any\n"
+                "unique_subject = no\n"
+                "[any]\ncommonName = supplied\n"
+                "organizationName = optional\n"
+                "[client]\nbasicConstraints = critical,CA:FALSE\n"
+                "keyUsage = critical,digitalSignature\n"
+                "extendedKeyUsage = clientAuth\n");
+  auto stamp = [](std::chrono::system_clock::time_point t) {
+    return fmt::format("{:%Y%m%d%H%M%S}Z",
+                       std::chrono::time_point_cast<std::chrono::seconds>(t));
+  };
+  const auto timeout = std::chrono::seconds(30);
+  const std::vector<std::vector<std::string>> steps = {
+      {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+       "ec_paramgen_curve:P-256", "-out", base + ".key"},
+      {"openssl", "req", "-new", "-key", base + ".key", "-subj",
+       "/O=Cairn Test/CN=" + name, "-out", base + ".csr"},
+      {"openssl",
+       "ca",
+       "-batch",
+       "-notext",
+       "-config",
+       db + "/ca.cnf",
+       "-rand_serial",
+       "-cert",
+       pki.CaCert(),
+       "-keyfile",
+       pki.dir() + "/ca.key",
+       "-extensions",
+       "client",
+       "-in",
+       base + ".csr",
+       "-out",
+       base + ".crt",
+       "-startdate",
+       stamp(std::chrono::system_clock::now() - std::chrono::minutes(1)),
+       "-enddate",
+       stamp(until)},
   };
   for (const auto& step : steps) {
     if (RunCommand(step, timeout).exit_code != 0) return false;

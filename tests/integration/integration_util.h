@@ -64,6 +64,11 @@ std::string ValidateResponseScript();
 bool IssueClientCert(const TempPki& pki, const std::string& name, int days,
                      const std::string& extended_key_usage = "clientAuth");
 
+// As IssueClientCert (clientAuth), valid from a minute ago until `until`
+// exactly (to the second): for certificates that expire during a test.
+bool IssueClientCertUntil(const TempPki& pki, const std::string& name,
+                          std::chrono::system_clock::time_point until);
+
 // True if `haystack` contains `needle` as bytes.
 bool ContainsBytes(const std::string& haystack, const std::string& needle);
 

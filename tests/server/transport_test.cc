@@ -433,6 +433,20 @@ TEST_CASE("HubServer::Create reports bad configuration") {
        "listen.addresses"},
       {"metrics not on loopback",
        [](auto& c) { c.metrics_listen = "0.0.0.0:0"; }, "loopback"},
+      {"key readable by others",
+       [&](auto& c) {
+         const std::string open_key = pki->dir() + "/server-0644.key";
+         std::filesystem::copy_file(
+             c.tls.key_file, open_key,
+             std::filesystem::copy_options::overwrite_existing);
+         std::filesystem::permissions(open_key,
+                                      std::filesystem::perms::owner_read |
+                                          std::filesystem::perms::owner_write |
+                                          std::filesystem::perms::group_read |
+                                          std::filesystem::perms::others_read);
+         c.tls.key_file = open_key;
+       },
+       "has mode 0644"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);

@@ -8,7 +8,9 @@
 #ifndef CAIRN_SERVER_HTTP_REQUEST_HANDLER_H_
 #define CAIRN_SERVER_HTTP_REQUEST_HANDLER_H_
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <boost/beast/http/message.hpp>
@@ -34,6 +36,9 @@ struct PeerIdentity {
   std::string subject;
   // "127.0.0.1:53412" or "[::1]:53412".
   std::string remote_address;
+  // When the certificate's validity ends; the transport refuses requests
+  // after it even on a connection opened before.
+  std::optional<std::chrono::sys_seconds> not_after = std::nullopt;
 };
 
 class RequestHandler {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cairn/encoding.h"
+#include "cairn/timestamp.h"
 #include "cairn/wire/error.h"
 #include "cairn/wire/types.h"
 #include "transport/tls_context.h"
@@ -346,6 +347,18 @@ asio::awaitable<void> ServeRequests(Stream& stream,
           fmt::format("malformed HTTP request ({}); send HTTP/1.1",
                       ec.message()));
     }
+    // The handshake checked the certificate's validity; a keep-alive
+    // connection may outlive it.
+    if (!refusal && !ec && peer.not_after &&
+        std::chrono::system_clock::now() >= *peer.not_after) {
+      refusal = MakeErrorResponse(
+          http::status::forbidden, ErrorCode::kPermissionDenied,
+          fmt::format("the client certificate expired at {}; use a renewed "
+                      "certificate (registered with the hub operator) and "
+                      "connect again",
+                      FormatTimestamp(*peer.not_after)),
+          version);
+    }
     if (refusal) {
       refusal->keep_alive(false);
       co_await WriteResponse(stream, *refusal, config);
@@ -477,6 +490,7 @@ asio::awaitable<void> RunTlsSession(tcp::socket socket,
     }
     peer.fingerprint = PeerCertificateFingerprint(stream.native_handle());
     peer.subject = PeerCertificateSubject(stream.native_handle());
+    peer.not_after = PeerCertificateNotAfter(stream.native_handle());
     if (peer.fingerprint.empty()) co_return;  // verify mode forbids this
 
     const bool counted = state->TryAddMember(peer.fingerprint);

@@ -1,6 +1,9 @@
 #include "transport/tls_context.h"
 
+#include <sys/stat.h>
+
 #include <array>
+#include <ctime>
 #include <span>
 
 #include <fmt/format.h>
@@ -67,6 +70,18 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
     return TlsError("cannot load the hub certificate chain", config.cert_file,
                     OpenSslErrors());
   }
+  // As for the hub's other secrets (signing and OPRF keys): a TLS key that
+  // other users of the machine can read lets them impersonate the hub.
+  if (struct stat st{};
+      ::stat(config.key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    return MakeError(
+        ErrorCode::kPermissionDenied,
+        fmt::format("the hub TLS private key '{}' has mode {:04o}, so other "
+                    "users of this machine can read it and impersonate the "
+                    "hub; run `chmod 600 {}`, make sure only the hub's user "
+                    "owns it, and consider replacing the key",
+                    config.key_file, st.st_mode & 07777, config.key_file));
+  }
   if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(),
                                   SSL_FILETYPE_PEM) != 1) {
     return TlsError("cannot load the hub private key", config.key_file,
@@ -99,6 +114,12 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
   SSL_CTX_set_verify_depth(ctx, 4);
   SSL_CTX_set_session_id_context(ctx, kSessionIdContext,
                                  sizeof(kSessionIdContext) - 1);
+  // No resumption: a resumed session skips the certificate check, so a
+  // certificate that has expired since (or a CA bundle reloaded by SIGHUP
+  // without its issuer) would keep getting in. SSL_OP_NO_TICKET alone
+  // still leaves TLS 1.3's stateful tickets and the session cache.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx, 0);
   return context;
 }
 
@@ -109,6 +130,14 @@ std::string PeerCertificateFingerprint(SSL* ssl) {
   unsigned int length = 0;
   if (X509_digest(cert, EVP_sha256(), digest.data(), &length) != 1) return {};
   return HexEncode(std::span<const std::uint8_t>(digest.data(), length));
+}
+
+std::optional<std::chrono::sys_seconds> PeerCertificateNotAfter(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr) return std::nullopt;
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return std::nullopt;
+  return std::chrono::sys_seconds(std::chrono::seconds(timegm(&tm)));
 }
 
 std::string PeerCertificateSubject(SSL* ssl) {

@@ -2,7 +2,9 @@
 #ifndef CAIRN_SERVER_TRANSPORT_TLS_CONTEXT_H_
 #define CAIRN_SERVER_TRANSPORT_TLS_CONTEXT_H_
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <openssl/ssl.h>
@@ -25,6 +27,10 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
 // SHA-256 of the peer certificate's DER encoding as 64 lowercase hex; empty
 // if the peer sent no certificate.
 std::string PeerCertificateFingerprint(SSL* ssl);
+
+// When the peer certificate's validity ends; nullopt if there is none or
+// its date cannot be read.
+std::optional<std::chrono::sys_seconds> PeerCertificateNotAfter(SSL* ssl);
 
 // The peer certificate's subject in RFC 2253 form ("CN=alpha,O=Cairn Dev");
 // empty if none.
