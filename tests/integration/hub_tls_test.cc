@@ -106,6 +106,10 @@ TEST_CASE("a CA-signed but unregistered certificate gets 403 naming it") {
     CHECK(ErrorCodeOf(reply.body) == "permission_denied");
     CHECK(ErrorMessageOf(reply.body).find(fp) != std::string::npos);
     CHECK(reply.Header("Content-Type").find("application/json") == 0);
+    // The access log names what the operator can trace a non-member by.
+    CHECK_THAT(ReadFileOrEmpty((*hub)->LogPath()),
+               Catch::Contains("member=- peer=127.0.0.1:") &&
+                   Catch::Contains("fingerprint=" + fp + " endpoint=me"));
   }
 }
 

@@ -75,12 +75,23 @@ void ApiRouter::Call::Finish(int status, std::string body,
   const double seconds =
       std::chrono::duration<double>(steady_now() - start).count();
   metrics->RecordRequest(route.endpoint, status, seconds);
-  spdlog::info(
-      "request_id={} member={} endpoint={} status={} items={} "
-      "latency_us={}",
-      request_id, member.member_id.empty() ? "-" : member.member_id,
-      EndpointName(route.endpoint), status, items,
-      static_cast<std::int64_t>(seconds * 1e6));
+  if (member.member_id.empty()) {
+    // A caller that is not (or no longer) a member: the address and the
+    // certificate are all an operator can trace it by.
+    spdlog::info(
+        "request_id={} member=- peer={} fingerprint={} endpoint={} "
+        "status={} latency_us={}",
+        request_id, peer.remote_address.empty() ? "-" : peer.remote_address,
+        peer.fingerprint.empty() ? "-" : peer.fingerprint,
+        EndpointName(route.endpoint), status,
+        static_cast<std::int64_t>(seconds * 1e6));
+  } else {
+    spdlog::info(
+        "request_id={} member={} endpoint={} status={} items={} "
+        "latency_us={}",
+        request_id, member.member_id, EndpointName(route.endpoint), status,
+        items, static_cast<std::int64_t>(seconds * 1e6));
+  }
   respond(std::move(response));
 }
 
