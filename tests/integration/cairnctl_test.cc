@@ -1,6 +1,8 @@
 // cairnctl against a running cairnd: every member command, in text and
 // --json, and its errors with their exit codes (1 refused, 2 bad command
 // line, 3 hub unreachable).
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "tests/integration/integration_util.h"
@@ -220,6 +222,32 @@ TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
        true,
        2,
        "exactly one"},
+      // Certificates the hub would refuse at every handshake are not
+      // registered: the member would only find out when it connects.
+      {"member add with the hub's own (serverAuth) certificate",
+       {"member", "add", "webby", "--name", "Web", "--role", "member",
+        "--member-cert", h.Pki().ServerCert()},
+       true,
+       2,
+       "lacks clientAuth"},
+      {"member add with a serverAuth-only certificate of the CA",
+       {"member", "add", "webby", "--name", "Web", "--role", "member",
+        "--member-cert", h.Pki().Cert("server-auth-only")},
+       true,
+       2,
+       "is not a TLS client certificate"},
+      {"fingerprint add with an expired certificate",
+       {"member", "fingerprint", "add", "beta", "--member-cert",
+        h.Pki().Cert("expired")},
+       true,
+       2,
+       "expired at 2021-01-01"},
+      {"init with an expired operator certificate",
+       {"init", "--data", h.Scratch().File("never-made"), "--operator-cert",
+        h.Pki().Cert("expired")},
+       false,
+       1,
+       "cairnctl cert sign"},
   };
   for (const ErrorCase& c : cases) {
     CAPTURE(c.what);
@@ -237,6 +265,15 @@ TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
   auto list = ParseJson(h.Ctl({"member", "list", "--json"}).out);
   REQUIRE_FALSE(list.HasParseError());
   CHECK(list["members"].Size() == 4);
+  auto beta = ParseJson(h.Ctl({"member", "show", "beta", "--json"}).out);
+  REQUIRE_FALSE(beta.HasParseError());
+  CHECK(beta["fingerprints"].Size() == 1);
+  CHECK_FALSE(std::filesystem::exists(h.Scratch().File("never-made")));
+  // A certificate that is not valid yet is accepted: it may be issued
+  // ahead of a rotation.
+  CHECK(h.Ctl({"member", "fingerprint", "add", "beta", "--member-cert",
+               h.Pki().Cert("not-yet-valid")})
+            .exit_code == 0);
 }
 
 }  // namespace

@@ -1,6 +1,12 @@
 // cairnctl init and cairnctl member ...: creating a hub and managing its
 // members.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -59,7 +65,8 @@ Result<std::vector<std::string>> CollectFingerprints(
     const std::vector<std::string>& cert_files) {
   std::vector<std::string> out = fingerprints;
   for (const auto& file : cert_files) {
-    auto fp = FingerprintOfPemFile(file);
+    auto fp =
+        MemberFingerprintOfPemFile(file, std::chrono::system_clock::now());
     if (!fp) return tl::unexpected(fp.error());
     out.push_back(*fp);
   }
@@ -94,7 +101,8 @@ int CallForMember(const Remote& remote, std::string_view method,
 
 int Init(const std::string& data_dir, const std::string& operator_cert,
          const std::string& operator_id, const std::string& operator_name) {
-  auto fingerprint = FingerprintOfPemFile(operator_cert);
+  auto fingerprint = MemberFingerprintOfPemFile(
+      operator_cert, std::chrono::system_clock::now());
   if (!fingerprint) return Report(fingerprint.error());
   const auto db_path = DatabasePath(data_dir);
   if (std::filesystem::exists(db_path)) {
