@@ -39,6 +39,10 @@ void Remote::AddTo(CLI::App* command) {
   command->add_option(
       "--cacert", connection.ca_file,
       "CA that signed the hub certificate (env CAIRNCTL_CACERT)");
+  command->add_option(
+      "--hub-address", connection.address,
+      "Connect to this address instead of the --hub host's (like curl "
+      "--resolve); the hub's certificate must still name the --hub host");
   command->add_flag("--json", json, "Print JSON instead of a table");
 }
 

@@ -37,7 +37,7 @@ std::string Env(const char* name, std::string fallback = {});
 
 // Options shared by every command that talks to a running hub: --hub,
 // --cert, --key, --cacert (with CAIRN_HUB, CAIRNCTL_CERT, CAIRNCTL_KEY,
-// CAIRNCTL_CACERT as defaults) and --json.
+// CAIRNCTL_CACERT as defaults), --hub-address and --json.
 struct Remote {
   HubConnectionOptions connection;
   bool json = false;
