@@ -139,6 +139,9 @@ std::string RestoreEntryLine(const RestoreEntry& e) {
 int Restore(const RestoreOptions& options, bool json) {
   auto report = RestoreDatabase(options);
   if (!report) return Report(report.error());
+  for (const auto& warning : report->warnings) {
+    std::fprintf(stderr, "cairnctl: warning: %s\n", warning.c_str());
+  }
   if (json) {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> w(buffer);

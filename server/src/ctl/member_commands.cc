@@ -123,10 +123,28 @@ int Init(const std::string& data_dir, const std::string& operator_cert,
         std::nullopt});
   }
   std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
+  // The database holds members' tokens: mode 0600 whatever the umask, as
+  // backups and restores are. SQLite gives its -wal and -shm files the
+  // database file's mode.
+  const int fd =
+      ::open(db_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Report(Error{ErrorCode::kIo,
+                        "cannot create " + db_path.string() + ": " +
+                            std::strerror(errno) +
+                            "; check that the data directory is writable by "
+                            "this user",
+                        {},
+                        std::nullopt});
+  }
+  ::close(fd);
   SqliteStoreOptions options;
   options.db_path = db_path;
   auto store = OpenSqliteStore(options);
-  if (!store) return Report(store.error());
+  if (!store) {
+    std::filesystem::remove(db_path, ec);  // init never leaves half a hub
+    return Report(store.error());
+  }
   CreateMemberCommand command;
   command.context.actor = "cairnctl-init";
   command.member_id = operator_id;
