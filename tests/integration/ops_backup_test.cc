@@ -200,6 +200,7 @@ TEST_CASE("backup while members submit, then restore and serve it") {
 
   CHECK(std::string(report["integrity"].GetString()) == "ok");
   CHECK(std::string(report["path"].GetString()) == backup);
+  CHECK(report["oprf_keys_not_included"].IsNull());  // no oprf/ yet
   CHECK(report["pages"].GetInt() > 0);
   CHECK(report["bytes"].GetUint64() == fs::file_size(backup));
   CHECK((fs::status(backup).permissions() & fs::perms::others_read) ==
@@ -219,6 +220,15 @@ TEST_CASE("backup while members submit, then restore and serve it") {
   CHECK(reminded.err.find("(signing keys)") != std::string::npos);
   CHECK(reminded.err.find("(OPRF keys)") != std::string::npos);
   CHECK(reminded.err.find("NOT in the backup") != std::string::npos);
+  CHECK(reminded.err.find("encrypted, after every key rotation") !=
+        std::string::npos);
+  // --json, which a backup job logs, names both directories too.
+  auto reminded_json = JsonOf(Cairnctl(
+      {"backup", "--data", h.DataDir(), "--out", backup + ".3", "--json"}));
+  CHECK(std::string(reminded_json["keys_not_included"].GetString()) ==
+        h.DataDir() + "/keys");
+  CHECK(std::string(reminded_json["oprf_keys_not_included"].GetString()) ==
+        h.DataDir() + "/oprf");
 
   // A second backup to the same path is refused: backups never overwrite.
   const CommandResult again =
