@@ -7,7 +7,8 @@
 // until SIGTERM/SIGINT. SIGHUP reloads the TLS certificate files.
 //
 // Exit codes: 0 after a clean stop; 1 when it cannot start (the message on
-// stderr says why); 2 for a bad command line.
+// stderr says why, and log.file too once it is open); 2 for a bad command
+// line.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -37,6 +38,7 @@
 #include "server/src/store_location.h"
 #include "transport/hub_server.h"
 #include "transport/server_config.h"
+#include "transport/tls_context.h"
 
 namespace {
 
@@ -128,8 +130,14 @@ Status SetUpLogging(const cairn::server::LogConfig& config) {
   return {};
 }
 
+// Set once log.file is open: start-up failures then go to it as well as to
+// stderr, so that an operator reading only the log file sees why the hub
+// did not start.
+bool g_logging_to_file = false;
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "cairnd: %s\n", message.c_str());
+  if (g_logging_to_file) spdlog::critical("cannot start: {}", message);
   return 1;
 }
 
@@ -208,6 +216,7 @@ int main(int argc, char** argv) {
   if (auto logging = SetUpLogging(config->log); !logging) {
     return Fail(logging.error().ToString());
   }
+  g_logging_to_file = !config->log.file.empty();
 
   SqliteStoreOptions store_options;
   store_options.db_path = DatabasePath(config->store.data_dir);
@@ -241,6 +250,11 @@ int main(int argc, char** argv) {
   // purge) on the same directory is refused instead of corrupting state.
   auto data_lock = DataDirLock::Acquire(config->store.data_dir, "cairnd");
   if (!data_lock) return Fail(data_lock.error().ToString());
+  // The TLS files are read again when the listener is made; reading them
+  // now too means a hub that cannot serve fails before it makes any key.
+  if (auto tls = MakeServerTlsContext(config->transport.tls); !tls) {
+    return Fail(tls.error().ToString());
+  }
   const std::filesystem::path keys_dir =
       config->keys.dir.empty()
           ? std::filesystem::path(config->store.data_dir) / "keys"

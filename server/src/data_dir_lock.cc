@@ -22,9 +22,14 @@ std::string ReadHolder(const std::filesystem::path& file) {
 
 }  // namespace
 
+std::filesystem::path DataDirLock::FilePath(
+    const std::filesystem::path& data_dir) {
+  return data_dir / "cairnd.lock";
+}
+
 Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
     const std::filesystem::path& data_dir, const std::string& holder) {
-  const auto file = data_dir / "cairnd.lock";
+  const auto file = FilePath(data_dir);
   const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return MakeError(ErrorCode::kIo,

@@ -25,6 +25,9 @@ class DataDirLock {
   static Result<std::unique_ptr<DataDirLock>> Acquire(
       const std::filesystem::path& data_dir, const std::string& holder);
 
+  // <data_dir>/cairnd.lock.
+  static std::filesystem::path FilePath(const std::filesystem::path& data_dir);
+
   ~DataDirLock();  // releases the lock
   DataDirLock(const DataDirLock&) = delete;
   DataDirLock& operator=(const DataDirLock&) = delete;

@@ -1,6 +1,8 @@
 // cairnctl against a running cairnd: every member command, in text and
 // --json, and its errors with their exit codes (1 refused, 2 bad command
 // line, 3 hub unreachable).
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "tests/integration/integration_util.h"
@@ -220,6 +222,32 @@ TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
        true,
        2,
        "exactly one"},
+      // Certificates the hub would refuse at every handshake are not
+      // registered: the member would only find out when it connects.
+      {"member add with the hub's own (serverAuth) certificate",
+       {"member", "add", "webby", "--name", "Web", "--role", "member",
+        "--member-cert", h.Pki().ServerCert()},
+       true,
+       2,
+       "lacks clientAuth"},
+      {"member add with a serverAuth-only certificate of the CA",
+       {"member", "add", "webby", "--name", "Web", "--role", "member",
+        "--member-cert", h.Pki().Cert("server-auth-only")},
+       true,
+       2,
+       "is not a TLS client certificate"},
+      {"fingerprint add with an expired certificate",
+       {"member", "fingerprint", "add", "beta", "--member-cert",
+        h.Pki().Cert("expired")},
+       true,
+       2,
+       "expired at 2021-01-01"},
+      {"init with an expired operator certificate",
+       {"init", "--data", h.Scratch().File("never-made"), "--operator-cert",
+        h.Pki().Cert("expired")},
+       false,
+       1,
+       "cairnctl cert sign"},
   };
   for (const ErrorCase& c : cases) {
     CAPTURE(c.what);
@@ -237,6 +265,100 @@ TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
   auto list = ParseJson(h.Ctl({"member", "list", "--json"}).out);
   REQUIRE_FALSE(list.HasParseError());
   CHECK(list["members"].Size() == 4);
+  auto beta = ParseJson(h.Ctl({"member", "show", "beta", "--json"}).out);
+  REQUIRE_FALSE(beta.HasParseError());
+  CHECK(beta["fingerprints"].Size() == 1);
+  CHECK_FALSE(std::filesystem::exists(h.Scratch().File("never-made")));
+  // A certificate that is not valid yet is accepted: it may be issued
+  // ahead of a rotation.
+  CHECK(h.Ctl({"member", "fingerprint", "add", "beta", "--member-cert",
+               h.Pki().Cert("not-yet-valid")})
+            .exit_code == 0);
+}
+
+TEST_CASE("cairnctl names a hub certificate issued for another host name") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const TempPki& pki = h.Pki();
+  const auto timeout = std::chrono::seconds(30);
+  // A production-style hub certificate: one DNS name, no IP address.
+  const std::string base = pki.dir() + "/dns-only";
+  REQUIRE(
+      RunCommand({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:P-256", "-nodes", "-keyout", base + ".key",
+                  "-subj", "/CN=hub.example.org", "-out", base + ".csr"},
+                 timeout)
+          .exit_code == 0);
+  REQUIRE(WriteFile(base + ".ext",
+                    "basicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=serverAuth\n"
+                    "subjectAltName=DNS:hub.example.org\n"));
+  const CommandResult signed_cert = RunCommand(
+      {"openssl", "x509", "-req", "-in", base + ".csr", "-CA", pki.CaCert(),
+       "-CAkey", pki.dir() + "/ca.key", "-CAcreateserial", "-days", "30",
+       "-sha256", "-extfile", base + ".ext", "-out", base + ".crt"},
+      timeout);
+  CAPTURE(signed_cert.err);
+  REQUIRE(signed_cert.exit_code == 0);
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  REQUIRE(*stopped == 0);
+  const auto overwrite = std::filesystem::copy_options::overwrite_existing;
+  std::filesystem::copy_file(base + ".crt", pki.ServerCert(), overwrite);
+  std::filesystem::copy_file(base + ".key", pki.ServerKey(), overwrite);
+  REQUIRE(h.Restart());
+  const std::string port = std::to_string(h.Port());
+
+  auto list = [&](std::vector<std::string> connection) {
+    std::vector<std::string> argv = {RunningHub::CairnctlPath(),
+                                     "member",
+                                     "list",
+                                     "--cert",
+                                     pki.Cert("operator"),
+                                     "--key",
+                                     pki.Key("operator")};
+    argv.insert(argv.end(), connection.begin(), connection.end());
+    return RunCommand(argv, timeout);
+  };
+  // By IP address, as a restore drill on 127.0.0.1 would: the error names
+  // the mismatch and the names the certificate holds, not the CA.
+  const CommandResult by_ip =
+      list({"--hub", "https://127.0.0.1:" + port, "--cacert", pki.CaCert()});
+  CAPTURE(by_ip.out, by_ip.err);
+  CHECK(by_ip.exit_code == 3);
+  CHECK(by_ip.err.find("not issued for '127.0.0.1'") != std::string::npos);
+  CHECK(by_ip.err.find("DNS:hub.example.org") != std::string::npos);
+  CHECK(by_ip.err.find("--hub-address") != std::string::npos);
+  CHECK(by_ip.err.find("check that --cacert") == std::string::npos);
+
+  // By the certificate's name, connecting to the loopback address.
+  const CommandResult by_name =
+      list({"--hub", "https://hub.example.org:" + port, "--hub-address",
+            "127.0.0.1", "--cacert", pki.CaCert()});
+  CAPTURE(by_name.out, by_name.err);
+  CHECK(by_name.exit_code == 0);
+  CHECK(by_name.out.find("alpha") != std::string::npos);
+
+  // A wrong name with --hub-address is still a mismatch.
+  const CommandResult wrong_name =
+      list({"--hub", "https://other.example.org:" + port, "--hub-address",
+            "127.0.0.1", "--cacert", pki.CaCert()});
+  CAPTURE(wrong_name.err);
+  CHECK(wrong_name.exit_code == 3);
+  CHECK(wrong_name.err.find("not issued for 'other.example.org'") !=
+        std::string::npos);
+
+  // A CA that did not sign the hub's certificate is named as such.
+  const CommandResult wrong_ca =
+      list({"--hub", "https://hub.example.org:" + port, "--hub-address",
+            "127.0.0.1", "--cacert", pki.dir() + "/other-ca.crt"});
+  CAPTURE(wrong_ca.err);
+  CHECK(wrong_ca.exit_code == 3);
+  CHECK(wrong_ca.err.find("check that --cacert is the CA") !=
+        std::string::npos);
+  CHECK(wrong_ca.err.find("not issued for") == std::string::npos);
 }
 
 }  // namespace

@@ -118,5 +118,35 @@ TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
   CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
 }
 
+TEST_CASE("a hub that cannot start makes no keys and says why in its log") {
+  RunningHubOptions options;
+  options.register_members = false;
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(h.Stop());
+  // A data directory whose database has no checkpoints yet: cairnd would
+  // make a first signing key there.
+  const fs::path keys = fs::path(h.DataDir()) / "keys";
+  fs::remove_all(keys);
+  // The hub's TLS key is missing.
+  const std::string tls_key = h.Pki().ServerKey();
+  fs::rename(tls_key, tls_key + ".aside");
+  const std::string log = h.Scratch().File("refused.log");
+
+  const CommandResult refused = StartRefused(h, {"--log-file", log});
+  CAPTURE(refused.out, refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err, Catch::Contains(tls_key));
+  CHECK_FALSE(HasFileEnding(keys, ".key"));
+  // The reason is in the log file too, not only on stderr.
+  CHECK_THAT(ReadFileOrEmpty(log),
+             Catch::Contains("cannot start: ") && Catch::Contains(tls_key));
+
+  fs::rename(tls_key + ".aside", tls_key);
+  REQUIRE(h.Restart());
+  CHECK(HasFileEnding(keys, ".key"));
+}
+
 }  // namespace
 }  // namespace cairn::testing

@@ -4,6 +4,7 @@
 // leaving the target untouched; a restored data directory serves the
 // signals again.
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -199,6 +200,7 @@ TEST_CASE("backup while members submit, then restore and serve it") {
 
   CHECK(std::string(report["integrity"].GetString()) == "ok");
   CHECK(std::string(report["path"].GetString()) == backup);
+  CHECK(report["oprf_keys_not_included"].IsNull());  // no oprf/ yet
   CHECK(report["pages"].GetInt() > 0);
   CHECK(report["bytes"].GetUint64() == fs::file_size(backup));
   CHECK((fs::status(backup).permissions() & fs::perms::others_read) ==
@@ -218,6 +220,15 @@ TEST_CASE("backup while members submit, then restore and serve it") {
   CHECK(reminded.err.find("(signing keys)") != std::string::npos);
   CHECK(reminded.err.find("(OPRF keys)") != std::string::npos);
   CHECK(reminded.err.find("NOT in the backup") != std::string::npos);
+  CHECK(reminded.err.find("encrypted, after every key rotation") !=
+        std::string::npos);
+  // --json, which a backup job logs, names both directories too.
+  auto reminded_json = JsonOf(Cairnctl(
+      {"backup", "--data", h.DataDir(), "--out", backup + ".3", "--json"}));
+  CHECK(std::string(reminded_json["keys_not_included"].GetString()) ==
+        h.DataDir() + "/keys");
+  CHECK(std::string(reminded_json["oprf_keys_not_included"].GetString()) ==
+        h.DataDir() + "/oprf");
 
   // A second backup to the same path is refused: backups never overwrite.
   const CommandResult again =
@@ -340,6 +351,66 @@ TEST_CASE("backup while members submit, then restore and serve it") {
 
   // The live hub was never touched and still has every signal.
   CHECK(Matches(h, h.Port(), all) == static_cast<int>(all.size()));
+}
+
+fs::perms Mode(const std::string& path) {
+  return fs::status(path).permissions() & fs::perms::mask;
+}
+
+TEST_CASE("init and restore keep a hub private under umask 022") {
+  auto pki = TempPki::Create();
+  REQUIRE(pki);
+  TempDir scratch("cairn-modes");
+  const fs::perms dir_mode = fs::perms::owner_all;
+  const fs::perms db_mode = fs::perms::owner_read | fs::perms::owner_write;
+  struct RestoreUmask {
+    mode_t old = ::umask(022);
+    ~RestoreUmask() { ::umask(old); }
+  } umask_022;
+
+  const std::string hub = scratch.File("hub");
+  const CommandResult init = Cairnctl(
+      {"init", "--data", hub, "--operator-cert", (*pki)->Cert("operator")});
+  CAPTURE(init.out, init.err);
+  REQUIRE(init.exit_code == 0);
+  CHECK(Mode(hub) == dir_mode);
+  CHECK(Mode(hub + "/cairn.db") == db_mode);
+  const std::string backup = scratch.File("hub-backup.db");
+  REQUIRE(Cairnctl({"backup", "--data", hub, "--out", backup}).exit_code == 0);
+
+  // Into a directory restore makes (with its parent), and into one the
+  // operator made beforehand with mkdir.
+  const std::string made = scratch.File("new/restored");
+  const std::string premade = scratch.File("premade");
+  fs::create_directories(premade);
+  REQUIRE(Mode(premade) != dir_mode);
+  for (const std::string& dir : {made, premade}) {
+    CAPTURE(dir);
+    const CommandResult r =
+        Cairnctl({"restore", "--from", backup, "--data", dir});
+    CAPTURE(r.out, r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(Mode(dir) == dir_mode);
+    CHECK(Mode(dir + "/cairn.db") == db_mode);
+  }
+
+  // A refused restore leaves neither a directory it made nor a lock file.
+  const std::string text = scratch.File("notes.txt");
+  REQUIRE(WriteFile(text, std::string(8192, 'x')));
+  const std::string refused_new = scratch.File("refused/new");
+  const std::string refused_existing = scratch.File("refused-existing");
+  fs::create_directories(refused_existing);
+  for (const std::string& dir : {refused_new, refused_existing}) {
+    CAPTURE(dir);
+    const CommandResult r =
+        Cairnctl({"restore", "--from", text, "--data", dir});
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_FALSE(fs::exists(dir + "/cairnd.lock"));
+    CHECK_FALSE(fs::exists(dir + "/cairn.db"));
+  }
+  CHECK_FALSE(fs::exists(refused_new));
+  CHECK(fs::is_empty(refused_existing));
 }
 
 TEST_CASE("restore --force replaces a stopped hub's database") {

@@ -168,6 +168,15 @@ TEST_CASE("cert sign refuses bad inputs and registers nothing") {
   }
   const CommandResult list = h.Ctl({"member", "list"});
   CHECK(list.out.find("nobody") == std::string::npos);
+
+  // cert sign does not create members: the refusal gives the command that
+  // does.
+  const CommandResult unknown = h.Ctl(SignArgs(
+      pki, pki.dir() + "/nobody.csr", "nobody", h.Scratch().File("n.crt")));
+  CAPTURE(unknown.err);
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.err.find("create it first with 'cairnctl member add nobody "
+                         "--name") != std::string::npos);
 }
 
 }  // namespace

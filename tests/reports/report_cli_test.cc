@@ -131,6 +131,23 @@ TEST_CASE("cairnctl report summary and matches in json and csv") {
   CHECK(s->rereviews.needed == 1);
   CHECK(s->daily.size() == 14);
 
+  // --json is short for --format json, and refused with another format
+  // rather than silently preferred.
+  auto short_json = h.Report("compliance", {"summary", "--json"});
+  INFO(short_json.err);
+  REQUIRE(short_json.exit_code == 0);
+  CHECK(wire::DecodeReportSummary(short_json.out).has_value());
+  for (const char* format : {"csv", "html"}) {
+    auto both =
+        h.Report("compliance", {"matches", "--json", "--format", format});
+    INFO(both.out << both.err);
+    CHECK(both.exit_code == 2);
+    CHECK(both.out.empty());
+    CHECK(both.err.find("give only one of them") != std::string::npos);
+  }
+  CHECK(h.Report("compliance", {"summary", "--json", "--format", "json"})
+            .exit_code == 0);
+
   auto csv = h.Report("compliance", {"summary", "--format", "csv"});
   REQUIRE(csv.exit_code == 0);
   CHECK(csv.out.rfind("figure,key,value\n", 0) == 0);

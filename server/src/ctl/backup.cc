@@ -336,6 +336,13 @@ Status CheckDatabaseNotInUse(const fs::path& db_path) {
   return {};
 }
 
+namespace {
+
+// RestoreDatabase once the data directory exists and is locked.
+Result<RestoreReport> RestoreLocked(const RestoreOptions& options);
+
+}  // namespace
+
 Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
   std::error_code ec;
   if (!fs::is_regular_file(options.from, ec)) {
@@ -351,8 +358,9 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
                          "cairn.db.replaced-<time>) or restore into an empty "
                          "data directory");
   }
+  bool created_dir = false;
   if (!fs::exists(options.data_dir, ec)) {
-    fs::create_directories(options.data_dir, ec);
+    created_dir = fs::create_directories(options.data_dir, ec);
     if (ec) {
       return MakeError(ErrorCode::kIo, "cannot create the data directory '" +
                                            options.data_dir.string() +
@@ -360,6 +368,15 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
     }
     fs::permissions(options.data_dir, fs::perms::owner_all, ec);
   }
+  // A refused restore leaves no trace of itself: neither the lock file nor
+  // the directory it made (a hub started there later would be confusing).
+  const fs::path lock_file = DataDirLock::FilePath(options.data_dir);
+  const bool lock_file_existed = fs::exists(lock_file, ec);
+  auto undo = [&] {
+    std::error_code ignored;
+    if (!lock_file_existed) fs::remove(lock_file, ignored);
+    if (created_dir) fs::remove(options.data_dir, ignored);  // if empty
+  };
   // cairnd holds this lock while it runs, and holding it here keeps a hub
   // from starting half-way through the restore.
   auto lock = DataDirLock::Acquire(options.data_dir, "cairnctl restore");
@@ -367,9 +384,33 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
     Error error = lock.error();
     if (error.code == ErrorCode::kUnavailable) {
       error.message += " (restore is offline only: systemctl stop cairnd)";
+    } else {
+      undo();
     }
     return tl::unexpected(std::move(error));
   }
+  auto report = RestoreLocked(options);
+  if (!report) {
+    undo();  // while still holding the lock
+    return report;
+  }
+  // The hub's data directory is private (as cairnctl init leaves it), also
+  // when the operator made it beforehand with a looser umask.
+  fs::permissions(options.data_dir, fs::perms::owner_all, ec);
+  if (ec) {
+    report->warnings.push_back("cannot set " + options.data_dir.string() +
+                               " to mode 0700 (" + ec.message() +
+                               "); do it yourself: chmod 700 " +
+                               options.data_dir.string());
+  }
+  return report;
+}
+
+namespace {
+
+Result<RestoreReport> RestoreLocked(const RestoreOptions& options) {
+  std::error_code ec;
+  const fs::path target = DatabasePath(options.data_dir);
 
   // Check the bytes that will be installed, not the original: the file
   // cannot change between the check and the rename.
@@ -483,5 +524,7 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
   report.bytes = fs::file_size(target, ec);
   return report;
 }
+
+}  // namespace
 
 }  // namespace cairn::server

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cairn/result.h"
 #include "server/src/audit/audit_restore.h"
@@ -44,7 +45,9 @@ using AuditVerifier =
 struct RestoreOptions {
   // A file made by BackupDatabase (or any copy of a hub database).
   std::filesystem::path from;
-  // The data directory to restore into; created (mode 0700) if missing.
+  // The data directory to restore into; created if missing. Set to mode
+  // 0700 once the restore succeeds; a refused restore removes the
+  // directory and lock file it created.
   std::filesystem::path data_dir;
   // The hub keys whose public halves verify the audit checkpoints.
   // Default (empty): <data_dir>/keys.
@@ -67,6 +70,8 @@ struct RestoreReport {
   std::optional<std::filesystem::path> replaced;
   // The "hub.restore" audit entry appended to the restored log.
   std::optional<RestoreEntry> audit_entry;
+  // Things the operator should fix by hand (printed on stderr).
+  std::vector<std::string> warnings;
 };
 
 // Restores offline: takes the data directory's lock (DataDirLock, held by a

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -22,20 +23,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Secrets the database backup leaves out. The OPRF keys exist only when
-// voprf-v1 is enabled, and losing them makes every voprf-v1 signal
+// The OPRF key directory when the hub has one. The OPRF keys exist only
+// when voprf-v1 is enabled, and losing them makes every voprf-v1 signal
 // unmatchable (docs/token-scheme.md), so they are named when present.
-std::string KeysReminder(const fs::path& data_dir) {
-  std::string dirs = (data_dir / "keys").string() + " (signing keys)";
+std::optional<fs::path> OprfKeysDir(const fs::path& data_dir) {
   const fs::path oprf = data_dir / "oprf";
   std::error_code ec;
-  if (fs::is_directory(oprf, ec)) {
-    dirs += " and " + oprf.string() + " (OPRF keys)";
+  if (fs::is_directory(oprf, ec)) return oprf;
+  return std::nullopt;
+}
+
+// Secrets the database backup leaves out, and what to do about them.
+std::string KeysReminder(const fs::path& data_dir) {
+  std::string dirs = (data_dir / "keys").string() + " (signing keys)";
+  if (auto oprf = OprfKeysDir(data_dir)) {
+    dirs += " and " + oprf->string() + " (OPRF keys)";
   }
   return dirs +
-         " are NOT in the backup: back them up separately, encrypted, and "
-         "keep them with the database backups (a key_dir set in cairnd's "
-         "config replaces these paths)";
+         " are NOT in the backup: they are secrets, so copy them yourself, "
+         "encrypted, after every key rotation, and keep those copies for as "
+         "long as any database backup that needs them (a key dir set in "
+         "cairnd's config replaces these paths)";
 }
 
 // The audit chain and checkpoint check that restore runs on the staged copy:
@@ -101,6 +109,12 @@ int Backup(const std::string& data_dir, const std::string& out, bool json) {
     w.Int(report->schema_version);
     w.Key("keys_not_included");
     w.String(keys_dir.c_str());
+    w.Key("oprf_keys_not_included");
+    if (auto oprf = OprfKeysDir(data_dir)) {
+      w.String(oprf->c_str());
+    } else {
+      w.Null();
+    }
     w.EndObject();
     std::printf("%s\n", buffer.GetString());
   } else {
@@ -139,6 +153,9 @@ std::string RestoreEntryLine(const RestoreEntry& e) {
 int Restore(const RestoreOptions& options, bool json) {
   auto report = RestoreDatabase(options);
   if (!report) return Report(report.error());
+  for (const auto& warning : report->warnings) {
+    std::fprintf(stderr, "cairnctl: warning: %s\n", warning.c_str());
+  }
   if (json) {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> w(buffer);

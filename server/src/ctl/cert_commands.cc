@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -109,11 +110,26 @@ int Sign(const SignOptions& o) {
   }
   if (auto s = WriteNewFile(staged, cert->pem); !s) return Report(s.error());
   if (!o.no_register) {
+    std::optional<Error> refusal;
     auto reply = o.remote.Call(
         "POST", "/v1/admin/members/" + o.request.member_id + "/fingerprints",
-        wire::Encode(wire::AddFingerprintRequest{cert->fingerprint}));
+        wire::Encode(wire::AddFingerprintRequest{cert->fingerprint}), &refusal);
     if (!reply) {
       std::filesystem::remove(staged);
+      if (refusal) {
+        // cert sign registers a certificate with a member; it does not
+        // create the member, which needs a name and roles.
+        if (refusal->code == ErrorCode::kNotFound) {
+          refusal->message +=
+              "; cert sign only adds a certificate to an existing member: "
+              "create it first with 'cairnctl member add " +
+              o.request.member_id +
+              " --name \"<display name>\" --role member' (same --hub, "
+              "--cert, --key and --cacert; no fingerprint needed), then run "
+              "this cert sign again";
+        }
+        Report(*refusal);
+      }
       std::fprintf(stderr,
                    "cairnctl: the certificate was not registered and has "
                    "been discarded\n");

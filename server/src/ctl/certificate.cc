@@ -1,40 +1,96 @@
 #include "server/src/ctl/certificate.h"
 
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cairn/encoding.h"
+#include "cairn/timestamp.h"
 
 namespace cairn::server {
+namespace {
 
-Result<std::string> FingerprintOfPemFile(const std::string& path) {
+using X509Ptr = std::unique_ptr<X509, void (*)(X509*)>;
+
+Result<X509Ptr> ReadPemCertificate(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"),
                                              &std::fclose);
   if (!file) {
     return MakeError(ErrorCode::kIo, "cannot open certificate file '" + path +
                                          "'; check the path and permissions");
   }
-  std::unique_ptr<X509, void (*)(X509*)> cert(
-      PEM_read_X509(file.get(), nullptr, nullptr, nullptr), &X509_free);
+  X509Ptr cert(PEM_read_X509(file.get(), nullptr, nullptr, nullptr),
+               &X509_free);
   if (!cert) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "'" + path +
                          "' holds no PEM certificate (expected a "
                          "'-----BEGIN CERTIFICATE-----' block)");
   }
+  return cert;
+}
+
+Result<std::string> FingerprintOf(X509* cert, const std::string& path) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (X509_digest(cert.get(), EVP_sha256(), digest, &length) != 1 ||
-      length != 32) {
+  if (X509_digest(cert, EVP_sha256(), digest, &length) != 1 || length != 32) {
     return MakeError(
         ErrorCode::kCrypto,
         "could not compute the SHA-256 fingerprint of '" + path + "'");
   }
   return HexEncode(std::span<const std::uint8_t>(digest, length));
+}
+
+}  // namespace
+
+Result<std::string> FingerprintOfPemFile(const std::string& path) {
+  auto cert = ReadPemCertificate(path);
+  if (!cert) return tl::unexpected(cert.error());
+  return FingerprintOf(cert->get(), path);
+}
+
+Result<std::string> MemberFingerprintOfPemFile(
+    const std::string& path, std::chrono::system_clock::time_point now) {
+  auto cert = ReadPemCertificate(path);
+  if (!cert) return tl::unexpected(cert.error());
+  const std::string issue_another =
+      "; the hub would refuse it at every handshake, so it was not "
+      "registered: issue the member a client certificate from its CSR "
+      "('cairnctl cert sign', operator guide section 1)";
+  const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert->get());
+  if (ASN1_TIME_cmp_time_t(not_after, now_t) < 0) {
+    std::string when = "before now";
+    std::tm tm{};
+    if (ASN1_TIME_to_tm(not_after, &tm) == 1) {
+      when = "at " + FormatTimestamp(std::chrono::sys_seconds(
+                         std::chrono::seconds(timegm(&tm))));
+    }
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "the certificate in '" + path + "' expired " + when + issue_another);
+  }
+  // What the hub's TLS stack checks of a client certificate: the
+  // extendedKeyUsage (if any) allows clientAuth and the keyUsage (if any)
+  // allows signing.
+  if (X509_check_purpose(cert->get(), X509_PURPOSE_SSL_CLIENT, 0) != 1) {
+    const std::uint32_t eku = X509_get_extended_key_usage(cert->get());
+    const std::string why =
+        (eku & XKU_SSL_CLIENT) == 0
+            ? "its extendedKeyUsage lacks clientAuth; a server certificate "
+              "such as the hub's own looks like this"
+            : "its keyUsage does not allow digitalSignature";
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the certificate in '" + path +
+                         "' is not a TLS client certificate (" + why + ")" +
+                         issue_another);
+  }
+  return FingerprintOf(cert->get(), path);
 }
 
 }  // namespace cairn::server

@@ -39,12 +39,16 @@ void Remote::AddTo(CLI::App* command) {
   command->add_option(
       "--cacert", connection.ca_file,
       "CA that signed the hub certificate (env CAIRNCTL_CACERT)");
+  command->add_option(
+      "--hub-address", connection.address,
+      "Connect to this address instead of the --hub host's (like curl "
+      "--resolve); the hub's certificate must still name the --hub host");
   command->add_flag("--json", json, "Print JSON instead of a table");
 }
 
-tl::expected<std::string, int> Remote::Call(std::string_view method,
-                                            const std::string& target,
-                                            const std::string& body) const {
+tl::expected<std::string, int> Remote::Call(
+    std::string_view method, const std::string& target, const std::string& body,
+    std::optional<Error>* refusal) const {
   for (const auto* required :
        {&connection.cert_file, &connection.key_file, &connection.ca_file}) {
     if (required->empty()) {
@@ -70,6 +74,10 @@ tl::expected<std::string, int> Remote::Call(std::string_view method,
               " without an error body; check the hub URL and the hub's log",
           {},
           std::nullopt}));
+    }
+    if (refusal != nullptr) {
+      *refusal = std::move(*error);
+      return tl::unexpected(kExitRefused);
     }
     return tl::unexpected(Report(*error));
   }

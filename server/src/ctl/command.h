@@ -8,6 +8,7 @@
 #ifndef CAIRN_SERVER_CTL_COMMAND_H_
 #define CAIRN_SERVER_CTL_COMMAND_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,7 +38,7 @@ std::string Env(const char* name, std::string fallback = {});
 
 // Options shared by every command that talks to a running hub: --hub,
 // --cert, --key, --cacert (with CAIRN_HUB, CAIRNCTL_CERT, CAIRNCTL_KEY,
-// CAIRNCTL_CACERT as defaults) and --json.
+// CAIRNCTL_CACERT as defaults), --hub-address and --json.
 struct Remote {
   HubConnectionOptions connection;
   bool json = false;
@@ -46,10 +47,12 @@ struct Remote {
 
   // Sends one request and returns the body of a 2xx answer. Otherwise the
   // hub's error (or the transport failure, or missing credentials) has been
-  // printed on stderr and the error holds the exit code to return.
-  tl::expected<std::string, int> Call(std::string_view method,
-                                      const std::string& target,
-                                      const std::string& body) const;
+  // printed on stderr and the error holds the exit code to return. With
+  // `refusal`, a hub's error answer is stored there instead of printed (the
+  // caller prints it, with its own advice) and kExitRefused returned.
+  tl::expected<std::string, int> Call(
+      std::string_view method, const std::string& target,
+      const std::string& body, std::optional<Error>* refusal = nullptr) const;
 };
 
 // Command groups (one file each under server/src/ctl/).

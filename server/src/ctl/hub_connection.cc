@@ -1,8 +1,13 @@
 #include "server/src/ctl/hub_connection.h"
 
+#include <arpa/inet.h>
+
+#include <memory>
 #include <optional>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cairn/hub_url.h"
 #include "transport/asio.h"
@@ -27,6 +32,73 @@ tl::unexpected<Error> TransportError(const std::string& what,
                                      const std::string& hint) {
   return MakeError(ErrorCode::kUnavailable,
                    what + ": " + ec.message() + "; " + hint);
+}
+
+// The DNS names and IP addresses a certificate is issued for (its
+// subjectAltName entries), e.g. "DNS:hub.example.org, IP:10.0.0.5"; "none"
+// when it has no such entry.
+std::string NamesOf(X509* cert) {
+  std::string out;
+  std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)> names(
+      static_cast<GENERAL_NAMES*>(
+          X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)),
+      GENERAL_NAMES_free);
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    std::string entry;
+    if (name->type == GEN_DNS) {
+      const ASN1_IA5STRING* dns = name->d.dNSName;
+      entry = "DNS:" + std::string(reinterpret_cast<const char*>(dns->data),
+                                   static_cast<std::size_t>(dns->length));
+    } else if (name->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+      char text[INET6_ADDRSTRLEN] = {};
+      const int family = ip->length == 4    ? AF_INET
+                         : ip->length == 16 ? AF_INET6
+                                            : 0;
+      if (family == 0 || !inet_ntop(family, ip->data, text, sizeof text)) {
+        continue;
+      }
+      entry = std::string("IP:") + text;
+    } else {
+      continue;
+    }
+    if (!out.empty()) out += ", ";
+    out += entry;
+  }
+  return out.empty() ? "none" : out;
+}
+
+// Why the handshake failed, in the words an operator can act on. OpenSSL
+// keeps the result of checking the hub's certificate, so a certificate
+// issued for another name is told apart from one another CA signed, and
+// both from a hub that refused our certificate.
+std::string HandshakeHint(SSL* ssl, const std::string& host) {
+  const long result = SSL_get_verify_result(ssl);
+  if (result == X509_V_ERR_HOSTNAME_MISMATCH ||
+      result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    std::string names = "no names that could be read";
+    // The chain the hub sent is kept even though it was refused.
+    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+    if (chain != nullptr && sk_X509_num(chain) > 0) {
+      names = NamesOf(sk_X509_value(chain, 0));
+    }
+    return "the hub's certificate is not issued for '" + host +
+           "', the host in --hub (it names " + names +
+           "); use a --hub URL with one of those names, and if that name "
+           "does not resolve to the hub from here, add --hub-address with "
+           "the address to connect to (the certificate is still checked "
+           "against the --hub name)";
+  }
+  if (result != X509_V_OK) {
+    return std::string("the hub's certificate was refused (") +
+           X509_verify_cert_error_string(result) +
+           "); check that --cacert is the CA that signed the hub's "
+           "certificate and that the certificate is in date";
+  }
+  return "the hub's certificate was accepted, so check that the hub accepts "
+         "--cert (issued by its CA, with clientAuth usage, in date) and "
+         "that --hub is a Cairn hub";
 }
 
 }  // namespace
@@ -72,30 +144,43 @@ Result<std::unique_ptr<HubConnection>> HubConnection::Open(
   SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_2_VERSION);
 
   auto& stream = impl->stream.emplace(impl->io, impl->tls);
-  stream.set_verify_callback(ssl::host_name_verification(impl->host));
-  if (!SSL_set_tlsext_host_name(stream.native_handle(), impl->host.c_str())) {
-    return MakeError(ErrorCode::kInternal, "cannot set TLS server name");
+  // OpenSSL checks the name (a DNS name, or an IP address written as one)
+  // itself, so a mismatch is reported as X509_V_ERR_HOSTNAME_MISMATCH or
+  // X509_V_ERR_IP_ADDRESS_MISMATCH rather than as an anonymous refusal.
+  if (!SSL_set1_host(stream.native_handle(), impl->host.c_str()) ||
+      !SSL_set_tlsext_host_name(stream.native_handle(), impl->host.c_str())) {
+    return MakeError(ErrorCode::kInternal,
+                     "cannot set the TLS server name '" + impl->host + "'");
   }
+  const std::string& address =
+      options.address.empty() ? url->host : options.address;
   tcp::resolver resolver(impl->io);
-  auto endpoints = resolver.resolve(url->host, url->port, ec);
+  auto endpoints = resolver.resolve(address, url->port, ec);
   if (ec) {
-    return TransportError("cannot resolve hub host '" + url->host + "'", ec,
-                          "check --hub");
+    return options.address.empty()
+               ? TransportError("cannot resolve hub host '" + url->host + "'",
+                                ec, "check --hub")
+               : TransportError("cannot resolve '" + address + "'", ec,
+                                "check --hub-address");
   }
   auto& tcp_stream = beast::get_lowest_layer(stream);
   tcp_stream.expires_after(options.timeout);
   tcp_stream.connect(endpoints, ec);
   if (ec) {
-    return TransportError("cannot connect to " + options.hub_url, ec,
-                          "is cairnd running and is --hub right?");
+    return options.address.empty()
+               ? TransportError("cannot connect to " + options.hub_url, ec,
+                                "is cairnd running and is --hub right?")
+               : TransportError(
+                     "cannot connect to " + options.hub_url + " at " + address,
+                     ec,
+                     "is cairnd running there and are --hub's port "
+                     "and --hub-address right?");
   }
   tcp_stream.socket().set_option(tcp::no_delay(true), ec);
   stream.handshake(ssl::stream_base::client, ec);
   if (ec) {
-    return TransportError(
-        "TLS handshake with " + options.hub_url + " failed", ec,
-        "check that --cacert signed the hub's certificate and that the hub "
-        "accepts --cert (issued by its CA, with clientAuth usage, in date)");
+    return TransportError("TLS handshake with " + options.hub_url + " failed",
+                          ec, HandshakeHint(stream.native_handle(), url->host));
   }
   return std::unique_ptr<HubConnection>(new HubConnection(std::move(impl)));
 }

@@ -14,6 +14,10 @@ namespace cairn::server {
 struct HubConnectionOptions {
   // "https://host:port". Default: "https://127.0.0.1:8443".
   std::string hub_url = "https://127.0.0.1:8443";
+  // Connect to this IP address or host name instead of the URL's host, as
+  // curl --resolve does; the hub's certificate is still checked against
+  // the URL's host. Default (empty): the URL's host.
+  std::string address;
   // Client certificate and key (PEM) of an operator or compliance member.
   std::string cert_file;
   std::string key_file;

@@ -1,6 +1,12 @@
 // cairnctl init and cairnctl member ...: creating a hub and managing its
 // members.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -59,7 +65,8 @@ Result<std::vector<std::string>> CollectFingerprints(
     const std::vector<std::string>& cert_files) {
   std::vector<std::string> out = fingerprints;
   for (const auto& file : cert_files) {
-    auto fp = FingerprintOfPemFile(file);
+    auto fp =
+        MemberFingerprintOfPemFile(file, std::chrono::system_clock::now());
     if (!fp) return tl::unexpected(fp.error());
     out.push_back(*fp);
   }
@@ -94,7 +101,8 @@ int CallForMember(const Remote& remote, std::string_view method,
 
 int Init(const std::string& data_dir, const std::string& operator_cert,
          const std::string& operator_id, const std::string& operator_name) {
-  auto fingerprint = FingerprintOfPemFile(operator_cert);
+  auto fingerprint = MemberFingerprintOfPemFile(
+      operator_cert, std::chrono::system_clock::now());
   if (!fingerprint) return Report(fingerprint.error());
   const auto db_path = DatabasePath(data_dir);
   if (std::filesystem::exists(db_path)) {
@@ -115,10 +123,28 @@ int Init(const std::string& data_dir, const std::string& operator_cert,
         std::nullopt});
   }
   std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
+  // The database holds members' tokens: mode 0600 whatever the umask, as
+  // backups and restores are. SQLite gives its -wal and -shm files the
+  // database file's mode.
+  const int fd =
+      ::open(db_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Report(Error{ErrorCode::kIo,
+                        "cannot create " + db_path.string() + ": " +
+                            std::strerror(errno) +
+                            "; check that the data directory is writable by "
+                            "this user",
+                        {},
+                        std::nullopt});
+  }
+  ::close(fd);
   SqliteStoreOptions options;
   options.db_path = db_path;
   auto store = OpenSqliteStore(options);
-  if (!store) return Report(store.error());
+  if (!store) {
+    std::filesystem::remove(db_path, ec);  // init never leaves half a hub
+    return Report(store.error());
+  }
   CreateMemberCommand command;
   command.context.actor = "cairnctl-init";
   command.member_id = operator_id;

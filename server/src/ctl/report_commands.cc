@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cairn/timestamp.h"
 #include "cairn/wire/reports.h"
@@ -21,8 +22,28 @@ struct ReportOptions {
   std::string member;
   std::uint32_t pending_days = wire::kDefaultPendingDays;
   std::string format = "json";
+  CLI::Option* format_option = nullptr;  // to tell a given --format
   std::string out;
 };
+
+// --json is short for --format json. Given with another --format it is
+// refused rather than silently preferred. Returns the exit code of a
+// refusal, or nothing when the options agree.
+std::optional<int> SettleFormat(ReportOptions& o) {
+  if (!o.remote.json) return std::nullopt;
+  if (o.format_option->count() > 0 && o.format != "json") {
+    return Report(
+        Error{ErrorCode::kInvalidArgument,
+              "--json asks for JSON but --format asks for " + o.format +
+                  "; give only one of them (--json is short for "
+                  "--format json)",
+              {},
+              std::nullopt},
+        kExitUsage);
+  }
+  o.format = "json";
+  return std::nullopt;
+}
 
 // CSV field: quoted when it holds a comma, quote or line break.
 std::string CsvField(std::string_view s) {
@@ -239,9 +260,10 @@ void AddCommon(CLI::App* command, ReportOptions& o) {
   command->add_option("--member", o.member,
                       "Only this member's figures (compliance role); a "
                       "member's own certificate always gets its own");
-  command->add_option("--format", o.format, "json, csv or html")
-      ->check(CLI::IsMember({"json", "csv", "html"}))
-      ->capture_default_str();
+  o.format_option =
+      command->add_option("--format", o.format, "json, csv or html")
+          ->check(CLI::IsMember({"json", "csv", "html"}))
+          ->capture_default_str();
   command->add_option("--out", o.out, "Write to FILE instead of stdout");
   o.remote.AddTo(command);
 }
@@ -267,7 +289,10 @@ void AddReportCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0u, wire::kMaxPendingDays))
       ->capture_default_str();
   summary->callback([summary_options, exit_code] {
-    if (summary_options->remote.json) summary_options->format = "json";
+    if (auto refused = SettleFormat(*summary_options)) {
+      *exit_code = *refused;
+      return;
+    }
     *exit_code = RunSummary(*summary_options);
   });
 
@@ -275,7 +300,10 @@ void AddReportCommands(CLI::App& app, int* exit_code) {
       "matches", "The period's matches for review, with their dispositions");
   AddCommon(matches, *matches_options);
   matches->callback([matches_options, exit_code] {
-    if (matches_options->remote.json) matches_options->format = "json";
+    if (auto refused = SettleFormat(*matches_options)) {
+      *exit_code = *refused;
+      return;
+    }
     *exit_code = RunMatches(*matches_options);
   });
 }

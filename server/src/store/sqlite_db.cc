@@ -378,8 +378,10 @@ Status MigrateSchema(Database& db, int target_version) {
   auto version = SchemaVersionOf(db);
   if (!version) return tl::unexpected(version.error());
   if (*version > latest) {
+    // Not a fault of this program or of the file: the two do not belong
+    // together, which the operator resolves.
     return MakeError(
-        ErrorCode::kInternal,
+        ErrorCode::kConflict,
         "the database has schema version " + std::to_string(*version) +
             " but this cairnd understands at most version " +
             std::to_string(latest) +
