@@ -267,6 +267,43 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("a feed or notification cursor past the newest event is refused") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitResult(s, "alpha", Signal(1)).status == SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(s, "alpha", Signal(2)).status == SubmitStatus::kCreated);
+  auto all = s.Feed("beta", 0, 10);
+  REQUIRE(all.has_value());
+  REQUIRE(all->events.size() == 2);
+  const std::uint64_t head = all->cursor;
+
+  // At the head: nothing new, for a member who saw the events and for
+  // alpha, who never sees its own.
+  for (const char* member : {"beta", "alpha"}) {
+    CAPTURE(member);
+    auto at_head = s.Feed(member, head, 10);
+    REQUIRE(at_head.has_value());
+    CHECK(at_head->events.empty());
+    CHECK(at_head->cursor == head);
+  }
+  // Past it: a cursor this database never issued (say, from before a
+  // restore of an older backup) would otherwise skip the next events.
+  auto past = s.Feed("beta", head + 1, 10);
+  REQUIRE_FALSE(past.has_value());
+  CHECK(past.error().code == ErrorCode::kInvalidArgument);
+  CHECK(past.error().field == "after");
+  CHECK_THAT(past.error().message,
+             Catch::Contains("past the newest feed event (" +
+                             std::to_string(head) + ")"));
+
+  CHECK(s.Notifications("beta", 0, 10).has_value());
+  auto notification_past = s.Notifications("beta", 1, 10);
+  REQUIRE_FALSE(notification_past.has_value());
+  CHECK(notification_past.error().field == "after");
+  CHECK_THAT(notification_past.error().message,
+             Catch::Contains("past the newest notification event (0)"));
+}
+
 TEST_CASE("custom kinds are accepted once registered") {
   StoreFixture f;
   Store& s = f.store();

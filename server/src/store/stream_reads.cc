@@ -2,9 +2,36 @@
 
 #include <algorithm>
 
+#include "server/src/store/batch_statements.h"
 #include "server/src/store/store_time.h"
 
 namespace cairn::server::store_internal {
+namespace {
+
+// An empty page for a cursor past the stream's newest seq: the cursor was
+// not issued by this database. Most likely it was restored from an older
+// backup, and a reader that kept its cursor would silently skip every new
+// event numbered up to it.
+Status CheckCursorNotPastHead(Database& db, const char* head_sql,
+                              std::uint64_t after, const char* stream) {
+  if (after == 0) return {};
+  auto stmt = db.Prepare(head_sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  const auto head = *row ? static_cast<std::uint64_t>(stmt->Int(0)) : 0;
+  if (after <= head) return {};
+  return MakeError(
+      ErrorCode::kInvalidArgument,
+      "cursor " + std::to_string(after) + " is past the newest " + stream +
+          " event (" + std::to_string(head) +
+          "): the hub's data was restored from an older backup, or the "
+          "cursor is another hub's; read again from after=0 and apply the "
+          "events idempotently",
+      "after");
+}
+
+}  // namespace
 
 Result<AuditCheckpointPage> ReadAuditCheckpointPage(Database& db,
                                                     std::uint64_t after_seq,
@@ -83,6 +110,12 @@ Result<FeedPage> ReadFeedPage(Database& db, const Directory& dir,
     page.cursor = e.seq;
     page.events.push_back(std::move(e));
   }
+  if (page.events.empty()) {
+    if (auto s = CheckCursorNotPastHead(db, kNextFeedSeqSql, after_seq, "feed");
+        !s) {
+      return tl::unexpected(s.error());
+    }
+  }
   return page;
 }
 
@@ -120,6 +153,13 @@ Result<NotificationPage> ReadNotificationPage(Database& db,
     n.still_supported = stmt->Int(5) != 0;
     page.cursor = n.seq;
     page.notifications.push_back(std::move(n));
+  }
+  if (page.notifications.empty()) {
+    if (auto s = CheckCursorNotPastHead(db, kNextNotificationSeqSql, after_seq,
+                                        "notification");
+        !s) {
+      return tl::unexpected(s.error());
+    }
   }
   return page;
 }
