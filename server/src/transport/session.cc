@@ -267,6 +267,27 @@ class ConnectionGuard {
   ServerState::Budget budget_;
 };
 
+// Reads and throws away up to `limit` bytes of a request body the hub has
+// already answered (plus what `buffer` holds), within `timeout`, so that the
+// client finishes sending and reads the answer instead of a reset. Holds
+// one 16 KiB scratch buffer, whatever the body's size.
+template <typename Stream>
+asio::awaitable<void> DiscardBody(Stream& stream, beast::flat_buffer& buffer,
+                                  std::uint64_t limit,
+                                  std::chrono::nanoseconds timeout) {
+  std::uint64_t discarded = buffer.size();
+  buffer.consume(buffer.size());
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  std::array<char, 16384> scratch;
+  error_code ec;
+  while (discarded < limit) {
+    const std::size_t n = co_await stream.async_read_some(
+        asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    discarded += n;
+  }
+}
+
 enum class Mode { kServe, kRefuseMemberCap, kMetricsOnly };
 
 template <typename Stream>
@@ -366,33 +387,41 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     }
 
     // A request that will be refused whatever its body says is answered
-    // before the body is read, and the connection closed: otherwise an
-    // unregistered, revoked or suspended certificate (or one over its
-    // connection limit) could make the hub buffer a body per connection.
-    if (mode == Mode::kRefuseMemberCap) {
-      HttpResponse response = MakeErrorResponse(
-          http::status::service_unavailable, ErrorCode::kUnavailable,
-          fmt::format("this client certificate already has {} open "
-                      "connections to the hub, its maximum; reuse "
-                      "connections (keep-alive) or close idle ones",
-                      config.limits.max_connections_per_member),
-          version);
-      response.keep_alive(false);
-      co_await WriteResponse(stream, response, config);
-      co_return;
-    }
-    // A request without a body keeps its connection even when refused.
+    // without keeping its body: otherwise an unregistered, revoked or
+    // suspended certificate (or one over its connection limit) could make
+    // the hub buffer a body per connection. The body is still read (into
+    // a small scratch buffer, and thrown away) before the connection is
+    // closed, because a client that is still sending when the socket
+    // closes gets a reset instead of the answer (and would retry).
     const bool has_body =
         parser.chunked() || parser.content_length().value_or(0) > 0;
-    if (mode == Mode::kServe && has_body &&
-        !state->handler().WantsBody(parser.get(), peer)) {
-      HttpRequest request = parser.release();
-      HttpResponse response = co_await AsyncHandle(
-          state, std::move(request), peer, &control, asio::use_awaitable);
-      control.abandon = nullptr;
+    const bool refuse_now = mode == Mode::kRefuseMemberCap ||
+                            (mode == Mode::kServe && has_body &&
+                             !state->handler().WantsBody(parser.get(), peer));
+    if (refuse_now) {
+      const std::uint64_t discard = std::min<std::uint64_t>(
+          parser.content_length().value_or(config.limits.body_bytes),
+          config.limits.body_bytes);
+      HttpResponse response;
+      if (mode == Mode::kRefuseMemberCap) {
+        response = MakeErrorResponse(
+            http::status::service_unavailable, ErrorCode::kUnavailable,
+            fmt::format("this client certificate already has {} open "
+                        "connections to the hub, its maximum; reuse "
+                        "connections (keep-alive) or close idle ones",
+                        config.limits.max_connections_per_member));
+      } else {
+        response = co_await AsyncHandle(state, parser.release(), peer, &control,
+                                        asio::use_awaitable);
+        control.abandon = nullptr;
+      }
       response.version(version);
       response.keep_alive(false);
-      co_await WriteResponse(stream, response, config);
+      if (!co_await WriteResponse(stream, response, config)) co_return;
+      if (has_body) {
+        co_await DiscardBody(stream, buffer, discard,
+                             config.timeouts.body_read);
+      }
       co_return;
     }
 
