@@ -155,9 +155,10 @@ bool IssueClientCertUntil(const TempPki& pki, const std::string& name,
                 "[client]\nbasicConstraints = critical,CA:FALSE\n"
                 "keyUsage = critical,digitalSignature\n"
                 "extendedKeyUsage = clientAuth\n");
+  // UTC whatever TZ says (fmt formats a time_point in local time).
   auto stamp = [](std::chrono::system_clock::time_point t) {
     return fmt::format("{:%Y%m%d%H%M%S}Z",
-                       std::chrono::time_point_cast<std::chrono::seconds>(t));
+                       fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
   };
   const auto timeout = std::chrono::seconds(30);
   const std::vector<std::vector<std::string>> steps = {

@@ -70,16 +70,18 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
     return TlsError("cannot load the hub certificate chain", config.cert_file,
                     OpenSslErrors());
   }
-  // As for the hub's other secrets (signing and OPRF keys): a TLS key that
-  // other users of the machine can read lets them impersonate the hub.
+  // A TLS key that other users of the machine can read lets them
+  // impersonate the hub. Group read stays allowed: installing the key
+  // root-owned with the hub's group (0640, as the operator guide does, or
+  // Debian's ssl-cert group) keeps the hub from changing its own key.
   if (struct stat st{};
-      ::stat(config.key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      ::stat(config.key_file.c_str(), &st) == 0 && (st.st_mode & 027) != 0) {
     return MakeError(
         ErrorCode::kPermissionDenied,
-        fmt::format("the hub TLS private key '{}' has mode {:04o}, so other "
-                    "users of this machine can read it and impersonate the "
-                    "hub; run `chmod 600 {}`, make sure only the hub's user "
-                    "owns it, and consider replacing the key",
+        fmt::format("the hub TLS private key '{}' has mode {:04o}: users "
+                    "outside its group can read it, or its group can change "
+                    "it; run `chmod 640 {}` (owner root or the hub's user, "
+                    "group the hub's), and consider replacing the key",
                     config.key_file, st.st_mode & 07777, config.key_file));
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(),
