@@ -85,6 +85,12 @@ std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value) {
 std::shared_ptr<Connection> MakeRetryingConnection(
     std::shared_ptr<Connection> inner, RetryPolicy policy, SleepFunction sleep,
     JitterFunction jitter) {
+  // A connection that already retries (MakeHubConnection's, handed to
+  // MakeClient(options, connection)) is not wrapped again: the attempts
+  // would multiply.
+  if (dynamic_cast<const RetryingConnection*>(inner.get()) != nullptr) {
+    return inner;
+  }
   if (!sleep) {
     sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   }

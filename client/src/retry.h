@@ -27,7 +27,8 @@ std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value);
 
 // Wraps `inner` in `policy`: retries kUnavailable transport errors always;
 // kIo errors and 502/503/504 only for idempotent requests; 429 always
-// (the hub charged nothing), waiting at least Retry-After.
+// (the hub charged nothing), waiting at least Retry-After. Returns `inner`
+// itself when it is already such a wrapper.
 std::shared_ptr<Connection> MakeRetryingConnection(
     std::shared_ptr<Connection> inner, RetryPolicy policy,
     SleepFunction sleep = {}, JitterFunction jitter = {});

@@ -122,6 +122,20 @@ TEST_CASE("the last reply is returned when attempts run out") {
   CHECK(h.inner->requests().size() == 3);
 }
 
+TEST_CASE("a connection that already retries is not wrapped again") {
+  Harness h({Reply(503, "a"), Reply(503, "b"), Reply(503, "c"), Reply(503, "d"),
+             Reply(503, "e")},
+            RetryPolicy{3, 10ms, 100ms});
+  // As MakeClient(options, MakeHubConnection(options)) does.
+  auto twice = MakeRetryingConnection(h.connection, RetryPolicy{3, 10ms, 100ms},
+                                      [](std::chrono::milliseconds) {});
+  CHECK(twice == h.connection);
+  auto reply = twice->Send(Post(true));
+  REQUIRE(reply);
+  CHECK(reply->status == 503);
+  CHECK(h.inner->requests().size() == 3);  // not 3 x 3
+}
+
 TEST_CASE("client errors are not retried") {
   for (int status : {400, 401, 403, 404, 409, 413, 500}) {
     CAPTURE(status);

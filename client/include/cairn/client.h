@@ -268,7 +268,8 @@ Result<Client> MakeClient(ClientOptions options);
 
 // A client over a caller-supplied connection, e.g. a fake hub in tests.
 // The connection is wrapped in the retry policy options.retry, as the
-// production connection is (set retry.max_attempts = 1 for none).
+// production connection is (set retry.max_attempts = 1 for none); one
+// made by MakeHubConnection already retries and is not wrapped again.
 Result<Client> MakeClient(ClientOptions options,
                           std::shared_ptr<Connection> connection);
 
