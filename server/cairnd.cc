@@ -7,8 +7,9 @@
 // until SIGTERM/SIGINT. SIGHUP reloads the TLS certificate files.
 //
 // Exit codes: 0 after a clean stop; 1 when it cannot start (the message on
-// stderr says why, and log.file too once it is open); 2 for a bad command
-// line.
+// stderr says why, and log.file too once it is open) or when, stopping, it
+// could not fold the WAL into cairn.db (logged: keep cairn.db-wal beside
+// it); 2 for a bad command line.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
