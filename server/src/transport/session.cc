@@ -393,10 +393,18 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     // a small scratch buffer, and thrown away) before the connection is
     // closed, because a client that is still sending when the socket
     // closes gets a reset instead of the answer (and would retry).
+    //
+    // Bodies up to kSmallBody are read as usual: they cost a refused caller
+    // no more memory than a connection's buffers do, and asking the handler
+    // first would repeat its identity checks on every one-token query
+    // (measured: about 15% fewer one-token requests per second).
+    constexpr std::uint64_t kSmallBody = 64 * 1024;
     const bool has_body =
         parser.chunked() || parser.content_length().value_or(0) > 0;
+    const bool large_body =
+        parser.chunked() || parser.content_length().value_or(0) > kSmallBody;
     const bool refuse_now = mode == Mode::kRefuseMemberCap ||
-                            (mode == Mode::kServe && has_body &&
+                            (mode == Mode::kServe && large_body &&
                              !state->handler().WantsBody(parser.get(), peer));
     if (refuse_now) {
       const std::uint64_t discard = std::min<std::uint64_t>(
