@@ -19,12 +19,6 @@ using std::chrono::sys_seconds;
 
 constexpr int kAuditSchemaVersion = 3;  // the first with audit_log
 
-AuditHash ToHash(std::span<const std::uint8_t> blob) {
-  AuditHash h{};
-  std::copy_n(blob.begin(), std::min(blob.size(), h.size()), h.begin());
-  return h;
-}
-
 void AddHead(JsonObjectWriter& w, const std::string& prefix,
              const std::optional<AuditHead>& head) {
   if (!head) {
@@ -79,7 +73,7 @@ Result<std::optional<AuditHead>> ParseHead(const rapidjson::Value& doc,
     return tl::unexpected(
         BadDetails("\"" + hash_key + "\" is not 64 lowercase hex characters"));
   }
-  head.hash = ToHash(*bytes);
+  head.hash = ToAuditHash(*bytes);
   auto at = doc.FindMember(at_key.c_str());
   if (at != doc.MemberEnd() && at->value.IsString()) {
     if (auto t = ParseTimestamp(at->value.GetString())) {
@@ -142,18 +136,9 @@ Result<std::optional<AuditHead>> ReadAuditHead(const fs::path& db_path) {
   auto version = SchemaVersionOf(**db);
   if (!version) return tl::unexpected(version.error());
   if (*version < kAuditSchemaVersion) return std::optional<AuditHead>{};
-  auto stmt = (*db)->Prepare(
-      "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1");
-  if (!stmt) return tl::unexpected(stmt.error());
-  auto row = stmt->Step();
-  if (!row) return tl::unexpected(row.error());
-  AuditHead head;
-  if (*row) {
-    head.seq = static_cast<std::uint64_t>(stmt->Int(0));
-    head.hash = ToHash(stmt->Blob(1));
-    head.at = stmt->Int(2);
-  }
-  return std::optional<AuditHead>{head};
+  auto head = LastAuditEntry(**db);
+  if (!head) return tl::unexpected(head.error());
+  return std::optional<AuditHead>{*head};
 }
 
 Result<RestoreEntry> AppendRestoreEntry(const fs::path& db_path,
@@ -184,16 +169,9 @@ Result<RestoreEntry> AppendRestoreEntry(const fs::path& db_path,
   entry.declared.replaced = std::move(replaced);
   entry.declared.replaced_last = replaced_last;
   {
-    auto stmt = (*db)->Prepare(
-        "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1");
-    if (!stmt) return rollback(stmt.error());
-    auto row = stmt->Step();
-    if (!row) return rollback(row.error());
-    if (*row) {
-      entry.declared.backup_last.seq = static_cast<std::uint64_t>(stmt->Int(0));
-      entry.declared.backup_last.hash = ToHash(stmt->Blob(1));
-      entry.declared.backup_last.at = stmt->Int(2);
-    }
+    auto head = LastAuditEntry(**db);
+    if (!head) return rollback(head.error());
+    entry.declared.backup_last = *head;
   }
   entry.seq = entry.declared.EntrySeq();
   const std::string details = EncodeRestoreDetails(entry.declared);

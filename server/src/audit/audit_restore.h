@@ -22,16 +22,11 @@
 
 namespace cairn::server {
 
-inline constexpr std::string_view kRestoreAction = "hub.restore";
+// kRestoreAction ("hub.restore") is in audit_chain.h.
 // The actor of offline cairnctl commands that write the log.
 inline constexpr std::string_view kRestoreActor = "cairnctl";
 
-// The last entry of an audit log (seq 0: the log is empty).
-struct AuditHead {
-  std::uint64_t seq = 0;
-  AuditHash hash{};
-  std::int64_t at = 0;  // unix seconds; 0 when seq is 0
-};
+// AuditHead, the last entry of an audit log, is in audit_chain.h.
 
 // What a restore entry declares (its details).
 struct RestoreDeclaration {

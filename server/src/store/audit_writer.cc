@@ -1,31 +1,16 @@
 #include "server/src/store/audit_writer.h"
 
-#include <algorithm>
 #include <exception>
 
 namespace cairn::server {
-namespace {
-
-AuditHash ToHash(std::span<const std::uint8_t> blob) {
-  AuditHash h{};
-  std::copy_n(blob.begin(), std::min(blob.size(), h.size()), h.begin());
-  return h;
-}
-
-}  // namespace
 
 Status AuditWriter::Load(Database& db) {
   Head head;
   {
-    auto stmt =
-        db.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-    if (!stmt) return tl::unexpected(stmt.error());
-    auto row = stmt->Step();
-    if (!row) return tl::unexpected(row.error());
-    if (*row) {
-      head.seq = static_cast<std::uint64_t>(stmt->Int(0));
-      head.hash = ToHash(stmt->Blob(1));
-    }
+    auto last = LastAuditEntry(db);
+    if (!last) return tl::unexpected(last.error());
+    head.seq = last->seq;
+    head.hash = last->hash;
   }
   {
     auto stmt =
