@@ -607,6 +607,14 @@ TEST_CASE(
                  "'hub.restore' AND actor = 'cairnctl' AND seq = " +
                      std::to_string(restore_seq)) == 1);
 
+  // The hub signs the restore entry as soon as it starts, before any
+  // request.
+  REQUIRE(h.Restart());
+  REQUIRE(h.Stop());
+  CHECK(QueryInt(h.DbPath(),
+                 "SELECT count(*) FROM audit_checkpoints WHERE seq = " +
+                     std::to_string(restore_seq)) == 1);
+
   // The restarted hub numbers its entries after the restore entry.
   REQUIRE(h.Restart());
   submit(1);
