@@ -607,6 +607,25 @@ TEST_CASE(
                  "'hub.restore' AND actor = 'cairnctl' AND seq = " +
                      std::to_string(restore_seq)) == 1);
 
+  // Until the hub signs a checkpoint over it, the restore entry (written
+  // without the hub's keys) cannot vouch for the gap: exit 2, the gap named,
+  // the member's checkpoints over it not explained away.
+  {
+    const CommandResult unsigned_check = Cairnctl(
+        {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});
+    CAPTURE(unsigned_check.out, unsigned_check.err);
+    CHECK(unsigned_check.exit_code == 2);
+    CHECK_THAT(unsigned_check.out,
+               Catch::Contains("audit log CANNOT BE VERIFIED: entries " +
+                               std::to_string(backup_last + 1) + " to " +
+                               std::to_string(replaced_last) +
+                               " missing; the restore entry at seq " +
+                               std::to_string(restore_seq) +
+                               " declaring them discarded is not yet signed "
+                               "by any checkpoint"));
+    CHECK_THAT(unsigned_check.out, !Catch::Contains("discarded   "));
+  }
+
   // The hub signs the restore entry as soon as it starts, before any
   // request.
   REQUIRE(h.Restart());

@@ -67,7 +67,12 @@ AuditVerifier MakeAuditVerifier() {
     }
     if (!report->intact) {
       std::string hint;
-      if (!loaded || report->unverifiable) {
+      if (report->unsigned_restore_seq != 0) {
+        hint =
+            "; this backup was made after a restore that the hub had not "
+            "signed yet: use a backup made once the hub had run after that "
+            "restore, or an older one";
+      } else if (!loaded || report->unverifiable) {
         hint =
             "; the hub public keys in " + keys_dir.string() +
             (loaded ? std::string(" lack that key")
