@@ -607,6 +607,33 @@ TEST_CASE(
                  "'hub.restore' AND actor = 'cairnctl' AND seq = " +
                      std::to_string(restore_seq)) == 1);
 
+  // Until the hub signs a checkpoint over it, the restore entry (written
+  // without the hub's keys) cannot vouch for the gap: exit 2, the gap named,
+  // the member's checkpoints over it not explained away.
+  {
+    const CommandResult unsigned_check = Cairnctl(
+        {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});
+    CAPTURE(unsigned_check.out, unsigned_check.err);
+    CHECK(unsigned_check.exit_code == 2);
+    CHECK_THAT(unsigned_check.out,
+               Catch::Contains("audit log CANNOT BE VERIFIED: entries " +
+                               std::to_string(backup_last + 1) + " to " +
+                               std::to_string(replaced_last) +
+                               " missing; the restore entry at seq " +
+                               std::to_string(restore_seq) +
+                               " declaring them discarded is not yet signed "
+                               "by any checkpoint"));
+    CHECK_THAT(unsigned_check.out, !Catch::Contains("discarded   "));
+  }
+
+  // The hub signs the restore entry as soon as it starts, before any
+  // request.
+  REQUIRE(h.Restart());
+  REQUIRE(h.Stop());
+  CHECK(QueryInt(h.DbPath(),
+                 "SELECT count(*) FROM audit_checkpoints WHERE seq = " +
+                     std::to_string(restore_seq)) == 1);
+
   // The restarted hub numbers its entries after the restore entry.
   REQUIRE(h.Restart());
   submit(1);
@@ -668,6 +695,117 @@ TEST_CASE(
   CHECK(with_held["discarded_checkpoints"].Size() == in_gap);
   CHECK(with_held["discarded_checkpoints"][0]["restore_seq"].GetInt64() ==
         restore_seq);
+}
+
+TEST_CASE(
+    "restore into a data directory without a database: --after-seq keeps "
+    "seqs unique, and without it restore warns that seqs may be reused") {
+  RunningHubOptions options;
+  options.extra_toml = "[audit]\ncheckpoint_every_entries = 3\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  auto submit = [&h] {
+    std::vector<SignalSpec> signals(1);
+    signals[0].token = RandomTokenHex();
+    REQUIRE(
+        h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
+        200);
+  };
+  submit();
+  const std::string backup = h.Scratch().File("cairn-older.db");
+  REQUIRE(
+      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
+      0);
+  const std::int64_t backup_last =
+      QueryInt(backup, "SELECT max(seq) FROM audit_log");
+  for (int i = 0; i < 4; ++i) submit();
+  const CurlReply cps = h.Curl("beta", "GET", "/v1/audit/checkpoints");
+  REQUIRE(cps.status == 200);
+  const std::string held = h.Scratch().File("checkpoints.json");
+  REQUIRE(WriteFile(held, cps.body));
+  REQUIRE(h.Stop());
+  const std::int64_t lost_last =
+      QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log");
+  REQUIRE(lost_last > backup_last + 1);
+  // The disk is lost: no database in the data directory.
+  const std::string lost = h.Scratch().File("lost.db");
+  fs::rename(h.DbPath(), lost);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    fs::remove(h.DbPath() + suffix);
+  }
+
+  SECTION("without --after-seq the restore warns") {
+    const CommandResult r =
+        Cairnctl({"restore", "--from", backup, "--data", h.DataDir()});
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains(
+                          "no database was replaced, so the restore entry is "
+                          "numbered " +
+                          std::to_string(backup_last + 1)));
+    CHECK_THAT(r.err, Catch::Contains("audit seqs from " +
+                                      std::to_string(backup_last + 1) +
+                                      " on will be used a second time"));
+    CHECK_THAT(r.err, Catch::Contains("restore again with --after-seq N"));
+  }
+
+  SECTION("--after-seq below the backup's last seq is refused") {
+    const CommandResult r =
+        Cairnctl({"restore", "--from", backup, "--data", h.DataDir(),
+                  "--after-seq", std::to_string(backup_last - 1)});
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("is before the backup's last entry"));
+    CHECK_FALSE(fs::exists(h.DbPath()));
+  }
+
+  SECTION("--after-seq with a database to replace is refused") {
+    fs::copy_file(lost, h.DbPath());
+    const CommandResult r =
+        Cairnctl({"restore", "--from", backup, "--data", h.DataDir(), "--force",
+                  "--after-seq", std::to_string(lost_last)});
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err,
+               Catch::Contains("--after-seq is for a data directory without "
+                               "a database"));
+    CHECK(QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log") == lost_last);
+  }
+
+  SECTION("--after-seq declares the lost entries and numbers after them") {
+    const CommandResult r =
+        Cairnctl({"restore", "--from", backup, "--data", h.DataDir(),
+                  "--after-seq", std::to_string(lost_last), "--json"});
+    CAPTURE(r.out, r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, !Catch::Contains("used a second time"));
+    auto restored = JsonOf(r);
+    CHECK(restored["replaced"].IsNull());
+    CHECK(restored["restore_entry"]["seq"].GetInt64() == lost_last + 1);
+    CHECK(restored["restore_entry"]["backup_last_seq"].GetInt64() ==
+          backup_last);
+    CHECK(restored["restore_entry"]["replaced_last_seq"].GetInt64() ==
+          lost_last);
+    // Signed once the hub has started, the gap is a disclosed restore, and
+    // the member's checkpoints over it are discarded, not a rewrite.
+    REQUIRE(h.Restart());
+    submit();
+    REQUIRE(h.Stop());
+    CHECK(QueryInt(h.DbPath(), "SELECT min(seq) FROM audit_log WHERE seq > " +
+                                   std::to_string(backup_last)) ==
+          lost_last + 1);
+    const CommandResult checked = Cairnctl(
+        {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});
+    CAPTURE(checked.out, checked.err);
+    CHECK(checked.exit_code == 0);
+    CHECK_THAT(checked.out,
+               Catch::Contains("audit log intact, with 1 disclosed restore"));
+    CHECK_THAT(
+        checked.out,
+        Catch::Contains("entries " + std::to_string(backup_last + 1) + " to " +
+                        std::to_string(lost_last) + " were discarded"));
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "audit_test_util.h"
 #include "cairn/encoding.h"
+#include "server/src/audit/audit_restore.h"
 #include "server/src/audit/audit_verify.h"
 #include "store_test_util.h"
 
@@ -344,6 +345,64 @@ TEST_CASE(
   CHECK(report->entries == 15);
   CHECK(report->checkpoints == 4);
   CHECK(report->first_at.has_value());
+}
+
+TEST_CASE(
+    "a store reopened with exactly one entry after its last checkpoint "
+    "signs it once the interval passes") {
+  TestSigningKey key;
+  AuditFixture f(&key, /*every=*/5);  // entries 1..3: the members
+  for (int i = 0; i < 3; ++i) {
+    AuditEvent e;
+    e.actor = "alpha";
+    e.action = "report.read";
+    REQUIRE(f.store->RecordAuditAndWait(e).has_value());
+  }
+  // Checkpoint at 5; entry 6 is the only one it does not cover.
+  REQUIRE(f.store->AuditCheckpoints(0, 100)->checkpoints.size() == 1);
+  CHECK(f.store->AuditCheckpoints(0, 100)->checkpoints[0].seq == 5);
+  CHECK(ReadAuditLog(f.db()).size() == 6);
+
+  f.Reopen();
+  f.Barrier();
+  CHECK(f.store->AuditCheckpoints(5, 100)->checkpoints.empty());
+  f.clock.Advance(f.options.checkpoint_interval);
+  f.Barrier();
+  auto signed_after = f.store->AuditCheckpoints(5, 100);
+  REQUIRE(signed_after->checkpoints.size() == 1);
+  CHECK(signed_after->checkpoints[0].seq == 6);
+}
+
+TEST_CASE(
+    "a store opened on a log ending in an unsigned restore entry signs it "
+    "at the first commit, whatever the interval") {
+  TestSigningKey key;
+  AuditFixture f(&key);  // entries 1..3: the members; no checkpoint yet
+  f.clock.Advance(f.options.checkpoint_interval);
+  f.Barrier();
+  REQUIRE(f.store->AuditCheckpoints(0, 100)->checkpoints.size() == 1);
+  f.store.reset();
+  auto entry = AppendRestoreEntry(f.db(), "b.db", std::nullopt, std::nullopt,
+                                  f.clock.Now().time_since_epoch().count());
+  REQUIRE(entry.has_value());
+  CHECK(entry->seq == 4);
+
+  f.Reopen();
+  f.Barrier();  // no time has passed and one entry is uncovered
+  auto page = f.store->AuditCheckpoints(3, 100);
+  REQUIRE(page->checkpoints.size() == 1);
+  CHECK(page->checkpoints[0].seq == 4);
+  // Only the restore entry is signed at once: later entries wait as usual.
+  AuditEvent e;
+  e.actor = "alpha";
+  e.action = "report.read";
+  REQUIRE(f.store->RecordAuditAndWait(e).has_value());
+  f.Barrier();
+  CHECK(f.store->AuditCheckpoints(4, 100)->checkpoints.empty());
+  auto report = VerifyAuditLog(f.db(), key.PublicKeys());
+  REQUIRE(report.has_value());
+  CHECK(report->intact);
+  CHECK(report->signed_seq == 4);
 }
 
 TEST_CASE("without a signer the log is chained but never checkpointed") {

@@ -507,6 +507,19 @@ std::filesystem::path BackupAt(const TempDir& dir,
   return copy;
 }
 
+// Opens the store on `db_path` with `key` and lets it checkpoint, as
+// cairnd does when it starts.
+void SignNow(const std::filesystem::path& db_path, const TestSigningKey& key) {
+  ManualClock clock;
+  SqliteStoreOptions o;
+  o.db_path = db_path;
+  o.clock = clock.AsClock();
+  o.checkpoint_signer = key.Signer();
+  auto store = OpenSqliteStore(o);
+  REQUIRE(store.has_value());
+  REQUIRE((*store)->CheckpointIfDueAndWait().has_value());
+}
+
 // Appends an entry with a correct hash chained to the last one, as anyone
 // who knows the encoding could: only its place and details can give it
 // away.
@@ -579,36 +592,42 @@ TEST_CASE(
   CHECK(parsed->replaced_last->seq == 20);
   CHECK(parsed->replaced_last->hash == (*replaced_head)->hash);
 
+  // The restore entry is not signed yet: cairnctl has no key, so its
+  // declaration is not trusted, and the missing entries cannot be
+  // verified (not tampering, not intact).
   auto alone = VerifyAuditLog(restored, key.PublicKeys());
   REQUIRE(alone.has_value());
   CAPTURE(alone->problem);
-  CHECK(alone->intact);
-  CHECK(alone->entries == 11);
-  CHECK(alone->last_seq == 21);
-  REQUIRE(alone->restores.size() == 1);
-  CHECK(alone->restores[0].seq == 21);
-  CHECK(alone->restores[0].backup == "cairn-backup.db");
-  CHECK(alone->restores[0].backup_last_seq == 10);
-  CHECK(alone->restores[0].replaced_last_seq ==
-        std::optional<std::uint64_t>(20));
-  CHECK(alone->restores[0].discarded_from == 11);
-  CHECK(alone->restores[0].discarded_to == 20);
-  // The restore entry is not signed yet.
+  CHECK_FALSE(alone->intact);
+  CHECK(alone->unverifiable);
+  CHECK(alone->unsigned_restore_seq == 21);
+  CHECK(alone->bad_seq == 11);
+  CHECK(alone->problem ==
+        "entries 11 to 20 missing; the restore entry at seq 21 declaring them "
+        "discarded is not yet signed by any checkpoint, and until one covers "
+        "it the declaration is only as trustworthy as the database file "
+        "(start cairnd: it signs a restore entry when it opens the log, then "
+        "verify again)");
+  CHECK(alone->entries == 10);
+  CHECK(alone->last_seq == 10);
+  CHECK(alone->chain_last_seq == 21);
+  CHECK(alone->restores.empty());
   CHECK(alone->signed_seq == 10);
 
-  // Held checkpoints at 5 and 10 still match; those at 15 and 20 describe
-  // discarded entries: disclosed, not tampering.
+  // Held checkpoints at 5 and 10 still match; those at 15 and 20 are over
+  // the gap the unsigned entry declares: named, not explained away.
   auto with_held = VerifyAuditLog(restored, key.PublicKeys(), held);
   REQUIRE(with_held.has_value());
   CAPTURE(with_held->problem);
-  CHECK(with_held->intact);
+  CHECK_FALSE(with_held->intact);
+  CHECK(with_held->unverifiable);
+  CHECK(with_held->unsigned_restore_seq == 21);
   CHECK(with_held->hub_checkpoints == 2);
   CHECK(with_held->held_checkpoints == 2);
-  CHECK(with_held->checkpoints == 4);
-  REQUIRE(with_held->discarded_checkpoints.size() == 2);
-  CHECK(with_held->discarded_checkpoints[0].seq == 15);
-  CHECK(with_held->discarded_checkpoints[1].seq == 20);
-  CHECK(with_held->discarded_checkpoints[0].restore_seq == 21);
+  CHECK(with_held->discarded_checkpoints.empty());
+  CHECK(with_held->problem.find("verify again); held checkpoints at 15, 20 "
+                                "cover entries in that gap") !=
+        std::string::npos);
 
   // A held checkpoint at or below the backup's last entry must still
   // match: a rewrite before the restore is found as before.
@@ -655,10 +674,10 @@ TEST_CASE(
                                "the restore at seq 21") != std::string::npos);
   }
 
-  // The hub continues after the restore entry, and its next checkpoint
-  // signs the restore too.
+  // The hub opens the restored log: it signs the restore entry at its
+  // first commit (AuditWriter::Load), and continues after it.
   ManualClock clock;
-  clock.Advance(std::chrono::hours(2));
+  clock.Advance(std::chrono::minutes(1));
   {
     SqliteStoreOptions o;
     o.db_path = restored;
@@ -668,9 +687,6 @@ TEST_CASE(
     o.checkpoint_interval = std::chrono::hours(1);
     auto store = OpenSqliteStore(o);
     REQUIRE(store.has_value());
-    // The restore entry is over an hour old: the timer signs it even
-    // before any new entry arrives, though no entry follows the last
-    // checkpoint (10) directly.
     std::promise<void> done;
     (*store)->CheckpointIfDue([&done](Status) { done.set_value(); });
     done.get_future().wait();
@@ -686,13 +702,83 @@ TEST_CASE(
   CHECK(testing::QueryInt64(restored,
                             "SELECT count(*) FROM audit_checkpoints WHERE "
                             "seq = 21") == 1);
+
+  // Signed, the restore is disclosed: intact.
+  auto signed_alone = VerifyAuditLog(restored, key.PublicKeys());
+  REQUIRE(signed_alone.has_value());
+  CAPTURE(signed_alone->problem);
+  CHECK(signed_alone->intact);
+  CHECK(signed_alone->entries == 12);
+  CHECK(signed_alone->last_seq == 22);
+  CHECK(signed_alone->signed_seq == 21);
+  REQUIRE(signed_alone->restores.size() == 1);
+  CHECK(signed_alone->restores[0].seq == 21);
+  CHECK(signed_alone->restores[0].backup == "cairn-backup.db");
+  CHECK(signed_alone->restores[0].backup_last_seq == 10);
+  CHECK(signed_alone->restores[0].replaced_last_seq ==
+        std::optional<std::uint64_t>(20));
+  CHECK(signed_alone->restores[0].discarded_from == 11);
+  CHECK(signed_alone->restores[0].discarded_to == 20);
+
+  // Held checkpoints at 15 and 20 describe discarded entries: disclosed,
+  // not tampering.
   auto continued = VerifyAuditLog(restored, key.PublicKeys(), held);
   REQUIRE(continued.has_value());
   CAPTURE(continued->problem);
   CHECK(continued->intact);
   CHECK(continued->last_seq == 22);
   CHECK(continued->signed_seq == 21);
-  CHECK(continued->discarded_checkpoints.size() == 2);
+  CHECK(continued->hub_checkpoints == 3);
+  CHECK(continued->held_checkpoints == 2);
+  REQUIRE(continued->discarded_checkpoints.size() == 2);
+  CHECK(continued->discarded_checkpoints[0].seq == 15);
+  CHECK(continued->discarded_checkpoints[1].seq == 20);
+  CHECK(continued->discarded_checkpoints[0].restore_seq == 21);
+}
+
+TEST_CASE(
+    "a restore entry forged by someone without the hub's keys does not "
+    "explain away deleted entries or held checkpoints") {
+  TempDir dir;
+  TestSigningKey key;
+  const auto original = MakeLog(dir, key);  // 20 entries, checkpoints 5..20
+  const auto held = SavedCheckpoints(original);
+  auto real_head = ReadAuditHead(original);
+  REQUIRE(real_head.has_value());
+  // With write access to the database only: delete entries 11..20 and the
+  // hub's checkpoints after 10, then append a restore entry declaring the
+  // backup at 10 (its real hash) and a replaced database at 20.
+  const auto forged = dir.path() / "forged.db";
+  std::filesystem::copy_file(original, forged);
+  ExecSql(forged,
+          "DELETE FROM audit_log WHERE seq > 10;"
+          " DELETE FROM audit_checkpoints WHERE seq > 10");
+  auto entry = AppendRestoreEntry(forged, "cairn-backup.db", "cairn.db.old",
+                                  **real_head, testing::kStart + 500);
+  REQUIRE(entry.has_value());
+  REQUIRE(entry->seq == 21);
+
+  for (const bool with_held : {false, true}) {
+    CAPTURE(with_held);
+    auto report = with_held ? VerifyAuditLog(forged, key.PublicKeys(), held)
+                            : VerifyAuditLog(forged, key.PublicKeys());
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    CHECK_FALSE(report->intact);
+    CHECK(report->unverifiable);
+    CHECK(report->unsigned_restore_seq == 21);
+    CHECK(report->bad_seq == 11);
+    CHECK(report->last_seq == 10);
+    CHECK(report->signed_seq == 10);
+    CHECK(report->restores.empty());
+    CHECK(report->discarded_checkpoints.empty());
+    CHECK(report->problem.find("entries 11 to 20 missing; the restore entry "
+                               "at seq 21 declaring them discarded is not "
+                               "yet signed by any checkpoint") !=
+          std::string::npos);
+    CHECK((report->problem.find("held checkpoints at 15, 20") !=
+           std::string::npos) == with_held);
+  }
 }
 
 TEST_CASE("a restore of a backup with an empty log, or into an empty log") {
@@ -709,6 +795,14 @@ TEST_CASE("a restore of a backup with an empty log, or into an empty log") {
                                     testing::kStart);
     REQUIRE(entry.has_value());
     CHECK(entry->seq == 21);
+    auto unsigned_report = VerifyAuditLog(restored, key.PublicKeys(), held);
+    REQUIRE(unsigned_report.has_value());
+    CHECK_FALSE(unsigned_report->intact);
+    CHECK(unsigned_report->unsigned_restore_seq == 21);
+    CHECK(unsigned_report->problem.find("entries 1 to 20 missing") == 0);
+    CHECK(unsigned_report->entries == 0);
+    CHECK(unsigned_report->discarded_checkpoints.empty());
+    SignNow(restored, key);
     auto report = VerifyAuditLog(restored, key.PublicKeys(), held);
     REQUIRE(report.has_value());
     CAPTURE(report->problem);
@@ -724,10 +818,12 @@ TEST_CASE("a restore of a backup with an empty log, or into an empty log") {
                                     std::nullopt, testing::kStart);
     REQUIRE(entry.has_value());
     CHECK(entry->seq == 13);
+    // No gap: nothing depends on the unsigned declaration.
     auto report = VerifyAuditLog(restored, key.PublicKeys());
     REQUIRE(report.has_value());
     CAPTURE(report->problem);
     CHECK(report->intact);
+    CHECK(report->signed_seq == 10);
     REQUIRE(report->restores.size() == 1);
     CHECK_FALSE(report->restores[0].replaced_last_seq.has_value());
     CHECK(report->restores[0].discarded_to <
@@ -744,8 +840,15 @@ TEST_CASE("a restore of a backup with an empty log, or into an empty log") {
                                     testing::kStart);
     REQUIRE(entry.has_value());
     CHECK(entry->seq == 21);
+    auto unsigned_report = VerifyAuditLog(old, key.PublicKeys());
+    REQUIRE(unsigned_report.has_value());
+    CHECK(unsigned_report->has_audit_log);
+    CHECK_FALSE(unsigned_report->intact);
+    CHECK(unsigned_report->unsigned_restore_seq == 21);
+    SignNow(old, key);
     auto report = VerifyAuditLog(old, key.PublicKeys());
     REQUIRE(report.has_value());
+    CAPTURE(report->problem);
     CHECK(report->has_audit_log);
     CHECK(report->intact);
     CHECK(report->last_seq == 21);

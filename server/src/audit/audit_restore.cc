@@ -19,14 +19,10 @@ using std::chrono::sys_seconds;
 
 constexpr int kAuditSchemaVersion = 3;  // the first with audit_log
 
-AuditHash ToHash(std::span<const std::uint8_t> blob) {
-  AuditHash h{};
-  std::copy_n(blob.begin(), std::min(blob.size(), h.size()), h.begin());
-  return h;
-}
-
+// `known`: false for a lost log's last entry, of which only the seq is
+// known.
 void AddHead(JsonObjectWriter& w, const std::string& prefix,
-             const std::optional<AuditHead>& head) {
+             const std::optional<AuditHead>& head, bool known = true) {
   if (!head) {
     w.AddRaw(prefix + "_seq", "null");
     w.AddRaw(prefix + "_hash", "null");
@@ -34,7 +30,7 @@ void AddHead(JsonObjectWriter& w, const std::string& prefix,
     return;
   }
   w.Add(prefix + "_seq", head->seq);
-  if (head->seq == 0) {
+  if (head->seq == 0 || !known) {
     w.AddRaw(prefix + "_hash", "null");
     w.AddRaw(prefix + "_at", "null");
     return;
@@ -51,8 +47,10 @@ Error BadDetails(std::string why) {
 }
 
 // Reads "<prefix>_seq", "_hash" and "_at". nullopt: the seq is null.
+// `known`: false when the hash may be null (a lost log's last entry).
 Result<std::optional<AuditHead>> ParseHead(const rapidjson::Value& doc,
-                                           const std::string& prefix) {
+                                           const std::string& prefix,
+                                           bool known = true) {
   const std::string seq_key = prefix + "_seq", hash_key = prefix + "_hash",
                     at_key = prefix + "_at";
   auto seq = doc.FindMember(seq_key.c_str());
@@ -68,6 +66,9 @@ Result<std::optional<AuditHead>> ParseHead(const rapidjson::Value& doc,
   head.seq = seq->value.GetUint64();
   if (head.seq == 0) return std::optional<AuditHead>{head};
   auto hash = doc.FindMember(hash_key.c_str());
+  if (!known && hash != doc.MemberEnd() && hash->value.IsNull()) {
+    return std::optional<AuditHead>{head};
+  }
   if (hash == doc.MemberEnd() || !hash->value.IsString()) {
     return tl::unexpected(
         BadDetails("\"" + hash_key + "\" is missing or not a string"));
@@ -79,7 +80,7 @@ Result<std::optional<AuditHead>> ParseHead(const rapidjson::Value& doc,
     return tl::unexpected(
         BadDetails("\"" + hash_key + "\" is not 64 lowercase hex characters"));
   }
-  head.hash = ToHash(*bytes);
+  head.hash = ToAuditHash(*bytes);
   auto at = doc.FindMember(at_key.c_str());
   if (at != doc.MemberEnd() && at->value.IsString()) {
     if (auto t = ParseTimestamp(at->value.GetString())) {
@@ -104,7 +105,7 @@ std::string EncodeRestoreDetails(const RestoreDeclaration& d) {
   } else {
     w.AddRaw("replaced", "null");
   }
-  AddHead(w, "replaced_last", d.replaced_last);
+  AddHead(w, "replaced_last", d.replaced_last, d.replaced.has_value());
   return w.Finish();
 }
 
@@ -129,7 +130,8 @@ Result<RestoreDeclaration> ParseRestoreDetails(std::string_view details) {
       r != doc.MemberEnd() && r->value.IsString()) {
     d.replaced = r->value.GetString();
   }
-  auto replaced_last = ParseHead(doc, "replaced_last");
+  auto replaced_last =
+      ParseHead(doc, "replaced_last", /*known=*/d.replaced.has_value());
   if (!replaced_last) return tl::unexpected(replaced_last.error());
   d.replaced_last = *replaced_last;
   return d;
@@ -142,18 +144,9 @@ Result<std::optional<AuditHead>> ReadAuditHead(const fs::path& db_path) {
   auto version = SchemaVersionOf(**db);
   if (!version) return tl::unexpected(version.error());
   if (*version < kAuditSchemaVersion) return std::optional<AuditHead>{};
-  auto stmt = (*db)->Prepare(
-      "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1");
-  if (!stmt) return tl::unexpected(stmt.error());
-  auto row = stmt->Step();
-  if (!row) return tl::unexpected(row.error());
-  AuditHead head;
-  if (*row) {
-    head.seq = static_cast<std::uint64_t>(stmt->Int(0));
-    head.hash = ToHash(stmt->Blob(1));
-    head.at = stmt->Int(2);
-  }
-  return std::optional<AuditHead>{head};
+  auto head = LastAuditEntry(**db);
+  if (!head) return tl::unexpected(head.error());
+  return std::optional<AuditHead>{*head};
 }
 
 Result<RestoreEntry> AppendRestoreEntry(const fs::path& db_path,
@@ -184,16 +177,21 @@ Result<RestoreEntry> AppendRestoreEntry(const fs::path& db_path,
   entry.declared.replaced = std::move(replaced);
   entry.declared.replaced_last = replaced_last;
   {
-    auto stmt = (*db)->Prepare(
-        "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC LIMIT 1");
-    if (!stmt) return rollback(stmt.error());
-    auto row = stmt->Step();
-    if (!row) return rollback(row.error());
-    if (*row) {
-      entry.declared.backup_last.seq = static_cast<std::uint64_t>(stmt->Int(0));
-      entry.declared.backup_last.hash = ToHash(stmt->Blob(1));
-      entry.declared.backup_last.at = stmt->Int(2);
-    }
+    auto head = LastAuditEntry(**db);
+    if (!head) return rollback(head.error());
+    entry.declared.backup_last = *head;
+  }
+  if (!entry.declared.replaced && entry.declared.replaced_last &&
+      entry.declared.replaced_last->seq < entry.declared.backup_last.seq) {
+    return rollback(Error{
+        ErrorCode::kInvalidArgument,
+        "the lost log's last audit seq (" +
+            std::to_string(entry.declared.replaced_last->seq) +
+            ") is before the backup's last entry (" +
+            std::to_string(entry.declared.backup_last.seq) +
+            "); give the lost hub's last seq, which is at least the backup's",
+        {},
+        std::nullopt});
   }
   entry.seq = entry.declared.EntrySeq();
   const std::string details = EncodeRestoreDetails(entry.declared);

@@ -6,8 +6,11 @@
 // replaced database had after the backup's last one are no longer in it.
 // The restore entry says so, in the log itself and chained like any entry:
 // its seq is one more than the higher of the backup's and the replaced
-// database's last seq, so no seq is ever used twice, and its details
-// declare both heads (docs/protocol.md, "Audit log").
+// database's last seq (or, with no database to replace, the lost log's
+// last seq if the operator gave it: cairnctl restore --after-seq), so no
+// seq is used twice, and its details declare both heads (docs/protocol.md,
+// "Audit log"). With no database to replace and no such seq, the entry
+// numbers on from the backup and the lost log's later seqs are reused.
 #ifndef CAIRN_SERVER_AUDIT_AUDIT_RESTORE_H_
 #define CAIRN_SERVER_AUDIT_AUDIT_RESTORE_H_
 
@@ -22,16 +25,11 @@
 
 namespace cairn::server {
 
-inline constexpr std::string_view kRestoreAction = "hub.restore";
+// kRestoreAction ("hub.restore") is in audit_chain.h.
 // The actor of offline cairnctl commands that write the log.
 inline constexpr std::string_view kRestoreActor = "cairnctl";
 
-// The last entry of an audit log (seq 0: the log is empty).
-struct AuditHead {
-  std::uint64_t seq = 0;
-  AuditHash hash{};
-  std::int64_t at = 0;  // unix seconds; 0 when seq is 0
-};
+// AuditHead, the last entry of an audit log, is in audit_chain.h.
 
 // What a restore entry declares (its details).
 struct RestoreDeclaration {
@@ -41,7 +39,10 @@ struct RestoreDeclaration {
   // there was no database to replace.
   std::optional<std::string> replaced;
   // The replaced database's last entry; nullopt: no database was replaced
-  // or it predates the audit log.
+  // (and no lost log's last seq was given) or it predates the audit log.
+  // With no replaced database, the lost log's last seq given by the
+  // operator (cairnctl restore --after-seq): its hash and time are unknown
+  // (written as null, read back as zero).
   std::optional<AuditHead> replaced_last;
 
   // The seq the restore entry must have: one more than both heads.
@@ -51,8 +52,9 @@ struct RestoreDeclaration {
 // {"backup","backup_last_seq","backup_last_hash","backup_last_at",
 //  "replaced","replaced_last_seq","replaced_last_hash","replaced_last_at"},
 // compact, in this order; hashes as 64 lowercase hex, times RFC 3339, and
-// null for what does not exist (a hash and time of seq 0, a replaced
-// database that was not there).
+// null for what does not exist or is not known (a hash and time of seq 0,
+// a replaced database that was not there, the hash and time of a lost
+// log's last entry).
 std::string EncodeRestoreDetails(const RestoreDeclaration& declaration);
 
 // Reads details written by EncodeRestoreDetails. kInvalidArgument saying
@@ -73,7 +75,9 @@ struct RestoreEntry {
 // Appends the restore entry to the database at `db_path` (the restored
 // copy, not in use by anyone else) in one transaction: the copy's own last
 // entry is the backup's head, `replaced` and `replaced_last` describe the
-// database it replaces, `at` is the time of the restore. A copy older than
+// database it replaces (or, with `replaced` nullopt, the lost log's last
+// seq; kInvalidArgument when that is below the copy's own last seq), `at`
+// is the time of the restore. A copy older than
 // the audit log (schema < 3) first gets the audit tables (schema 3, as
 // cairnd would make them), so the restore is recorded there too. Thread-
 // compatible.

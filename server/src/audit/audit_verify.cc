@@ -129,6 +129,9 @@ Result<AuditVerifyReport> VerifyAuditLog(
   if (!stmt) return tl::unexpected(stmt.error());
   AuditHash prev{};
   std::uint64_t previous = 0;  // the seq of the entry before (0: none)
+  std::int64_t previous_at = 0;
+  // The time of the entry before each restore entry, by its seq.
+  std::map<std::uint64_t, std::int64_t> before_restore_at;
   while (true) {
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
@@ -236,6 +239,7 @@ Result<AuditVerifyReport> VerifyAuditLog(
       found.discarded_from = previous + 1;
       found.discarded_to = seq - 1;
       report.restores.push_back(std::move(found));
+      before_restore_at[seq] = previous_at;
     }
     if (auto it = covered.find(seq); it != covered.end()) {
       it->second = {hash, fields.at};
@@ -246,6 +250,7 @@ Result<AuditVerifyReport> VerifyAuditLog(
     ++report.entries;
     prev = hash;
     previous = seq;
+    previous_at = fields.at;
   }
   const bool chain_ok = report.problem.empty();
   report.chain_entries = report.entries;
@@ -364,6 +369,50 @@ Result<AuditVerifyReport> VerifyAuditLog(
     vouched_signed_at = c.at;
   }
   (void)(*db)->Exec("COMMIT");
+
+  // A restore entry is written offline by cairnctl, without the hub's
+  // keys: anyone who can write the database could append one to explain
+  // away entries they deleted. Its declared gap is trusted only once a
+  // genuine checkpoint covers the entry (the hub signed a head after it);
+  // until then the missing entries cannot be verified, and held
+  // checkpoints in the gap are not called discarded.
+  if (report.problem.empty()) {
+    for (const AuditRestoreFound& r : report.restores) {
+      if (r.seq <= vouched || r.discarded_to < r.discarded_from) continue;
+      std::string why =
+          (r.discarded_from == r.discarded_to
+               ? "entry " + std::to_string(r.discarded_from) + " missing"
+               : "entries " + std::to_string(r.discarded_from) + " to " +
+                     std::to_string(r.discarded_to) + " missing") +
+          "; the restore entry at seq " + std::to_string(r.seq) +
+          " declaring them discarded is not yet signed by any checkpoint, "
+          "and until one covers it the declaration is only as trustworthy "
+          "as the database file (start cairnd: it signs a restore entry "
+          "when it opens the log, then verify again)";
+      std::vector<std::uint64_t> held_in_gap;
+      for (const AuditDiscardedCheckpoint& d : report.discarded_checkpoints) {
+        if (d.restore_seq == r.seq) held_in_gap.push_back(d.seq);
+      }
+      if (!held_in_gap.empty()) {
+        why += "; held checkpoint";
+        why += held_in_gap.size() == 1 ? " at " : "s at ";
+        for (std::size_t i = 0; i < held_in_gap.size(); ++i) {
+          if (i > 0) why += ", ";
+          why += std::to_string(held_in_gap[i]);
+        }
+        why += held_in_gap.size() == 1 ? " covers" : " cover";
+        why += " entries in that gap";
+      }
+      report.unverifiable = true;
+      report.unsigned_restore_seq = r.seq;
+      fail(r.discarded_from, std::move(why));
+      report.last_at =
+          r.backup_last_seq == 0
+              ? std::nullopt
+              : std::optional(sys_seconds{seconds{before_restore_at[r.seq]}});
+      break;
+    }
+  }
   report.intact = report.problem.empty();
   report.signed_seq = vouched;
   if (vouched > 0) report.signed_at = sys_seconds{seconds{vouched_signed_at}};

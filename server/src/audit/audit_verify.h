@@ -59,9 +59,14 @@ struct AuditVerifyReport {
   // True when every entry and every checkpoint checked out.
   bool intact = false;
   // When !intact: nothing failed a check, but a checkpoint names a key that
-  // was not given, so the log could not be verified (not a sign of
-  // tampering; pass the hub's keys).
+  // was not given, or a restore entry's declared gap is not yet covered by
+  // any checkpoint (unsigned_restore_seq), so the log could not be
+  // verified (not in itself a sign of tampering; pass the hub's keys, or
+  // let the hub sign the restore entry).
   bool unverifiable = false;
+  // When unverifiable because of a restore entry no verified checkpoint
+  // covers: its seq (else 0).
+  std::uint64_t unsigned_restore_seq = 0;
   // False for a database older than the audit log (schema < 3): nothing
   // to verify; intact is true and the counts are 0.
   bool has_audit_log = true;
@@ -109,9 +114,14 @@ struct AuditVerifyReport {
 // Seqs have no gaps, except where a restore discloses one: a gap is
 // accepted only right before a "hub.restore" entry whose details declare
 // that the backup ended at the entry before the gap and the replaced
-// database at the entry before it (audit_restore.h). A held checkpoint
-// inside such a gap is listed in discarded_checkpoints (its signature is
-// still checked), not reported as tampering. Errors (kNotFound for a
+// database at the entry before it (audit_restore.h), and only once a
+// verified checkpoint (the hub's own or held) covers that restore entry:
+// cairnctl writes it without the hub's keys, so until the hub signs a head
+// after it, it could have been written by anyone who can write the
+// database. Before that the report is unverifiable (unsigned_restore_seq,
+// bad_seq the first missing entry). A held checkpoint inside a covered
+// restore's gap is listed in discarded_checkpoints (its signature is still
+// checked), not reported as tampering. Errors (kNotFound for a
 // missing database, kIo, kUnavailable, kInternal) mean the database could
 // not be read; a tampered log is a report with intact == false.
 // Thread-safe.

@@ -125,6 +125,10 @@ void PrintJson(const AuditVerifyReport& r) {
   if (!r.intact) {
     w.Key("unverifiable");
     w.Bool(r.unverifiable);
+    if (r.unsigned_restore_seq != 0) {
+      w.Key("unsigned_restore_seq");
+      w.Uint64(r.unsigned_restore_seq);
+    }
     w.Key("bad_seq");
     w.Uint64(r.bad_seq);
     w.Key("problem");
@@ -166,10 +170,13 @@ void PrintText(const AuditVerifyReport& r) {
     // The chain check needs no key; say how far it got, and what it
     // cannot show.
     std::printf(
-        "hash chain  intact through entry %llu (%llu entries; without the "
-        "hub's keys this cannot show that the chain was not recomputed)\n",
+        "hash chain  intact through entry %llu (%llu entries; %s)\n",
         static_cast<unsigned long long>(r.chain_last_seq),
-        static_cast<unsigned long long>(r.chain_entries));
+        static_cast<unsigned long long>(r.chain_entries),
+        r.unsigned_restore_seq != 0
+            ? "the chain alone cannot show who wrote the restore entry"
+            : "without the hub's keys this cannot show that the chain was "
+              "not recomputed");
   } else {
     std::printf("audit log TAMPERED: %s\n", r.problem.c_str());
     std::printf("first bad  %llu\n",
@@ -177,9 +184,11 @@ void PrintText(const AuditVerifyReport& r) {
   }
   std::printf("entries     %llu%s\n",
               static_cast<unsigned long long>(r.entries),
-              r.intact         ? ""
-              : r.unverifiable ? " (vouched for before the unverifiable "
-                                 "checkpoint)"
+              r.intact                      ? ""
+              : r.unsigned_restore_seq != 0 ? " (before the unsigned restore's "
+                                              "gap)"
+              : r.unverifiable              ? " (vouched for before the "
+                                              "unverifiable checkpoint)"
                                : " (intact before the first bad entry)");
   std::printf("checkpoints %llu (%llu of the hub's own, %llu held)\n",
               static_cast<unsigned long long>(r.checkpoints),

@@ -447,9 +447,9 @@ Result<RestoreReport> RestoreLocked(const RestoreOptions& options) {
   if (auto s = CheckDatabaseNotInUse(target); !s) return fail(s.error());
 
   // The restore is recorded in the restored log itself, numbered after the
-  // current database's last entry so that no audit seq is used twice
-  // (audit_restore.h). It goes into the staged copy: if anything fails,
-  // nothing has changed.
+  // current database's last entry (or --after-seq) so that no audit seq is
+  // used twice (audit_restore.h). It goes into the staged copy: if anything
+  // fails, nothing has changed.
   const fs::path replaced = target.string() + ".replaced-" + UtcStamp();
   std::optional<std::string> replaced_name;
   std::optional<AuditHead> replaced_head;
@@ -470,6 +470,20 @@ Result<RestoreReport> RestoreLocked(const RestoreOptions& options) {
     }
     replaced_name = replaced.filename().string();
     replaced_head = *head;
+    if (options.after_seq) {
+      return fail(Error{ErrorCode::kInvalidArgument,
+                        "--after-seq is for a data directory without a "
+                        "database (a lost disk); the restore entry takes the "
+                        "last audit seq of the database it replaces from "
+                        "that database (" +
+                            std::to_string((*head)->seq) +
+                            "); drop --after-seq (nothing was changed)",
+                        {},
+                        std::nullopt});
+    }
+  } else if (options.after_seq) {
+    // The lost log's last entry: its seq only, its hash is not known.
+    replaced_head = AuditHead{*options.after_seq, {}, 0};
   }
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
       std::chrono::system_clock::now());
@@ -485,6 +499,22 @@ Result<RestoreReport> RestoreLocked(const RestoreOptions& options) {
   // A copy older than the audit log now has its tables (schema 3).
   report.schema_version = std::max(report.schema_version, 3);
   report.audit_entry = *entry;
+  if (!replaced_name && !options.after_seq) {
+    const std::uint64_t b = entry->declared.backup_last.seq;
+    report.warnings.push_back(
+        "no database was replaced, so the restore entry is numbered " +
+        std::to_string(entry->seq) +
+        ", right after the backup's last audit entry (" + std::to_string(b) +
+        "): if the lost hub's log went further, audit seqs from " +
+        std::to_string(b + 1) +
+        " on will be used a second time, and members' saved checkpoints "
+        "newer than the backup will read as a rewrite. To avoid it, before "
+        "starting cairnd remove " +
+        target.string() +
+        " and restore again with --after-seq N, N being the lost hub's last "
+        "audit seq (at least the newest seq in members' saved GET "
+        "/v1/audit/checkpoints answers)");
+  }
   RemoveWithSidecars(staged.string() + "-journal");
   if (auto s = SyncPath(staged, false); !s) return fail(s.error());
 

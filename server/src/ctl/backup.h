@@ -55,6 +55,12 @@ struct RestoreOptions {
   // Replace an existing database (kept as cairn.db.replaced-<UTC time>).
   // Default: false (refuse).
   bool force = false;
+  // When there is no database to replace (a lost disk): the lost hub's
+  // last audit seq, so that the restore entry declares the entries after
+  // the backup's as discarded and is numbered after them (no seq is used
+  // twice). Refused when a database is replaced (its own last seq is used)
+  // or when below the backup's last seq. Default: none (a warning).
+  std::optional<std::uint64_t> after_seq;
   // Verifies the audit chain of the staged copy before it is installed.
   // Default: none (the report says "not verified").
   AuditVerifier verify_audit;

@@ -67,7 +67,12 @@ AuditVerifier MakeAuditVerifier() {
     }
     if (!report->intact) {
       std::string hint;
-      if (!loaded || report->unverifiable) {
+      if (report->unsigned_restore_seq != 0) {
+        hint =
+            "; this backup was made after a restore that the hub had not "
+            "signed yet: use a backup made once the hub had run after that "
+            "restore, or an older one";
+      } else if (!loaded || report->unverifiable) {
         hint =
             "; the hub public keys in " + keys_dir.string() +
             (loaded ? std::string(" lack that key")
@@ -142,7 +147,10 @@ std::string RestoreEntryLine(const RestoreEntry& e) {
     return line + ", no database was replaced";
   }
   const std::uint64_t replaced_last = e.declared.replaced_last->seq;
-  line += ", the replaced database at " + std::to_string(replaced_last);
+  line += e.declared.replaced
+              ? ", the replaced database at " + std::to_string(replaced_last)
+              : ", no database was replaced, the lost one's at " +
+                    std::to_string(replaced_last) + " (--after-seq)";
   if (replaced_last > backup_last) {
     line += "; entries " + std::to_string(backup_last + 1) + " to " +
             std::to_string(replaced_last) + " are no longer in the log";
@@ -228,6 +236,7 @@ void AddBackupCommands(CLI::App& app, int* exit_code) {
     std::string restore_data_dir;
     std::string keys_dir;
     bool restore_json = false;
+    std::uint64_t after_seq = 0;
   };
   auto s = std::make_shared<State>();
 
@@ -258,9 +267,16 @@ void AddBackupCommands(CLI::App& app, int* exit_code) {
   restore->add_flag("--force", s->restore.force,
                     "Replace an existing database (kept as "
                     "cairn.db.replaced-<time>)");
+  CLI::Option* after_seq = restore->add_option(
+      "--after-seq", s->after_seq,
+      "With no database to replace (a lost disk): the lost hub's last audit "
+      "seq (at least the newest seq in members' saved GET "
+      "/v1/audit/checkpoints answers); the restore entry then declares the "
+      "entries after the backup's as discarded and no seq is used twice");
   restore->add_flag("--json", s->restore_json, "Print JSON instead of a table");
-  restore->callback([s, exit_code] {
+  restore->callback([s, exit_code, after_seq] {
     s->restore.from = s->from;
+    if (after_seq->count() > 0) s->restore.after_seq = s->after_seq;
     s->restore.data_dir = s->restore_data_dir;
     s->restore.keys_dir = s->keys_dir;
     s->restore.verify_audit = MakeAuditVerifier();

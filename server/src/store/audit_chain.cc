@@ -2,6 +2,10 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
+#include "server/src/store/sqlite_db.h"
+
 namespace cairn::server {
 namespace {
 
@@ -23,6 +27,29 @@ void PutText(std::vector<std::uint8_t>& out, std::string_view text) {
 }
 
 }  // namespace
+
+AuditHash ToAuditHash(std::span<const std::uint8_t> blob) {
+  AuditHash h{};
+  std::copy_n(blob.begin(), std::min(blob.size(), h.size()), h.begin());
+  return h;
+}
+
+Result<AuditHead> LastAuditEntry(Database& db, std::string* action) {
+  auto stmt = db.Prepare(
+      "SELECT seq, hash, at, action FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  AuditHead head;
+  if (action != nullptr) action->clear();
+  if (*row) {
+    head.seq = static_cast<std::uint64_t>(stmt->Int(0));
+    head.hash = ToAuditHash(stmt->Blob(1));
+    head.at = stmt->Int(2);
+    if (action != nullptr) *action = stmt->Text(3);
+  }
+  return head;
+}
 
 std::vector<std::uint8_t> EncodeAuditEntry(const AuditEntryFields& e) {
   std::vector<std::uint8_t> out;

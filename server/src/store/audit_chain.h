@@ -1,7 +1,8 @@
 // The audit log's canonical byte encodings: the bytes each entry's hash and
 // each checkpoint's signature cover (docs/protocol.md, "Audit log"). Shared
 // by the store, which writes the chain, and the offline verifier, which
-// recomputes it. Pure functions, thread-safe.
+// recomputes it. Pure functions, thread-safe, except LastAuditEntry, which
+// reads a database.
 #ifndef CAIRN_SERVER_STORE_AUDIT_CHAIN_H_
 #define CAIRN_SERVER_STORE_AUDIT_CHAIN_H_
 
@@ -12,9 +13,33 @@
 #include <string_view>
 #include <vector>
 
+#include "cairn/result.h"
+
 namespace cairn::server {
 
+class Database;
+
 using AuditHash = std::array<std::uint8_t, 32>;
+
+// The action of the entry `cairnctl restore` appends to a restored log
+// (server/src/audit/audit_restore.h).
+inline constexpr std::string_view kRestoreAction = "hub.restore";
+
+// A hash read from the database: its first 32 bytes, zero-padded if
+// shorter.
+AuditHash ToAuditHash(std::span<const std::uint8_t> blob);
+
+// The last entry of an audit log (seq 0: the log is empty).
+struct AuditHead {
+  std::uint64_t seq = 0;
+  AuditHash hash{};
+  std::int64_t at = 0;  // unix seconds; 0 when seq is 0
+};
+
+// The last entry of audit_log in `db` (seq 0 and action empty: the log is
+// empty); `action`, if given, receives its action. Thread-compatible (as
+// `db`).
+Result<AuditHead> LastAuditEntry(Database& db, std::string* action = nullptr);
 
 // The hashed fields of one audit_log row.
 struct AuditEntryFields {

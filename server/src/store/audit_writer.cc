@@ -1,31 +1,17 @@
 #include "server/src/store/audit_writer.h"
 
-#include <algorithm>
 #include <exception>
 
 namespace cairn::server {
-namespace {
-
-AuditHash ToHash(std::span<const std::uint8_t> blob) {
-  AuditHash h{};
-  std::copy_n(blob.begin(), std::min(blob.size(), h.size()), h.begin());
-  return h;
-}
-
-}  // namespace
 
 Status AuditWriter::Load(Database& db) {
   Head head;
+  std::string last_action;
   {
-    auto stmt =
-        db.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-    if (!stmt) return tl::unexpected(stmt.error());
-    auto row = stmt->Step();
-    if (!row) return tl::unexpected(row.error());
-    if (*row) {
-      head.seq = static_cast<std::uint64_t>(stmt->Int(0));
-      head.hash = ToHash(stmt->Blob(1));
-    }
+    auto last = LastAuditEntry(db, &last_action);
+    if (!last) return tl::unexpected(last.error());
+    head.seq = last->seq;
+    head.hash = last->hash;
   }
   {
     auto stmt =
@@ -42,11 +28,15 @@ Status AuditWriter::Load(Database& db) {
     auto stmt = db.Prepare(
         "SELECT at FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT 1");
     if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, static_cast<std::int64_t>(head.checkpoint_seq + 1));
+    stmt->Bind(1, static_cast<std::int64_t>(head.checkpoint_seq));
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
     if (*row) head.oldest_uncovered_at = stmt->Int(0);
   }
+  // A restore entry nobody has signed yet: the verifier does not trust its
+  // declaration until a checkpoint covers it, so sign at the first chance.
+  head.checkpoint_now =
+      head.seq > head.checkpoint_seq && last_action == kRestoreAction;
   committed_ = staged_ = head;
   return {};
 }
@@ -99,7 +89,7 @@ Status AuditWriter::CheckpointIfDue(Database& db, std::int64_t now) {
   const bool by_time =
       staged_.oldest_uncovered_at &&
       now - *staged_.oldest_uncovered_at >= options_.interval.count();
-  if (!by_count && !by_time) return {};
+  if (!by_count && !by_time && !staged_.checkpoint_now) return {};
 
   CheckpointSignature signature;
   try {
@@ -125,6 +115,7 @@ Status AuditWriter::CheckpointIfDue(Database& db, std::int64_t now) {
   if (auto s = stmt->Run(); !s) return s;
   staged_.checkpoint_seq = staged_.seq;
   staged_.oldest_uncovered_at.reset();
+  staged_.checkpoint_now = false;
   return {};
 }
 

@@ -31,6 +31,9 @@ class AuditWriter {
   explicit AuditWriter(Options options) : options_(std::move(options)) {}
 
   // Reads the chain head and the last checkpoint. Call once after opening.
+  // If the log ends in a restore entry (kRestoreAction) that no checkpoint
+  // covers, the next CheckpointIfDue signs one whatever the interval, so
+  // that the restore's declaration is vouched for promptly.
   Status Load(Database& db);
 
   // Appends `events` (in order) to the log. REQUIRES: inside a transaction.
@@ -55,6 +58,9 @@ class AuditWriter {
     std::uint64_t checkpoint_seq = 0;
     // `at` of the first entry after checkpoint_seq, if one exists.
     std::optional<std::int64_t> oldest_uncovered_at;
+    // Checkpoint at the next chance whatever the count and interval: the
+    // log opened ending in a restore entry no checkpoint covers.
+    bool checkpoint_now = false;
   };
 
   Options options_;

@@ -310,6 +310,8 @@ struct SqliteStoreOptions {
   // are not covered by one yet... Default: 1000.
   std::uint64_t checkpoint_every_entries = 1000;
   // ...or when the oldest uncovered entry is this old. Default: 1 h.
+  // A store that opens on a log ending in an unsigned restore entry
+  // ('cairnctl restore') signs at its first commit, whatever these say.
   std::chrono::seconds checkpoint_interval{std::chrono::hours(1)};
 
   // Retracted and expired signal rows (and their feed events) are purged
