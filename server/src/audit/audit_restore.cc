@@ -116,9 +116,8 @@ Result<RestoreDeclaration> ParseRestoreDetails(std::string_view details) {
     return tl::unexpected(BadDetails("not a JSON object"));
   }
   RestoreDeclaration d;
-  if (auto b = doc.FindMember("backup");
-      b != doc.MemberEnd() && b->value.IsString()) {
-    d.backup = b->value.GetString();
+  if (doc.HasMember("backup") && doc["backup"].IsString()) {
+    d.backup = doc["backup"].GetString();
   }
   auto backup_last = ParseHead(doc, "backup_last");
   if (!backup_last) return tl::unexpected(backup_last.error());
@@ -126,9 +125,8 @@ Result<RestoreDeclaration> ParseRestoreDetails(std::string_view details) {
     return tl::unexpected(BadDetails("\"backup_last_seq\" is null"));
   }
   d.backup_last = **backup_last;
-  if (auto r = doc.FindMember("replaced");
-      r != doc.MemberEnd() && r->value.IsString()) {
-    d.replaced = r->value.GetString();
+  if (doc.HasMember("replaced") && doc["replaced"].IsString()) {
+    d.replaced = doc["replaced"].GetString();
   }
   auto replaced_last =
       ParseHead(doc, "replaced_last", /*known=*/d.replaced.has_value());

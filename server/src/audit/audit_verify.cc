@@ -334,12 +334,13 @@ Result<AuditVerifyReport> VerifyAuditLog(
       if (!c.held) {
         // The hub's own checkpoints come with the backup, which ends
         // before the gap: one inside it was added afterwards.
-        fail_since_vouched(
-            at + "it covers entry " + std::to_string(c.seq) +
-            ", which the restore at seq " + std::to_string(restore->seq) +
-            " (" + when +
-            ") discarded; the hub's own checkpoints never cover discarded "
-            "entries, so this one was added to the log afterwards");
+        std::string why = at;
+        why += "it covers entry " + std::to_string(c.seq);
+        why += ", which the restore at seq " + std::to_string(restore->seq);
+        why += " (" + when + ") discarded; the hub's own checkpoints never ";
+        why += "cover discarded entries, so this one was added to the log ";
+        why += "afterwards";
+        fail_since_vouched(why);
         break;
       }
       // Proof of what the hub held before the restore: genuine if signed,
