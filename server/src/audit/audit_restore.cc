@@ -201,23 +201,9 @@ Result<RestoreEntry> AppendRestoreEntry(const fs::path& db_path,
   fields.details = details;
   fields.result = "ok";
   fields.prev_hash = entry.declared.backup_last.hash;  // zeros for seq 0
-  const AuditHash hash = HashAuditEntry(fields);
-  auto insert = (*db)->Prepare(
-      "INSERT INTO audit_log (seq, at, actor, fingerprint, request_id,"
-      " action, details, result, prev_hash, hash)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-  if (!insert) return rollback(insert.error());
-  insert->Bind(1, static_cast<std::int64_t>(fields.seq))
-      .Bind(2, fields.at)
-      .Bind(3, fields.actor)
-      .Bind(4, fields.fingerprint)
-      .Bind(5, fields.request_id)
-      .Bind(6, fields.action)
-      .Bind(7, fields.details)
-      .Bind(8, fields.result)
-      .BindBlob(9, fields.prev_hash)
-      .BindBlob(10, hash);
-  if (auto s = insert->Run(); !s) return rollback(s.error());
+  if (auto inserted = AppendAuditEntry(**db, fields); !inserted) {
+    return rollback(inserted.error());
+  }
   if (auto s = (*db)->Exec("COMMIT"); !s) return rollback(s.error());
   return entry;
 }

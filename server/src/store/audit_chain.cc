@@ -51,6 +51,27 @@ Result<AuditHead> LastAuditEntry(Database& db, std::string* action) {
   return head;
 }
 
+Result<AuditHash> AppendAuditEntry(Database& db, const AuditEntryFields& e) {
+  const AuditHash hash = HashAuditEntry(e);
+  auto stmt = db.Prepare(
+      "INSERT INTO audit_log (seq, at, actor, fingerprint, request_id,"
+      " action, details, result, prev_hash, hash)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, static_cast<std::int64_t>(e.seq))
+      .Bind(2, e.at)
+      .Bind(3, e.actor)
+      .Bind(4, e.fingerprint)
+      .Bind(5, e.request_id)
+      .Bind(6, e.action)
+      .Bind(7, e.details)
+      .Bind(8, e.result)
+      .BindBlob(9, e.prev_hash)
+      .BindBlob(10, hash);
+  if (auto s = stmt->Run(); !s) return tl::unexpected(s.error());
+  return hash;
+}
+
 std::vector<std::uint8_t> EncodeAuditEntry(const AuditEntryFields& e) {
   std::vector<std::uint8_t> out;
   out.reserve(kEntryDomain.size() + 16 + 6 * 4 + e.actor.size() +

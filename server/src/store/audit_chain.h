@@ -62,6 +62,11 @@ std::vector<std::uint8_t> EncodeAuditEntry(const AuditEntryFields& entry);
 // SHA-256 (libsodium) of EncodeAuditEntry(entry).
 AuditHash HashAuditEntry(const AuditEntryFields& entry);
 
+// Hashes `entry` and inserts it as an audit_log row of `db` (inside the
+// caller's transaction); returns its hash. The one writer of audit rows, for
+// the hub's writer and cairnctl restore alike.
+Result<AuditHash> AppendAuditEntry(Database& db, const AuditEntryFields& entry);
+
 // The bytes a checkpoint signature covers: "cairn-audit-checkpoint-v1",
 // seq, head_hash, at, key_id, encoded as in EncodeAuditEntry.
 std::vector<std::uint8_t> EncodeCheckpointMessage(std::uint64_t seq,

@@ -57,25 +57,10 @@ Status AuditWriter::Append(Database& db, const std::vector<AuditEvent>& events,
     fields.details = event.details;
     fields.result = event.result;
     fields.prev_hash = staged_.hash;
-    const AuditHash hash = HashAuditEntry(fields);
-    auto stmt = db.Prepare(
-        "INSERT INTO audit_log (seq, at, actor, fingerprint, request_id,"
-        " action, details, result, prev_hash, hash)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, static_cast<std::int64_t>(fields.seq))
-        .Bind(2, fields.at)
-        .Bind(3, fields.actor)
-        .Bind(4, fields.fingerprint)
-        .Bind(5, fields.request_id)
-        .Bind(6, fields.action)
-        .Bind(7, fields.details)
-        .Bind(8, fields.result)
-        .BindBlob(9, fields.prev_hash)
-        .BindBlob(10, hash);
-    if (auto s = stmt->Run(); !s) return s;
+    auto hash = AppendAuditEntry(db, fields);
+    if (!hash) return tl::unexpected(hash.error());
     staged_.seq = fields.seq;
-    staged_.hash = hash;
+    staged_.hash = *hash;
     if (!staged_.oldest_uncovered_at) staged_.oldest_uncovered_at = fields.at;
   }
   return {};
