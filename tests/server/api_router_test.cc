@@ -329,6 +329,42 @@ TEST_CASE("suspension and revocation take effect on the very next request",
   CHECK(f.Get("/v1/me", fresh).status == 200);
 }
 
+TEST_CASE(
+    "a request whose body was skipped as refused is never served, even if "
+    "the caller was resumed in between",
+    "[api][auth]") {
+  ApiFixture f;
+  // What the transport asks before reading a large body.
+  CHECK(f.WantsBody(http::verb::post, "/v1/signals", kAlphaFp));
+  CHECK_FALSE(f.WantsBody(http::verb::post, "/v1/signals", kSuspendedFp));
+  CHECK_FALSE(f.WantsBody(http::verb::post, "/v1/signals", kUnknownFp));
+  CHECK_FALSE(f.WantsBody(http::verb::post, "/v1/signals", kAlphaFp,
+                          {{"Content-Type", "text/plain"}}));
+
+  // Still refused when the body is skipped: the same answer Handle gives.
+  Response r = f.CallSkippedBody(http::verb::post, "/v1/signals", kSuspendedFp);
+  CHECK(r.status == 403);
+  CHECK(Contains(r.ErrorBody().message, "'gamma' is suspended"));
+
+  // The operator resumes gamma between WantsBody and the answer: the body
+  // is gone, so the request must not reach the submit handler (which
+  // would answer 400 for an empty body), and gamma is told to resend.
+  REQUIRE(f.Post("/v1/admin/members/gamma/resume", "{}", kOperatorFp).status ==
+          200);
+  const auto before = TakeSnapshot(f);
+  for (const char* target :
+       {"/v1/signals", "/v1/query", "/v1/signals/retract"}) {
+    CAPTURE(target);
+    r = f.CallSkippedBody(http::verb::post, target, kSuspendedFp);
+    CHECK(r.status == 503);
+    CHECK(r.ErrorCode() == "unavailable");
+    CHECK(Contains(r.ErrorBody().message, "send the request again"));
+  }
+  CHECK(TakeSnapshot(f) == before);
+  // And gamma's next request is served as usual.
+  CHECK(f.Post("/v1/query", QueryBody({1}), kSuspendedFp).status == 200);
+}
+
 TEST_CASE("roles: every endpoint refuses members without its role",
           "[api][auth]") {
   ApiFixture f;

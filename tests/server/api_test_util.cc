@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <future>
@@ -157,17 +158,61 @@ Response ApiFixture::Call(http::verb method, const std::string& target,
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.prepare_payload();
+  return Answer(std::move(request), fingerprint, false);
+}
+
+namespace {
+
+HttpRequest HeaderOnly(http::verb method, const std::string& target,
+                       Headers headers) {
+  HttpRequest request{method, target, 11};
+  const bool has_type = std::any_of(
+      headers.begin(), headers.end(),
+      [](const auto& h) { return Lower(h.first) == "content-type"; });
+  if ((method == http::verb::post || method == http::verb::put) && !has_type) {
+    headers.emplace_back("Content-Type", "application/json");
+  }
+  for (const auto& [name, value] : headers) request.set(name, value);
+  return request;
+}
+
+}  // namespace
+
+bool ApiFixture::WantsBody(http::verb method, const std::string& target,
+                           const std::string& fingerprint, Headers headers) {
+  HttpRequest request = HeaderOnly(method, target, std::move(headers));
+  request.content_length(100);
+  return router_->WantsBody(
+      request.base(),
+      PeerIdentity{fingerprint, "CN=api-test", "127.0.0.1:40000"});
+}
+
+Response ApiFixture::CallSkippedBody(http::verb method,
+                                     const std::string& target,
+                                     const std::string& fingerprint,
+                                     Headers headers) {
+  HttpRequest request = HeaderOnly(method, target, std::move(headers));
+  request.content_length(100);
+  return Answer(std::move(request), fingerprint, true);
+}
+
+Response ApiFixture::Answer(HttpRequest request, const std::string& fingerprint,
+                            bool body_skipped) {
   PeerIdentity peer{fingerprint, "CN=api-test", "127.0.0.1:40000"};
 
   auto promise = std::make_shared<std::promise<HttpResponse>>();
   auto future = promise->get_future();
   auto answered = std::make_shared<std::atomic<int>>(0);
-  router_->Handle(std::move(request), peer,
-                  [promise, answered](HttpResponse response) {
-                    if (answered->fetch_add(1) == 0) {
-                      promise->set_value(std::move(response));
-                    }
-                  });
+  auto respond = [promise, answered](HttpResponse response) {
+    if (answered->fetch_add(1) == 0) {
+      promise->set_value(std::move(response));
+    }
+  };
+  if (body_skipped) {
+    router_->HandleSkippedBody(std::move(request), peer, std::move(respond));
+  } else {
+    router_->Handle(std::move(request), peer, std::move(respond));
+  }
   Response out;
   if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     out.body = "<no answer within 10 s>";

@@ -115,6 +115,51 @@ TEST_CASE("a body over the limit gets 413 before it is sent") {
   CHECK(handler.calls() == 1);
 }
 
+// Refuses bodies sent to "/refuse" before they are read, as the API does
+// for callers it refuses anyway, and records which entry point answered.
+class RefusingHandler : public EchoHandler {
+ public:
+  bool WantsBody(const HttpRequestHeader& header,
+                 const PeerIdentity&) override {
+    return header.target() != "/refuse";
+  }
+  void Handle(HttpRequest request, const PeerIdentity& peer,
+              std::function<void(HttpResponse)> respond) override {
+    handled_bodies_.push_back(request.body().size());
+    EchoHandler::Handle(std::move(request), peer, std::move(respond));
+  }
+  void HandleSkippedBody(HttpRequest request, const PeerIdentity&,
+                         std::function<void(HttpResponse)> respond) override {
+    skipped_bodies_.push_back(request.body().size());
+    HttpResponse response{boost::beast::http::status::forbidden, 11};
+    response.body() = "refused";
+    respond(std::move(response));
+  }
+  // Touched only from the connection's strand, one request at a time here.
+  std::vector<std::size_t> handled_bodies_;
+  std::vector<std::size_t> skipped_bodies_;
+};
+
+TEST_CASE(
+    "a large body the handler does not want is skipped and answered by "
+    "HandleSkippedBody, never by Handle") {
+  auto pki = MakePki();
+  RefusingHandler handler;
+  RunningServer server(TestTransportConfig(*pki), handler);
+  // Over the size up to which bodies are read without asking (64 KiB).
+  const std::string body(100000, 'x');
+  const CommandResult refused =
+      Curl(*pki, "alpha", server.port(), "/refuse", {"--data-binary", body});
+  CAPTURE(refused.out, refused.err);
+  CHECK(refused.out.find("status=403") != std::string::npos);
+  const CommandResult served =
+      Curl(*pki, "alpha", server.port(), "/echo", {"--data-binary", body});
+  CAPTURE(served.out, served.err);
+  CHECK(served.out.find("status=200") != std::string::npos);
+  CHECK(handler.skipped_bodies_ == std::vector<std::size_t>{0});
+  CHECK(handler.handled_bodies_ == std::vector<std::size_t>{body.size()});
+}
+
 TEST_CASE("malformed HTTP gets 400 with a JSON error body") {
   auto pki = MakePki();
   EchoHandler handler;

@@ -229,6 +229,17 @@ bool ApiRouter::WantsBody(const HttpRequestHeader& header,
 
 void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
                        std::function<void(HttpResponse)> respond) {
+  Dispatch(std::move(request), peer, std::move(respond), false);
+}
+
+void ApiRouter::HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
+                                  std::function<void(HttpResponse)> respond) {
+  Dispatch(std::move(request), peer, std::move(respond), true);
+}
+
+void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,
+                         std::function<void(HttpResponse)> respond,
+                         bool body_skipped) {
   auto call = std::make_shared<Call>();
   call->start = options_.steady_now();
   call->steady_now = options_.steady_now;
@@ -283,6 +294,14 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
   if (auto refusal =
           CheckCaller(call->route, call->request, peer, call->member)) {
     call->Fail(refusal->code, std::move(refusal->message));
+    return;
+  }
+  if (body_skipped) {
+    call->Fail(ErrorCode::kUnavailable,
+               "this caller's standing with the hub changed while the "
+               "request was being read (for example the operator resumed "
+               "the member), and its body was not kept; send the request "
+               "again");
     return;
   }
 

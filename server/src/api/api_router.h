@@ -86,6 +86,8 @@ class ApiRouter final : public RequestHandler {
               std::function<void(HttpResponse)> respond) override;
   bool WantsBody(const HttpRequestHeader& header,
                  const PeerIdentity& peer) override;
+  void HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
+                         std::function<void(HttpResponse)> respond) override;
 
   // Waits for the reads already handed to the read threads (reports,
   // stream pages) to finish, then releases the report source (and so its
@@ -111,6 +113,12 @@ class ApiRouter final : public RequestHandler {
                                      const HttpRequestHeader& header,
                                      const PeerIdentity& peer,
                                      AuthenticatedMember& member) const;
+
+  // Handle and HandleSkippedBody: with `body_skipped`, a caller that
+  // passes CheckCaller now (it did not when WantsBody asked) gets a
+  // retryable 503 instead of being served without its body.
+  void Dispatch(HttpRequest request, const PeerIdentity& peer,
+                std::function<void(HttpResponse)> respond, bool body_skipped);
 
   // Endpoint handlers. Each ends the call exactly once, possibly later from
   // the store's writer thread.

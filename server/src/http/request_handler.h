@@ -61,16 +61,28 @@ class RequestHandler {
   // Called once the request header is read, before the body: false when
   // the request will be refused whatever its body holds (an unregistered,
   // revoked or suspended caller, a missing role, a wrong content type, an
-  // unknown endpoint). The transport then skips the body, hands Handle()
-  // the request with an empty body, and closes the connection after the
-  // answer, so such callers cannot make the hub buffer bodies. Handle()
-  // must answer it with the refusal. Must not block; same threads as
-  // Handle. Default: true.
+  // unknown endpoint). The transport then skips the body, hands the
+  // request with an empty body to HandleSkippedBody() instead of Handle(),
+  // and closes the connection after the answer, so such callers cannot
+  // make the hub buffer bodies. Must not block; same threads as Handle.
+  // Default: true.
   virtual bool WantsBody(const HttpRequestHeader& header,
                          const PeerIdentity& peer) {
     (void)header;
     (void)peer;
     return true;
+  }
+
+  // Answers a request whose body was skipped after WantsBody() returned
+  // false. Must refuse it: the request's body is gone, so even if the
+  // caller's standing changed since WantsBody() (an operator resumed the
+  // member in between, say) it must not be served, and such an answer
+  // should tell the caller to send the request again. Same contract as
+  // Handle(). Default: Handle(), for handlers whose WantsBody() is always
+  // true.
+  virtual void HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
+                                 std::function<void(HttpResponse)> respond) {
+    Handle(std::move(request), peer, std::move(respond));
   }
 };
 

@@ -218,21 +218,29 @@ class PendingResponse {
 template <typename Token>
 auto AsyncHandle(std::shared_ptr<ServerState> state, HttpRequest request,
                  const PeerIdentity& peer, ConnectionControl* control,
-                 Token&& token) {
+                 bool body_skipped, Token&& token) {
   return asio::async_initiate<Token, void(HttpResponse)>(
       [](auto handler, std::shared_ptr<ServerState> state, HttpRequest request,
-         const PeerIdentity* peer, ConnectionControl* control) {
+         const PeerIdentity* peer, ConnectionControl* control,
+         bool body_skipped) {
         using Pending = PendingResponse<decltype(handler)>;
         auto pending = std::make_shared<Pending>(std::move(handler), state);
         control->abandon = [weak = std::weak_ptr<Pending>(pending)] {
           if (auto alive = weak.lock()) alive->Abandon();
         };
-        state->handler().Handle(std::move(request), *peer,
-                                [pending](HttpResponse response) {
-                                  pending->Respond(std::move(response));
-                                });
+        auto respond = [pending](HttpResponse response) {
+          pending->Respond(std::move(response));
+        };
+        if (body_skipped) {
+          state->handler().HandleSkippedBody(std::move(request), *peer,
+                                             std::move(respond));
+        } else {
+          state->handler().Handle(std::move(request), *peer,
+                                  std::move(respond));
+        }
       },
-      token, std::move(state), std::move(request), &peer, control);
+      token, std::move(state), std::move(request), &peer, control,
+      body_skipped);
 }
 
 std::string FormatEndpoint(const tcp::endpoint& endpoint) {
@@ -419,8 +427,9 @@ asio::awaitable<void> ServeRequests(Stream& stream,
                         "connections (keep-alive) or close idle ones",
                         config.limits.max_connections_per_member));
       } else {
-        response = co_await AsyncHandle(state, parser.release(), peer, &control,
-                                        asio::use_awaitable);
+        response =
+            co_await AsyncHandle(state, parser.release(), peer, &control,
+                                 /*body_skipped=*/true, asio::use_awaitable);
         control.abandon = nullptr;
       }
       response.version(version);
@@ -489,8 +498,9 @@ asio::awaitable<void> ServeRequests(Stream& stream,
           "this plain-HTTP listener serves only GET /metrics; use the TLS "
           "listener for the API");
     } else {
-      response = co_await AsyncHandle(state, std::move(request), peer, &control,
-                                      asio::use_awaitable);
+      response =
+          co_await AsyncHandle(state, std::move(request), peer, &control,
+                               /*body_skipped=*/false, asio::use_awaitable);
       control.abandon = nullptr;
     }
     response.version(version);
