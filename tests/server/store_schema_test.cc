@@ -54,6 +54,75 @@ TEST_CASE(
   CHECK((*store)->ListKinds().size() == 5);
 }
 
+TEST_CASE(
+    "the store records each OPRF epoch's public key, and replaces a "
+    "changed one") {
+  TempDir dir;
+  ManualClock clock;
+  const auto path = dir.path() / "hub.db";
+  auto key = [](std::uint8_t fill) {
+    oprf::Element e;
+    e.fill(fill);
+    return e;
+  };
+  auto recorded = [&](std::int64_t epoch) {
+    auto db = Database::Open(path, false, true, std::chrono::milliseconds(100));
+    REQUIRE(db.has_value());
+    auto stmt = (*db)->Prepare(
+        "SELECT hex(public_key) || '@' || recorded_at FROM oprf_keys"
+        " WHERE epoch = ?1");
+    REQUIRE(stmt.has_value());
+    stmt->Bind(1, epoch);
+    auto row = stmt->Step();
+    REQUIRE(row.has_value());
+    return *row ? stmt->Text(0) : std::string("none");
+  };
+  const std::string at0 =
+      "@" + std::to_string(clock.Now().time_since_epoch().count());
+  {
+    auto o = OptionsIn(dir, clock);
+    o.voprf_epochs = {1};
+    o.voprf_public_keys = {{1, key(0x11)}};
+    auto store = OpenSqliteStore(o);
+    REQUIRE(store.has_value());
+  }
+  CHECK(recorded(1) == std::string(64, '1') + at0);
+  CHECK(recorded(2) == "none");
+
+  clock.Advance(std::chrono::hours(1));
+  const std::string at1 =
+      "@" + std::to_string(clock.Now().time_since_epoch().count());
+  {
+    // Same key for epoch 1 (its record keeps its time), a new epoch 2.
+    auto o = OptionsIn(dir, clock);
+    o.voprf_epochs = {1, 2};
+    o.voprf_public_keys = {{1, key(0x11)}, {2, key(0x22)}};
+    REQUIRE(OpenSqliteStore(o).has_value());
+  }
+  CHECK(recorded(1) == std::string(64, '1') + at0);
+  CHECK(recorded(2) == std::string(64, '2') + at1);
+
+  clock.Advance(std::chrono::hours(1));
+  const std::string at2 =
+      "@" + std::to_string(clock.Now().time_since_epoch().count());
+  {
+    // A changed key for epoch 2 (allowed by the caller) replaces the record.
+    auto o = OptionsIn(dir, clock);
+    o.voprf_public_keys = {{2, key(0xAB)}};
+    REQUIRE(OpenSqliteStore(o).has_value());
+  }
+  CHECK(recorded(1) == std::string(64, '1') + at0);
+  std::string ab;
+  for (int i = 0; i < 32; ++i) ab += "AB";
+  CHECK(recorded(2) == ab + at2);
+
+  {
+    // A store opened without keys (cairnctl) leaves the records alone.
+    REQUIRE(OpenSqliteStore(OptionsIn(dir, clock)).has_value());
+  }
+  CHECK(recorded(1) == std::string(64, '1') + at0);
+}
+
 TEST_CASE("Close leaves every committed write in the database file") {
   StoreFixture f;
   REQUIRE(testing::SubmitOne(f.store(), "alpha", testing::Signal(1)));

@@ -395,6 +395,7 @@ TEST_CASE(
   }
   testing::ExecSql(db, "UPDATE idempotency SET results = '" + quoted +
                            "'; DROP TABLE seq_floors;"
+                           " DROP TABLE oprf_keys;"
                            " ALTER TABLE dispositions DROP COLUMN notified_seq;"
                            " PRAGMA user_version = 5");
 

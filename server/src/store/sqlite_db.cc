@@ -356,6 +356,17 @@ const std::vector<std::vector<const char*>>& Migrations() {
           " seq INTEGER NOT NULL) WITHOUT ROWID",
           "ALTER TABLE dispositions ADD COLUMN notified_seq INTEGER",
       },
+      // 8: the public key of each OPRF key epoch the hub has served with,
+      // so that a key directory other than the one this database's
+      // voprf-v1 signals were made with (another hub's, or an epoch made
+      // again after the directory was lost) is refused at start-up instead
+      // of matching nothing (key_use.h).
+      {
+          "CREATE TABLE oprf_keys ("
+          " epoch INTEGER PRIMARY KEY,"
+          " public_key BLOB NOT NULL,"
+          " recorded_at INTEGER NOT NULL)",
+      },
   };
   return kSteps;
 }

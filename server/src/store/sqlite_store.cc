@@ -120,6 +120,7 @@ class SqliteStore final : public Store {
     if (auto s = MigrateSchema(*writer_db_); !s) return s;
     if (auto s = audit_.Load(*writer_db_); !s) return s;
     audit_head_seq_.store(audit_.head_seq(), std::memory_order_relaxed);
+    if (auto s = RecordOprfKeys(); !s) return s;
     if (!options_.writer_setup_sql_for_testing.empty()) {
       if (auto s = writer_db_->Exec(options_.writer_setup_sql_for_testing);
           !s) {
@@ -148,6 +149,35 @@ class SqliteStore final : public Store {
     if (auto s = writes_->Load(*writer_db_); !s) return s;
     writer_ = std::thread([this] { WriterLoop(); });
     return {};
+  }
+
+  // Records the public key of each OPRF epoch the hub opens with, or
+  // replaces a different one (key_use.h has refused that already unless
+  // the operator allowed new keys), in one transaction.
+  Status RecordOprfKeys() {
+    if (options_.voprf_public_keys.empty()) return {};
+    if (auto s = writer_db_->Exec("BEGIN IMMEDIATE"); !s) return s;
+    Status status;
+    const std::int64_t now = ToUnix(options_.clock());
+    for (const auto& [epoch, key] : options_.voprf_public_keys) {
+      auto record = writer_db_->Prepare(
+          "INSERT INTO oprf_keys (epoch, public_key, recorded_at)"
+          " VALUES (?1, ?2, ?3) ON CONFLICT (epoch) DO UPDATE SET"
+          " public_key = excluded.public_key,"
+          " recorded_at = excluded.recorded_at"
+          " WHERE public_key != excluded.public_key");
+      status = record ? record->Bind(1, static_cast<std::int64_t>(epoch))
+                            .BindBlob(2, key)
+                            .Bind(3, now)
+                            .Run()
+                      : Status(tl::unexpected(record.error()));
+      if (!status) break;
+    }
+    if (!status) {
+      (void)writer_db_->Exec("ROLLBACK");
+      return status;
+    }
+    return writer_db_->Exec("COMMIT");
   }
 
   // ---- Members -----------------------------------------------------------

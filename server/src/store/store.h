@@ -25,12 +25,14 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cairn/oprf.h"
 #include "cairn/result.h"
 #include "server/src/store/records.h"
 
@@ -291,6 +293,11 @@ struct SqliteStoreOptions {
   // (submit) or never matches (query). Empty: any epoch (for stores opened
   // without the OPRF keys, as cairnctl does). Default: empty.
   std::vector<std::uint32_t> voprf_epochs;
+  // The public key of each of those epochs, recorded in the database when
+  // the store opens (a changed key replaces the recorded one: the caller
+  // has checked it against the record first, see key_use.h). Empty:
+  // nothing recorded. Default: empty.
+  std::map<std::uint32_t, oprf::Element> voprf_public_keys;
 
   // Idempotency keys are honoured this long. Default: 24 h.
   std::chrono::seconds idempotency_window{std::chrono::hours(24)};
