@@ -170,10 +170,17 @@ class HubPool final : public Connection {
   Result<std::unique_ptr<PooledStream>> Open() {
     auto stream = std::make_unique<PooledStream>(tls_);
     auto& ssl_stream = stream->stream_;
-    ssl_stream.set_verify_callback(ssl::host_name_verification(address_.host));
-    if (!SSL_set_tlsext_host_name(ssl_stream.native_handle(),
+    // OpenSSL checks the name itself (a DNS name, or an IP address written
+    // as one) as part of verifying the chain, rather than a verify callback,
+    // so that a mismatch is kept as X509_V_ERR_HOSTNAME_MISMATCH or
+    // X509_V_ERR_IP_ADDRESS_MISMATCH and can be told apart from a
+    // certificate another CA signed.
+    if (!SSL_set1_host(ssl_stream.native_handle(), address_.host.c_str()) ||
+        !SSL_set_tlsext_host_name(ssl_stream.native_handle(),
                                   address_.host.c_str())) {
-      return MakeError(ErrorCode::kInternal, "cannot set the TLS server name");
+      return MakeError(
+          ErrorCode::kInternal,
+          "cannot set the TLS server name '" + address_.host + "'");
     }
     tcp::resolver resolver(stream->io_);
     error_code ec;
@@ -201,6 +208,9 @@ class HubPool final : public Connection {
     });
     if (auto refused = CertificateRefused(ec)) return *refused;
     if (ec) {
+      if (auto mismatch = HostMismatch(ssl_stream.native_handle())) {
+        return *mismatch;
+      }
       return MakeError(
           ErrorCode::kUnavailable,
           "TLS handshake with " + options_.hub_url +
@@ -320,6 +330,32 @@ class HubPool final : public Connection {
             "); check that cert_file is the certificate the hub operator "
             "registered, signed by the CA the hub trusts, in date, not "
             "revoked and with the clientAuth usage");
+  }
+
+  // A hub certificate that is not issued for the host in the hub URL, as a
+  // permission error like a pin mismatch: retrying cannot help, and the
+  // error names the names the certificate does hold so that the user can
+  // tell a wrong URL from a wrong certificate.
+  std::optional<tl::unexpected<Error>> HostMismatch(SSL* ssl) const {
+    const long result = SSL_get_verify_result(ssl);
+    if (result != X509_V_ERR_HOSTNAME_MISMATCH &&
+        result != X509_V_ERR_IP_ADDRESS_MISMATCH) {
+      return std::nullopt;
+    }
+    std::string names = "no names that could be read";
+    // The chain the hub sent is kept although it was refused.
+    STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+    if (chain != nullptr && sk_X509_num(chain) > 0) {
+      names = SubjectAltNames(sk_X509_value(chain, 0));
+    }
+    return MakeError(
+        ErrorCode::kPermissionDenied,
+        "the hub's certificate is not valid for host '" + address_.host +
+            "', the host in the hub URL " + options_.hub_url +
+            " (it is for: " + names +
+            "); check the hub URL (ClientOptions::hub_url, cairn's --hub) "
+            "and use one of the certificate's names, or ask the hub operator "
+            "for a certificate that names this host");
   }
 
   ClientOptions options_;
