@@ -211,6 +211,9 @@ class HubPool final : public Connection {
       if (auto mismatch = HostMismatch(ssl_stream.native_handle())) {
         return *mismatch;
       }
+      if (auto refused = HubCertificateRefused(ssl_stream.native_handle())) {
+        return *refused;
+      }
       return MakeError(
           ErrorCode::kUnavailable,
           "TLS handshake with " + options_.hub_url +
@@ -356,6 +359,38 @@ class HubPool final : public Connection {
             "); check the hub URL (ClientOptions::hub_url, cairn's --hub) "
             "and use one of the certificate's names, or ask the hub operator "
             "for a certificate that names this host");
+  }
+
+  // The hub's certificate failed this client's checks for a reason other
+  // than its host name: name that reason. The generic message would also
+  // send the user to their own cert_file, which is not at fault here (an
+  // expired hub certificate read as "check that the hub accepts
+  // cert_file"). Still kUnavailable: an operator may renew it meanwhile.
+  std::optional<tl::unexpected<Error>> HubCertificateRefused(SSL* ssl) const {
+    const long result = SSL_get_verify_result(ssl);
+    if (result == X509_V_OK) return std::nullopt;
+    std::string advice;
+    switch (result) {
+      case X509_V_ERR_CERT_HAS_EXPIRED:
+        advice = "the hub operator must renew it";
+        break;
+      case X509_V_ERR_CERT_NOT_YET_VALID:
+        advice =
+            "check this machine's clock, or ask the hub operator when it "
+            "becomes valid";
+        break;
+      default:
+        advice =
+            "check that ca_file (" + options_.ca_file +
+            ") is the CA that signed the hub's certificate, or ask the hub "
+            "operator for that CA";
+        break;
+    }
+    return MakeError(ErrorCode::kUnavailable,
+                     "TLS handshake with " + options_.hub_url +
+                         " failed: the hub's certificate was refused (" +
+                         X509_verify_cert_error_string(result) + "); " +
+                         advice);
   }
 
   ClientOptions options_;
