@@ -413,6 +413,15 @@ int main(int argc, char** argv) {
       [&store_ref] { return double(store_ref.Stats().failed_wal_checkpoints); },
       [&store_ref] { return double(store_ref.Stats().match_settles); },
       [&store_ref] { return store_ref.Stats().match_settle_seconds; },
+      [&server_ref] {
+        using enum HandshakeFailureReason;
+        return TlsHandshakeFailureTotals{
+            .certificate = double(server_ref.HandshakeFailures(kCertificate)),
+            .timeout = double(server_ref.HandshakeFailures(kTimeout)),
+            .closed = double(server_ref.HandshakeFailures(kClosed)),
+            .other = double(server_ref.HandshakeFailures(kOther)),
+        };
+      },
   });
 
   {

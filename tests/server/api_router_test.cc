@@ -1011,6 +1011,28 @@ TEST_CASE("match settles are exported as counters that catch up",
   CHECK(Contains(text, "cairn_store_match_settle_seconds_total 0.375"));
 }
 
+TEST_CASE(
+    "failed TLS handshakes are exported as a counter by reason that catches "
+    "up",
+    "[api][happy]") {
+  HubMetrics metrics;
+  TlsHandshakeFailureTotals totals{
+      .certificate = 2, .timeout = 1, .closed = 4, .other = 3};
+  GaugeSources sources;
+  sources.tls_handshake_failures = [&] { return totals; };
+  metrics.SetGaugeSources(std::move(sources));
+  std::string text = metrics.Render();
+  const std::string name = "cairn_tls_handshake_failures_total";
+  CHECK(Contains(text, name + "{reason=\"certificate\"} 2\n"));
+  CHECK(Contains(text, name + "{reason=\"timeout\"} 1\n"));
+  CHECK(Contains(text, name + "{reason=\"closed\"} 4\n"));
+  CHECK(Contains(text, name + "{reason=\"other\"} 3\n"));
+  totals.certificate = 5;
+  text = metrics.Render();
+  CHECK(Contains(text, name + "{reason=\"certificate\"} 5\n"));
+  CHECK(Contains(text, name + "{reason=\"other\"} 3\n"));
+}
+
 TEST_CASE("the loopback metrics listener (no certificate) gets /metrics only",
           "[api][auth]") {
   ApiFixture f;

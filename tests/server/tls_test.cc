@@ -92,12 +92,19 @@ TEST_CASE(
     CHECK(result.out.find("HTTP/1.1") == std::string::npos);
   }
   CHECK(handler.calls() == 0);
+  // Each refusal is counted once, as a certificate failure.
+  using enum HandshakeFailureReason;
+  CHECK(server.WaitForHandshakeFailures(kCertificate, std::size(kRefused)) ==
+        std::size(kRefused));
+  CHECK(server.server().HandshakeFailures(kOther) == 0);
+  CHECK(server.server().HandshakeFailures(kTimeout) == 0);
   // The control: the same s_client call with a good certificate works.
   const CommandResult good =
       SClient(*pki, "alpha", server.port(), {}, kGetRequest);
   CAPTURE(good.err);
   CHECK(good.out.find("HTTP/1.1 200 OK") != std::string::npos);
   CHECK(good.out.find("TLSv1.3") != std::string::npos);
+  CHECK(server.server().HandshakeFailures(kCertificate) == std::size(kRefused));
 }
 
 TEST_CASE(
@@ -119,6 +126,11 @@ TEST_CASE(
         SClient(*pki, "alpha", server.port(), tls11, kGetRequest);
     CHECK(v11.out.find("HTTP/1.1") == std::string::npos);
     CHECK(handler.calls() == 0);
+    // Counted as neither a certificate nor a timeout.
+    CHECK(server.WaitForHandshakeFailures(HandshakeFailureReason::kOther, 2) ==
+          2);
+    CHECK(server.server().HandshakeFailures(
+              HandshakeFailureReason::kCertificate) == 0);
   }
   {
     TransportConfig config = TestTransportConfig(*pki);

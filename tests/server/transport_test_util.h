@@ -124,6 +124,17 @@ class RunningServer {
   }
   HubServer& server() { return *server_; }
   std::uint16_t port() const { return server_->ListenPorts().at(0); }
+  // Waits (bounded) until at least `n` handshakes have failed with
+  // `reason`, and returns how many have. A refusal the server decides after
+  // the handshake (no certificate, a protocol it does not speak) is counted
+  // after the client has seen it.
+  std::uint64_t WaitForHandshakeFailures(HandshakeFailureReason reason,
+                                         std::uint64_t n) const {
+    for (int i = 0; i < 1000 && server_->HandshakeFailures(reason) < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return server_->HandshakeFailures(reason);
+  }
 
  private:
   std::unique_ptr<HubServer> server_;

@@ -250,6 +250,19 @@ CurlReply RunningHub::Curl(const std::string& member, const std::string& method,
   return reply;
 }
 
+std::optional<double> RunningHub::Metric(const std::string& series) const {
+  const CurlReply reply = Curl("operator", "GET", "/metrics");
+  if (reply.status != 200) return std::nullopt;
+  const std::string needle = "\n" + series + " ";
+  const std::size_t at = ("\n" + reply.body).find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  try {
+    return std::stod(reply.body.substr(at + needle.size() - 1));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 Result<int> RunningHub::Stop() {
   if (!process_) return MakeError(ErrorCode::kInternal, "cairnd never started");
   process_->Kill(SIGTERM);

@@ -95,6 +95,12 @@ class RunningHub {
                  const std::string& path, const std::string& body = {},
                  const std::vector<std::string>& extra_args = {}) const;
 
+  // The value of `series` (a metric name with its labels as the hub prints
+  // them, e.g. `cairn_tls_handshake_failures_total{reason="timeout"}`)
+  // from GET /metrics, fetched with curl as the operator; nullopt if the
+  // request failed or the series is absent.
+  std::optional<double> Metric(const std::string& series) const;
+
   // Runs cairnctl with `args` followed by --hub/--cert/--key/--cacert for
   // the operator.
   CommandResult Ctl(const std::vector<std::string>& args) const;

@@ -73,6 +73,18 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
       counter("cairn_store_match_settle_seconds_total",
               "Writer time spent moving new matches' signals into "
               "match_signals");
+  auto& tls_failures =
+      prometheus::BuildCounter()
+          .Name("cairn_tls_handshake_failures_total")
+          .Help(
+              "TLS handshakes that failed, by reason: certificate (the "
+              "client's certificate was refused or missing), timeout, "
+              "closed (the client hung up), other")
+          .Register(*registry_);
+  tls_failures_certificate_ = &tls_failures.Add({{"reason", "certificate"}});
+  tls_failures_timeout_ = &tls_failures.Add({{"reason", "timeout"}});
+  tls_failures_closed_ = &tls_failures.Add({{"reason", "closed"}});
+  tls_failures_other_ = &tls_failures.Add({{"reason", "other"}});
 }
 
 void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
@@ -95,11 +107,14 @@ void HubMetrics::SetGaugeSources(GaugeSources sources) {
 namespace {
 
 // Brings a counter up to a running total kept elsewhere.
+void CatchUp(prometheus::Counter* counter, double total) {
+  const double behind = total - counter->Value();
+  if (behind > 0) counter->Increment(behind);
+}
+
 void CatchUp(prometheus::Counter* counter,
              const std::function<double()>& total) {
-  if (!total) return;
-  const double behind = total() - counter->Value();
-  if (behind > 0) counter->Increment(behind);
+  if (total) CatchUp(counter, total());
 }
 
 }  // namespace
@@ -111,6 +126,13 @@ std::string HubMetrics::Render() {
     CatchUp(failed_wal_checkpoints_, sources_.failed_wal_checkpoints);
     CatchUp(match_settles_, sources_.match_settles);
     CatchUp(match_settle_seconds_, sources_.match_settle_seconds);
+    if (sources_.tls_handshake_failures) {
+      const TlsHandshakeFailureTotals tls = sources_.tls_handshake_failures();
+      CatchUp(tls_failures_certificate_, tls.certificate);
+      CatchUp(tls_failures_timeout_, tls.timeout);
+      CatchUp(tls_failures_closed_, tls.closed);
+      CatchUp(tls_failures_other_, tls.other);
+    }
   }
   if (sources_.index_signals) index_signals_->Set(sources_.index_signals());
   if (sources_.open_connections) {

@@ -23,8 +23,18 @@
 
 namespace cairn::server {
 
+// Failed TLS handshakes since start, by the `reason` label of
+// cairn_tls_handshake_failures_total.
+struct TlsHandshakeFailureTotals {
+  double certificate = 0;
+  double timeout = 0;
+  double closed = 0;
+  double other = 0;
+};
+
 // Numbers read from elsewhere at scrape time (store, transport). The
-// checkpoint sources are running totals, exported as counters.
+// checkpoint sources and the TLS handshake failures are running totals,
+// exported as counters.
 struct GaugeSources {
   std::function<double()> index_signals;
   std::function<double()> open_connections;
@@ -33,6 +43,7 @@ struct GaugeSources {
   std::function<double()> failed_wal_checkpoints;
   std::function<double()> match_settles;
   std::function<double()> match_settle_seconds;
+  std::function<TlsHandshakeFailureTotals()> tls_handshake_failures;
 };
 
 class HubMetrics {
@@ -73,6 +84,10 @@ class HubMetrics {
   prometheus::Counter* failed_wal_checkpoints_;
   prometheus::Counter* match_settles_;
   prometheus::Counter* match_settle_seconds_;
+  prometheus::Counter* tls_failures_certificate_;
+  prometheus::Counter* tls_failures_timeout_;
+  prometheus::Counter* tls_failures_closed_;
+  prometheus::Counter* tls_failures_other_;
   // Render's catch-up of the counters read from sources_ (two scrapes at
   // once must not add the same difference twice).
   std::mutex render_mutex_;

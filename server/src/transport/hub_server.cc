@@ -217,6 +217,9 @@ void HubServer::Run() {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back(run);
   run();
   for (auto& thread : pool) thread.join();
+  // Failures held back by the log's rate limit are summed up now rather
+  // than never.
+  impl.state->handshake_failures().Flush();
 }
 
 void HubServer::Stop() {
@@ -241,6 +244,11 @@ std::optional<std::uint16_t> HubServer::MetricsPort() const {
 
 std::size_t HubServer::OpenConnections() const {
   return impl_->state->open_connections();
+}
+
+std::uint64_t HubServer::HandshakeFailures(
+    HandshakeFailureReason reason) const {
+  return impl_->state->handshake_failures().count(reason);
 }
 
 }  // namespace cairn::server

@@ -17,6 +17,7 @@
 
 #include "cairn/result.h"
 #include "http/request_handler.h"
+#include "transport/handshake_failures.h"
 #include "transport/server_config.h"
 
 namespace cairn::server {
@@ -57,6 +58,12 @@ class HubServer {
   std::optional<std::uint16_t> MetricsPort() const;
   // Connections open now (for metrics and tests).
   std::size_t OpenConnections() const;
+  // TLS handshakes that failed with `reason` since Create (for metrics and
+  // tests). A refused client certificate is counted before the client is
+  // told. Failures are also logged (see handshake_failures.h); the log's
+  // summary of the ones its rate limit held back comes at the latest when
+  // Run returns.
+  std::uint64_t HandshakeFailures(HandshakeFailureReason reason) const;
 
  private:
   struct Impl;

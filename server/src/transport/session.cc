@@ -5,6 +5,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
@@ -510,6 +511,69 @@ asio::awaitable<void> ServeRequests(Stream& stream,
   }
 }
 
+// Reports a connection's refused client certificate, from inside the
+// handshake (before the client hears of the refusal, so a client that
+// then reads the metric sees it counted).
+class HandshakeWatch final : public ClientCertificateWatcher {
+ public:
+  HandshakeWatch(HandshakeFailureLog& log, const std::string& peer)
+      : log_(log), peer_(peer) {}
+
+  void Refused(const RefusedClientCertificate& certificate) override {
+    if (reported_) return;
+    reported_ = true;
+    log_.Record(HandshakeFailure{
+        .peer = peer_,
+        .reason = HandshakeFailureReason::kCertificate,
+        .detail = certificate.reason,
+        .fingerprint = certificate.fingerprint,
+        .common_name = certificate.common_name,
+    });
+  }
+  bool reported() const { return reported_; }
+
+ private:
+  HandshakeFailureLog& log_;
+  const std::string& peer_;
+  bool reported_ = false;
+};
+
+// Records a handshake that failed with `ec` and was not reported by the
+// verify callback. The hub's own closes (a graceful or forced stop) are
+// not the client's failures and are not counted.
+void RecordHandshakeError(HandshakeFailureLog& log, const std::string& peer,
+                          const error_code& ec,
+                          std::chrono::milliseconds timeout) {
+  if (ec == asio::error::operation_aborted ||
+      ec == asio::error::bad_descriptor) {
+    spdlog::debug("TLS handshake with {} ended by the hub: {}", peer,
+                  ec.message());
+    return;
+  }
+  HandshakeFailure failure{.peer = peer};
+  std::string detail;
+  if (ec == beast::error::timeout) {
+    failure.reason = HandshakeFailureReason::kTimeout;
+    detail = fmt::format("timed out after {} ms", timeout.count());
+  } else if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+             ec == asio::error::broken_pipe ||
+             ec == ssl::error::stream_truncated) {
+    failure.reason = HandshakeFailureReason::kClosed;
+    detail = "the client closed the connection (" + ec.message() + ")";
+  } else if (ec.category() == asio::error::get_ssl_category() &&
+             ERR_GET_REASON(static_cast<unsigned long>(
+                 static_cast<unsigned int>(ec.value()))) ==
+                 SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+    failure.reason = HandshakeFailureReason::kCertificate;
+    detail = "the client sent no certificate";
+  } else {
+    failure.reason = HandshakeFailureReason::kOther;
+    detail = ec.message();
+  }
+  failure.detail = detail;
+  log.Record(failure);
+}
+
 }  // namespace
 
 asio::awaitable<void> RunTlsSession(tcp::socket socket,
@@ -521,7 +585,10 @@ asio::awaitable<void> RunTlsSession(tcp::socket socket,
     PeerIdentity peer;
     error_code ec;
     peer.remote_address = FormatEndpoint(socket.remote_endpoint(ec));
+    // Before the stream: its SSL points here until it is destroyed.
+    HandshakeWatch watch(state->handshake_failures(), peer.remote_address);
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    WatchClientCertificate(stream.native_handle(), &watch);
     beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
     control->stream = &lowest;
     if (state->stopping()) co_return;
@@ -531,8 +598,10 @@ asio::awaitable<void> RunTlsSession(tcp::socket socket,
         ssl::stream_base::server,
         asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      spdlog::debug("TLS handshake with {} failed: {}", peer.remote_address,
-                    ec.message());
+      if (!watch.reported()) {
+        RecordHandshakeError(state->handshake_failures(), peer.remote_address,
+                             ec, state->config().timeouts.handshake);
+      }
       co_return;
     }
     peer.fingerprint = PeerCertificateFingerprint(stream.native_handle());

@@ -15,6 +15,7 @@
 
 #include "http/request_handler.h"
 #include "transport/asio.h"
+#include "transport/handshake_failures.h"
 #include "transport/server_config.h"
 
 namespace cairn::server {
@@ -60,6 +61,12 @@ class ServerState {
   // All open connections, both budgets.
   std::size_t open_connections() const { return open_.load(); }
 
+  // Failed TLS handshakes: counted, and logged under a rate limit.
+  HandshakeFailureLog& handshake_failures() { return handshake_failures_; }
+  const HandshakeFailureLog& handshake_failures() const {
+    return handshake_failures_;
+  }
+
   // Counts a connection against its fingerprint; false if the member is at
   // max_connections_per_member (the count is then not taken).
   bool TryAddMember(const std::string& fingerprint);
@@ -99,6 +106,7 @@ class ServerState {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> io_closed_{false};
   std::weak_ptr<asio::io_context> io_;  // set once, before Run
+  HandshakeFailureLog handshake_failures_;
 
   mutable std::mutex mutex_;
   std::shared_ptr<ssl::context> tls_context_;

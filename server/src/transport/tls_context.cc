@@ -38,6 +38,68 @@ std::string OpenSslErrors() {
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
+// The ex_data slot of an SSL that holds its ClientCertificateWatcher.
+int WatcherIndex() {
+  static const int index =
+      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+std::string Sha256Hex(X509* cert) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (X509_digest(cert, EVP_sha256(), digest.data(), &length) != 1) return {};
+  return HexEncode(std::span<const std::uint8_t>(digest.data(), length));
+}
+
+std::string CommonName(X509* cert) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index < 0) return {};
+  unsigned char* utf8 = nullptr;
+  const int length = ASN1_STRING_to_UTF8(
+      &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
+  if (length < 0) return {};
+  std::string cn(reinterpret_cast<const char*>(utf8),
+                 static_cast<std::size_t>(length));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
+// Runs for each certificate of the client's chain. A certificate that
+// passed costs one branch; a failure is described to the connection's
+// watcher (before the alert goes out) and fails the handshake as it would
+// without this callback.
+int VerifyClientCertificate(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok == 1) return 1;
+  auto* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* watcher = ssl == nullptr ? nullptr
+                                 : static_cast<ClientCertificateWatcher*>(
+                                       SSL_get_ex_data(ssl, WatcherIndex()));
+  if (watcher == nullptr) return 0;
+  // Nothing may throw through OpenSSL's C frames; a description that
+  // cannot be made (out of memory) is not worth more than the refusal.
+  try {
+    RefusedClientCertificate refused;
+    const int error = X509_STORE_CTX_get_error(store);
+    refused.reason = X509_verify_cert_error_string(error);
+    if (const int depth = X509_STORE_CTX_get_error_depth(store); depth > 0) {
+      X509* at = X509_STORE_CTX_get_current_cert(store);
+      refused.reason +=
+          fmt::format(" (the certificate at chain depth {}{})", depth,
+                      at == nullptr ? std::string() : ", CN " + CommonName(at));
+    }
+    if (X509* leaf = X509_STORE_CTX_get0_cert(store); leaf != nullptr) {
+      refused.fingerprint = Sha256Hex(leaf);
+      refused.common_name = CommonName(leaf);
+    }
+    watcher->Refused(refused);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+  }
+  return 0;
+}
+
 tl::unexpected<Error> TlsError(std::string_view what, std::string_view file,
                                std::string_view detail) {
   return MakeError(ErrorCode::kInvalidArgument,
@@ -105,7 +167,7 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
   }
 
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                     nullptr);
+                     VerifyClientCertificate);
   // A certificate for TLS servers (serverAuth EKU only) must not
   // authenticate a client.
   if (SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) != 1) {
@@ -125,13 +187,14 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
   return context;
 }
 
+void WatchClientCertificate(SSL* ssl, ClientCertificateWatcher* watcher) {
+  SSL_set_ex_data(ssl, WatcherIndex(), watcher);
+}
+
 std::string PeerCertificateFingerprint(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return {};
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (X509_digest(cert, EVP_sha256(), digest.data(), &length) != 1) return {};
-  return HexEncode(std::span<const std::uint8_t>(digest.data(), length));
+  return Sha256Hex(cert);
 }
 
 std::optional<std::chrono::sys_seconds> PeerCertificateNotAfter(SSL* ssl) {

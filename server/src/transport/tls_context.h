@@ -24,6 +24,37 @@ namespace cairn::server {
 Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
     const TlsConfig& config);
 
+// A client certificate that failed verification in a handshake, as the
+// verify callback saw it. (After a failed handshake OpenSSL need not keep
+// the peer certificate, nor say which check failed, so this is the time
+// to look.)
+struct RefusedClientCertificate {
+  // OpenSSL's verify result in words ("certificate has expired"), with the
+  // chain depth when it is not about the client's own certificate.
+  std::string reason;
+  // Of the client's own (leaf) certificate: SHA-256 of its DER as 64
+  // lowercase hex, and its subject CN (empty if it has none).
+  std::string fingerprint;
+  std::string common_name;
+};
+
+// Told when a connection's client certificate fails verification. Called
+// on the thread running the handshake, inside OpenSSL and before the
+// refusal is sent to the client; an exception it throws is swallowed
+// there (none may cross OpenSSL's C frames).
+class ClientCertificateWatcher {
+ public:
+  virtual void Refused(const RefusedClientCertificate& certificate) = 0;
+
+ protected:
+  ~ClientCertificateWatcher() = default;
+};
+
+// Makes `watcher` hear of `ssl`'s refused client certificate (the context's
+// verify callback looks for it). `watcher` must outlive the handshake; a
+// connection without one is refused all the same.
+void WatchClientCertificate(SSL* ssl, ClientCertificateWatcher* watcher);
+
 // SHA-256 of the peer certificate's DER encoding as 64 lowercase hex; empty
 // if the peer sent no certificate.
 std::string PeerCertificateFingerprint(SSL* ssl);
