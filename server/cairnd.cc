@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
           : std::filesystem::path(config->keys.dir);
   // A data directory restored without its keys (or with another hub's)
   // must not quietly get new ones (store/key_use.h).
-  auto key_use = ReadKeyUse(store_options.db_path);
+  auto key_use = ReadKeyUse(store_options.db_path, config->oprf.enabled);
   if (!key_use) return Fail(key_use.error().ToString());
   auto keys_match = [allow_new_keys](const cairn::Status& s) {
     if (s) return true;

@@ -6,8 +6,6 @@
 //
 // Rounds: 5 by default (CI); CAIRN_CRASH_ROUNDS=N for the long local run
 // recorded in docs/security.md.
-#include <sqlite3.h>
-
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -18,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "support/sqlite_query.h"
 #include "tests/integration/integration_util.h"
 
 // tests/hardening/CMakeLists.txt defines this once the offline audit
@@ -69,30 +68,6 @@ void Submitter(const RunningHub& hub, const std::string& member, unsigned seed,
            specs.at(static_cast<std::size_t>(r["index"].GetInt())).token});
     }
   }
-}
-
-// Rows of `sql` (first column as text) over a read-only connection.
-std::vector<std::string> SqlColumn(const std::string& db_path,
-                                   const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> out;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
-      SQLITE_OK) {
-    sqlite3_close(db);
-    return {"<cannot open " + db_path + ">"};
-  }
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      const auto* text = sqlite3_column_text(stmt, 0);
-      out.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
-    }
-  } else {
-    out.push_back(std::string("<sql error: ") + sqlite3_errmsg(db) + ">");
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
 }
 
 // How many of `tokens` (email) match when `querier` queries them.

@@ -1,7 +1,6 @@
 // Durability: cairnd is SIGKILLed while several clients submit; after a
 // restart every acknowledged signal is there and the database is intact.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -10,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "support/sqlite_query.h"
 #include "tests/integration/integration_util.h"
 
 namespace cairn::testing {
@@ -46,25 +46,6 @@ void Submitter(const RunningHub& hub, const std::string& member, int batch,
           {member, specs.at(index).token, r["signal_id"].GetString()});
     }
   }
-}
-
-// Runs `sql` on the database file and returns the first column of every
-// row as text.
-std::vector<std::string> SqlColumn(const std::string& db_path,
-                                   const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> out;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
-                          nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  while (sqlite3_step(stmt) == SQLITE_ROW) {
-    const auto* text = sqlite3_column_text(stmt, 0);
-    out.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
 }
 
 TEST_CASE("every acknowledged signal survives SIGKILL and the db is intact") {

@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/sqlite_query.h"
 #include "tests/integration/integration_util.h"
 
 namespace cairn::testing {
@@ -38,27 +39,17 @@ rapidjson::Document JsonOf(const CommandResult& r) {
   return doc;
 }
 
-// How many of `tokens` (64 hex) the signals table of `db_path` holds.
+// How many of `tokens` (64 hex, distinct) the signals table of `db_path`
+// holds.
 int CountSignals(const std::string& db_path,
                  const std::vector<std::string>& tokens) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
-                          nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(
-              db, "SELECT count(*) FROM signals WHERE lower(hex(token)) = ?",
-              -1, &stmt, nullptr) == SQLITE_OK);
-  int found = 0;
+  std::string in;
   for (const auto& token : tokens) {
-    sqlite3_bind_text(stmt, 1, token.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0) {
-      ++found;
-    }
-    sqlite3_reset(stmt);
+    in += (in.empty() ? "x'" : ", x'") + token + "'";
   }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return found;
+  return static_cast<int>(QueryInt64(
+      db_path,
+      "SELECT count(DISTINCT token) FROM signals WHERE token IN (" + in + ")"));
 }
 
 // Submits batches as alpha until stopped (at most kMaxBatches) and records
@@ -533,20 +524,6 @@ TEST_CASE("restore whose final rename fails puts the current database back") {
   }
 }
 
-// The first column of the first row of `sql` on `db_path` (read-only).
-std::int64_t QueryInt(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
-                          nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  const std::int64_t value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
 TEST_CASE(
     "restore of an older backup is recorded in the audit log: no seq is "
     "reused and members' later checkpoints are disclosed, not tampering") {
@@ -568,7 +545,7 @@ TEST_CASE(
       Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
       0);
   const std::int64_t backup_last =
-      QueryInt(backup, "SELECT max(seq) FROM audit_log");
+      QueryInt64(backup, "SELECT max(seq) FROM audit_log");
   REQUIRE(backup_last > 0);
 
   // Entries and checkpoints after the backup, saved by a member.
@@ -587,7 +564,7 @@ TEST_CASE(
 
   REQUIRE(h.Stop());
   const std::int64_t replaced_last =
-      QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log");
+      QueryInt64(h.DbPath(), "SELECT max(seq) FROM audit_log");
   REQUIRE(replaced_last >= newest_held);
   auto restored = JsonOf(Cairnctl({"restore", "--from", backup, "--data",
                                    h.DataDir(), "--force", "--json"}));
@@ -601,11 +578,12 @@ TEST_CASE(
   CHECK(restored["restore_entry"]["replaced_last_seq"].GetInt64() ==
         replaced_last);
   // The replaced database, kept, still has the discarded entries.
-  CHECK(QueryInt(replaced, "SELECT max(seq) FROM audit_log") == replaced_last);
-  CHECK(QueryInt(h.DbPath(),
-                 "SELECT count(*) FROM audit_log WHERE action = "
-                 "'hub.restore' AND actor = 'cairnctl' AND seq = " +
-                     std::to_string(restore_seq)) == 1);
+  CHECK(QueryInt64(replaced, "SELECT max(seq) FROM audit_log") ==
+        replaced_last);
+  CHECK(QueryInt64(h.DbPath(),
+                   "SELECT count(*) FROM audit_log WHERE action = "
+                   "'hub.restore' AND actor = 'cairnctl' AND seq = " +
+                       std::to_string(restore_seq)) == 1);
 
   // Until the hub signs a checkpoint over it, the restore entry (written
   // without the hub's keys) cannot vouch for the gap: exit 2, the gap named,
@@ -630,9 +608,9 @@ TEST_CASE(
   // request.
   REQUIRE(h.Restart());
   REQUIRE(h.Stop());
-  CHECK(QueryInt(h.DbPath(),
-                 "SELECT count(*) FROM audit_checkpoints WHERE seq = " +
-                     std::to_string(restore_seq)) == 1);
+  CHECK(QueryInt64(h.DbPath(),
+                   "SELECT count(*) FROM audit_checkpoints WHERE seq = " +
+                       std::to_string(restore_seq)) == 1);
 
   // The restarted hub numbers its entries after the restore entry.
   REQUIRE(h.Restart());
@@ -642,12 +620,12 @@ TEST_CASE(
   const std::string discarded_range = "seq > " + std::to_string(backup_last) +
                                       " AND seq < " +
                                       std::to_string(restore_seq);
-  CHECK(QueryInt(h.DbPath(), "SELECT count(*) FROM audit_log WHERE " +
-                                 discarded_range) == 0);
-  CHECK(QueryInt(h.DbPath(),
-                 "SELECT action = 'submit' FROM audit_log WHERE seq = " +
-                     std::to_string(restore_seq + 1)) == 1);
-  CHECK(QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log") >=
+  CHECK(QueryInt64(h.DbPath(), "SELECT count(*) FROM audit_log WHERE " +
+                                   discarded_range) == 0);
+  CHECK(QueryInt64(h.DbPath(),
+                   "SELECT action = 'submit' FROM audit_log WHERE seq = " +
+                       std::to_string(restore_seq + 1)) == 1);
+  CHECK(QueryInt64(h.DbPath(), "SELECT max(seq) FROM audit_log") >=
         restore_seq + 2);
 
   // audit verify accepts the disclosed gap and lists the restore.
@@ -718,7 +696,7 @@ TEST_CASE(
       Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
       0);
   const std::int64_t backup_last =
-      QueryInt(backup, "SELECT max(seq) FROM audit_log");
+      QueryInt64(backup, "SELECT max(seq) FROM audit_log");
   for (int i = 0; i < 4; ++i) submit();
   const CurlReply cps = h.Curl("beta", "GET", "/v1/audit/checkpoints");
   REQUIRE(cps.status == 200);
@@ -726,7 +704,7 @@ TEST_CASE(
   REQUIRE(WriteFile(held, cps.body));
   REQUIRE(h.Stop());
   const std::int64_t lost_last =
-      QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log");
+      QueryInt64(h.DbPath(), "SELECT max(seq) FROM audit_log");
   REQUIRE(lost_last > backup_last + 1);
   // The disk is lost: no database in the data directory.
   const std::string lost = h.Scratch().File("lost.db");
@@ -770,7 +748,8 @@ TEST_CASE(
     CHECK_THAT(r.err,
                Catch::Contains("--after-seq is for a data directory without "
                                "a database"));
-    CHECK(QueryInt(h.DbPath(), "SELECT max(seq) FROM audit_log") == lost_last);
+    CHECK(QueryInt64(h.DbPath(), "SELECT max(seq) FROM audit_log") ==
+          lost_last);
   }
 
   SECTION("--after-seq declares the lost entries and numbers after them") {
@@ -792,8 +771,8 @@ TEST_CASE(
     REQUIRE(h.Restart());
     submit();
     REQUIRE(h.Stop());
-    CHECK(QueryInt(h.DbPath(), "SELECT min(seq) FROM audit_log WHERE seq > " +
-                                   std::to_string(backup_last)) ==
+    CHECK(QueryInt64(h.DbPath(), "SELECT min(seq) FROM audit_log WHERE seq > " +
+                                     std::to_string(backup_last)) ==
           lost_last + 1);
     const CommandResult checked = Cairnctl(
         {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "store_test_util.h"
+
 namespace cairn::server {
 namespace {
 
@@ -50,6 +52,43 @@ TEST_CASE("key checks refuse keys that do not cover the database") {
   CHECK_THAT(older.error().message,
              Contains("signals of epoch 2, but the newest key in /o is epoch "
                       "1"));
+}
+
+TEST_CASE("ReadKeyUse counts active voprf-v1 signals, and only when asked") {
+  testing::StoreFixture f;
+  f.ReopenWith([](SqliteStoreOptions& o) {
+    o.accepted_schemes = {TokenScheme::kHmacV1, TokenScheme::kVoprfV1};
+  });
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.items.push_back(testing::Signal(1));  // hmac-v1: needs no OPRF key
+  for (const std::uint32_t epoch : {1U, 2U, 3U}) {
+    auto item = testing::Signal(10 + static_cast<int>(epoch));
+    item.key.scheme = TokenScheme::kVoprfV1;
+    item.key.epoch = epoch;
+    c.items.push_back(item);
+  }
+  auto submitted = f.store().SubmitAndWait(c);
+  REQUIRE(submitted.has_value());
+  for (const auto& r : submitted->results) {
+    REQUIRE(r.status == SubmitStatus::kCreated);
+  }
+  f.store_ptr().reset();
+  const auto db = f.dir.path() / "hub.db";
+  // A retracted signal no longer needs its epoch's key.
+  testing::ExecSql(db, "UPDATE signals SET status = 1 WHERE epoch = 3");
+
+  auto use = ReadKeyUse(db, /*voprf_signals=*/true);
+  REQUIRE(use.has_value());
+  CHECK(use->active_voprf_signals == 2);
+  CHECK(use->newest_voprf_epoch == 2);
+
+  // Without [oprf] the hub runs no OPRF check, so the scan is skipped.
+  auto skipped = ReadKeyUse(db, /*voprf_signals=*/false);
+  REQUIRE(skipped.has_value());
+  CHECK(skipped->active_voprf_signals == 0);
+  CHECK(skipped->newest_voprf_epoch == 0);
+  CHECK(skipped->checkpoints == use->checkpoints);
 }
 
 }  // namespace

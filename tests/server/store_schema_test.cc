@@ -9,6 +9,7 @@ namespace {
 
 using testing::Fingerprint;
 using testing::ManualClock;
+using testing::QueryInt64;
 using testing::StoreFixture;
 using testing::TempDir;
 
@@ -19,17 +20,6 @@ SqliteStoreOptions OptionsIn(const TempDir& dir, ManualClock& clock) {
   return o;
 }
 
-std::int64_t QueryInt(const std::filesystem::path& path, const char* sql) {
-  auto db = Database::Open(path, false, true, std::chrono::milliseconds(100));
-  REQUIRE(db.has_value());
-  auto stmt = (*db)->Prepare(sql);
-  REQUIRE(stmt.has_value());
-  auto row = stmt->Step();
-  REQUIRE(row.has_value());
-  REQUIRE(*row);
-  return stmt->Int(0);
-}
-
 TEST_CASE(
     "a new database gets the latest schema, WAL mode and no token "
     "index") {
@@ -38,7 +28,7 @@ TEST_CASE(
   auto store = OpenSqliteStore(OptionsIn(dir, clock));
   REQUIRE(store.has_value());
   const auto path = dir.path() / "hub.db";
-  CHECK(QueryInt(path, "PRAGMA user_version") == SqliteSchemaVersion());
+  CHECK(QueryInt64(path, "PRAGMA user_version") == SqliteSchemaVersion());
   CHECK(SqliteSchemaVersion() >= 2);
   auto db = Database::Open(path, false, true, std::chrono::milliseconds(100));
   REQUIRE(db.has_value());
@@ -47,9 +37,9 @@ TEST_CASE(
   REQUIRE(mode->Step().value());
   CHECK(mode->Text(0) == "wal");
   // The token column must stay unindexed (DESIGN.md, "Platform facts").
-  CHECK(QueryInt(path,
-                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
-                 "AND tbl_name = 'signals' AND sql LIKE '%token%'") == 0);
+  CHECK(QueryInt64(path,
+                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                   "AND tbl_name = 'signals' AND sql LIKE '%token%'") == 0);
   CHECK((*store)->IsWritable());
   CHECK((*store)->ListKinds().size() == 5);
 }
@@ -150,7 +140,7 @@ TEST_CASE("Close leaves every committed write in the database file") {
   f.store_ptr().reset();
   // The file alone, read with no WAL beside it, holds the signal.
   std::filesystem::remove(wal);
-  CHECK(QueryInt(path, "SELECT count(*) FROM signals") == 1);
+  CHECK(QueryInt64(path, "SELECT count(*) FROM signals") == 1);
 }
 
 TEST_CASE("opening a version-1 database migrates it and keeps its rows") {
@@ -169,12 +159,12 @@ TEST_CASE("opening a version-1 database migrates it and keeps its rows") {
   }
   auto store = OpenSqliteStore(OptionsIn(dir, clock));
   REQUIRE(store.has_value());
-  CHECK(QueryInt(path, "PRAGMA user_version") == SqliteSchemaVersion());
+  CHECK(QueryInt64(path, "PRAGMA user_version") == SqliteSchemaVersion());
   auto alpha = (*store)->GetMember("alpha");
   REQUIRE(alpha.has_value());
   CHECK(alpha->name == "Alpha");
   // The tables of version 2 exist and work.
-  CHECK(QueryInt(path, "SELECT count(*) FROM matches") == 0);
+  CHECK(QueryInt64(path, "SELECT count(*) FROM matches") == 0);
 }
 
 TEST_CASE("a database from a newer cairnd is refused with a clear error") {

@@ -2,8 +2,6 @@
 
 #include <random>
 
-#include <sqlite3.h>
-
 #include <catch2/catch.hpp>
 
 #include "cairn/encoding.h"
@@ -115,20 +113,6 @@ void ExecSql(const std::filesystem::path& db_path, const std::string& sql) {
   auto s = (*db)->Exec(sql);
   INFO(sql);
   REQUIRE(s.has_value());
-}
-
-std::int64_t QueryInt64(const std::filesystem::path& db_path,
-                        const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY,
-                          nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  const std::int64_t v = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return v;
 }
 
 }  // namespace cairn::server::testing

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "server/src/store/store.h"
+#include "support/sqlite_query.h"
 
 namespace cairn::server::testing {
 
@@ -75,9 +76,8 @@ Result<QueryOutcome> QueryTokens(Store& store, const std::string& member,
 // Runs `sql` on a read-write connection (tampering with copies, setting
 // up old schema versions).
 void ExecSql(const std::filesystem::path& db, const std::string& sql);
-// The single integer `sql` selects, on a read-only connection to `db`.
-std::int64_t QueryInt64(const std::filesystem::path& db,
-                        const std::string& sql);
+// The single integer `sql` selects (tests/support/sqlite_query.h).
+using cairn::testing::QueryInt64;
 
 }  // namespace cairn::server::testing
 

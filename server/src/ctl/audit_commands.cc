@@ -8,9 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "cairn/json_object.h"
 #include "cairn/timestamp.h"
 #include "cairn/whole_file.h"
 #include "cairn/wire/audit.h"
@@ -48,94 +46,70 @@ std::string DiscardedLine(const AuditDiscardedCheckpoint& d) {
          ") discarded (disclosed by the log, not tampering)";
 }
 
+// Already-encoded JSON values as one array.
+std::string JsonArray(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (const std::string& value : values) {
+    if (out.size() > 1) out += ',';
+    out += value;
+  }
+  return out + "]";
+}
+
+std::string RestoreJson(const AuditRestoreFound& r) {
+  JsonObjectWriter o;
+  o.Add("seq", r.seq)
+      .Add("at", FormatTimestamp(r.at))
+      .Add("backup", r.backup)
+      .Add("backup_last_seq", r.backup_last_seq);
+  if (r.replaced_last_seq) {
+    o.Add("replaced_last_seq", *r.replaced_last_seq);
+  } else {
+    o.AddRaw("replaced_last_seq", "null");
+  }
+  if (r.discarded_to >= r.discarded_from) {
+    o.Add("discarded_from", r.discarded_from)
+        .Add("discarded_to", r.discarded_to);
+  }
+  return o.Finish();
+}
+
 void PrintJson(const AuditVerifyReport& r) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.StartObject();
-  w.Key("intact");
-  w.Bool(r.intact);
-  w.Key("entries");
-  w.Uint64(r.entries);
-  w.Key("checkpoints");
-  w.Uint64(r.checkpoints);
-  w.Key("hub_checkpoints");
-  w.Uint64(r.hub_checkpoints);
-  w.Key("held_checkpoints");
-  w.Uint64(r.held_checkpoints);
-  w.Key("signed_seq");
-  w.Uint64(r.signed_seq);
-  if (r.signed_at) {
-    w.Key("signed_at");
-    w.String(FormatTimestamp(*r.signed_at).c_str());
-  }
-  w.Key("chain_entries");
-  w.Uint64(r.chain_entries);
-  w.Key("chain_last_seq");
-  w.Uint64(r.chain_last_seq);
-  w.Key("last_seq");
-  w.Uint64(r.last_seq);
-  if (r.first_at) {
-    w.Key("first_at");
-    w.String(FormatTimestamp(*r.first_at).c_str());
-  }
-  if (r.last_at) {
-    w.Key("last_at");
-    w.String(FormatTimestamp(*r.last_at).c_str());
-  }
-  w.Key("restores");
-  w.StartArray();
+  JsonObjectWriter o;
+  o.Add("intact", r.intact)
+      .Add("entries", r.entries)
+      .Add("checkpoints", r.checkpoints)
+      .Add("hub_checkpoints", r.hub_checkpoints)
+      .Add("held_checkpoints", r.held_checkpoints)
+      .Add("signed_seq", r.signed_seq);
+  if (r.signed_at) o.Add("signed_at", FormatTimestamp(*r.signed_at));
+  o.Add("chain_entries", r.chain_entries)
+      .Add("chain_last_seq", r.chain_last_seq)
+      .Add("last_seq", r.last_seq);
+  if (r.first_at) o.Add("first_at", FormatTimestamp(*r.first_at));
+  if (r.last_at) o.Add("last_at", FormatTimestamp(*r.last_at));
+  std::vector<std::string> restores;
   for (const AuditRestoreFound& restore : r.restores) {
-    w.StartObject();
-    w.Key("seq");
-    w.Uint64(restore.seq);
-    w.Key("at");
-    w.String(FormatTimestamp(restore.at).c_str());
-    w.Key("backup");
-    w.String(restore.backup.c_str());
-    w.Key("backup_last_seq");
-    w.Uint64(restore.backup_last_seq);
-    w.Key("replaced_last_seq");
-    if (restore.replaced_last_seq) {
-      w.Uint64(*restore.replaced_last_seq);
-    } else {
-      w.Null();
-    }
-    if (restore.discarded_to >= restore.discarded_from) {
-      w.Key("discarded_from");
-      w.Uint64(restore.discarded_from);
-      w.Key("discarded_to");
-      w.Uint64(restore.discarded_to);
-    }
-    w.EndObject();
+    restores.push_back(RestoreJson(restore));
   }
-  w.EndArray();
-  w.Key("discarded_checkpoints");
-  w.StartArray();
+  o.AddRaw("restores", JsonArray(restores));
+  std::vector<std::string> discarded;
   for (const AuditDiscardedCheckpoint& d : r.discarded_checkpoints) {
-    w.StartObject();
-    w.Key("seq");
-    w.Uint64(d.seq);
-    w.Key("restore_seq");
-    w.Uint64(d.restore_seq);
-    w.Key("restore_at");
-    w.String(FormatTimestamp(d.restore_at).c_str());
-    w.EndObject();
+    discarded.push_back(JsonObjectWriter()
+                            .Add("seq", d.seq)
+                            .Add("restore_seq", d.restore_seq)
+                            .Add("restore_at", FormatTimestamp(d.restore_at))
+                            .Finish());
   }
-  w.EndArray();
+  o.AddRaw("discarded_checkpoints", JsonArray(discarded));
   if (!r.intact) {
-    w.Key("unverifiable");
-    w.Bool(r.unverifiable);
+    o.Add("unverifiable", r.unverifiable);
     if (r.unsigned_restore_seq != 0) {
-      w.Key("unsigned_restore_seq");
-      w.Uint64(r.unsigned_restore_seq);
+      o.Add("unsigned_restore_seq", r.unsigned_restore_seq);
     }
-    w.Key("bad_seq");
-    w.Uint64(r.bad_seq);
-    w.Key("problem");
-    w.String(r.problem.c_str());
+    o.Add("bad_seq", r.bad_seq).Add("problem", r.problem);
   }
-  w.EndObject();
-  std::printf("%s\n", buffer.GetString());
+  std::printf("%s\n", o.Finish().c_str());
 }
 
 // Where signed coverage ends: entries after it are only as trustworthy as

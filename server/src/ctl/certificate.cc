@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cairn/asn1_time.h"
 #include "cairn/encoding.h"
 #include "cairn/timestamp.h"
 
@@ -65,12 +66,8 @@ Result<std::string> MemberFingerprintOfPemFile(
   const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
   const ASN1_TIME* not_after = X509_get0_notAfter(cert->get());
   if (ASN1_TIME_cmp_time_t(not_after, now_t) < 0) {
-    std::string when = "before now";
-    std::tm tm{};
-    if (ASN1_TIME_to_tm(not_after, &tm) == 1) {
-      when = "at " + FormatTimestamp(std::chrono::sys_seconds(
-                         std::chrono::seconds(timegm(&tm))));
-    }
+    const auto at = Asn1TimeToSysSeconds(not_after);
+    const std::string when = at ? "at " + FormatTimestamp(*at) : "before now";
     return MakeError(
         ErrorCode::kInvalidArgument,
         "the certificate in '" + path + "' expired " + when + issue_another);

@@ -22,7 +22,8 @@ Result<std::int64_t> ScalarInt(Database& db, const char* sql) {
 
 }  // namespace
 
-Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path) {
+Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path,
+                          bool voprf_signals) {
   auto db = Database::Open(db_path, /*create=*/false, /*read_only=*/true,
                            std::chrono::milliseconds(5000));
   if (!db) return tl::unexpected(db.error());
@@ -43,9 +44,14 @@ Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path) {
     if (!row) return tl::unexpected(row.error());
     if (*row) use.newest_checkpoint_key = newest->Text(0);
   }
+  if (!voprf_signals) return use;
   // Status 0 is an active signal; scheme 1 is voprf-v1 (vocabulary.h).
+  // NOT INDEXED: otherwise SQLite walks signals_active_by_expiry (active
+  // rows in expiry order) and looks each row up in the table, a random
+  // read per signal wherever expiry order differs from insertion order;
+  // reading the table in rowid order is one sequential pass.
   auto voprf = (*db)->Prepare(
-      "SELECT count(*), coalesce(max(epoch), 0) FROM signals"
+      "SELECT count(*), coalesce(max(epoch), 0) FROM signals NOT INDEXED"
       " WHERE status = 0 AND scheme = 1");
   if (!voprf) return tl::unexpected(voprf.error());
   auto row = voprf->Step();

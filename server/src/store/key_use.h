@@ -29,8 +29,13 @@ struct KeyUse {
 };
 
 // Reads the database at `db_path` (read-only). A database older than the
-// audit log (schema < 3) has no checkpoints.
-Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path);
+// audit log (schema < 3) has no checkpoints. The voprf-v1 fields take a
+// scan of the signals table (no index has the scheme), so they are read
+// only with `voprf_signals`; without it they stay 0, which the OPRF checks
+// below would take for a database without voprf-v1 signals: pass true
+// whenever they will run (cairnd: when [oprf] is enabled).
+Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path,
+                          bool voprf_signals);
 
 // Whether a hub signing key may be created because the keys directory has
 // none: only when the database holds no checkpoint. Otherwise a kConflict

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <array>
-#include <ctime>
 #include <span>
 
 #include <fmt/format.h>
@@ -13,6 +12,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cairn/asn1_time.h"
 #include "cairn/encoding.h"
 
 namespace cairn::server {
@@ -200,9 +200,7 @@ std::string PeerCertificateFingerprint(SSL* ssl) {
 std::optional<std::chrono::sys_seconds> PeerCertificateNotAfter(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return std::nullopt;
-  std::tm tm{};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) return std::nullopt;
-  return std::chrono::sys_seconds(std::chrono::seconds(timegm(&tm)));
+  return Asn1TimeToSysSeconds(X509_get0_notAfter(cert));
 }
 
 std::string PeerCertificateSubject(SSL* ssl) {
