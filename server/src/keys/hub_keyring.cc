@@ -108,7 +108,7 @@ std::string PublicFileText(const HubPublicKey& key) {
 Result<HubPublicKey> ParsePublicFile(const fs::path& file) {
   auto text = ReadWholeFile(file, "hub key file", kKeysDirRemedy);
   if (!text) return tl::unexpected(text.error());
-  auto bad = [&](std::string what) {
+  auto bad = [&](const std::string& what) {
     return MakeError(ErrorCode::kInvalidArgument,
                      file.string() + ": " + what +
                          "; restore the file from a backup (public key files "
@@ -329,17 +329,17 @@ HubSignature HubKeyring::Sign(std::span<const std::uint8_t> message) const {
   return out;
 }
 
-HubSignature HubKeyring::SignNamed(
-    const std::function<std::vector<std::uint8_t>(const std::string&)>& build)
-    const {
+HubSignature HubKeyring::SignNamed(const NamedMessageBuilder& build) const {
   std::shared_ptr<const Key> key;
+  sys_seconds at;
   {
     std::shared_lock lock(mutex_);
     key = keys_.front();
+    at = clock_();
   }
   // Signing with a key rotated out meanwhile is still valid: its validity
-  // ends at the rotation, after the caller's timestamp.
-  const std::vector<std::uint8_t> message = build(key->pub.key_id);
+  // ends at the rotation, whose time was read after `at`.
+  const std::vector<std::uint8_t> message = build(key->pub.key_id, at);
   HubSignature out;
   out.key_id = key->pub.key_id;
   crypto_sign_detached(out.signature.data(), nullptr, message.data(),

@@ -52,7 +52,7 @@ class HubKeyring {
   // exist) and `create_if_empty`, creates it (mode 0700) and a first key;
   // otherwise that is kNotFound. Refuses (kPermissionDenied) a private key
   // file readable or writable by group or others, naming the file and
-  // `chmod 600`. `clock` dates new keys and receipts.
+  // `chmod 600`. `clock` dates new keys and what SignNamed signs.
   static Result<std::shared_ptr<HubKeyring>> Open(
       const std::filesystem::path& dir, bool create_if_empty, Clock clock);
 
@@ -63,12 +63,18 @@ class HubKeyring {
   // Signs `message` with the current key.
   HubSignature Sign(std::span<const std::uint8_t> message) const;
 
-  // Signs the message `build(key_id)` with the current key, for messages
-  // that name their own key id (receipts): a concurrent Rotate cannot make
-  // the named key and the signing key differ.
-  HubSignature SignNamed(
-      const std::function<std::vector<std::uint8_t>(const std::string&)>& build)
-      const;
+  // Signs the message `build(key_id, at)` with the current key, for
+  // messages that name their own key id and time (receipts, audit
+  // checkpoints): a concurrent Rotate cannot make the named key and the
+  // signing key differ. `at` is the clock's now, read under the same lock
+  // as the choice of key: Rotate reads its time under the exclusive lock,
+  // so `at` lies within the key's validity as published (not before its
+  // valid_from, not after the valid_until a later rotation gives it) —
+  // a time read before the call could precede a rotation and then name a
+  // key not yet valid, which verifiers rightly call forged.
+  using NamedMessageBuilder = std::function<std::vector<std::uint8_t>(
+      const std::string& key_id, sys_seconds at)>;
+  HubSignature SignNamed(const NamedMessageBuilder& build) const;
 
   // The current key first, then older keys, newest first.
   std::vector<HubPublicKey> PublicKeys() const;
@@ -77,9 +83,6 @@ class HubKeyring {
   // valid_until = now and stays published. Files are written before the
   // switch, so a failure leaves the old key current.
   Result<HubPublicKey> Rotate();
-
-  // The injected clock's now.
-  sys_seconds Now() const { return clock_(); }
 
   const std::filesystem::path& dir() const { return dir_; }
 
