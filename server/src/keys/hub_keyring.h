@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -79,9 +80,29 @@ class HubKeyring {
   // The current key first, then older keys, newest first.
   std::vector<HubPublicKey> PublicKeys() const;
 
-  // Creates a new key and makes it current; the previous current key gets
-  // valid_until = now and stays published. Files are written before the
-  // switch, so a failure leaves the old key current.
+  // A rotation in two steps, so that the hub can record it in its audit
+  // log before the new key signs anything:
+  //   PrepareRotation makes the new key and writes only its private file,
+  //   which Open ignores without its .pub (a crash leaves the old key
+  //   current); key_id names the new key and previous the current one,
+  //   which stays current until the commit (only a rotation changes it, and
+  //   one rotation is prepared at a time: another is kConflict);
+  //   CommitRotation makes it current: its .pub is written with valid_from
+  //   = now and the previous key gets valid_until = now and stays
+  //   published. It returns the keys as they are then (PublicKeys order,
+  //   the new key first). On failure nothing changed (the prepared key is
+  //   discarded);
+  //   AbandonRotation discards the prepared key.
+  // `key_id` must name the prepared key (else kConflict / no-op).
+  struct PreparedRotation {
+    std::string key_id;
+    std::string previous;
+  };
+  Result<PreparedRotation> PrepareRotation();
+  Result<std::vector<HubPublicKey>> CommitRotation(const std::string& key_id);
+  void AbandonRotation(const std::string& key_id);
+
+  // Both steps at once (tools and tests; the hub audits in between).
   Result<HubPublicKey> Rotate();
 
   const std::filesystem::path& dir() const { return dir_; }
@@ -94,6 +115,10 @@ class HubKeyring {
   Clock clock_;
   mutable std::shared_mutex mutex_;
   std::vector<std::shared_ptr<const Key>> keys_;  // current first
+  // Serialises rotations; separate from mutex_ so that preparing a key
+  // (file writes) does not hold up signing.
+  std::mutex rotation_mutex_;
+  std::shared_ptr<Key> prepared_;  // guarded by rotation_mutex_
 };
 
 // The public keys in `dir` (no private key is read): offline tools such as
