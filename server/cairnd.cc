@@ -31,6 +31,7 @@
 #include "server/src/api/api_router.h"
 #include "server/src/api/metrics.h"
 #include "server/src/data_dir_lock.h"
+#include "server/src/keys/checkpoint_signer.h"
 #include "server/src/keys/hub_keyring.h"
 #include "server/src/oprf/oprf_evaluator.h"
 #include "server/src/reports/report_source.h"
@@ -293,11 +294,7 @@ int main(int argc, char** argv) {
   spdlog::info("hub signing key {} ({} keys in {})",
                (*keyring)->PublicKeys().front().key_id,
                (*keyring)->PublicKeys().size(), keys_dir.string());
-  store_options.checkpoint_signer =
-      [ring = *keyring](const CheckpointMessageBuilder& build) {
-        const HubSignature s = ring->SignNamed(build);
-        return CheckpointSignature{s.key_id, s.signature};
-      };
+  store_options.checkpoint_signer = MakeCheckpointSigner(*keyring);
   // voprf-v1: the hub's OPRF keys, evaluated on their own worker threads
   // (the evaluator is made once the store is open: it restores the day's
   // quota from it).

@@ -106,6 +106,7 @@ ApiFixture::ApiFixture(FixtureOptions options)
   SqliteStoreOptions store_options;
   store_options.db_path = db_path_;
   store_options.clock = [] { return sys_seconds{std::chrono::seconds{kNow}}; };
+  store_options.audit_hook = std::move(options.audit_hook);
   auto opened = OpenSqliteStore(store_options);
   if (!opened) {
     throw std::runtime_error("fixture: OpenSqliteStore failed: " +
@@ -135,7 +136,8 @@ ApiFixture::ApiFixture(FixtureOptions options)
   metrics_ = std::make_unique<HubMetrics>();
   ApiOptions api;
   api.rate_limits = options.rate_limits;
-  api.oprf = options.oprf;
+  api.oprf = std::move(options.oprf);
+  api.keyring = std::move(options.keyring);
   api.steady_now = [this] {
     return std::chrono::steady_clock::time_point{} + std::chrono::hours(1) +
            std::chrono::milliseconds(steady_ms_.load());

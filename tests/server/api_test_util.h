@@ -63,6 +63,11 @@ struct FixtureOptions {
   RateLimitOptions rate_limits;
   // ApiOptions::oprf (voprf-v1 evaluation). Default: none.
   std::shared_ptr<OprfEvaluator> oprf;
+  // ApiOptions::keyring (receipts, key rotation). Default: none.
+  std::shared_ptr<HubKeyring> keyring;
+  // SqliteStoreOptions::audit_hook, e.g. to veto the batches that carry
+  // some audit entry. Default: none.
+  std::shared_ptr<AuditHook> audit_hook;
 };
 
 class ApiFixture {

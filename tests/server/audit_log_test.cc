@@ -33,7 +33,8 @@ class AuditFixture {
     options.db_path = dir.path() / "hub.db";
     options.clock = clock.AsClock();
     options.checkpoint_every_entries = every;
-    if (key != nullptr) options.checkpoint_signer = key->Signer();
+    if (key != nullptr)
+      options.checkpoint_signer = key->Signer(clock.AsClock());
     Reopen();
     for (const char* id : {"alpha", "beta", "ops"}) {
       CreateMemberCommand c;

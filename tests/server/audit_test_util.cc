@@ -14,10 +14,12 @@ TestSigningKey::TestSigningKey(std::string id) : key_id(std::move(id)) {
   crypto_sign_keypair(public_key.data(), secret_key.data());
 }
 
-CheckpointSigner TestSigningKey::Signer() const {
-  return [id = key_id, sk = secret_key](const CheckpointMessageBuilder& build) {
-    const std::vector<std::uint8_t> message = build(id);
+CheckpointSigner TestSigningKey::Signer(Clock clock) const {
+  return [id = key_id, sk = secret_key,
+          clock = std::move(clock)](const CheckpointMessageBuilder& build) {
     CheckpointSignature s;
+    s.at = clock().time_since_epoch().count();
+    const std::vector<std::uint8_t> message = build(id, s.at);
     s.key_id = id;
     crypto_sign_detached(s.signature.data(), nullptr, message.data(),
                          message.size(), sk.data());

@@ -22,7 +22,8 @@ struct TestSigningKey {
   std::array<std::uint8_t, 32> public_key{};
   std::array<std::uint8_t, 64> secret_key{};
 
-  CheckpointSigner Signer() const;
+  // Dates checkpoints by `clock` (the store's, in these tests).
+  CheckpointSigner Signer(Clock clock) const;
   AuditKeys PublicKeys() const;  // no validity bounds
 };
 

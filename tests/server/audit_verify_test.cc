@@ -28,7 +28,7 @@ std::filesystem::path MakeLog(const TempDir& dir, const TestSigningKey& key) {
   SqliteStoreOptions o;
   o.db_path = dir.path() / "original.db";
   o.clock = clock.AsClock();
-  o.checkpoint_signer = key.Signer();
+  o.checkpoint_signer = key.Signer(clock.AsClock());
   o.checkpoint_every_entries = 5;
   auto store = OpenSqliteStore(o);
   REQUIRE(store.has_value());
@@ -514,7 +514,7 @@ void SignNow(const std::filesystem::path& db_path, const TestSigningKey& key) {
   SqliteStoreOptions o;
   o.db_path = db_path;
   o.clock = clock.AsClock();
-  o.checkpoint_signer = key.Signer();
+  o.checkpoint_signer = key.Signer(clock.AsClock());
   auto store = OpenSqliteStore(o);
   REQUIRE(store.has_value());
   REQUIRE((*store)->CheckpointIfDueAndWait().has_value());
@@ -682,7 +682,7 @@ TEST_CASE(
     SqliteStoreOptions o;
     o.db_path = restored;
     o.clock = clock.AsClock();
-    o.checkpoint_signer = key.Signer();
+    o.checkpoint_signer = key.Signer(clock.AsClock());
     o.checkpoint_every_entries = 1000;
     o.checkpoint_interval = std::chrono::hours(1);
     auto store = OpenSqliteStore(o);

@@ -5,15 +5,21 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
 #include "cairn/receipt.h"
 #include "cairn/timestamp.h"
+#include "server/src/keys/checkpoint_signer.h"
 #include "server/src/keys/receipt_signer.h"
+#include "server/src/store/audit_chain.h"
+#include "server/src/store/store.h"
 #include "support/process.h"
 
 namespace cairn::server {
@@ -211,6 +217,135 @@ TEST_CASE("keyring: public keys load without private keys", "[keys]") {
   CHECK(keys->size() == 2);
   CHECK(LoadHubPublicKeys(dir / "missing").error().code ==
         ErrorCode::kNotFound);
+}
+
+// The published key `key_id` among `keys`; fails the test if absent.
+HubPublicKey KeyNamed(const std::vector<HubPublicKey>& keys,
+                      const std::string& key_id) {
+  for (const auto& k : keys) {
+    if (k.key_id == key_id) return k;
+  }
+  FAIL("key " << key_id << " is not published");
+  return {};
+}
+
+TEST_CASE(
+    "keyring: a receipt signed while the key rotates is dated within the "
+    "validity of the key that signed it",
+    "[keys][rotate]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  // The clock reads S until the receipt's signer reads it; that read moves
+  // it to S+1, starts a rotation on another thread and waits until the
+  // rotation has read the clock (S+1), bounded by 2 s. A signer that takes
+  // its time outside the keyring's lock then gets S and chooses the key
+  // the rotation made, valid only from S+1. One that takes it under the
+  // lock keeps the rotation out until the key is chosen (the wait runs out
+  // and proves nothing either way).
+  struct Race {
+    std::mutex mutex;
+    std::condition_variable changed;
+    sys_seconds now = *ParseTimestamp("2026-11-23T10:00:00Z");
+    bool armed = false;
+    bool rotating = false;
+    bool rotation_read = false;
+    std::function<void()> start_rotation;
+  } race;
+  Clock clock = [&race] {
+    std::unique_lock lock(race.mutex);
+    const sys_seconds now = race.now;
+    if (!race.armed) {
+      if (race.rotating) race.rotation_read = true;
+      race.changed.notify_all();
+      return now;
+    }
+    race.armed = false;
+    race.rotating = true;
+    race.now += std::chrono::seconds(1);
+    lock.unlock();
+    race.start_rotation();
+    lock.lock();
+    race.changed.wait_for(lock, std::chrono::seconds(2),
+                          [&race] { return race.rotation_read; });
+    return now;
+  };
+  auto ring = HubKeyring::Open(dir, true, clock);
+  REQUIRE(ring);
+  const std::string first = (*ring)->PublicKeys().front().key_id;
+  std::thread rotation;
+  Result<HubPublicKey> rotated = MakeError(ErrorCode::kInternal, "not run");
+  race.start_rotation = [&] {
+    rotation = std::thread([&] { rotated = (*ring)->Rotate(); });
+  };
+  {
+    std::lock_guard lock(race.mutex);
+    race.armed = true;
+  }
+
+  const std::string body = R"({"queries":[]})";
+  const wire::Receipt receipt =
+      SignReceipt(**ring, "alpha", "r_" + std::string(32, '2'), kQueryEndpoint,
+                  Sha256Hex(body), ResultsDigest(std::vector<wire::Match>{}));
+  rotation.join();
+  REQUIRE(rotated);
+
+  const auto keys = (*ring)->PublicKeys();
+  REQUIRE(keys.size() == 2);
+  const HubPublicKey signer = KeyNamed(keys, receipt.key_id);
+  CAPTURE(FormatTimestamp(receipt.at), FormatTimestamp(signer.valid_from));
+  CHECK(receipt.at >= signer.valid_from);
+  CHECK((!signer.valid_until || receipt.at <= *signer.valid_until));
+  ReceiptExpectation expected;
+  expected.endpoint = std::string(kQueryEndpoint);
+  expected.request_id = receipt.request_id;
+  expected.results_digest = ResultsDigest(std::vector<wire::Match>{});
+  expected.member = "alpha";
+  expected.request_digest = Sha256Hex(body);
+  const auto verified = VerifyReceipt(receipt, expected, ToWireKeys(keys));
+  INFO((verified ? std::string("verified") : verified.error().message));
+  CHECK(verified);
+}
+
+TEST_CASE(
+    "keyring: a checkpoint signed after a rotation during its batch is dated "
+    "within the validity of the key that signed it",
+    "[keys][rotate]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  ManualClock keys_clock;
+  auto ring = HubKeyring::Open(dir, true, keys_clock.AsClock());
+  REQUIRE(ring);
+  // The store's batch takes its time at S; the rotation reads S+1 after
+  // that, before the batch's checkpoint is signed.
+  const sys_seconds batch_start = *keys_clock.now + std::chrono::seconds(10);
+  SqliteStoreOptions options;
+  options.db_path = fs::path(tmp.path()) / "hub.db";
+  options.clock = [batch_start] { return batch_start; };
+  options.checkpoint_signer = MakeCheckpointSigner(*ring);
+  options.checkpoint_every_entries = 1;
+  auto store = OpenSqliteStore(options);
+  REQUIRE(store);
+  *keys_clock.now = batch_start + std::chrono::seconds(1);
+  REQUIRE((*ring)->Rotate());
+
+  AuditEvent event;
+  event.actor = "ops";
+  event.action = "report.read";
+  REQUIRE((*store)->RecordAuditAndWait(event));
+  auto page = (*store)->AuditCheckpoints(0, 10);
+  REQUIRE(page);
+  REQUIRE(page->checkpoints.size() == 1);
+  const AuditCheckpoint& c = page->checkpoints.front();
+  const HubPublicKey signer = KeyNamed((*ring)->PublicKeys(), c.key_id);
+  CAPTURE(FormatTimestamp(c.at), FormatTimestamp(signer.valid_from));
+  CHECK(c.at >= signer.valid_from);
+  CHECK((!signer.valid_until || c.at <= *signer.valid_until));
+  // The signature covers the time stored.
+  const auto message = EncodeCheckpointMessage(
+      c.seq, c.head_hash, c.at.time_since_epoch().count(), c.key_id);
+  CHECK(crypto_sign_verify_detached(c.signature.data(), message.data(),
+                                    message.size(),
+                                    signer.public_key.data()) == 0);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // POST /v1/admin/keys/rotate (operator): a new hub signing key becomes
 // current; older keys stay published in /v1/me so that what they signed
 // still verifies (docs/adr/0005-hub-keys.md).
+#include <spdlog/spdlog.h>
+
 #include "cairn/receipt.h"
 #include "cairn/wire.h"
 #include "server/src/api/api_router.h"
@@ -8,6 +10,15 @@
 #include "server/src/keys/hub_keyring.h"
 
 namespace cairn::server {
+
+namespace {
+
+std::string RotationDetails(const HubKeyring::PreparedRotation& rotation) {
+  return "{\"key_id\":\"" + rotation.key_id + "\",\"previous\":\"" +
+         rotation.previous + "\"}";
+}
+
+}  // namespace
 
 void ApiRouter::HandleAdminRotateKeys(const CallPtr& call) {
   if (!options_.keyring) {
@@ -20,28 +31,81 @@ void ApiRouter::HandleAdminRotateKeys(const CallPtr& call) {
   if (auto decoded = wire::DecodeEmptyRequest(call->request.body()); !decoded) {
     return call->Fail(decoded.error());
   }
-  auto rotated = options_.keyring->Rotate();
+  std::shared_ptr<HubKeyring> keyring = options_.keyring;
   AuditEvent event;
   event.request_id = call->request_id;
   event.actor = call->member.member_id;
   event.fingerprint = call->peer.fingerprint;
   event.action = "keys.rotate";
-  if (rotated) {
-    const auto keys = options_.keyring->PublicKeys();
-    // The key that was current before is the second newest.
-    const std::string previous = keys.size() > 1 ? keys[1].key_id : "";
-    event.details = "{\"key_id\":\"" + rotated->key_id + "\",\"previous\":\"" +
-                    previous + "\"}";
-  } else {
-    event.details = "{}";
-    event.result = std::string(ErrorCodeName(rotated.error().code));
+  auto prepared = keyring->PrepareRotation();
+  if (!prepared && prepared.error().code == ErrorCode::kConflict) {
+    // Another rotation is between its audit entry and its switch; this one
+    // touched nothing, like a malformed request.
+    return call->Fail(prepared.error());
   }
-  store_.RecordAudit(std::move(event), [call, keyring = options_.keyring,
-                                        rotated](Status recorded) {
-    if (!rotated) return call->Fail(rotated.error());
-    if (!recorded) return call->Fail(recorded.error());
+  if (!prepared) {
+    event.details = "{}";
+    event.result = std::string(ErrorCodeName(prepared.error().code));
+    store_.RecordAudit(
+        std::move(event),
+        [call, error = prepared.error()](const Status&) { call->Fail(error); });
+    return;
+  }
+  // The audit entry commits before the new key becomes current, so that no
+  // key signs anything without its keys.rotate entry in the log: an entry
+  // that cannot be recorded leaves the rotation undone, and the answer can
+  // say exactly that.
+  event.details = RotationDetails(*prepared);
+  AuditEvent failed = event;
+  // Captures the store, not the router: the router may be destroyed before
+  // the store runs its queued callbacks.
+  store_.RecordAudit(std::move(event), [store = &store_, call, keyring,
+                                        rotation = *prepared,
+                                        failed = std::move(failed)](
+                                           const Status& recorded) mutable {
+    if (!recorded) {
+      keyring->AbandonRotation(rotation.key_id);
+      return call->Fail(recorded.error().code,
+                        "the signing key was not rotated (" +
+                            rotation.previous +
+                            " is still current): its keys.rotate audit entry "
+                            "could not be recorded: " +
+                            recorded.error().message);
+    }
+    auto committed = keyring->CommitRotation(rotation.key_id);
+    if (!committed) {
+      // Rare (a keys-directory write failing right after the key's own
+      // file was written); the log must not be left saying it happened.
+      spdlog::error(
+          "request_id={} keys.rotate: the audit log records the rotation to "
+          "{} but it could not be made current, {} stays current: {}",
+          call->request_id, rotation.key_id, rotation.previous,
+          committed.error().ToString());
+      failed.result = std::string(ErrorCodeName(committed.error().code));
+      std::string message =
+          "the signing key was not rotated (" + rotation.previous +
+          " is still current): the audit log records the rotation to " +
+          rotation.key_id + ", but that key could not be made current: " +
+          committed.error().message;
+      store->RecordAudit(
+          std::move(failed), [call, message = std::move(message),
+                              key_id = rotation.key_id](const Status& s) {
+            call->Fail(ErrorCode::kUnavailable,
+                       message +
+                           (s ? "; a second keys.rotate entry records "
+                                "this failure"
+                              : "; the keys.rotate entry recording this "
+                                "failure could not be written either (" +
+                                    s.error().message +
+                                    "), so the log wrongly shows " + key_id +
+                                    " as made current") +
+                           ". Fix the keys directory (see the hub's log), "
+                           "then rotate again");
+          });
+      return;
+    }
     HubKeysResponse response;
-    response.hub_keys = ToWireKeys(keyring->PublicKeys());
+    response.hub_keys = ToWireKeys(*committed);
     call->items = response.hub_keys.size();
     call->Finish(200, Encode(response));
   });

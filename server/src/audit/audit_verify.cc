@@ -293,9 +293,12 @@ Result<AuditVerifyReport> VerifyAuditLog(
       return false;
     }
     // Only the end of a key's period is checked: after retirement its
-    // private half is no longer guarded. A checkpoint's time is taken when
-    // its batch starts, so a key made current during that batch may sign
-    // a time shortly before its valid_from; that proves nothing.
+    // private half is no longer guarded. The hub now dates a checkpoint
+    // together with choosing its key (HubKeyring::SignNamed), but earlier
+    // versions dated it when its batch started, so a key made current
+    // during that batch may have signed a time shortly before its
+    // valid_from; logs written then must still verify, and such a time
+    // proves nothing.
     const sys_seconds signed_at{seconds{c.at}};
     const AuditKey& k = key->second;
     if (k.valid_until && signed_at > *k.valid_until) {

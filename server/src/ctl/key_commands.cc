@@ -65,7 +65,17 @@ int ListKeys(const std::string& keys_dir, const Remote& remote) {
 
 int RotateKeys(const Remote& remote) {
   auto reply = remote.Call("POST", "/v1/admin/keys/rotate", "{}");
-  if (!reply) return reply.error();
+  if (!reply) {
+    if (reply.error() == kExitUnreachable) {
+      // The request may have been carried out before the answer was lost;
+      // rotating blindly again would retire a key nobody saw.
+      std::fprintf(stderr,
+                   "cairnctl: if the request reached the hub, the key may "
+                   "have been rotated: check `cairnctl keys list` before "
+                   "rotating again\n");
+    }
+    return reply.error();
+  }
   if (remote.json) {
     std::cout << *reply << "\n";
     return kExitOk;

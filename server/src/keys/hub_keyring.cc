@@ -108,7 +108,7 @@ std::string PublicFileText(const HubPublicKey& key) {
 Result<HubPublicKey> ParsePublicFile(const fs::path& file) {
   auto text = ReadWholeFile(file, "hub key file", kKeysDirRemedy);
   if (!text) return tl::unexpected(text.error());
-  auto bad = [&](std::string what) {
+  auto bad = [&](const std::string& what) {
     return MakeError(ErrorCode::kInvalidArgument,
                      file.string() + ": " + what +
                          "; restore the file from a backup (public key files "
@@ -224,20 +224,32 @@ Result<std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES>> LoadSecret(
   return sk;
 }
 
-Status WriteNewKey(const fs::path& dir, sys_seconds now, HubPublicKey* pub_out,
-                   std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES>* sk) {
+// Makes a key pair and writes only its private file: Open ignores a .key
+// without its .pub, so the key is not in use until WriteNewKey or
+// HubKeyring::CommitRotation writes that. `pub_out` gets no valid_from.
+Status WritePrivateKey(
+    const fs::path& dir, HubPublicKey* pub_out,
+    std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES>* sk) {
   std::array<std::uint8_t, crypto_sign_SEEDBYTES> seed{};
   randombytes_buf(seed.data(), seed.size());
   HubPublicKey pub;
   crypto_sign_seed_keypair(pub.public_key.data(), sk->data(), seed.data());
   pub.key_id = KeyIdOf(pub.public_key);
-  pub.valid_from = now;
   std::string seed_hex = HexEncode(seed) + "\n";
   sodium_memzero(seed.data(), seed.size());
   auto s =
       WriteFileAtomically(dir / (pub.key_id + ".key"), seed_hex, 0600, true);
   sodium_memzero(seed_hex.data(), seed_hex.size());
   if (!s) return s;
+  *pub_out = std::move(pub);
+  return {};
+}
+
+Status WriteNewKey(const fs::path& dir, sys_seconds now, HubPublicKey* pub_out,
+                   std::array<std::uint8_t, crypto_sign_SECRETKEYBYTES>* sk) {
+  HubPublicKey pub;
+  if (auto s = WritePrivateKey(dir, &pub, sk); !s) return s;
+  pub.valid_from = now;
   if (auto p = WriteFileAtomically(dir / (pub.key_id + ".pub"),
                                    PublicFileText(pub), 0644, false);
       !p) {
@@ -246,6 +258,23 @@ Status WriteNewKey(const fs::path& dir, sys_seconds now, HubPublicKey* pub_out,
   SyncDirectory(dir);
   *pub_out = std::move(pub);
   return {};
+}
+
+// Removes the files of a key that never became current. Returns advice to
+// append to an error when its .pub could not be removed ("" otherwise; a
+// .key left alone is ignored by Open).
+std::string DiscardKeyFiles(const fs::path& dir, const std::string& key_id) {
+  std::error_code pub_error;
+  std::error_code key_error;
+  const fs::path pub = dir / (key_id + ".pub");
+  fs::remove(pub, pub_error);
+  fs::remove(dir / (key_id + ".key"), key_error);
+  SyncDirectory(dir);
+  if (!pub_error) return "";
+  return "; also could not remove " + pub.string() + " (" +
+         pub_error.message() +
+         "): remove it and its .key by hand before cairnd restarts, or that "
+         "key, never used, becomes current then";
 }
 
 }  // namespace
@@ -329,17 +358,17 @@ HubSignature HubKeyring::Sign(std::span<const std::uint8_t> message) const {
   return out;
 }
 
-HubSignature HubKeyring::SignNamed(
-    const std::function<std::vector<std::uint8_t>(const std::string&)>& build)
-    const {
+HubSignature HubKeyring::SignNamed(const NamedMessageBuilder& build) const {
   std::shared_ptr<const Key> key;
+  sys_seconds at;
   {
     std::shared_lock lock(mutex_);
     key = keys_.front();
+    at = clock_();
   }
   // Signing with a key rotated out meanwhile is still valid: its validity
-  // ends at the rotation, after the caller's timestamp.
-  const std::vector<std::uint8_t> message = build(key->pub.key_id);
+  // ends at the rotation, whose time was read after `at`.
+  const std::vector<std::uint8_t> message = build(key->pub.key_id, at);
   HubSignature out;
   out.key_id = key->pub.key_id;
   crypto_sign_detached(out.signature.data(), nullptr, message.data(),
@@ -355,27 +384,86 @@ std::vector<HubPublicKey> HubKeyring::PublicKeys() const {
   return out;
 }
 
-Result<HubPublicKey> HubKeyring::Rotate() {
-  std::unique_lock lock(mutex_);
-  const sys_seconds now = clock_();
+Result<HubKeyring::PreparedRotation> HubKeyring::PrepareRotation() {
+  std::lock_guard rotation(rotation_mutex_);
+  if (prepared_) {
+    return MakeError(ErrorCode::kConflict,
+                     "another key rotation (to " + prepared_->pub.key_id +
+                         ") is in progress; wait for it to finish, check "
+                         "the current key (cairnctl keys list), and rotate "
+                         "again only if it is still needed");
+  }
   auto fresh = std::make_shared<Key>();
-  if (auto s = WriteNewKey(dir_, now, &fresh->pub, &fresh->secret); !s) {
+  if (auto s = WritePrivateKey(dir_, &fresh->pub, &fresh->secret); !s) {
     return tl::unexpected(s.error());
   }
-  // The previous key's end of validity. Should this write fail, the next
-  // Open still picks the new key (newest valid_from among keys without
-  // valid_until) and this Rotate reports the error.
+  PreparedRotation out;
+  out.key_id = fresh->pub.key_id;
+  {
+    std::shared_lock lock(mutex_);
+    out.previous = keys_.front()->pub.key_id;
+  }
+  prepared_ = std::move(fresh);
+  return out;
+}
+
+Result<std::vector<HubPublicKey>> HubKeyring::CommitRotation(
+    const std::string& key_id) {
+  std::lock_guard rotation(rotation_mutex_);
+  if (!prepared_ || prepared_->pub.key_id != key_id) {
+    return MakeError(
+        ErrorCode::kConflict,
+        "no rotation to key " + key_id + " is prepared; nothing was changed");
+  }
+  std::shared_ptr<Key> fresh = std::move(prepared_);
+  prepared_.reset();
+  // Under the exclusive lock: signers read their time under the shared
+  // lock (SignNamed), so none can date a signature by the old key after
+  // its valid_until, nor one by the new key before its valid_from.
+  std::unique_lock lock(mutex_);
+  const sys_seconds now = clock_();
+  fresh->pub.valid_from = now;
+  if (auto s = WriteFileAtomically(dir_ / (key_id + ".pub"),
+                                   PublicFileText(fresh->pub), 0644, false);
+      !s) {
+    Error e = s.error();
+    e.message += DiscardKeyFiles(dir_, key_id);
+    return tl::unexpected(std::move(e));
+  }
+  // The previous key's end of validity. Should this write fail, the new
+  // .pub goes again: the next Open would otherwise make the new key
+  // current (the newest without valid_until) although it never was.
   auto old = std::make_shared<Key>(*keys_.front());
   old->pub.valid_until = now;
   if (auto s = WriteFileAtomically(dir_ / (old->pub.key_id + ".pub"),
                                    PublicFileText(old->pub), 0644, false);
       !s) {
-    return tl::unexpected(s.error());
+    Error e = s.error();
+    e.message += DiscardKeyFiles(dir_, key_id);
+    return tl::unexpected(std::move(e));
   }
   SyncDirectory(dir_);
   keys_.front() = std::move(old);
-  keys_.insert(keys_.begin(), fresh);
-  return fresh->pub;
+  keys_.insert(keys_.begin(), std::move(fresh));
+  std::vector<HubPublicKey> out;
+  out.reserve(keys_.size());
+  for (const auto& k : keys_) out.push_back(k->pub);
+  return out;
+}
+
+void HubKeyring::AbandonRotation(const std::string& key_id) {
+  std::lock_guard rotation(rotation_mutex_);
+  if (!prepared_ || prepared_->pub.key_id != key_id) return;
+  prepared_.reset();
+  (void)DiscardKeyFiles(dir_, key_id);
+}
+
+Result<HubPublicKey> HubKeyring::Rotate() {
+  auto prepared = PrepareRotation();
+  if (!prepared) return tl::unexpected(prepared.error());
+  auto keys = CommitRotation(prepared->key_id);
+  if (!keys) return tl::unexpected(keys.error());
+  return keys->front();
 }
 
 Result<std::vector<HubPublicKey>> LoadHubPublicKeys(const fs::path& dir) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -52,7 +53,7 @@ class HubKeyring {
   // exist) and `create_if_empty`, creates it (mode 0700) and a first key;
   // otherwise that is kNotFound. Refuses (kPermissionDenied) a private key
   // file readable or writable by group or others, naming the file and
-  // `chmod 600`. `clock` dates new keys and receipts.
+  // `chmod 600`. `clock` dates new keys and what SignNamed signs.
   static Result<std::shared_ptr<HubKeyring>> Open(
       const std::filesystem::path& dir, bool create_if_empty, Clock clock);
 
@@ -63,23 +64,46 @@ class HubKeyring {
   // Signs `message` with the current key.
   HubSignature Sign(std::span<const std::uint8_t> message) const;
 
-  // Signs the message `build(key_id)` with the current key, for messages
-  // that name their own key id (receipts): a concurrent Rotate cannot make
-  // the named key and the signing key differ.
-  HubSignature SignNamed(
-      const std::function<std::vector<std::uint8_t>(const std::string&)>& build)
-      const;
+  // Signs the message `build(key_id, at)` with the current key, for
+  // messages that name their own key id and time (receipts, audit
+  // checkpoints): a concurrent Rotate cannot make the named key and the
+  // signing key differ. `at` is the clock's now, read under the same lock
+  // as the choice of key: Rotate reads its time under the exclusive lock,
+  // so `at` lies within the key's validity as published (not before its
+  // valid_from, not after the valid_until a later rotation gives it) —
+  // a time read before the call could precede a rotation and then name a
+  // key not yet valid, which verifiers rightly call forged.
+  using NamedMessageBuilder = std::function<std::vector<std::uint8_t>(
+      const std::string& key_id, sys_seconds at)>;
+  HubSignature SignNamed(const NamedMessageBuilder& build) const;
 
   // The current key first, then older keys, newest first.
   std::vector<HubPublicKey> PublicKeys() const;
 
-  // Creates a new key and makes it current; the previous current key gets
-  // valid_until = now and stays published. Files are written before the
-  // switch, so a failure leaves the old key current.
-  Result<HubPublicKey> Rotate();
+  // A rotation in two steps, so that the hub can record it in its audit
+  // log before the new key signs anything:
+  //   PrepareRotation makes the new key and writes only its private file,
+  //   which Open ignores without its .pub (a crash leaves the old key
+  //   current); key_id names the new key and previous the current one,
+  //   which stays current until the commit (only a rotation changes it, and
+  //   one rotation is prepared at a time: another is kConflict);
+  //   CommitRotation makes it current: its .pub is written with valid_from
+  //   = now and the previous key gets valid_until = now and stays
+  //   published. It returns the keys as they are then (PublicKeys order,
+  //   the new key first). On failure nothing changed (the prepared key is
+  //   discarded);
+  //   AbandonRotation discards the prepared key.
+  // `key_id` must name the prepared key (else kConflict / no-op).
+  struct PreparedRotation {
+    std::string key_id;
+    std::string previous;
+  };
+  Result<PreparedRotation> PrepareRotation();
+  Result<std::vector<HubPublicKey>> CommitRotation(const std::string& key_id);
+  void AbandonRotation(const std::string& key_id);
 
-  // The injected clock's now.
-  sys_seconds Now() const { return clock_(); }
+  // Both steps at once (tools and tests; the hub audits in between).
+  Result<HubPublicKey> Rotate();
 
   const std::filesystem::path& dir() const { return dir_; }
 
@@ -91,6 +115,10 @@ class HubKeyring {
   Clock clock_;
   mutable std::shared_mutex mutex_;
   std::vector<std::shared_ptr<const Key>> keys_;  // current first
+  // Serialises rotations; separate from mutex_ so that preparing a key
+  // (file writes) does not hold up signing.
+  std::mutex rotation_mutex_;
+  std::shared_ptr<Key> prepared_;  // guarded by rotation_mutex_
 };
 
 // The public keys in `dir` (no private key is read): offline tools such as

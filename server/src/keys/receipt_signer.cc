@@ -13,13 +13,13 @@ wire::Receipt SignReceipt(const HubKeyring& keyring, std::string member,
   receipt.alg = std::string(kReceiptAlgorithm);
   receipt.member = std::move(member);
   receipt.request_id = std::move(request_id);
-  receipt.at = keyring.Now();
   receipt.endpoint = std::string(endpoint);
   receipt.request_digest = std::move(request_digest);
   receipt.results_digest = std::move(results_digest);
   const HubSignature signature =
-      keyring.SignNamed([&](const std::string& key_id) {
+      keyring.SignNamed([&](const std::string& key_id, sys_seconds at) {
         receipt.key_id = key_id;
+        receipt.at = at;
         const auto digest = ReceiptDigest(receipt);
         return std::vector<std::uint8_t>(digest.begin(), digest.end());
       });

@@ -11,7 +11,9 @@
 
 namespace cairn::server {
 
-// A receipt dated keyring.Now(), signed with the keyring's current key.
+// A receipt signed with the keyring's current key and dated by the
+// keyring's clock at signing (HubKeyring::SignNamed: within that key's
+// validity even across a rotation).
 // `request_digest` is Sha256Hex(request body); `results_digest` is
 // ResultsDigest(results) of the response being sent. Thread-safe.
 wire::Receipt SignReceipt(const HubKeyring& keyring, std::string member,

@@ -78,9 +78,10 @@ Status AuditWriter::CheckpointIfDue(Database& db, std::int64_t now) {
 
   CheckpointSignature signature;
   try {
-    signature = options_.signer([&](const std::string& key_id) {
-      return EncodeCheckpointMessage(staged_.seq, staged_.hash, now, key_id);
-    });
+    signature =
+        options_.signer([&](const std::string& key_id, std::int64_t at) {
+          return EncodeCheckpointMessage(staged_.seq, staged_.hash, at, key_id);
+        });
   } catch (const std::exception&) {
     // The checkpoint is retried with the next batch; the entries stay
     // chained meanwhile.
@@ -94,7 +95,7 @@ Status AuditWriter::CheckpointIfDue(Database& db, std::int64_t now) {
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, static_cast<std::int64_t>(staged_.seq))
       .BindBlob(2, staged_.hash)
-      .Bind(3, now)
+      .Bind(3, signature.at)
       .Bind(4, signature.key_id)
       .BindBlob(5, signature.signature);
   if (auto s = stmt->Run(); !s) return s;

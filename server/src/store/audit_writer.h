@@ -41,7 +41,8 @@ class AuditWriter {
   Status Append(Database& db, const std::vector<AuditEvent>& events,
                 AuditHook* hook);
 
-  // Adds a checkpoint covering the staged head if one is due at `now`.
+  // Adds a checkpoint covering the staged head if one is due at `now`,
+  // dated by the signer (CheckpointSignature::at).
   // A signer that throws or names no key skips the checkpoint (retried by
   // the next batch); only SQL errors are returned.
   Status CheckpointIfDue(Database& db, std::int64_t now);

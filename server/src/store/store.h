@@ -62,19 +62,24 @@ class AuditHook {
   virtual Status Append(const AuditEvent& event) = 0;
 };
 
-// What a checkpoint signer returns: which key signed, and the Ed25519
-// signature over the message it was given.
+// What a checkpoint signer returns: which key signed, the checkpoint's time
+// (Unix seconds) it passed to the builder, and the Ed25519 signature over
+// the message the builder made.
 struct CheckpointSignature {
   std::string key_id;
+  std::int64_t at = 0;
   std::array<std::uint8_t, 64> signature{};
 };
 
-// Signs audit checkpoints with the hub's current key: calls build(key_id)
-// for the message (which names the key) and signs it with that same key,
-// so a concurrent key rotation cannot make them differ. cairnd wires it to
+// Signs audit checkpoints with the hub's current key: calls build(key_id,
+// at) for the message (which names the key and the time) and signs it with
+// that same key, so a concurrent key rotation cannot make them differ. The
+// signer picks `at`, read together with the key, so that it is never
+// before the key's valid_from (a time read earlier, e.g. when the batch
+// started, could precede a rotation). cairnd wires it to
 // HubKeyring::SignNamed.
-using CheckpointMessageBuilder =
-    std::function<std::vector<std::uint8_t>(const std::string& key_id)>;
+using CheckpointMessageBuilder = std::function<std::vector<std::uint8_t>(
+    const std::string& key_id, std::int64_t at)>;
 using CheckpointSigner =
     std::function<CheckpointSignature(const CheckpointMessageBuilder& build)>;
 

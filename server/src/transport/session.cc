@@ -185,13 +185,20 @@ class PendingResponse {
   }
 
   // The server is closing the connection (drain deadline): resume the
-  // session now; a later Respond is ignored.
+  // session now; a later Respond is ignored. ForceCloseAll has closed the
+  // stream already, so the client normally sees the connection end rather
+  // than this answer. Either way the request may be queued in the store,
+  // which commits it while closing: the text must not say nothing happened.
   void Abandon() {
     if (done_.exchange(true)) return;
     abandoned_ = true;
     Complete(MakeErrorResponse(
         http::status::service_unavailable, ErrorCode::kUnavailable,
-        "the hub is shutting down; retry once it is back"));
+        "the hub shut down before answering, and this request may still "
+        "have been carried out: once the hub is back, resend a submit with "
+        "the same Idempotency-Key, and check before repeating anything "
+        "else (a repeated retraction answers not_found, a repeated "
+        "disposition is recorded twice)"));
   }
 
  private:
