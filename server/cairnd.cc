@@ -413,6 +413,7 @@ int main(int argc, char** argv) {
       [&store_ref] { return double(store_ref.Stats().failed_wal_checkpoints); },
       [&store_ref] { return double(store_ref.Stats().match_settles); },
       [&store_ref] { return store_ref.Stats().match_settle_seconds; },
+      [&store_ref] { return double(store_ref.Stats().failed_transactions); },
   });
 
   {

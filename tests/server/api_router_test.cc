@@ -975,6 +975,19 @@ TEST_CASE("match settles are exported as counters that catch up",
   CHECK(Contains(text, "cairn_store_match_settle_seconds_total 0.375"));
 }
 
+TEST_CASE("failed store commits are exported as a counter that catches up",
+          "[api][happy]") {
+  HubMetrics metrics;
+  double failed = 0;
+  GaugeSources sources;
+  sources.failed_commits = [&] { return failed; };
+  metrics.SetGaugeSources(std::move(sources));
+  CHECK(Contains(metrics.Render(), "\ncairn_store_failed_commits_total 0\n"));
+  failed = 1077;
+  CHECK(
+      Contains(metrics.Render(), "\ncairn_store_failed_commits_total 1077\n"));
+}
+
 TEST_CASE("the loopback metrics listener (no certificate) gets /metrics only",
           "[api][auth]") {
   ApiFixture f;

@@ -73,6 +73,10 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
       counter("cairn_store_match_settle_seconds_total",
               "Writer time spent moving new matches' signals into "
               "match_signals");
+  failed_commits_ =
+      counter("cairn_store_failed_commits_total",
+              "Write transactions rolled back (disk full, I/O error, read-only "
+              "database); each refused the requests it carried with 503");
 }
 
 void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
@@ -111,6 +115,7 @@ std::string HubMetrics::Render() {
     CatchUp(failed_wal_checkpoints_, sources_.failed_wal_checkpoints);
     CatchUp(match_settles_, sources_.match_settles);
     CatchUp(match_settle_seconds_, sources_.match_settle_seconds);
+    CatchUp(failed_commits_, sources_.failed_commits);
   }
   if (sources_.index_signals) index_signals_->Set(sources_.index_signals());
   if (sources_.open_connections) {

@@ -33,6 +33,7 @@ struct GaugeSources {
   std::function<double()> failed_wal_checkpoints;
   std::function<double()> match_settles;
   std::function<double()> match_settle_seconds;
+  std::function<double()> failed_commits;
 };
 
 class HubMetrics {
@@ -73,6 +74,7 @@ class HubMetrics {
   prometheus::Counter* failed_wal_checkpoints_;
   prometheus::Counter* match_settles_;
   prometheus::Counter* match_settle_seconds_;
+  prometheus::Counter* failed_commits_;
   // Render's catch-up of the counters read from sources_ (two scrapes at
   // once must not add the same difference twice).
   std::mutex render_mutex_;

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -26,6 +27,7 @@
 #include "server/src/store/audit_writer.h"
 #include "server/src/store/batch_statements.h"
 #include "server/src/store/completion_runner.h"
+#include "server/src/store/failure_log.h"
 #include "server/src/store/index_keys.h"
 #include "server/src/store/match_reuse.h"
 #include "server/src/store/member_directory.h"
@@ -129,7 +131,7 @@ class SqliteStore final : public Store {
     if (options_.wal_checkpoint_pages > 0) {
       auto checkpointer =
           WalCheckpointer::Start(options_.db_path, options_.busy_timeout,
-                                 options_.wal_checkpoint_pages);
+                                 options_.wal_checkpoint_pages, options_.clock);
       if (!checkpointer) return tl::unexpected(checkpointer.error());
       checkpointer_ = std::move(*checkpointer);
       checkpointer_->Attach(*writer_db_);
@@ -431,7 +433,14 @@ class SqliteStore final : public Store {
   // ---- Operations --------------------------------------------------------
 
   bool IsWritable() const override {
-    return writable_.load(std::memory_order_relaxed);
+    if (!writable_.load(std::memory_order_relaxed)) return false;
+    // A commit that failed a moment ago counts even when a later one got
+    // through: on a nearly full disk small commits fit and large ones do
+    // not, and /healthz must not flap between them.
+    const std::int64_t failed =
+        last_failed_commit_.load(std::memory_order_relaxed);
+    return failed == kNever || ToUnix(options_.clock()) - failed >=
+                                   options_.health_failure_window.count();
   }
 
   StoreStats Stats() const override {
@@ -654,7 +663,15 @@ class SqliteStore final : public Store {
     if (failure) {
       audit_.RolledBack();
       failed_transactions_.fetch_add(1, std::memory_order_relaxed);
+      last_failed_commit_.store(state.now, std::memory_order_relaxed);
       writable_.store(false, std::memory_order_relaxed);
+      // The batch may carry audit entries nobody waits for, so it counts
+      // operations, not refused requests.
+      commit_log_.Failed(std::to_string(batch.size()) +
+                             " operation(s) rolled back, nothing of them "
+                             "stored (requests waiting on them get 503): " +
+                             failure->message,
+                         FromUnix(state.now));
       Error e = Unavailable(
           "the store could not commit this request, nothing was changed: " +
           failure->message);
@@ -673,6 +690,7 @@ class SqliteStore final : public Store {
     }
     if (directory) directory_.Publish(std::move(*directory));
     writable_.store(true, std::memory_order_relaxed);
+    commit_log_.Succeeded(FromUnix(state.now));
     transactions_.fetch_add(1, std::memory_order_relaxed);
     operations_.fetch_add(batch.size(), std::memory_order_relaxed);
     last_batch_operations_.store(batch.size(), std::memory_order_relaxed);
@@ -696,8 +714,18 @@ class SqliteStore final : public Store {
     });
   }
 
+  static constexpr std::int64_t kNever =
+      std::numeric_limits<std::int64_t>::min();
+
   SqliteStoreOptions options_;
-  AuditWriter audit_;                    // writer thread only (after Open)
+  AuditWriter audit_;  // writer thread only (after Open)
+  // Writer thread only. Every failed commit is an error the operator must
+  // see with its cause, but a full disk fails thousands a minute.
+  RepeatingFailureLog commit_log_{
+      "store commit",
+      "check the data directory's free space (df) and permissions; "
+      "docs/operator-guide.md, \"Disk full and store errors\"",
+      std::chrono::seconds(10)};
   std::unique_ptr<Database> writer_db_;  // writer thread only (after Open)
   std::unique_ptr<Database> reader_db_;
   mutable std::mutex reader_mutex_;
@@ -726,6 +754,8 @@ class SqliteStore final : public Store {
   std::atomic<bool> writable_{true};
   std::atomic<std::uint64_t> transactions_{0};
   std::atomic<std::uint64_t> failed_transactions_{0};
+  // The batch time (unix seconds) of the latest failed commit, or kNever.
+  std::atomic<std::int64_t> last_failed_commit_{kNever};
   std::atomic<std::uint64_t> operations_{0};
   std::atomic<std::uint64_t> last_batch_operations_{0};
   std::atomic<std::uint64_t> audit_head_seq_{0};
