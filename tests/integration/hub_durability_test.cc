@@ -189,5 +189,39 @@ TEST_CASE("a second cairnd on the same data directory is refused") {
   CHECK((*hub)->Curl("alpha", "GET", "/v1/me").status == 200);
 }
 
+TEST_CASE(
+    "a second cairnd is refused even after the lock file was deleted from "
+    "under the first") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  const std::string lock_file = (*hub)->DataDir() + "/cairnd.lock";
+  REQUIRE(std::filesystem::remove(lock_file));
+  const auto second = RunCommand(
+      {RunningHub::CairndPath(), "--config", (*hub)->ConfigPath(), "--listen",
+       "127.0.0.1:0", "--port-file", (*hub)->Scratch().File("ports2")},
+      std::chrono::seconds(20));
+  CAPTURE(second.out, second.err);
+  CHECK_FALSE(second.timed_out);
+  CHECK(second.exit_code != 0);
+  // Without the lock file's text the kernel's lock table names the holder.
+  CHECK_THAT(second.err,
+             Catch::Contains("in use by another process") &&
+                 Catch::Contains("pid " + std::to_string((*hub)->Pid())));
+  CHECK_FALSE(std::filesystem::exists((*hub)->Scratch().File("ports2")));
+  // cairnctl's offline commands take the same lock.
+  const auto purge = RunCommand(
+      {RunningHub::CairnctlPath(), "purge", "--data", (*hub)->DataDir()},
+      std::chrono::seconds(20));
+  CAPTURE(purge.out, purge.err);
+  CHECK(purge.exit_code != 0);
+  CHECK_THAT(purge.err, Catch::Contains("in use by another process"));
+  // The first hub still serves and writes.
+  std::vector<SignalSpec> signals(1);
+  signals[0].token = RandomTokenHex();
+  CHECK((*hub)
+            ->Curl("alpha", "POST", "/v1/signals", SubmitBody(signals))
+            .status == 200);
+}
+
 }  // namespace
 }  // namespace cairn::testing
