@@ -34,6 +34,7 @@
 #include "server/src/keys/hub_keyring.h"
 #include "server/src/oprf/oprf_evaluator.h"
 #include "server/src/reports/report_source.h"
+#include "server/src/store/failure_log.h"
 #include "server/src/store/key_use.h"
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
@@ -66,6 +67,9 @@ class ExpiryLoop {
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
       lock.unlock();
+      if (auto s = store_.CheckFiles(); !s) {
+        files_log_.Failed(s.error().message, cairn::server::SystemClock()());
+      }
       auto outcome = store_.ExpireDueAndWait();
       if (!outcome) {
         spdlog::warn("expiry sweep failed: {}; will retry in {} s",
@@ -105,6 +109,11 @@ class ExpiryLoop {
 
   cairn::server::Store& store_;
   std::chrono::seconds interval_;
+  // A lost -wal stays lost until a restart: a reminder every 10 minutes.
+  cairn::server::RepeatingFailureLog files_log_{
+      "store file check",
+      "/healthz reports the store unwritable until cairnd is restarted",
+      std::chrono::minutes(10)};
   std::chrono::steady_clock::time_point next_purge_{};
   std::mutex mu_;
   std::condition_variable cv_;

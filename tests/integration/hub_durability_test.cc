@@ -223,5 +223,49 @@ TEST_CASE(
             .status == 200);
 }
 
+TEST_CASE(
+    "a deleted cairn.db-wal is noticed: logged, /healthz degraded, and a "
+    "clean stop still keeps every acknowledged write") {
+  // The file check runs with each expiry sweep: every second here.
+  auto hub = RunningHub::Start({.extra_args = {"--expiry-interval", "1"}});
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  std::vector<SignalSpec> signals(40);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  const std::vector<SignalSpec> before(signals.begin(), signals.begin() + 20);
+  const std::vector<SignalSpec> after(signals.begin() + 20, signals.end());
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(before)).status ==
+          200);
+  REQUIRE(h.Curl("alpha", "GET", "/healthz").status == 200);
+  REQUIRE(std::filesystem::remove(h.DbPath() + "-wal"));
+  // Still acknowledged: the hub writes on into the file it has open.
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(after)).status ==
+          200);
+  int health = 0;
+  for (int i = 0; i < 200 && health != 503; ++i) {
+    health = h.Curl("alpha", "GET", "/healthz").status;
+    if (health != 503) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  CHECK(health == 503);
+  const std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK_THAT(log, Catch::Contains("[error] store file check failed: " +
+                                  h.DbPath() + "-wal was deleted") &&
+                      Catch::Contains("stop cairnd cleanly now"));
+
+  // What the log tells the operator to do keeps every write.
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  CHECK(*stopped == 0);
+  std::string in;
+  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
+  CHECK(SqlColumn(h.DbPath(),
+                  "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" +
+                      in + ")") == std::vector<std::string>{"40"});
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/healthz").status == 200);
+}
+
 }  // namespace
 }  // namespace cairn::testing

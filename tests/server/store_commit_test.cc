@@ -644,3 +644,43 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace cairn::server
+
+namespace cairn::server {
+namespace {
+
+TEST_CASE(
+    "the file check reports a -wal or -shm file deleted or replaced under "
+    "the store, which then stays unwritable") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
+  CHECK(s.CheckFiles().has_value());
+  const std::string db = (f.dir.path() / "hub.db").string();
+
+  SECTION("-wal replaced by a copy") {
+    std::filesystem::copy_file(db + "-wal", db + "-wal.copy");
+    std::filesystem::rename(db + "-wal.copy", db + "-wal");
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + "-wal was replaced") &&
+                   Catch::Contains("stop cairnd cleanly"));
+  }
+  SECTION("-shm deleted") {
+    std::filesystem::remove(db + "-shm");
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + "-shm was deleted"));
+  }
+  // Commits still succeed, but the store is not healthy until reopened.
+  REQUIRE(SubmitMany(s, "alpha", 100, 10).has_value());
+  f.clock.Advance(std::chrono::hours(1));
+  CHECK_FALSE(s.IsWritable());
+  f.Reopen();
+  CHECK(f.store().CheckFiles().has_value());
+  CHECK(f.store().IsWritable());
+}
+
+}  // namespace
+}  // namespace cairn::server

@@ -12,6 +12,8 @@
 // applied to the TokenIndex only after COMMIT succeeds and dropped on
 // rollback. The commands themselves are StoreWrites (store_writes.h); this
 // file queues them, runs the batches and serves the reads.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -148,6 +150,7 @@ class SqliteStore final : public Store {
     writes_ = std::make_unique<StoreWrites>(options_, *index_, directory_,
                                             reuse_ != nullptr);
     if (auto s = writes_->Load(*writer_db_); !s) return s;
+    WatchFiles();
     writer_ = std::thread([this] { WriterLoop(); });
     return {};
   }
@@ -434,6 +437,7 @@ class SqliteStore final : public Store {
 
   bool IsWritable() const override {
     if (!writable_.load(std::memory_order_relaxed)) return false;
+    if (files_lost_.load(std::memory_order_relaxed)) return false;
     // A commit that failed a moment ago counts even when a later one got
     // through: on a nearly full disk small commits fit and large ones do
     // not, and /healthz must not flap between them.
@@ -469,6 +473,26 @@ class SqliteStore final : public Store {
     return s;
   }
 
+  Status CheckFiles() override {
+    for (const WatchedFile& f : watched_) {
+      struct stat st {};
+      const bool gone = ::stat(f.path.c_str(), &st) != 0;
+      if (!gone && st.st_dev == f.dev && st.st_ino == f.ino) continue;
+      files_lost_.store(true, std::memory_order_relaxed);
+      return MakeError(
+          ErrorCode::kUnavailable,
+          f.path.string() + (gone ? " was deleted" : " was replaced") +
+              " while the store has it open: writes still go to the "
+              "hub's open copy, which a crash or kill -9 now loses, and "
+              "any other program opening the database sees different "
+              "data; stop cairnd cleanly now (SIGTERM, systemctl stop: the "
+              "final checkpoint writes everything into " +
+              options_.db_path.filename().string() +
+              "), and never delete its -wal, -shm or cairnd.lock files");
+    }
+    return {};
+  }
+
   Status RunOnWriter(std::string sql) {
     std::promise<Status> promise;
     auto future = promise.get_future();
@@ -484,6 +508,19 @@ class SqliteStore final : public Store {
 
  private:
   // ---- Start-up ----------------------------------------------------------
+
+  // The write-ahead log and its index, as SQLite opened them: they stay
+  // open (and keep their inodes) until the last connection closes.
+  void WatchFiles() {
+    for (const char* suffix : {"-wal", "-shm"}) {
+      std::filesystem::path path = options_.db_path;
+      path += suffix;
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0) {
+        watched_.push_back({std::move(path), st.st_dev, st.st_ino});
+      }
+    }
+  }
 
   std::shared_ptr<const Directory> Snapshot() const { return directory_.Get(); }
 
@@ -750,6 +787,14 @@ class SqliteStore final : public Store {
   std::unique_ptr<CompletionRunner> completions_ =
       std::make_unique<CompletionRunner>();
   std::thread writer_;
+
+  struct WatchedFile {
+    std::filesystem::path path;
+    dev_t dev;
+    ino_t ino;
+  };
+  std::vector<WatchedFile> watched_;  // set by Open, then read-only
+  std::atomic<bool> files_lost_{false};
 
   std::atomic<bool> writable_{true};
   std::atomic<std::uint64_t> transactions_{0};
