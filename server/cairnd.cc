@@ -12,6 +12,7 @@
 // it); 2 for a bad command line.
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -227,6 +228,9 @@ int main(int argc, char** argv) {
     return Fail(logging.error().ToString());
   }
   g_logging_to_file = !config->log.file.empty();
+  spdlog::info(
+      "cairnd {} starting: pid {}, configuration {}, data directory {}",
+      CAIRN_VERSION, ::getpid(), config_path, config->store.data_dir);
 
   SqliteStoreOptions store_options;
   store_options.db_path = DatabasePath(config->store.data_dir);
@@ -260,6 +264,18 @@ int main(int argc, char** argv) {
   // purge) on the same directory is refused instead of corrupting state.
   auto data_lock = DataDirLock::Acquire(config->store.data_dir, "cairnd");
   if (!data_lock) return Fail(data_lock.error().ToString());
+  // A clean stop folds the write-ahead log into cairn.db and deletes it
+  // (Store::Close), so one found now was left by a run that did not stop.
+  const std::filesystem::path wal = store_options.db_path.string() + "-wal";
+  if (std::error_code ec; std::filesystem::exists(wal, ec)) {
+    const auto bytes = std::filesystem::file_size(wal, ec);
+    spdlog::warn(
+        "{} ({} bytes) was left by the previous run: it did not stop cleanly "
+        "(crash, kill -9, power loss, or a final checkpoint that failed: see "
+        "its last lines above); SQLite now recovers the committed "
+        "transactions from it. Never delete the -wal or -shm files",
+        wal.string(), ec ? 0 : bytes);
+  }
   // The TLS files are read again when the listener is made; reading them
   // now too means a hub that cannot serve fails before it makes any key.
   if (auto tls = MakeServerTlsContext(config->transport.tls); !tls) {

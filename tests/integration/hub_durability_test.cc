@@ -223,6 +223,16 @@ TEST_CASE(
             .status == 200);
 }
 
+// How many lines of `text` contain `needle`.
+int CountLines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
 TEST_CASE(
     "a deleted cairn.db-wal is noticed: logged, /healthz degraded, and a "
     "clean stop still keeps every acknowledged write") {
@@ -265,6 +275,41 @@ TEST_CASE(
                       in + ")") == std::vector<std::string>{"40"});
   REQUIRE(h.Restart());
   CHECK(h.Curl("alpha", "GET", "/healthz").status == 200);
+}
+
+TEST_CASE(
+    "cairnd logs a start-up banner, and warns when the previous run left "
+    "its write-ahead log behind") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string unclean = "-wal (";
+  std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK_THAT(log,
+             Catch::Contains("[info] cairnd ") &&
+                 Catch::Contains(" starting: pid " + std::to_string(h.Pid())) &&
+                 Catch::Contains("data directory " + h.DataDir()));
+  CHECK(CountLines(log, unclean) == 0);
+
+  // A clean stop leaves nothing to recover: no warning at the next start.
+  REQUIRE(h.Stop());
+  REQUIRE(h.Restart());
+  log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, " starting: pid ") == 2);
+  CHECK(CountLines(log, unclean) == 0);
+
+  // kill -9 leaves the write-ahead log: the next start says so.
+  std::vector<SignalSpec> signals(5);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
+          200);
+  REQUIRE(h.Kill());
+  REQUIRE(std::filesystem::exists(h.DbPath() + "-wal"));
+  REQUIRE(h.Restart());
+  log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, unclean) == 1);
+  CHECK_THAT(log, Catch::Contains("[warning] " + h.DbPath() + "-wal (") &&
+                      Catch::Contains("did not stop cleanly"));
 }
 
 }  // namespace
