@@ -12,6 +12,7 @@
 // it); 2 for a bad command line.
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -35,6 +36,7 @@
 #include "server/src/keys/hub_keyring.h"
 #include "server/src/oprf/oprf_evaluator.h"
 #include "server/src/reports/report_source.h"
+#include "server/src/store/failure_log.h"
 #include "server/src/store/key_use.h"
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
@@ -67,6 +69,9 @@ class ExpiryLoop {
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
       lock.unlock();
+      if (auto s = store_.CheckFiles(); !s) {
+        files_log_.Failed(s.error().message, cairn::server::SystemClock()());
+      }
       auto outcome = store_.ExpireDueAndWait();
       if (!outcome) {
         spdlog::warn("expiry sweep failed: {}; will retry in {} s",
@@ -106,6 +111,11 @@ class ExpiryLoop {
 
   cairn::server::Store& store_;
   std::chrono::seconds interval_;
+  // A lost -wal stays lost until a restart: a reminder every 10 minutes.
+  cairn::server::RepeatingFailureLog files_log_{
+      "store file check",
+      "/healthz reports the store unwritable until cairnd is restarted",
+      std::chrono::minutes(10)};
   std::chrono::steady_clock::time_point next_purge_{};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -219,6 +229,9 @@ int main(int argc, char** argv) {
     return Fail(logging.error().ToString());
   }
   g_logging_to_file = !config->log.file.empty();
+  spdlog::info(
+      "cairnd {} starting: pid {}, configuration {}, data directory {}",
+      CAIRN_VERSION, ::getpid(), config_path, config->store.data_dir);
 
   SqliteStoreOptions store_options;
   store_options.db_path = DatabasePath(config->store.data_dir);
@@ -252,6 +265,18 @@ int main(int argc, char** argv) {
   // purge) on the same directory is refused instead of corrupting state.
   auto data_lock = DataDirLock::Acquire(config->store.data_dir, "cairnd");
   if (!data_lock) return Fail(data_lock.error().ToString());
+  // A clean stop folds the write-ahead log into cairn.db and deletes it
+  // (Store::Close), so one found now was left by a run that did not stop.
+  const std::filesystem::path wal = store_options.db_path.string() + "-wal";
+  if (std::error_code ec; std::filesystem::exists(wal, ec)) {
+    const auto bytes = std::filesystem::file_size(wal, ec);
+    spdlog::warn(
+        "{} ({} bytes) was left by the previous run: it did not stop cleanly "
+        "(crash, kill -9, power loss, or a final checkpoint that failed: see "
+        "its last lines above); SQLite now recovers the committed "
+        "transactions from it. Never delete the -wal or -shm files",
+        wal.string(), ec ? 0 : bytes);
+  }
   // The TLS files are read again when the listener is made; reading them
   // now too means a hub that cannot serve fails before it makes any key.
   if (auto tls = MakeServerTlsContext(config->transport.tls); !tls) {
@@ -419,6 +444,7 @@ int main(int argc, char** argv) {
             .other = double(server_ref.HandshakeFailures(kOther)),
         };
       },
+      [&store_ref] { return double(store_ref.Stats().failed_transactions); },
   });
 
   {

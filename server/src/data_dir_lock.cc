@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <sstream>
 
 #include "cairn/whole_file.h"
 
@@ -20,6 +24,39 @@ std::string ReadHolder(const std::filesystem::path& file) {
   return s;
 }
 
+// The pid holding a flock on the file open as `fd`, from /proc/locks
+// ("1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"), or "" when not
+// found: for the message when the lock file's text is gone.
+std::string FlockHolderPid(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return "";
+  char id[64];
+  std::snprintf(id, sizeof id, "%02x:%02x:%llu", major(st.st_dev),
+                minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
+  std::istringstream locks(
+      ReadWholeFile("/proc/locks", "lock table").value_or(""));
+  for (std::string line; std::getline(locks, line);) {
+    std::istringstream fields(line);
+    std::string n, type, mode, access, pid, file;
+    fields >> n >> type;
+    if (type == "->") fields >> type;  // a waiter, listed under the holder
+    fields >> mode >> access >> pid >> file;
+    if (type == "FLOCK" && file == id) return pid;
+  }
+  return "";
+}
+
+Error InUse(const std::filesystem::path& data_dir, const std::string& owner) {
+  return Error{ErrorCode::kUnavailable,
+               "the data directory " + data_dir.string() +
+                   " is in use by another process (" +
+                   (owner.empty() ? std::string("unknown") : owner) +
+                   "); stop it first, or point this command at another "
+                   "directory",
+               {},
+               std::nullopt};
+}
+
 }  // namespace
 
 std::filesystem::path DataDirLock::FilePath(
@@ -29,26 +66,52 @@ std::filesystem::path DataDirLock::FilePath(
 
 Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
     const std::filesystem::path& data_dir, const std::string& holder) {
+  // The directory itself is the lock: unlike a lock file it cannot be
+  // deleted from under a running hub, which would let a second one start
+  // beside it.
+  const int dir_fd =
+      ::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    return MakeError(ErrorCode::kIo,
+                     "cannot open the data directory " + data_dir.string() +
+                         ": " + std::strerror(errno) +
+                         "; check that it exists and that this user may "
+                         "enter it");
+  }
   const auto file = FilePath(data_dir);
+  if (::flock(dir_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err == EWOULDBLOCK) {
+      std::string owner = ReadHolder(file);
+      if (owner.empty()) {
+        const std::string pid = FlockHolderPid(dir_fd);
+        if (!pid.empty()) owner = "pid " + pid;
+      }
+      ::close(dir_fd);
+      return tl::unexpected(InUse(data_dir, owner));
+    }
+    ::close(dir_fd);
+    return MakeError(ErrorCode::kIo, "cannot lock " + data_dir.string() + ": " +
+                                         std::strerror(err));
+  }
+  // The lock file too: it holds the owner's pid for the message above, and
+  // a hub of an earlier version locks only the file.
   const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
+    const int err = errno;
+    ::close(dir_fd);
     return MakeError(ErrorCode::kIo,
                      "cannot open lock file " + file.string() + ": " +
-                         std::strerror(errno) +
+                         std::strerror(err) +
                          "; check that the data directory exists and is "
                          "writable by this user");
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
+    ::close(dir_fd);
     if (err == EWOULDBLOCK) {
-      const std::string owner = ReadHolder(file);
-      return MakeError(ErrorCode::kUnavailable,
-                       "the data directory " + data_dir.string() +
-                           " is in use by another process (" +
-                           (owner.empty() ? std::string("unknown") : owner) +
-                           "); stop it first, or point this command at "
-                           "another directory");
+      return tl::unexpected(InUse(data_dir, ReadHolder(file)));
     }
     return MakeError(ErrorCode::kIo, "cannot lock " + file.string() + ": " +
                                          std::strerror(err));
@@ -58,12 +121,14 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
   if (::ftruncate(fd, 0) == 0) {
     (void)!::pwrite(fd, text.data(), text.size(), 0);
   }
-  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+  return std::unique_ptr<DataDirLock>(new DataDirLock(fd, dir_fd));
 }
 
 DataDirLock::~DataDirLock() {
   ::flock(fd_, LOCK_UN);
   ::close(fd_);
+  ::flock(dir_fd_, LOCK_UN);
+  ::close(dir_fd_);
 }
 
 }  // namespace cairn::server

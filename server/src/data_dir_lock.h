@@ -3,9 +3,12 @@
 // would keep a stale in-memory token index, and an offline restore or purge
 // under a running hub would pull the database from under it.
 //
-// The lock is flock(2) on <data_dir>/cairnd.lock, released by the kernel
-// when the process exits (even on kill -9), so a crash never leaves a stale
-// lock behind. The file holds the owner's pid for error messages only.
+// The lock is flock(2) on the data directory itself (which, unlike a file
+// in it, cannot be deleted from under the holder) and on
+// <data_dir>/cairnd.lock, released by the kernel when the process exits
+// (even on kill -9), so a crash never leaves a stale lock behind. The file
+// holds the owner's pid for error messages only; deleting it does not
+// release the lock.
 #ifndef CAIRN_SERVER_DATA_DIR_LOCK_H_
 #define CAIRN_SERVER_DATA_DIR_LOCK_H_
 
@@ -21,7 +24,8 @@ class DataDirLock {
  public:
   // Takes the lock without waiting. kUnavailable (naming the holder's pid
   // when known) if another process holds it; kIo if the lock file cannot
-  // be created. `holder` is written into the file, e.g. "cairnd".
+  // be created or the directory opened. `holder` is written into the
+  // file, e.g. "cairnd".
   static Result<std::unique_ptr<DataDirLock>> Acquire(
       const std::filesystem::path& data_dir, const std::string& holder);
 
@@ -33,8 +37,9 @@ class DataDirLock {
   DataDirLock& operator=(const DataDirLock&) = delete;
 
  private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  int fd_;
+  DataDirLock(int fd, int dir_fd) : fd_(fd), dir_fd_(dir_fd) {}
+  int fd_;      // the lock file
+  int dir_fd_;  // the data directory
 };
 
 }  // namespace cairn::server

@@ -1,10 +1,15 @@
 // cairnctl against a running cairnd: every member command, in text and
 // --json, and its errors with their exit codes (1 refused, 2 bad command
 // line, 3 hub unreachable).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <catch2/catch.hpp>
 
+#include "server/src/store/store.h"
+#include "server/src/store_location.h"
 #include "tests/integration/integration_util.h"
 
 namespace cairn::testing {
@@ -274,6 +279,34 @@ TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
   CHECK(h.Ctl({"member", "fingerprint", "add", "beta", "--member-cert",
                h.Pki().Cert("not-yet-valid")})
             .exit_code == 0);
+}
+
+TEST_CASE(
+    "cairnctl refuses to write a database its user may not write, naming "
+    "the file and the fix") {
+  TempDir data("cairn-readonly");
+  const std::string db = server::DatabasePath(data.path()).string();
+  {
+    server::SqliteStoreOptions options;
+    options.db_path = db;
+    REQUIRE(server::OpenSqliteStore(options).has_value());  // made and closed
+  }
+  // Root may write any file whatever its mode: run cairnctl as nobody, to
+  // whom the directory belongs and the database file is read-only.
+  std::vector<std::string> argv = {RunningHub::CairnctlPath(), "purge",
+                                   "--data", data.path()};
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(data.path().c_str(), 65534, 65534) == 0);
+    REQUIRE(::chown(db.c_str(), 65534, 65534) == 0);
+    argv.insert(argv.begin(), {"setpriv", "--reuid=65534", "--regid=65534",
+                               "--clear-groups"});
+  }
+  REQUIRE(::chmod(db.c_str(), 0400) == 0);
+  const CommandResult purge = RunCommand(argv, std::chrono::seconds(20));
+  CAPTURE(purge.out, purge.err);
+  CHECK(purge.exit_code == 1);
+  CHECK_THAT(purge.err, Catch::Contains(db) && Catch::Contains("read-only") &&
+                            Catch::Contains("chmod 600"));
 }
 
 TEST_CASE("cairnctl names a hub certificate issued for another host name") {

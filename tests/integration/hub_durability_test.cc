@@ -170,5 +170,128 @@ TEST_CASE("a second cairnd on the same data directory is refused") {
   CHECK((*hub)->Curl("alpha", "GET", "/v1/me").status == 200);
 }
 
+TEST_CASE(
+    "a second cairnd is refused even after the lock file was deleted from "
+    "under the first") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  const std::string lock_file = (*hub)->DataDir() + "/cairnd.lock";
+  REQUIRE(std::filesystem::remove(lock_file));
+  const auto second = RunCommand(
+      {RunningHub::CairndPath(), "--config", (*hub)->ConfigPath(), "--listen",
+       "127.0.0.1:0", "--port-file", (*hub)->Scratch().File("ports2")},
+      std::chrono::seconds(20));
+  CAPTURE(second.out, second.err);
+  CHECK_FALSE(second.timed_out);
+  CHECK(second.exit_code != 0);
+  // Without the lock file's text the kernel's lock table names the holder.
+  CHECK_THAT(second.err,
+             Catch::Contains("in use by another process") &&
+                 Catch::Contains("pid " + std::to_string((*hub)->Pid())));
+  CHECK_FALSE(std::filesystem::exists((*hub)->Scratch().File("ports2")));
+  // cairnctl's offline commands take the same lock.
+  const auto purge = RunCommand(
+      {RunningHub::CairnctlPath(), "purge", "--data", (*hub)->DataDir()},
+      std::chrono::seconds(20));
+  CAPTURE(purge.out, purge.err);
+  CHECK(purge.exit_code != 0);
+  CHECK_THAT(purge.err, Catch::Contains("in use by another process"));
+  // The first hub still serves and writes.
+  std::vector<SignalSpec> signals(1);
+  signals[0].token = RandomTokenHex();
+  CHECK((*hub)
+            ->Curl("alpha", "POST", "/v1/signals", SubmitBody(signals))
+            .status == 200);
+}
+
+// How many lines of `text` contain `needle`.
+int CountLines(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_CASE(
+    "a deleted cairn.db-wal is noticed: logged, /healthz degraded, and a "
+    "clean stop still keeps every acknowledged write") {
+  // The file check runs with each expiry sweep: every second here.
+  auto hub = RunningHub::Start({.extra_args = {"--expiry-interval", "1"}});
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  std::vector<SignalSpec> signals(40);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  const std::vector<SignalSpec> before(signals.begin(), signals.begin() + 20);
+  const std::vector<SignalSpec> after(signals.begin() + 20, signals.end());
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(before)).status ==
+          200);
+  REQUIRE(h.Curl("alpha", "GET", "/healthz").status == 200);
+  REQUIRE(std::filesystem::remove(h.DbPath() + "-wal"));
+  // Still acknowledged: the hub writes on into the file it has open.
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(after)).status ==
+          200);
+  int health = 0;
+  for (int i = 0; i < 200 && health != 503; ++i) {
+    health = h.Curl("alpha", "GET", "/healthz").status;
+    if (health != 503) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  CHECK(health == 503);
+  const std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK_THAT(log, Catch::Contains("[error] store file check failed: " +
+                                  h.DbPath() + "-wal was deleted") &&
+                      Catch::Contains("stop cairnd cleanly now"));
+
+  // What the log tells the operator to do keeps every write.
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  CHECK(*stopped == 0);
+  std::string in;
+  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
+  CHECK(SqlColumn(h.DbPath(),
+                  "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" +
+                      in + ")") == std::vector<std::string>{"40"});
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/healthz").status == 200);
+}
+
+TEST_CASE(
+    "cairnd logs a start-up banner, and warns when the previous run left "
+    "its write-ahead log behind") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string unclean = "-wal (";
+  std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK_THAT(log,
+             Catch::Contains("[info] cairnd ") &&
+                 Catch::Contains(" starting: pid " + std::to_string(h.Pid())) &&
+                 Catch::Contains("data directory " + h.DataDir()));
+  CHECK(CountLines(log, unclean) == 0);
+
+  // A clean stop leaves nothing to recover: no warning at the next start.
+  REQUIRE(h.Stop());
+  REQUIRE(h.Restart());
+  log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, " starting: pid ") == 2);
+  CHECK(CountLines(log, unclean) == 0);
+
+  // kill -9 leaves the write-ahead log: the next start says so.
+  std::vector<SignalSpec> signals(5);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
+          200);
+  REQUIRE(h.Kill());
+  REQUIRE(std::filesystem::exists(h.DbPath() + "-wal"));
+  REQUIRE(h.Restart());
+  log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, unclean) == 1);
+  CHECK_THAT(log, Catch::Contains("[warning] " + h.DbPath() + "-wal (") &&
+                      Catch::Contains("did not stop cleanly"));
+}
+
 }  // namespace
 }  // namespace cairn::testing

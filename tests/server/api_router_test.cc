@@ -1033,6 +1033,19 @@ TEST_CASE(
   CHECK(Contains(text, name + "{reason=\"other\"} 3\n"));
 }
 
+TEST_CASE("failed store commits are exported as a counter that catches up",
+          "[api][happy]") {
+  HubMetrics metrics;
+  double failed = 0;
+  GaugeSources sources;
+  sources.failed_commits = [&] { return failed; };
+  metrics.SetGaugeSources(std::move(sources));
+  CHECK(Contains(metrics.Render(), "\ncairn_store_failed_commits_total 0\n"));
+  failed = 1077;
+  CHECK(
+      Contains(metrics.Render(), "\ncairn_store_failed_commits_total 1077\n"));
+}
+
 TEST_CASE("the loopback metrics listener (no certificate) gets /metrics only",
           "[api][auth]") {
   ApiFixture f;

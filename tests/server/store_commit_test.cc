@@ -8,6 +8,8 @@
 #include <set>
 #include <thread>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
 #include "store_test_util.h"
@@ -20,6 +22,31 @@ using testing::QueryTokens;
 using testing::Signal;
 using testing::StoreFixture;
 using testing::SubmitOne;
+
+// Captures the default logger's lines while alive.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
+        previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  // The captured lines that contain `needle`.
+  std::vector<std::string> Lines(const std::string& needle) const {
+    std::vector<std::string> out;
+    for (auto& line : sink_->last_formatted()) {
+      if (line.find(needle) != std::string::npos) out.push_back(line);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
 
 TEST_CASE("concurrent submitters share transactions and all get acks") {
   StoreFixture f;
@@ -94,6 +121,8 @@ TEST_CASE(
   auto retry = s.SubmitAndWait(big);
   REQUIRE(retry.has_value());
   CHECK(retry->results[1999].status == SubmitStatus::kCreated);
+  // Healthy again once no commit has failed for a while.
+  f.clock.Advance(std::chrono::seconds(60));
   CHECK(s.IsWritable());
   CHECK(s.Stats().index_signals == before.index_signals + 2000);
   CHECK(QueryTokens(s, "gamma", {100, 2099})->matches.size() == 2);
@@ -275,6 +304,7 @@ class WriteThreads {
   // Files opened through the shim keep working: its structures are static.
   ~WriteThreads() {
     recording_ = false;
+    fail_database_writes_ = false;
     sqlite3_vfs_register(real_, /*makeDflt=*/1);
     sqlite3_vfs_unregister(&shim_);
   }
@@ -282,6 +312,9 @@ class WriteThreads {
   WriteThreads& operator=(const WriteThreads&) = delete;
 
   void Record(bool on) { recording_ = on; }
+  // While on, every write to a database file (in WAL mode: a checkpoint's
+  // copy, never a commit) fails as on a full disk.
+  void FailDatabaseWrites(bool on) { fail_database_writes_ = on; }
   std::set<std::thread::id> DatabaseWriters() const {
     std::lock_guard lock(mutex_);
     return database_writers_;
@@ -319,6 +352,7 @@ class WriteThreads {
   static int Write(sqlite3_file* f, const void* data, int n,
                    sqlite3_int64 offset) {
     const Kind kind = reinterpret_cast<File*>(f)->kind;
+    if (fail_database_writes_ && kind == Kind::kDatabase) return SQLITE_FULL;
     if (recording_ && kind != Kind::kOther) {
       std::lock_guard lock(mutex_);
       (kind == Kind::kDatabase ? database_writers_ : log_writers_)
@@ -330,6 +364,7 @@ class WriteThreads {
   static inline sqlite3_vfs* real_ = nullptr;
   static inline sqlite3_vfs shim_{};
   static inline std::atomic<bool> recording_{false};
+  static inline std::atomic<bool> fail_database_writes_{false};
   static inline std::mutex mutex_;
   static inline std::set<std::thread::id> database_writers_;
   static inline std::set<std::thread::id> log_writers_;
@@ -503,6 +538,148 @@ TEST_CASE("with wal_checkpoint_pages 0 no checkpointer thread runs") {
   }
   CHECK(f.store().Stats().wal_checkpoints == 0);
   CHECK(f.store().Stats().index_signals == 5 * 200);
+}
+
+}  // namespace
+}  // namespace cairn::server
+
+namespace cairn::server {
+namespace {
+
+TEST_CASE(
+    "a failed commit is logged at error with its cause, repeats are "
+    "counted, and the recovery is logged") {
+  LogCapture log;
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
+  // Freeze the file at its current size: the next growth is SQLITE_FULL.
+  REQUIRE(RunOnSqliteWriterForTesting(s, "PRAGMA max_page_count = 1"));
+  REQUIRE_FALSE(SubmitMany(s, "beta", 1000, 2000).has_value());
+  auto errors = log.Lines("store commit failed");
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::Contains("[error]") &&
+                            Catch::Contains("database or disk is full") &&
+                            Catch::Contains("1 operation(s) rolled back"));
+
+  // More failures at once: no line each...
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE_FALSE(SubmitMany(s, "beta", 1000, 2000).has_value());
+  }
+  CHECK(log.Lines("store commit").size() == 1);
+  // ...but one line per interval, with the count.
+  f.clock.Advance(std::chrono::seconds(10));
+  REQUIRE_FALSE(SubmitMany(s, "beta", 1000, 2000).has_value());
+  auto repeated = log.Lines("store commit still failing");
+  REQUIRE(repeated.size() == 1);
+  CHECK_THAT(repeated[0], Catch::Contains("[error]") &&
+                              Catch::Contains("4 more failure(s)") &&
+                              Catch::Contains("5 since the first 10 s ago") &&
+                              Catch::Contains("database or disk is full"));
+  CHECK(s.Stats().failed_transactions == 5);
+
+  REQUIRE(RunOnSqliteWriterForTesting(s, "PRAGMA max_page_count = 1073741823"));
+  REQUIRE(SubmitMany(s, "beta", 1000, 2000).has_value());
+  auto recovered = log.Lines("store commit succeeds again");
+  REQUIRE(recovered.size() == 1);
+  CHECK_THAT(recovered[0], Catch::Contains("after 5 failure(s)"));
+  // Once: later commits add no line.
+  REQUIRE(SubmitMany(s, "beta", 5000, 1).has_value());
+  CHECK(log.Lines("store commit").size() == 3);
+}
+
+TEST_CASE(
+    "the store reports itself unwritable for a while after any failed "
+    "commit, not only after the last one") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(RunOnSqliteWriterForTesting(s, "PRAGMA max_page_count = 1"));
+  REQUIRE_FALSE(SubmitMany(s, "beta", 1000, 2000).has_value());
+  CHECK_FALSE(s.IsWritable());
+  // A small commit fits where a large one did not (a nearly full disk):
+  // the store is still not healthy.
+  REQUIRE(RunOnSqliteWriterForTesting(s, "PRAGMA max_page_count = 1073741823"));
+  REQUIRE(SubmitMany(s, "beta", 5000, 1).has_value());
+  CHECK_FALSE(s.IsWritable());
+  f.clock.Advance(std::chrono::seconds(59));
+  CHECK_FALSE(s.IsWritable());
+  f.clock.Advance(std::chrono::seconds(1));
+  CHECK(s.IsWritable());
+}
+
+TEST_CASE(
+    "a failed WAL checkpoint is logged at error with its cause, and its "
+    "recovery once") {
+  LogCapture log;
+  StoreFixture f;
+  WriteThreads files;  // before the checkpointer's connection opens
+  f.ReopenWith([](SqliteStoreOptions& o) { o.wal_checkpoint_pages = 1; });
+  Store& s = f.store();
+  const auto wait_for = [&s](auto done) {
+    for (int i = 0; i < 2000 && !done(s.Stats()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done(s.Stats());
+  };
+  files.FailDatabaseWrites(true);
+  REQUIRE(SubmitMany(s, "alpha", 1, 200).has_value());  // commits go on
+  REQUIRE(wait_for(
+      [](const StoreStats& st) { return st.failed_wal_checkpoints >= 1; }));
+  auto errors = log.Lines("WAL checkpoint failed");
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0], Catch::Contains("[error]") &&
+                            Catch::Contains("database or disk is full") &&
+                            Catch::Contains("cairn.db-wal grows"));
+
+  files.FailDatabaseWrites(false);
+  const auto ok_before = s.Stats().wal_checkpoints;
+  REQUIRE(SubmitMany(s, "alpha", 1000, 200).has_value());
+  REQUIRE(wait_for([ok_before](const StoreStats& st) {
+    return st.wal_checkpoints > ok_before;
+  }));
+  auto recovered = log.Lines("WAL checkpoint succeeds again");
+  REQUIRE(recovered.size() == 1);
+  CHECK_THAT(recovered[0], Catch::Contains("[warning]"));
+}
+
+}  // namespace
+}  // namespace cairn::server
+
+namespace cairn::server {
+namespace {
+
+TEST_CASE(
+    "the file check reports a -wal or -shm file deleted or replaced under "
+    "the store, which then stays unwritable") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
+  CHECK(s.CheckFiles().has_value());
+  const std::string db = (f.dir.path() / "hub.db").string();
+
+  SECTION("-wal replaced by a copy") {
+    std::filesystem::copy_file(db + "-wal", db + "-wal.copy");
+    std::filesystem::rename(db + "-wal.copy", db + "-wal");
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + "-wal was replaced") &&
+                   Catch::Contains("stop cairnd cleanly"));
+  }
+  SECTION("-shm deleted") {
+    std::filesystem::remove(db + "-shm");
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + "-shm was deleted"));
+  }
+  // Commits still succeed, but the store is not healthy until reopened.
+  REQUIRE(SubmitMany(s, "alpha", 100, 10).has_value());
+  f.clock.Advance(std::chrono::hours(1));
+  CHECK_FALSE(s.IsWritable());
+  f.Reopen();
+  CHECK(f.store().CheckFiles().has_value());
+  CHECK(f.store().IsWritable());
 }
 
 }  // namespace

@@ -1,4 +1,9 @@
 // Schema migrations, database settings and member administration.
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "server/src/store/sqlite_db.h"
@@ -111,6 +116,68 @@ TEST_CASE(
     REQUIRE(OpenSqliteStore(OptionsIn(dir, clock)).has_value());
   }
   CHECK(recorded(1) == std::string(64, '1') + at0);
+}
+
+// Runs `body` as user nobody (65534) in a child process when this one is
+// root (root may write any file whatever its mode), otherwise here; returns
+// what `body` returned.
+std::string AsUnprivileged(const std::function<std::string()>& body) {
+  if (::geteuid() != 0) return body();
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    const std::string out = ::setgroups(0, nullptr) == 0 &&
+                                    ::setgid(65534) == 0 && ::setuid(65534) == 0
+                                ? body()
+                                : "cannot become user nobody";
+    (void)!::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) {
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return out;
+}
+
+TEST_CASE(
+    "a database its user may not write is refused at open, naming the "
+    "file and the fix") {
+  TempDir dir;
+  ManualClock clock;
+  const SqliteStoreOptions options = OptionsIn(dir, clock);
+  REQUIRE(OpenSqliteStore(options).has_value());  // made, then closed
+  // The data directory stays writable (SQLite can make its -wal and -shm
+  // files there); only the database file is read-only, as after a
+  // careless chmod 0400 or chown.
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(dir.path().c_str(), 65534, 65534) == 0);
+    REQUIRE(::chown(options.db_path.c_str(), 65534, 65534) == 0);
+  }
+  REQUIRE(::chmod(options.db_path.c_str(), 0400) == 0);
+  const std::string outcome = AsUnprivileged([&options]() -> std::string {
+    auto store = OpenSqliteStore(options);
+    if (store) return "opened";
+    return std::string(ErrorCodeName(store.error().code)) + ": " +
+           store.error().message;
+  });
+  CHECK_THAT(outcome, Catch::StartsWith("io_error: ") &&
+                          Catch::Contains(options.db_path.string()) &&
+                          Catch::Contains("read-only") &&
+                          Catch::Contains("chmod 600"));
+  // Once the permission is fixed, it opens.
+  REQUIRE(::chmod(options.db_path.c_str(), 0600) == 0);
+  CHECK(AsUnprivileged([&options]() -> std::string {
+          return OpenSqliteStore(options) ? "opened" : "refused";
+        }) == "opened");
 }
 
 TEST_CASE("Close leaves every committed write in the database file") {

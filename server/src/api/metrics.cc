@@ -85,6 +85,10 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
   tls_failures_timeout_ = &tls_failures.Add({{"reason", "timeout"}});
   tls_failures_closed_ = &tls_failures.Add({{"reason", "closed"}});
   tls_failures_other_ = &tls_failures.Add({{"reason", "other"}});
+  failed_commits_ =
+      counter("cairn_store_failed_commits_total",
+              "Write transactions rolled back (disk full, I/O error, read-only "
+              "database); each refused the requests it carried with 503");
 }
 
 void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
@@ -133,6 +137,7 @@ std::string HubMetrics::Render() {
       CatchUp(tls_failures_closed_, tls.closed);
       CatchUp(tls_failures_other_, tls.other);
     }
+    CatchUp(failed_commits_, sources_.failed_commits);
   }
   if (sources_.index_signals) index_signals_->Set(sources_.index_signals());
   if (sources_.open_connections) {

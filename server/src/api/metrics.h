@@ -44,6 +44,7 @@ struct GaugeSources {
   std::function<double()> match_settles;
   std::function<double()> match_settle_seconds;
   std::function<TlsHandshakeFailureTotals()> tls_handshake_failures;
+  std::function<double()> failed_commits;
 };
 
 class HubMetrics {
@@ -88,6 +89,7 @@ class HubMetrics {
   prometheus::Counter* tls_failures_timeout_;
   prometheus::Counter* tls_failures_closed_;
   prometheus::Counter* tls_failures_other_;
+  prometheus::Counter* failed_commits_;
   // Render's catch-up of the counters read from sources_ (two scrapes at
   // once must not add the same difference twice).
   std::mutex render_mutex_;

@@ -1,5 +1,8 @@
 #include "server/src/store/sqlite_db.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
@@ -81,6 +84,35 @@ bool Statement::IsNull(int col) const {
   return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
 }
 
+namespace {
+
+std::string UserName() {
+  const uid_t uid = ::geteuid();
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found != nullptr) {
+    return found->pw_name;
+  }
+  return "uid " + std::to_string(uid);
+}
+
+std::string ReadOnlyMessage(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  const std::string dir =
+      path.has_parent_path() ? path.parent_path().string() : std::string(".");
+  return "the database " + file + " can only be opened read-only by user " +
+         UserName() +
+         " (file mode, owner or a read-only file system): writes would "
+         "fail; give that user write permission on it, its -wal and -shm "
+         "files and the directory " +
+         dir + " (e.g. `chown USER " + file + "* && chmod 600 " + file +
+         "*`), then start again";
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Database>> Database::Open(
     const std::filesystem::path& path, bool create, bool read_only,
     std::chrono::milliseconds busy_timeout) {
@@ -99,6 +131,11 @@ Result<std::unique_ptr<Database>> Database::Open(
     return MakeError(ErrorCode::kIo, std::move(message));
   }
   std::unique_ptr<Database> db(new Database(raw));
+  // SQLite quietly falls back to read-only when the file is not writable:
+  // the hub would start, report itself healthy and fail its first write.
+  if (!read_only && sqlite3_db_readonly(raw, "main") == 1) {
+    return MakeError(ErrorCode::kIo, ReadOnlyMessage(path));
+  }
   sqlite3_extended_result_codes(raw, 0);
   sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));
   return db;

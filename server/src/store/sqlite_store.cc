@@ -12,11 +12,14 @@
 // applied to the TokenIndex only after COMMIT succeeds and dropped on
 // rollback. The commands themselves are StoreWrites (store_writes.h); this
 // file queues them, runs the batches and serves the reads.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -26,6 +29,7 @@
 #include "server/src/store/audit_writer.h"
 #include "server/src/store/batch_statements.h"
 #include "server/src/store/completion_runner.h"
+#include "server/src/store/failure_log.h"
 #include "server/src/store/index_keys.h"
 #include "server/src/store/match_reuse.h"
 #include "server/src/store/member_directory.h"
@@ -130,7 +134,7 @@ class SqliteStore final : public Store {
     if (options_.wal_checkpoint_pages > 0) {
       auto checkpointer =
           WalCheckpointer::Start(options_.db_path, options_.busy_timeout,
-                                 options_.wal_checkpoint_pages);
+                                 options_.wal_checkpoint_pages, options_.clock);
       if (!checkpointer) return tl::unexpected(checkpointer.error());
       checkpointer_ = std::move(*checkpointer);
       checkpointer_->Attach(*writer_db_);
@@ -147,6 +151,7 @@ class SqliteStore final : public Store {
     writes_ = std::make_unique<StoreWrites>(options_, *index_, directory_,
                                             reuse_ != nullptr);
     if (auto s = writes_->Load(*writer_db_); !s) return s;
+    WatchFiles();
     writer_ = std::thread([this] { WriterLoop(); });
     return {};
   }
@@ -461,7 +466,15 @@ class SqliteStore final : public Store {
   // ---- Operations --------------------------------------------------------
 
   bool IsWritable() const override {
-    return writable_.load(std::memory_order_relaxed);
+    if (!writable_.load(std::memory_order_relaxed)) return false;
+    if (files_lost_.load(std::memory_order_relaxed)) return false;
+    // A commit that failed a moment ago counts even when a later one got
+    // through: on a nearly full disk small commits fit and large ones do
+    // not, and /healthz must not flap between them.
+    const std::int64_t failed =
+        last_failed_commit_.load(std::memory_order_relaxed);
+    return failed == kNever || ToUnix(options_.clock()) - failed >=
+                                   options_.health_failure_window.count();
   }
 
   StoreStats Stats() const override {
@@ -490,6 +503,26 @@ class SqliteStore final : public Store {
     return s;
   }
 
+  Status CheckFiles() override {
+    for (const WatchedFile& f : watched_) {
+      struct stat st {};
+      const bool gone = ::stat(f.path.c_str(), &st) != 0;
+      if (!gone && st.st_dev == f.dev && st.st_ino == f.ino) continue;
+      files_lost_.store(true, std::memory_order_relaxed);
+      return MakeError(
+          ErrorCode::kUnavailable,
+          f.path.string() + (gone ? " was deleted" : " was replaced") +
+              " while the store has it open: writes still go to the "
+              "hub's open copy, which a crash or kill -9 now loses, and "
+              "any other program opening the database sees different "
+              "data; stop cairnd cleanly now (SIGTERM, systemctl stop: the "
+              "final checkpoint writes everything into " +
+              options_.db_path.filename().string() +
+              "), and never delete its -wal, -shm or cairnd.lock files");
+    }
+    return {};
+  }
+
   Status RunOnWriter(std::string sql) {
     std::promise<Status> promise;
     auto future = promise.get_future();
@@ -505,6 +538,19 @@ class SqliteStore final : public Store {
 
  private:
   // ---- Start-up ----------------------------------------------------------
+
+  // The write-ahead log and its index, as SQLite opened them: they stay
+  // open (and keep their inodes) until the last connection closes.
+  void WatchFiles() {
+    for (const char* suffix : {"-wal", "-shm"}) {
+      std::filesystem::path path = options_.db_path;
+      path += suffix;
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0) {
+        watched_.push_back({std::move(path), st.st_dev, st.st_ino});
+      }
+    }
+  }
 
   std::shared_ptr<const Directory> Snapshot() const { return directory_.Get(); }
 
@@ -684,7 +730,15 @@ class SqliteStore final : public Store {
     if (failure) {
       audit_.RolledBack();
       failed_transactions_.fetch_add(1, std::memory_order_relaxed);
+      last_failed_commit_.store(state.now, std::memory_order_relaxed);
       writable_.store(false, std::memory_order_relaxed);
+      // The batch may carry audit entries nobody waits for, so it counts
+      // operations, not refused requests.
+      commit_log_.Failed(std::to_string(batch.size()) +
+                             " operation(s) rolled back, nothing of them "
+                             "stored (requests waiting on them get 503): " +
+                             failure->message,
+                         FromUnix(state.now));
       Error e = Unavailable(
           "the store could not commit this request, nothing was changed: " +
           failure->message);
@@ -703,6 +757,7 @@ class SqliteStore final : public Store {
     }
     if (directory) directory_.Publish(std::move(*directory));
     writable_.store(true, std::memory_order_relaxed);
+    commit_log_.Succeeded(FromUnix(state.now));
     transactions_.fetch_add(1, std::memory_order_relaxed);
     operations_.fetch_add(batch.size(), std::memory_order_relaxed);
     last_batch_operations_.store(batch.size(), std::memory_order_relaxed);
@@ -726,8 +781,18 @@ class SqliteStore final : public Store {
     });
   }
 
+  static constexpr std::int64_t kNever =
+      std::numeric_limits<std::int64_t>::min();
+
   SqliteStoreOptions options_;
-  AuditWriter audit_;                    // writer thread only (after Open)
+  AuditWriter audit_;  // writer thread only (after Open)
+  // Writer thread only. Every failed commit is an error the operator must
+  // see with its cause, but a full disk fails thousands a minute.
+  RepeatingFailureLog commit_log_{
+      "store commit",
+      "check the data directory's free space (df) and permissions; "
+      "docs/operator-guide.md, \"Disk full and store errors\"",
+      std::chrono::seconds(10)};
   std::unique_ptr<Database> writer_db_;  // writer thread only (after Open)
   std::unique_ptr<Database> reader_db_;
   mutable std::mutex reader_mutex_;
@@ -753,9 +818,19 @@ class SqliteStore final : public Store {
       std::make_unique<CompletionRunner>();
   std::thread writer_;
 
+  struct WatchedFile {
+    std::filesystem::path path;
+    dev_t dev;
+    ino_t ino;
+  };
+  std::vector<WatchedFile> watched_;  // set by Open, then read-only
+  std::atomic<bool> files_lost_{false};
+
   std::atomic<bool> writable_{true};
   std::atomic<std::uint64_t> transactions_{0};
   std::atomic<std::uint64_t> failed_transactions_{0};
+  // The batch time (unix seconds) of the latest failed commit, or kNever.
+  std::atomic<std::int64_t> last_failed_commit_{kNever};
   std::atomic<std::uint64_t> operations_{0};
   std::atomic<std::uint64_t> last_batch_operations_{0};
   std::atomic<std::uint64_t> audit_head_seq_{0};

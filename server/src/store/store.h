@@ -204,9 +204,20 @@ class Store {
 
   // ---- Operations --------------------------------------------------------
 
-  // False after the last write transaction failed, until one succeeds.
+  // False while the last write transaction failed, and for
+  // SqliteStoreOptions::health_failure_window after any failed one (so that
+  // a disk on which small commits fit and large ones fail does not make
+  // /healthz flap). /healthz reports it.
   virtual bool IsWritable() const = 0;
   virtual StoreStats Stats() const = 0;
+
+  // Checks that the files the store has open are still the ones at their
+  // paths (SQLite: cairn.db-wal and cairn.db-shm neither deleted nor
+  // replaced, which would lose acknowledged writes at the next crash and
+  // split any other connection's view). After an error IsWritable() stays
+  // false until the store is reopened. Cheap (a stat per file); meant for
+  // a periodic timer.
+  virtual Status CheckFiles() { return {}; }
 
   // ---- Blocking conveniences for tools and tests -------------------------
   // Never call these from a store callback (the writer would wait on itself).
@@ -339,6 +350,10 @@ struct SqliteStoreOptions {
   // Notifications are purged this long after they were emitted.
   // Default: 730 days.
   std::chrono::seconds notification_retention{std::chrono::days(730)};
+
+  // After a write transaction fails, IsWritable() stays false this long
+  // even if later ones succeed. Not a config key. Default: 60 s.
+  std::chrono::seconds health_failure_window{60};
 
   // Test seam: SQL run on the writer connection right after it opens
   // (e.g. "PRAGMA max_page_count=..." to provoke SQLITE_FULL). Default: "".

@@ -6,7 +6,7 @@ namespace cairn::server {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
     const std::filesystem::path& path, std::chrono::milliseconds busy_timeout,
-    int pages) {
+    int pages, Clock clock) {
   auto db =
       Database::Open(path, /*create=*/false, /*read_only=*/false, busy_timeout);
   if (!db) return tl::unexpected(db.error());
@@ -19,11 +19,18 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
     return tl::unexpected(s.error());
   }
   return std::unique_ptr<WalCheckpointer>(
-      new WalCheckpointer(std::move(*db), pages));
+      new WalCheckpointer(std::move(*db), pages, std::move(clock)));
 }
 
-WalCheckpointer::WalCheckpointer(std::unique_ptr<Database> db, int pages)
-    : db_(std::move(db)), pages_(pages > 0 ? pages : 1000) {
+WalCheckpointer::WalCheckpointer(std::unique_ptr<Database> db, int pages,
+                                 Clock clock)
+    : db_(std::move(db)),
+      pages_(pages > 0 ? pages : 1000),
+      clock_(clock ? std::move(clock) : SystemClock()),
+      log_("WAL checkpoint",
+           "commits go on, but cairn.db-wal grows until one succeeds: check "
+           "the data directory's free space (df) and permissions",
+           std::chrono::seconds(10)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -78,9 +85,16 @@ void WalCheckpointer::Run() {
     int log_pages = 0, copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(
         db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
-    lock.lock();
     // A failure (disk full, I/O error) leaves the log growing until a later
     // checkpoint succeeds; commits go on, and StoreStats counts it.
+    if (rc == SQLITE_OK) {
+      log_.Succeeded(clock_());
+    } else {
+      log_.Failed(std::string(sqlite3_errstr(rc)) + ": " +
+                      sqlite3_errmsg(db_->handle()),
+                  clock_());
+    }
+    lock.lock();
     ++(rc == SQLITE_OK ? completed_ : failed_);
   }
 }

@@ -22,6 +22,8 @@
 #include <thread>
 
 #include "cairn/result.h"
+#include "server/src/store/failure_log.h"
+#include "server/src/store/records.h"
 #include "server/src/store/sqlite_db.h"
 
 namespace cairn::server {
@@ -30,10 +32,10 @@ class WalCheckpointer {
  public:
   // Opens a connection of its own to `path` and starts the thread.
   // `pages`: checkpoint once the log holds this many pages (SQLite's own
-  // default is 1000, about 4 MB).
+  // default is 1000, about 4 MB). `clock` times the failure log lines.
   static Result<std::unique_ptr<WalCheckpointer>> Start(
       const std::filesystem::path& path, std::chrono::milliseconds busy_timeout,
-      int pages);
+      int pages, Clock clock);
 
   // Stops the thread; a checkpoint under way finishes first.
   ~WalCheckpointer();
@@ -52,12 +54,14 @@ class WalCheckpointer {
   std::uint64_t Failed() const;
 
  private:
-  WalCheckpointer(std::unique_ptr<Database> db, int pages);
+  WalCheckpointer(std::unique_ptr<Database> db, int pages, Clock clock);
   static int OnCommit(void* self, sqlite3* db, const char* name, int pages);
   void Run();
 
   std::unique_ptr<Database> db_;  // the checkpointer thread's only
   const int pages_;
+  const Clock clock_;
+  RepeatingFailureLog log_;  // the checkpointer thread's only
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool due_ = false;
