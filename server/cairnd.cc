@@ -414,6 +414,17 @@ int main(int argc, char** argv) {
       [&store_ref] { return double(store_ref.Stats().match_settles); },
       [&store_ref] { return store_ref.Stats().match_settle_seconds; },
   });
+  metrics.SetTlsExpirySources(
+      [&server_ref] {
+        return double(server_ref.TlsCertificateExpiry()
+                          .server_not_after.time_since_epoch()
+                          .count());
+      },
+      [&server_ref] {
+        return double(server_ref.TlsCertificateExpiry()
+                          .earliest_client_ca_not_after.time_since_epoch()
+                          .count());
+      });
 
   {
     ExpiryLoop expiry(**store, std::chrono::seconds(expiry_interval));
