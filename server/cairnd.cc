@@ -412,6 +412,13 @@ int main(int argc, char** argv) {
   api_options.rate_limits.items_per_second =
       config->rate_limits.items_per_second;
   api_options.rate_limits.burst_seconds = config->rate_limits.burst_seconds;
+  api_options.access_log.lines_per_window =
+      static_cast<std::size_t>(config->log.client_error_lines_per_member);
+  api_options.access_log.window =
+      std::chrono::seconds(config->log.client_error_window_seconds);
+  // A burst's summary line then follows its window by a second at most,
+  // also when the member goes quiet.
+  api_options.access_log.flush_every = std::chrono::seconds(1);
   api_options.keyring = *keyring;
   api_options.token_schemes = token_schemes;
   api_options.oprf = oprf_evaluator;
@@ -446,6 +453,17 @@ int main(int argc, char** argv) {
       },
       [&store_ref] { return double(store_ref.Stats().failed_transactions); },
   });
+  metrics.SetTlsExpirySources(
+      [&server_ref] {
+        return double(server_ref.TlsCertificateExpiry()
+                          .server_not_after.time_since_epoch()
+                          .count());
+      },
+      [&server_ref] {
+        return double(server_ref.TlsCertificateExpiry()
+                          .earliest_client_ca_not_after.time_since_epoch()
+                          .count());
+      });
 
   {
     ExpiryLoop expiry(**store, std::chrono::seconds(expiry_interval));

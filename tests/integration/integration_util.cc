@@ -134,8 +134,19 @@ bool IssueClientCert(const TempPki& pki, const std::string& name, int days,
   return true;
 }
 
-bool IssueClientCertUntil(const TempPki& pki, const std::string& name,
-                          std::chrono::system_clock::time_point until) {
+namespace {
+
+std::string OpensslDate(std::chrono::system_clock::time_point t) {
+  // UTC whatever TZ says (fmt formats a time_point in local time).
+  return fmt::format("{:%Y%m%d%H%M%S}Z",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
+}
+
+}  // namespace
+
+bool IssueCertBetween(const TempPki& pki, const std::string& name,
+                      CertKind kind, std::chrono::system_clock::time_point from,
+                      std::chrono::system_clock::time_point until) {
   // `openssl x509 -req` counts validity in days only; `openssl ca` takes
   // exact dates but wants a configuration and a database of its own.
   const std::string base = pki.dir() + "/" + name;
@@ -154,44 +165,64 @@ bool IssueClientCertUntil(const TempPki& pki, const std::string& name,
                 "organizationName = optional\n"
                 "[client]\nbasicConstraints = critical,CA:FALSE\n"
                 "keyUsage = critical,digitalSignature\n"
-                "extendedKeyUsage = clientAuth\n");
-  // UTC whatever TZ says (fmt formats a time_point in local time).
-  auto stamp = [](std::chrono::system_clock::time_point t) {
-    return fmt::format("{:%Y%m%d%H%M%S}Z",
-                       fmt::gmtime(std::chrono::system_clock::to_time_t(t)));
-  };
+                "extendedKeyUsage = clientAuth\n"
+                "[server]\nbasicConstraints = critical,CA:FALSE\n"
+                "keyUsage = critical,digitalSignature\n"
+                "extendedKeyUsage = serverAuth\n"
+                "subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1\n"
+                "[root]\nbasicConstraints = critical,CA:TRUE,pathlen:0\n"
+                "keyUsage = critical,keyCertSign,cRLSign\n"
+                "subjectKeyIdentifier = hash\n");
   const auto timeout = std::chrono::seconds(30);
-  const std::vector<std::vector<std::string>> steps = {
-      {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-       "ec_paramgen_curve:P-256", "-out", base + ".key"},
-      {"openssl", "req", "-new", "-key", base + ".key", "-subj",
-       "/O=Cairn Test/CN=" + name, "-out", base + ".csr"},
-      {"openssl",
-       "ca",
-       "-batch",
-       "-notext",
-       "-config",
-       db + "/ca.cnf",
-       "-rand_serial",
-       "-cert",
-       pki.CaCert(),
-       "-keyfile",
-       pki.dir() + "/ca.key",
-       "-extensions",
-       "client",
-       "-in",
-       base + ".csr",
-       "-out",
-       base + ".crt",
-       "-startdate",
-       stamp(std::chrono::system_clock::now() - std::chrono::minutes(1)),
-       "-enddate",
-       stamp(until)},
-  };
+  std::vector<std::vector<std::string>> steps;
+  std::string key = base + ".key";
+  std::string subject = "/O=Cairn Test/CN=" + name;
+  std::string extensions = "client";
+  std::vector<std::string> signer = {"-cert", pki.CaCert(), "-keyfile",
+                                     pki.dir() + "/ca.key"};
+  switch (kind) {
+    case CertKind::kClient:
+      break;
+    case CertKind::kServer:
+      key = pki.ServerKey();
+      extensions = "server";
+      break;
+    case CertKind::kSameCa:
+      key = pki.dir() + "/ca.key";
+      subject = "/O=Cairn Dev/CN=Cairn Dev Root CA";  // make-dev-pki.sh's
+      extensions = "root";
+      signer = {"-selfsign", "-keyfile", key, "-preserveDN"};
+      break;
+    case CertKind::kNewCa:
+      extensions = "root";
+      signer = {"-selfsign", "-keyfile", key, "-preserveDN"};
+      break;
+  }
+  if (key == base + ".key") {
+    steps.push_back({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                     "ec_paramgen_curve:P-256", "-out", key});
+  }
+  steps.push_back({"openssl", "req", "-new", "-key", key, "-subj", subject,
+                   "-out", base + ".csr"});
+  std::vector<std::string> sign = {"openssl",     "ca",      "-batch",
+                                   "-notext",     "-config", db + "/ca.cnf",
+                                   "-rand_serial"};
+  sign.insert(sign.end(), signer.begin(), signer.end());
+  sign.insert(sign.end(), {"-extensions", extensions, "-in", base + ".csr",
+                           "-out", base + ".crt", "-startdate",
+                           OpensslDate(from), "-enddate", OpensslDate(until)});
+  steps.push_back(std::move(sign));
   for (const auto& step : steps) {
     if (RunCommand(step, timeout).exit_code != 0) return false;
   }
   return true;
+}
+
+bool IssueClientCertUntil(const TempPki& pki, const std::string& name,
+                          std::chrono::system_clock::time_point until) {
+  return IssueCertBetween(
+      pki, name, CertKind::kClient,
+      std::chrono::system_clock::now() - std::chrono::minutes(1), until);
 }
 
 bool ContainsBytes(const std::string& haystack, const std::string& needle) {

@@ -69,6 +69,23 @@ bool IssueClientCert(const TempPki& pki, const std::string& name, int days,
 bool IssueClientCertUntil(const TempPki& pki, const std::string& name,
                           std::chrono::system_clock::time_point until);
 
+// What IssueCertBetween makes.
+enum class CertKind {
+  kClient,  // clientAuth, new key NAME.key, signed by the dev CA
+  kServer,  // like server.crt (serverAuth, localhost names, server.key's
+            // key, signed by the dev CA): a replacement for it
+  kSameCa,  // the dev CA again (its subject and key, so it verifies the
+            // same certificates), self-signed
+  kNewCa,   // another CA, new key NAME.key, self-signed
+};
+
+// Makes NAME.crt (and NAME.key when the kind has a new key) in the PKI
+// directory, valid from `from` until `until` exactly (to the second). False
+// if openssl failed.
+bool IssueCertBetween(const TempPki& pki, const std::string& name,
+                      CertKind kind, std::chrono::system_clock::time_point from,
+                      std::chrono::system_clock::time_point until);
+
 // True if `haystack` contains `needle` as bytes.
 bool ContainsBytes(const std::string& haystack, const std::string& needle);
 

@@ -44,6 +44,8 @@ TEST_CASE("an empty file gives the documented defaults") {
   CHECK(config->rate_limits.burst_seconds == 2);
   CHECK(config->log.level == "info");
   CHECK(config->log.file.empty());
+  CHECK(config->log.client_error_lines_per_member == 20);
+  CHECK(config->log.client_error_window_seconds == 10);
   // Without TLS files the hub cannot start, and says which key is missing.
   const Status valid = ValidateHubConfig(*config);
   REQUIRE_FALSE(valid.has_value());
@@ -82,6 +84,8 @@ burst_seconds = 3
 [log]
 level = "debug"
 file = "/var/log/cairnd.log"
+client_error_lines_per_member = 0
+client_error_window_seconds = 60
 [metrics]
 loopback_listen = "127.0.0.1:9464"
 )";
@@ -117,6 +121,8 @@ loopback_listen = "127.0.0.1:9464"
   CHECK(config->rate_limits.burst_seconds == 3);
   CHECK(config->log.level == "debug");
   CHECK(config->log.file == "/var/log/cairnd.log");
+  CHECK(config->log.client_error_lines_per_member == 0);
+  CHECK(config->log.client_error_window_seconds == 60);
   CHECK(ValidateHubConfig(*config).has_value());
 }
 
@@ -162,6 +168,10 @@ TEST_CASE("the example config parses and documents the defaults") {
         defaults.rate_limits.burst_seconds);
   CHECK(example->log.level == defaults.log.level);
   CHECK(example->log.file == defaults.log.file);
+  CHECK(example->log.client_error_lines_per_member ==
+        defaults.log.client_error_lines_per_member);
+  CHECK(example->log.client_error_window_seconds ==
+        defaults.log.client_error_window_seconds);
 }
 
 TEST_CASE(
@@ -243,6 +253,10 @@ TEST_CASE("bad values fail with a message naming the key") {
        "rate_limits.requests_per_second", "out of range"},
       {"[rate_limits]\nitems_per_second = nan\n",
        "rate_limits.items_per_second", "out of range"},
+      {"[log]\nclient_error_window_seconds = 0\n",
+       "log.client_error_window_seconds", "out of range"},
+      {"[log]\nclient_error_lines_per_member = -1\n",
+       "log.client_error_lines_per_member", "out of range"},
       {"tls = 5\n", "tls", "must be a table"},
       {"[limits\nbody_bytes = 1\n", "", "not valid TOML"},
       {"[store]\ndata_dir = \"a\"\ndata_dir = \"b\"\n", "", "not valid TOML"},

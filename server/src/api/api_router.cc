@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include <fmt/format.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -75,22 +76,36 @@ void ApiRouter::Call::Finish(int status, std::string body,
   const double seconds =
       std::chrono::duration<double>(steady_now() - start).count();
   metrics->RecordRequest(route.endpoint, status, seconds);
+  // A non-member's lines are capped per certificate (the address changes
+  // with every connection).
+  if (access_log != nullptr && access_log->Limits(status) &&
+      !access_log->ShouldLog(
+          member.member_id.empty()
+              ? "member=- fingerprint=" +
+                    (peer.fingerprint.empty() ? "-" : peer.fingerprint)
+              : "member=" + member.member_id,
+          status)) {
+    respond(std::move(response));
+    return;
+  }
+  const std::string error_field =
+      error ? fmt::format(" error={}", ErrorCodeName(*error)) : std::string();
   if (member.member_id.empty()) {
     // A caller that is not (or no longer) a member: the address and the
     // certificate are all an operator can trace it by.
     spdlog::info(
         "request_id={} member=- peer={} fingerprint={} endpoint={} "
-        "status={} latency_us={}",
+        "status={}{} latency_us={}",
         request_id, peer.remote_address.empty() ? "-" : peer.remote_address,
         peer.fingerprint.empty() ? "-" : peer.fingerprint,
-        EndpointName(route.endpoint), status,
+        EndpointName(route.endpoint), status, error_field,
         static_cast<std::int64_t>(seconds * 1e6));
   } else {
     spdlog::info(
-        "request_id={} member={} endpoint={} status={} items={} "
+        "request_id={} member={} endpoint={} status={}{} items={} "
         "latency_us={}",
         request_id, member.member_id, EndpointName(route.endpoint), status,
-        items, static_cast<std::int64_t>(seconds * 1e6));
+        error_field, items, static_cast<std::int64_t>(seconds * 1e6));
   }
   respond(std::move(response));
 }
@@ -113,6 +128,8 @@ void ApiRouter::Call::AuditWithoutWaiting(Store& store, std::string action,
 }
 
 void ApiRouter::Call::Fail(const Error& error) {
+  this->error =
+      error.code == ErrorCode::kIo ? ErrorCode::kUnavailable : error.code;
   if (error.code == ErrorCode::kIo) {
     // A local I/O failure of the hub (its disk, its files) is transient for
     // the member, and its details are for the operator, not the member.
@@ -143,6 +160,8 @@ ApiRouter::ApiRouter(Store& store, HubMetrics& metrics, ApiOptions options)
   if (!options_.steady_now) {
     options_.steady_now = [] { return std::chrono::steady_clock::now(); };
   }
+  access_log_ = std::make_unique<AccessLogLimiter>(options_.access_log,
+                                                   options_.steady_now);
   if (options_.read_threads > 0) {
     reads_ = std::make_unique<boost::asio::thread_pool>(options_.read_threads);
     reports_ = std::make_unique<boost::asio::thread_pool>(1);
@@ -155,6 +174,8 @@ void ApiRouter::FinishReads() {
   // Reads already posted still answer their calls.
   if (reads_) reads_->join();
   if (reports_) reports_->join();
+  // The summaries of windows still open, before the hub's last lines.
+  access_log_->Flush(/*everything=*/true);
   // The reports' read-only connection must close before the store's
   // writer does, or SQLite leaves the WAL beside cairn.db (sqlite_store.cc).
   options_.reports.reset();
@@ -244,6 +265,7 @@ void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,
   call->start = options_.steady_now();
   call->steady_now = options_.steady_now;
   call->metrics = &metrics_;
+  call->access_log = access_log_.get();
   call->respond = std::move(respond);
   call->request_id = NewRequestId();
   call->peer = peer;

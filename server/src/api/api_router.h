@@ -11,7 +11,10 @@
 //
 // Every request gets a request id ("r_" + 32 hex, also in the X-Request-Id
 // response header) and one access-log line: request id, member, endpoint,
-// status, item count, latency. Tokens are never logged.
+// status, the error code of an error answer, item count, latency. A
+// caller's 4xx lines beyond ApiOptions::access_log's cap are counted
+// instead, and summed up once per window (AccessLogLimiter). Tokens are
+// never logged.
 //
 // No sockets and no coroutines here: tests and fuzzers drive it directly.
 #ifndef CAIRN_SERVER_API_API_ROUTER_H_
@@ -26,6 +29,7 @@
 
 #include "cairn/vocabulary.h"
 #include "cairn/wire/types.h"
+#include "server/src/api/access_log_limiter.h"
 #include "server/src/api/endpoint.h"
 #include "server/src/api/metrics.h"
 #include "server/src/api/rate_limiter.h"
@@ -54,6 +58,9 @@ struct ApiOptions {
   std::vector<TokenScheme> token_schemes = {TokenScheme::kHmacV1};
   // Per-member limits. Default: see RateLimitOptions.
   RateLimitOptions rate_limits;
+  // How many access-log lines of 4xx answers each caller gets.
+  // Default: see AccessLogLimits.
+  AccessLogLimits access_log;
   // Monotonic clock for rate limits and latency. Default: steady_clock.
   SteadyNow steady_now;
   // Evaluates POST /v1/oprf/evaluate (voprf-v1) and is announced in /v1/me.
@@ -158,6 +165,7 @@ class ApiRouter final : public RequestHandler {
   HubMetrics& metrics_;
   ApiOptions options_;
   RateLimiter limiter_;
+  std::unique_ptr<AccessLogLimiter> access_log_;
   std::unique_ptr<boost::asio::thread_pool> reads_;    // null: read_threads 0
   std::unique_ptr<boost::asio::thread_pool> reports_;  // null: read_threads 0
 };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,9 @@ struct ApiRouter::Call {
   std::chrono::steady_clock::time_point start;
   std::size_t items = 0;  // batch items, for the access log
   HubMetrics* metrics = nullptr;
+  AccessLogLimiter* access_log = nullptr;
+  // The code of an error answer (set by Fail), for the access log.
+  std::optional<ErrorCode> error;
   SteadyNow steady_now;
   std::function<void(HttpResponse)> respond;
   std::atomic<bool> finished{false};

@@ -89,6 +89,14 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
       counter("cairn_store_failed_commits_total",
               "Write transactions rolled back (disk full, I/O error, read-only "
               "database); each refused the requests it carried with 503");
+  certificate_expiry_ =
+      &prometheus::BuildGauge()
+           .Name("cairn_tls_certificate_expiry_timestamp_seconds")
+           .Help(
+               "When a TLS certificate in use stops being valid (Unix "
+               "time): certificate=\"server\" the hub's own, "
+               "certificate=\"client_ca\" the client CA that expires first")
+           .Register(*registry_);
 }
 
 void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
@@ -106,6 +114,16 @@ void HubMetrics::RecordRequest(Endpoint endpoint, int status, double seconds) {
 
 void HubMetrics::SetGaugeSources(GaugeSources sources) {
   sources_ = std::move(sources);
+}
+
+void HubMetrics::SetTlsExpirySources(
+    std::function<double()> server_not_after,
+    std::function<double()> client_ca_not_after) {
+  server_certificate_not_after_ = std::move(server_not_after);
+  client_ca_not_after_ = std::move(client_ca_not_after);
+  server_certificate_expiry_ =
+      &certificate_expiry_->Add({{"certificate", "server"}});
+  client_ca_expiry_ = &certificate_expiry_->Add({{"certificate", "client_ca"}});
 }
 
 namespace {
@@ -145,6 +163,10 @@ std::string HubMetrics::Render() {
   }
   if (sources_.last_commit_batch) {
     last_commit_batch_->Set(sources_.last_commit_batch());
+  }
+  if (server_certificate_expiry_ != nullptr) {
+    server_certificate_expiry_->Set(server_certificate_not_after_());
+    client_ca_expiry_->Set(client_ca_not_after_());
   }
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, registry_->Collect());

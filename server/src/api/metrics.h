@@ -60,6 +60,12 @@ class HubMetrics {
   void AddRateLimited() { rate_limited_->Increment(); }
 
   void SetGaugeSources(GaugeSources sources);
+  // When the hub's TLS certificate, and the client CA that expires first,
+  // stop being valid (Unix time), read at scrape time. Until this is
+  // called the gauges are not exported: one at 0 would read as long
+  // expired. Call once, before serving.
+  void SetTlsExpirySources(std::function<double()> server_not_after,
+                           std::function<double()> client_ca_not_after);
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string Render();
@@ -94,6 +100,11 @@ class HubMetrics {
   // once must not add the same difference twice).
   std::mutex render_mutex_;
   GaugeSources sources_;
+  std::function<double()> server_certificate_not_after_;
+  std::function<double()> client_ca_not_after_;
+  prometheus::Family<prometheus::Gauge>* certificate_expiry_;
+  prometheus::Gauge* server_certificate_expiry_ = nullptr;
+  prometheus::Gauge* client_ca_expiry_ = nullptr;
 };
 
 }  // namespace cairn::server

@@ -4,17 +4,32 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cairn/timestamp.h"
 #include "transport/asio.h"
 #include "transport/listener.h"
 #include "transport/session.h"
 #include "transport/tls_context.h"
 
 namespace cairn::server {
+namespace {
+
+// At start-up and on every reload: which certificate the hub now presents,
+// and what is about to expire.
+void LogTlsFiles(const ServerTlsFiles& files) {
+  spdlog::info("hub certificate {}: valid until {}", files.server.subject,
+               FormatTimestamp(files.server.not_after));
+  for (const std::string& warning : files.warnings) {
+    spdlog::warn("{}", warning);
+  }
+}
+
+}  // namespace
 
 struct HubServer::Impl {
   Impl(const TransportConfig& config, RequestHandler& handler,
@@ -35,6 +50,10 @@ struct HubServer::Impl {
   void BeginShutdown();  // on `control`
   void WaitForSignal();
   Status WritePortFile() const;
+  // Makes the TLS context from the configured files and, if that works,
+  // uses it for new connections and logs the files' dates.
+  Status LoadTls();
+  void Use(const ServerTls& tls);
 
   // Declaration order is destruction order in reverse: the io_context goes
   // before the state that its pending sessions point to.
@@ -55,7 +74,25 @@ struct HubServer::Impl {
   asio::steady_timer drain_timer;
   bool shutting_down = false;  // on `control`
   std::atomic<bool> ran{false};
+  mutable std::mutex expiry_mutex;
+  TlsExpiry expiry;  // guarded by expiry_mutex
 };
+
+Status HubServer::Impl::LoadTls() {
+  auto tls = MakeServerTlsContext(state->config().tls);
+  if (!tls) return tl::unexpected(tls.error());
+  Use(*tls);
+  return {};
+}
+
+void HubServer::Impl::Use(const ServerTls& tls) {
+  state->set_tls_context(tls.context);
+  {
+    std::lock_guard lock(expiry_mutex);
+    expiry = {tls.files.server.not_after, tls.files.EarliestClientCaNotAfter()};
+  }
+  LogTlsFiles(tls.files);
+}
 
 void HubServer::Impl::BeginShutdown() {
   if (shutting_down) return;
@@ -93,13 +130,11 @@ void HubServer::Impl::WaitForSignal() {
     if (ec || shutting_down) return;
     if (signal == SIGHUP) {
       spdlog::info("SIGHUP: reloading TLS certificate, key and CA files");
-      auto context = MakeServerTlsContext(state->config().tls);
-      if (context) {
-        state->set_tls_context(std::move(*context));
+      if (auto loaded = LoadTls()) {
         spdlog::info("TLS files reloaded; new connections use them");
       } else {
         spdlog::error("TLS reload failed, keeping the previous files: {}",
-                      context.error().message);
+                      loaded.error().message);
       }
       WaitForSignal();
       return;
@@ -159,7 +194,8 @@ Result<std::unique_ptr<HubServer>> HubServer::Create(
   }
   auto tls = MakeServerTlsContext(config.tls);
   if (!tls) return tl::unexpected(tls.error());
-  auto impl = std::make_unique<Impl>(config, handler, std::move(*tls));
+  auto impl = std::make_unique<Impl>(config, handler, tls->context);
+  impl->Use(*tls);
   for (const std::string& address : config.listen_addresses) {
     auto endpoint = ParseListenAddress(address);
     auto acceptor = OpenAcceptor(impl->control, *endpoint);
@@ -227,11 +263,11 @@ void HubServer::Stop() {
   asio::post(impl->control, [impl] { impl->BeginShutdown(); });
 }
 
-Status HubServer::ReloadTls() {
-  auto context = MakeServerTlsContext(impl_->state->config().tls);
-  if (!context) return tl::unexpected(context.error());
-  impl_->state->set_tls_context(std::move(*context));
-  return {};
+Status HubServer::ReloadTls() { return impl_->LoadTls(); }
+
+HubServer::TlsExpiry HubServer::TlsCertificateExpiry() const {
+  std::lock_guard lock(impl_->expiry_mutex);
+  return impl_->expiry;
 }
 
 std::vector<std::uint16_t> HubServer::ListenPorts() const {

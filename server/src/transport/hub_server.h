@@ -9,6 +9,7 @@
 #ifndef CAIRN_SERVER_TRANSPORT_HUB_SERVER_H_
 #define CAIRN_SERVER_TRANSPORT_HUB_SERVER_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,8 +25,9 @@ namespace cairn::server {
 
 class HubServer {
  public:
-  // Validates `config`, loads the TLS files and binds every listener (so the
-  // ports are known, and written to config.port_file, when this returns).
+  // Validates `config`, loads the TLS files (logging their dates as
+  // ReloadTls does) and binds every listener (so the ports are known, and
+  // written to config.port_file, when this returns).
   // Errors name the bad key or file and what to do. `handler` must outlive
   // the server.
   static Result<std::unique_ptr<HubServer>> Create(
@@ -49,8 +51,21 @@ class HubServer {
 
   // Re-reads the certificate, key and CA files into a new TLS context used
   // by connections accepted from now on; open connections keep theirs. On
-  // error the old context stays in use. Thread-safe.
+  // error (also an expired hub certificate, or a CA bundle with no valid
+  // CA: MakeServerTlsContext) the old context stays in use. Logs the hub
+  // certificate's subject and end, and warns of certificates that expire
+  // within kTlsExpiryWarning, as Create does. Thread-safe.
   Status ReloadTls();
+
+  // When the TLS files in use stop working: the hub's certificate, and the
+  // client CA that expires first.
+  struct TlsExpiry {
+    std::chrono::sys_seconds server_not_after;
+    std::chrono::sys_seconds earliest_client_ca_not_after;
+  };
+  // Of the files loaded last (at Create or the last successful reload).
+  // Thread-safe.
+  TlsExpiry TlsCertificateExpiry() const;
 
   // The bound port of each config.listen_addresses entry, in order.
   std::vector<std::uint16_t> ListenPorts() const;

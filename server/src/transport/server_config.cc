@@ -326,9 +326,15 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
   }
   CAIRN_SECTION(log, "log");
   if (log != nullptr) {
-    CAIRN_TRY(r.CheckKeys(*log, "log", {"level", "file"}));
+    CAIRN_TRY(r.CheckKeys(*log, "log",
+                          {"level", "file", "client_error_lines_per_member",
+                           "client_error_window_seconds"}));
     CAIRN_TRY(r.String(log, "log", "level", c.log.level));
     CAIRN_TRY(r.Path(log, "log", "file", c.log.file));
+    CAIRN_TRY(r.Integer(log, "log", "client_error_lines_per_member", 0,
+                        1'000'000, c.log.client_error_lines_per_member));
+    CAIRN_TRY(r.Integer(log, "log", "client_error_window_seconds", 1, 86'400,
+                        c.log.client_error_window_seconds));
   }
   CAIRN_SECTION(metrics, "metrics");
   if (metrics != nullptr) {

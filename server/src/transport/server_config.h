@@ -153,6 +153,12 @@ struct LogConfig {
   std::string level = "info";
   // Log file; "" logs to stderr. Default: "".
   std::string file;
+  // Access-log lines of 4xx answers written per caller (member, or
+  // certificate of a non-member) per client_error_window_seconds; the rest
+  // are summed up in one line per window. 0 logs every one. Default: 20.
+  std::int64_t client_error_lines_per_member = 20;
+  // Default: 10.
+  std::int64_t client_error_window_seconds = 10;
 };
 
 // Token scheme voprf-v1 (docs/token-scheme.md).

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <span>
 
@@ -14,6 +15,7 @@
 
 #include "cairn/asn1_time.h"
 #include "cairn/encoding.h"
+#include "cairn/timestamp.h"
 
 namespace cairn::server {
 namespace {
@@ -108,10 +110,165 @@ tl::unexpected<Error> TlsError(std::string_view what, std::string_view file,
                                what, file, detail));
 }
 
+std::string SubjectOf(X509* cert) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return {};
+  X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  std::string subject(data, size > 0 ? static_cast<std::size_t>(size) : 0);
+  BIO_free(bio);
+  return subject;
+}
+
+// "12 days", "5 hours", "40 minutes": how long until `end`.
+std::string TimeLeft(std::chrono::sys_seconds now,
+                     std::chrono::sys_seconds end) {
+  const auto left = end - now;
+  if (const auto days = std::chrono::floor<std::chrono::days>(left);
+      days.count() > 0) {
+    return fmt::format("{} day{}", days.count(), days.count() == 1 ? "" : "s");
+  }
+  if (const auto hours = std::chrono::floor<std::chrono::hours>(left);
+      hours.count() > 0) {
+    return fmt::format("{} hour{}", hours.count(),
+                       hours.count() == 1 ? "" : "s");
+  }
+  return fmt::format("{} minutes",
+                     std::chrono::floor<std::chrono::minutes>(left).count());
+}
+
+constexpr char kRotationSection[] =
+    "operator guide section 1, 'Certificate expiry and CA rotation'";
+
+// The dates of the hub certificate and of every client CA already loaded
+// into `ctx`: refuses what cannot work (see MakeServerTlsContext) and
+// collects warnings for what soon will not.
+Result<ServerTlsFiles> CheckCertificateDates(
+    SSL_CTX* ctx, const TlsConfig& config,
+    std::chrono::system_clock::time_point now_point) {
+  const auto now = std::chrono::floor<std::chrono::seconds>(now_point);
+  ServerTlsFiles files;
+
+  X509* leaf = SSL_CTX_get0_certificate(ctx);
+  if (leaf == nullptr) {
+    return TlsError("no certificate in the hub certificate chain",
+                    config.cert_file, OpenSslErrors());
+  }
+  const auto leaf_not_after = Asn1TimeToSysSeconds(X509_get0_notAfter(leaf));
+  if (!leaf_not_after) {
+    return TlsError(
+        "cannot read the end of validity (notAfter) of the hub "
+        "certificate",
+        config.cert_file, OpenSslErrors());
+  }
+  files.server = {SubjectOf(leaf), *leaf_not_after};
+  if (*leaf_not_after < now) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("the hub certificate '{}' ({}) expired at {}: every "
+                    "client would refuse the hub; install a renewed "
+                    "certificate for the same key (or a new key and "
+                    "certificate), then start cairnd or send it SIGHUP ({})",
+                    config.cert_file, files.server.subject,
+                    FormatTimestamp(*leaf_not_after), kRotationSection));
+  }
+  if (*leaf_not_after - now < kTlsExpiryWarning) {
+    files.warnings.push_back(fmt::format(
+        "the hub certificate '{}' ({}) expires at {}, in {}: clients "
+        "refuse the hub from then on; install a renewed certificate and "
+        "send cairnd SIGHUP before then ({})",
+        config.cert_file, files.server.subject,
+        FormatTimestamp(*leaf_not_after), TimeLeft(now, *leaf_not_after),
+        kRotationSection));
+  }
+  if (const auto not_before = Asn1TimeToSysSeconds(X509_get0_notBefore(leaf));
+      not_before && *not_before > now) {
+    files.warnings.push_back(fmt::format(
+        "the hub certificate '{}' ({}) is not valid before {}: clients "
+        "refuse the hub until then (or the hub's clock is wrong)",
+        config.cert_file, files.server.subject, FormatTimestamp(*not_before)));
+  }
+
+  STACK_OF(X509)* cas = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(ctx));
+  if (cas == nullptr) {
+    return TlsError("cannot list the certificates of the client CA bundle",
+                    config.ca_file, OpenSslErrors());
+  }
+  std::vector<std::string> invalid;  // why each CA is not valid now
+  std::size_t valid = 0;
+  for (int i = 0; i < sk_X509_num(cas); ++i) {
+    X509* ca = sk_X509_value(cas, i);
+    std::string subject = SubjectOf(ca);
+    const auto not_before = Asn1TimeToSysSeconds(X509_get0_notBefore(ca));
+    const auto not_after = Asn1TimeToSysSeconds(X509_get0_notAfter(ca));
+    if (!not_before || !not_after) {
+      invalid.push_back(subject + " has unreadable validity dates");
+      files.warnings.push_back(
+          fmt::format("the client CA '{}' in '{}' has validity dates that "
+                      "cannot be read; it verifies no member certificate",
+                      subject, config.ca_file));
+      continue;
+    }
+    files.client_cas.push_back({subject, *not_after});
+    if (*not_after < now) {
+      invalid.push_back(fmt::format("{} expired at {}", subject,
+                                    FormatTimestamp(*not_after)));
+      files.warnings.push_back(fmt::format(
+          "the client CA '{}' in '{}' expired at {} and verifies no member "
+          "certificate any more; remove it from the bundle",
+          subject, config.ca_file, FormatTimestamp(*not_after)));
+    } else if (*not_before > now) {
+      invalid.push_back(fmt::format("{} is not valid before {}", subject,
+                                    FormatTimestamp(*not_before)));
+      files.warnings.push_back(fmt::format(
+          "the client CA '{}' in '{}' is not valid before {}: certificates "
+          "it issued are refused until then",
+          subject, config.ca_file, FormatTimestamp(*not_before)));
+    } else {
+      ++valid;
+      if (*not_after - now < kTlsExpiryWarning) {
+        files.warnings.push_back(fmt::format(
+            "the client CA '{}' in '{}' expires at {}, in {}: every member "
+            "certificate it issued is refused from then on; bundle a new CA "
+            "with it and reissue the member certificates before then ({})",
+            subject, config.ca_file, FormatTimestamp(*not_after),
+            TimeLeft(now, *not_after), kRotationSection));
+      }
+    }
+  }
+  sk_X509_pop_free(cas, X509_free);
+  if (valid == 0) {
+    std::string why;
+    for (const std::string& reason : invalid) {
+      why += why.empty() ? "" : "; ";
+      why += reason;
+    }
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("no certificate in the client CA bundle '{}' is valid "
+                    "now ({}): the hub would refuse every member, the "
+                    "operator included; put the current CA in this file "
+                    "(during a CA rotation, the old and the new CA) ({})",
+                    config.ca_file, why.empty() ? "it holds none" : why,
+                    kRotationSection));
+  }
+  return files;
+}
+
 }  // namespace
 
-Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
-    const TlsConfig& config) {
+std::chrono::sys_seconds ServerTlsFiles::EarliestClientCaNotAfter() const {
+  return std::min_element(
+             client_cas.begin(), client_cas.end(),
+             [](const CertificateValidity& a, const CertificateValidity& b) {
+               return a.not_after < b.not_after;
+             })
+      ->not_after;
+}
+
+Result<ServerTls> MakeServerTlsContext(
+    const TlsConfig& config, std::chrono::system_clock::time_point now) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
   ERR_clear_error();
@@ -160,6 +317,8 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
     return TlsError("cannot load the client CA bundle", config.ca_file,
                     OpenSslErrors());
   }
+  auto files = CheckCertificateDates(ctx, config, now);
+  if (!files) return tl::unexpected(files.error());
   // Tell clients which CAs we accept, so curl picks the right certificate.
   if (STACK_OF(X509_NAME)* names =
           SSL_load_client_CA_file(config.ca_file.c_str())) {
@@ -184,7 +343,7 @@ Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
   // still leaves TLS 1.3's stateful tickets and the session cache.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx, 0);
-  return context;
+  return ServerTls{std::move(context), std::move(*files)};
 }
 
 void WatchClientCertificate(SSL* ssl, ClientCertificateWatcher* watcher) {
@@ -200,20 +359,13 @@ std::string PeerCertificateFingerprint(SSL* ssl) {
 std::optional<std::chrono::sys_seconds> PeerCertificateNotAfter(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return std::nullopt;
-  return Asn1TimeToSysSeconds(X509_get0_notAfter(cert));
+  return Asn1TimeAsn1TimeToSysSeconds(X509_get0_notAfter(cert));
 }
 
 std::string PeerCertificateSubject(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return {};
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr) return {};
-  X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  std::string subject(data, size > 0 ? static_cast<std::size_t>(size) : 0);
-  BIO_free(bio);
-  return subject;
+  return SubjectOf(cert);
 }
 
 }  // namespace cairn::server

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <openssl/ssl.h>
 
@@ -15,14 +16,48 @@
 
 namespace cairn::server {
 
+// How far ahead the hub warns (at start-up and on every reload) that its
+// certificate or a client CA is about to expire.
+inline constexpr std::chrono::days kTlsExpiryWarning{30};
+
+// One certificate of the hub's TLS files, as the log and the metrics show it.
+struct CertificateValidity {
+  std::string subject;  // RFC 2253
+  std::chrono::sys_seconds not_after;
+};
+
+// The dates of the files a server context was built from.
+struct ServerTlsFiles {
+  CertificateValidity server;  // the hub's own (first) certificate
+  // Every certificate of the client CA bundle, in the trust store's order.
+  std::vector<CertificateValidity> client_cas;
+  // One sentence per certificate that ends within kTlsExpiryWarning, or
+  // (a CA beside valid ones) has already ended or not begun: for the log.
+  std::vector<std::string> warnings;
+
+  // The end of the client CA that expires first.
+  // REQUIRES: !client_cas.empty() (MakeServerTlsContext ensures it).
+  std::chrono::sys_seconds EarliestClientCaNotAfter() const;
+};
+
+struct ServerTls {
+  std::shared_ptr<ssl::context> context;
+  ServerTlsFiles files;
+};
+
 // Builds a server context from the files in `config`: TLS 1.3 only (or 1.2
 // with ECDHE+AEAD suites when allow_tls12), no compression, no
 // renegotiation, a client certificate REQUIRED, chaining to config.ca_file,
 // inside its validity period and carrying the clientAuth extended key usage;
 // anything else fails the handshake. The files are read now: a later change
 // on disk needs a new context (HubServer does that on SIGHUP).
-Result<std::shared_ptr<ssl::context>> MakeServerTlsContext(
-    const TlsConfig& config);
+//
+// Refused as of `now`: a hub certificate that has expired (every client
+// would refuse it), and a CA bundle none of whose certificates is valid
+// (every member, the operator included, would be refused).
+Result<ServerTls> MakeServerTlsContext(
+    const TlsConfig& config, std::chrono::system_clock::time_point now =
+                                 std::chrono::system_clock::now());
 
 // A client certificate that failed verification in a handshake, as the
 // verify callback saw it. (After a failed handshake OpenSSL need not keep
