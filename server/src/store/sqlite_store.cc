@@ -403,13 +403,13 @@ class SqliteStore final : public Store {
 
   // ---- Streams -----------------------------------------------------------
 
-  Result<FeedPage> Feed(std::string_view member_id, std::uint64_t after_seq,
+  Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
                         std::size_t limit) const override {
     auto dir = Snapshot();
     const Directory::Member* me = dir->FindMember(member_id);
     if (me == nullptr) return UnknownMember(member_id);
     std::lock_guard lock(reader_mutex_);
-    return ReadFeedPage(*reader_db_, *dir, me->number, after_seq, limit);
+    return ReadFeedPage(*reader_db_, *dir, me->number, after, limit);
   }
 
   Result<std::vector<OprfUsage>> OprfUsageOn(std::int64_t day) const override {
@@ -419,13 +419,13 @@ class SqliteStore final : public Store {
   }
 
   Result<NotificationPage> Notifications(std::string_view member_id,
-                                         std::uint64_t after_seq,
+                                         StreamCursor after,
                                          std::size_t limit) const override {
     auto dir = Snapshot();
     const Directory::Member* me = dir->FindMember(member_id);
     if (me == nullptr) return UnknownMember(member_id);
     std::lock_guard lock(reader_mutex_);
-    return ReadNotificationPage(*reader_db_, me->number, after_seq, limit);
+    return ReadNotificationPage(*reader_db_, me->number, after, limit);
   }
 
   // ---- Operations --------------------------------------------------------
