@@ -1,7 +1,8 @@
 // Retention purges as members meet them, against a real cairnd: a feed
 // mirror further behind than the hub's tombstone period is refused (410
 // cursor_expired) instead of silently missing a retraction, and rebuilds
-// from after=0; `cairn feed` says what to do.
+// from after=0; `cairn feed` says what to do. And cairnd refuses a match
+// reuse window that outlives the match retention.
 #include <catch2/catch.hpp>
 
 #include "tests/integration/integration_util.h"
@@ -124,6 +125,19 @@ TEST_CASE(
   INFO(next.body);
   REQUIRE(next.status == 200);
   CHECK(ParseJson(next.body)["events"].Size() == 0);
+}
+
+TEST_CASE(
+    "cairnd refuses a match reuse window as long as the match retention") {
+  RunningHubOptions options;
+  options.store_toml =
+      "match_reuse_seconds = 86400\nmatch_retention_days = 1\n";
+  options.register_members = false;
+  auto hub = RunningHub::Start(options);
+  REQUIRE_FALSE(hub);
+  CHECK_THAT(hub.error().message,
+             Catch::Contains("store.match_reuse_seconds (86400) is not "
+                             "shorter than store.match_retention_days"));
 }
 
 }  // namespace

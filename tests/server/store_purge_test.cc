@@ -1,7 +1,7 @@
 // Purges under readers: a feed or notification reader whose cursor lies
 // below events a purge deleted is told so (kCursorExpired) instead of
-// resuming past what it missed, and a rebuild from 0 pages through to the
-// end.
+// resuming past what it missed; a rebuild from 0 pages through to the end;
+// and match reuse never hands out a match the purge deleted.
 #include <map>
 #include <set>
 
@@ -14,6 +14,7 @@ namespace {
 
 using std::chrono::days;
 using testing::KeyOf;
+using testing::QueryInt64;
 using testing::QueryTokens;
 using testing::Signal;
 using testing::StoreFixture;
@@ -291,6 +292,42 @@ TEST_CASE(
   REQUIRE(again.has_value());
   REQUIRE(again->notifications.size() == 1);
   CHECK(again->notifications[0].seq == 3);
+}
+
+TEST_CASE("match reuse never hands out a match the purge deleted") {
+  StoreFixture f;
+  f.ReopenWith([](SqliteStoreOptions& o) {
+    // Longer reuse than retention: cairnd's configuration refuses it, but a
+    // tool setting the options directly must still be safe.
+    o.match_reuse_window = days(7);
+    o.match_retention = days(1);
+  });
+  Store& s = f.store();
+  Create(s, "alpha", 1);
+  auto q1 = QueryTokens(s, "beta", {1});
+  REQUIRE(q1.has_value());
+  REQUIRE(q1->matches.size() == 1);
+  const std::string m1 = q1->matches[0].match_id;
+  f.clock.Advance(days(2));
+  REQUIRE(Purge(s).matches == 1);
+
+  auto q2 = QueryTokens(s, "beta", {1});
+  REQUIRE(q2.has_value());
+  REQUIRE(q2->matches.size() == 1);
+  const std::string m2 = q2->matches[0].match_id;
+  CHECK(m2 != m1);
+  const auto db = f.dir.path() / "hub.db";
+  CHECK(QueryInt64(db, "SELECT count(*) FROM matches") == 1);
+  // The match handed out can be disposed of, and hears of the retraction.
+  DisposeCommand d;
+  d.member_id = "beta";
+  d.match_id = m2;
+  CHECK(s.DisposeAndWait(d).has_value());
+  Retract(s, "alpha", 1);
+  auto n = s.Notifications("beta", 0, 100);
+  REQUIRE(n.has_value());
+  REQUIRE(n->notifications.size() == 1);
+  CHECK(n->notifications[0].match_id == m2);
 }
 
 }  // namespace

@@ -331,8 +331,11 @@ class SqliteStore final : public Store {
       const std::size_t item = item_of[k];
       std::optional<MatchResult> match;
       if (reuse_) {
-        match = reuse_->Find(me->number, keys[k], entries,
-                             now - options_.match_reuse_window.count(), item);
+        // Never a match past its retention, which a purge may be deleting.
+        const std::int64_t not_before =
+            std::max(now - options_.match_reuse_window.count(),
+                     now - options_.match_retention.count() + 1);
+        match = reuse_->Find(me->number, keys[k], entries, not_before, item);
       }
       if (match) {
         reused.push_back(std::move(*match));
@@ -384,9 +387,18 @@ class SqliteStore final : public Store {
 
   void Purge(PurgeCommand command, Callback<PurgeOutcome> done) override {
     AuditTag tag{command.context, "purge"};
-    Enqueue<PurgeOutcome>([this, c = std::move(command)](
-                              BatchState& b) { return writes_->Purge(b, c); },
-                          std::move(done), std::move(tag));
+    Enqueue<PurgeOutcome>(
+        [this, c = std::move(command)](BatchState& b) {
+          auto out = writes_->Purge(b, c);
+          // Before the commit, so that no query answered after it hands out
+          // a match it deleted; a rollback only costs some reuse.
+          if (out && !c.dry_run && reuse_) {
+            reuse_->EvictCreatedAtOrBefore(b.now -
+                                           options_.match_retention.count());
+          }
+          return out;
+        },
+        std::move(done), std::move(tag));
   }
 
   void CheckpointIfDue(Callback<void> done) override {
