@@ -1,8 +1,11 @@
-// Retention purges as members meet them, against a real cairnd: a feed
-// mirror further behind than the hub's tombstone period is refused (410
-// cursor_expired) instead of silently missing a retraction, and rebuilds
-// from after=0; `cairn feed` says what to do. And cairnd refuses a match
-// reuse window that outlives the match retention.
+// Retention purges as members and operators meet them, against a real
+// cairnd: a feed mirror further behind than the hub's tombstone period is
+// refused (410 cursor_expired) instead of silently missing a retraction,
+// and rebuilds from after=0; `cairn feed` says what to do; cairnctl purge
+// purges with the hub's retention, never silently with the defaults; and
+// cairnd refuses a match reuse window that outlives the match retention.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 
 #include "tests/integration/integration_util.h"
@@ -43,6 +46,35 @@ CommandResult Cairn(const RunningHub& h, const std::string& member,
     argv.push_back(a);
   }
   return RunCommand(argv, kTimeout);
+}
+
+// The single integer `sql` selects; -1 on failure.
+std::int64_t QueryCount(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::int64_t out = -1;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      out = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+bool Exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return false;
+  }
+  const bool ok =
+      sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
 }
 
 std::string RetractBody(const std::string& token) {
@@ -125,6 +157,67 @@ TEST_CASE(
   INFO(next.body);
   REQUIRE(next.status == 200);
   CHECK(ParseJson(next.body)["events"].Size() == 0);
+}
+
+TEST_CASE(
+    "cairnctl purge takes the hub's retention from --config and refuses to "
+    "guess it") {
+  RunningHubOptions options;
+  // This hub keeps departed signals longer than the default 30 days.
+  options.store_toml = "tombstone_days = 60\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  SignalSpec spec;
+  spec.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody({spec})).status ==
+          200);
+  REQUIRE(
+      h.Curl("alpha", "POST", "/v1/signals/retract", RetractBody(spec.token))
+          .status == 200);
+  REQUIRE(h.Stop());
+  // Retracted 40 days ago: within this hub's 60 days, past the default 30.
+  REQUIRE(Exec(h.DbPath(),
+               "UPDATE signals SET updated_at = updated_at - 40 * 86400"));
+
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"purge", "--data", h.DataDir()},
+        std::vector<std::string>{"purge", "--data", h.DataDir(), "--dry-run"},
+        std::vector<std::string>{"purge", "--data", h.DataDir(),
+                                 "--tombstone-days", "60"}}) {
+    const CommandResult guessed = Cairnctl(args);
+    INFO(guessed.out << guessed.err);
+    CHECK(guessed.exit_code == 2);
+    CHECK_THAT(guessed.err, Catch::Contains("no retention limits") &&
+                                Catch::Contains("--config") &&
+                                Catch::Contains("--match-retention-days"));
+  }
+  // Nothing was purged by those.
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  const CommandResult dry =
+      Cairnctl({"purge", "--config", h.ConfigPath(), "--dry-run", "--json"});
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.exit_code == 0);
+  auto counts = ParseJson(dry.out);
+  REQUIRE_FALSE(counts.HasParseError());
+  CHECK(counts["signals"].GetUint64() == 0);  // within the hub's 60 days
+
+  const CommandResult kept = Cairnctl({"purge", "--config", h.ConfigPath()});
+  INFO(kept.out << kept.err);
+  CHECK(kept.exit_code == 0);
+  CHECK_THAT(kept.out, Catch::Contains("retention (days): tombstones 60,") &&
+                           Catch::Contains("signals           0"));
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  // Explicit limits are the operator's decision, and are honoured.
+  const CommandResult explicit_limits =
+      Cairnctl({"purge", "--data", h.DataDir(), "--tombstone-days", "30",
+                "--match-retention-days", "730", "--disposition-retention-days",
+                "730", "--notification-retention-days", "730", "--json"});
+  INFO(explicit_limits.out << explicit_limits.err);
+  CHECK(explicit_limits.exit_code == 0);
+  auto purged = ParseJson(explicit_limits.out);
+  REQUIRE_FALSE(purged.HasParseError());
+  CHECK(purged["signals"].GetUint64() == 1);
 }
 
 TEST_CASE(
