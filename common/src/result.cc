@@ -27,6 +27,7 @@ constexpr std::array kCodes = {
     CodeInfo{ErrorCode::kInternal, "internal", 500},
     CodeInfo{ErrorCode::kIo, "io_error", 500},
     CodeInfo{ErrorCode::kCrypto, "crypto_error", 500},
+    CodeInfo{ErrorCode::kCursorExpired, "cursor_expired", 410},
 };
 
 const CodeInfo& InfoFor(ErrorCode code) {

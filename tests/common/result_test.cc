@@ -19,7 +19,8 @@ TEST_CASE("every error code has a unique wire name that parses back") {
                            ErrorCode::kUnavailable,
                            ErrorCode::kInternal,
                            ErrorCode::kIo,
-                           ErrorCode::kCrypto};
+                           ErrorCode::kCrypto,
+                           ErrorCode::kCursorExpired};
   for (ErrorCode code : all) {
     const auto name = ErrorCodeName(code);
     CAPTURE(name);
@@ -35,6 +36,8 @@ TEST_CASE("error codes map to the HTTP statuses of the protocol") {
   CHECK(HttpStatusFor(ErrorCode::kHeadersTooLarge) == 431);
   CHECK(HttpStatusFor(ErrorCode::kRateLimited) == 429);
   CHECK(HttpStatusFor(ErrorCode::kUnavailable) == 503);
+  CHECK(HttpStatusFor(ErrorCode::kCursorExpired) == 410);
+  CHECK(ErrorCodeName(ErrorCode::kCursorExpired) == "cursor_expired");
 }
 
 TEST_CASE("Error::ToString names the code and the field") {

@@ -184,20 +184,20 @@ class FaultyStore final : public Store {
     if (auto e = Fault()) return tl::unexpected(*e);
     return After(inner_.AuditCheckpoints(after_seq, limit), "AuditCheckpoints");
   }
-  Result<FeedPage> Feed(std::string_view member_id, std::uint64_t after_seq,
+  Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
                         std::size_t limit) const override {
     if (auto e = Fault()) return tl::unexpected(*e);
     {
       std::unique_lock lock(gate_mu_);
       gate_cv_.wait(lock, [this] { return !held_; });
     }
-    return After(inner_.Feed(member_id, after_seq, limit), "Feed");
+    return After(inner_.Feed(member_id, after, limit), "Feed");
   }
   Result<NotificationPage> Notifications(std::string_view member_id,
-                                         std::uint64_t after_seq,
+                                         StreamCursor after,
                                          std::size_t limit) const override {
     if (auto e = Fault()) return tl::unexpected(*e);
-    return After(inner_.Notifications(member_id, after_seq, limit),
+    return After(inner_.Notifications(member_id, after, limit),
                  "Notifications");
   }
   bool IsWritable() const override {

@@ -51,7 +51,7 @@ TEST_CASE(
         0);
 
   // Offline commands refuse to run under a live hub.
-  const CommandResult locked = Cairnctl({"purge", "--data", h.DataDir()});
+  const CommandResult locked = Cairnctl({"purge", "--config", h.ConfigPath()});
   CHECK(locked.exit_code == 1);
   CHECK(locked.err.find("stop cairnd") != std::string::npos);
 
@@ -149,7 +149,7 @@ TEST_CASE(
   }
 
   const CommandResult dry =
-      Cairnctl({"purge", "--data", h.DataDir(), "--dry-run", "--json"});
+      Cairnctl({"purge", "--config", h.ConfigPath(), "--dry-run", "--json"});
   INFO(dry.out << dry.err);
   CHECK(dry.exit_code == 0);
   auto counts = ParseJson(dry.out);
@@ -157,7 +157,7 @@ TEST_CASE(
   CHECK(counts["dry_run"].GetBool());
   CHECK(counts["signals"].GetUint64() == 0);
 
-  const CommandResult purged = Cairnctl({"purge", "--data", h.DataDir()});
+  const CommandResult purged = Cairnctl({"purge", "--config", h.ConfigPath()});
   CHECK(purged.exit_code == 0);
   CHECK(purged.out.find("purged:") != std::string::npos);
 

@@ -89,5 +89,19 @@ TEST_CASE("a newer match for the same key replaces the older one") {
   CHECK(cache.Find(1, KeyNumber(1), support, 0, 0)->match_id == "m_new");
 }
 
+TEST_CASE("a purge's eviction forgets the matches made up to its cutoff") {
+  MatchReuseCache cache(4);  // two generations of two
+  const std::vector<IndexEntry> support = {Entry(1)};
+  cache.Insert(1, KeyNumber(1), support, 100, Match("m_1"));
+  cache.Insert(1, KeyNumber(2), support, 200, Match("m_2"));  // rotates
+  cache.Insert(1, KeyNumber(3), support, 300, Match("m_3"));
+  REQUIRE(cache.size() == 3);
+  cache.EvictCreatedAtOrBefore(200);
+  CHECK(cache.size() == 1);
+  CHECK_FALSE(cache.Find(1, KeyNumber(1), support, 0, 0).has_value());
+  CHECK_FALSE(cache.Find(1, KeyNumber(2), support, 0, 0).has_value());
+  CHECK(cache.Find(1, KeyNumber(3), support, 0, 0)->match_id == "m_3");
+}
+
 }  // namespace
 }  // namespace cairn::server

@@ -288,6 +288,13 @@ TEST_CASE("validation rejects configurations the hub cannot start with") {
       {"[store]\nmax_retention_days = 30\n", "store.default_retention_days",
        "exceeds"},
       {"[log]\nlevel = \"verbose\"\n", "log.level", "unknown"},
+      // A reused match older than the match retention may have been purged.
+      {"[store]\nmatch_reuse_seconds = 172800\nmatch_retention_days = 1\n",
+       "store.match_reuse_seconds",
+       "store.match_reuse_seconds (172800) is not shorter than "
+       "store.match_retention_days (1 days = 86400 s)"},
+      {"[store]\nmatch_reuse_seconds = 86400\nmatch_retention_days = 1\n",
+       "store.match_reuse_seconds", "lower match_reuse_seconds or raise"},
   };
   for (const BadCase& c : cases) {
     CAPTURE(c.toml);
@@ -300,6 +307,15 @@ TEST_CASE("validation rejects configurations the hub cannot start with") {
     CHECK(valid.error().field == c.field);
     CHECK(valid.error().message.find(c.message_part) != std::string::npos);
   }
+}
+
+TEST_CASE("match reuse shorter than the match retention is accepted") {
+  auto config = ParseHubConfig(
+      "[store]\nmatch_reuse_seconds = 86399\nmatch_retention_days = 1\n" +
+          std::string(kTls),
+      "ok.toml");
+  REQUIRE(config.has_value());
+  CHECK(ValidateHubConfig(*config).has_value());
 }
 
 }  // namespace

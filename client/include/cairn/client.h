@@ -234,6 +234,12 @@ class Client {
 
   // The hub's change stream from `after` (empty: the beginning), in pages
   // of `page_size` events, until the hub reports no more events.
+  // An error of code ErrorCode::kCursorExpired means the hub purged events
+  // after `after` (the cursor is older than its tombstone period): resuming
+  // there would miss retractions, so clear the mirror and read again from
+  // the beginning (after = ""). The same code from Notifications() means
+  // notifications after the cursor were purged; read them again from the
+  // beginning.
   PagedRange<wire::FeedEvent> Feed(std::string after = {},
                                    std::uint32_t page_size = 1000) const;
   // One page of the feed.

@@ -16,6 +16,21 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
+// Where to go on after a failed page: the same cursor, unless the hub
+// purged what follows it, when resuming there can only fail again.
+void PrintResumeHint(const Error& error, const std::string& cursor,
+                     const char* command) {
+  if (error.code == ErrorCode::kCursorExpired) {
+    std::fprintf(stderr,
+                 "cairn: cursor %s has expired: the hub purged events after "
+                 "it. Rebuild from the start: clear what you built from "
+                 "this stream, then run 'cairn %s' without --after\n",
+                 cursor.c_str(), command);
+    return;
+  }
+  std::fprintf(stderr, "cairn: resume with --after %s\n", cursor.c_str());
+}
+
 }  // namespace
 
 int RunFeed(const Client& client, const PageCommand& command, bool json) {
@@ -30,7 +45,7 @@ int RunFeed(const Client& client, const PageCommand& command, bool json) {
   while (!g_stop) {
     auto page = client.FeedPage(cursor, command.limit);
     if (!page) {
-      std::fprintf(stderr, "cairn: resume with --after %s\n", cursor.c_str());
+      PrintResumeHint(page.error(), cursor, "feed");
       return Fail(page.error(), CallExit(page.error()));
     }
     for (const auto& e : page->events) {
@@ -84,8 +99,7 @@ int RunNotifications(const Client& client, const PageCommand& command,
   auto range = client.Notifications(command.after, command.limit);
   for (auto& n : range) {
     if (!n) {
-      std::fprintf(stderr, "cairn: resume with --after %s\n",
-                   range.cursor().c_str());
+      PrintResumeHint(n.error(), range.cursor(), "notifications");
       return Fail(n.error(), CallExit(n.error()));
     }
     const std::string reason =

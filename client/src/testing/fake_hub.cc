@@ -48,7 +48,8 @@ ErrorCode CodeForStatus(int status) {
         ErrorCode::kMethodNotAllowed, ErrorCode::kConflict,
         ErrorCode::kPayloadTooLarge, ErrorCode::kUnsupportedMedia,
         ErrorCode::kHeadersTooLarge, ErrorCode::kRateLimited,
-        ErrorCode::kUnavailable, ErrorCode::kInternal}) {
+        ErrorCode::kUnavailable, ErrorCode::kInternal,
+        ErrorCode::kCursorExpired}) {
     if (HttpStatusFor(code) == status) return code;
   }
   return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;

@@ -32,6 +32,10 @@ enum class ErrorCode : std::uint8_t {
   kInternal,          // a bug or an unexpected failure (HTTP 500)
   kIo,                // local file or OS error (CLI/SDK side)
   kCrypto,            // cryptographic failure, e.g. bad signature
+  // A stream cursor older than what the hub still keeps: events after it
+  // were purged, so a reader resuming there would miss some (HTTP 410).
+  // Rebuild from the start of the stream.
+  kCursorExpired,
 };
 
 // Lowercase snake_case name used on the wire and in logs.

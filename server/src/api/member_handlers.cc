@@ -264,7 +264,7 @@ void ApiRouter::HandleDisposition(const CallPtr& call) {
 void ApiRouter::HandleFeed(const CallPtr& call) {
   auto page = wire::ParsePageRequest(call->query_string);
   if (!page) return call->Fail(page.error());
-  auto after = ParseSequenceCursor(page->after);
+  auto after = ParseStreamCursor(page->after);
   if (!after) return call->Fail(after.error());
   auto result = store_.Feed(call->member.member_id, *after, page->limit);
   if (!result) return call->Fail(result.error());
@@ -284,7 +284,7 @@ void ApiRouter::HandleFeed(const CallPtr& call) {
     response.events.push_back(std::move(out));
   }
   call->items = response.events.size();
-  response.cursor = std::to_string(std::max(result->cursor, *after));
+  response.cursor = FormatStreamCursor(result->next());
   response.more = result->more;
   call->Finish(200, wire::Encode(response));
 }
@@ -292,7 +292,7 @@ void ApiRouter::HandleFeed(const CallPtr& call) {
 void ApiRouter::HandleNotifications(const CallPtr& call) {
   auto page = wire::ParsePageRequest(call->query_string);
   if (!page) return call->Fail(page.error());
-  auto after = ParseSequenceCursor(page->after);
+  auto after = ParseStreamCursor(page->after);
   if (!after) return call->Fail(after.error());
   auto result =
       store_.Notifications(call->member.member_id, *after, page->limit);
@@ -309,7 +309,7 @@ void ApiRouter::HandleNotifications(const CallPtr& call) {
     response.notifications.push_back(std::move(out));
   }
   call->items = response.notifications.size();
-  response.cursor = std::to_string(std::max(result->cursor, *after));
+  response.cursor = FormatStreamCursor(result->next());
   response.more = result->more;
   call->Finish(200, wire::Encode(response));
 }

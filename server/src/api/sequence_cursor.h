@@ -1,12 +1,18 @@
 // The cursors of the hub's paged GETs (feed, notifications, audit
 // checkpoints): the decimal sequence number of the last item returned.
+// Feed and notification cursors handed out while a reader rebuilds from
+// the start, below events purged before it began, also carry the purge
+// count they are good for: "SEQpPURGES" (StreamCursor). The protocol keeps
+// cursors opaque, so readers pass either form back unchanged.
 #ifndef CAIRN_SERVER_API_SEQUENCE_CURSOR_H_
 #define CAIRN_SERVER_API_SEQUENCE_CURSOR_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "cairn/result.h"
+#include "server/src/store/records.h"
 
 namespace cairn::server {
 
@@ -14,6 +20,11 @@ namespace cairn::server {
 // decimal number SQLite's 64-bit signed rowids can hold is kInvalidArgument
 // on field "after": a larger value would wrap and restart the stream.
 Result<std::uint64_t> ParseSequenceCursor(std::string_view cursor);
+
+// A feed or notification cursor: ParseSequenceCursor's, or "SEQpPURGES";
+// errors as ParseSequenceCursor.
+Result<StreamCursor> ParseStreamCursor(std::string_view cursor);
+std::string FormatStreamCursor(const StreamCursor& cursor);
 
 }  // namespace cairn::server
 

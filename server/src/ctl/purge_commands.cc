@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -19,11 +22,60 @@ namespace {
 struct PurgeSettings {
   std::string data_dir;
   std::string config_path;
+  // Explicit limits, in days; they override the configuration's.
+  std::optional<int> tombstone_days;
+  std::optional<int> match_retention_days;
+  std::optional<int> disposition_retention_days;
+  std::optional<int> notification_retention_days;
   bool dry_run = false;
   bool json = false;
 };
 
-void Print(const PurgeOutcome& o, bool json) {
+// The retention limits to purge with: the hub's configuration, each
+// overridden by its flag. Without --config every flag is required: the
+// built-in defaults are not the hub's settings, and purging with a shorter
+// one than the hub keeps would delete what it is configured to keep (a
+// hub keeping tombstones longer for its slower mirrors, say).
+Status ApplyLimits(const PurgeSettings& s, StoreConfig& store) {
+  const std::pair<const char*, const std::optional<int>*> flags[] = {
+      {"--tombstone-days", &s.tombstone_days},
+      {"--match-retention-days", &s.match_retention_days},
+      {"--disposition-retention-days", &s.disposition_retention_days},
+      {"--notification-retention-days", &s.notification_retention_days}};
+  if (s.config_path.empty()) {
+    std::string missing;
+    for (const auto& [flag, value] : flags) {
+      if (value->has_value()) continue;
+      if (!missing.empty()) missing += ", ";
+      missing += flag;
+    }
+    if (!missing.empty()) {
+      return MakeError(
+          ErrorCode::kInvalidArgument,
+          "no retention limits: pass --config with the hub's cairnd.toml "
+          "(its [store] tombstone_days, match_retention_days, "
+          "disposition_retention_days and notification_retention_days), or "
+          "give every limit explicitly (missing: " +
+              missing +
+              "); the built-in defaults may be shorter than what the hub is "
+              "configured to keep, and purged rows cannot be brought back",
+          "--config");
+    }
+  }
+  if (s.tombstone_days) store.tombstone_days = *s.tombstone_days;
+  if (s.match_retention_days) {
+    store.match_retention_days = *s.match_retention_days;
+  }
+  if (s.disposition_retention_days) {
+    store.disposition_retention_days = *s.disposition_retention_days;
+  }
+  if (s.notification_retention_days) {
+    store.notification_retention_days = *s.notification_retention_days;
+  }
+  return {};
+}
+
+void Print(const PurgeOutcome& o, const StoreConfig& limits, bool json) {
   const std::pair<const char*, std::uint64_t> rows[] = {
       {"signals", o.signals},
       {"feed_events", o.feed_events},
@@ -45,6 +97,11 @@ void Print(const PurgeOutcome& o, bool json) {
     std::printf("%s\n", buffer.GetString());
     return;
   }
+  std::printf(
+      "retention (days): tombstones %d, matches %d, dispositions %d, "
+      "notifications %d\n",
+      limits.tombstone_days, limits.match_retention_days,
+      limits.disposition_retention_days, limits.notification_retention_days);
   std::printf("%s\n", o.dry_run ? "would purge (dry run, nothing deleted):"
                                 : "purged:");
   for (const auto& [name, n] : rows) {
@@ -67,6 +124,9 @@ int Purge(const PurgeSettings& s) {
                             "--data")
                       .value(),
                   kExitUsage);
+  }
+  if (auto limits = ApplyLimits(s, store); !limits) {
+    return Report(limits.error(), kExitUsage);
   }
   const auto db_path = DatabasePath(store.data_dir);
   if (!std::filesystem::exists(db_path)) {
@@ -102,7 +162,7 @@ int Purge(const PurgeSettings& s) {
   command.dry_run = s.dry_run;
   auto outcome = (*opened)->PurgeAndWait(command);
   if (!outcome) return Report(outcome.error());
-  Print(*outcome, s.json);
+  Print(*outcome, store, s.json);
   return kExitOk;
 }
 
@@ -116,8 +176,31 @@ void AddPurgeCommands(CLI::App& app, int* exit_code) {
       "first)");
   purge->add_option("--data", s->data_dir, "Hub data directory");
   purge->add_option("--config", s->config_path,
-                    "cairnd.toml to take the retention limits (and data "
-                    "directory) from; default limits otherwise");
+                    "The hub's cairnd.toml, to take the retention limits "
+                    "(and data directory) from; without it, give every "
+                    "limit below");
+  purge
+      ->add_option("--tombstone-days", s->tombstone_days,
+                   "Retracted and expired signals go this long after they "
+                   "left the active set (overrides [store] tombstone_days)")
+      ->check(CLI::Range(0, 36500));
+  purge
+      ->add_option("--match-retention-days", s->match_retention_days,
+                   "Matches go this long after they were made (overrides "
+                   "[store] match_retention_days)")
+      ->check(CLI::Range(1, 36500));
+  purge
+      ->add_option("--disposition-retention-days",
+                   s->disposition_retention_days,
+                   "Dispositions go this long after they were recorded "
+                   "(overrides [store] disposition_retention_days)")
+      ->check(CLI::Range(1, 36500));
+  purge
+      ->add_option("--notification-retention-days",
+                   s->notification_retention_days,
+                   "Notifications go this long after they were emitted "
+                   "(overrides [store] notification_retention_days)")
+      ->check(CLI::Range(1, 36500));
   purge->add_flag("--dry-run", s->dry_run,
                   "Only count what would be deleted; change nothing");
   purge->add_flag("--json", s->json, "Print the counts as JSON");

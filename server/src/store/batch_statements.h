@@ -45,6 +45,21 @@ std::int64_t NextRowid(BatchState& b, std::int64_t& next, const char* max_sql);
 extern const char* const kNextFeedSeqSql;
 extern const char* const kNextNotificationSeqSql;
 
+// What the purges deleted from a stream, kept in seq_floors beside the
+// newest seq issued ('feed', 'notifications'): the highest seq a purge
+// deleted (…_purged) and how many purges deleted any of the stream's
+// rows (…_purges). A reader's cursor below the former missed events
+// (stream_reads.cc). Feed: one pair for the whole stream. Notifications:
+// one pair per member, whose stream they are, with the member's number
+// appended ("notifications_purged/7"), so that a purge of one member's
+// notifications does not stop another's reader.
+inline constexpr const char* kFeedPurgedStream = "feed_purged";
+inline constexpr const char* kFeedPurgesStream = "feed_purges";
+inline constexpr const char* kNotificationsPurgedStream =
+    "notifications_purged/";
+inline constexpr const char* kNotificationsPurgesStream =
+    "notifications_purges/";
+
 // Queues an audit entry of this batch, stamped with the batch's time.
 void Audit(BatchState& b, const CommandContext& ctx, std::string action,
            std::string details);

@@ -50,6 +50,15 @@ void MatchReuseCache::Insert(std::uint32_t member, const IndexKey& key,
   }
 }
 
+void MatchReuseCache::EvictCreatedAtOrBefore(std::int64_t cutoff) {
+  std::lock_guard lock(mutex_);
+  for (Generation* g : {&current_, &previous_}) {
+    std::erase_if(*g, [cutoff](const auto& entry) {
+      return entry.second.created_at <= cutoff;
+    });
+  }
+}
+
 std::size_t MatchReuseCache::size() const {
   std::lock_guard lock(mutex_);
   return current_.size() + previous_.size();

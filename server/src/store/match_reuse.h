@@ -47,6 +47,12 @@ class MatchReuseCache {
               std::vector<IndexEntry> support, std::int64_t created_at,
               MatchResult match);
 
+  // Forgets the matches created at or before `cutoff` (Unix seconds): a
+  // retention purge deletes their rows, and a match id handed out again
+  // after that would name nothing (its disposition refused, its
+  // retraction notice lost).
+  void EvictCreatedAtOrBefore(std::int64_t cutoff);
+
   std::size_t size() const;
 
  private:

@@ -239,10 +239,37 @@ struct FeedEvent {
   sys_seconds at{};  // when the event happened
 };
 
+// Where a feed or notification reader resumes: after `seq`. A purge that
+// deletes events numbered above a reader's cursor would make it miss them
+// (a retraction it never applies), so the hub refuses such a cursor
+// (kCursorExpired). A reader rebuilding from the start passes, for a while,
+// cursors below events purged before it started; those carry `purges`, the
+// number of purges that had deleted from the stream when the cursor was
+// issued, and stay good until the next such purge.
+struct StreamCursor {
+  std::uint64_t seq = 0;
+  std::optional<std::uint64_t> purges;
+
+  StreamCursor() = default;
+  // Implicit: a plain sequence number is the common cursor.
+  StreamCursor(std::uint64_t s) : seq(s) {}
+  StreamCursor(std::uint64_t s, std::optional<std::uint64_t> p)
+      : seq(s), purges(p) {}
+  friend bool operator==(const StreamCursor&, const StreamCursor&) = default;
+};
+
 struct FeedPage {
   std::vector<FeedEvent> events;
-  std::uint64_t cursor = 0;  // pass as after_seq to continue
+  // Pass as `after` to continue: the last event's seq, or once the reader
+  // is caught up (more == false) the stream's newest seq, events of its own
+  // included, so that its cursor keeps up with the stream even when only
+  // it submits.
+  std::uint64_t cursor = 0;
+  // Set when `cursor` lies below events a purge deleted (see StreamCursor).
+  std::optional<std::uint64_t> cursor_purges;
   bool more = false;
+
+  StreamCursor next() const { return {cursor, cursor_purges}; }
 };
 
 struct Notification {
@@ -256,8 +283,11 @@ struct Notification {
 
 struct NotificationPage {
   std::vector<Notification> notifications;
-  std::uint64_t cursor = 0;
+  std::uint64_t cursor = 0;  // as FeedPage::cursor
+  std::optional<std::uint64_t> cursor_purges;
   bool more = false;
+
+  StreamCursor next() const { return {cursor, cursor_purges}; }
 };
 
 struct ExpireOutcome {

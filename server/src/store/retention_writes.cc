@@ -144,6 +144,47 @@ Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c) {
           " ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)"}) {
       if (!Run(b, sql, [](Statement&) {})) return tl::unexpected(*b.fatal);
     }
+    // And what this purge deletes from each stream, so that a reader whose
+    // cursor lies below it is told it missed events instead of silently
+    // resuming past them (a mirror keeping a ban whose retraction went).
+    // ?1 and ?2: the rows the steps below delete; ?3: the stream name.
+    const bool recorded =
+        Run(b,
+            "INSERT INTO seq_floors (stream, seq) SELECT ?3, m FROM (SELECT"
+            " max(seq) AS m FROM feed WHERE signal IN (SELECT id FROM"
+            " signals WHERE status != 0 AND updated_at <= ?1))"
+            " WHERE m IS NOT NULL"
+            " ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)",
+            [&](Statement& st) {
+              st.Bind(1, cut[0]).Bind(3, kFeedPurgedStream);
+            }) &&
+        Run(b,
+            "INSERT INTO seq_floors (stream, seq) SELECT ?3, 1 FROM (SELECT"
+            " 1 FROM feed WHERE signal IN (SELECT id FROM signals"
+            " WHERE status != 0 AND updated_at <= ?1) LIMIT 1) WHERE true"
+            " ON CONFLICT (stream) DO UPDATE SET seq = seq + 1",
+            [&](Statement& st) {
+              st.Bind(1, cut[0]).Bind(3, kFeedPurgesStream);
+            }) &&
+        Run(b,
+            "INSERT INTO seq_floors (stream, seq) SELECT ?3 || member,"
+            " max(seq) FROM notifications WHERE at <= ?1 OR match IN"
+            " (SELECT id FROM matches WHERE created_at <= ?2) GROUP BY member"
+            " ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)",
+            [&](Statement& st) {
+              st.Bind(1, cut[3]).Bind(2, cut[1]).Bind(
+                  3, kNotificationsPurgedStream);
+            }) &&
+        Run(b,
+            "INSERT INTO seq_floors (stream, seq) SELECT ?3 || member, 1"
+            " FROM notifications WHERE at <= ?1 OR match IN (SELECT id FROM"
+            " matches WHERE created_at <= ?2) GROUP BY member"
+            " ON CONFLICT (stream) DO UPDATE SET seq = seq + 1",
+            [&](Statement& st) {
+              st.Bind(1, cut[3]).Bind(2, cut[1]).Bind(
+                  3, kNotificationsPurgesStream);
+            });
+    if (!recorded) return tl::unexpected(*b.fatal);
   }
   for (const Step& step : steps) {
     if (c.dry_run && step.total == nullptr) continue;

@@ -366,8 +366,11 @@ class SqliteStore final : public Store {
       const std::size_t item = item_of[k];
       std::optional<MatchResult> match;
       if (reuse_) {
-        match = reuse_->Find(me->number, keys[k], entries,
-                             now - options_.match_reuse_window.count(), item);
+        // Never a match past its retention, which a purge may be deleting.
+        const std::int64_t not_before =
+            std::max(now - options_.match_reuse_window.count(),
+                     now - options_.match_retention.count() + 1);
+        match = reuse_->Find(me->number, keys[k], entries, not_before, item);
       }
       if (match) {
         reused.push_back(std::move(*match));
@@ -419,9 +422,18 @@ class SqliteStore final : public Store {
 
   void Purge(PurgeCommand command, Callback<PurgeOutcome> done) override {
     AuditTag tag{command.context, "purge"};
-    Enqueue<PurgeOutcome>([this, c = std::move(command)](
-                              BatchState& b) { return writes_->Purge(b, c); },
-                          std::move(done), std::move(tag));
+    Enqueue<PurgeOutcome>(
+        [this, c = std::move(command)](BatchState& b) {
+          auto out = writes_->Purge(b, c);
+          // Before the commit, so that no query answered after it hands out
+          // a match it deleted; a rollback only costs some reuse.
+          if (out && !c.dry_run && reuse_) {
+            reuse_->EvictCreatedAtOrBefore(b.now -
+                                           options_.match_retention.count());
+          }
+          return out;
+        },
+        std::move(done), std::move(tag));
   }
 
   void CheckpointIfDue(Callback<void> done) override {
@@ -438,13 +450,13 @@ class SqliteStore final : public Store {
 
   // ---- Streams -----------------------------------------------------------
 
-  Result<FeedPage> Feed(std::string_view member_id, std::uint64_t after_seq,
+  Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
                         std::size_t limit) const override {
     auto dir = Snapshot();
     const Directory::Member* me = dir->FindMember(member_id);
     if (me == nullptr) return UnknownMember(member_id);
     std::lock_guard lock(reader_mutex_);
-    return ReadFeedPage(*reader_db_, *dir, me->number, after_seq, limit);
+    return ReadFeedPage(*reader_db_, *dir, me->number, after, limit);
   }
 
   Result<std::vector<OprfUsage>> OprfUsageOn(std::int64_t day) const override {
@@ -454,13 +466,13 @@ class SqliteStore final : public Store {
   }
 
   Result<NotificationPage> Notifications(std::string_view member_id,
-                                         std::uint64_t after_seq,
+                                         StreamCursor after,
                                          std::size_t limit) const override {
     auto dir = Snapshot();
     const Directory::Member* me = dir->FindMember(member_id);
     if (me == nullptr) return UnknownMember(member_id);
     std::lock_guard lock(reader_mutex_);
-    return ReadNotificationPage(*reader_db_, me->number, after_seq, limit);
+    return ReadNotificationPage(*reader_db_, me->number, after, limit);
   }
 
   // ---- Operations --------------------------------------------------------

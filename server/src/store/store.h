@@ -188,13 +188,16 @@ class Store {
 
   // ---- Streams (synchronous reads) ---------------------------------------
 
-  // Events about OTHER members' signals with seq > after_seq, in order.
+  // Events about OTHER members' signals with seq > after.seq, in order.
+  // kCursorExpired when a purge deleted events above `after` since it was
+  // issued (the reader must rebuild from 0); kInvalidArgument for a cursor
+  // this database did not issue. after.seq == 0 always works.
   // REQUIRES: 1 <= limit <= 10000.
-  virtual Result<FeedPage> Feed(std::string_view member_id,
-                                std::uint64_t after_seq,
+  virtual Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
                                 std::size_t limit) const = 0;
+  // The member's notifications with seq > after.seq; errors as Feed.
   virtual Result<NotificationPage> Notifications(std::string_view member_id,
-                                                 std::uint64_t after_seq,
+                                                 StreamCursor after,
                                                  std::size_t limit) const = 0;
 
   // Every member's OPRF evaluations recorded for `day` (days since the

@@ -8,27 +8,111 @@
 namespace cairn::server::store_internal {
 namespace {
 
-// An empty page for a cursor past the stream's newest seq: the cursor was
-// not issued by this database. Most likely it was restored from an older
-// backup, and a reader that kept its cursor would silently skip every new
-// event numbered up to it.
-Status CheckCursorNotPastHead(Database& db, const char* head_sql,
-                              std::uint64_t after, const char* stream) {
-  if (after == 0) return {};
-  auto stmt = db.Prepare(head_sql);
+// One snapshot of the database for a whole page: the events, the stream's
+// head and what purges deleted must agree, or a purge committed between
+// two of the reads could delete an event above the cursor handed out
+// without the check seeing it.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& db) : db_(db) {}
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  ~ReadTransaction() {
+    if (db_.InTransaction()) (void)db_.Exec("COMMIT");
+  }
+  Status Begin() { return db_.Exec("BEGIN"); }
+
+ private:
+  Database& db_;
+};
+
+// A stream as a reader's cursor is judged against it (see StreamCursor and
+// kFeedPurgedStream).
+struct StreamState {
+  std::uint64_t head = 0;    // the newest seq issued
+  std::uint64_t purged = 0;  // the highest seq a purge deleted
+  std::uint64_t purges = 0;  // purges that deleted any of the stream's rows
+};
+
+Result<std::uint64_t> ReadCount(Database& db, const char* sql,
+                                const std::string& stream) {
+  auto stmt = db.Prepare(sql);
   if (!stmt) return tl::unexpected(stmt.error());
+  if (!stream.empty()) stmt->Bind(1, stream);
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
-  const auto head = *row ? static_cast<std::uint64_t>(stmt->Int(0)) : 0;
-  if (after <= head) return {};
-  return MakeError(
-      ErrorCode::kInvalidArgument,
-      "cursor " + std::to_string(after) + " is past the newest " + stream +
-          " event (" + std::to_string(head) +
-          "): the hub's data was restored from an older backup, or the "
-          "cursor is another hub's; read again from after=0 and apply the "
-          "events idempotently",
-      "after");
+  return *row ? static_cast<std::uint64_t>(stmt->Int(0)) : 0;
+}
+
+Result<StreamState> ReadStreamState(Database& db, const char* head_sql,
+                                    const std::string& purged_stream,
+                                    const std::string& purges_stream) {
+  static const char* const kFloorSql =
+      "SELECT seq FROM seq_floors WHERE stream = ?1";
+  StreamState st;
+  auto head = ReadCount(db, head_sql, {});
+  if (!head) return tl::unexpected(head.error());
+  auto purged = ReadCount(db, kFloorSql, purged_stream);
+  if (!purged) return tl::unexpected(purged.error());
+  auto purges = ReadCount(db, kFloorSql, purges_stream);
+  if (!purges) return tl::unexpected(purges.error());
+  st.head = *head;
+  st.purged = *purged;
+  st.purges = *purges;
+  return st;
+}
+
+// Refuses a cursor the reader cannot safely resume from: past the newest
+// seq (not issued by this database: most likely it was restored from an
+// older backup, and a reader that kept its cursor would silently skip
+// every new event numbered up to it), or below events a purge deleted
+// after the cursor was issued (the reader would never see them: a mirror
+// would keep a signal whose retraction was purged). `expired` says what
+// was purged and what to do.
+Status CheckCursor(const StreamState& st, const StreamCursor& after,
+                   const char* stream, const std::string& expired) {
+  const std::string cursor = std::to_string(after.seq);
+  if (after.seq > st.head ||
+      (after.purges.has_value() && *after.purges > st.purges)) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "cursor " + cursor + " is past the newest " + stream + " event (" +
+            std::to_string(st.head) +
+            "): the hub's data was restored from an older backup, or the "
+            "cursor is another hub's; read again from after=0 and apply the "
+            "events idempotently",
+        "after");
+  }
+  if (after.seq == 0 || after.seq >= st.purged) return {};
+  if (!after.purges.has_value()) {
+    return MakeError(ErrorCode::kCursorExpired,
+                     "cursor " + cursor + " is older than the " + stream +
+                         " events this hub still keeps: " + expired,
+                     "after");
+  }
+  if (*after.purges < st.purges) {
+    return MakeError(ErrorCode::kCursorExpired,
+                     "cursor " + cursor +
+                         " was handed out while reading from the start, and "
+                         "a purge has deleted " +
+                         stream +
+                         " events after it since; start that read again "
+                         "from after=0",
+                     "after");
+  }
+  return {};
+}
+
+// Finishes a page's `cursor` (its last item's seq, or the cursor it was
+// read after if it has none): once the reader is caught up, the stream's
+// head, so that the cursor of a reader whose own events (which it never
+// sees) are the newest still moves on, and stays above what later purges
+// delete. Below events purged before it (a read from the start), it
+// carries the purge count it is good for.
+void FinishCursor(const StreamState& st, bool more, std::uint64_t& cursor,
+                  std::optional<std::uint64_t>& cursor_purges) {
+  if (!more) cursor = std::max(cursor, st.head);
+  if (cursor < st.purged) cursor_purges = st.purges;
 }
 
 }  // namespace
@@ -70,9 +154,26 @@ Result<AuditCheckpointPage> ReadAuditCheckpointPage(Database& db,
 }
 
 Result<FeedPage> ReadFeedPage(Database& db, const Directory& dir,
-                              std::uint32_t member, std::uint64_t after_seq,
+                              std::uint32_t member, const StreamCursor& after,
                               std::size_t limit) {
   limit = std::clamp<std::size_t>(limit, 1, 10000);
+  ReadTransaction transaction(db);
+  if (auto s = transaction.Begin(); !s) return tl::unexpected(s.error());
+  auto state = ReadStreamState(db, kNextFeedSeqSql, kFeedPurgedStream,
+                               kFeedPurgesStream);
+  if (!state) return tl::unexpected(state.error());
+  if (auto s = CheckCursor(
+          *state, after, "feed",
+          "the hub purged feed events after it (a retracted or expired "
+          "signal goes with its events [store] tombstone_days after it "
+          "left the active set), so a reader resuming there would miss "
+          "retractions and expiries. Rebuild the mirror: clear it and read "
+          "the feed again from after=0, which holds every signal the hub "
+          "still keeps");
+      !s) {
+    return tl::unexpected(s.error());
+  }
+  const std::uint64_t after_seq = after.seq;
   auto stmt = db.Prepare(
       "SELECT f.seq, f.type, f.at, s.signal_id, s.kind, s.scheme, s.epoch,"
       " s.token, s.category, s.severity, s.banned_at, s.expires_at"
@@ -110,20 +211,35 @@ Result<FeedPage> ReadFeedPage(Database& db, const Directory& dir,
     page.cursor = e.seq;
     page.events.push_back(std::move(e));
   }
-  if (page.events.empty()) {
-    if (auto s = CheckCursorNotPastHead(db, kNextFeedSeqSql, after_seq, "feed");
-        !s) {
-      return tl::unexpected(s.error());
-    }
-  }
+  FinishCursor(*state, page.more, page.cursor, page.cursor_purges);
   return page;
 }
 
 Result<NotificationPage> ReadNotificationPage(Database& db,
                                               std::uint32_t member,
-                                              std::uint64_t after_seq,
+                                              const StreamCursor& after,
                                               std::size_t limit) {
   limit = std::clamp<std::size_t>(limit, 1, 10000);
+  ReadTransaction transaction(db);
+  if (auto s = transaction.Begin(); !s) return tl::unexpected(s.error());
+  const std::string number = std::to_string(member);
+  auto state = ReadStreamState(db, kNextNotificationSeqSql,
+                               kNotificationsPurgedStream + number,
+                               kNotificationsPurgesStream + number);
+  if (!state) return tl::unexpected(state.error());
+  if (auto s = CheckCursor(
+          *state, after, "notification",
+          "the hub purged some of your notifications after it (they go "
+          "with their match [store] match_retention_days after it was made, "
+          "or notification_retention_days after they were emitted), so you "
+          "missed them. Read again from after=0 and re-review what is "
+          "still listed; for the matches you acted on earlier, query their "
+          "identifiers again to learn whether any signal still supports "
+          "them");
+      !s) {
+    return tl::unexpected(s.error());
+  }
+  const std::uint64_t after_seq = after.seq;
   auto stmt = db.Prepare(
       "SELECT n.seq, m.match_id, n.type, n.reason, n.at, n.still_supported"
       " FROM notifications n JOIN matches m ON m.id = n.match"
@@ -154,13 +270,7 @@ Result<NotificationPage> ReadNotificationPage(Database& db,
     page.cursor = n.seq;
     page.notifications.push_back(std::move(n));
   }
-  if (page.notifications.empty()) {
-    if (auto s = CheckCursorNotPastHead(db, kNextNotificationSeqSql, after_seq,
-                                        "notification");
-        !s) {
-      return tl::unexpected(s.error());
-    }
-  }
+  FinishCursor(*state, page.more, page.cursor, page.cursor_purges);
   return page;
 }
 

@@ -22,16 +22,17 @@ Result<AuditCheckpointPage> ReadAuditCheckpointPage(Database& db,
                                                     std::uint64_t after_seq,
                                                     std::size_t limit);
 
-// Feed events with seq > after_seq about signals of members other than
-// `member`, in order.
+// Feed events with seq > after.seq about signals of members other than
+// `member`, in order; Store::Feed's errors for a cursor it refuses.
 Result<FeedPage> ReadFeedPage(Database& db, const Directory& dir,
-                              std::uint32_t member, std::uint64_t after_seq,
+                              std::uint32_t member, const StreamCursor& after,
                               std::size_t limit);
 
-// `member`'s notifications with seq > after_seq, in order.
+// `member`'s notifications with seq > after.seq, in order; errors as
+// ReadFeedPage.
 Result<NotificationPage> ReadNotificationPage(Database& db,
                                               std::uint32_t member,
-                                              std::uint64_t after_seq,
+                                              const StreamCursor& after,
                                               std::size_t limit);
 
 // Every member's OPRF usage recorded for `day`.

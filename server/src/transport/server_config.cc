@@ -456,6 +456,20 @@ Status ValidateHubConfig(const HubConfig& config) {
                                config.store.default_retention_days,
                                config.store.max_retention_days));
   }
+  // A match handed out again after the hourly purge deleted it would name
+  // nothing: its disposition refused, its retraction notice never sent.
+  if (std::int64_t{config.store.match_reuse_seconds} >=
+      std::int64_t{config.store.match_retention_days} * 86400) {
+    return Invalid(
+        "store.match_reuse_seconds",
+        fmt::format("store.match_reuse_seconds ({}) is not shorter than "
+                    "store.match_retention_days ({} days = {} s): a reused "
+                    "match could already have been purged; lower "
+                    "match_reuse_seconds or raise match_retention_days",
+                    config.store.match_reuse_seconds,
+                    config.store.match_retention_days,
+                    std::int64_t{config.store.match_retention_days} * 86400));
+  }
   if (config.store.data_dir.empty()) {
     return Invalid("store.data_dir",
                    "store.data_dir is empty; give the "

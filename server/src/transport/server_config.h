@@ -116,7 +116,8 @@ struct StoreConfig {
   int wal_checkpoint_pages = 1000;
   // A member who queries a token again while the same signals support it
   // gets its match of up to this many seconds ago instead of a new one; 0
-  // records a new match every time. Default: 0.
+  // records a new match every time. Must be shorter than
+  // match_retention_days (ValidateHubConfig). Default: 0.
   int match_reuse_seconds = 0;
   // The most matches remembered for that (up to about 400 bytes each).
   // Default: 100000.

@@ -359,7 +359,7 @@ std::string PeerCertificateFingerprint(SSL* ssl) {
 std::optional<std::chrono::sys_seconds> PeerCertificateNotAfter(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return std::nullopt;
-  return Asn1TimeAsn1TimeToSysSeconds(X509_get0_notAfter(cert));
+  return Asn1TimeToSysSeconds(X509_get0_notAfter(cert));
 }
 
 std::string PeerCertificateSubject(SSL* ssl) {

@@ -1,0 +1,237 @@
+// Retention purges as members and operators meet them, against a real
+// cairnd: a feed mirror further behind than the hub's tombstone period is
+// refused (410 cursor_expired) instead of silently missing a retraction,
+// and rebuilds from after=0; `cairn feed` says what to do; cairnctl purge
+// purges with the hub's retention, never silently with the defaults; and
+// cairnd refuses a match reuse window that outlives the match retention.
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/integration/integration_util.h"
+
+namespace cairn::testing {
+namespace {
+
+constexpr std::chrono::seconds kTimeout{60};
+
+CommandResult Cairnctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {RunningHub::CairnctlPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, kTimeout);
+}
+
+// `cairn` as `member`, without any configuration file or environment.
+CommandResult Cairn(const RunningHub& h, const std::string& member,
+                    const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {
+      "env",
+      "-u",
+      "CAIRN_HUB",
+      "-u",
+      "CAIRN_CERT",
+      "-u",
+      "CAIRN_KEY",
+      "-u",
+      "CAIRN_CACERT",
+      "-u",
+      "CAIRN_CONSORTIUM_KEY",
+      "CAIRN_CONFIG=",
+      std::string(CAIRN_BINARY_DIR) + "/client/cairn"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  for (const std::string& a :
+       {std::string("--hub"), h.Url(), std::string("--cert"),
+        h.Pki().Cert(member), std::string("--key"), h.Pki().Key(member),
+        std::string("--cacert"), h.Pki().CaCert()}) {
+    argv.push_back(a);
+  }
+  return RunCommand(argv, kTimeout);
+}
+
+// The single integer `sql` selects; -1 on failure.
+std::int64_t QueryCount(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::int64_t out = -1;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      out = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+bool Exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    return false;
+  }
+  const bool ok =
+      sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
+std::string RetractBody(const std::string& token) {
+  return R"({"retractions":[{"kind":"email","token":")" + token +
+         R"(","reason":"appeal_upheld"}]})";
+}
+
+TEST_CASE(
+    "a feed mirror further behind than tombstone_days is refused, and "
+    "rebuilds from after=0") {
+  RunningHubOptions options;
+  options.store_toml = "tombstone_days = 0\n";
+  // No purge by cairnd itself during the test: cairnctl runs the one purge.
+  options.extra_args = {"--expiry-interval", "3600"};
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string overturned = RandomTokenHex();
+  const std::string kept = RandomTokenHex();
+  SignalSpec a;
+  a.token = overturned;
+  SignalSpec b;
+  b.token = kept;
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody({a, b})).status ==
+          200);
+
+  // beta's mirror takes both bans, then goes offline.
+  CurlReply first = h.Curl("beta", "GET", "/v1/feed");
+  REQUIRE(first.status == 200);
+  auto page = ParseJson(first.body);
+  REQUIRE_FALSE(page.HasParseError());
+  REQUIRE(page["events"].Size() == 2);
+  const std::string stale = page["cursor"].GetString();
+
+  // The first ban is overturned on appeal; the hub purges it.
+  CurlReply retracted =
+      h.Curl("alpha", "POST", "/v1/signals/retract", RetractBody(overturned));
+  INFO(retracted.body);
+  REQUIRE(retracted.status == 200);
+  REQUIRE(h.Stop());
+  const CommandResult purge =
+      Cairnctl({"purge", "--config", h.ConfigPath(), "--json"});
+  INFO(purge.out << purge.err);
+  REQUIRE(purge.exit_code == 0);
+  auto counts = ParseJson(purge.out);
+  REQUIRE_FALSE(counts.HasParseError());
+  CHECK(counts["feed_events"].GetUint64() == 2);
+  REQUIRE(h.Restart());
+
+  // beta's mirror comes back: its cursor is refused, not answered with an
+  // empty page that would leave the overturned ban in place.
+  CurlReply refused = h.Curl("beta", "GET", "/v1/feed?after=" + stale);
+  INFO(refused.body);
+  CHECK(refused.status == 410);
+  CHECK(ErrorCodeOf(refused.body) == "cursor_expired");
+  CHECK_THAT(ErrorMessageOf(refused.body),
+             Catch::Contains("tombstone_days") && Catch::Contains("after=0"));
+  CHECK(ValidateResponses("error", {refused.body}).exit_code == 0);
+
+  // The CLI says to rebuild, not to resume where it cannot.
+  const CommandResult cli = Cairn(h, "beta", {"feed", "--after", stale});
+  INFO(cli.out << cli.err);
+  CHECK(cli.exit_code == 1);
+  CHECK_THAT(cli.err, Catch::Contains("cursor " + stale + " has expired") &&
+                          Catch::Contains("without --after") &&
+                          Catch::Contains("cursor_expired"));
+  CHECK(cli.err.find("resume with --after") == std::string::npos);
+
+  // Rebuilt from after=0: the ban that stands, not the overturned one.
+  CurlReply rebuilt = h.Curl("beta", "GET", "/v1/feed?after=0");
+  REQUIRE(rebuilt.status == 200);
+  CHECK(ValidateResponses("feed-response", {rebuilt.body}).exit_code == 0);
+  auto events = ParseJson(rebuilt.body);
+  REQUIRE_FALSE(events.HasParseError());
+  REQUIRE(events["events"].Size() == 1);
+  CHECK(std::string(events["events"][0]["token"].GetString()) == kept);
+  CHECK_FALSE(events["more"].GetBool());
+  const std::string cursor = events["cursor"].GetString();
+  CurlReply next = h.Curl("beta", "GET", "/v1/feed?after=" + cursor);
+  INFO(next.body);
+  REQUIRE(next.status == 200);
+  CHECK(ParseJson(next.body)["events"].Size() == 0);
+}
+
+TEST_CASE(
+    "cairnctl purge takes the hub's retention from --config and refuses to "
+    "guess it") {
+  RunningHubOptions options;
+  // This hub keeps departed signals longer than the default 30 days.
+  options.store_toml = "tombstone_days = 60\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  SignalSpec spec;
+  spec.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody({spec})).status ==
+          200);
+  REQUIRE(
+      h.Curl("alpha", "POST", "/v1/signals/retract", RetractBody(spec.token))
+          .status == 200);
+  REQUIRE(h.Stop());
+  // Retracted 40 days ago: within this hub's 60 days, past the default 30.
+  REQUIRE(Exec(h.DbPath(),
+               "UPDATE signals SET updated_at = updated_at - 40 * 86400"));
+
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"purge", "--data", h.DataDir()},
+        std::vector<std::string>{"purge", "--data", h.DataDir(), "--dry-run"},
+        std::vector<std::string>{"purge", "--data", h.DataDir(),
+                                 "--tombstone-days", "60"}}) {
+    const CommandResult guessed = Cairnctl(args);
+    INFO(guessed.out << guessed.err);
+    CHECK(guessed.exit_code == 2);
+    CHECK_THAT(guessed.err, Catch::Contains("no retention limits") &&
+                                Catch::Contains("--config") &&
+                                Catch::Contains("--match-retention-days"));
+  }
+  // Nothing was purged by those.
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  const CommandResult dry =
+      Cairnctl({"purge", "--config", h.ConfigPath(), "--dry-run", "--json"});
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.exit_code == 0);
+  auto counts = ParseJson(dry.out);
+  REQUIRE_FALSE(counts.HasParseError());
+  CHECK(counts["signals"].GetUint64() == 0);  // within the hub's 60 days
+
+  const CommandResult kept = Cairnctl({"purge", "--config", h.ConfigPath()});
+  INFO(kept.out << kept.err);
+  CHECK(kept.exit_code == 0);
+  CHECK_THAT(kept.out, Catch::Contains("retention (days): tombstones 60,") &&
+                           Catch::Contains("signals           0"));
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  // Explicit limits are the operator's decision, and are honoured.
+  const CommandResult explicit_limits =
+      Cairnctl({"purge", "--data", h.DataDir(), "--tombstone-days", "30",
+                "--match-retention-days", "730", "--disposition-retention-days",
+                "730", "--notification-retention-days", "730", "--json"});
+  INFO(explicit_limits.out << explicit_limits.err);
+  CHECK(explicit_limits.exit_code == 0);
+  auto purged = ParseJson(explicit_limits.out);
+  REQUIRE_FALSE(purged.HasParseError());
+  CHECK(purged["signals"].GetUint64() == 1);
+}
+
+TEST_CASE(
+    "cairnd refuses a match reuse window as long as the match retention") {
+  RunningHubOptions options;
+  options.store_toml =
+      "match_reuse_seconds = 86400\nmatch_retention_days = 1\n";
+  options.register_members = false;
+  auto hub = RunningHub::Start(options);
+  REQUIRE_FALSE(hub);
+  CHECK_THAT(hub.error().message,
+             Catch::Contains("store.match_reuse_seconds (86400) is not "
+                             "shorter than store.match_retention_days"));
+}
+
+}  // namespace
+}  // namespace cairn::testing
