@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -346,6 +347,18 @@ int main(int argc, char** argv) {
         !keys_match(s)) {
       return Fail(s.error().ToString());
     }
+    std::map<std::uint32_t, cairn::oprf::Element> oprf_public_keys;
+    for (const std::uint32_t epoch : (*oprf_keys)->Epochs()) {
+      oprf_public_keys[epoch] = (*oprf_keys)->PublicKey(epoch);
+    }
+    if (auto s = OprfKeysMatchRecord(*key_use, oprf_public_keys, oprf_dir);
+        !keys_match(s)) {
+      return Fail(s.error().ToString());
+    }
+    // Recorded when the store opens, so that the next start can tell
+    // these keys from another directory's (a replaced one only after the
+    // check above, or with --allow-new-keys).
+    store_options.voprf_public_keys = std::move(oprf_public_keys);
     spdlog::info("voprf-v1 enabled: OPRF key epoch {} ({} epochs in {})",
                  (*oprf_keys)->CurrentEpoch(), (*oprf_keys)->Epochs().size(),
                  oprf_dir.string());

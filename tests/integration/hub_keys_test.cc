@@ -116,6 +116,29 @@ TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
   fs::rename(aside, oprf);
   REQUIRE(h.Restart());
   CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+
+  // An epoch 1 made again (what an operator may do after the refusal
+  // above) has the right number but another key: refused too, since the
+  // database recorded the key its signals were made with.
+  REQUIRE(h.Stop());
+  fs::rename(oprf, aside);
+  const CommandResult made = RunCommand(
+      {RunningHub::CairnctlPath(), "oprf", "rotate", "--data", h.DataDir()},
+      kTimeout);
+  CAPTURE(made.out, made.err);
+  REQUIRE(made.exit_code == 0);
+  REQUIRE(fs::exists(oprf / "epoch-1.key"));
+  const CommandResult other = StartRefused(h);
+  CAPTURE(other.out, other.err);
+  CHECK(other.exit_code == 1);
+  CHECK_THAT(other.err,
+             Catch::Contains("the OPRF key of epoch 1 in " + oprf.string()) &&
+                 Catch::Contains("is not the one this database recorded") &&
+                 Catch::Contains("its 1 active voprf-v1 signals"));
+  fs::remove_all(oprf);
+  fs::rename(aside, oprf);
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
 }
 
 TEST_CASE("a hub that cannot start makes no keys and says why in its log") {

@@ -82,6 +82,9 @@ TEST_CASE("ReadKeyUse counts active voprf-v1 signals, and only when asked") {
   REQUIRE(use.has_value());
   CHECK(use->active_voprf_signals == 2);
   CHECK(use->newest_voprf_epoch == 2);
+  CHECK(use->active_voprf_by_epoch ==
+        std::map<std::uint32_t, std::int64_t>{{1, 1}, {2, 1}});
+  CHECK(use->recorded_oprf_keys.empty());
 
   // Without [oprf] the hub runs no OPRF check, so the scan is skipped.
   auto skipped = ReadKeyUse(db, /*voprf_signals=*/false);
@@ -89,6 +92,64 @@ TEST_CASE("ReadKeyUse counts active voprf-v1 signals, and only when asked") {
   CHECK(skipped->active_voprf_signals == 0);
   CHECK(skipped->newest_voprf_epoch == 0);
   CHECK(skipped->checkpoints == use->checkpoints);
+}
+
+oprf::Element KeyOf(std::uint8_t fill) {
+  oprf::Element e;
+  e.fill(fill);
+  return e;
+}
+
+TEST_CASE("ReadKeyUse reads the OPRF public keys the store recorded") {
+  testing::StoreFixture f;
+  f.ReopenWith([](SqliteStoreOptions& o) {
+    o.voprf_epochs = {1, 2};
+    o.voprf_public_keys = {{1, KeyOf(1)}, {2, KeyOf(2)}};
+  });
+  f.store_ptr().reset();
+  auto use = ReadKeyUse(f.dir.path() / "hub.db", /*voprf_signals=*/true);
+  REQUIRE(use.has_value());
+  CHECK(use->recorded_oprf_keys ==
+        std::map<std::uint32_t, oprf::Element>{{1, KeyOf(1)}, {2, KeyOf(2)}});
+}
+
+TEST_CASE("OPRF keys must be the ones recorded for the epochs signals use") {
+  const std::filesystem::path dir = "/var/lib/cairn/oprf";
+  KeyUse use;
+  use.active_voprf_signals = 5;
+  use.newest_voprf_epoch = 2;
+  use.active_voprf_by_epoch = {{1, 3}, {2, 2}};
+  use.recorded_oprf_keys = {{1, KeyOf(1)}, {2, KeyOf(2)}, {3, KeyOf(3)}};
+  struct Case {
+    const char* name;
+    std::map<std::uint32_t, oprf::Element> found;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"the recorded keys", {{1, KeyOf(1)}, {2, KeyOf(2)}}, true},
+      {"a new epoch next to them", {{2, KeyOf(2)}, {4, KeyOf(4)}}, true},
+      {"an epoch no active signal uses differs",
+       {{2, KeyOf(2)}, {3, KeyOf(9)}},
+       true},
+      {"epoch 2 made again", {{1, KeyOf(1)}, {2, KeyOf(7)}}, false},
+      {"another hub's epoch 1", {{1, KeyOf(8)}}, false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const Status s = OprfKeysMatchRecord(use, c.found, dir);
+    CHECK(s.has_value() == c.ok);
+    if (!c.ok && !s) {
+      CHECK(s.error().code == ErrorCode::kConflict);
+      CHECK_THAT(s.error().message,
+                 Catch::Contains("is not the one this database recorded") &&
+                     Catch::Contains(dir.string()) &&
+                     Catch::Contains("restore the OPRF directory") &&
+                     Catch::Contains("--allow-new-keys"));
+    }
+  }
+  // A database from before the record (schema < 8) has nothing to compare.
+  use.recorded_oprf_keys.clear();
+  CHECK(OprfKeysMatchRecord(use, {{1, KeyOf(8)}}, dir).has_value());
 }
 
 }  // namespace

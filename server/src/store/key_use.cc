@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "cairn/encoding.h"
 #include "server/src/store/sqlite_db.h"
 
 namespace cairn::server {
@@ -51,14 +52,42 @@ Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path,
   // read per signal wherever expiry order differs from insertion order;
   // reading the table in rowid order is one sequential pass.
   auto voprf = (*db)->Prepare(
-      "SELECT count(*), coalesce(max(epoch), 0) FROM signals NOT INDEXED"
-      " WHERE status = 0 AND scheme = 1");
+      "SELECT epoch, count(*) FROM signals NOT INDEXED"
+      " WHERE status = 0 AND scheme = 1 GROUP BY epoch");
   if (!voprf) return tl::unexpected(voprf.error());
-  auto row = voprf->Step();
-  if (!row) return tl::unexpected(row.error());
-  if (*row) {
-    use.active_voprf_signals = voprf->Int(0);
-    use.newest_voprf_epoch = static_cast<std::uint32_t>(voprf->Int(1));
+  while (true) {
+    auto row = voprf->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    const auto epoch = static_cast<std::uint32_t>(voprf->Int(0));
+    use.active_voprf_by_epoch[epoch] = voprf->Int(1);
+    use.active_voprf_signals += voprf->Int(1);
+    use.newest_voprf_epoch = std::max(use.newest_voprf_epoch, epoch);
+  }
+  auto has_keys = ScalarInt(
+      **db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+      "'oprf_keys'");
+  if (!has_keys) return tl::unexpected(has_keys.error());
+  if (*has_keys > 0) {
+    auto keys = (*db)->Prepare("SELECT epoch, public_key FROM oprf_keys");
+    if (!keys) return tl::unexpected(keys.error());
+    while (true) {
+      auto row = keys->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      const auto blob = keys->Blob(1);
+      oprf::Element key{};
+      if (blob.size() != key.size()) {
+        return MakeError(ErrorCode::kInternal,
+                         "the database's oprf_keys table holds a key of " +
+                             std::to_string(blob.size()) + " bytes for epoch " +
+                             std::to_string(keys->Int(0)) +
+                             "; restore the database from a backup");
+      }
+      std::copy(blob.begin(), blob.end(), key.begin());
+      use.recorded_oprf_keys[static_cast<std::uint32_t>(keys->Int(0))] = key;
+    }
   }
   return use;
 }
@@ -127,6 +156,31 @@ Status OprfKeysCoverDatabase(const KeyUse& use,
           ": the directory is older than the database; restore the OPRF "
           "directory backed up with this database" +
           kAllowNew);
+}
+
+Status OprfKeysMatchRecord(const KeyUse& use,
+                           const std::map<std::uint32_t, oprf::Element>& found,
+                           const std::filesystem::path& dir) {
+  for (const auto& [epoch, signals] : use.active_voprf_by_epoch) {
+    const auto recorded = use.recorded_oprf_keys.find(epoch);
+    const auto key = found.find(epoch);
+    if (recorded == use.recorded_oprf_keys.end() || key == found.end() ||
+        recorded->second == key->second) {
+      continue;
+    }
+    return MakeError(
+        ErrorCode::kConflict,
+        "the OPRF key of epoch " + std::to_string(epoch) + " in " +
+            dir.string() + " (public key " + HexEncode(key->second) +
+            ") is not the one this database recorded for that epoch (" +
+            HexEncode(recorded->second) + "), which its " +
+            std::to_string(signals) +
+            " active voprf-v1 signals of that epoch were made with: the "
+            "directory belongs to another hub, or the epoch was made again; "
+            "restore the OPRF directory backed up with this database" +
+            kAllowNew);
+  }
+  return {};
 }
 
 }  // namespace cairn::server

@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "cairn/oprf.h"
 #include "cairn/result.h"
 
 namespace cairn::server {
@@ -26,6 +28,11 @@ struct KeyUse {
   // them (0 when none).
   std::int64_t active_voprf_signals = 0;
   std::uint32_t newest_voprf_epoch = 0;
+  // Active voprf-v1 signals per epoch (only epochs that have some).
+  std::map<std::uint32_t, std::int64_t> active_voprf_by_epoch;
+  // The public key recorded for each OPRF epoch the hub has served with
+  // (table oprf_keys, schema 8; empty before).
+  std::map<std::uint32_t, oprf::Element> recorded_oprf_keys;
 };
 
 // Reads the database at `db_path` (read-only). A database older than the
@@ -58,6 +65,14 @@ Status MayCreateOprfKey(const KeyUse& use, const std::filesystem::path& dir);
 Status OprfKeysCoverDatabase(const KeyUse& use,
                              std::uint32_t newest_epoch_found,
                              const std::filesystem::path& dir);
+// Whether each key found (`found`: epoch -> public key) is the one the
+// database recorded for its epoch, for the epochs active voprf-v1 signals
+// use: a different key under the same epoch number (another hub's
+// directory, or an epoch made again after the directory was lost) would
+// make those signals match nothing.
+Status OprfKeysMatchRecord(const KeyUse& use,
+                           const std::map<std::uint32_t, oprf::Element>& found,
+                           const std::filesystem::path& dir);
 
 }  // namespace cairn::server
 
