@@ -24,12 +24,6 @@ std::string ColonHex(std::string_view hex);
 // Canonical pin: lowercase, colons and spaces removed; error unless 64 hex.
 Result<std::string> CanonicalPin(std::string_view pin);
 
-// The DNS names and IP addresses a certificate is issued for (its
-// subjectAltName entries), e.g. "DNS:hub.example.org, IP:10.0.0.5"; "none"
-// when it has no such entry. (cairnctl has the same function: the client
-// and the server share only common/, which opens no TLS.)
-std::string SubjectAltNames(X509* certificate);
-
 }  // namespace cairn::client_internal
 
 #endif  // CAIRN_CLIENT_SRC_CERTIFICATES_H_

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "cairn/certificate_names.h"
 #include "cairn/connection.h"
 #include "cairn/hub_url.h"
 #include "src/asio.h"
@@ -349,7 +350,7 @@ class HubPool final : public Connection {
     // The chain the hub sent is kept although it was refused.
     STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
     if (chain != nullptr && sk_X509_num(chain) > 0) {
-      names = SubjectAltNames(sk_X509_value(chain, 0));
+      names = CertificateNames(sk_X509_value(chain, 0));
     }
     return MakeError(
         ErrorCode::kPermissionDenied,

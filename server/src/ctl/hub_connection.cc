@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cairn/certificate_names.h"
 #include "cairn/hub_url.h"
 #include "transport/asio.h"
 
@@ -34,41 +35,6 @@ tl::unexpected<Error> TransportError(const std::string& what,
                    what + ": " + ec.message() + "; " + hint);
 }
 
-// The DNS names and IP addresses a certificate is issued for (its
-// subjectAltName entries), e.g. "DNS:hub.example.org, IP:10.0.0.5"; "none"
-// when it has no such entry.
-std::string NamesOf(X509* cert) {
-  std::string out;
-  std::unique_ptr<GENERAL_NAMES, void (*)(GENERAL_NAMES*)> names(
-      static_cast<GENERAL_NAMES*>(
-          X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)),
-      GENERAL_NAMES_free);
-  for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    std::string entry;
-    if (name->type == GEN_DNS) {
-      const ASN1_IA5STRING* dns = name->d.dNSName;
-      entry = "DNS:" + std::string(reinterpret_cast<const char*>(dns->data),
-                                   static_cast<std::size_t>(dns->length));
-    } else if (name->type == GEN_IPADD) {
-      const ASN1_OCTET_STRING* ip = name->d.iPAddress;
-      char text[INET6_ADDRSTRLEN] = {};
-      const int family = ip->length == 4    ? AF_INET
-                         : ip->length == 16 ? AF_INET6
-                                            : 0;
-      if (family == 0 || !inet_ntop(family, ip->data, text, sizeof text)) {
-        continue;
-      }
-      entry = std::string("IP:") + text;
-    } else {
-      continue;
-    }
-    if (!out.empty()) out += ", ";
-    out += entry;
-  }
-  return out.empty() ? "none" : out;
-}
-
 // Why the handshake failed, in the words an operator can act on. OpenSSL
 // keeps the result of checking the hub's certificate, so a certificate
 // issued for another name is told apart from one another CA signed, and
@@ -81,7 +47,7 @@ std::string HandshakeHint(SSL* ssl, const std::string& host) {
     // The chain the hub sent is kept even though it was refused.
     STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
     if (chain != nullptr && sk_X509_num(chain) > 0) {
-      names = NamesOf(sk_X509_value(chain, 0));
+      names = CertificateNames(sk_X509_value(chain, 0));
     }
     return "the hub's certificate is not issued for '" + host +
            "', the host in --hub (it names " + names +
