@@ -293,8 +293,14 @@ TEST_CASE(
   }
   // Root may write any file whatever its mode: run cairnctl as nobody, to
   // whom the directory belongs and the database file is read-only.
-  std::vector<std::string> argv = {RunningHub::CairnctlPath(), "purge",
-                                   "--data", data.path()};
+  std::vector<std::string> argv = {RunningHub::CairnctlPath(),
+                                   "purge",
+                                   "--data",
+                                   data.path(),
+                                   "--tombstone-days=30",
+                                   "--match-retention-days=730",
+                                   "--disposition-retention-days=730",
+                                   "--notification-retention-days=730"};
   if (::geteuid() == 0) {
     REQUIRE(::chown(data.path().c_str(), 65534, 65534) == 0);
     REQUIRE(::chown(db.c_str(), 65534, 65534) == 0);

@@ -190,9 +190,10 @@ TEST_CASE(
                  Catch::Contains("pid " + std::to_string((*hub)->Pid())));
   CHECK_FALSE(std::filesystem::exists((*hub)->Scratch().File("ports2")));
   // cairnctl's offline commands take the same lock.
-  const auto purge = RunCommand(
-      {RunningHub::CairnctlPath(), "purge", "--data", (*hub)->DataDir()},
-      std::chrono::seconds(20));
+  const auto purge =
+      RunCommand({RunningHub::CairnctlPath(), "purge", "--data",
+                  (*hub)->DataDir(), "--config", (*hub)->ConfigPath()},
+                 std::chrono::seconds(20));
   CAPTURE(purge.out, purge.err);
   CHECK(purge.exit_code != 0);
   CHECK_THAT(purge.err, Catch::Contains("in use by another process"));
