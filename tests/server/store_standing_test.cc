@@ -2,7 +2,8 @@
 // checked again by the store at the command's place in the commit order:
 // the router's check runs before the body is read, and a suspension,
 // revocation or role change may commit in between or earlier in the same
-// batch.
+// batch. Also: a reused match is re-checked against the signals as the
+// batch has them.
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -360,6 +361,95 @@ TEST_CASE(
   CreateMemberCommand offline = create;
   offline.context = CommandContext{"", "cairnctl", ""};
   CHECK(s.CreateMemberAndWait(offline).has_value());
+}
+
+TEST_CASE(
+    "a reused match whose only signal was retracted earlier in the same "
+    "commit is not answered") {
+  GatedFixture g([](SqliteStoreOptions& o) {
+    o.match_reuse_window = std::chrono::hours(24);
+  });
+  Store& s = g.f.store();
+  REQUIRE(SubmitOne(s, "alpha", Signal(1)).has_value());
+  REQUIRE(SubmitOne(s, "alpha", Signal(2)).has_value());
+  auto q1 = QueryTokens(s, "beta", {1});
+  REQUIRE(q1.has_value());
+  REQUIRE(q1->matches.size() == 1);
+  const std::string m1 = q1->matches[0].match_id;
+
+  g.Hold();
+  auto retracted = Later<RetractOutcome>(
+      [&](auto done) { s.Retract(RetractAs("alpha", "", 1), done); });
+  // Looked up before the retraction commits: token 1 is a reuse hit, token
+  // 2 a new hit, so the query is recorded in the retraction's batch.
+  auto q2 = Later<QueryOutcome>([&](auto done) {
+    s.Query(QueryAs("beta", "", {1, 2}), done);
+  });
+  g.Release();
+
+  REQUIRE(retracted.get().has_value());
+  auto answer = q2.get();
+  REQUIRE(answer.has_value());
+  REQUIRE(answer->matches.size() == 1);
+  CHECK(answer->matches[0].index == 1);
+  CHECK(answer->matches[0].match_id != m1);
+  auto n = s.Notifications("beta", 0, 100);
+  REQUIRE(n.has_value());
+  REQUIRE(n->notifications.size() == 1);
+  CHECK(n->notifications[0].match_id == m1);
+  CHECK_FALSE(n->notifications[0].still_supported);
+  const auto db = g.f.dir.path() / "hub.db";
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM audit_log WHERE action = "
+                   "'query' AND details LIKE '%" +
+                       m1 + "%'") == 1);  // q1's entry only
+}
+
+TEST_CASE(
+    "a reused match whose signals changed earlier in the same commit is "
+    "recorded anew") {
+  GatedFixture g([](SqliteStoreOptions& o) {
+    o.match_reuse_window = std::chrono::hours(24);
+  });
+  Store& s = g.f.store();
+  REQUIRE(SubmitOne(s, "alpha", Signal(1)).has_value());
+  REQUIRE(SubmitOne(s, "gamma", Signal(1)).has_value());
+  REQUIRE(SubmitOne(s, "alpha", Signal(2)).has_value());
+  auto q1 = QueryTokens(s, "beta", {1});
+  REQUIRE(q1.has_value());
+  REQUIRE(q1->matches.size() == 1);
+  const std::string m1 = q1->matches[0].match_id;
+  REQUIRE(q1->matches[0].platforms == 2);
+
+  g.Hold();
+  auto retracted = Later<RetractOutcome>(
+      [&](auto done) { s.Retract(RetractAs("alpha", "", 1), done); });
+  auto q2 = Later<QueryOutcome>([&](auto done) {
+    s.Query(QueryAs("beta", "", {1, 2}), done);
+  });
+  g.Release();
+
+  REQUIRE(retracted.get().has_value());
+  auto answer = q2.get();
+  REQUIRE(answer.has_value());
+  REQUIRE(answer->matches.size() == 2);
+  const MatchResult& m = answer->matches[0];
+  CHECK(m.index == 0);
+  CHECK(m.match_id != m1);
+  CHECK(m.platforms == 1);  // gamma's signal only
+  const auto db = g.f.dir.path() / "hub.db";
+  CHECK(QueryInt64(db, "SELECT count(*) FROM matches") == 3);
+  const std::string of_m =
+      " r JOIN matches m ON m.id = r.match WHERE m.match_id = '" + m.match_id +
+      "')";
+  CHECK(QueryInt64(db, "SELECT (SELECT count(*) FROM match_signals_recent" +
+                           of_m + " + (SELECT count(*) FROM match_signals" +
+                           of_m) == 1);
+  // The new match is the one handed out again.
+  auto q3 = QueryTokens(s, "beta", {1});
+  REQUIRE(q3.has_value());
+  REQUIRE(q3->matches.size() == 1);
+  CHECK(q3->matches[0].match_id == m.match_id);
 }
 
 }  // namespace

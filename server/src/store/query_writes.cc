@@ -19,7 +19,7 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
     BatchState& b, const CommandContext& ctx, std::string_view member_id,
     std::size_t queried,
     const std::vector<std::pair<std::size_t, TokenKey>>& hits,
-    const std::vector<MatchResult>& reused) {
+    const std::vector<ReusedMatch>& reused) {
   auto dir = Members(b);
   if (!dir) return tl::unexpected(*b.fatal);
   auto standing =
@@ -27,8 +27,9 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
   if (!standing) return tl::unexpected(standing.error());
   const std::uint32_t member = (*standing)->number;
   // Other members' live signals on `key` as of this point of the batch,
-  // ascending by rowid: re-checked here so a retraction queued before this
-  // command is honoured and every recorded match has live signals.
+  // ascending by rowid. The query looked them up before the commands ahead
+  // of it in the batch ran: looking again honours a retraction queued
+  // before it, so every match it answers with has live signals.
   const auto support_of = [&](const IndexKey& key) {
     std::vector<IndexEntry> support;
     for (const IndexEntry& e : BatchLookup(b, key, b.now)) {
@@ -52,8 +53,22 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
     if (!m) return tl::unexpected(m.error());
     outcome.matches.push_back(std::move(*m));
   }
+  for (const ReusedMatch& r : reused) {
+    auto support = support_of(r.key);
+    if (support == r.support) {
+      outcome.matches.push_back(r.match);
+      continue;
+    }
+    // Changed earlier in this batch (a retraction, an update, another
+    // member's ban): the reused match would describe signals that are gone,
+    // and its retraction notice may already be in this commit. A new hit.
+    if (support.empty()) continue;
+    auto m = NewMatch(b, *dir, member, r.match.index, dir->KindName(r.key.kind),
+                      r.key, std::move(support));
+    if (!m) return tl::unexpected(m.error());
+    outcome.matches.push_back(std::move(*m));
+  }
   if (!reused.empty()) {
-    outcome.matches.insert(outcome.matches.end(), reused.begin(), reused.end());
     std::sort(outcome.matches.begin(), outcome.matches.end(),
               [](const MatchResult& x, const MatchResult& y) {
                 return x.index < y.index;

@@ -411,13 +411,31 @@ class SqliteStore final : public Store {
       });
       return;
     }
+    // Recorded anyway: the writer checks the reused matches again against
+    // the signals as the commands before it leave them, so each goes with
+    // its key and the support it was found with (found again here rather
+    // than noted in the loop above, which the no-write path runs too).
+    std::vector<ReusedMatch> recheck;
+    recheck.reserve(reused.size());
+    for (MatchResult& m : reused) {
+      const auto k = static_cast<std::uint32_t>(
+          std::lower_bound(item_of.begin(), item_of.end(), m.index) -
+          item_of.begin());
+      const auto [first, end] = std::equal_range(
+          support.begin(), support.end(), std::make_pair(k, IndexEntry{}),
+          [](const auto& x, const auto& y) { return x.first < y.first; });
+      ReusedMatch r{std::move(m), keys[k], {}};
+      r.support.reserve(static_cast<std::size_t>(end - first));
+      for (auto at = first; at != end; ++at) r.support.push_back(at->second);
+      recheck.push_back(std::move(r));
+    }
     AuditTag tag{command.context, "query"};
     // The writer checks the caller's standing again, at the query's place
     // in the commit order.
     Enqueue<QueryOutcome>(
         [this, ctx = std::move(command.context),
          member_id = std::move(command.member_id), queried = outcome.queried,
-         hits = std::move(hits), reused = std::move(reused)](BatchState& b) {
+         hits = std::move(hits), reused = std::move(recheck)](BatchState& b) {
           return writes_->RecordMatches(b, ctx, member_id, queried, hits,
                                         reused);
         },

@@ -38,6 +38,14 @@ namespace cairn::server::store_internal {
 // The actor of the hub's own sweeps (expiry, scheduled purges).
 inline CommandContext HubContext() { return CommandContext{"", "hub", ""}; }
 
+// A query item the caller answered from the match reuse cache
+// (match_reuse.h), and the signals it found supporting the match then.
+struct ReusedMatch {
+  MatchResult match;
+  IndexKey key;
+  std::vector<IndexEntry> support;  // other members' only, ascending by rowid
+};
+
 // The audit details of a query: {"tokens": N, "matches": [match ids]}.
 std::string QueryAuditDetails(std::size_t tokens,
                               const std::vector<MatchResult>& matches);
@@ -69,12 +77,14 @@ class StoreWrites {
 
   // Matches and what members do with them (query_writes.cc). RecordMatches
   // records a match for each of `hits` that still has live signals, and
-  // answers with those and the `reused` ones, in item order.
+  // answers with those and the `reused` ones, in item order. A reused match
+  // whose supporting signals are no longer exactly those it was found with
+  // (a retraction or update earlier in the batch) is a hit like the others.
   Result<QueryOutcome> RecordMatches(
       BatchState& b, const CommandContext& ctx, std::string_view member_id,
       std::size_t queried,
       const std::vector<std::pair<std::size_t, TokenKey>>& hits,
-      const std::vector<MatchResult>& reused);
+      const std::vector<ReusedMatch>& reused);
   Result<DispositionRecord> Dispose(BatchState& b, const DisposeCommand& c);
   Status RecordOprfUsage(BatchState& b, const OprfUsage& u);
 
