@@ -36,9 +36,14 @@ class AuditFixture {
     if (key != nullptr)
       options.checkpoint_signer = key->Signer(clock.AsClock());
     Reopen();
-    for (const char* id : {"alpha", "beta", "ops"}) {
+    // ops first, as `cairnctl init` makes the first operator (offline, no
+    // certificate): the store refuses admin commands of a certificate that
+    // is not an operator's.
+    for (const char* id : {"ops", "alpha", "beta"}) {
       CreateMemberCommand c;
-      c.context = {"r_create", "ops", FingerprintOf("ops")};
+      c.context = std::string_view(id) == "ops"
+                      ? CommandContext{"", "cairnctl-init", ""}
+                      : CommandContext{"r_create", "ops", FingerprintOf("ops")};
       c.member_id = id;
       c.name = id;
       c.roles = RoleBit(std::string_view(id) == "ops" ? Role::kOperator

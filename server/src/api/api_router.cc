@@ -12,6 +12,7 @@
 #include "cairn/encoding.h"
 #include "cairn/wire/error.h"
 #include "server/src/api/call.h"
+#include "server/src/store/standing.h"
 
 namespace cairn::server {
 namespace http = boost::beast::http;
@@ -193,35 +194,24 @@ std::optional<ApiRouter::Refusal> ApiRouter::CheckCaller(
     const PeerIdentity& peer, AuthenticatedMember& member) const {
   auto found = store_.Authenticate(peer.fingerprint);
   if (!found) {
-    // A revoked certificate cannot be registered again (409), so asking
-    // the operator to register it would send the member the wrong way.
-    return Refusal{
-        ErrorCode::kPermissionDenied,
-        store_.IsRevokedFingerprint(peer.fingerprint)
-            ? "the client certificate (SHA-256 fingerprint " +
-                  peer.fingerprint +
-                  ") has been revoked by the hub operator; use a new "
-                  "certificate and ask the operator to register it"
-            : "the client certificate (SHA-256 fingerprint " +
-                  peer.fingerprint +
-                  ") is not registered to any member of this hub; "
-                  "ask the hub operator to register it"};
+    return Refusal{ErrorCode::kPermissionDenied,
+                   store_.IsRevokedFingerprint(peer.fingerprint)
+                       ? RevokedCertificateMessage(peer.fingerprint)
+                       : UnregisteredCertificateMessage(peer.fingerprint)};
   }
   member = std::move(*found);
+  // The store checks all three again where a command commits: a
+  // suspension, revocation or role change may commit while the body is
+  // read.
   if (member.suspended) {
-    std::string message = "member '" + member.member_id + "' is suspended";
-    if (!member.suspended_reason.empty()) {
-      message += " (" + member.suspended_reason + ")";
-    }
-    message += "; contact the hub operator";
-    return Refusal{ErrorCode::kPermissionDenied, std::move(message)};
+    return Refusal{
+        ErrorCode::kPermissionDenied,
+        SuspendedMemberMessage(member.member_id, member.suspended_reason)};
   }
   if (const auto role = RequiredRole(route.endpoint);
       role && !HasRole(member.roles, *role)) {
     return Refusal{ErrorCode::kPermissionDenied,
-                   "this endpoint needs the '" + std::string(ToString(*role)) +
-                       "' role, which member '" + member.member_id +
-                       "' does not have"};
+                   MissingRoleMessage(*role, member.member_id)};
   }
   const auto method = header.method();
   if (method == http::verb::post || method == http::verb::put) {

@@ -31,6 +31,13 @@ void ApiRouter::HandleAdminRotateKeys(const CallPtr& call) {
   if (auto decoded = wire::DecodeEmptyRequest(call->request.body()); !decoded) {
     return call->Fail(decoded.error());
   }
+  // The rotation is no store write, so the store cannot check the operator
+  // where it commits: checked again here, after the body was read, in case
+  // the operator was suspended, revoked or demoted meanwhile.
+  if (auto refusal =
+          CheckCaller(call->route, call->request, call->peer, call->member)) {
+    return call->Fail(refusal->code, std::move(refusal->message));
+  }
   std::shared_ptr<HubKeyring> keyring = options_.keyring;
   AuditEvent event;
   event.request_id = call->request_id;

@@ -1,5 +1,9 @@
 #include "server/src/store/member_directory.h"
 
+#include <algorithm>
+
+#include "server/src/store/standing.h"
+#include "server/src/store/store_errors.h"
 #include "server/src/store/store_time.h"
 
 namespace cairn::server::store_internal {
@@ -66,6 +70,40 @@ Result<Directory> LoadDirectory(Database& db) {
     }
   }
   return dir;
+}
+
+Result<const Directory::Member*> CheckStanding(const Directory& dir,
+                                               std::string_view member_id,
+                                               std::string_view fingerprint,
+                                               Role role) {
+  const Directory::Member* me = dir.FindMember(member_id);
+  if (me == nullptr) return UnknownMember(member_id);
+  // Then in the router's order, so that a caller refused for two reasons
+  // hears the same one from both. The member's own few certificates are
+  // scanned rather than the hub's hashed: no 64-character hash per query.
+  if (!fingerprint.empty()) {
+    const auto& fps = me->record.fingerprints;
+    const auto fp =
+        std::find_if(fps.begin(), fps.end(), [&](const FingerprintRecord& r) {
+          return r.fingerprint == fingerprint;
+        });
+    if (fp == fps.end() || fp->revoked) {
+      return MakeError(ErrorCode::kPermissionDenied,
+                       dir.revoked_fps.contains(fingerprint)
+                           ? RevokedCertificateMessage(fingerprint)
+                           : UnregisteredCertificateMessage(fingerprint));
+    }
+  }
+  if (me->record.suspended) {
+    return MakeError(
+        ErrorCode::kPermissionDenied,
+        SuspendedMemberMessage(member_id, me->record.suspended_reason));
+  }
+  if (!HasRole(me->record.roles, role)) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     MissingRoleMessage(role, member_id));
+  }
+  return me;
 }
 
 }  // namespace cairn::server::store_internal

@@ -6,6 +6,7 @@
 #ifndef CAIRN_SERVER_STORE_MEMBER_DIRECTORY_H_
 #define CAIRN_SERVER_STORE_MEMBER_DIRECTORY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,16 +40,20 @@ struct Directory {
     MemberRecord record;
     std::uint32_t number = 0;
   };
-  std::unordered_map<std::string, Member> members;          // by member id
-  std::unordered_map<std::string, std::string> active_fps;  // fp -> member id
-  std::unordered_set<std::string> revoked_fps;
+  // Searched with string_views on every request: no string built per look-up.
+  template <typename V>
+  using ByString =
+      std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  ByString<Member> members;          // by member id
+  ByString<std::string> active_fps;  // fp -> member id
+  std::unordered_set<std::string, StringHash, std::equal_to<>> revoked_fps;
   std::unordered_map<std::uint32_t, std::string> by_number;  // number -> id
   std::unordered_map<std::string, std::uint16_t, StringHash, std::equal_to<>>
       kind_ids;
   std::unordered_map<std::uint16_t, std::string> kind_names;
 
   const Member* FindMember(std::string_view id) const {
-    auto it = members.find(std::string(id));
+    auto it = members.find(id);
     return it == members.end() ? nullptr : &it->second;
   }
   std::optional<std::uint16_t> KindId(std::string_view kind) const {
@@ -69,6 +74,17 @@ struct Directory {
 // Reads members, fingerprints and kinds from `db`.
 Result<Directory> LoadDirectory(Database& db);
 
+// Whether `member_id` may make a request that needs `role`, as `dir` has
+// it: the member exists (else UnknownMember's error), is not suspended and
+// holds `role`, and `fingerprint`, when not empty (the caller's client
+// certificate; tools and the hub's sweeps have none), is an unrevoked
+// certificate of that member. Otherwise kPermissionDenied with the message
+// the router gives (standing.h). The checks cost hash look-ups only.
+Result<const Directory::Member*> CheckStanding(const Directory& dir,
+                                               std::string_view member_id,
+                                               std::string_view fingerprint,
+                                               Role role);
+
 // The directory the request path reads: the writer replaces it whole after
 // commits that change members or kinds; readers keep the snapshot they got.
 // Thread-safe.
@@ -78,15 +94,25 @@ class PublishedDirectory {
     std::lock_guard lock(mutex_);
     return current_;
   }
-  void Publish(Directory dir) {
-    auto next = std::make_shared<const Directory>(std::move(dir));
+  void Publish(std::shared_ptr<const Directory> next) {
     std::lock_guard lock(mutex_);
     current_ = std::move(next);
+    version_.fetch_add(1, std::memory_order_release);
+  }
+  void Publish(Directory dir) {
+    Publish(std::make_shared<const Directory>(std::move(dir)));
+  }
+  // Changes with every Publish: read it before Get(), and a later read that
+  // differs says a newer directory is out (an atomic load, for hot paths
+  // that check whether their snapshot went stale).
+  std::uint64_t Version() const {
+    return version_.load(std::memory_order_acquire);
   }
 
  private:
   mutable std::mutex mutex_;
   std::shared_ptr<const Directory> current_;
+  std::atomic<std::uint64_t> version_{0};
 };
 
 }  // namespace cairn::server::store_internal

@@ -25,10 +25,10 @@ std::vector<std::string> RoleNames(RoleSet roles) {
 
 Result<MemberRecord> StoreWrites::ReadMember(BatchState& b,
                                              std::string_view member_id) {
-  // The directory is rebuilt from the same rows after commit; building the
-  // returned record the same way keeps the two in step.
-  auto dir = LoadDirectory(b.db);
-  if (!dir) return tl::unexpected(b.Fail(dir.error()));
+  // The directory published after commit is this one (read from the
+  // transaction after the change), so the returned record matches it.
+  auto dir = Members(b);
+  if (!dir) return tl::unexpected(*b.fatal);
   const Directory::Member* m = dir->FindMember(member_id);
   if (m == nullptr) return MemberNotFound(member_id);
   return m->record;
@@ -76,6 +76,9 @@ std::int64_t StoreWrites::FingerprintOwner(BatchState& b, std::string_view fp) {
 
 Result<MemberRecord> StoreWrites::CreateMember(BatchState& b,
                                                const CreateMemberCommand& c) {
+  if (auto s = OperatorStanding(b, c.context); !s) {
+    return tl::unexpected(s.error());
+  }
   const std::int64_t existing = MemberNumber(b, c.member_id);
   if (existing < 0) return tl::unexpected(*b.fatal);
   if (existing > 0) {
@@ -114,7 +117,7 @@ Result<MemberRecord> StoreWrites::CreateMember(BatchState& b,
   for (const auto& fp : c.fingerprints) {
     if (!InsertFingerprint(b, number, fp)) return tl::unexpected(*b.fatal);
   }
-  b.directory_changed = true;
+  b.ChangedDirectory();
   Audit(b, c.context, "member.create",
         JsonObjectWriter()
             .Add("member_id", c.member_id)
@@ -137,6 +140,9 @@ bool StoreWrites::InsertFingerprint(BatchState& b, std::int64_t member,
 Result<MemberRecord> StoreWrites::ChangeMember(BatchState& b,
                                                const MemberChangeCommand& c) {
   using Change = MemberChangeCommand::Change;
+  if (auto s = OperatorStanding(b, c.context); !s) {
+    return tl::unexpected(s.error());
+  }
   const std::int64_t number = MemberNumber(b, c.member_id);
   if (number < 0) return tl::unexpected(*b.fatal);
   if (number == 0) return MemberNotFound(c.member_id);
@@ -241,12 +247,13 @@ Result<MemberRecord> StoreWrites::ChangeMember(BatchState& b,
       break;
   }
   if (!ok) return tl::unexpected(*b.fatal);
-  b.directory_changed = true;
+  b.ChangedDirectory();
   Audit(b, c.context, "member.change", details.Finish());
   return ReadMember(b, c.member_id);
 }
 
 Status StoreWrites::RegisterKind(BatchState& b, const RegisterKindCommand& c) {
+  if (auto s = OperatorStanding(b, c.context); !s) return s;
   if (!IsWellFormedKind(c.kind)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "kind '" + c.kind +
@@ -260,7 +267,7 @@ Status StoreWrites::RegisterKind(BatchState& b, const RegisterKindCommand& c) {
            [&](Statement& s) { s.Bind(1, c.kind).Bind(2, b.now); })) {
     return tl::unexpected(*b.fatal);
   }
-  b.directory_changed = true;
+  b.ChangedDirectory();
   Audit(b, c.context, "kind.register",
         JsonObjectWriter().Add("kind", c.kind).Finish());
   return {};

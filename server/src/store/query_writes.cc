@@ -16,65 +16,59 @@
 namespace cairn::server::store_internal {
 
 Result<QueryOutcome> StoreWrites::RecordMatches(
-    BatchState& b, const CommandContext& ctx, std::uint32_t member,
+    BatchState& b, const CommandContext& ctx, std::string_view member_id,
     std::size_t queried,
     const std::vector<std::pair<std::size_t, TokenKey>>& hits,
-    const std::vector<MatchResult>& reused) {
-  auto dir = Snapshot();
+    const std::vector<ReusedMatch>& reused) {
+  auto dir = Members(b);
+  if (!dir) return tl::unexpected(*b.fatal);
+  auto standing =
+      CheckStanding(*dir, member_id, ctx.fingerprint, Role::kMember);
+  if (!standing) return tl::unexpected(standing.error());
+  const std::uint32_t member = (*standing)->number;
+  // Other members' live signals on `key` as of this point of the batch,
+  // ascending by rowid. The query looked them up before the commands ahead
+  // of it in the batch ran: looking again honours a retraction queued
+  // before it, so every match it answers with has live signals.
+  const auto support_of = [&](const IndexKey& key) {
+    std::vector<IndexEntry> support;
+    for (const IndexEntry& e : BatchLookup(b, key, b.now)) {
+      if (e.member != member) support.push_back(e);
+    }
+    std::sort(support.begin(), support.end(),
+              [](const IndexEntry& x, const IndexEntry& y) {
+                return x.rowid < y.rowid;
+              });
+    return support;
+  };
   QueryOutcome outcome;
   outcome.queried = queried;
   for (const auto& [index, token_key] : hits) {
     auto key = ToIndexKey(options_, *dir, token_key);
     if (!key) continue;
-    // Re-checked here so a retraction queued before this command is
-    // honoured and every recorded match has live signals.
-    std::vector<IndexEntry> support;
-    for (const IndexEntry& e : BatchLookup(b, *key, b.now)) {
-      if (e.member != member) support.push_back(e);
-    }
+    auto support = support_of(*key);
     if (support.empty()) continue;
-    MatchResult m;
-    m.index = index;
-    m.match_id = match_ids_.Next("m_");
-    m.kinds = {token_key.kind};
-    std::set<Category> categories;
-    std::set<std::uint32_t> platforms;
-    std::set<std::string> attributed;
-    std::int64_t first = std::numeric_limits<std::int64_t>::max();
-    std::int64_t last = std::numeric_limits<std::int64_t>::min();
-    Severity max_severity = Severity::kLow;
-    for (const IndexEntry& e : support) {
-      categories.insert(e.category);
-      platforms.insert(e.member);
-      if (e.attribution) attributed.insert(dir->MemberIdOf(e.member));
-      first = std::min(first, e.banned_at);
-      last = std::max(last, e.banned_at);
-      max_severity = std::max(max_severity, e.severity);
+    auto m = NewMatch(b, *dir, member, index, token_key.kind, *key,
+                      std::move(support));
+    if (!m) return tl::unexpected(m.error());
+    outcome.matches.push_back(std::move(*m));
+  }
+  for (const ReusedMatch& r : reused) {
+    auto support = support_of(r.key);
+    if (support == r.support) {
+      outcome.matches.push_back(r.match);
+      continue;
     }
-    m.categories.assign(categories.begin(), categories.end());
-    m.platforms = static_cast<std::uint32_t>(platforms.size());
-    m.attributed_to.assign(attributed.begin(), attributed.end());
-    m.first_banned_at = FromUnix(first);
-    m.last_banned_at = FromUnix(last);
-    m.max_severity = max_severity;
-    const std::int64_t match_row = NextRowid(
-        b, b.next_match_rowid, "SELECT coalesce(max(id), 0) FROM matches");
-    if (match_row < 0) return tl::unexpected(*b.fatal);
-    b.matches.push_back({match_row, m.match_id, member});
-    for (const IndexEntry& e : support) {
-      b.match_signals.push_back({e.rowid, match_row});
-    }
-    if (record_reusable_) {
-      std::sort(support.begin(), support.end(),
-                [](const IndexEntry& x, const IndexEntry& y) {
-                  return x.rowid < y.rowid;
-                });
-      b.reusable.push_back({member, *key, std::move(support), m});
-    }
-    outcome.matches.push_back(std::move(m));
+    // Changed earlier in this batch (a retraction, an update, another
+    // member's ban): the reused match would describe signals that are gone,
+    // and its retraction notice may already be in this commit. A new hit.
+    if (support.empty()) continue;
+    auto m = NewMatch(b, *dir, member, r.match.index, dir->KindName(r.key.kind),
+                      r.key, std::move(support));
+    if (!m) return tl::unexpected(m.error());
+    outcome.matches.push_back(std::move(*m));
   }
   if (!reused.empty()) {
-    outcome.matches.insert(outcome.matches.end(), reused.begin(), reused.end());
     std::sort(outcome.matches.begin(), outcome.matches.end(),
               [](const MatchResult& x, const MatchResult& y) {
                 return x.index < y.index;
@@ -84,11 +78,57 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
   return outcome;
 }
 
+Result<MatchResult> StoreWrites::NewMatch(BatchState& b, const Directory& dir,
+                                          std::uint32_t member,
+                                          std::size_t index,
+                                          const std::string& kind,
+                                          const IndexKey& key,
+                                          std::vector<IndexEntry> support) {
+  MatchResult m;
+  m.index = index;
+  m.match_id = match_ids_.Next("m_");
+  m.kinds = {kind};
+  std::set<Category> categories;
+  std::set<std::uint32_t> platforms;
+  std::set<std::string> attributed;
+  std::int64_t first = std::numeric_limits<std::int64_t>::max();
+  std::int64_t last = std::numeric_limits<std::int64_t>::min();
+  Severity max_severity = Severity::kLow;
+  for (const IndexEntry& e : support) {
+    categories.insert(e.category);
+    platforms.insert(e.member);
+    if (e.attribution) attributed.insert(dir.MemberIdOf(e.member));
+    first = std::min(first, e.banned_at);
+    last = std::max(last, e.banned_at);
+    max_severity = std::max(max_severity, e.severity);
+  }
+  m.categories.assign(categories.begin(), categories.end());
+  m.platforms = static_cast<std::uint32_t>(platforms.size());
+  m.attributed_to.assign(attributed.begin(), attributed.end());
+  m.first_banned_at = FromUnix(first);
+  m.last_banned_at = FromUnix(last);
+  m.max_severity = max_severity;
+  const std::int64_t match_row = NextRowid(
+      b, b.next_match_rowid, "SELECT coalesce(max(id), 0) FROM matches");
+  if (match_row < 0) return tl::unexpected(*b.fatal);
+  b.matches.push_back({match_row, m.match_id, member});
+  for (const IndexEntry& e : support) {
+    b.match_signals.push_back({e.rowid, match_row});
+  }
+  if (record_reusable_) {
+    b.reusable.push_back({member, key, std::move(support), m});
+  }
+  return m;
+}
+
 Result<DispositionRecord> StoreWrites::Dispose(BatchState& b,
                                                const DisposeCommand& c) {
-  auto dir = Snapshot();
-  const Directory::Member* me = dir->FindMember(c.member_id);
-  if (me == nullptr) return UnknownMember(c.member_id);
+  auto dir = Members(b);
+  if (!dir) return tl::unexpected(*b.fatal);
+  auto standing =
+      CheckStanding(*dir, c.member_id, c.context.fingerprint, Role::kMember);
+  if (!standing) return tl::unexpected(standing.error());
+  const Directory::Member* me = *standing;
   std::int64_t match_row = 0;
   {
     std::optional<Statement> slot;
@@ -133,7 +173,8 @@ Result<DispositionRecord> StoreWrites::Dispose(BatchState& b,
 }
 
 Status StoreWrites::RecordOprfUsage(BatchState& b, const OprfUsage& u) {
-  auto dir = Snapshot();
+  auto dir = Members(b);
+  if (!dir) return tl::unexpected(*b.fatal);
   const Directory::Member* me = dir->FindMember(u.member_id);
   if (me == nullptr) return UnknownMember(u.member_id);
   if (!Run(b, "DELETE FROM oprf_usage WHERE member = ?1 AND day < ?2",

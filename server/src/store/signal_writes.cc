@@ -18,9 +18,12 @@ namespace cairn::server::store_internal {
 
 Result<SubmitOutcome> StoreWrites::Submit(BatchState& b, const SubmitCommand& c,
                                           const Sha256Digest& digest) {
-  auto dir = Snapshot();
-  const Directory::Member* me = dir->FindMember(c.member_id);
-  if (me == nullptr) return UnknownMember(c.member_id);
+  auto dir = Members(b);
+  if (!dir) return tl::unexpected(*b.fatal);
+  auto standing =
+      CheckStanding(*dir, c.member_id, c.context.fingerprint, Role::kMember);
+  if (!standing) return tl::unexpected(standing.error());
+  const Directory::Member* me = *standing;
   SubmitOutcome outcome;
   if (!c.idempotency_key.empty()) {
     std::optional<Statement> slot;
@@ -360,9 +363,12 @@ bool StoreWrites::NotifyMatches(BatchState& b,
 
 Result<RetractOutcome> StoreWrites::Retract(BatchState& b,
                                             const RetractCommand& c) {
-  auto dir = Snapshot();
-  const Directory::Member* me = dir->FindMember(c.member_id);
-  if (me == nullptr) return UnknownMember(c.member_id);
+  auto dir = Members(b);
+  if (!dir) return tl::unexpected(*b.fatal);
+  auto standing =
+      CheckStanding(*dir, c.member_id, c.context.fingerprint, Role::kMember);
+  if (!standing) return tl::unexpected(standing.error());
+  const Directory::Member* me = *standing;
   RetractOutcome outcome;
   std::map<std::optional<RetractReason>, std::vector<Departure>> by_reason;
   std::size_t retracted = 0;

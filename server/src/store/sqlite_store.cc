@@ -190,7 +190,7 @@ class SqliteStore final : public Store {
   std::optional<AuthenticatedMember> Authenticate(
       std::string_view fingerprint_hex) const override {
     auto dir = Snapshot();
-    auto fp = dir->active_fps.find(std::string(fingerprint_hex));
+    auto fp = dir->active_fps.find(fingerprint_hex);
     if (fp == dir->active_fps.end()) return std::nullopt;
     const Directory::Member* m = dir->FindMember(fp->second);
     if (m == nullptr) return std::nullopt;
@@ -205,7 +205,7 @@ class SqliteStore final : public Store {
   }
 
   bool IsRevokedFingerprint(std::string_view fingerprint_hex) const override {
-    return Snapshot()->revoked_fps.contains(std::string(fingerprint_hex));
+    return Snapshot()->revoked_fps.contains(fingerprint_hex);
   }
 
   Result<MemberRecord> GetMember(std::string_view member_id) const override {
@@ -319,12 +319,17 @@ class SqliteStore final : public Store {
   }
 
   void Query(QueryCommand command, Callback<QueryOutcome> done) override {
+    // Read before the snapshot: if it differs when the answer is ready, a
+    // newer directory (perhaps a suspension) was published meanwhile.
+    const std::uint64_t version = directory_.Version();
     auto dir = Snapshot();
-    const Directory::Member* me = dir->FindMember(command.member_id);
-    if (me == nullptr) {
-      done(UnknownMember(command.member_id));
+    auto standing = CheckStanding(*dir, command.member_id,
+                                  command.context.fingerprint, Role::kMember);
+    if (!standing) {
+      RefuseQuery(std::move(command.context), standing.error(), done);
       return;
     }
+    const Directory::Member* me = *standing;
     const std::int64_t now = ToUnix(options_.clock());
     KindCache kinds;
     // Keep only the items that match now; the rest are dropped here and
@@ -381,7 +386,18 @@ class SqliteStore final : public Store {
     if (hits.empty()) {
       // The hot path: nothing new to record, so answer now and let the audit
       // entry ride the next group commit. A crash before that commit loses
-      // the entry but nothing else (docs/adr/0004-audit-log.md).
+      // the entry but nothing else (docs/adr/0004-audit-log.md). A
+      // suspension or revocation published since the check above refuses
+      // the answer; one atomic load when there was none.
+      if (directory_.Version() != version) {
+        auto fresh = Snapshot();
+        auto still = CheckStanding(*fresh, command.member_id,
+                                   command.context.fingerprint, Role::kMember);
+        if (!still) {
+          RefuseQuery(std::move(command.context), still.error(), done);
+          return;
+        }
+      }
       outcome.matches = std::move(reused);
       AuditEvent event;
       event.request_id = std::move(command.context.request_id);
@@ -395,14 +411,51 @@ class SqliteStore final : public Store {
       });
       return;
     }
+    // Recorded anyway: the writer checks the reused matches again against
+    // the signals as the commands before it leave them, so each goes with
+    // its key and the support it was found with (found again here rather
+    // than noted in the loop above, which the no-write path runs too).
+    std::vector<ReusedMatch> recheck;
+    recheck.reserve(reused.size());
+    for (MatchResult& m : reused) {
+      const auto k = static_cast<std::uint32_t>(
+          std::lower_bound(item_of.begin(), item_of.end(), m.index) -
+          item_of.begin());
+      const auto [first, end] = std::equal_range(
+          support.begin(), support.end(), std::make_pair(k, IndexEntry{}),
+          [](const auto& x, const auto& y) { return x.first < y.first; });
+      ReusedMatch r{std::move(m), keys[k], {}};
+      r.support.reserve(static_cast<std::size_t>(end - first));
+      for (auto at = first; at != end; ++at) r.support.push_back(at->second);
+      recheck.push_back(std::move(r));
+    }
     AuditTag tag{command.context, "query"};
+    // The writer checks the caller's standing again, at the query's place
+    // in the commit order.
     Enqueue<QueryOutcome>(
-        [this, ctx = std::move(command.context), member = me->number,
-         queried = outcome.queried, hits = std::move(hits),
-         reused = std::move(reused)](BatchState& b) {
-          return writes_->RecordMatches(b, ctx, member, queried, hits, reused);
+        [this, ctx = std::move(command.context),
+         member_id = std::move(command.member_id), queried = outcome.queried,
+         hits = std::move(hits), reused = std::move(recheck)](BatchState& b) {
+          return writes_->RecordMatches(b, ctx, member_id, queried, hits,
+                                        reused);
         },
         std::move(done), std::move(tag));
+  }
+
+  // Answers a query refused on the caller's thread and logs the refusal as
+  // the writer logs a refused command: its error code, details {}.
+  void RefuseQuery(CommandContext context, const Error& error,
+                   const Callback<QueryOutcome>& done) {
+    AuditEvent event;
+    event.request_id = std::move(context.request_id);
+    event.actor = std::move(context.actor);
+    event.fingerprint = std::move(context.fingerprint);
+    event.action = "query";
+    event.result = std::string(ErrorCodeName(error.code));
+    done(tl::unexpected(error));
+    RecordAudit(std::move(event), [this](const Status& s) {
+      if (!s) dropped_audit_entries_.fetch_add(1, std::memory_order_relaxed);
+    });
   }
 
   void Dispose(DisposeCommand command,
@@ -701,7 +754,8 @@ class SqliteStore final : public Store {
     BatchState state(*writer_db_);
     state.now = ToUnix(options_.clock());
     std::optional<Error> failure;
-    std::optional<Directory> directory;  // set when the batch changed it
+    // Set when the batch changed it.
+    std::shared_ptr<const Directory> directory;
     if (auto s = writer_db_->Exec("BEGIN IMMEDIATE"); !s) {
       failure = s.error();
     } else {
@@ -722,15 +776,12 @@ class SqliteStore final : public Store {
       } else if (auto c = audit_.CheckpointIfDue(*writer_db_, state.now); !c) {
         failure = c.error();
       } else if (state.directory_changed) {
-        // Read inside the transaction, so that a directory that cannot be
-        // read rolls the change back: a committed suspension or revocation
-        // that authentication did not see would be acknowledged yet not in
-        // force.
-        if (auto dir = LoadDirectory(*writer_db_); dir) {
-          directory = std::move(*dir);
-        } else {
-          failure = dir.error();
-        }
+        // The batch's own view, read inside the transaction after the last
+        // change, so that a directory that cannot be read rolls the change
+        // back: a committed suspension or revocation that authentication
+        // did not see would be acknowledged yet not in force.
+        directory = writes_->Members(state);
+        if (!directory) failure = *state.fatal;
       }
       if (!failure) {
         if (auto s = writer_db_->Exec("COMMIT"); !s) failure = s.error();
@@ -767,7 +818,7 @@ class SqliteStore final : public Store {
       reuse_->Insert(r.member, r.key, std::move(r.support), state.now,
                      std::move(r.match));
     }
-    if (directory) directory_.Publish(std::move(*directory));
+    if (directory) directory_.Publish(std::move(directory));
     writable_.store(true, std::memory_order_relaxed);
     commit_log_.Succeeded(FromUnix(state.now));
     transactions_.fetch_add(1, std::memory_order_relaxed);

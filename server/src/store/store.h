@@ -122,6 +122,10 @@ class Store {
   virtual bool IsKnownKind(std::string_view kind) const = 0;
   virtual std::vector<std::string> ListKinds() const = 0;
 
+  // The three admin commands refuse (kPermissionDenied) a context with a
+  // fingerprint that is not an unrevoked certificate of an active member
+  // with the operator role, as of the command's place in the commit order;
+  // a context without one (offline tools) is not checked.
   // kConflict if the member id or a fingerprint is already taken.
   virtual void CreateMember(CreateMemberCommand command,
                             Callback<MemberRecord> done) = 0;
@@ -134,10 +138,20 @@ class Store {
                             Callback<void> done) = 0;
 
   // ---- Signals -----------------------------------------------------------
+  //
+  // Submit, Retract, Query and Dispose check the caller's standing where
+  // the command takes its place in the commit order, against the members as
+  // the commands before it in the same transaction left them: the member
+  // exists, is not suspended and has the member role, and the command's
+  // context.fingerprint, when not empty, is an unrevoked certificate of
+  // that member. Otherwise kPermissionDenied (with the router's messages,
+  // standing.h), audited with that result. So once a suspension,
+  // revocation or role change is acknowledged, no such write of the member
+  // commits, even if its request passed the router's check before.
 
   // Per-item outcomes (see SubmitItemResult). Whole-command errors:
-  // kPermissionDenied for an unknown member, kConflict for an idempotency
-  // key reused with a different body, kUnavailable when the commit failed.
+  // kPermissionDenied (standing, above), kConflict for an idempotency key
+  // reused with a different body, kUnavailable when the commit failed.
   virtual void Submit(SubmitCommand command, Callback<SubmitOutcome> done) = 0;
 
   // Only the member's own active signals; anything else is kNotFound per
@@ -147,8 +161,10 @@ class Store {
 
   // Looks every item up in the token index. Items with no match never reach
   // SQLite and are never stored; if nothing matches, `done` runs at once on
-  // the CALLING thread. Otherwise the matches are recorded through the
-  // writer and `done` runs on the writer thread after the commit.
+  // the CALLING thread (after checking the standing against the published
+  // members before the look-up and, if they changed, again before
+  // answering). Otherwise the matches are recorded through the writer and
+  // `done` runs on the writer thread after the commit.
   virtual void Query(QueryCommand command, Callback<QueryOutcome> done) = 0;
 
   // kNotFound unless `member_id` made the match.

@@ -25,6 +25,29 @@ StoreWrites::StoreWrites(const SqliteStoreOptions& options,
       directory_(directory),
       record_reusable_(record_reusable) {}
 
+std::shared_ptr<const Directory> StoreWrites::Members(BatchState& b) const {
+  if (b.directory) return b.directory;
+  if (!b.directory_changed) {
+    // The writer publishes only between batches: the snapshot is this
+    // batch's view until a command changes it.
+    b.directory = directory_.Get();
+  } else if (auto dir = LoadDirectory(b.db); dir) {
+    b.directory = std::make_shared<const Directory>(std::move(*dir));
+  } else {
+    b.Fail(dir.error());
+  }
+  return b.directory;
+}
+
+Status StoreWrites::OperatorStanding(BatchState& b, const CommandContext& ctx) {
+  if (ctx.fingerprint.empty()) return {};
+  auto dir = Members(b);
+  if (!dir) return tl::unexpected(*b.fatal);
+  auto op = CheckStanding(*dir, ctx.actor, ctx.fingerprint, Role::kOperator);
+  if (!op) return tl::unexpected(op.error());
+  return {};
+}
+
 Status StoreWrites::Load(Database& db) {
   return recent_match_signals_.Load(db);
 }

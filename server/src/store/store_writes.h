@@ -38,6 +38,14 @@ namespace cairn::server::store_internal {
 // The actor of the hub's own sweeps (expiry, scheduled purges).
 inline CommandContext HubContext() { return CommandContext{"", "hub", ""}; }
 
+// A query item the caller answered from the match reuse cache
+// (match_reuse.h), and the signals it found supporting the match then.
+struct ReusedMatch {
+  MatchResult match;
+  IndexKey key;
+  std::vector<IndexEntry> support;  // other members' only, ascending by rowid
+};
+
 // The audit details of a query: {"tokens": N, "matches": [match ids]}.
 std::string QueryAuditDetails(std::size_t tokens,
                               const std::vector<MatchResult>& matches);
@@ -69,18 +77,26 @@ class StoreWrites {
 
   // Matches and what members do with them (query_writes.cc). RecordMatches
   // records a match for each of `hits` that still has live signals, and
-  // answers with those and the `reused` ones, in item order.
+  // answers with those and the `reused` ones, in item order. A reused match
+  // whose supporting signals are no longer exactly those it was found with
+  // (a retraction or update earlier in the batch) is a hit like the others.
   Result<QueryOutcome> RecordMatches(
-      BatchState& b, const CommandContext& ctx, std::uint32_t member,
+      BatchState& b, const CommandContext& ctx, std::string_view member_id,
       std::size_t queried,
       const std::vector<std::pair<std::size_t, TokenKey>>& hits,
-      const std::vector<MatchResult>& reused);
+      const std::vector<ReusedMatch>& reused);
   Result<DispositionRecord> Dispose(BatchState& b, const DisposeCommand& c);
   Status RecordOprfUsage(BatchState& b, const OprfUsage& u);
 
   // Retention (retention_writes.cc).
   Result<ExpireOutcome> Expire(BatchState& b);
   Result<PurgeOutcome> Purge(BatchState& b, const PurgeCommand& c);
+
+  // Members and kinds as of this point of the batch (BatchState::directory),
+  // read from the transaction after a change; null, with the batch failed,
+  // if they could not be read. The writer publishes it after a COMMIT that
+  // changed it.
+  std::shared_ptr<const Directory> Members(BatchState& b) const;
 
   // Runs before every COMMIT: settles match_signals_recent into
   // match_signals once it holds options.match_settle_rows rows.
@@ -103,7 +119,18 @@ class StoreWrites {
     std::int64_t rowid = 0;
   };
 
-  std::shared_ptr<const Directory> Snapshot() const { return directory_.Get(); }
+  // Whether the operator behind an admin command may still make it, as of
+  // this point of the batch (CheckStanding): the router checked before it
+  // read the request, but the operator may have been suspended, revoked or
+  // demoted since, or earlier in this batch. Offline tools, which have no
+  // certificate, pass.
+  Status OperatorStanding(BatchState& b, const CommandContext& ctx);
+  // Records a new match of `member` on `key` (whose kind is `kind`) for
+  // query item `index`, supported by `support` (not empty).
+  Result<MatchResult> NewMatch(BatchState& b, const Directory& dir,
+                               std::uint32_t member, std::size_t index,
+                               const std::string& kind, const IndexKey& key,
+                               std::vector<IndexEntry> support);
 
   // Active signals on `key` as of this point of the batch (index + overlay),
   // with expires_at > min_expiry.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 
 #include "cairn/result.h"
 #include "server/src/store/audit_writer.h"
+#include "server/src/store/member_directory.h"
 #include "server/src/store/recent_match_signals.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store/store.h"
@@ -35,6 +37,13 @@ struct BatchState {
   std::unordered_set<std::int64_t> removed;
   std::unordered_map<IndexKey, std::vector<std::int64_t>, IndexKeyHash>
       inserted_by_key;
+  // Members and kinds as this batch has them so far (StoreWrites::Members):
+  // the published snapshot until a command changes them, then what the
+  // transaction holds, so that a command after a suspension in the same
+  // batch is refused. Null until a command asks, or after a change.
+  std::shared_ptr<const Directory> directory;
+  // Set by ChangedDirectory(): the writer publishes `directory` after
+  // COMMIT.
   bool directory_changed = false;
   std::vector<AuditEvent> audit;
   // Feed rows of the running command, written by FlushFeed when it ends.
@@ -87,6 +96,12 @@ struct BatchState {
     MatchResult match;
   };
   std::vector<ReusableMatch> reusable;
+
+  // A command changed members, fingerprints or kinds.
+  void ChangedDirectory() {
+    directory_changed = true;
+    directory.reset();
+  }
 
   // Records an SQL failure; returns the error for convenient returns.
   Error Fail(const Error& e) {
