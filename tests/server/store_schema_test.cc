@@ -163,21 +163,27 @@ TEST_CASE(
     REQUIRE(::chown(options.db_path.c_str(), 65534, 65534) == 0);
   }
   REQUIRE(::chmod(options.db_path.c_str(), 0400) == 0);
-  const std::string outcome = AsUnprivileged([&options]() -> std::string {
-    auto store = OpenSqliteStore(options);
+  // The child opens the database by a name relative to its working
+  // directory, entered before it drops root: a chroot whose / is 0700 (as
+  // the fresh-Debian CI check makes) lets nobody reach no absolute path.
+  REQUIRE(::chdir(dir.path().c_str()) == 0);
+  SqliteStoreOptions relative = options;
+  relative.db_path = "hub.db";
+  const std::string outcome = AsUnprivileged([&relative]() -> std::string {
+    auto store = OpenSqliteStore(relative);
     if (store) return "opened";
     return std::string(ErrorCodeName(store.error().code)) + ": " +
            store.error().message;
   });
-  CHECK_THAT(outcome, Catch::StartsWith("io_error: ") &&
-                          Catch::Contains(options.db_path.string()) &&
-                          Catch::Contains("read-only") &&
-                          Catch::Contains("chmod 600"));
+  CHECK_THAT(outcome,
+             Catch::StartsWith("io_error: ") && Catch::Contains("hub.db") &&
+                 Catch::Contains("read-only") && Catch::Contains("chmod 600"));
   // Once the permission is fixed, it opens.
   REQUIRE(::chmod(options.db_path.c_str(), 0600) == 0);
-  CHECK(AsUnprivileged([&options]() -> std::string {
-          return OpenSqliteStore(options) ? "opened" : "refused";
+  CHECK(AsUnprivileged([&relative]() -> std::string {
+          return OpenSqliteStore(relative) ? "opened" : "refused";
         }) == "opened");
+  REQUIRE(::chdir("/") == 0);
 }
 
 TEST_CASE("Close leaves every committed write in the database file") {
