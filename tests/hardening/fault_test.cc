@@ -21,6 +21,7 @@
 #include "server/src/api/metrics.h"
 #include "server/src/store/store.h"
 #include "support/process.h"
+#include "support/sqlite_query.h"
 
 namespace cairn::server {
 namespace {
@@ -366,20 +367,7 @@ class Hub {
   }
 
   std::int64_t Count(const std::string& sql) const {
-    sqlite3* db = nullptr;
-    std::int64_t out = -1;
-    if (sqlite3_open_v2(db_path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
-        SQLITE_OK) {
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) ==
-              SQLITE_OK &&
-          sqlite3_step(stmt) == SQLITE_ROW) {
-        out = sqlite3_column_int64(stmt, 0);
-      }
-      sqlite3_finalize(stmt);
-    }
-    sqlite3_close(db);
-    return out;
+    return cairn::testing::QueryInt64(db_path_, sql);
   }
 
  private:

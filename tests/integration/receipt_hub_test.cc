@@ -2,7 +2,6 @@
 // receipts on submit, query and retract; `cairnctl keys rotate` makes a new
 // key current while old receipts keep verifying; `cairnctl receipt verify`
 // and `cairn receipt verify` check saved responses offline.
-#include <sqlite3.h>
 
 #include <chrono>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include "cairn/client.h"
 #include "cairn/receipt.h"
 #include "support/running_hub.h"
+#include "support/sqlite_query.h"
 
 namespace cairn {
 namespace {
@@ -44,19 +44,10 @@ std::string CairnPath() {
 
 // Rows of audit_log with `action`, read from the hub's database.
 int AuditRows(const RunningHub& hub, const std::string& action) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(hub.DbPath().c_str(), &db, SQLITE_OPEN_READONLY,
-                          nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  int count = -1;
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_log WHERE action = ?1",
-                         -1, &stmt, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(stmt, 1, action.c_str(), -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(stmt) == SQLITE_ROW) count = sqlite3_column_int(stmt, 0);
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return count;
+  // `action` is one of this file's literals, never a quote.
+  return static_cast<int>(cairn::testing::QueryInt64(
+      hub.DbPath(),
+      "SELECT count(*) FROM audit_log WHERE action = '" + action + "'"));
 }
 
 TEST_CASE(

@@ -1,8 +1,7 @@
 #include "api_test_util.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cctype>
 #include <fstream>
 #include <future>
@@ -10,6 +9,7 @@
 
 #include "cairn/vocabulary.h"
 #include "cairn/wire/error.h"
+#include "support/sqlite_query.h"
 
 namespace cairn::server::apitest {
 
@@ -47,38 +47,16 @@ void MustChange(Store& store, MemberChangeCommand command) {
 }
 
 std::map<std::string, std::int64_t> RowCounts(const std::string& db_path) {
+  // Through the failing readers of tests/support: an unreadable database
+  // must fail the test, not give two equal (empty) snapshots.
   std::map<std::string, std::int64_t> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
-      SQLITE_OK) {
-    sqlite3_close(db);
-    rows["<open failed>"] = -1;
-    return rows;
-  }
-  std::vector<std::string> tables;
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT name FROM sqlite_master WHERE type='table' "
-                         "ORDER BY name",
-                         -1, &stmt, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      tables.emplace_back(
-          reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-    }
-  }
-  sqlite3_finalize(stmt);
+  const std::vector<std::string> tables = cairn::testing::SqlColumn(
+      db_path, "SELECT name FROM sqlite_master WHERE type = 'table'");
+  REQUIRE_FALSE(tables.empty());
   for (const auto& table : tables) {
-    const std::string sql = "SELECT count(*) FROM \"" + table + "\"";
-    stmt = nullptr;
-    std::int64_t count = -1;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      count = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    rows[table] = count;
+    rows[table] = cairn::testing::QueryInt64(
+        db_path, "SELECT count(*) FROM \"" + table + "\"");
   }
-  sqlite3_close(db);
   return rows;
 }
 
