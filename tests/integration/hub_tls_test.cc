@@ -163,14 +163,13 @@ TEST_CASE("the hub never resumes a TLS session") {
   CAPTURE(first.out);
   REQUIRE(first.out.find("HTTP/1.1 200") != std::string::npos);
   CHECK(first.out.find("New, TLSv1.3") != std::string::npos);
-  // A hub that issued a session ticket would let the session be resumed
-  // without the certificate checks; s_client saves the session file only
-  // then.
-  if (std::filesystem::exists(session)) {
-    const CommandResult second = SClient(h, "alpha", {"-sess_in", session});
-    CAPTURE(second.out);
-    CHECK(second.out.find("Reused,") == std::string::npos);
-  }
+  // A hub that issued a session ticket would let a later connection resume
+  // the session without the certificate checks. s_client prints every
+  // ticket that arrives ("Post-Handshake New Session Ticket arrived") and
+  // writes -sess_out only when one did (both seen against `openssl
+  // s_server`, which issues tickets).
+  CHECK(first.out.find("New Session Ticket") == std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(session));
 }
 
 TEST_CASE("a caller refused anyway is answered without its body being kept") {
