@@ -1,9 +1,12 @@
 // ApiRouter driven in-process: routing, authentication, roles, content
 // type, rate limits, the happy paths of every endpoint, and every kind of
 // response body checked against schemas/json/ with a real validator.
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -1287,6 +1290,120 @@ TEST_CASE("operators register custom kinds, which members can then use",
       kBetaFp);
   REQUIRE(r.status == 200);
   CHECK(Contains(r.body, R"("match_id")"));
+}
+
+// Captures the default logger's lines while alive.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
+        previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  // The captured lines that contain `needle`.
+  std::vector<std::string> Lines(const std::string& needle) const {
+    std::vector<std::string> out;
+    for (auto& line : sink_->last_formatted()) {
+      if (line.find(needle) != std::string::npos) out.push_back(line);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+PeerIdentity Peer(std::string fingerprint, std::string remote_address) {
+  PeerIdentity peer;
+  peer.fingerprint = std::move(fingerprint);
+  peer.remote_address = std::move(remote_address);
+  return peer;
+}
+
+RefusedRequest Refused(std::string method, std::string target, int status,
+                       ErrorCode error, std::string request_id) {
+  return RefusedRequest{.method = std::move(method),
+                        .target = std::move(target),
+                        .status = status,
+                        .error = error,
+                        .request_id = std::move(request_id),
+                        .latency = std::chrono::microseconds(1500)};
+}
+
+TEST_CASE(
+    "a refusal of the transport gets the router's access line, naming the "
+    "member and the endpoint",
+    "[api][log]") {
+  LogCapture log;
+  ApiFixture f;
+  const PeerIdentity alpha = Peer(kAlphaFp, "127.0.0.1:4000");
+  const PeerIdentity gamma = Peer(kSuspendedFp, "127.0.0.1:4001");
+  const PeerIdentity stranger = Peer(kUnknownFp, "127.0.0.1:4002");
+  const PeerIdentity plain = Peer("", "127.0.0.1:4003");
+  struct Case {
+    RefusedRequest refused;
+    const PeerIdentity* peer;
+    std::string line;  // what follows "request_id=<id> "
+  };
+  const Case cases[] = {
+      {Refused("POST", "/v1/signals?x=1", 413, ErrorCode::kPayloadTooLarge,
+               "r_1"),
+       &alpha,
+       "member=alpha endpoint=submit status=413 error=payload_too_large "
+       "items=0 latency_us=1500"},
+      // A suspended member is still named, as on the router's own lines.
+      {Refused("GET", "/v1/me", 503, ErrorCode::kUnavailable, "r_2"), &gamma,
+       "member=gamma endpoint=me status=503 error=unavailable items=0 "
+       "latency_us=1500"},
+      {Refused("", "", 400, ErrorCode::kInvalidArgument, "r_3"), &stranger,
+       "member=- peer=127.0.0.1:4002 fingerprint=" + kUnknownFp +
+           " endpoint=- status=400 error=invalid_argument latency_us=1500"},
+      {Refused("GET", "/nowhere", 431, ErrorCode::kHeadersTooLarge, "r_4"),
+       &alpha,
+       "member=alpha endpoint=unknown status=431 error=headers_too_large "
+       "items=0 latency_us=1500"},
+      {Refused("GET", "/v1/me", 404, ErrorCode::kNotFound, "r_5"), &plain,
+       "member=- peer=127.0.0.1:4003 fingerprint=- endpoint=me status=404 "
+       "error=not_found latency_us=1500"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.refused.request_id);
+    f.router().LogRefused(c.refused, *c.peer);
+    const auto lines = log.Lines("request_id=" + c.refused.request_id + " ");
+    REQUIRE(lines.size() == 1);
+    // The whole line: nothing after the latency.
+    CHECK_THAT(lines[0], Catch::EndsWith(" latency_us=1500\n"));
+    CHECK_THAT(lines[0], Catch::Contains("[info] request_id=" +
+                                         c.refused.request_id + " " + c.line));
+  }
+}
+
+TEST_CASE(
+    "a caller's 4xx refusals of the transport and of the router share one "
+    "cap",
+    "[api][log]") {
+  LogCapture log;
+  ApiFixture f;  // 20 lines per caller per 10 s; its clock stands still
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(f.Get("/v1/me", kUnknownFp).status == 403);
+  }
+  const PeerIdentity stranger = Peer(kUnknownFp, "127.0.0.1:4002");
+  for (int i = 0; i < 12; ++i) {
+    f.router().LogRefused(Refused("", "", 400, ErrorCode::kInvalidArgument,
+                                  "r_" + std::to_string(i)),
+                          stranger);
+  }
+  CHECK(log.Lines(" status=403 ").size() == 12);
+  CHECK(log.Lines(" status=400 ").size() == 8);
+  // A 5xx refusal is never held back.
+  f.router().LogRefused(
+      Refused("GET", "/v1/me", 503, ErrorCode::kUnavailable, "r_503"),
+      stranger);
+  CHECK(log.Lines(" status=503 ").size() == 1);
 }
 
 }  // namespace

@@ -102,6 +102,7 @@ class ApiFixture {
   // Advances the router's monotonic clock (rate limits).
   void AdvanceSteady(std::chrono::milliseconds d) { steady_ms_ += d.count(); }
 
+  ApiRouter& router() { return *router_; }
   Store& store() { return *store_; }
   HubMetrics& metrics() { return *metrics_; }
   const std::string& db_path() const { return db_path_; }

@@ -375,6 +375,134 @@ TEST_CASE("connection limits: per member (503) and overall (refused)") {
   }
 }
 
+// The X-Request-Id of the raw HTTP answer in `out`, or "".
+std::string RequestIdOf(const std::string& out) {
+  const std::string name = "X-Request-Id: ";
+  const auto at = out.find(name);
+  if (at == std::string::npos) return {};
+  const auto end = out.find('\r', at);
+  return out.substr(at + name.size(), end - at - name.size());
+}
+
+struct RefusalCase {
+  const char* what;
+  std::string request;  // raw HTTP, sent over TLS as alpha
+  int status;
+  ErrorCode error;
+  std::string method;  // as LogRefused is told; "" when unread
+  std::string target;
+};
+
+TEST_CASE(
+    "each refusal the transport answers itself is handed to LogRefused "
+    "once, with its status, error code and request id") {
+  auto pki = MakePki();
+  EchoHandler handler;
+  TransportConfig config = TestTransportConfig(*pki);
+  config.limits.header_bytes = 4096;
+  config.limits.body_bytes = 1000;
+  config.metrics_listen = "127.0.0.1:0";
+  RunningServer server(config, handler);
+
+  const RefusalCase cases[] = {
+      {"header over the limit",
+       "GET /v1/me HTTP/1.1\r\nHost: localhost\r\nX-Big: " +
+           std::string(5000, 'x') + "\r\n\r\n",
+       431, ErrorCode::kHeadersTooLarge, "GET", "/v1/me"},
+      {"request line over the header limit",
+       "GET /" + std::string(5000, 'x') +
+           " HTTP/1.1\r\nHost: localhost\r\n\r\n",
+       431, ErrorCode::kHeadersTooLarge, "", ""},
+      {"Content-Length over the limit",
+       "POST /v1/signals HTTP/1.1\r\nHost: localhost\r\n"
+       "Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n",
+       413, ErrorCode::kPayloadTooLarge, "POST", "/v1/signals"},
+      {"chunked body over the limit",
+       "POST /v1/signals HTTP/1.1\r\nHost: localhost\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n3e8\r\n" +
+           std::string(1000, 'a') + "\r\n1\r\nb\r\n0\r\n\r\n",
+       413, ErrorCode::kPayloadTooLarge, "POST", "/v1/signals"},
+      {"malformed header field", "GET /x HTTP/1.1\r\nHost localhost\r\n\r\n",
+       400, ErrorCode::kInvalidArgument, "GET", "/x"},
+      {"malformed chunk",
+       "POST /v1/query HTTP/1.1\r\nHost: localhost\r\n"
+       "Content-Type: application/json\r\n"
+       "Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n",
+       400, ErrorCode::kInvalidArgument, "POST", "/v1/query"},
+  };
+  for (const RefusalCase& c : cases) {
+    CAPTURE(c.what);
+    const std::size_t before = handler.refused().size();
+    const CommandResult result =
+        SClient(*pki, "alpha", server.port(), {"-quiet"}, c.request);
+    CAPTURE(result.out);
+    REQUIRE(result.out.find("HTTP/1.1 " + std::to_string(c.status)) !=
+            std::string::npos);
+    // Handed over before the answer was written: there by now.
+    const auto refused = handler.refused();
+    REQUIRE(refused.size() == before + 1);
+    const auto& [got, fingerprint] = refused.back();
+    CHECK(got.status == c.status);
+    CHECK(got.error == c.error);
+    CHECK(got.method == c.method);
+    CHECK(got.target == c.target);
+    CHECK(got.request_id.rfind("r_", 0) == 0);
+    CHECK(got.request_id == RequestIdOf(result.out));
+    CHECK(fingerprint == pki->Fingerprint("alpha"));
+  }
+
+  // The plain metrics listener's refusal of anything but GET /metrics.
+  const std::size_t before = handler.refused().size();
+  const CommandResult other = RunCommand(
+      {"curl", "-sS", "-i",
+       "http://127.0.0.1:" + std::to_string(*server.server().MetricsPort()) +
+           "/v1/me"},
+      std::chrono::seconds(30));
+  CAPTURE(other.out);
+  REQUIRE(other.out.find("HTTP/1.1 404") != std::string::npos);
+  auto refused = handler.refused();
+  REQUIRE(refused.size() == before + 1);
+  CHECK(refused.back().first.status == 404);
+  CHECK(refused.back().first.error == ErrorCode::kNotFound);
+  CHECK(refused.back().first.target == "/v1/me");
+  CHECK(refused.back().first.request_id == RequestIdOf(other.out));
+  CHECK(refused.back().second.empty());
+
+  // Answers of the handler are its own to log: none reaches LogRefused.
+  CHECK(Curl(*pki, "alpha", server.port(), "/").out.find("status=200") !=
+        std::string::npos);
+  CHECK(handler.refused().size() == before + 1);
+  CHECK(handler.calls() == 1);
+}
+
+TEST_CASE(
+    "the 503 of a certificate over its connection limit is handed to "
+    "LogRefused") {
+  auto pki = MakePki();
+  EchoHandler handler;
+  TransportConfig config = TestTransportConfig(*pki);
+  config.limits.max_connections_per_member = 1;
+  RunningServer server(config, handler);
+  HeldConnection held(*pki, "alpha", server.port());
+  REQUIRE(held.WaitForHandshake());
+  // The server counts the member after its side of the handshake; wait
+  // for that (bounded) by probing with another member first.
+  REQUIRE(Curl(*pki, "beta", server.port(), "/").exit_code == 0);
+  const CommandResult second =
+      SClient(*pki, "alpha", server.port(), {"-quiet"},
+              "GET /v1/me HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  CAPTURE(second.out);
+  REQUIRE(second.out.find("HTTP/1.1 503") != std::string::npos);
+  const auto refused = handler.refused();
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].first.status == 503);
+  CHECK(refused[0].first.error == ErrorCode::kUnavailable);
+  CHECK(refused[0].first.method == "GET");
+  CHECK(refused[0].first.target == "/v1/me");
+  CHECK(refused[0].first.request_id == RequestIdOf(second.out));
+  CHECK(refused[0].second == pki->Fingerprint("alpha"));
+}
+
 TEST_CASE("listeners: several addresses, port file, loopback metrics") {
   auto pki = MakePki();
   EchoHandler handler;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -68,6 +69,18 @@ class EchoHandler : public RequestHandler {
     respond(std::move(response));
   }
 
+  // Records each refusal the transport answered itself, with the peer's
+  // fingerprint.
+  void LogRefused(const RefusedRequest& refused,
+                  const PeerIdentity& peer) override {
+    std::lock_guard lock(mutex_);
+    refused_.emplace_back(refused, peer.fingerprint);
+  }
+  std::vector<std::pair<RefusedRequest, std::string>> refused() const {
+    std::lock_guard lock(mutex_);
+    return refused_;
+  }
+
   int calls() const { return calls_.load(); }
   std::vector<std::string> fingerprints() const {
     std::lock_guard lock(mutex_);
@@ -92,6 +105,7 @@ class EchoHandler : public RequestHandler {
   std::vector<std::string> subjects_;
   std::vector<std::thread> threads_;
   std::vector<std::function<void(HttpResponse)>> never_answered_;
+  std::vector<std::pair<RefusedRequest, std::string>> refused_;
 };
 
 inline TransportConfig TestTransportConfig(const TempPki& pki) {

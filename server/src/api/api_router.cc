@@ -11,6 +11,7 @@
 
 #include "cairn/encoding.h"
 #include "cairn/wire/error.h"
+#include "server/src/api/access_log.h"
 #include "server/src/api/call.h"
 #include "server/src/store/standing.h"
 
@@ -74,40 +75,18 @@ void ApiRouter::Call::Finish(int status, std::string body,
                  boost::beast::string_view(route.allowed_method.data(),
                                            route.allowed_method.size()));
   }
-  const double seconds =
-      std::chrono::duration<double>(steady_now() - start).count();
-  metrics->RecordRequest(route.endpoint, status, seconds);
-  // A non-member's lines are capped per certificate (the address changes
-  // with every connection).
-  if (access_log != nullptr && access_log->Limits(status) &&
-      !access_log->ShouldLog(
-          member.member_id.empty()
-              ? "member=- fingerprint=" +
-                    (peer.fingerprint.empty() ? "-" : peer.fingerprint)
-              : "member=" + member.member_id,
-          status)) {
-    respond(std::move(response));
-    return;
-  }
-  const std::string error_field =
-      error ? fmt::format(" error={}", ErrorCodeName(*error)) : std::string();
-  if (member.member_id.empty()) {
-    // A caller that is not (or no longer) a member: the address and the
-    // certificate are all an operator can trace it by.
-    spdlog::info(
-        "request_id={} member=- peer={} fingerprint={} endpoint={} "
-        "status={}{} latency_us={}",
-        request_id, peer.remote_address.empty() ? "-" : peer.remote_address,
-        peer.fingerprint.empty() ? "-" : peer.fingerprint,
-        EndpointName(route.endpoint), status, error_field,
-        static_cast<std::int64_t>(seconds * 1e6));
-  } else {
-    spdlog::info(
-        "request_id={} member={} endpoint={} status={}{} items={} "
-        "latency_us={}",
-        request_id, member.member_id, EndpointName(route.endpoint), status,
-        error_field, items, static_cast<std::int64_t>(seconds * 1e6));
-  }
+  const auto latency = steady_now() - start;
+  metrics->RecordRequest(route.endpoint, status,
+                         std::chrono::duration<double>(latency).count());
+  WriteAccessLine(access_log,
+                  AccessLine{.request_id = request_id,
+                             .member_id = member.member_id,
+                             .peer = peer,
+                             .endpoint = EndpointName(route.endpoint),
+                             .status = status,
+                             .error = error,
+                             .items = items,
+                             .latency = latency});
   respond(std::move(response));
 }
 
@@ -246,6 +225,34 @@ void ApiRouter::Handle(HttpRequest request, const PeerIdentity& peer,
 void ApiRouter::HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
                                   std::function<void(HttpResponse)> respond) {
   Dispatch(std::move(request), peer, std::move(respond), true);
+}
+
+void ApiRouter::LogRefused(const RefusedRequest& refused,
+                           const PeerIdentity& peer) {
+  std::string_view endpoint = "-";
+  if (!refused.method.empty()) {
+    const std::string_view target = refused.target;
+    endpoint =
+        EndpointName(MatchRoute(ToMethod(http::string_to_verb(refused.method)),
+                                target.substr(0, target.find('?')))
+                         .endpoint);
+  }
+  // The member's name if the certificate has one, as the router's lines
+  // give it: the transport knows only the certificate. A suspended member
+  // is still named.
+  std::optional<AuthenticatedMember> member;
+  if (!peer.fingerprint.empty()) member = store_.Authenticate(peer.fingerprint);
+  WriteAccessLine(
+      access_log_.get(),
+      AccessLine{.request_id = refused.request_id,
+                 .member_id = member ? std::string_view(member->member_id)
+                                     : std::string_view(),
+                 .peer = peer,
+                 .endpoint = endpoint,
+                 .status = refused.status,
+                 .error = refused.error,
+                 .items = 0,
+                 .latency = refused.latency});
 }
 
 void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,

@@ -95,6 +95,10 @@ class ApiRouter final : public RequestHandler {
                  const PeerIdentity& peer) override;
   void HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
                          std::function<void(HttpResponse)> respond) override;
+  // The access-log line of a refusal the transport answered itself, as
+  // for the router's own answers (and under the same cap).
+  void LogRefused(const RefusedRequest& refused,
+                  const PeerIdentity& peer) override;
 
   // Waits for the reads already handed to the read threads (reports,
   // stream pages) to finish, then releases the report source (and so its

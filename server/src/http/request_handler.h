@@ -16,6 +16,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "cairn/result.h"
+
 namespace cairn::server {
 
 using HttpRequest =
@@ -39,6 +41,23 @@ struct PeerIdentity {
   // When the certificate's validity ends; the transport refuses requests
   // after it even on a connection opened before.
   std::optional<std::chrono::sys_seconds> not_after = std::nullopt;
+};
+
+// A request the transport answered itself, without Handle(): refused
+// before the handler could see it (a header or body over the limits,
+// malformed HTTP, a certificate over its connection limit or expired on a
+// keep-alive connection).
+struct RefusedRequest {
+  // From the request line; both empty when that could not be read (it
+  // was malformed, or longer than the header limit).
+  std::string method;
+  std::string target;
+  int status = 0;
+  ErrorCode error = ErrorCode::kInternal;
+  // As sent in the answer's X-Request-Id header.
+  std::string request_id;
+  // From the request's first bytes to the answer.
+  std::chrono::steady_clock::duration latency{};
 };
 
 class RequestHandler {
@@ -83,6 +102,16 @@ class RequestHandler {
   virtual void HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
                                  std::function<void(HttpResponse)> respond) {
     Handle(std::move(request), peer, std::move(respond));
+  }
+
+  // Records a request the transport refused and answered itself (before
+  // writing its answer), so that it leaves the same trace, such as an
+  // access-log line, as the ones the handler answers. Must not block; same
+  // threads as Handle. Default: nothing.
+  virtual void LogRefused(const RefusedRequest& refused,
+                          const PeerIdentity& peer) {
+    (void)refused;
+    (void)peer;
   }
 };
 

@@ -112,9 +112,12 @@ void HubServer::Impl::BeginShutdown() {
         "flight",
         state->open_connections());
     state->ForceCloseAll();
-    // Sessions end promptly after ForceCloseAll (requests still with the
-    // handler are answered 503). If anything still holds the io_context
-    // after a grace period, stop it rather than hang the shutdown.
+    // Sessions end promptly after ForceCloseAll: it closes every stream
+    // first, so a request still with the handler gets no answer (its
+    // client sees the connection end; the 503 its session is resumed with
+    // fails to write) and the handler's later answer is dropped. If
+    // anything still holds the io_context after a grace period, stop it
+    // rather than hang the shutdown.
     drain_timer.expires_after(std::chrono::seconds(5));
     drain_timer.async_wait([this](boost::system::error_code e) {
       if (!e && state->open_connections() > 0) io.stop();

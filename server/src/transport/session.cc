@@ -306,6 +306,27 @@ asio::awaitable<void> DiscardBody(Stream& stream, beast::flat_buffer& buffer,
 
 enum class Mode { kServe, kRefuseMemberCap, kMetricsOnly };
 
+// Hands a refusal answered here, before the handler saw the request, to the
+// handler's LogRefused, so that it gets an access-log line like any other
+// answer. Call before writing `response` (made by MakeErrorResponse): a
+// client that has its answer can then find the line.
+void LogRefusal(ServerState& state, const PeerIdentity& peer,
+                const HttpRequestHeader& header, const HttpResponse& response,
+                ErrorCode code, std::chrono::steady_clock::time_point started) {
+  RefusedRequest refused;
+  // Set once the request line is parsed, even if a later header field
+  // failed or went over the header limit.
+  if (!header.method_string().empty()) {
+    refused.method = std::string(header.method_string());
+    refused.target = std::string(header.target());
+  }
+  refused.status = static_cast<int>(response.result_int());
+  refused.error = code;
+  refused.request_id = std::string(response["X-Request-Id"]);
+  refused.latency = std::chrono::steady_clock::now() - started;
+  state.handler().LogRefused(refused, peer);
+}
+
 template <typename Stream>
 asio::awaitable<bool> WriteResponse(Stream& stream, HttpResponse& response,
                                     const TransportConfig& config) {
@@ -353,6 +374,7 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     }
     first = false;
     control.busy = true;
+    const auto started = std::chrono::steady_clock::now();
 
     http::request_parser<http::string_body> parser;
     parser.header_limit(config.limits.header_bytes);
@@ -362,7 +384,9 @@ asio::awaitable<void> ServeRequests(Stream& stream,
         stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     const unsigned version = parser.get().version() == 10 ? 10 : 11;
     std::optional<HttpResponse> refusal;
+    ErrorCode refusal_code = ErrorCode::kInvalidArgument;
     if (ec == http::error::header_limit) {
+      refusal_code = ErrorCode::kHeadersTooLarge;
       refusal = MakeErrorResponse(
           http::status::request_header_fields_too_large,
           ErrorCode::kHeadersTooLarge,
@@ -370,6 +394,7 @@ asio::awaitable<void> ServeRequests(Stream& stream,
                       "send fewer or shorter header fields",
                       config.limits.header_bytes));
     } else if (ec == http::error::body_limit) {
+      refusal_code = ErrorCode::kPayloadTooLarge;
       refusal = MakeErrorResponse(
           http::status::payload_too_large, ErrorCode::kPayloadTooLarge,
           fmt::format("the request body exceeds the hub's limit of {} bytes; "
@@ -379,6 +404,7 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     } else if (ec && IsQuietClose(ec)) {
       co_return;
     } else if (ec) {
+      refusal_code = ErrorCode::kInvalidArgument;
       refusal = MakeErrorResponse(
           http::status::bad_request, ErrorCode::kInvalidArgument,
           fmt::format("malformed HTTP request ({}); send HTTP/1.1",
@@ -388,6 +414,7 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     // connection may outlive it.
     if (!refusal && !ec && peer.not_after &&
         std::chrono::system_clock::now() >= *peer.not_after) {
+      refusal_code = ErrorCode::kPermissionDenied;
       refusal = MakeErrorResponse(
           http::status::forbidden, ErrorCode::kPermissionDenied,
           fmt::format("the client certificate expired at {}; use a renewed "
@@ -397,6 +424,7 @@ asio::awaitable<void> ServeRequests(Stream& stream,
           version);
     }
     if (refusal) {
+      LogRefusal(*state, peer, parser.get(), *refusal, refusal_code, started);
       refusal->keep_alive(false);
       co_await WriteResponse(stream, *refusal, config);
       co_return;
@@ -434,6 +462,8 @@ asio::awaitable<void> ServeRequests(Stream& stream,
                         "connections to the hub, its maximum; reuse "
                         "connections (keep-alive) or close idle ones",
                         config.limits.max_connections_per_member));
+        LogRefusal(*state, peer, parser.get(), response,
+                   ErrorCode::kUnavailable, started);
       } else {
         response =
             co_await AsyncHandle(state, parser.release(), peer, &control,
@@ -474,6 +504,8 @@ asio::awaitable<void> ServeRequests(Stream& stream,
                       "split the batch into smaller requests",
                       config.limits.body_bytes),
           version);
+      LogRefusal(*state, peer, parser.get(), response,
+                 ErrorCode::kPayloadTooLarge, started);
       response.keep_alive(false);
       co_await WriteResponse(stream, response, config);
       co_return;
@@ -491,6 +523,8 @@ asio::awaitable<void> ServeRequests(Stream& stream,
                       "Content-Length body or well-formed chunks",
                       ec.message()),
           version);
+      LogRefusal(*state, peer, parser.get(), response,
+                 ErrorCode::kInvalidArgument, started);
       response.keep_alive(false);
       co_await WriteResponse(stream, response, config);
       co_return;
@@ -505,6 +539,8 @@ asio::awaitable<void> ServeRequests(Stream& stream,
           http::status::not_found, ErrorCode::kNotFound,
           "this plain-HTTP listener serves only GET /metrics; use the TLS "
           "listener for the API");
+      LogRefusal(*state, peer, request, response, ErrorCode::kNotFound,
+                 started);
     } else {
       response =
           co_await AsyncHandle(state, std::move(request), peer, &control,
