@@ -267,16 +267,25 @@ int main(int argc, char** argv) {
   auto data_lock = DataDirLock::Acquire(config->store.data_dir, "cairnd");
   if (!data_lock) return Fail(data_lock.error().ToString());
   // A clean stop folds the write-ahead log into cairn.db and deletes it
-  // (Store::Close), so one found now was left by a run that did not stop.
+  // (Store::Close), so one that holds frames now was left by a run that
+  // did not stop. Only frames count: a read-only open of the stopped
+  // hub's database (cairnctl audit verify --data, offline reports, the
+  // key check below on a start that is then refused) cannot delete the
+  // log it creates and leaves it empty. SQLite itself recovers from a log
+  // only when it is longer than its 32-byte header (wal.c, WAL_HDRSIZE);
+  // the header is written with the first frame.
+  constexpr std::uintmax_t kWalHeaderBytes = 32;
   const std::filesystem::path wal = store_options.db_path.string() + "-wal";
   if (std::error_code ec; std::filesystem::exists(wal, ec)) {
     const auto bytes = std::filesystem::file_size(wal, ec);
-    spdlog::warn(
-        "{} ({} bytes) was left by the previous run: it did not stop cleanly "
-        "(crash, kill -9, power loss, or a final checkpoint that failed: see "
-        "its last lines above); SQLite now recovers the committed "
-        "transactions from it. Never delete the -wal or -shm files",
-        wal.string(), ec ? 0 : bytes);
+    if (ec || bytes > kWalHeaderBytes) {
+      spdlog::warn(
+          "{} ({} bytes) was left by the previous run: it did not stop cleanly "
+          "(crash, kill -9, power loss, or a final checkpoint that failed: see "
+          "its last lines above); SQLite now recovers the committed "
+          "transactions from it. Never delete the -wal or -shm files",
+          wal.string(), ec ? 0 : bytes);
+    }
   }
   // The TLS files are read again when the listener is made; reading them
   // now too means a hub that cannot serve fails before it makes any key.

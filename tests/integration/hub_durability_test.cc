@@ -294,5 +294,52 @@ TEST_CASE(
                       Catch::Contains("did not stop cleanly"));
 }
 
+TEST_CASE(
+    "a read-only look at a stopped hub's database does not make the next "
+    "start warn of a crash, and a kill -9 is still reported") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string unclean = "-wal (";
+  const std::string wal = h.DbPath() + "-wal";
+  const auto verify = [&h] {
+    const CommandResult r = RunCommand(
+        {RunningHub::CairnctlPath(), "audit", "verify", "--data", h.DataDir()},
+        std::chrono::seconds(60));
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code == 0);
+  };
+
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  REQUIRE(*stopped == 0);
+  REQUIRE_FALSE(std::filesystem::exists(wal));
+  // A read-only connection creates the log and cannot delete it: it is left
+  // empty, with nothing in it to recover.
+  verify();
+  REQUIRE(std::filesystem::exists(wal));
+  CHECK(std::filesystem::file_size(wal) == 0);
+  REQUIRE(h.Restart());
+  std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, " starting: pid ") == 2);
+  CHECK(CountLines(log, unclean) == 0);
+
+  // A kill -9 under writes leaves frames in the log, and a read-only look
+  // before the restart does not hide them.
+  std::vector<SignalSpec> signals(5);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
+          200);
+  REQUIRE(h.Kill());
+  REQUIRE(std::filesystem::exists(wal));
+  verify();
+  CHECK(std::filesystem::file_size(wal) > 32);
+  REQUIRE(h.Restart());
+  log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, unclean) == 1);
+  CHECK_THAT(log, Catch::Contains("[warning] " + wal + " (") &&
+                      Catch::Contains("did not stop cleanly"));
+}
+
 }  // namespace
 }  // namespace cairn::testing

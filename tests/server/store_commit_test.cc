@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
+#include "server/src/store/failure_log.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -586,6 +587,59 @@ TEST_CASE(
   // Once: later commits add no line.
   REQUIRE(SubmitMany(s, "beta", 5000, 1).has_value());
   CHECK(log.Lines("store commit").size() == 3);
+}
+
+TEST_CASE(
+    "the failure log stays rate-limited while failures and successes "
+    "alternate, and logs the recovery once failures stop") {
+  using std::chrono::seconds;
+  LogCapture log;
+  RepeatingFailureLog commits("store commit", "check df", seconds(10));
+  const sys_seconds t0{seconds(1'700'000'000)};
+  // A nearly full disk: for 100 s, ten large commits a second fail, each
+  // followed by a small one that fits.
+  for (int second = 0; second < 100; ++second) {
+    for (int i = 0; i < 10; ++i) {
+      commits.Failed("database or disk is full", t0 + seconds(second));
+      commits.Succeeded(t0 + seconds(second));
+    }
+  }
+  // The first failure at once, and the first success after it (it might
+  // have been the disk freed)...
+  auto failed = log.Lines("store commit failed");
+  REQUIRE(failed.size() == 1);
+  CHECK_THAT(failed[0], Catch::Contains("database or disk is full"));
+  auto again = log.Lines("store commit succeeds again");
+  REQUIRE(again.size() == 1);
+  CHECK_THAT(again[0], Catch::Contains("after 1 failure(s) over 0 s"));
+  // ...then one line per 10 s that counts both, at t0 + 10, ..., t0 + 90.
+  auto still = log.Lines("store commit still failing");
+  REQUIRE(still.size() == 9);
+  CHECK_THAT(still[0], Catch::Contains("100 more failure(s) and 99 "
+                                       "success(es) in the last 10 s, 101 "
+                                       "since the first 10 s ago"));
+  CHECK_THAT(still[8], Catch::Contains("100 more failure(s) and 100 "
+                                       "success(es) in the last 10 s, 901 "
+                                       "since the first 90 s ago"));
+
+  // The failures stop (the last at t0 + 99); small commits go on.
+  for (int second = 100; second < 200; ++second) {
+    commits.Succeeded(t0 + seconds(second));
+  }
+  again = log.Lines("store commit succeeds again");
+  REQUIRE(again.size() == 2);
+  CHECK_THAT(again[1], Catch::Contains("after 1000 failure(s) over 109 s"));
+  CHECK(log.Lines("store commit").size() == 12);
+
+  // A failure long after is a new run: logged at once, and so is its end.
+  commits.Failed("disk I/O error", t0 + seconds(300));
+  commits.Succeeded(t0 + seconds(300));
+  failed = log.Lines("store commit failed");
+  REQUIRE(failed.size() == 2);
+  CHECK_THAT(failed[1], Catch::Contains("disk I/O error"));
+  again = log.Lines("store commit succeeds again");
+  REQUIRE(again.size() == 3);
+  CHECK_THAT(again[2], Catch::Contains("after 1 failure(s) over 0 s"));
 }
 
 TEST_CASE(

@@ -188,10 +188,26 @@ TEST_CASE(
   CHECK(Tokens(beta) == std::set<int>{TokenByte(2), TokenByte(4)});
   CHECK(cursor == StreamCursor(6));
 
-  // A cursor with a purge count this database never reached is not its.
+  // A cursor with a purge count this database never reached is not its;
+  // the refusal quotes it as sent, and does not call it past the head.
   auto foreign = s.Feed("beta", StreamCursor(3, 7), 1);
   REQUIRE_FALSE(foreign.has_value());
   CHECK(foreign.error().code == ErrorCode::kInvalidArgument);
+  CHECK(foreign.error().field == "after");
+  CAPTURE(foreign.error().message);
+  CHECK_THAT(foreign.error().message,
+             Catch::Contains("cursor 3p7 was handed out after 7 purge(s) had "
+                             "deleted feed events, but this hub's purges "
+                             "have done so 2 time(s)") &&
+                 Catch::Contains("restored from an older backup") &&
+                 Catch::Contains("after=0") &&
+                 !Catch::Contains("past the newest"));
+  // Past the head: said so, with the cursor as sent.
+  auto ahead = s.Feed("beta", StreamCursor(9, 1), 1);
+  REQUIRE_FALSE(ahead.has_value());
+  CHECK(ahead.error().code == ErrorCode::kInvalidArgument);
+  CHECK_THAT(ahead.error().message,
+             Catch::Contains("cursor 9p1 is past the newest feed event (6)"));
 }
 
 TEST_CASE(
@@ -258,6 +274,19 @@ TEST_CASE(
   CHECK(again->notifications.empty());
   CHECK(again->cursor == 5);
   CHECK(s.Notifications("gamma", again->next(), 100).has_value());
+
+  // A cursor below the head naming purges this hub never made is not its.
+  auto foreign = s.Notifications("gamma", StreamCursor(1, 4), 100);
+  REQUIRE_FALSE(foreign.has_value());
+  CHECK(foreign.error().code == ErrorCode::kInvalidArgument);
+  CHECK(foreign.error().field == "after");
+  CAPTURE(foreign.error().message);
+  CHECK_THAT(foreign.error().message,
+             Catch::Contains("cursor 1p4 was handed out after 4 purge(s) had "
+                             "deleted notification events, but this hub's "
+                             "purges have done so 1 time(s)") &&
+                 Catch::Contains("after=0") &&
+                 !Catch::Contains("past the newest"));
 }
 
 TEST_CASE(

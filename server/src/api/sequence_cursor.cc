@@ -7,8 +7,6 @@
 namespace cairn::server {
 namespace {
 
-constexpr char kPurgesMark = 'p';
-
 bool ParseNumber(std::string_view text, std::uint64_t& value) {
   const auto [end, ec] =
       std::from_chars(text.data(), text.data() + text.size(), value);
@@ -35,7 +33,7 @@ Result<std::uint64_t> ParseSequenceCursor(std::string_view cursor) {
 }
 
 Result<StreamCursor> ParseStreamCursor(std::string_view cursor) {
-  const auto mark = cursor.find(kPurgesMark);
+  const auto mark = cursor.find(kStreamCursorPurgesMark);
   if (mark == std::string_view::npos) {
     auto seq = ParseSequenceCursor(cursor);
     if (!seq) return tl::unexpected(seq.error());
@@ -48,15 +46,6 @@ Result<StreamCursor> ParseStreamCursor(std::string_view cursor) {
     return NotACursor();
   }
   return StreamCursor(seq, purges);
-}
-
-std::string FormatStreamCursor(const StreamCursor& cursor) {
-  std::string out = std::to_string(cursor.seq);
-  if (cursor.purges) {
-    out += kPurgesMark;
-    out += std::to_string(*cursor.purges);
-  }
-  return out;
 }
 
 }  // namespace cairn::server

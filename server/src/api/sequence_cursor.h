@@ -22,9 +22,9 @@ namespace cairn::server {
 Result<std::uint64_t> ParseSequenceCursor(std::string_view cursor);
 
 // A feed or notification cursor: ParseSequenceCursor's, or "SEQpPURGES";
-// errors as ParseSequenceCursor.
+// errors as ParseSequenceCursor. FormatStreamCursor (store/records.h) makes
+// the text.
 Result<StreamCursor> ParseStreamCursor(std::string_view cursor);
-std::string FormatStreamCursor(const StreamCursor& cursor);
 
 }  // namespace cairn::server
 

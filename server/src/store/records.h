@@ -258,6 +258,12 @@ struct StreamCursor {
   friend bool operator==(const StreamCursor&, const StreamCursor&) = default;
 };
 
+// A cursor as readers see it: "SEQ", or "SEQpPURGES" when it carries a
+// purge count (server/src/api/sequence_cursor.h parses it). The store's
+// refusals quote it in this form, as the reader sent it.
+inline constexpr char kStreamCursorPurgesMark = 'p';
+std::string FormatStreamCursor(const StreamCursor& cursor);
+
 struct FeedPage {
   std::vector<FeedEvent> events;
   // Pass as `after` to continue: the last event's seq, or once the reader

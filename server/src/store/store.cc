@@ -12,6 +12,15 @@ Clock SystemClock() {
   };
 }
 
+std::string FormatStreamCursor(const StreamCursor& cursor) {
+  std::string out = std::to_string(cursor.seq);
+  if (cursor.purges) {
+    out += kStreamCursorPurgesMark;
+    out += std::to_string(*cursor.purges);
+  }
+  return out;
+}
+
 namespace {
 
 // Runs an asynchronous store call and waits for its callback.

@@ -63,25 +63,36 @@ Result<StreamState> ReadStreamState(Database& db, const char* head_sql,
 }
 
 // Refuses a cursor the reader cannot safely resume from: past the newest
-// seq (not issued by this database: most likely it was restored from an
-// older backup, and a reader that kept its cursor would silently skip
-// every new event numbered up to it), or below events a purge deleted
-// after the cursor was issued (the reader would never see them: a mirror
-// would keep a signal whose retraction was purged). `expired` says what
-// was purged and what to do.
+// seq, or naming more purges than this database made (either way not
+// issued by it: most likely it was restored from an older backup, and a
+// reader that kept its cursor would silently skip every new event
+// numbered up to it, or miss what later purges delete), or below events a
+// purge deleted after the cursor was issued (the reader would never see
+// them: a mirror would keep a signal whose retraction was purged).
+// `expired` says what was purged and what to do. The messages quote the
+// cursor as the reader sent it.
 Status CheckCursor(const StreamState& st, const StreamCursor& after,
                    const char* stream, const std::string& expired) {
-  const std::string cursor = std::to_string(after.seq);
-  if (after.seq > st.head ||
-      (after.purges.has_value() && *after.purges > st.purges)) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        "cursor " + cursor + " is past the newest " + stream + " event (" +
-            std::to_string(st.head) +
-            "): the hub's data was restored from an older backup, or the "
-            "cursor is another hub's; read again from after=0 and apply the "
-            "events idempotently",
-        "after");
+  const std::string cursor = FormatStreamCursor(after);
+  static const char* const kNotOurs =
+      ": the hub's data was restored from an older backup, or the cursor is "
+      "another hub's; read again from after=0 and apply the events "
+      "idempotently";
+  if (after.seq > st.head) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "cursor " + cursor + " is past the newest " + stream +
+                         " event (" + std::to_string(st.head) + ")" + kNotOurs,
+                     "after");
+  }
+  // Within the stream, but counting purges this database never made.
+  if (after.purges.has_value() && *after.purges > st.purges) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "cursor " + cursor + " was handed out after " +
+                         std::to_string(*after.purges) +
+                         " purge(s) had deleted " + stream +
+                         " events, but this hub's purges have done so " +
+                         std::to_string(st.purges) + " time(s)" + kNotOurs,
+                     "after");
   }
   if (after.seq == 0 || after.seq >= st.purged) return {};
   if (!after.purges.has_value()) {
