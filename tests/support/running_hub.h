@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cairn/result.h"
+#include "support/catch_result.h"
 #include "support/pki.h"
 #include "support/process.h"
 
