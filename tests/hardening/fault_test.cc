@@ -185,20 +185,22 @@ class FaultyStore final : public Store {
     if (auto e = Fault()) return tl::unexpected(*e);
     return After(inner_.AuditCheckpoints(after_seq, limit), "AuditCheckpoints");
   }
-  Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
+  Result<FeedPage> Feed(std::string_view member_id,
+                        std::string_view fingerprint, StreamCursor after,
                         std::size_t limit) const override {
     if (auto e = Fault()) return tl::unexpected(*e);
     {
       std::unique_lock lock(gate_mu_);
       gate_cv_.wait(lock, [this] { return !held_; });
     }
-    return After(inner_.Feed(member_id, after, limit), "Feed");
+    return After(inner_.Feed(member_id, fingerprint, after, limit), "Feed");
   }
   Result<NotificationPage> Notifications(std::string_view member_id,
+                                         std::string_view fingerprint,
                                          StreamCursor after,
                                          std::size_t limit) const override {
     if (auto e = Fault()) return tl::unexpected(*e);
-    return After(inner_.Notifications(member_id, after, limit),
+    return After(inner_.Notifications(member_id, fingerprint, after, limit),
                  "Notifications");
   }
   bool IsWritable() const override {

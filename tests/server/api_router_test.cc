@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api_test_util.h"
@@ -330,6 +332,56 @@ TEST_CASE("suspension and revocation take effect on the very next request",
                  R"({"fingerprint":")" + fresh + "\"}", kOperatorFp)
               .status == 200);
   CHECK(f.Get("/v1/me", fresh).status == 200);
+}
+
+TEST_CASE(
+    "a certificate revoked while its feed or notifications page is read gets "
+    "403 and no page",
+    "[api][auth]") {
+  // Run once, on the reading thread, after the page is read.
+  std::function<void()> during;
+  FixtureOptions options;
+  options.stream_read_hook = [&during] {
+    if (during) std::exchange(during, nullptr)();
+  };
+  ApiFixture f(options);
+  const std::string feed_fp(64, '7');
+  const std::string notes_fp(64, '8');
+  for (const std::string& fp : {feed_fp, notes_fp}) {
+    MemberChangeCommand add;
+    add.member_id = "beta";
+    add.change = MemberChangeCommand::Change::kAddFingerprint;
+    add.fingerprint = fp;
+    REQUIRE(f.store().ChangeMemberAndWait(add).has_value());
+  }
+  const auto revoke_during = [&](const std::string& fp) {
+    during = [&f, fp] {
+      MemberChangeCommand revoke;
+      revoke.member_id = "beta";
+      revoke.change = MemberChangeCommand::Change::kRevokeFingerprint;
+      revoke.fingerprint = fp;
+      REQUIRE(f.store().ChangeMemberAndWait(revoke).has_value());
+    };
+  };
+
+  revoke_during(feed_fp);
+  Response r = f.Get("/v1/feed", feed_fp);
+  CHECK_FALSE(during);
+  CHECK(r.status == 403);
+  CHECK(Contains(r.ErrorBody().message, feed_fp));
+  CHECK(Contains(r.ErrorBody().message, "has been revoked"));
+  CHECK_FALSE(Contains(r.body, "events"));
+
+  revoke_during(notes_fp);
+  r = f.Get("/v1/notifications", notes_fp);
+  CHECK_FALSE(during);
+  CHECK(r.status == 403);
+  CHECK(Contains(r.ErrorBody().message, "has been revoked"));
+  CHECK_FALSE(Contains(r.body, "notifications"));
+
+  // beta's other certificate still reads.
+  CHECK(f.Get("/v1/feed", kBetaFp).status == 200);
+  CHECK(f.Get("/v1/notifications", kBetaFp).status == 200);
 }
 
 TEST_CASE(

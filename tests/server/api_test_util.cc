@@ -85,6 +85,8 @@ ApiFixture::ApiFixture(FixtureOptions options)
   store_options.db_path = db_path_;
   store_options.clock = [] { return sys_seconds{std::chrono::seconds{kNow}}; };
   store_options.audit_hook = std::move(options.audit_hook);
+  store_options.stream_read_hook_for_testing =
+      std::move(options.stream_read_hook);
   auto opened = OpenSqliteStore(store_options);
   if (!opened) {
     throw std::runtime_error("fixture: OpenSqliteStore failed: " +

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,6 +69,10 @@ struct FixtureOptions {
   // SqliteStoreOptions::audit_hook, e.g. to veto the batches that carry
   // some audit entry. Default: none.
   std::shared_ptr<AuditHook> audit_hook;
+  // SqliteStoreOptions::stream_read_hook_for_testing: runs after a feed or
+  // notifications page is read, before the store checks the reader's
+  // standing again. Default: none.
+  std::function<void()> stream_read_hook;
 };
 
 class ApiFixture {

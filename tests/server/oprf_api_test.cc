@@ -8,8 +8,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "api_test_util.h"
@@ -354,6 +356,134 @@ TEST_CASE("oprf quota: charges are reported and restored after a restart",
   CHECK(restarted.ChargeQuota("alpha", 5) == 10 * 3600);
   CHECK(restarted.ChargeQuota("alpha", 4) == 0);
   CHECK(restarted.ChargeQuota("beta", 10) == 0);
+}
+
+TEST_CASE(
+    "oprf quota: a reservation counts at once, is charged when committed and "
+    "given back when released",
+    "[oprf]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  auto now = std::chrono::system_clock::time_point(
+      std::chrono::seconds(kNow));  // 14:00 UTC
+  std::vector<std::uint64_t> charged;
+  OprfEvaluatorOptions options;
+  options.elements_per_member_per_day = 10;
+  options.clock = [&now] { return now; };
+  options.on_charge = [&charged](const std::string&, std::int64_t,
+                                 std::uint64_t elements) {
+    charged.push_back(elements);
+  };
+  OprfEvaluator evaluator(MustOpenKeys(keys_dir.File("oprf")), options);
+  auto first = evaluator.ReserveQuota("alpha", 6);
+  REQUIRE(first);
+  CHECK(first->elements == 6);
+  CHECK(charged.empty());
+  auto second = evaluator.ReserveQuota("alpha", 5);  // 6 of 10 set aside
+  REQUIRE_FALSE(second);
+  CHECK(second.error() == 10 * 3600);
+  evaluator.ReleaseQuota(*first);
+  CHECK(charged.empty());
+  auto third = evaluator.ReserveQuota("alpha", 10);
+  REQUIRE(third);
+  evaluator.CommitQuota(*third);
+  CHECK(charged == std::vector<std::uint64_t>{10});
+  CHECK(evaluator.ChargeQuota("alpha", 1) == 10 * 3600);
+
+  // Released after midnight, yesterday's reservation frees none of today's.
+  auto late = evaluator.ReserveQuota("beta", 10);
+  REQUIRE(late);
+  now += std::chrono::hours(10);
+  CHECK(evaluator.ChargeQuota("beta", 4) == 0);
+  evaluator.ReleaseQuota(*late);
+  CHECK(evaluator.ChargeQuota("beta", 7) != 0);
+  CHECK(evaluator.ChargeQuota("beta", 6) == 0);
+}
+
+TEST_CASE(
+    "oprf evaluate: a request the evaluator refuses while the hub shuts down "
+    "costs no quota",
+    "[oprf][api]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  std::vector<std::uint64_t> charged;
+  OprfEvaluatorOptions evaluator_options;
+  evaluator_options.elements_per_member_per_day = 5;
+  evaluator_options.threads = 1;
+  evaluator_options.on_charge = [&charged](const std::string&, std::int64_t,
+                                           std::uint64_t elements) {
+    charged.push_back(elements);
+  };
+  auto evaluator = std::make_shared<OprfEvaluator>(
+      MustOpenKeys(keys_dir.File("oprf")), evaluator_options);
+  FixtureOptions options;
+  options.oprf = evaluator;
+  ApiFixture fixture(options);
+
+  evaluator->Shutdown();
+  const Response reply = fixture.Post(
+      "/v1/oprf/evaluate", ElementsBody(1, BlindInputs(5).base64), kAlphaFp);
+  CHECK(reply.status == 503);
+  CHECK_THAT(reply.ErrorBody().message, Catch::Contains("shutting down"));
+  CHECK(charged.empty());
+  // The whole day's quota is still there.
+  CHECK(evaluator->ChargeQuota("alpha", 5) == 0);
+}
+
+TEST_CASE(
+    "oprf evaluate: a suspension or revocation acknowledged after the router "
+    "admitted the request withholds the elements and costs no quota",
+    "[oprf][api]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  std::vector<std::uint64_t> charged;
+  // Run once, by the handler, after the router's check and before the
+  // evaluation (the quota reads the clock there).
+  std::function<void()> admitted;
+  OprfEvaluatorOptions evaluator_options;
+  evaluator_options.elements_per_member_per_day = 5;
+  evaluator_options.threads = 1;
+  evaluator_options.clock = [&admitted] {
+    if (admitted) std::exchange(admitted, nullptr)();
+    return std::chrono::system_clock::time_point(std::chrono::seconds(kNow));
+  };
+  evaluator_options.on_charge = [&charged](const std::string&, std::int64_t,
+                                           std::uint64_t elements) {
+    charged.push_back(elements);
+  };
+  auto evaluator = std::make_shared<OprfEvaluator>(
+      MustOpenKeys(keys_dir.File("oprf")), evaluator_options);
+  FixtureOptions options;
+  options.oprf = evaluator;
+  ApiFixture fixture(options);
+  Store& store = fixture.store();
+  const std::string body = ElementsBody(1, BlindInputs(5).base64);
+
+  MemberChangeCommand change;
+  change.member_id = "alpha";
+  SECTION("suspended") {
+    change.change = MemberChangeCommand::Change::kSuspend;
+    change.reason = "abuse";
+    admitted = [&] { REQUIRE(store.ChangeMemberAndWait(change).has_value()); };
+    const Response reply = fixture.Post("/v1/oprf/evaluate", body, kAlphaFp);
+    CHECK_FALSE(admitted);
+    CHECK(reply.status == 403);
+    CHECK_THAT(reply.ErrorBody().message,
+               Catch::Contains("member 'alpha' is suspended (abuse)"));
+    CHECK(reply.body.find("evaluated") == std::string::npos);
+    change.change = MemberChangeCommand::Change::kResume;
+    REQUIRE(store.ChangeMemberAndWait(change).has_value());
+  }
+  SECTION("certificate revoked") {
+    change.change = MemberChangeCommand::Change::kRevokeFingerprint;
+    change.fingerprint = kAlphaFp;
+    admitted = [&] { REQUIRE(store.ChangeMemberAndWait(change).has_value()); };
+    const Response reply = fixture.Post("/v1/oprf/evaluate", body, kAlphaFp);
+    CHECK_FALSE(admitted);
+    CHECK(reply.status == 403);
+    CHECK_THAT(reply.ErrorBody().message, Catch::Contains("has been revoked"));
+    CHECK(reply.body.find("evaluated") == std::string::npos);
+  }
+  CHECK(charged.empty());
+  // The whole day's quota is still there.
+  CHECK(evaluator->ChargeQuota("alpha", 5) == 0);
 }
 
 TEST_CASE("oprf keys: epochs, rotation overlap, file permissions",

@@ -8,6 +8,7 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -361,6 +362,108 @@ TEST_CASE(
   CreateMemberCommand offline = create;
   offline.context = CommandContext{"", "cairnctl", ""};
   CHECK(s.CreateMemberAndWait(offline).has_value());
+}
+
+TEST_CASE(
+    "a suspended member, a revoked certificate or a member without the member "
+    "role reads no feed and no notifications") {
+  StoreFixture f;
+  Store& s = f.store();
+  const std::string fp = Fingerprint('b');
+  REQUIRE(SubmitOne(s, "alpha", Signal(1)).has_value());
+  auto feed = s.Feed("beta", fp, 0, 100);
+  REQUIRE(feed.has_value());
+  REQUIRE(feed->events.size() == 1);
+
+  // beta's reads passed the router's check; the suspension is acknowledged
+  // before they reach the store.
+  REQUIRE(s.ChangeMemberAndWait(Suspend("beta")).has_value());
+  const std::string why = "member 'beta' is suspended (abuse); contact";
+  RequireRefused(s.Feed("beta", fp, 0, 100), why);
+  RequireRefused(s.Notifications("beta", fp, 0, 100), why);
+  RequireRefused(s.Feed("beta", 0, 100), why);  // no certificate: tools
+
+  auto add = Change(Fingerprint(1000), "gamma",
+                    MemberChangeCommand::Change::kAddFingerprint);
+  add.fingerprint = Fingerprint(2000);
+  REQUIRE(s.ChangeMemberAndWait(add).has_value());
+  auto revoke = Change(Fingerprint(1000), "gamma",
+                       MemberChangeCommand::Change::kRevokeFingerprint);
+  revoke.fingerprint = Fingerprint('g');
+  REQUIRE(s.ChangeMemberAndWait(revoke).has_value());
+  RequireRefused(s.Feed("gamma", Fingerprint('g'), 0, 100),
+                 "(SHA-256 fingerprint " + Fingerprint('g') +
+                     ") has been revoked by the hub operator");
+  RequireRefused(s.Notifications("gamma", Fingerprint('g'), 0, 100),
+                 "has been revoked");
+  RequireRefused(s.Feed("gamma", Fingerprint('a'), 0, 100),
+                 "is not registered to any member of this hub");
+  feed = s.Feed("gamma", Fingerprint(2000), 0, 100);
+  REQUIRE(feed.has_value());
+  CHECK(feed->events.size() == 1);
+
+  auto roles = Change(Fingerprint(1000), "alpha",
+                      MemberChangeCommand::Change::kSetRoles);
+  roles.roles = RoleBit(Role::kCompliance);
+  REQUIRE(s.ChangeMemberAndWait(roles).has_value());
+  RequireRefused(s.Notifications("alpha", Fingerprint('a'), 0, 100),
+                 "needs the 'member' role");
+
+  // The refusal is about standing: resumed, beta reads again.
+  REQUIRE(s.ChangeMemberAndWait(Change(Fingerprint(1000), "beta",
+                                       MemberChangeCommand::Change::kResume))
+              .has_value());
+  CHECK(s.Feed("beta", fp, 0, 100).has_value());
+  CHECK(s.Notifications("beta", fp, 0, 100).has_value());
+}
+
+TEST_CASE(
+    "a suspension or revocation acknowledged while a feed or notification "
+    "page is read withholds the page") {
+  StoreFixture f;
+  // Run once, on the reading thread, after the page is read.
+  std::function<void()> during;
+  f.ReopenWith([&during](SqliteStoreOptions& o) {
+    o.stream_read_hook_for_testing = [&during] {
+      if (during) std::exchange(during, nullptr)();
+    };
+  });
+  Store& s = f.store();
+  const std::string fp = Fingerprint('b');
+  REQUIRE(SubmitOne(s, "alpha", Signal(1)).has_value());
+  auto q = QueryTokens(s, "beta", {1});
+  REQUIRE(q.has_value());
+  REQUIRE(q->matches.size() == 1);
+  REQUIRE(s.RetractAndWait(RetractAs("alpha", "", 1)).has_value());
+
+  // Another member's change, published meanwhile, leaves the page be.
+  during = [&] {
+    REQUIRE(s.ChangeMemberAndWait(Suspend("gamma")).has_value());
+  };
+  auto feed = s.Feed("beta", fp, 0, 100);
+  REQUIRE(feed.has_value());
+  CHECK(feed->events.size() == 2);  // alpha's submission and retraction
+  CHECK_FALSE(during);
+
+  const std::string why = "member 'beta' is suspended (abuse); contact";
+  const auto resume =
+      Change(Fingerprint(1000), "beta", MemberChangeCommand::Change::kResume);
+  during = [&] { REQUIRE(s.ChangeMemberAndWait(Suspend("beta")).has_value()); };
+  RequireRefused(s.Feed("beta", fp, 0, 100), why);
+  CHECK_FALSE(during);
+  REQUIRE(s.ChangeMemberAndWait(resume).has_value());
+
+  during = [&] { REQUIRE(s.ChangeMemberAndWait(Suspend("beta")).has_value()); };
+  RequireRefused(s.Notifications("beta", fp, 0, 100), why);
+  CHECK_FALSE(during);
+  REQUIRE(s.ChangeMemberAndWait(resume).has_value());
+
+  auto revoke = Change(Fingerprint(1000), "beta",
+                       MemberChangeCommand::Change::kRevokeFingerprint);
+  revoke.fingerprint = fp;
+  during = [&] { REQUIRE(s.ChangeMemberAndWait(revoke).has_value()); };
+  RequireRefused(s.Notifications("beta", fp, 0, 100), "has been revoked");
+  CHECK_FALSE(during);
 }
 
 TEST_CASE(

@@ -266,7 +266,8 @@ void ApiRouter::HandleFeed(const CallPtr& call) {
   if (!page) return call->Fail(page.error());
   auto after = ParseStreamCursor(page->after);
   if (!after) return call->Fail(after.error());
-  auto result = store_.Feed(call->member.member_id, *after, page->limit);
+  auto result = store_.Feed(call->member.member_id, call->peer.fingerprint,
+                            *after, page->limit);
   if (!result) return call->Fail(result.error());
   wire::FeedResponse response;
   response.events.reserve(result->events.size());
@@ -294,8 +295,8 @@ void ApiRouter::HandleNotifications(const CallPtr& call) {
   if (!page) return call->Fail(page.error());
   auto after = ParseStreamCursor(page->after);
   if (!after) return call->Fail(after.error());
-  auto result =
-      store_.Notifications(call->member.member_id, *after, page->limit);
+  auto result = store_.Notifications(
+      call->member.member_id, call->peer.fingerprint, *after, page->limit);
   if (!result) return call->Fail(result.error());
   wire::NotificationsResponse response;
   for (auto& n : result->notifications) {

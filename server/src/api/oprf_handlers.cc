@@ -52,9 +52,12 @@ void ApiRouter::HandleOprfEvaluate(const CallPtr& call) {
                       "elements");
   }
   if (!Admit(call, call->items, /*count_request=*/false)) return;
-  if (const auto retry_after =
-          evaluator.ChargeQuota(call->member.member_id, call->items);
-      retry_after != 0) {
+  // Set aside now, so that concurrent requests cannot overrun the quota;
+  // charged only once the evaluated elements go out.
+  auto reservation =
+      evaluator.ReserveQuota(call->member.member_id, call->items);
+  if (!reservation) {
+    const std::uint64_t retry_after = reservation.error();
     metrics_.AddRateLimited();
     auto respond = std::move(call->respond);
     call->respond = [respond = std::move(respond),
@@ -75,8 +78,25 @@ void ApiRouter::HandleOprfEvaluate(const CallPtr& call) {
   const std::size_t count = call->items;
   evaluator.Evaluate(
       epoch, std::move(decoded->elements),
-      [this, call, epoch, count](Result<oprf::BatchEvaluation> evaluation) {
-        if (!evaluation) return call->Fail(evaluation.error());
+      [this, call, epoch, count, reservation = std::move(*reservation)](
+          Result<oprf::BatchEvaluation> evaluation) {
+        OprfEvaluator& evaluator = *options_.oprf;
+        // Refused (the hub is shutting down) or failed: nothing handed
+        // out, nothing charged.
+        if (!evaluation) {
+          evaluator.ReleaseQuota(reservation);
+          return call->Fail(evaluation.error());
+        }
+        // The router checked the caller before the request was queued; a
+        // suspension or revocation acknowledged since then withholds the
+        // elements (the same refusal, in the same words).
+        AuthenticatedMember now;
+        if (auto refusal =
+                CheckCaller(call->route, call->request, call->peer, now)) {
+          evaluator.ReleaseQuota(reservation);
+          return call->Fail(refusal->code, std::move(refusal->message));
+        }
+        evaluator.CommitQuota(reservation);
         // Only the count and the epoch: the elements themselves are never
         // stored or logged. The answer does not wait for the audit commit:
         // an evaluation changes no hub state to protect.

@@ -33,26 +33,46 @@ wire::OprfInfo OprfEvaluator::Info() const {
   return info;
 }
 
-std::uint64_t OprfEvaluator::ChargeQuota(const std::string& member_id,
-                                         std::uint64_t elements) {
+tl::expected<OprfEvaluator::QuotaReservation, std::uint64_t>
+OprfEvaluator::ReserveQuota(const std::string& member_id,
+                            std::uint64_t elements) {
   using namespace std::chrono;
   const auto now = time_point_cast<seconds>(options_.clock());
   const auto today = floor<days>(now);
   const auto until_midnight = static_cast<std::uint64_t>(
       std::max<std::int64_t>(1, (today + days(1) - now).count()));
   const std::int64_t day = today.time_since_epoch().count();
-  {
-    std::lock_guard lock(mu_);
-    Usage& usage = usage_[member_id];
-    if (usage.day != day) usage = Usage{day, 0};
-    if (elements >
-        options_.elements_per_member_per_day -
-            std::min(usage.elements, options_.elements_per_member_per_day)) {
-      return until_midnight;
-    }
-    usage.elements += elements;
+  std::lock_guard lock(mu_);
+  Usage& usage = usage_[member_id];
+  if (usage.day != day) usage = Usage{day, 0};
+  if (elements >
+      options_.elements_per_member_per_day -
+          std::min(usage.elements, options_.elements_per_member_per_day)) {
+    return tl::unexpected(until_midnight);
   }
-  if (options_.on_charge) options_.on_charge(member_id, day, elements);
+  usage.elements += elements;
+  return QuotaReservation{member_id, day, elements};
+}
+
+void OprfEvaluator::CommitQuota(const QuotaReservation& reservation) {
+  if (options_.on_charge) {
+    options_.on_charge(reservation.member_id, reservation.day,
+                       reservation.elements);
+  }
+}
+
+void OprfEvaluator::ReleaseQuota(const QuotaReservation& reservation) {
+  std::lock_guard lock(mu_);
+  auto it = usage_.find(reservation.member_id);
+  if (it == usage_.end() || it->second.day != reservation.day) return;
+  it->second.elements -= std::min(it->second.elements, reservation.elements);
+}
+
+std::uint64_t OprfEvaluator::ChargeQuota(const std::string& member_id,
+                                         std::uint64_t elements) {
+  auto reservation = ReserveQuota(member_id, elements);
+  if (!reservation) return reservation.error();
+  CommitQuota(*reservation);
   return 0;
 }
 

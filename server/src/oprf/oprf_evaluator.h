@@ -33,10 +33,10 @@ struct OprfEvaluatorOptions {
   std::size_t threads = 2;
   // Source of "now" for the quota day. Default: the system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
-  // Called after each successful charge with the member, the UTC day
-  // (days since the epoch) and the elements charged, outside the lock:
-  // cairnd records them in the store so that a restart does not reset the
-  // quota. Default: none (the quota lives in memory only).
+  // Called after each charge (ChargeQuota, CommitQuota) with the member,
+  // the UTC day (days since the epoch) and the elements charged, outside
+  // the lock: cairnd records them in the store so that a restart does not
+  // reset the quota. Default: none (the quota lives in memory only).
   std::function<void(const std::string& member_id, std::int64_t day,
                      std::uint64_t elements)>
       on_charge;
@@ -59,9 +59,29 @@ class OprfEvaluator {
 
   const OprfKeyring& keyring() const { return *keyring_; }
 
-  // Charges `elements` to `member_id`'s quota for today. Returns 0 when
-  // charged, else the seconds until the quota resets (nothing charged). A
-  // request larger than the whole daily quota is never admitted.
+  // Elements of a member's quota set aside for one request.
+  struct QuotaReservation {
+    std::string member_id;
+    std::int64_t day = 0;  // the quota day they were set aside on
+    std::uint64_t elements = 0;
+  };
+
+  // Sets `elements` of `member_id`'s quota for today aside: they count
+  // against the quota at once, so that concurrent requests cannot overrun
+  // it, but are charged (reported to on_charge) only by CommitQuota, once
+  // the evaluated elements are handed out; ReleaseQuota gives them back
+  // when they are not (the evaluator refused the request, the caller's
+  // standing changed). Returns the reservation, or the seconds until the
+  // quota resets (nothing set aside). A request larger than the whole
+  // daily quota is never admitted.
+  tl::expected<QuotaReservation, std::uint64_t> ReserveQuota(
+      const std::string& member_id, std::uint64_t elements);
+  void CommitQuota(const QuotaReservation& reservation);
+  // A reservation of an earlier day is ignored (that day's count is gone).
+  void ReleaseQuota(const QuotaReservation& reservation);
+
+  // ReserveQuota and CommitQuota at once. Returns 0 when charged, else the
+  // seconds until the quota resets (nothing charged).
   std::uint64_t ChargeQuota(const std::string& member_id,
                             std::uint64_t elements);
 

@@ -503,13 +503,14 @@ class SqliteStore final : public Store {
 
   // ---- Streams -----------------------------------------------------------
 
-  Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
+  Result<FeedPage> Feed(std::string_view member_id,
+                        std::string_view fingerprint, StreamCursor after,
                         std::size_t limit) const override {
-    auto dir = Snapshot();
-    const Directory::Member* me = dir->FindMember(member_id);
-    if (me == nullptr) return UnknownMember(member_id);
-    std::lock_guard lock(reader_mutex_);
-    return ReadFeedPage(*reader_db_, *dir, me->number, after, limit);
+    return ReadAsMember<FeedPage>(
+        member_id, fingerprint,
+        [&](const Directory& dir, std::uint32_t member) {
+          return ReadFeedPage(*reader_db_, dir, member, after, limit);
+        });
   }
 
   Result<std::vector<OprfUsage>> OprfUsageOn(std::int64_t day) const override {
@@ -519,13 +520,13 @@ class SqliteStore final : public Store {
   }
 
   Result<NotificationPage> Notifications(std::string_view member_id,
+                                         std::string_view fingerprint,
                                          StreamCursor after,
                                          std::size_t limit) const override {
-    auto dir = Snapshot();
-    const Directory::Member* me = dir->FindMember(member_id);
-    if (me == nullptr) return UnknownMember(member_id);
-    std::lock_guard lock(reader_mutex_);
-    return ReadNotificationPage(*reader_db_, me->number, after, limit);
+    return ReadAsMember<NotificationPage>(
+        member_id, fingerprint, [&](const Directory&, std::uint32_t member) {
+          return ReadNotificationPage(*reader_db_, member, after, limit);
+        });
   }
 
   // ---- Operations --------------------------------------------------------
@@ -618,6 +619,35 @@ class SqliteStore final : public Store {
   }
 
   std::shared_ptr<const Directory> Snapshot() const { return directory_.Get(); }
+
+  // Runs read(directory, member number) on the reader connection for a
+  // member in good standing (Store's streams comment). The page is not
+  // read under the writer's order, so a suspension may commit while it is
+  // read: the version, read before the snapshot, says whether one may
+  // have been published since, and then the standing is checked again on
+  // the newer members before the page leaves the store.
+  template <typename Page, typename Read>
+  Result<Page> ReadAsMember(std::string_view member_id,
+                            std::string_view fingerprint,
+                            const Read& read) const {
+    const std::uint64_t version = directory_.Version();
+    auto dir = Snapshot();
+    auto standing = CheckStanding(*dir, member_id, fingerprint, Role::kMember);
+    if (!standing) return tl::unexpected(standing.error());
+    Result<Page> page = [&] {
+      std::lock_guard lock(reader_mutex_);
+      return read(*dir, (*standing)->number);
+    }();
+    if (options_.stream_read_hook_for_testing) {
+      options_.stream_read_hook_for_testing();
+    }
+    if (page && directory_.Version() != version) {
+      auto fresh = Snapshot();
+      auto still = CheckStanding(*fresh, member_id, fingerprint, Role::kMember);
+      if (!still) return tl::unexpected(still.error());
+    }
+    return page;
+  }
 
   Status LoadIndex() {
     std::size_t expected = 0;

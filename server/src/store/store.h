@@ -203,18 +203,42 @@ class Store {
       std::uint64_t after_seq, std::size_t limit) const = 0;
 
   // ---- Streams (synchronous reads) ---------------------------------------
+  //
+  // Feed and Notifications check the reader's standing as the writes do
+  // (the member exists, is not suspended and has the member role, and
+  // `fingerprint`, when not empty, is an unrevoked certificate of it),
+  // against the published members before the read and, when a member
+  // change was published while it ran, again after it, before the page is
+  // returned. Otherwise kPermissionDenied with the router's messages
+  // (standing.h). So a read that finishes after a suspension or revocation
+  // is acknowledged returns no data; the pages are read on a connection of
+  // their own, outside the writer's order, so that is as close as a read
+  // gets to the commit of the change.
 
   // Events about OTHER members' signals with seq > after.seq, in order.
   // kCursorExpired when a purge deleted events above `after` since it was
   // issued (the reader must rebuild from 0); kInvalidArgument for a cursor
   // this database did not issue. after.seq == 0 always works.
   // REQUIRES: 1 <= limit <= 10000.
-  virtual Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
+  virtual Result<FeedPage> Feed(std::string_view member_id,
+                                std::string_view fingerprint,
+                                StreamCursor after,
                                 std::size_t limit) const = 0;
   // The member's notifications with seq > after.seq; errors as Feed.
   virtual Result<NotificationPage> Notifications(std::string_view member_id,
+                                                 std::string_view fingerprint,
                                                  StreamCursor after,
                                                  std::size_t limit) const = 0;
+  // The same without a certificate to check (tools, tests).
+  Result<FeedPage> Feed(std::string_view member_id, StreamCursor after,
+                        std::size_t limit) const {
+    return Feed(member_id, {}, after, limit);
+  }
+  Result<NotificationPage> Notifications(std::string_view member_id,
+                                         StreamCursor after,
+                                         std::size_t limit) const {
+    return Notifications(member_id, {}, after, limit);
+  }
 
   // Every member's OPRF evaluations recorded for `day` (days since the
   // epoch, UTC): cairnd restores the daily quota from them at start-up.
@@ -373,6 +397,11 @@ struct SqliteStoreOptions {
   // After a write transaction fails, IsWritable() stays false this long
   // even if later ones succeed. Not a config key. Default: 60 s.
   std::chrono::seconds health_failure_window{60};
+
+  // Test seam: called on the reading thread after a Feed or Notifications
+  // page is read, before the reader's standing is checked again (a test
+  // suspends the member there). Default: none.
+  std::function<void()> stream_read_hook_for_testing;
 
   // Test seam: SQL run on the writer connection right after it opens
   // (e.g. "PRAGMA max_page_count=..." to provoke SQLITE_FULL). Default: "".
