@@ -682,5 +682,46 @@ TEST_CASE(
   CHECK(f.store().IsWritable());
 }
 
+TEST_CASE(
+    "the file check reports the database file itself deleted, renamed or "
+    "replaced under the store, which then stays unwritable") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
+  CHECK(s.CheckFiles().has_value());
+  const std::string db = (f.dir.path() / "hub.db").string();
+
+  SECTION("deleted") {
+    std::filesystem::remove(db);
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK(checked.error().code == ErrorCode::kUnavailable);
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + " is gone (deleted or renamed)") &&
+                   Catch::Contains("even a clean one") &&
+                   Catch::Contains("kill -STOP") &&
+                   Catch::Contains("Files never to delete"));
+  }
+  SECTION("renamed") {
+    std::filesystem::rename(db, db + ".moved");
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + " is gone (deleted or renamed)"));
+  }
+  SECTION("replaced by a copy") {
+    std::filesystem::copy_file(db, db + ".copy");
+    std::filesystem::rename(db + ".copy", db);
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message, Catch::Contains(db + " was replaced"));
+  }
+  // SQLite goes on committing into the open file; the check keeps saying so.
+  REQUIRE(SubmitMany(s, "alpha", 100, 10).has_value());
+  CHECK_FALSE(s.CheckFiles().has_value());
+  f.clock.Advance(std::chrono::hours(1));
+  CHECK_FALSE(s.IsWritable());
+}
+
 }  // namespace
 }  // namespace cairn::server

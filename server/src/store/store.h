@@ -231,11 +231,11 @@ class Store {
   virtual StoreStats Stats() const = 0;
 
   // Checks that the files the store has open are still the ones at their
-  // paths (SQLite: cairn.db-wal and cairn.db-shm neither deleted nor
-  // replaced, which would lose acknowledged writes at the next crash and
-  // split any other connection's view). After an error IsWritable() stays
-  // false until the store is reopened. Cheap (a stat per file); meant for
-  // a periodic timer.
+  // paths (SQLite: cairn.db, cairn.db-wal and cairn.db-shm neither deleted
+  // nor replaced, which would lose acknowledged writes at the next crash,
+  // or for cairn.db at any stop, and split any other connection's view). After
+  // an error IsWritable() stays false until the store is reopened. Cheap (a
+  // stat per file); meant for a periodic timer.
   virtual Status CheckFiles() { return {}; }
 
   // ---- Blocking conveniences for tools and tests -------------------------
