@@ -234,17 +234,25 @@ TEST_CASE(
   REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(after)).status ==
           200);
   int health = 0;
+  std::string health_body;
   for (int i = 0; i < 200 && health != 503; ++i) {
-    health = h.Curl("alpha", "GET", "/healthz").status;
+    const auto r = h.Curl("alpha", "GET", "/healthz");
+    health = r.status;
+    health_body = r.body;
     if (health != 503) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   CHECK(health == 503);
+  CHECK(
+      health_body ==
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
   const std::string log = ReadFileOrEmpty(h.LogPath());
-  CHECK_THAT(log, Catch::Contains("[error] store file check failed: " +
-                                  h.DbPath() + "-wal was deleted") &&
-                      Catch::Contains("stop cairnd cleanly now"));
+  CHECK_THAT(log,
+             Catch::Contains("[error] store file check failed: " + h.DbPath() +
+                             "-wal was deleted") &&
+                 Catch::Contains("stop cairnd cleanly now") &&
+                 Catch::Contains("\"store_files\":\"deleted_or_replaced\""));
 
   // What the log tells the operator to do keeps every write.
   auto stopped = h.Stop();

@@ -650,7 +650,7 @@ namespace {
 
 TEST_CASE(
     "the file check reports a -wal or -shm file deleted or replaced under "
-    "the store, which then stays unwritable") {
+    "the store, which then reports its files lost, not unwritable") {
   StoreFixture f;
   Store& s = f.store();
   REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
@@ -676,15 +676,17 @@ TEST_CASE(
   // Commits still succeed, but the store is not healthy until reopened.
   REQUIRE(SubmitMany(s, "alpha", 100, 10).has_value());
   f.clock.Advance(std::chrono::hours(1));
-  CHECK_FALSE(s.IsWritable());
+  CHECK_FALSE(s.FilesIntact());
+  CHECK(s.IsWritable());
   f.Reopen();
   CHECK(f.store().CheckFiles().has_value());
+  CHECK(f.store().FilesIntact());
   CHECK(f.store().IsWritable());
 }
 
 TEST_CASE(
     "the file check reports the database file itself deleted, renamed or "
-    "replaced under the store, which then stays unwritable") {
+    "replaced under the store, which then reports its files lost") {
   StoreFixture f;
   Store& s = f.store();
   REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
@@ -720,7 +722,8 @@ TEST_CASE(
   REQUIRE(SubmitMany(s, "alpha", 100, 10).has_value());
   CHECK_FALSE(s.CheckFiles().has_value());
   f.clock.Advance(std::chrono::hours(1));
-  CHECK_FALSE(s.IsWritable());
+  CHECK_FALSE(s.FilesIntact());
+  CHECK(s.IsWritable());
 }
 
 }  // namespace

@@ -532,7 +532,6 @@ class SqliteStore final : public Store {
 
   bool IsWritable() const override {
     if (!writable_.load(std::memory_order_relaxed)) return false;
-    if (files_lost_.load(std::memory_order_relaxed)) return false;
     // A commit that failed a moment ago counts even when a later one got
     // through: on a nearly full disk small commits fit and large ones do
     // not, and /healthz must not flap between them.
@@ -540,6 +539,10 @@ class SqliteStore final : public Store {
         last_failed_commit_.load(std::memory_order_relaxed);
     return failed == kNever || ToUnix(options_.clock()) - failed >=
                                    options_.health_failure_window.count();
+  }
+
+  bool FilesIntact() const override {
+    return !files_lost_.load(std::memory_order_relaxed);
   }
 
   StoreStats Stats() const override {
