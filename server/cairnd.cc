@@ -112,10 +112,11 @@ class ExpiryLoop {
 
   cairn::server::Store& store_;
   std::chrono::seconds interval_;
-  // A lost -wal stays lost until a restart: a reminder every 10 minutes.
+  // A lost file stays lost until a restart: a reminder every 10 minutes.
   cairn::server::RepeatingFailureLog files_log_{
       "store file check",
-      "/healthz reports the store unwritable until cairnd is restarted",
+      "/healthz answers 503 with \"store_files\":\"deleted_or_replaced\" "
+      "until cairnd is restarted",
       std::chrono::minutes(10)};
   std::chrono::steady_clock::time_point next_purge_{};
   std::mutex mu_;

@@ -366,7 +366,10 @@ class HubPool final : public Connection {
   // than its host name: name that reason. The generic message would also
   // send the user to their own cert_file, which is not at fault here (an
   // expired hub certificate read as "check that the hub accepts
-  // cert_file"). Still kUnavailable: an operator may renew it meanwhile.
+  // cert_file"). A permission error like a host mismatch, not retried: a
+  // wrong ca_file, or a certificate an operator must renew or a clock
+  // someone must fix, does not change within the seconds of backoff, which
+  // would only delay the error.
   std::optional<tl::unexpected<Error>> HubCertificateRefused(SSL* ssl) const {
     const long result = SSL_get_verify_result(ssl);
     if (result == X509_V_OK) return std::nullopt;
@@ -387,7 +390,7 @@ class HubPool final : public Connection {
             "operator for that CA";
         break;
     }
-    return MakeError(ErrorCode::kUnavailable,
+    return MakeError(ErrorCode::kPermissionDenied,
                      "TLS handshake with " + options_.hub_url +
                          " failed: the hub's certificate was refused (" +
                          X509_verify_cert_error_string(result) + "); " +

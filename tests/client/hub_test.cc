@@ -1,11 +1,19 @@
 // The SDK against a real cairnd (tests/support/running_hub.h): the member
 // story end to end, and the errors a misconfigured client gets.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -324,6 +332,128 @@ TEST_CASE(
     CHECK_THAT(me.error().message,
                Catch::Contains("signed by the CA the hub trusts, in date"));
   }
+}
+
+// A loopback TCP relay in front of the hub that counts the connections it
+// accepts. A client's TLS handshake cannot get past the hub's certificate
+// before the relay has accepted and forwarded it, so once a call returns,
+// the count holds every attempt it made: no waiting on the hub's metrics.
+class CountingRelay {
+ public:
+  explicit CountingRelay(std::uint16_t hub_port) : hub_port_(hub_port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr = Loopback(0);
+    socklen_t len = sizeof addr;
+    if (listener_ < 0 ||
+        ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(listener_, 16) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) !=
+            0) {
+      FAIL("cannot listen on loopback for the relay");
+    }
+    port_ = ntohs(addr.sin_port);
+    accept_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~CountingRelay() {
+    stop_ = true;
+    accept_.join();  // before pumps_, which only it adds to
+    for (auto& t : pumps_) t.join();
+    ::close(listener_);
+  }
+  CountingRelay(const CountingRelay&) = delete;
+  CountingRelay& operator=(const CountingRelay&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  int accepted() const { return accepted_; }
+
+ private:
+  static sockaddr_in Loopback(std::uint16_t port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return addr;
+  }
+
+  // Polls in 50 ms steps so that the destructor's stop_ is seen.
+  void AcceptLoop() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int client = ::accept(listener_, nullptr, nullptr);
+      if (client < 0) continue;
+      ++accepted_;
+      const int hub = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr = Loopback(hub_port_);
+      if (hub < 0 || ::connect(hub, reinterpret_cast<sockaddr*>(&addr),
+                               sizeof addr) != 0) {
+        if (hub >= 0) ::close(hub);
+        ::close(client);
+        continue;
+      }
+      pumps_.emplace_back([this, client, hub] { Pump(client, hub); });
+    }
+  }
+
+  // Copies bytes both ways until either side closes.
+  void Pump(int a, int b) {
+    char buf[16384];
+    while (!stop_) {
+      pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      if (::poll(p, 2, 50) <= 0) continue;
+      bool open = true;
+      for (int i = 0; i < 2 && open; ++i) {
+        if (p[i].revents == 0) continue;
+        const ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+        if (n <= 0 ||
+            ::write(p[1 - i].fd, buf, static_cast<std::size_t>(n)) != n) {
+          open = false;
+        }
+      }
+      if (!open) break;
+    }
+    ::close(a);
+    ::close(b);
+  }
+
+  std::uint16_t hub_port_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread accept_;
+  std::vector<std::thread> pumps_;
+};
+
+TEST_CASE(
+    "hub: a hub certificate this client cannot verify is a permission "
+    "error after one connection, not retried") {
+  CountingRelay relay(SharedHub().Port());
+  auto options = OptionsFor(SharedHub(), "alpha");
+  options.hub_url = "https://127.0.0.1:" + std::to_string(relay.port());
+  {
+    // The relay itself: a well-configured client gets through it.
+    auto client = MakeClient(options);
+    REQUIRE(client);
+    auto me = client->Me();
+    REQUIRE(me);
+    REQUIRE(relay.accepted() == 1);
+  }
+  // The test PKI's second CA did not sign the hub's certificate. Four
+  // attempts are allowed; none may be used on a refusal that stays.
+  options.ca_file = SharedHub().Pki().dir() + "/other-ca.crt";
+  options.retry.max_attempts = 4;
+  auto client = MakeClient(options);
+  REQUIRE(client);
+  auto me = client->Me();
+  REQUIRE_FALSE(me);
+  CAPTURE(me.error().message);
+  CHECK(relay.accepted() == 2);
+  CHECK(me.error().code == ErrorCode::kPermissionDenied);
+  CHECK_THAT(me.error().message,
+             Catch::Contains("the hub's certificate was refused ("));
+  CHECK_THAT(me.error().message,
+             Catch::Contains("check that ca_file (" + options.ca_file + ")"));
 }
 
 TEST_CASE("hub: an unreachable hub is an unavailable error after retries") {

@@ -113,7 +113,7 @@ TEST_CASE(
   auto me = client->Me();
   REQUIRE_FALSE(me);
   CAPTURE(me.error().message);
-  CHECK(me.error().code == ErrorCode::kUnavailable);
+  CHECK(me.error().code == ErrorCode::kPermissionDenied);
   CHECK_THAT(me.error().message,
              Catch::Contains("failed: the hub's certificate was refused ("));
   CHECK_THAT(me.error().message,

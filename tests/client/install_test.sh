@@ -27,8 +27,20 @@ configure() {
     { cat "$work/$name.log"; echo "install_test: $name: build failed"; exit 1; }
 }
 
-# Both libraries, on a machine with every dependency.
-configure full
+# A Boost.System package that stops the configure if anything asks for it
+# (the headers, which cairn/async_client.h needs, stay).
+poison="$work/poison"
+mkdir -p "$poison/modules" "$poison/boost_system"
+printf 'message(FATAL_ERROR "install_test: Boost.System was looked for")\n' \
+  >"$poison/boost_system/boost_system-config.cmake"
+printf 'set(PACKAGE_VERSION_COMPATIBLE TRUE)\nset(PACKAGE_VERSION_EXACT TRUE)\n' \
+  >"$poison/boost_system/boost_system-config-version.cmake"
+
+# Both libraries, on a machine with every dependency. Not even the static
+# libraries look for Boost.System: with Boost 1.74 it is header-only for
+# them (the archives leave no Boost symbol undefined, and
+# libboost_system.so defines nothing but a dummy function).
+configure full -Dboost_system_DIR="$poison/boost_system"
 "$work/full/signup_check"
 "$work/full/signup_check_shared"
 # The static consumer really is static: it does not load the shared library.
@@ -40,21 +52,14 @@ fi
 # Only the shared library, with every dependency of the static libraries
 # made unfindable, each in a way that stops the configure if anything asks
 # for it: find modules that fail (find_package tries a module on
-# CMAKE_MODULE_PATH first, also for config packages), a Boost.System
-# package that fails (the headers, which cairn/async_client.h needs, stay),
-# no FindPkgConfig and an empty pkg-config path (libsodium), and
-# libphonenumber's directory ignored (find_library; with a merged /usr it is
-# reached as /lib/... too).
-poison="$work/poison"
-mkdir -p "$poison/modules" "$poison/boost_system"
+# CMAKE_MODULE_PATH first, also for config packages), the Boost.System
+# package above, no FindPkgConfig and an empty pkg-config path (libsodium),
+# and libphonenumber's directory ignored (find_library; with a merged /usr
+# it is reached as /lib/... too).
 for name in OpenSSL ICU PkgConfig simdjson RapidJSON; do
   printf 'message(FATAL_ERROR "install_test: %s was looked for")\n' "$name" \
     >"$poison/modules/Find$name.cmake"
 done
-printf 'message(FATAL_ERROR "install_test: Boost.System was looked for")\n' \
-  >"$poison/boost_system/boost_system-config.cmake"
-printf 'set(PACKAGE_VERSION_COMPATIBLE TRUE)\nset(PACKAGE_VERSION_EXACT TRUE)\n' \
-  >"$poison/boost_system/boost_system-config-version.cmake"
 mkdir -p "$poison/pkgconfig"
 phonenumber=$(sed -n 's/^PHONENUMBER_LIBRARY:FILEPATH=//p' "$build/CMakeCache.txt")
 test -n "$phonenumber"
@@ -113,12 +118,18 @@ pc_libdir=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --variable=libdir cairn-client)
 
 # A static link from `pkg-config --static`: with the shared library removed
 # from a copy of the prefix, -lcairn-client is the archive, and Libs.private
-# must name everything it and libcairn_common.a need.
+# must name everything it and libcairn_common.a need (and no
+# -lboost_system, which they do not).
 cp -R "$work/prefix" "$work/static-prefix"
 find "$work/static-prefix" -name 'libcairn-client.so*' -exec rm -f {} +
 static_pc_dir="$work/static-prefix/${pc_dir#"$work/prefix/"}"
 static_flags=$(PKG_CONFIG_PATH="$static_pc_dir" \
   pkg-config --static --cflags --libs cairn-client)
+case " $static_flags " in
+  *" -lboost_system "*)
+    echo "install_test: Libs.private names -lboost_system, which the archives do not use"
+    exit 1 ;;
+esac
 # shellcheck disable=SC2086 # the flags are words
 "${cxx:-c++}" -std=c++20 $flags -DCONSUMER_SHARED_ONLY \
   "$source/docs/examples/signup-check/signup_check.cc" \

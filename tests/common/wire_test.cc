@@ -522,6 +522,15 @@ TEST_CASE("me, health, disposition and admin bodies round-trip") {
   HealthResponse h{false, false};
   CHECK(Encode(h) == R"({"status":"degraded","store":"unwritable"})");
   CHECK(DecodeHealthResponse(Encode(h)).value() == h);
+  HealthResponse lost{false, true, false};
+  CHECK(
+      Encode(lost) ==
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
+  CHECK(DecodeHealthResponse(Encode(lost)).value() == lost);
+  auto bad = DecodeHealthResponse(
+      R"({"status":"degraded","store":"writable","store_files":"intact"})");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().field == "store_files");
 
   DispositionResponse d{"r_" + std::string(32, '0'),
                         "m_" + std::string(32, '1'), Outcome::kFalsePositive,

@@ -234,17 +234,25 @@ TEST_CASE(
   REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(after)).status ==
           200);
   int health = 0;
+  std::string health_body;
   for (int i = 0; i < 200 && health != 503; ++i) {
-    health = h.Curl("alpha", "GET", "/healthz").status;
+    const auto r = h.Curl("alpha", "GET", "/healthz");
+    health = r.status;
+    health_body = r.body;
     if (health != 503) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   CHECK(health == 503);
+  CHECK(
+      health_body ==
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
   const std::string log = ReadFileOrEmpty(h.LogPath());
-  CHECK_THAT(log, Catch::Contains("[error] store file check failed: " +
-                                  h.DbPath() + "-wal was deleted") &&
-                      Catch::Contains("stop cairnd cleanly now"));
+  CHECK_THAT(log,
+             Catch::Contains("[error] store file check failed: " + h.DbPath() +
+                             "-wal was deleted") &&
+                 Catch::Contains("stop cairnd cleanly now") &&
+                 Catch::Contains("\"store_files\":\"deleted_or_replaced\""));
 
   // What the log tells the operator to do keeps every write.
   auto stopped = h.Stop();
@@ -257,6 +265,80 @@ TEST_CASE(
                       in + ")") == std::vector<std::string>{"40"});
   REQUIRE(h.Restart());
   CHECK(h.Curl("alpha", "GET", "/healthz").status == 200);
+}
+
+TEST_CASE(
+    "a deleted cairn.db is noticed, and the recovery the log gives (freeze, "
+    "copy the open file back, kill -9, start) keeps every acknowledged "
+    "write") {
+  // Checks every second, and checkpoints after every commit, so that
+  // writes after the deletion land both in the deleted file and in -wal.
+  RunningHubOptions options;
+  options.extra_args = {"--expiry-interval", "1"};
+  options.store_toml = "wal_checkpoint_pages = 1\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  std::vector<SignalSpec> signals(60);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  const auto part = [&signals](int i) {
+    return std::vector<SignalSpec>(signals.begin() + i * 20,
+                                   signals.begin() + (i + 1) * 20);
+  };
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(part(0))).status ==
+          200);
+  REQUIRE(std::filesystem::remove(h.DbPath()));
+  // Still acknowledged: the hub writes on into the file it has open.
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(part(1))).status ==
+          200);
+  int health = 0;
+  std::string health_body;
+  for (int i = 0; i < 200 && health != 503; ++i) {
+    const auto r = h.Curl("alpha", "GET", "/healthz");
+    health = r.status;
+    health_body = r.body;
+    if (health != 503) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  CHECK(health == 503);
+  CHECK(
+      health_body ==
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
+  CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
+             Catch::Contains("[error] store file check failed: " + h.DbPath() +
+                             " is gone (deleted or renamed)") &&
+                 Catch::Contains("kill -STOP"));
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(part(2))).status ==
+          200);
+
+  // operator-guide.md, "Files never to delete".
+  const pid_t pid = h.Pid();
+  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  std::string open_copy;
+  for (const auto& fd : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(fd.path(), ec);
+    if (!ec && target.string() == h.DbPath() + " (deleted)") {
+      open_copy = fd.path().string();
+    }
+  }
+  REQUIRE_FALSE(open_copy.empty());
+  std::filesystem::copy_file(open_copy, h.DbPath());
+  REQUIRE(h.Kill());
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/healthz").status == 200);
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  CHECK(*stopped == 0);
+  CHECK(SqlColumn(h.DbPath(), "PRAGMA integrity_check") ==
+        std::vector<std::string>{"ok"});
+  std::string in;
+  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
+  CHECK(SqlColumn(h.DbPath(),
+                  "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" +
+                      in + ")") == std::vector<std::string>{"60"});
 }
 
 TEST_CASE(

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -478,6 +479,24 @@ TEST_CASE("healthz and me are open to every authenticated peer",
     CAPTURE(*fp);
     CHECK(f.Get("/v1/me", *fp).status == 200);
   }
+}
+
+TEST_CASE(
+    "healthz names database files taken from under the hub, and does not "
+    "call the store unwritable while its commits succeed",
+    "[api]") {
+  ApiFixture f;
+  REQUIRE(f.Get("/healthz", kAlphaFp).body ==
+          R"({"status":"ok","store":"writable"})");
+  REQUIRE(std::filesystem::remove(f.db_path() + "-wal"));
+  REQUIRE_FALSE(f.store().CheckFiles().has_value());
+  // A commit still goes through.
+  CHECK(f.Post("/v1/signals", SubmitBody({7}), kAlphaFp).status == 200);
+  const Response r = f.Get("/healthz", kAlphaFp);
+  CHECK(r.status == 503);
+  CHECK(
+      r.body ==
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
 }
 
 // ---------------------------------------------------------------------------

@@ -704,7 +704,7 @@ namespace {
 
 TEST_CASE(
     "the file check reports a -wal or -shm file deleted or replaced under "
-    "the store, which then stays unwritable") {
+    "the store, which then reports its files lost, not unwritable") {
   StoreFixture f;
   Store& s = f.store();
   REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
@@ -730,10 +730,54 @@ TEST_CASE(
   // Commits still succeed, but the store is not healthy until reopened.
   REQUIRE(SubmitMany(s, "alpha", 100, 10).has_value());
   f.clock.Advance(std::chrono::hours(1));
-  CHECK_FALSE(s.IsWritable());
+  CHECK_FALSE(s.FilesIntact());
+  CHECK(s.IsWritable());
   f.Reopen();
   CHECK(f.store().CheckFiles().has_value());
+  CHECK(f.store().FilesIntact());
   CHECK(f.store().IsWritable());
+}
+
+TEST_CASE(
+    "the file check reports the database file itself deleted, renamed or "
+    "replaced under the store, which then reports its files lost") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitMany(s, "alpha", 1, 10).has_value());
+  CHECK(s.CheckFiles().has_value());
+  const std::string db = (f.dir.path() / "hub.db").string();
+
+  SECTION("deleted") {
+    std::filesystem::remove(db);
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK(checked.error().code == ErrorCode::kUnavailable);
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + " is gone (deleted or renamed)") &&
+                   Catch::Contains("even a clean one") &&
+                   Catch::Contains("kill -STOP") &&
+                   Catch::Contains("Files never to delete"));
+  }
+  SECTION("renamed") {
+    std::filesystem::rename(db, db + ".moved");
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message,
+               Catch::Contains(db + " is gone (deleted or renamed)"));
+  }
+  SECTION("replaced by a copy") {
+    std::filesystem::copy_file(db, db + ".copy");
+    std::filesystem::rename(db + ".copy", db);
+    auto checked = s.CheckFiles();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK_THAT(checked.error().message, Catch::Contains(db + " was replaced"));
+  }
+  // SQLite goes on committing into the open file; the check keeps saying so.
+  REQUIRE(SubmitMany(s, "alpha", 100, 10).has_value());
+  CHECK_FALSE(s.CheckFiles().has_value());
+  f.clock.Advance(std::chrono::hours(1));
+  CHECK_FALSE(s.FilesIntact());
+  CHECK(s.IsWritable());
 }
 
 }  // namespace

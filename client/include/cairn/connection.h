@@ -48,7 +48,9 @@ class Connection {
 
   // Performs one exchange. Any HTTP status is a reply. Transport failures
   // are errors with code kUnavailable when the request certainly did not
-  // reach the hub (resolve, connect, handshake) and kIo when it may have.
+  // reach the hub (resolve, connect, handshake) and kIo when it may have;
+  // a TLS refusal of either side's certificate is kPermissionDenied (not
+  // transient, so not retried).
   virtual Result<HttpReply> Send(const HttpRequest& request) = 0;
 };
 

@@ -10,7 +10,9 @@ using internal::Bits;
 using internal::Mode;
 using internal::Path;
 
-constexpr std::array<std::string_view, 2> kKeys = {"status", "store"};
+constexpr std::array<std::string_view, 3> kKeys = {"status", "store",
+                                                   "store_files"};
+constexpr std::string_view kFilesLost = "deleted_or_replaced";
 
 }  // namespace
 
@@ -22,6 +24,10 @@ std::string Encode(const HealthResponse& body) {
   internal::WriteString(w, body.ok ? "ok" : "degraded");
   internal::WriteKey(w, "store");
   internal::WriteString(w, body.store_writable ? "writable" : "unwritable");
+  if (!body.store_files_intact) {
+    internal::WriteKey(w, "store_files");
+    internal::WriteString(w, kFilesLost);
+  }
   w.EndObject();
   return internal::Take(buffer);
 }
@@ -34,6 +40,14 @@ Result<HealthResponse> DecodeHealthResponse(std::string_view json) {
             [&](std::size_t key, od::value& v) -> Status {
               auto s = internal::GetString(v, path);
               if (!s) return tl::unexpected<Error>(std::move(s.error()));
+              if (key == 2) {
+                if (*s != kFilesLost) {
+                  return internal::Fail(
+                      path, "expected \"" + std::string(kFilesLost) + "\"");
+                }
+                out.store_files_intact = false;
+                return {};
+              }
               const std::string_view yes = key == 0 ? "ok" : "writable";
               const std::string_view no = key == 0 ? "degraded" : "unwritable";
               if (*s != yes && *s != no) {

@@ -50,7 +50,8 @@ void AddReceipt(const std::shared_ptr<HubKeyring>& keyring,
 void ApiRouter::HandleHealthz(const CallPtr& call) {
   wire::HealthResponse health;
   health.store_writable = store_.IsWritable();
-  health.ok = health.store_writable;
+  health.store_files_intact = store_.FilesIntact();
+  health.ok = health.store_writable && health.store_files_intact;
   call->Finish(health.ok ? 200 : 503, wire::Encode(health));
 }
 

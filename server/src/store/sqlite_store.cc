@@ -533,7 +533,6 @@ class SqliteStore final : public Store {
 
   bool IsWritable() const override {
     if (!writable_.load(std::memory_order_relaxed)) return false;
-    if (files_lost_.load(std::memory_order_relaxed)) return false;
     // A commit that failed a moment ago counts even when a later one got
     // through: on a nearly full disk small commits fit and large ones do
     // not, and /healthz must not flap between them.
@@ -541,6 +540,10 @@ class SqliteStore final : public Store {
         last_failed_commit_.load(std::memory_order_relaxed);
     return failed == kNever || ToUnix(options_.clock()) - failed >=
                                    options_.health_failure_window.count();
+  }
+
+  bool FilesIntact() const override {
+    return !files_lost_.load(std::memory_order_relaxed);
   }
 
   StoreStats Stats() const override {
@@ -575,6 +578,7 @@ class SqliteStore final : public Store {
       const bool gone = ::stat(f.path.c_str(), &st) != 0;
       if (!gone && st.st_dev == f.dev && st.st_ino == f.ino) continue;
       files_lost_.store(true, std::memory_order_relaxed);
+      if (f.path == options_.db_path) return DatabaseFileLost(gone);
       return MakeError(
           ErrorCode::kUnavailable,
           f.path.string() + (gone ? " was deleted" : " was replaced") +
@@ -587,6 +591,25 @@ class SqliteStore final : public Store {
               "), and never delete its -wal, -shm or cairnd.lock files");
     }
     return {};
+  }
+
+  // Unlike a lost -wal, a clean stop does not save this: SQLite skips the
+  // closing checkpoint of a database whose file has moved and leaves the
+  // -wal behind, so the hub's copy vanishes and the next start would pair
+  // whatever is at the path with a -wal written for another file.
+  Status DatabaseFileLost(bool gone) const {
+    const std::string path = options_.db_path.string();
+    return MakeError(
+        ErrorCode::kUnavailable,
+        path + (gone ? " is gone (deleted or renamed)" : " was replaced") +
+            " while the store has it open: the hub goes on reading and "
+            "writing its open copy, which no other program sees and whose "
+            "latest writes any stop of cairnd, even a clean one, loses; do not "
+            "stop cairnd normally: freeze it (kill -STOP), copy its open "
+            "copy from /proc/PID/fd back to " +
+            path +
+            ", kill -9 it and start it again, as operator-guide.md, "
+            "\"Files never to delete\", shows");
   }
 
   Status RunOnWriter(std::string sql) {
@@ -605,10 +628,11 @@ class SqliteStore final : public Store {
  private:
   // ---- Start-up ----------------------------------------------------------
 
-  // The write-ahead log and its index, as SQLite opened them: they stay
-  // open (and keep their inodes) until the last connection closes.
+  // The database, its write-ahead log and the log's index, as SQLite
+  // opened them: they stay open (and keep their inodes) until the last
+  // connection closes. The database comes first: losing it is the worst.
   void WatchFiles() {
-    for (const char* suffix : {"-wal", "-shm"}) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
       std::filesystem::path path = options_.db_path;
       path += suffix;
       struct stat st {};

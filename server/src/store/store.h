@@ -255,12 +255,16 @@ class Store {
   virtual StoreStats Stats() const = 0;
 
   // Checks that the files the store has open are still the ones at their
-  // paths (SQLite: cairn.db-wal and cairn.db-shm neither deleted nor
-  // replaced, which would lose acknowledged writes at the next crash and
-  // split any other connection's view). After an error IsWritable() stays
-  // false until the store is reopened. Cheap (a stat per file); meant for
-  // a periodic timer.
+  // paths (SQLite: cairn.db, cairn.db-wal and cairn.db-shm neither deleted
+  // nor replaced, which would lose acknowledged writes at the next crash,
+  // or for cairn.db at any stop, and split any other connection's view).
+  // After an error FilesIntact() stays false until the store is reopened.
+  // Cheap (a stat per file); meant for a periodic timer.
   virtual Status CheckFiles() { return {}; }
+  // False once CheckFiles() has found a file lost. Separate from
+  // IsWritable(): commits still succeed then, and /healthz must not send
+  // the operator after a full disk or permissions.
+  virtual bool FilesIntact() const { return true; }
 
   // ---- Blocking conveniences for tools and tests -------------------------
   // Never call these from a store callback (the writer would wait on itself).

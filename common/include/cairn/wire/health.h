@@ -1,5 +1,8 @@
-// GET /healthz: 200 {"status":"ok","store":"writable"} or
-// 503 {"status":"degraded","store":"unwritable"}.
+// GET /healthz: 200 {"status":"ok","store":"writable"} or 503 with
+// "status":"degraded" and whichever of the two conditions holds:
+// "store":"unwritable" (commits fail) and/or
+// "store_files":"deleted_or_replaced" (a database file was taken from
+// under the running hub; commits still succeed).
 #ifndef CAIRN_WIRE_HEALTH_H_
 #define CAIRN_WIRE_HEALTH_H_
 
@@ -13,6 +16,9 @@ namespace cairn::wire {
 struct HealthResponse {
   bool ok = true;              // "status": "ok" | "degraded"
   bool store_writable = true;  // "store": "writable" | "unwritable"
+  // "store_files": "deleted_or_replaced" when false, absent when true (an
+  // optional field: hubs before it never send it).
+  bool store_files_intact = true;
 
   bool operator==(const HealthResponse&) const = default;
 };
