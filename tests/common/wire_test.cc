@@ -519,9 +519,21 @@ TEST_CASE("me, health, disposition and admin bodies round-trip") {
   REQUIRE(m);
   CHECK(*m == me);
 
-  HealthResponse h{false, false};
-  CHECK(Encode(h) == R"({"status":"degraded","store":"unwritable"})");
+  HealthResponse h{false, false, true};
+  CHECK(Encode(h) ==
+        R"({"status":"degraded","store":"unwritable","clock":"ok"})");
   CHECK(DecodeHealthResponse(Encode(h)).value() == h);
+  const HealthResponse stepped{false, true, false};
+  CHECK(Encode(stepped) ==
+        R"({"status":"degraded","store":"writable","clock":"stepped"})");
+  CHECK(DecodeHealthResponse(Encode(stepped)).value() == stepped);
+  // A hub from before "clock" existed.
+  CHECK(DecodeHealthResponse(R"({"status":"ok","store":"writable"})")
+            .value()
+            .clock_ok);
+  CHECK_FALSE(
+      DecodeHealthResponse(R"({"status":"ok","store":"writable","clock":"x"})")
+          .has_value());
 
   DispositionResponse d{"r_" + std::string(32, '0'),
                         "m_" + std::string(32, '1'), Outcome::kFalsePositive,

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,6 +69,8 @@ struct FixtureOptions {
   // SqliteStoreOptions::audit_hook, e.g. to veto the batches that carry
   // some audit entry. Default: none.
   std::shared_ptr<AuditHook> audit_hook;
+  // ApiOptions::clock_stepped. Default: none.
+  std::function<bool()> clock_stepped;
 };
 
 class ApiFixture {

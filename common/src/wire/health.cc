@@ -10,7 +10,10 @@ using internal::Bits;
 using internal::Mode;
 using internal::Path;
 
-constexpr std::array<std::string_view, 2> kKeys = {"status", "store"};
+constexpr std::array<std::string_view, 3> kKeys = {"status", "store", "clock"};
+constexpr std::array<std::string_view, 3> kYes = {"ok", "writable", "ok"};
+constexpr std::array<std::string_view, 3> kNo = {"degraded", "unwritable",
+                                                 "stepped"};
 
 }  // namespace
 
@@ -22,6 +25,8 @@ std::string Encode(const HealthResponse& body) {
   internal::WriteString(w, body.ok ? "ok" : "degraded");
   internal::WriteKey(w, "store");
   internal::WriteString(w, body.store_writable ? "writable" : "unwritable");
+  internal::WriteKey(w, "clock");
+  internal::WriteString(w, body.clock_ok ? "ok" : "stepped");
   w.EndObject();
   return internal::Take(buffer);
 }
@@ -34,14 +39,16 @@ Result<HealthResponse> DecodeHealthResponse(std::string_view json) {
             [&](std::size_t key, od::value& v) -> Status {
               auto s = internal::GetString(v, path);
               if (!s) return tl::unexpected<Error>(std::move(s.error()));
-              const std::string_view yes = key == 0 ? "ok" : "writable";
-              const std::string_view no = key == 0 ? "degraded" : "unwritable";
+              const std::string_view yes = kYes.at(key);
+              const std::string_view no = kNo.at(key);
               if (*s != yes && *s != no) {
                 return internal::Fail(path, "expected \"" + std::string(yes) +
                                                 "\" or \"" + std::string(no) +
                                                 "\"");
               }
-              (key == 0 ? out.ok : out.store_writable) = *s == yes;
+              bool* const field[] = {&out.ok, &out.store_writable,
+                                     &out.clock_ok};
+              *field[key] = *s == yes;
               return {};
             });
         if (!seen) return tl::unexpected<Error>(std::move(seen.error()));

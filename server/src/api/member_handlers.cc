@@ -50,7 +50,8 @@ void AddReceipt(const std::shared_ptr<HubKeyring>& keyring,
 void ApiRouter::HandleHealthz(const CallPtr& call) {
   wire::HealthResponse health;
   health.store_writable = store_.IsWritable();
-  health.ok = health.store_writable;
+  health.clock_ok = !options_.clock_stepped || !options_.clock_stepped();
+  health.ok = health.store_writable && health.clock_ok;
   call->Finish(health.ok ? 200 : 503, wire::Encode(health));
 }
 
