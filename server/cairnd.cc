@@ -38,6 +38,7 @@
 #include "server/src/oprf/oprf_evaluator.h"
 #include "server/src/reports/report_source.h"
 #include "server/src/store/failure_log.h"
+#include "server/src/store/guarded_clock.h"
 #include "server/src/store/key_use.h"
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
@@ -73,6 +74,7 @@ class ExpiryLoop {
       if (auto s = store_.CheckFiles(); !s) {
         files_log_.Failed(s.error().message, cairn::server::SystemClock()());
       }
+      // Held after a forward step of the clock (the clock logs the hold).
       auto outcome = store_.ExpireDueAndWait();
       if (!outcome) {
         spdlog::warn("expiry sweep failed: {}; will retry in {} s",
@@ -99,6 +101,8 @@ class ExpiryLoop {
                    purged.error().ToString(), interval_.count());
       return;
     }
+    // Held after a forward step of the clock: again at the next sweep.
+    if (purged->held) return;
     next_purge_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
     if (purged->Total() > 0) {
       spdlog::info(
@@ -235,7 +239,13 @@ int main(int argc, char** argv) {
       "cairnd {} starting: pid {}, configuration {}, data directory {}",
       CAIRN_VERSION, ::getpid(), config_path, config->store.data_dir);
 
+  // The hub's one time source: it never runs backwards and holds the
+  // expiry sweep and the purge after a forward step of the system clock
+  // (guarded_clock.h; operator guide, "Clock steps").
+  const auto hub_clock = std::make_shared<GuardedClock>();
   SqliteStoreOptions store_options;
+  store_options.clock = HubClock(hub_clock);
+  store_options.deletion_clock = HubDeletionClock(hub_clock);
   store_options.db_path = DatabasePath(config->store.data_dir);
   store_options.create_if_missing = false;
   store_options.default_retention =
@@ -307,14 +317,14 @@ int main(int argc, char** argv) {
     spdlog::warn("--allow-new-keys: going on although {}", s.error().message);
     return true;
   };
-  auto keyring =
-      HubKeyring::Open(keys_dir, /*create_if_empty=*/false, SystemClock());
+  auto keyring = HubKeyring::Open(keys_dir, /*create_if_empty=*/false,
+                                  HubClock(hub_clock));
   if (!keyring && keyring.error().code == cairn::ErrorCode::kNotFound) {
     if (auto s = MayCreateSigningKey(*key_use, keys_dir); !keys_match(s)) {
       return Fail(s.error().ToString());
     }
-    keyring =
-        HubKeyring::Open(keys_dir, /*create_if_empty=*/true, SystemClock());
+    keyring = HubKeyring::Open(keys_dir, /*create_if_empty=*/true,
+                               HubClock(hub_clock));
   }
   if (!keyring) return Fail(keyring.error().ToString());
   {
@@ -401,6 +411,8 @@ int main(int argc, char** argv) {
     oprf_options.elements_per_member_per_day =
         config->oprf.elements_per_member_per_day;
     oprf_options.threads = config->oprf.threads;
+    // The quota day must not go back to yesterday's with the system clock.
+    oprf_options.clock = [hub_clock] { return hub_clock->Now(); };
     // Each charge rides the store's next group commit, so a restart keeps
     // the day's count (a crash may lose the last few milliseconds of it).
     oprf_options.on_charge = [&store = **store](const std::string& member_id,
@@ -445,8 +457,11 @@ int main(int argc, char** argv) {
   api_options.keyring = *keyring;
   api_options.token_schemes = token_schemes;
   api_options.oprf = oprf_evaluator;
+  api_options.clock_stepped = [hub_clock] {
+    return hub_clock->Steps().Unresolved();
+  };
   // Reports read the database over their own read-only connection.
-  auto reports = ReportSource::Open(store_options.db_path);
+  auto reports = ReportSource::Open(store_options.db_path, HubClock(hub_clock));
   if (!reports) return Fail(reports.error().ToString());
   // The router holds the only reference, and FinishReads closes it before
   // the store closes (so the store's writer is the last connection).
@@ -475,6 +490,12 @@ int main(int argc, char** argv) {
         };
       },
       [&store_ref] { return double(store_ref.Stats().failed_transactions); },
+      [hub_clock] {
+        const ClockSteps steps = hub_clock->Steps();
+        return ClockStepTotals{.forward = double(steps.forward),
+                               .backward = double(steps.backward),
+                               .unresolved = steps.Unresolved()};
+      },
   });
   metrics.SetTlsExpirySources(
       [&server_ref] {

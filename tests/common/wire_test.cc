@@ -519,18 +519,32 @@ TEST_CASE("me, health, disposition and admin bodies round-trip") {
   REQUIRE(m);
   CHECK(*m == me);
 
-  HealthResponse h{false, false};
-  CHECK(Encode(h) == R"({"status":"degraded","store":"unwritable"})");
+  HealthResponse h{false, false, true};
+  CHECK(Encode(h) ==
+        R"({"status":"degraded","store":"unwritable","clock":"ok"})");
   CHECK(DecodeHealthResponse(Encode(h)).value() == h);
   HealthResponse lost{false, true, false};
   CHECK(
       Encode(lost) ==
-      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced","clock":"ok"})");
   CHECK(DecodeHealthResponse(Encode(lost)).value() == lost);
   auto bad = DecodeHealthResponse(
       R"({"status":"degraded","store":"writable","store_files":"intact"})");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().field == "store_files");
+  // A clock step is reported while the hub stays "ok" (health.h says why).
+  HealthResponse stepped;
+  stepped.clock_ok = false;
+  CHECK(Encode(stepped) ==
+        R"({"status":"ok","store":"writable","clock":"stepped"})");
+  CHECK(DecodeHealthResponse(Encode(stepped)).value() == stepped);
+  // A hub from before "clock" existed.
+  CHECK(DecodeHealthResponse(R"({"status":"ok","store":"writable"})")
+            .value()
+            .clock_ok);
+  CHECK_FALSE(
+      DecodeHealthResponse(R"({"status":"ok","store":"writable","clock":"x"})")
+          .has_value());
 
   DispositionResponse d{"r_" + std::string(32, '0'),
                         "m_" + std::string(32, '1'), Outcome::kFalsePositive,

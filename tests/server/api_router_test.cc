@@ -462,6 +462,23 @@ TEST_CASE("roles: every endpoint refuses members without its role",
   CHECK(refusals == 12 + 19 + 7);
 }
 
+TEST_CASE(
+    "healthz reports an unresolved step of the clock without a 503, which "
+    "would take the hub out of a load balancer for the hold's hour",
+    "[api]") {
+  bool stepped = true;
+  FixtureOptions options;
+  options.clock_stepped = [&stepped] { return stepped; };
+  ApiFixture f(std::move(options));
+  Response r = f.Get("/healthz", kAlphaFp);
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"status":"ok","store":"writable","clock":"stepped"})");
+  stepped = false;
+  r = f.Get("/healthz", kAlphaFp);
+  CHECK(r.status == 200);
+  CHECK(r.body == R"({"status":"ok","store":"writable","clock":"ok"})");
+}
+
 TEST_CASE("healthz and me are open to every authenticated peer",
           "[api][auth]") {
   ApiFixture f;
@@ -1065,6 +1082,24 @@ TEST_CASE("WAL checkpoint totals are exported as counters that catch up",
   CHECK(Contains(text, "cairn_store_wal_checkpoints_total{result=\"ok\"} 5"));
   CHECK(
       Contains(text, "cairn_store_wal_checkpoints_total{result=\"failed\"} 1"));
+}
+
+TEST_CASE("clock steps are exported as counters with an unresolved gauge",
+          "[api][happy]") {
+  HubMetrics metrics;
+  ClockStepTotals steps{.forward = 1, .backward = 0, .unresolved = true};
+  GaugeSources sources;
+  sources.clock_steps = [&] { return steps; };
+  metrics.SetGaugeSources(std::move(sources));
+  std::string text = metrics.Render();
+  CHECK(Contains(text, "cairn_clock_steps_total{direction=\"forward\"} 1"));
+  CHECK(Contains(text, "cairn_clock_steps_total{direction=\"backward\"} 0"));
+  CHECK(Contains(text, "cairn_clock_step_unresolved 1"));
+  steps = {.forward = 1, .backward = 2, .unresolved = false};
+  text = metrics.Render();
+  CHECK(Contains(text, "cairn_clock_steps_total{direction=\"forward\"} 1"));
+  CHECK(Contains(text, "cairn_clock_steps_total{direction=\"backward\"} 2"));
+  CHECK(Contains(text, "cairn_clock_step_unresolved 0"));
 }
 
 TEST_CASE("match settles are exported as counters that catch up",

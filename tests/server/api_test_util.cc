@@ -118,6 +118,7 @@ ApiFixture::ApiFixture(FixtureOptions options)
   api.rate_limits = options.rate_limits;
   api.oprf = std::move(options.oprf);
   api.keyring = std::move(options.keyring);
+  api.clock_stepped = std::move(options.clock_stepped);
   api.steady_now = [this] {
     return std::chrono::steady_clock::time_point{} + std::chrono::hours(1) +
            std::chrono::milliseconds(steady_ms_.load());

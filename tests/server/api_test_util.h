@@ -73,6 +73,8 @@ struct FixtureOptions {
   // notifications page is read, before the store checks the reader's
   // standing again. Default: none.
   std::function<void()> stream_read_hook;
+  // ApiOptions::clock_stepped. Default: none.
+  std::function<bool()> clock_stepped;
 };
 
 class ApiFixture {

@@ -10,8 +10,8 @@ using internal::Bits;
 using internal::Mode;
 using internal::Path;
 
-constexpr std::array<std::string_view, 3> kKeys = {"status", "store",
-                                                   "store_files"};
+constexpr std::array<std::string_view, 4> kKeys = {"status", "store",
+                                                   "store_files", "clock"};
 constexpr std::string_view kFilesLost = "deleted_or_replaced";
 
 }  // namespace
@@ -28,6 +28,8 @@ std::string Encode(const HealthResponse& body) {
     internal::WriteKey(w, "store_files");
     internal::WriteString(w, kFilesLost);
   }
+  internal::WriteKey(w, "clock");
+  internal::WriteString(w, body.clock_ok ? "ok" : "stepped");
   w.EndObject();
   return internal::Take(buffer);
 }
@@ -48,14 +50,20 @@ Result<HealthResponse> DecodeHealthResponse(std::string_view json) {
                 out.store_files_intact = false;
                 return {};
               }
-              const std::string_view yes = key == 0 ? "ok" : "writable";
-              const std::string_view no = key == 0 ? "degraded" : "unwritable";
+              static constexpr std::string_view kYes[] = {"ok", "writable", "",
+                                                          "ok"};
+              static constexpr std::string_view kNo[] = {
+                  "degraded", "unwritable", "", "stepped"};
+              const std::string_view yes = kYes[key];
+              const std::string_view no = kNo[key];
               if (*s != yes && *s != no) {
                 return internal::Fail(path, "expected \"" + std::string(yes) +
                                                 "\" or \"" + std::string(no) +
                                                 "\"");
               }
-              (key == 0 ? out.ok : out.store_writable) = *s == yes;
+              bool* const field[] = {&out.ok, &out.store_writable, nullptr,
+                                     &out.clock_ok};
+              *field[key] = *s == yes;
               return {};
             });
         if (!seen) return tl::unexpected<Error>(std::move(seen.error()));

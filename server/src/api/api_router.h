@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,11 @@ struct ApiOptions {
   // keys in /v1/me and rotates them (POST /v1/admin/keys/rotate).
   // Default: none (no receipts, no hub_keys, rotate answers 404).
   std::shared_ptr<HubKeyring> keyring;
+  // True while a step of the system clock is unresolved (guarded_clock.h):
+  // /healthz then says "clock":"stepped", still 200 if nothing else is
+  // wrong (member_handlers.cc says why).
+  // Default: none (the clock is never reported stepped).
+  std::function<bool()> clock_stepped;
   // Threads of the router's own that run the reads which can take long,
   // so that they never stall the connections of an I/O thread: feed,
   // notification and audit checkpoint pages run on these, reports (seconds

@@ -51,6 +51,10 @@ void ApiRouter::HandleHealthz(const CallPtr& call) {
   wire::HealthResponse health;
   health.store_writable = store_.IsWritable();
   health.store_files_intact = store_.FilesIntact();
+  health.clock_ok = !options_.clock_stepped || !options_.clock_stepped();
+  // A clock step is reported, not counted as degraded: the hub serves
+  // correctly meanwhile (deletions are only held), and a 503 would make a
+  // load balancer take the only hub out of service for the hold's hour.
   health.ok = health.store_writable && health.store_files_intact;
   call->Finish(health.ok ? 200 : 503, wire::Encode(health));
 }

@@ -89,6 +89,20 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
       counter("cairn_store_failed_commits_total",
               "Write transactions rolled back (disk full, I/O error, read-only "
               "database); each refused the requests it carried with 503");
+  auto& clock_steps =
+      prometheus::BuildCounter()
+          .Name("cairn_clock_steps_total")
+          .Help(
+              "Steps of the system clock by more than 60 s against the "
+              "steady clock, by direction; see cairn_clock_step_unresolved")
+          .Register(*registry_);
+  clock_steps_forward_ = &clock_steps.Add({{"direction", "forward"}});
+  clock_steps_backward_ = &clock_steps.Add({{"direction", "backward"}});
+  clock_step_unresolved_ =
+      gauge("cairn_clock_step_unresolved",
+            "1 while the hub runs ahead of the system clock after a backward "
+            "step, or holds the expiry sweep and the purge after a forward "
+            "one; else 0");
   certificate_expiry_ =
       &prometheus::BuildGauge()
            .Name("cairn_tls_certificate_expiry_timestamp_seconds")
@@ -156,6 +170,12 @@ std::string HubMetrics::Render() {
       CatchUp(tls_failures_other_, tls.other);
     }
     CatchUp(failed_commits_, sources_.failed_commits);
+    if (sources_.clock_steps) {
+      const ClockStepTotals steps = sources_.clock_steps();
+      CatchUp(clock_steps_forward_, steps.forward);
+      CatchUp(clock_steps_backward_, steps.backward);
+      clock_step_unresolved_->Set(steps.unresolved ? 1 : 0);
+    }
   }
   if (sources_.index_signals) index_signals_->Set(sources_.index_signals());
   if (sources_.open_connections) {

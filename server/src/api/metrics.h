@@ -32,6 +32,14 @@ struct TlsHandshakeFailureTotals {
   double other = 0;
 };
 
+// Steps of the system clock since start, by the `direction` label of
+// cairn_clock_steps_total, and whether one is unresolved (guarded_clock.h).
+struct ClockStepTotals {
+  double forward = 0;
+  double backward = 0;
+  bool unresolved = false;
+};
+
 // Numbers read from elsewhere at scrape time (store, transport). The
 // checkpoint sources and the TLS handshake failures are running totals,
 // exported as counters.
@@ -45,6 +53,7 @@ struct GaugeSources {
   std::function<double()> match_settle_seconds;
   std::function<TlsHandshakeFailureTotals()> tls_handshake_failures;
   std::function<double()> failed_commits;
+  std::function<ClockStepTotals()> clock_steps;
 };
 
 class HubMetrics {
@@ -96,6 +105,9 @@ class HubMetrics {
   prometheus::Counter* tls_failures_closed_;
   prometheus::Counter* tls_failures_other_;
   prometheus::Counter* failed_commits_;
+  prometheus::Counter* clock_steps_forward_;
+  prometheus::Counter* clock_steps_backward_;
+  prometheus::Gauge* clock_step_unresolved_;
   // Render's catch-up of the counters read from sources_ (two scrapes at
   // once must not add the same difference twice).
   std::mutex render_mutex_;

@@ -26,6 +26,10 @@ using Clock = std::function<sys_seconds()>;
 // The system clock truncated to seconds.
 Clock SystemClock();
 
+// The time the expiry sweep and the purge cut-offs go by, or nullopt while
+// the hub holds them after its clock stepped forward (guarded_clock.h).
+using DeletionClock = std::function<std::optional<sys_seconds>()>;
+
 // Every mutating command carries who asked and under which request, so the
 // audit log (Accountability issue) can record it in the same transaction.
 struct CommandContext {
@@ -298,6 +302,8 @@ struct NotificationPage {
 
 struct ExpireOutcome {
   std::size_t expired = 0;  // signals that left the active set
+  // Nothing was expired: the deletion clock holds the sweep.
+  bool held = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -319,6 +325,8 @@ struct PurgeOutcome {
   std::uint64_t dispositions = 0;      // own retention, or with their match
   std::uint64_t notifications = 0;     // own retention, or with their match
   std::uint64_t idempotency_keys = 0;  // past the idempotency window
+  // Nothing was purged (or counted): the deletion clock holds the purge.
+  bool held = false;
 
   std::uint64_t Total() const {
     return signals + feed_events + matches + dispositions + notifications +

@@ -13,7 +13,7 @@
 
 namespace cairn::server::store_internal {
 
-Result<ExpireOutcome> StoreWrites::Expire(BatchState& b) {
+Result<ExpireOutcome> StoreWrites::Expire(BatchState& b, std::int64_t at) {
   std::vector<std::pair<Departure, std::uint32_t>> due;
   {
     std::optional<Statement> slot;
@@ -21,7 +21,7 @@ Result<ExpireOutcome> StoreWrites::Expire(BatchState& b) {
                         "SELECT id, kind, scheme, epoch, token, member"
                         " FROM signals WHERE status = 0 AND expires_at <= ?1");
     if (s == nullptr) return tl::unexpected(*b.fatal);
-    s->Bind(1, b.now);
+    s->Bind(1, at);
     while (true) {
       auto row = s->Step();
       if (!row) return tl::unexpected(b.Fail(row.error()));
@@ -48,7 +48,7 @@ Result<ExpireOutcome> StoreWrites::Expire(BatchState& b) {
               .Add("signals", std::uint64_t{departed.size()})
               .Finish());
   }
-  return ExpireOutcome{departed.size()};
+  return ExpireOutcome{.expired = departed.size()};
 }
 
 // Runs `sql` with those of ?1..?5 it uses bound to the purge cutoffs
@@ -75,12 +75,13 @@ std::optional<std::uint64_t> StoreWrites::PurgeStep(
   return static_cast<std::uint64_t>(sqlite3_changes(b.db.handle()));
 }
 
-Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c) {
-  const std::int64_t cut[5] = {b.now - options_.tombstone_period.count(),
-                               b.now - options_.match_retention.count(),
-                               b.now - options_.disposition_retention.count(),
-                               b.now - options_.notification_retention.count(),
-                               b.now - options_.idempotency_window.count()};
+Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c,
+                                        std::int64_t at) {
+  const std::int64_t cut[5] = {at - options_.tombstone_period.count(),
+                               at - options_.match_retention.count(),
+                               at - options_.disposition_retention.count(),
+                               at - options_.notification_retention.count(),
+                               at - options_.idempotency_window.count()};
   PurgeOutcome out;
   out.dry_run = c.dry_run;
   struct Step {

@@ -469,24 +469,40 @@ class SqliteStore final : public Store {
   }
 
   void ExpireDue(Callback<ExpireOutcome> done) override {
-    Enqueue<ExpireOutcome>([this](BatchState& b) { return writes_->Expire(b); },
-                           std::move(done), AuditTag{HubContext(), "expire"});
+    Enqueue<ExpireOutcome>(
+        [this](BatchState& b) -> Result<ExpireOutcome> {
+          const auto at = DeletionTime(b);
+          if (!at) return ExpireOutcome{.held = true};
+          return writes_->Expire(b, *at);
+        },
+        std::move(done), AuditTag{HubContext(), "expire"});
   }
 
   void Purge(PurgeCommand command, Callback<PurgeOutcome> done) override {
     AuditTag tag{command.context, "purge"};
     Enqueue<PurgeOutcome>(
-        [this, c = std::move(command)](BatchState& b) {
-          auto out = writes_->Purge(b, c);
+        [this, c = std::move(command)](BatchState& b) -> Result<PurgeOutcome> {
+          const auto at = DeletionTime(b);
+          if (!at) return PurgeOutcome{.dry_run = c.dry_run, .held = true};
+          auto out = writes_->Purge(b, c, *at);
           // Before the commit, so that no query answered after it hands out
           // a match it deleted; a rollback only costs some reuse.
           if (out && !c.dry_run && reuse_) {
-            reuse_->EvictCreatedAtOrBefore(b.now -
+            reuse_->EvictCreatedAtOrBefore(*at -
                                            options_.match_retention.count());
           }
           return out;
         },
         std::move(done), std::move(tag));
+  }
+
+  // What the expiry sweep and the purge go by in batch `b`: the deletion
+  // clock's time, never after the batch's own, or nullopt while held.
+  std::optional<std::int64_t> DeletionTime(const BatchState& b) const {
+    if (!options_.deletion_clock) return b.now;
+    const auto at = options_.deletion_clock();
+    if (!at) return std::nullopt;
+    return std::min(ToUnix(*at), b.now);
   }
 
   void CheckpointIfDue(Callback<void> done) override {

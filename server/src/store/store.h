@@ -173,6 +173,8 @@ class Store {
 
   // Expires every active signal with expires_at <= now (feed events,
   // notifications). Queries already ignore such signals before this runs.
+  // "now" is SqliteStoreOptions::deletion_clock's time when one is set;
+  // while it holds deletions, nothing expires and the outcome says `held`.
   virtual void ExpireDue(Callback<ExpireOutcome> done) = 0;
 
   // Appends `event` to the audit log through the writer, for actions that
@@ -188,7 +190,9 @@ class Store {
   virtual void RecordOprfUsage(OprfUsage usage, Callback<void> done) = 0;
 
   // Deletes (or with dry_run only counts) what has outlived its retention;
-  // see SqliteStoreOptions and PurgeOutcome. Appends a "purge" audit entry
+  // see SqliteStoreOptions and PurgeOutcome. The cut-offs count back from
+  // the deletion clock's time when one is set (held: nothing happens, the
+  // outcome says `held`). Appends a "purge" audit entry
   // when it deleted anything or the actor is not "hub".
   virtual void Purge(PurgeCommand command, Callback<PurgeOutcome> done) = 0;
 
@@ -367,6 +371,12 @@ struct SqliteStoreOptions {
 
   // Source of "now". Default: the system clock.
   Clock clock;
+  // What the expiry sweep (ExpireDue) and Purge delete by, read when they
+  // run: a time (used when not after `clock`'s), or nullopt to hold them
+  // (they then change nothing and say `held`). cairnd holds them after a
+  // forward step of the system clock (guarded_clock.h). Default: none
+  // (they go by `clock`).
+  DeletionClock deletion_clock;
 
   // Called inside each write transaction for each audit entry. Default:
   // none.

@@ -89,8 +89,11 @@ class StoreWrites {
   Status RecordOprfUsage(BatchState& b, const OprfUsage& u);
 
   // Retention (retention_writes.cc).
-  Result<ExpireOutcome> Expire(BatchState& b);
-  Result<PurgeOutcome> Purge(BatchState& b, const PurgeCommand& c);
+  // `at`: the deletion time (SqliteStoreOptions::deletion_clock), never
+  // after b.now.
+  Result<ExpireOutcome> Expire(BatchState& b, std::int64_t at);
+  Result<PurgeOutcome> Purge(BatchState& b, const PurgeCommand& c,
+                             std::int64_t at);
 
   // Members and kinds as of this point of the batch (BatchState::directory),
   // read from the transaction after a change; null, with the batch failed,

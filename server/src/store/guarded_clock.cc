@@ -1,0 +1,191 @@
+#include "server/src/store/guarded_clock.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "cairn/timestamp.h"
+
+namespace cairn::server {
+namespace {
+
+using std::chrono::nanoseconds;
+
+constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+// Offsets within this of the expected one take the lock-free path: a read
+// of the two clocks that a context switch separated, or a step too small
+// to classify. Larger changes are classified once under the mutex.
+constexpr std::int64_t kJitterNs = kNsPerSecond;
+
+std::int64_t Seconds(std::int64_t ns) { return ns / kNsPerSecond; }
+
+std::string UtcText(std::int64_t system_ns) {
+  return FormatTimestamp(sys_seconds(std::chrono::seconds(Seconds(system_ns))));
+}
+
+// Raises `a` to at least `v`; returns the value it holds afterwards.
+std::int64_t FetchMax(std::atomic<std::int64_t>& a, std::int64_t v) {
+  std::int64_t cur = a.load(std::memory_order_relaxed);
+  while (v > cur &&
+         !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+  return std::max(cur, v);
+}
+
+constexpr const char* kCheckNtp =
+    "check this host's time synchronisation (timedatectl timesync-status, "
+    "chronyc tracking or ntpq -p)";
+
+}  // namespace
+
+GuardedClock::GuardedClock(GuardedClockOptions options)
+    : options_(std::move(options)),
+      max_step_(
+          std::chrono::duration_cast<nanoseconds>(options_.max_step).count()) {
+  if (!options_.system_now) {
+    options_.system_now = [] { return std::chrono::system_clock::now(); };
+  }
+  if (!options_.steady_now) {
+    options_.steady_now = [] { return std::chrono::steady_clock::now(); };
+  }
+  const Sample s = Read();
+  hub_offset_.store(s.Offset());
+  seen_offset_.store(s.Offset());
+  classified_offset_ = s.Offset();
+}
+
+// The system clock first: a delay between the two reads then makes the
+// offset look smaller, never larger, so it cannot push the hub's time
+// ahead of the system clock's.
+GuardedClock::Sample GuardedClock::Read() const {
+  const Ns system = std::chrono::duration_cast<nanoseconds>(
+                        options_.system_now().time_since_epoch())
+                        .count();
+  const Ns steady = std::chrono::duration_cast<nanoseconds>(
+                        options_.steady_now().time_since_epoch())
+                        .count();
+  return Sample{system, steady};
+}
+
+std::chrono::system_clock::time_point GuardedClock::Now() {
+  const Sample s = Read();
+  const Ns offset = s.Offset();
+  const Ns seen = seen_offset_.load(std::memory_order_acquire);
+  Ns hub_ns;
+  if (offset < seen - kJitterNs || offset > seen + kJitterNs) {
+    hub_ns = Slow();
+  } else {
+    hub_ns = s.steady + FetchMax(hub_offset_, offset);
+  }
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          nanoseconds(hub_ns)));
+}
+
+sys_seconds GuardedClock::NowSeconds() {
+  return std::chrono::floor<std::chrono::seconds>(Now());
+}
+
+GuardedClock::Ns GuardedClock::Slow() {
+  std::lock_guard lock(mu_);
+  // Read again under the lock: a sample taken before another thread
+  // classified the same step would look like a step back to the old time.
+  const Sample s = Read();
+  const Ns offset = s.Offset();
+  const Ns delta = offset - classified_offset_;
+  const Ns old_hub = hub_offset_.load(std::memory_order_relaxed);
+  const Ns new_hub = FetchMax(hub_offset_, offset);
+  const Ns gap = new_hub - offset;
+  if (delta < -max_step_) {
+    ++steps_.backward;
+  } else if (delta > max_step_) {
+    ++steps_.forward;
+  }
+  if (gap > max_step_ && !steps_.ahead_of_system) {
+    steps_.ahead_of_system = true;
+    spdlog::error(
+        "the system clock stepped back by {} s (an NTP step, a restored VM "
+        "snapshot, date -s?); the hub keeps its own time, now {} s ahead of "
+        "the system clock, until the system clock catches up: queries, "
+        "submissions and audit entries use the hub's time, the expiry sweep "
+        "and the purge the system clock's earlier one. Action: {}. If the "
+        "system clock is now right and the hub's time is the wrong one (it "
+        "followed an earlier wrong forward step), restart cairnd to take the "
+        "system clock's time",
+        Seconds(-delta), Seconds(gap), kCheckNtp);
+  } else if (gap > max_step_ && delta < -max_step_) {
+    spdlog::error(
+        "the system clock stepped back again, by {} s; the hub's time is now "
+        "{} s ahead of it. Action: {}",
+        Seconds(-delta), Seconds(gap), kCheckNtp);
+  } else if (gap <= max_step_ && steps_.ahead_of_system) {
+    steps_.ahead_of_system = false;
+    spdlog::warn(
+        "the system clock has caught up with the hub's time ({} s apart): "
+        "the hub follows the system clock again",
+        Seconds(gap));
+  }
+  if (new_hub - old_hub > max_step_) {
+    steps_.deletions_held = true;
+    hold_until_ =
+        s.steady +
+        std::chrono::duration_cast<nanoseconds>(options_.deletion_hold).count();
+    spdlog::error(
+        "the system clock stepped forward by {} s, and the hub's time with "
+        "it (by {} s, to {}); the hub cannot tell whether the new time is "
+        "right, so the expiry sweep and the purge are held for {} min, in "
+        "case the step is undone (queries and submissions go on). Action: "
+        "{}; if the step was wrong, correct the system clock within the "
+        "hold: after it, signals expire and rows are purged by the new time, "
+        "and that cannot be undone",
+        Seconds(delta), Seconds(new_hub - old_hub), UtcText(s.steady + new_hub),
+        std::chrono::duration_cast<std::chrono::minutes>(options_.deletion_hold)
+            .count(),
+        kCheckNtp);
+  }
+  classified_offset_ = offset;
+  seen_offset_.store(offset, std::memory_order_release);
+  return s.steady + new_hub;
+}
+
+bool GuardedClock::HeldLocked(Ns steady) {
+  if (!steps_.deletions_held) return false;
+  if (steady < hold_until_) return true;
+  steps_.deletions_held = false;
+  spdlog::warn(
+      "no forward step of the system clock for {} min: the expiry sweep and "
+      "the purge resume, by the system clock's time",
+      std::chrono::duration_cast<std::chrono::minutes>(options_.deletion_hold)
+          .count());
+  return false;
+}
+
+std::optional<sys_seconds> GuardedClock::DeletionTime() {
+  const auto now = Now();  // classifies a step the last reads missed
+  std::lock_guard lock(mu_);
+  const Sample s = Read();
+  if (HeldLocked(s.steady)) return std::nullopt;
+  const auto system = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          nanoseconds(s.system)));
+  return std::chrono::floor<std::chrono::seconds>(std::min(system, now));
+}
+
+ClockSteps GuardedClock::Steps() {
+  Now();
+  std::lock_guard lock(mu_);
+  HeldLocked(Read().steady);
+  return steps_;
+}
+
+Clock HubClock(std::shared_ptr<GuardedClock> clock) {
+  return [clock = std::move(clock)] { return clock->NowSeconds(); };
+}
+
+DeletionClock HubDeletionClock(std::shared_ptr<GuardedClock> clock) {
+  return [clock = std::move(clock)] { return clock->DeletionTime(); };
+}
+
+}  // namespace cairn::server

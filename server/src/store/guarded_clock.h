@@ -1,0 +1,125 @@
+// GuardedClock: the hub's time, safe against steps of the system clock (an
+// NTP step, a VM restored from a snapshot, an operator's `date -s`).
+//
+// The steady clock never steps, so the offset between the system clock and
+// the steady clock only changes when the system clock is stepped (or the
+// machine was suspended). GuardedClock watches that offset:
+//
+// - Now() never runs backwards: it returns max(system time, the last time
+//   it returned + the steady time elapsed since). After a backward step the
+//   hub keeps counting from where it was, so members' fresh banned_at
+//   values are not refused as "in the future", expired signals do not match
+//   again and the OPRF quota day does not go back. The hub then runs ahead
+//   of the system clock until the system clock catches up (or cairnd
+//   restarts).
+// - A forward step moves Now() forward too: the hub cannot tell which time
+//   is right. So DeletionTime() (what the expiry sweep and the purge delete
+//   by) is held for `deletion_hold` after it, in case the step is undone,
+//   instead of expiring and purging irreversibly on a time that may be
+//   wrong. Queries and submissions keep working on Now().
+// - DeletionTime() is otherwise the system clock's time, never later than
+//   Now(): while the hub runs ahead after a backward step, deletions go by
+//   the earlier of the two times.
+//
+// Each step is logged (an error naming its direction and size, and what
+// the operator should do) and counted; Steps() feeds the metrics and
+// /healthz.
+#ifndef CAIRN_SERVER_STORE_GUARDED_CLOCK_H_
+#define CAIRN_SERVER_STORE_GUARDED_CLOCK_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "server/src/store/records.h"
+
+namespace cairn::server {
+
+struct GuardedClockOptions {
+  // A change of the system clock against the steady clock by more than this,
+  // in either direction, is a step. NTP slews smaller errors and steps only
+  // larger ones (chrony and ntpd step at 1 s and 128 ms), so this counts
+  // only steps that can matter to times kept in whole seconds and to
+  // max_clock_skew (5 min). Default: 60 s.
+  std::chrono::seconds max_step{60};
+  // How long after a forward step of the hub's time the expiry sweep and the
+  // purge stay held (restarted by each further forward step). Longer than
+  // the time an NTP daemon takes to undo a wrong step (ntpd's 900 s
+  // stepout, chrony's 1024 s longest default poll); holding costs only
+  // feed expiry events that come late and a purge of limits counted in
+  // days that runs late. Default: 1 h.
+  std::chrono::seconds deletion_hold{std::chrono::hours(1)};
+  // Test seams. Default: std::chrono::system_clock and steady_clock.
+  std::function<std::chrono::system_clock::time_point()> system_now;
+  std::function<std::chrono::steady_clock::time_point()> steady_now;
+};
+
+// What the clock has seen since it was made.
+struct ClockSteps {
+  std::uint64_t forward = 0;   // forward steps of the system clock
+  std::uint64_t backward = 0;  // backward steps of the system clock
+  // The hub runs ahead of the system clock by more than max_step (after a
+  // backward step, until the system clock catches up).
+  bool ahead_of_system = false;
+  // The expiry sweep and the purge are held after a forward step.
+  bool deletions_held = false;
+  bool Unresolved() const { return ahead_of_system || deletions_held; }
+};
+
+// Thread-safe. Now() takes no lock unless the offset between the two clocks
+// changed since the last call (a step, or a read delayed between the two
+// clocks); then it takes a mutex once to classify the change.
+class GuardedClock {
+ public:
+  explicit GuardedClock(GuardedClockOptions options = {});
+  GuardedClock(const GuardedClock&) = delete;
+  GuardedClock& operator=(const GuardedClock&) = delete;
+
+  // The hub's time: never earlier than any time it returned before.
+  std::chrono::system_clock::time_point Now();
+  // Now() in whole seconds, for the store.
+  sys_seconds NowSeconds();
+  // The time the expiry sweep and the purge cut-offs go by, in whole
+  // seconds: the system clock's (never later than Now()), or nullopt while
+  // they are held after a forward step.
+  std::optional<sys_seconds> DeletionTime();
+  ClockSteps Steps();
+
+ private:
+  using Ns = std::int64_t;  // nanoseconds
+  struct Sample {
+    Ns system;
+    Ns steady;
+    Ns Offset() const { return system - steady; }
+  };
+  Sample Read() const;
+  // Classifies a changed offset under mu_ (logs, counts, holds).
+  Ns Slow();
+  bool HeldLocked(Ns steady);
+
+  GuardedClockOptions options_;
+  Ns max_step_;
+  // Hub time = steady time + hub_offset_; it only grows, and is at least
+  // the system clock's offset.
+  std::atomic<Ns> hub_offset_;
+  // The offset the fast path expects (the last one classified).
+  std::atomic<Ns> seen_offset_;
+
+  std::mutex mu_;
+  Ns classified_offset_;  // guarded by mu_
+  ClockSteps steps_;      // guarded by mu_ (deletions_held: see hold_until_)
+  Ns hold_until_ = 0;     // steady time; guarded by mu_
+};
+
+// The store's clocks backed by `clock` (SqliteStoreOptions::clock and
+// deletion_clock).
+Clock HubClock(std::shared_ptr<GuardedClock> clock);
+DeletionClock HubDeletionClock(std::shared_ptr<GuardedClock> clock);
+
+}  // namespace cairn::server
+
+#endif  // CAIRN_SERVER_STORE_GUARDED_CLOCK_H_

@@ -1,0 +1,220 @@
+// GuardedClock: steps of the system clock against the steady clock, with
+// both clocks injected, so every step and every hold is exact (no sleeps).
+#include "server/src/store/guarded_clock.h"
+
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+namespace cairn::server {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// 2026-11-23T14:00:00Z
+const sys_seconds kStart{seconds{1795442400}};
+
+// Routes spdlog's default logger to memory for the test's lifetime.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
+        previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>("test", sink_);
+    logger->set_pattern("[%l] %v");
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::vector<std::string> Lines() const { return sink_->last_formatted(); }
+  // Lines that start with `prefix` and contain `text`.
+  std::size_t Count(const std::string& prefix, const std::string& text) const {
+    std::size_t n = 0;
+    for (const auto& line : Lines()) {
+      if (line.rfind(prefix, 0) == 0 && line.find(text) != std::string::npos) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// The two clocks the guarded clock reads: Pass() moves both (time passing),
+// Step() only the system clock (someone set it).
+struct FakeTime {
+  std::chrono::system_clock::time_point system{kStart};
+  std::chrono::steady_clock::time_point steady{hours(5)};
+
+  void Pass(std::chrono::nanoseconds d) {
+    system +=
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
+    steady += d;
+  }
+  void Step(std::chrono::nanoseconds d) {
+    system +=
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
+  }
+  GuardedClockOptions Options() {
+    GuardedClockOptions o;
+    o.system_now = [this] { return system; };
+    o.steady_now = [this] { return steady; };
+    return o;
+  }
+  sys_seconds System() const { return std::chrono::floor<seconds>(system); }
+};
+
+TEST_CASE("the guarded clock follows the system clock while nothing steps") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClock clock(t.Options());
+  CHECK(clock.NowSeconds() == kStart);
+  t.Pass(seconds(10));
+  CHECK(clock.NowSeconds() == kStart + seconds(10));
+  CHECK(clock.DeletionTime() == kStart + seconds(10));
+  // Sub-threshold changes are no step (NTP's own small steps, a leap
+  // second): nothing counted, nothing held, nothing logged.
+  t.Step(seconds(30));
+  CHECK(clock.NowSeconds() == kStart + seconds(40));
+  t.Pass(seconds(1));
+  CHECK(clock.DeletionTime() == kStart + seconds(41));
+  const ClockSteps steps = clock.Steps();
+  CHECK(steps.forward == 0);
+  CHECK(steps.backward == 0);
+  CHECK_FALSE(steps.Unresolved());
+  CHECK(log.Lines().empty());
+}
+
+TEST_CASE(
+    "after a backward step of the system clock the guarded clock keeps "
+    "counting from where it was") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClock clock(t.Options());
+  t.Pass(seconds(10));
+  REQUIRE(clock.NowSeconds() == kStart + seconds(10));
+  t.Step(-hours(1));
+  CHECK(clock.NowSeconds() == kStart + seconds(10));
+  t.Pass(seconds(5));
+  CHECK(clock.NowSeconds() == kStart + seconds(15));
+  CHECK(t.System() == kStart + seconds(15) - hours(1));
+
+  ClockSteps steps = clock.Steps();
+  CHECK(steps.backward == 1);
+  CHECK(steps.forward == 0);
+  CHECK(steps.ahead_of_system);
+  CHECK_FALSE(steps.deletions_held);
+  CHECK(steps.Unresolved());
+  CHECK(log.Count("[error] the system clock stepped back by 3600 s",
+                  "now 3600 s ahead of the system clock") == 1);
+  CHECK(log.Count("[error]", "check this host's time synchronisation") == 1);
+  // Deletions go by the earlier of the two times, so a backward step
+  // undone later has not expired or purged anything early.
+  CHECK(clock.DeletionTime() == t.System());
+
+  SECTION("a second backward step is logged and counted too") {
+    t.Step(-minutes(10));
+    CHECK(clock.NowSeconds() == kStart + seconds(15));
+    CHECK(clock.Steps().backward == 2);
+    CHECK(log.Count("[error] the system clock stepped back again, by 600 s",
+                    "4200 s ahead") == 1);
+  }
+
+  SECTION("the system clock catching up ends it, without a forward hold") {
+    t.Pass(minutes(1));
+    t.Step(hours(1));  // NTP corrects the system clock
+    CHECK(clock.NowSeconds() == kStart + seconds(75));
+    steps = clock.Steps();
+    CHECK(steps.forward == 1);
+    CHECK_FALSE(steps.ahead_of_system);
+    CHECK_FALSE(steps.deletions_held);
+    CHECK_FALSE(steps.Unresolved());
+    CHECK(clock.DeletionTime() == kStart + seconds(75));
+    CHECK(log.Count("[warning] the system clock has caught up with the hub's "
+                    "time",
+                    "follows the system clock again") == 1);
+    CHECK(log.Count("[error]", "stepped forward") == 0);
+    t.Pass(seconds(1));
+    CHECK(clock.NowSeconds() == kStart + seconds(76));
+  }
+}
+
+TEST_CASE(
+    "a forward step of the system clock moves the guarded clock and holds "
+    "deletions for the hold period") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClockOptions options = t.Options();
+  options.deletion_hold = minutes(10);
+  GuardedClock clock(std::move(options));
+  t.Pass(seconds(10));
+  REQUIRE(clock.DeletionTime() == kStart + seconds(10));
+  t.Step(hours(24));
+  CHECK(clock.NowSeconds() == kStart + seconds(10) + hours(24));
+  CHECK(clock.DeletionTime() == std::nullopt);
+
+  ClockSteps steps = clock.Steps();
+  CHECK(steps.forward == 1);
+  CHECK(steps.backward == 0);
+  CHECK(steps.deletions_held);
+  CHECK_FALSE(steps.ahead_of_system);
+  CHECK(steps.Unresolved());
+  CHECK(log.Count("[error] the system clock stepped forward by 86400 s",
+                  "held for 10 min") == 1);
+  CHECK(log.Count("[error]", "to 2026-11-24T14:00:10Z") == 1);
+
+  SECTION("the hold ends once the clock has not stepped for its length") {
+    t.Pass(minutes(10) - seconds(1));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    t.Pass(seconds(1));
+    CHECK(clock.DeletionTime() == t.System());
+    CHECK_FALSE(clock.Steps().Unresolved());
+    CHECK(log.Count("[warning] no forward step of the system clock for 10 "
+                    "min",
+                    "resume") == 1);
+  }
+
+  SECTION("a further forward step restarts the hold") {
+    t.Pass(minutes(8));
+    t.Step(hours(1));
+    (void)clock.Now();  // a request reads the clock
+    t.Pass(minutes(8));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    CHECK(clock.Steps().forward == 2);
+    t.Pass(minutes(2));
+    CHECK(clock.DeletionTime() == t.System());
+  }
+
+  SECTION(
+      "a step undone within the hold leaves deletions on the system clock's "
+      "time once the hold ends") {
+    t.Pass(minutes(5));
+    t.Step(-hours(24));  // the wrong step is corrected
+    // The hub's time does not go back: it stays a day ahead until the
+    // system clock catches up or cairnd restarts.
+    CHECK(clock.NowSeconds() == kStart + seconds(10) + minutes(5) + hours(24));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    steps = clock.Steps();
+    CHECK(steps.backward == 1);
+    CHECK(steps.ahead_of_system);
+    t.Pass(minutes(5));
+    CHECK(clock.DeletionTime() == kStart + seconds(10) + minutes(10));
+    CHECK(clock.Steps().Unresolved());  // still ahead of the system clock
+  }
+}
+
+}  // namespace
+}  // namespace cairn::server
