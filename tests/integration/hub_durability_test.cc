@@ -246,7 +246,7 @@ TEST_CASE(
   CHECK(health == 503);
   CHECK(
       health_body ==
-      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced","clock":"ok"})");
   const std::string log = ReadFileOrEmpty(h.LogPath());
   CHECK_THAT(log,
              Catch::Contains("[error] store file check failed: " + h.DbPath() +
@@ -304,7 +304,7 @@ TEST_CASE(
   CHECK(health == 503);
   CHECK(
       health_body ==
-      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced","clock":"ok"})");
   CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
              Catch::Contains("[error] store file check failed: " + h.DbPath() +
                              " is gone (deleted or renamed)") &&

@@ -504,7 +504,7 @@ TEST_CASE(
     "[api]") {
   ApiFixture f;
   REQUIRE(f.Get("/healthz", kAlphaFp).body ==
-          R"({"status":"ok","store":"writable"})");
+          R"({"status":"ok","store":"writable","clock":"ok"})");
   REQUIRE(std::filesystem::remove(f.db_path() + "-wal"));
   REQUIRE_FALSE(f.store().CheckFiles().has_value());
   // A commit still goes through.
@@ -513,7 +513,7 @@ TEST_CASE(
   CHECK(r.status == 503);
   CHECK(
       r.body ==
-      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced"})");
+      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced","clock":"ok"})");
 }
 
 // ---------------------------------------------------------------------------
