@@ -356,9 +356,10 @@ int main(int argc, char** argv) {
       return Fail(s.error().ToString());
     }
     // Recorded when the store opens, so that the next start can tell
-    // these keys from another directory's (a replaced one only after the
-    // check above, or with --allow-new-keys).
+    // these keys from another directory's (a recorded key is replaced
+    // only with --allow-new-keys, with a warning naming both keys).
     store_options.voprf_public_keys = std::move(oprf_public_keys);
+    store_options.replace_recorded_oprf_keys = allow_new_keys;
     spdlog::info("voprf-v1 enabled: OPRF key epoch {} ({} epochs in {})",
                  (*oprf_keys)->CurrentEpoch(), (*oprf_keys)->Epochs().size(),
                  oprf_dir.string());

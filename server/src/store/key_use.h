@@ -65,11 +65,18 @@ Status MayCreateOprfKey(const KeyUse& use, const std::filesystem::path& dir);
 Status OprfKeysCoverDatabase(const KeyUse& use,
                              std::uint32_t newest_epoch_found,
                              const std::filesystem::path& dir);
-// Whether each key found (`found`: epoch -> public key) is the one the
-// database recorded for its epoch, for the epochs active voprf-v1 signals
-// use: a different key under the same epoch number (another hub's
-// directory, or an epoch made again after the directory was lost) would
-// make those signals match nothing.
+// Whether the keys found (`found`: epoch -> public key) are this hub's:
+//  - each must be the key the database recorded for its epoch, whether or
+//    not active signals use it: a different key under the same epoch
+//    number (another hub's directory, or an epoch made again after the
+//    directory was lost) makes that epoch's signals match nothing, and
+//    members, who cache tokens by epoch number, would not notice;
+//  - when the epoch of the newest active voprf-v1 signals has a recorded
+//    key but is not in the directory, the directory must hold some epoch
+//    the database recorded: otherwise it is another hub's (epochs all
+//    newer than the database's pass OprfKeysCoverDatabase). A rotation
+//    followed by deleting the old epoch files passes, since the restart
+//    that announced the new epoch recorded it.
 Status OprfKeysMatchRecord(const KeyUse& use,
                            const std::map<std::uint32_t, oprf::Element>& found,
                            const std::filesystem::path& dir);

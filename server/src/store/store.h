@@ -329,10 +329,13 @@ struct SqliteStoreOptions {
   // without the OPRF keys, as cairnctl does). Default: empty.
   std::vector<std::uint32_t> voprf_epochs;
   // The public key of each of those epochs, recorded in the database when
-  // the store opens (a changed key replaces the recorded one: the caller
-  // has checked it against the record first, see key_use.h). Empty:
-  // nothing recorded. Default: empty.
+  // the store opens. A key other than the one recorded for its epoch makes
+  // the open fail (kConflict) unless replace_recorded_oprf_keys, which
+  // replaces the record and logs a warning naming both keys (cairnd's
+  // --allow-new-keys; key_use.h checks first). Empty: nothing recorded.
+  // Default: empty, false.
   std::map<std::uint32_t, oprf::Element> voprf_public_keys;
+  bool replace_recorded_oprf_keys = false;
 
   // Idempotency keys are honoured this long. Default: 24 h.
   std::chrono::seconds idempotency_window{std::chrono::hours(24)};
