@@ -377,6 +377,15 @@ int main(int argc, char** argv) {
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - open_start)
                    .count());
+  // Before the hub serves and before the checkpoint below: the log must
+  // not go on claiming a rotation a stop cut short (hub_keyring.h).
+  if (auto settled =
+          SettleAbandonedRotations(**keyring, **store, store_options.db_path);
+      !settled) {
+    spdlog::error("{}", settled.error().ToString());
+  } else {
+    for (const std::string& line : *settled) spdlog::warn("{}", line);
+  }
   // A log ending in a restore entry no checkpoint covers yet (the first
   // start after 'cairnctl restore') is signed now, before the hub listens,
   // rather than at the first sweep: until then 'cairnctl audit verify'

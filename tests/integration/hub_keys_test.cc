@@ -141,6 +141,29 @@ TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
   CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
 }
 
+TEST_CASE(
+    "cairnd removes the private key of a rotation cut short before it "
+    "became current, and says so") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(h.Stop());
+  // What a stop between a rotation's two steps leaves: a <key_id>.key
+  // without its .pub (no keys.rotate entry names it here; key_rotation_test
+  // covers the one that does).
+  const fs::path orphan =
+      fs::path(h.DataDir()) / "keys" / "hk_0123456789abcdef.key";
+  REQUIRE(WriteFile(orphan.string(), std::string(64, '1') + "\n"));
+  fs::permissions(orphan, fs::perms::owner_read | fs::perms::owner_write);
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+  CHECK_FALSE(fs::exists(orphan));
+  REQUIRE(h.Stop());
+  CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
+             Catch::Contains(orphan.string() + " had no .pub: a key rotation "
+                                               "was cut short"));
+}
+
 // What `cairnctl oprf rotate` makes in `dir` (--key-dir), failing the test
 // when it fails.
 void RotateOprf(const std::vector<std::string>& where) {

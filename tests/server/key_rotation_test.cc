@@ -223,5 +223,115 @@ TEST_CASE(
                                   "\",\"previous\":\"" + f.first + "\"}");
 }
 
+// The state a stop (crash, kill -9) between PrepareRotation and
+// CommitRotation leaves, made directly: the new key's private file without
+// its .pub and, when `logged`, the committed keys.rotate entry the handler
+// writes before the switch. Returns the abandoned key's id.
+std::string CutShortRotation(RotationFixture& f, bool logged) {
+  auto prepared = f.keyring->PrepareRotation();
+  REQUIRE(prepared);
+  if (logged) {
+    AuditEvent entry;
+    entry.request_id = "r_0123456789abcdef0123456789abcdef";
+    entry.actor = "ops";
+    entry.fingerprint = kOperatorFp;
+    entry.action = "keys.rotate";
+    entry.details = "{\"key_id\":\"" + prepared->key_id + "\",\"previous\":\"" +
+                    f.first + "\"}";
+    const Status recorded = f.api->store().RecordAuditAndWait(std::move(entry));
+    REQUIRE(recorded);
+  }
+  return prepared->key_id;
+}
+
+TEST_CASE(
+    "a rotation cut short after its audit entry committed is recorded as "
+    "not done at the next start, and its unused key removed",
+    "[keys][rotate]") {
+  RotationFixture f;
+  const auto files_before = f.KeyFiles();
+  const std::string made = CutShortRotation(f, /*logged=*/true);
+  REQUIRE(f.KeyFiles().contains(made + ".key"));
+  const std::string details =
+      "{\"key_id\":\"" + made + "\",\"previous\":\"" + f.first + "\"}";
+
+  std::string said = "followed by one with result unavailable";
+  SECTION("settled at the next start") {}
+  SECTION("a start that recorded the failure stopped before removing the key") {
+    said = "the audit log does not claim it became current";
+    auto first_start = HubKeyring::Open(f.keys_dir(), false, nullptr);
+    REQUIRE(first_start);
+    AuditEvent failed;
+    failed.actor = "hub";
+    failed.action = "keys.rotate";
+    failed.details = details;
+    failed.result = "unavailable";
+    const Status recorded =
+        f.api->store().RecordAuditAndWait(std::move(failed));
+    REQUIRE(recorded);
+  }
+
+  // The next start: the old key is current, the new one abandoned.
+  auto restarted = HubKeyring::Open(f.keys_dir(), false, nullptr);
+  REQUIRE(restarted);
+  REQUIRE((*restarted)->PublicKeys().size() == 1);
+  CHECK((*restarted)->PublicKeys().front().key_id == f.first);
+  CHECK((*restarted)->AbandonedKeys() == std::vector<std::string>{made});
+  auto settled =
+      SettleAbandonedRotations(**restarted, f.api->store(), f.api->db_path());
+  REQUIRE(settled);
+  REQUIRE(settled->size() == 1);
+  CHECK_THAT(settled->front(), Catch::Contains(made + ".key had no .pub") &&
+                                   Catch::Contains(said));
+  // The log says what happened: the rotation's entry, then one (and only
+  // one, however often the hub restarts) that says it failed.
+  const auto entries = f.RotateEntries();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].details == details);
+  CHECK(entries[0].result == "ok");
+  CHECK(entries[1].details == details);
+  CHECK(entries[1].result == "unavailable");
+  CHECK(entries[1].actor == "hub");
+  CHECK(f.KeyFiles() == files_before);
+
+  auto again = HubKeyring::Open(f.keys_dir(), false, nullptr);
+  REQUIRE(again);
+  CHECK((*again)->AbandonedKeys().empty());
+  auto nothing =
+      SettleAbandonedRotations(**again, f.api->store(), f.api->db_path());
+  REQUIRE(nothing);
+  CHECK(nothing->empty());
+  CHECK(f.RotateEntries().size() == 2);
+}
+
+TEST_CASE(
+    "a rotation cut short before its audit entry committed leaves no entry "
+    "and its key is removed",
+    "[keys][rotate]") {
+  RotationFixture f;
+  const auto files_before = f.KeyFiles();
+  // An earlier, completed rotation is the log's newest keys.rotate entry.
+  REQUIRE(f.api->Post(kRotate, "{}", kOperatorFp).status == 200);
+  const auto files_rotated = f.KeyFiles();
+  REQUIRE(files_rotated.size() == files_before.size() + 2);
+  f.first = f.keyring->PublicKeys().front().key_id;
+  const std::string made = CutShortRotation(f, /*logged=*/false);
+
+  auto restarted = HubKeyring::Open(f.keys_dir(), false, nullptr);
+  REQUIRE(restarted);
+  CHECK((*restarted)->PublicKeys().front().key_id == f.first);
+  CHECK((*restarted)->AbandonedKeys() == std::vector<std::string>{made});
+  auto settled =
+      SettleAbandonedRotations(**restarted, f.api->store(), f.api->db_path());
+  REQUIRE(settled);
+  REQUIRE(settled->size() == 1);
+  CHECK_THAT(settled->front(),
+             Catch::Contains("the audit log does not claim it became current"));
+  const auto entries = f.RotateEntries();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].result == "ok");
+  CHECK(f.KeyFiles() == files_rotated);
+}
+
 }  // namespace
 }  // namespace cairn::server

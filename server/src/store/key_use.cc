@@ -236,4 +236,33 @@ Status OprfKeysMatchRecord(const KeyUse& use,
           kAllowNew);
 }
 
+Result<std::optional<AuditEvent>> ReadNewestAuditEntry(
+    const std::filesystem::path& db_path, std::string_view action) {
+  auto db = Database::Open(db_path, /*create=*/false, /*read_only=*/true,
+                           std::chrono::milliseconds(5000));
+  if (!db) return tl::unexpected(db.error());
+  auto has_log = ScalarInt(
+      **db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+      "'audit_log'");
+  if (!has_log) return tl::unexpected(has_log.error());
+  if (*has_log == 0) return std::optional<AuditEvent>();
+  auto stmt = (*db)->Prepare(
+      "SELECT request_id, actor, fingerprint, details, result FROM audit_log"
+      " WHERE action = ?1 ORDER BY seq DESC LIMIT 1");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, action);
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<AuditEvent>();
+  AuditEvent entry;
+  entry.request_id = stmt->Text(0);
+  entry.actor = stmt->Text(1);
+  entry.fingerprint = stmt->Text(2);
+  entry.action = std::string(action);
+  entry.details = stmt->Text(3);
+  entry.result = stmt->Text(4);
+  return std::optional<AuditEvent>(std::move(entry));
+}
+
 }  // namespace cairn::server

@@ -13,10 +13,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/oprf.h"
 #include "cairn/result.h"
+#include "server/src/store/store.h"
 
 namespace cairn::server {
 
@@ -80,6 +82,14 @@ Status OprfKeysCoverDatabase(const KeyUse& use,
 Status OprfKeysMatchRecord(const KeyUse& use,
                            const std::map<std::uint32_t, oprf::Element>& found,
                            const std::filesystem::path& dir);
+
+// The newest entry of the audit log with `action` (request_id, actor,
+// fingerprint, details and result; `at` is left unset) in the database at
+// `db_path`, read-only; nullopt when there is none, or no audit log
+// (schema < 3). Scans back from the newest entry: meant for the rare
+// start-up that needs it (SettleAbandonedRotations), not for every start.
+Result<std::optional<AuditEvent>> ReadNewestAuditEntry(
+    const std::filesystem::path& db_path, std::string_view action);
 
 }  // namespace cairn::server
 
