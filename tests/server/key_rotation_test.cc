@@ -37,22 +37,33 @@ std::string KeyIdIn(const std::string& details) {
 class RotationHook : public AuditHook {
  public:
   Status Append(const AuditEvent& event) override {
-    if (event.action != "keys.rotate" || event.result != "ok") return {};
     std::function<Status(const AuditEvent&)> act;
+    std::function<Status(const AuditEvent&)> any;
     {
       std::lock_guard lock(mutex_);
       act = act_;
+      any = any_;
     }
+    if (any) {
+      if (auto s = any(event); !s) return s;
+    }
+    if (event.action != "keys.rotate" || event.result != "ok") return {};
     return act ? act(event) : Status{};
   }
   void Set(std::function<Status(const AuditEvent&)> act) {
     std::lock_guard lock(mutex_);
     act_ = std::move(act);
   }
+  // Acts on every batch, whatever its entries.
+  void SetAny(std::function<Status(const AuditEvent&)> any) {
+    std::lock_guard lock(mutex_);
+    any_ = std::move(any);
+  }
 
  private:
   std::mutex mutex_;
   std::function<Status(const AuditEvent&)> act_;
+  std::function<Status(const AuditEvent&)> any_;
 };
 
 struct RotationFixture {
@@ -221,6 +232,89 @@ TEST_CASE(
   REQUIRE(entries.size() == 1);
   CHECK(entries[0].details == "{\"key_id\":\"" + keys[0].key_id +
                                   "\",\"previous\":\"" + f.first + "\"}");
+}
+
+TEST_CASE(
+    "a rotation whose operator is suspended after the router's check is "
+    "refused where its audit entry would commit",
+    "[keys][rotate]") {
+  RotationFixture f;
+  const auto files_before = f.KeyFiles();
+  // A second operator, so that 'ops' may be suspended.
+  CreateMemberCommand second;
+  second.context.actor = "cairnctl";
+  second.member_id = "ops2";
+  second.name = "Second Operator";
+  second.roles = RoleBit(Role::kOperator);
+  second.fingerprints = {std::string(64, '9')};
+  const auto created = f.api->store().CreateMemberAndWait(std::move(second));
+  REQUIRE(created);
+  // The writer is held inside a batch (a kind registration) while the
+  // suspension queues behind it, so the router still sees 'ops' in good
+  // standing when the rotation request arrives.
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  f.hook->SetAny([&entered, released](const AuditEvent& event) -> Status {
+    if (event.action == "kind.register") {
+      entered.set_value();
+      released.wait();
+    }
+    return {};
+  });
+  auto held = std::async(std::launch::async, [&f] {
+    RegisterKindCommand kind;
+    kind.context.actor = "cairnctl";
+    kind.kind = "gatekind";
+    return f.api->store().RegisterKindAndWait(std::move(kind));
+  });
+  // Bounded: a store that never runs the batch fails here.
+  REQUIRE(entered.get_future().wait_for(std::chrono::seconds(10)) ==
+          std::future_status::ready);
+  std::promise<Result<MemberRecord>> suspended;
+  MemberChangeCommand suspend;
+  suspend.context.actor = "cairnctl";
+  suspend.member_id = "ops";
+  suspend.change = MemberChangeCommand::Change::kSuspend;
+  suspend.reason = "key misuse";
+  f.api->store().ChangeMember(
+      std::move(suspend),
+      [&suspended](const Result<MemberRecord>& r) { suspended.set_value(r); });
+  auto answer = std::async(std::launch::async, [&f] {
+    return f.api->Post(kRotate, "{}", kOperatorFp);
+  });
+  // The new key's file exists once both of the router's checks passed (the
+  // writer is still held, so neither could see the suspension).
+  for (int i = 0; i < 1000 && f.KeyFiles().size() == files_before.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(f.KeyFiles().size() == files_before.size() + 1);
+  f.hook->SetAny(nullptr);
+  release.set_value();
+  REQUIRE(held.get());
+  auto suspension = suspended.get_future();
+  REQUIRE(suspension.wait_for(std::chrono::seconds(10)) ==
+          std::future_status::ready);
+  REQUIRE(suspension.get());
+
+  const auto refused = answer.get();
+  CAPTURE(refused.body);
+  CHECK(refused.status == 403);
+  CHECK(refused.ErrorCode() == "permission_denied");
+  CHECK_THAT(refused.ErrorBody().message,
+             Catch::Contains("member 'ops' is suspended (key misuse)") &&
+                 Catch::Contains("the signing key was not rotated (" + f.first +
+                                 " is still current)"));
+  const auto keys = f.keyring->PublicKeys();
+  REQUIRE(keys.size() == 1);
+  CHECK(keys.front().key_id == f.first);
+  CHECK(f.KeyFiles() == files_before);
+  // Audited like the store's refused admin commands: the code, no details.
+  const auto entries = f.RotateEntries();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].result == "permission_denied");
+  CHECK(entries[0].details == "{}");
+  CHECK(entries[0].actor == "ops");
 }
 
 // The state a stop (crash, kill -9) between PrepareRotation and

@@ -334,6 +334,23 @@ class SqliteStore final : public Store {
     Push(std::move(op), /*lingering=*/true);
   }
 
+  void RecordOperatorAction(AuditEvent event, Callback<void> done) override {
+    CommandContext context{event.request_id, event.actor, event.fingerprint};
+    AuditTag tag{context, event.action};
+    Enqueue<void>(
+        [this, e = std::move(event),
+         c = std::move(context)](BatchState& b) -> Status {
+          if (auto s = writes_->OperatorStanding(b, c); !s) return s;
+          AuditEvent copy = e;
+          copy.at = FromUnix(b.now);
+          if (copy.details.empty()) copy.details = "{}";
+          if (copy.result.empty()) copy.result = "ok";
+          b.audit.push_back(std::move(copy));
+          return {};
+        },
+        std::move(done), std::move(tag));
+  }
+
   void RecordOprfUsage(OprfUsage usage, Callback<void> done) override {
     auto op = std::make_unique<TypedOperation<void>>(
         [this, u = std::move(usage)](BatchState& b) -> Status {

@@ -181,6 +181,16 @@ class Store {
   // callers that answer without waiting must still log a failure.
   virtual void RecordAudit(AuditEvent event, Callback<void> done) = 0;
 
+  // RecordAudit for an operator's action outside the store (a key
+  // rotation), which the caller carries out only once `done` reports the
+  // entry committed. The entry is appended only if event.actor, with
+  // event.fingerprint (when not empty), is still an operator in good
+  // standing where the entry takes its place in the commit order, checked
+  // as for the admin commands above; otherwise kPermissionDenied with the
+  // router's messages (standing.h), audited with that result and details
+  // {}. Not lingering: the caller's answer waits for it.
+  virtual void RecordOperatorAction(AuditEvent event, Callback<void> done) = 0;
+
   // Adds usage.elements to the member's OPRF evaluations on usage.day and
   // forgets its earlier days. Like RecordAudit it rides the next group
   // commit and nobody waits: a crash loses at most the charges of the last
