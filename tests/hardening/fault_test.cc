@@ -382,7 +382,8 @@ class Hub {
     command.name = id;
     command.roles = RoleBit(role);
     command.fingerprints = {fp};
-    REQUIRE(store_->CreateMemberAndWait(std::move(command)));
+    const auto created = store_->CreateMemberAndWait(std::move(command));
+    REQUIRE(created);
   }
 
   cairn::testing::TempDir dir_;
