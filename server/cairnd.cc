@@ -376,9 +376,10 @@ int main(int argc, char** argv) {
       return Fail(s.error().ToString());
     }
     // Recorded when the store opens, so that the next start can tell
-    // these keys from another directory's (a replaced one only after the
-    // check above, or with --allow-new-keys).
+    // these keys from another directory's (a recorded key is replaced
+    // only with --allow-new-keys, with a warning naming both keys).
     store_options.voprf_public_keys = std::move(oprf_public_keys);
+    store_options.replace_recorded_oprf_keys = allow_new_keys;
     spdlog::info("voprf-v1 enabled: OPRF key epoch {} ({} epochs in {})",
                  (*oprf_keys)->CurrentEpoch(), (*oprf_keys)->Epochs().size(),
                  oprf_dir.string());
@@ -396,6 +397,15 @@ int main(int argc, char** argv) {
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - open_start)
                    .count());
+  // Before the hub serves and before the checkpoint below: the log must
+  // not go on claiming a rotation a stop cut short (hub_keyring.h).
+  if (auto settled =
+          SettleAbandonedRotations(**keyring, **store, store_options.db_path);
+      !settled) {
+    spdlog::error("{}", settled.error().ToString());
+  } else {
+    for (const std::string& line : *settled) spdlog::warn("{}", line);
+  }
   // A log ending in a restore entry no checkpoint covers yet (the first
   // start after 'cairnctl restore') is signed now, before the hub listens,
   // rather than at the first sweep: until then 'cairnctl audit verify'

@@ -163,6 +163,11 @@ class FaultyStore final : public Store {
     if (auto e = Fault()) return done(tl::unexpected(*e));
     inner_.RecordAudit(std::move(event), After(std::move(done), "RecordAudit"));
   }
+  void RecordOperatorAction(AuditEvent event, Callback<void> done) override {
+    if (auto e = Fault()) return done(tl::unexpected(*e));
+    inner_.RecordOperatorAction(std::move(event),
+                                After(std::move(done), "RecordOperatorAction"));
+  }
   void RecordOprfUsage(OprfUsage usage, Callback<void> done) override {
     if (auto e = Fault()) return done(tl::unexpected(*e));
     inner_.RecordOprfUsage(std::move(usage),
@@ -379,7 +384,8 @@ class Hub {
     command.name = id;
     command.roles = RoleBit(role);
     command.fingerprints = {fp};
-    REQUIRE(store_->CreateMemberAndWait(std::move(command)));
+    const auto created = store_->CreateMemberAndWait(std::move(command));
+    REQUIRE(created);
   }
 
   cairn::testing::TempDir dir_;

@@ -141,6 +141,92 @@ TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
   CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
 }
 
+TEST_CASE(
+    "cairnd removes the private key of a rotation cut short before it "
+    "became current, and says so") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(h.Stop());
+  // What a stop between a rotation's two steps leaves: a <key_id>.key
+  // without its .pub (no keys.rotate entry names it here; key_rotation_test
+  // covers the one that does).
+  const fs::path orphan =
+      fs::path(h.DataDir()) / "keys" / "hk_0123456789abcdef.key";
+  REQUIRE(WriteFile(orphan.string(), std::string(64, '1') + "\n"));
+  fs::permissions(orphan, fs::perms::owner_read | fs::perms::owner_write);
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+  CHECK_FALSE(fs::exists(orphan));
+  REQUIRE(h.Stop());
+  CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
+             Catch::Contains(orphan.string() + " had no .pub: a key rotation "
+                                               "was cut short"));
+}
+
+// What `cairnctl oprf rotate` makes in `dir` (--key-dir), failing the test
+// when it fails.
+void RotateOprf(const std::vector<std::string>& where) {
+  std::vector<std::string> argv = {RunningHub::CairnctlPath(), "oprf",
+                                   "rotate"};
+  argv.insert(argv.end(), where.begin(), where.end());
+  const CommandResult made = RunCommand(argv, kTimeout);
+  CAPTURE(made.out, made.err);
+  REQUIRE(made.exit_code == 0);
+}
+
+TEST_CASE(
+    "cairnd refuses another hub's OPRF directory whose epochs are all newer, "
+    "and accepts its own after the old epochs were deleted") {
+  RunningHubOptions options;
+  options.extra_toml = "[oprf]\nenabled = true\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  SignalSpec spec;
+  spec.token = RandomTokenHex();
+  std::string item = SignalJson(spec);
+  item.pop_back();  // the closing brace
+  item += R"(,"scheme":"voprf-v1","epoch":1})";
+  REQUIRE(
+      h.Curl("alpha", "POST", "/v1/signals", R"({"signals":[)" + item + "]}")
+          .status == 200);
+  REQUIRE(h.Stop());
+  const fs::path oprf = fs::path(h.DataDir()) / "oprf";
+  const fs::path aside = fs::path(h.Scratch().File("oprf-aside"));
+
+  // Another hub's directory that has rotated past this hub's epochs: its
+  // epoch 3 is newer than the signals' epoch 1, and it has no epoch 1 whose
+  // key could be compared with the record.
+  const fs::path foreign = fs::path(h.Scratch().File("foreign-oprf"));
+  for (int i = 0; i < 3; ++i) RotateOprf({"--key-dir", foreign.string()});
+  fs::remove(foreign / "epoch-1.key");
+  fs::remove(foreign / "epoch-2.key");
+  fs::rename(oprf, aside);
+  fs::copy(foreign, oprf);
+  const CommandResult refused = StartRefused(h);
+  CAPTURE(refused.out, refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err,
+             Catch::Contains("1 active voprf-v1 signals of epoch 1") &&
+                 Catch::Contains(oprf.string() + " holds epochs 3, none of "
+                                                 "which this database "
+                                                 "recorded") &&
+                 Catch::Contains("--allow-new-keys"));
+  fs::remove_all(oprf);
+  fs::rename(aside, oprf);
+
+  // The documented rotation: a new epoch, announced by a restart (which
+  // records it), then the old epoch file deleted while signals of the old
+  // epoch remain active.
+  RotateOprf({"--data", h.DataDir()});
+  REQUIRE(h.Restart());
+  REQUIRE(h.Stop());
+  REQUIRE(fs::remove(oprf / "epoch-1.key"));
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+}
+
 TEST_CASE("a hub that cannot start makes no keys and says why in its log") {
   RunningHubOptions options;
   options.register_members = false;

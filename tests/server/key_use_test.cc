@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "cairn/encoding.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -120,36 +121,125 @@ TEST_CASE("OPRF keys must be the ones recorded for the epochs signals use") {
   use.newest_voprf_epoch = 2;
   use.active_voprf_by_epoch = {{1, 3}, {2, 2}};
   use.recorded_oprf_keys = {{1, KeyOf(1)}, {2, KeyOf(2)}, {3, KeyOf(3)}};
+  constexpr const char* kChanged = "is not the one this database recorded";
+  constexpr const char* kForeign = "none of which this database recorded";
   struct Case {
     const char* name;
     std::map<std::uint32_t, oprf::Element> found;
-    bool ok;
+    const char* refusal;  // nullptr: accepted
   };
   const Case cases[] = {
-      {"the recorded keys", {{1, KeyOf(1)}, {2, KeyOf(2)}}, true},
-      {"a new epoch next to them", {{2, KeyOf(2)}, {4, KeyOf(4)}}, true},
+      {"the recorded keys", {{1, KeyOf(1)}, {2, KeyOf(2)}}, nullptr},
+      {"a new epoch next to them", {{2, KeyOf(2)}, {4, KeyOf(4)}}, nullptr},
+      // A rotation to epoch 3, announced by a restart (which recorded it),
+      // then the old epoch files deleted: the signals of epochs 1 and 2
+      // stay until they expire or are retracted.
+      {"the old epoch files deleted after a rotation",
+       {{3, KeyOf(3)}},
+       nullptr},
+      {"the same, with a newer epoch not yet announced",
+       {{3, KeyOf(3)}, {4, KeyOf(4)}},
+       nullptr},
+      // Finding 5(b): the record of an epoch without active signals is
+      // what members' cached tokens of that epoch were made with.
       {"an epoch no active signal uses differs",
        {{2, KeyOf(2)}, {3, KeyOf(9)}},
-       true},
-      {"epoch 2 made again", {{1, KeyOf(1)}, {2, KeyOf(7)}}, false},
-      {"another hub's epoch 1", {{1, KeyOf(8)}}, false},
+       kChanged},
+      {"epoch 2 made again", {{1, KeyOf(1)}, {2, KeyOf(7)}}, kChanged},
+      {"another hub's epoch 1", {{1, KeyOf(8)}}, kChanged},
+      // Finding 5(a): every epoch newer than the signals', none recorded
+      // (OprfKeysCoverDatabase lets it through: 5 >= 2).
+      {"another hub's newer epochs", {{4, KeyOf(4)}, {5, KeyOf(5)}}, kForeign},
+      {"the old epoch files deleted before the new epoch was announced",
+       {{4, KeyOf(4)}},
+       kForeign},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
     const Status s = OprfKeysMatchRecord(use, c.found, dir);
-    CHECK(s.has_value() == c.ok);
-    if (!c.ok && !s) {
+    CHECK(s.has_value() == (c.refusal == nullptr));
+    if (c.refusal != nullptr && !s) {
       CHECK(s.error().code == ErrorCode::kConflict);
       CHECK_THAT(s.error().message,
-                 Catch::Contains("is not the one this database recorded") &&
-                     Catch::Contains(dir.string()) &&
+                 Catch::Contains(c.refusal) && Catch::Contains(dir.string()) &&
                      Catch::Contains("restore the OPRF directory") &&
                      Catch::Contains("--allow-new-keys"));
     }
   }
+  // The message names the epoch, both keys, and what depends on it.
+  const Status unused = OprfKeysMatchRecord(use, {{3, KeyOf(9)}}, dir);
+  REQUIRE_FALSE(unused.has_value());
+  CHECK_THAT(
+      unused.error().message,
+      Contains("the OPRF key of epoch 3 in " + dir.string() + " (public key " +
+               HexEncode(KeyOf(9)) + ")") &&
+          Contains("recorded for that epoch (" + HexEncode(KeyOf(3)) + ")") &&
+          Contains("cache"));
+  const Status two =
+      OprfKeysMatchRecord(use, {{1, KeyOf(8)}, {2, KeyOf(8)}}, dir);
+  REQUIRE_FALSE(two.has_value());
+  CHECK_THAT(two.error().message,
+             Contains("its 3 active voprf-v1 signals of that epoch") &&
+                 Contains("the keys of epochs 2 differ from the record too"));
+  const Status foreign =
+      OprfKeysMatchRecord(use, {{4, KeyOf(4)}, {5, KeyOf(5)}}, dir);
+  REQUIRE_FALSE(foreign.has_value());
+  CHECK_THAT(foreign.error().message,
+             Contains("2 active voprf-v1 signals of epoch 2") &&
+                 Contains("holds epochs 4, 5"));
+
+  // Without active signals a foreign directory loses nothing that matches.
+  KeyUse idle = use;
+  idle.active_voprf_signals = 0;
+  idle.newest_voprf_epoch = 0;
+  idle.active_voprf_by_epoch.clear();
+  CHECK(OprfKeysMatchRecord(idle, {{4, KeyOf(4)}}, dir).has_value());
   // A database from before the record (schema < 8) has nothing to compare.
   use.recorded_oprf_keys.clear();
   CHECK(OprfKeysMatchRecord(use, {{1, KeyOf(8)}}, dir).has_value());
+  CHECK(OprfKeysMatchRecord(use, {{4, KeyOf(4)}}, dir).has_value());
+}
+
+TEST_CASE("the store replaces a recorded OPRF key only when told to") {
+  testing::StoreFixture f;
+  f.ReopenWith([](SqliteStoreOptions& o) {
+    o.voprf_epochs = {1, 2};
+    o.voprf_public_keys = {{1, KeyOf(1)}, {2, KeyOf(2)}};
+  });
+  f.store_ptr().reset();
+  const auto db = f.dir.path() / "hub.db";
+
+  f.customise = [](SqliteStoreOptions& o) {
+    o.voprf_epochs = {1, 2, 3};
+    o.voprf_public_keys = {{1, KeyOf(1)}, {2, KeyOf(7)}, {3, KeyOf(3)}};
+  };
+  auto refused = OpenSqliteStore(f.Options());
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == ErrorCode::kConflict);
+  CHECK_THAT(refused.error().message,
+             Contains("the OPRF key of epoch 2 (" + HexEncode(KeyOf(7)) +
+                      ") is not the one") &&
+                 Contains("(" + HexEncode(KeyOf(2)) + ")") &&
+                 Contains("--allow-new-keys"));
+  auto unchanged = ReadKeyUse(db, /*voprf_signals=*/true);
+  REQUIRE(unchanged.has_value());
+  // Nothing of the refused open was recorded, not even the new epoch 3.
+  CHECK(unchanged->recorded_oprf_keys ==
+        std::map<std::uint32_t, oprf::Element>{{1, KeyOf(1)}, {2, KeyOf(2)}});
+
+  f.customise = [](SqliteStoreOptions& o) {
+    o.voprf_epochs = {1, 2, 3};
+    o.voprf_public_keys = {{1, KeyOf(1)}, {2, KeyOf(7)}, {3, KeyOf(3)}};
+    o.replace_recorded_oprf_keys = true;
+  };
+  auto replaced = OpenSqliteStore(f.Options());
+  REQUIRE(replaced.has_value());
+  replaced->reset();
+  auto after = ReadKeyUse(db, /*voprf_signals=*/true);
+  REQUIRE(after.has_value());
+  CHECK(after->recorded_oprf_keys ==
+        std::map<std::uint32_t, oprf::Element>{
+            {1, KeyOf(1)}, {2, KeyOf(7)}, {3, KeyOf(3)}});
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ TEST_CASE(
 
 TEST_CASE(
     "the store records each OPRF epoch's public key, and replaces a "
-    "changed one") {
+    "changed one only when told to") {
   TempDir dir;
   ManualClock clock;
   const auto path = dir.path() / "hub.db";
@@ -103,9 +103,20 @@ TEST_CASE(
   const std::string at2 =
       "@" + std::to_string(clock.Now().time_since_epoch().count());
   {
-    // A changed key for epoch 2 (allowed by the caller) replaces the record.
+    // A changed key for epoch 2 is refused unless the caller allows it
+    // (cairnd's --allow-new-keys), and the record stays.
     auto o = OptionsIn(dir, clock);
     o.voprf_public_keys = {{2, key(0xAB)}};
+    auto refused = OpenSqliteStore(o);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == ErrorCode::kConflict);
+    CHECK(recorded(2) == std::string(64, '2') + at1);
+  }
+  {
+    // Allowed, it replaces the record.
+    auto o = OptionsIn(dir, clock);
+    o.voprf_public_keys = {{2, key(0xAB)}};
+    o.replace_recorded_oprf_keys = true;
     REQUIRE(OpenSqliteStore(o).has_value());
   }
   CHECK(recorded(1) == std::string(64, '1') + at0);

@@ -31,9 +31,10 @@ void ApiRouter::HandleAdminRotateKeys(const CallPtr& call) {
   if (auto decoded = wire::DecodeEmptyRequest(call->request.body()); !decoded) {
     return call->Fail(decoded.error());
   }
-  // The rotation is no store write, so the store cannot check the operator
-  // where it commits: checked again here, after the body was read, in case
-  // the operator was suspended, revoked or demoted meanwhile.
+  // Checked again here, after the body was read, so that no key is made
+  // for an operator suspended, revoked or demoted meanwhile; the check
+  // that counts is the store's, where the keys.rotate entry takes its
+  // place in the commit order (RecordOperatorAction).
   if (auto refusal =
           CheckCaller(call->route, call->request, call->peer, call->member)) {
     return call->Fail(refusal->code, std::move(refusal->message));
@@ -61,15 +62,25 @@ void ApiRouter::HandleAdminRotateKeys(const CallPtr& call) {
   // The audit entry commits before the new key becomes current, so that no
   // key signs anything without its keys.rotate entry in the log: an entry
   // that cannot be recorded leaves the rotation undone, and the answer can
-  // say exactly that.
+  // say exactly that. The store appends it only if the operator still
+  // holds standing there, so a rotation never follows an acknowledged
+  // suspension, revocation or demotion of its operator.
   event.details = RotationDetails(*prepared);
   AuditEvent failed = event;
   // Captures the store, not the router: the router may be destroyed before
   // the store runs its queued callbacks.
-  store_.RecordAudit(std::move(event), [store = &store_, call, keyring,
-                                        rotation = *prepared,
-                                        failed = std::move(failed)](
-                                           const Status& recorded) mutable {
+  store_.RecordOperatorAction(std::move(event), [store = &store_, call, keyring,
+                                                 rotation = *prepared,
+                                                 failed = std::move(failed)](
+                                                    const Status&
+                                                        recorded) mutable {
+    if (!recorded && recorded.error().code == ErrorCode::kPermissionDenied) {
+      keyring->AbandonRotation(rotation.key_id);
+      return call->Fail(recorded.error().code,
+                        recorded.error().message +
+                            "; the signing key was not rotated (" +
+                            rotation.previous + " is still current)");
+    }
     if (!recorded) {
       keyring->AbandonRotation(rotation.key_id);
       return call->Fail(recorded.error().code,

@@ -16,6 +16,7 @@
 #include "cairn/encoding.h"
 #include "cairn/timestamp.h"
 #include "cairn/whole_file.h"
+#include "server/src/store/key_use.h"
 
 namespace cairn::server {
 
@@ -39,6 +40,15 @@ tl::unexpected<Error> IoError(const fs::path& file, std::string_view doing,
   return MakeError(ErrorCode::kIo,
                    "cannot " + std::string(doing) + " " + file.string() + ": " +
                        std::strerror(err) + "; " + std::string(kKeysDirRemedy));
+}
+
+// "hk_" + 16 lowercase hex (KeyIdOf).
+bool IsKeyId(std::string_view name) {
+  constexpr std::string_view kPrefix = "hk_";
+  return name.size() == kPrefix.size() + 16 && name.starts_with(kPrefix) &&
+         std::all_of(name.begin() + kPrefix.size(), name.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 std::string KeyIdOf(const std::array<std::uint8_t, 32>& public_key) {
@@ -331,6 +341,20 @@ Result<std::shared_ptr<HubKeyring>> HubKeyring::Open(const fs::path& dir,
     sodium_memzero(sk->data(), sk->size());
     ring->keys_.push_back(std::move(key));
   }
+  // A <key_id>.key without its .pub is a rotation cut short (the .pub is
+  // written only when the key becomes current): never used.
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const fs::path& file = it->path();
+    if (file.extension() != ".key" || !IsKeyId(file.stem().string())) continue;
+    const std::string id = file.stem().string();
+    if (std::none_of(ring->keys_.begin(), ring->keys_.end(),
+                     [&](const auto& k) { return k->pub.key_id == id; })) {
+      ring->abandoned_.push_back(id);
+    }
+  }
+  if (ec) return IoError(dir, "list", ec.value());
+  std::sort(ring->abandoned_.begin(), ring->abandoned_.end());
   if (ring->keys_.empty()) {
     if (!create_if_empty) {
       return MakeError(ErrorCode::kNotFound,
@@ -458,12 +482,86 @@ void HubKeyring::AbandonRotation(const std::string& key_id) {
   (void)DiscardKeyFiles(dir_, key_id);
 }
 
+std::vector<std::string> HubKeyring::AbandonedKeys() const {
+  std::lock_guard rotation(rotation_mutex_);
+  return abandoned_;
+}
+
+std::string HubKeyring::DiscardAbandonedKeys() {
+  std::lock_guard rotation(rotation_mutex_);
+  std::string advice;
+  for (const std::string& id : abandoned_) {
+    // Only the .key: an abandoned key has no .pub (Open checked).
+    std::error_code ec;
+    const fs::path file = dir_ / (id + ".key");
+    fs::remove(file, ec);
+    if (ec) {
+      advice += "; could not remove " + file.string() + " (" + ec.message() +
+                "): remove it by hand (a key never used)";
+    }
+  }
+  SyncDirectory(dir_);
+  abandoned_.clear();
+  return advice;
+}
+
 Result<HubPublicKey> HubKeyring::Rotate() {
   auto prepared = PrepareRotation();
   if (!prepared) return tl::unexpected(prepared.error());
   auto keys = CommitRotation(prepared->key_id);
   if (!keys) return tl::unexpected(keys.error());
   return keys->front();
+}
+
+Result<std::vector<std::string>> SettleAbandonedRotations(
+    HubKeyring& keyring, Store& store, const fs::path& db_path) {
+  const std::vector<std::string> abandoned = keyring.AbandonedKeys();
+  if (abandoned.empty()) return std::vector<std::string>();
+  auto newest = ReadNewestAuditEntry(db_path, "keys.rotate");
+  if (!newest) return tl::unexpected(newest.error());
+  // The details are written by the rotation handler, key_id first.
+  std::string logged;
+  if (*newest && (*newest)->result == "ok") {
+    for (const std::string& id : abandoned) {
+      if ((*newest)->details.starts_with("{\"key_id\":\"" + id + "\"")) {
+        logged = id;
+      }
+    }
+  }
+  if (!logged.empty()) {
+    AuditEvent failed;
+    failed.actor = "hub";
+    failed.action = "keys.rotate";
+    failed.details = (*newest)->details;
+    failed.result = std::string(ErrorCodeName(ErrorCode::kUnavailable));
+    if (auto s = store.RecordAuditAndWait(std::move(failed)); !s) {
+      return MakeError(
+          s.error().code,
+          "cannot record in the audit log that the rotation to " + logged +
+              " did not happen (cairnd stopped after its keys.rotate entry "
+              "and before the key became current): " +
+              s.error().message +
+              "; its key file stays, and the next start tries again");
+    }
+  }
+  std::vector<std::string> lines;
+  lines.reserve(abandoned.size() + 1);
+  for (const std::string& id : abandoned) {
+    lines.push_back(
+        (keyring.dir() / (id + ".key")).string() +
+        " had no .pub: a key rotation was cut short (cairnd stopped between "
+        "making the key and making it current), so " +
+        (id == logged
+             ? "the audit log's keys.rotate entry naming it was followed by "
+               "one with result unavailable; "
+             : std::string("the audit log does not claim it became "
+                           "current; ")) +
+        "the key was never used and is removed. Check the current key with "
+        "'cairnctl keys list' and rotate again if needed");
+  }
+  const std::string advice = keyring.DiscardAbandonedKeys();
+  if (!advice.empty()) lines.push_back(advice.substr(2));
+  return lines;
 }
 
 Result<std::vector<HubPublicKey>> LoadHubPublicKeys(const fs::path& dir) {

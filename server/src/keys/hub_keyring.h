@@ -25,6 +25,7 @@
 #include "cairn/result.h"
 #include "cairn/wire/me.h"
 #include "server/src/store/records.h"
+#include "server/src/store/store.h"
 
 namespace cairn::server {
 
@@ -105,6 +106,16 @@ class HubKeyring {
   // Both steps at once (tools and tests; the hub audits in between).
   Result<HubPublicKey> Rotate();
 
+  // Ids of the private keys Open found without their .pub: rotations a
+  // stop (crash, kill -9) cut short between PrepareRotation and
+  // CommitRotation, never current. Kept until DiscardAbandonedKeys, so
+  // that the hub can first record in its audit log that such a rotation
+  // did not happen (SettleAbandonedRotations).
+  std::vector<std::string> AbandonedKeys() const;
+  // Removes the files of AbandonedKeys(). Returns advice for the log when
+  // one could not be removed ("" otherwise).
+  std::string DiscardAbandonedKeys();
+
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
@@ -117,9 +128,22 @@ class HubKeyring {
   std::vector<std::shared_ptr<const Key>> keys_;  // current first
   // Serialises rotations; separate from mutex_ so that preparing a key
   // (file writes) does not hold up signing.
-  std::mutex rotation_mutex_;
-  std::shared_ptr<Key> prepared_;  // guarded by rotation_mutex_
+  mutable std::mutex rotation_mutex_;
+  std::shared_ptr<Key> prepared_;       // guarded by rotation_mutex_
+  std::vector<std::string> abandoned_;  // guarded by rotation_mutex_
 };
+
+// Settles the rotations a stop cut short (HubKeyring::AbandonedKeys): when
+// the newest keys.rotate entry in the audit log of the database at
+// `db_path` names one of them with result "ok" (its entry committed, the
+// switch never came), appends a keys.rotate entry with the same details
+// and result "unavailable" through `store`, so that the log no longer
+// claims a rotation that did not happen; then removes the abandoned key
+// files. Returns what to log (one line per abandoned key). On an error
+// (the entry could not be read or written) nothing is removed, so that the
+// next start settles it again.
+Result<std::vector<std::string>> SettleAbandonedRotations(
+    HubKeyring& keyring, Store& store, const std::filesystem::path& db_path);
 
 // The public keys in `dir` (no private key is read): offline tools such as
 // audit verify, receipt verify and restore. Current first.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "cairn/encoding.h"
 #include "server/src/store/sqlite_db.h"
@@ -161,26 +162,107 @@ Status OprfKeysCoverDatabase(const KeyUse& use,
 Status OprfKeysMatchRecord(const KeyUse& use,
                            const std::map<std::uint32_t, oprf::Element>& found,
                            const std::filesystem::path& dir) {
-  for (const auto& [epoch, signals] : use.active_voprf_by_epoch) {
+  // Every recorded epoch, with or without active signals: members' mirrors
+  // and the SDK's token cache know an epoch by its number only, so a
+  // different key under a number once served would leave them holding
+  // tokens that silently match nothing.
+  std::optional<std::uint32_t> first_changed;
+  std::string also_changed;
+  bool shares_recorded_epoch = false;
+  for (const auto& [epoch, key] : found) {
     const auto recorded = use.recorded_oprf_keys.find(epoch);
-    const auto key = found.find(epoch);
-    if (recorded == use.recorded_oprf_keys.end() || key == found.end() ||
-        recorded->second == key->second) {
-      continue;
+    if (recorded == use.recorded_oprf_keys.end()) continue;
+    if (recorded->second == key) {
+      shares_recorded_epoch = true;
+    } else if (!first_changed) {
+      first_changed = epoch;
+    } else {
+      also_changed += ", " + std::to_string(epoch);
     }
+  }
+  if (first_changed) {
+    const std::uint32_t epoch = *first_changed;
+    const auto active = use.active_voprf_by_epoch.find(epoch);
+    const std::string made_with =
+        active == use.active_voprf_by_epoch.end()
+            ? "which the hub served that epoch with (members' mirrors and "
+              "the SDK's token cache know an epoch by its number only, so "
+              "tokens they hold would silently match nothing)"
+            : "which its " + std::to_string(active->second) +
+                  " active voprf-v1 signals of that epoch were made with";
     return MakeError(
         ErrorCode::kConflict,
         "the OPRF key of epoch " + std::to_string(epoch) + " in " +
-            dir.string() + " (public key " + HexEncode(key->second) +
+            dir.string() + " (public key " + HexEncode(found.at(epoch)) +
             ") is not the one this database recorded for that epoch (" +
-            HexEncode(recorded->second) + "), which its " +
-            std::to_string(signals) +
-            " active voprf-v1 signals of that epoch were made with: the "
-            "directory belongs to another hub, or the epoch was made again; "
-            "restore the OPRF directory backed up with this database" +
+            HexEncode(use.recorded_oprf_keys.at(epoch)) + "), " + made_with +
+            (also_changed.empty()
+                 ? std::string()
+                 : "; the keys of epochs" + also_changed.substr(1) +
+                       " differ from the record too") +
+            ": the directory belongs to another hub, or the epoch was made "
+            "again; restore the OPRF directory backed up with this "
+            "database" +
             kAllowNew);
   }
-  return {};
+  // A directory that holds none of the epochs this database recorded, not
+  // even the one its newest active signals use, is not this hub's lineage
+  // (a rotation followed by deleting the old epoch-N.key files keeps the
+  // newer epoch, recorded at the restart that announced it).
+  if (use.active_voprf_signals == 0 || shares_recorded_epoch ||
+      found.contains(use.newest_voprf_epoch) ||
+      !use.recorded_oprf_keys.contains(use.newest_voprf_epoch)) {
+    return {};
+  }
+  std::string epochs;
+  for (const auto& entry : found) {
+    epochs += (epochs.empty() ? "" : ", ") + std::to_string(entry.first);
+  }
+  const auto newest = use.active_voprf_by_epoch.find(use.newest_voprf_epoch);
+  return MakeError(
+      ErrorCode::kConflict,
+      "the database holds " +
+          std::to_string(
+              newest == use.active_voprf_by_epoch.end() ? 0 : newest->second) +
+          " active voprf-v1 signals of epoch " +
+          std::to_string(use.newest_voprf_epoch) +
+          ", made with the key it recorded for that epoch, but " +
+          dir.string() + " holds epochs " + epochs +
+          ", none of which this database recorded: the directory belongs to "
+          "another hub (with it every voprf-v1 signal would silently match "
+          "nothing), or the old epoch files were deleted after 'cairnctl "
+          "oprf rotate' before cairnd announced the new epoch; restore the "
+          "OPRF directory backed up with this database" +
+          kAllowNew);
+}
+
+Result<std::optional<AuditEvent>> ReadNewestAuditEntry(
+    const std::filesystem::path& db_path, std::string_view action) {
+  auto db = Database::Open(db_path, /*create=*/false, /*read_only=*/true,
+                           std::chrono::milliseconds(5000));
+  if (!db) return tl::unexpected(db.error());
+  auto has_log = ScalarInt(
+      **db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+      "'audit_log'");
+  if (!has_log) return tl::unexpected(has_log.error());
+  if (*has_log == 0) return std::optional<AuditEvent>();
+  auto stmt = (*db)->Prepare(
+      "SELECT request_id, actor, fingerprint, details, result FROM audit_log"
+      " WHERE action = ?1 ORDER BY seq DESC LIMIT 1");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, action);
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<AuditEvent>();
+  AuditEvent entry;
+  entry.request_id = stmt->Text(0);
+  entry.actor = stmt->Text(1);
+  entry.fingerprint = stmt->Text(2);
+  entry.action = std::string(action);
+  entry.details = stmt->Text(3);
+  entry.result = stmt->Text(4);
+  return std::optional<AuditEvent>(std::move(entry));
 }
 
 }  // namespace cairn::server

@@ -13,10 +13,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cairn/oprf.h"
 #include "cairn/result.h"
+#include "server/src/store/store.h"
 
 namespace cairn::server {
 
@@ -65,14 +67,29 @@ Status MayCreateOprfKey(const KeyUse& use, const std::filesystem::path& dir);
 Status OprfKeysCoverDatabase(const KeyUse& use,
                              std::uint32_t newest_epoch_found,
                              const std::filesystem::path& dir);
-// Whether each key found (`found`: epoch -> public key) is the one the
-// database recorded for its epoch, for the epochs active voprf-v1 signals
-// use: a different key under the same epoch number (another hub's
-// directory, or an epoch made again after the directory was lost) would
-// make those signals match nothing.
+// Whether the keys found (`found`: epoch -> public key) are this hub's:
+//  - each must be the key the database recorded for its epoch, whether or
+//    not active signals use it: a different key under the same epoch
+//    number (another hub's directory, or an epoch made again after the
+//    directory was lost) makes that epoch's signals match nothing, and
+//    members, who cache tokens by epoch number, would not notice;
+//  - when the epoch of the newest active voprf-v1 signals has a recorded
+//    key but is not in the directory, the directory must hold some epoch
+//    the database recorded: otherwise it is another hub's (epochs all
+//    newer than the database's pass OprfKeysCoverDatabase). A rotation
+//    followed by deleting the old epoch files passes, since the restart
+//    that announced the new epoch recorded it.
 Status OprfKeysMatchRecord(const KeyUse& use,
                            const std::map<std::uint32_t, oprf::Element>& found,
                            const std::filesystem::path& dir);
+
+// The newest entry of the audit log with `action` (request_id, actor,
+// fingerprint, details and result; `at` is left unset) in the database at
+// `db_path`, read-only; nullopt when there is none, or no audit log
+// (schema < 3). Scans back from the newest entry: meant for the rare
+// start-up that needs it (SettleAbandonedRotations), not for every start.
+Result<std::optional<AuditEvent>> ReadNewestAuditEntry(
+    const std::filesystem::path& db_path, std::string_view action);
 
 }  // namespace cairn::server
 

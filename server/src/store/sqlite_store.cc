@@ -24,7 +24,9 @@
 #include <thread>
 
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
+#include "cairn/encoding.h"
 #include "cairn/sha256.h"
 #include "server/src/store/audit_writer.h"
 #include "server/src/store/batch_statements.h"
@@ -156,33 +158,82 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  // Records the public key of each OPRF epoch the hub opens with, or
-  // replaces a different one (key_use.h has refused that already unless
-  // the operator allowed new keys), in one transaction.
+  // Records the public key of each OPRF epoch the hub opens with. A
+  // different key for a recorded epoch is refused unless the operator
+  // allowed new keys (key_use.h checks first, with the operator's advice);
+  // then it replaces the record and a warning names both keys. Only the
+  // replacing key is kept: the record is what the next start compares the
+  // directory with, and signals name their epoch, not their key.
   Status RecordOprfKeys() {
     if (options_.voprf_public_keys.empty()) return {};
     if (auto s = writer_db_->Exec("BEGIN IMMEDIATE"); !s) return s;
     Status status;
     const std::int64_t now = ToUnix(options_.clock());
+    std::vector<std::string> replaced;
     for (const auto& [epoch, key] : options_.voprf_public_keys) {
-      auto record = writer_db_->Prepare(
-          "INSERT INTO oprf_keys (epoch, public_key, recorded_at)"
-          " VALUES (?1, ?2, ?3) ON CONFLICT (epoch) DO UPDATE SET"
-          " public_key = excluded.public_key,"
-          " recorded_at = excluded.recorded_at"
-          " WHERE public_key != excluded.public_key");
-      status = record ? record->Bind(1, static_cast<std::int64_t>(epoch))
-                            .BindBlob(2, key)
-                            .Bind(3, now)
-                            .Run()
-                      : Status(tl::unexpected(record.error()));
+      status = RecordOprfKey(epoch, key, now, &replaced);
       if (!status) break;
     }
+    if (status) status = writer_db_->Exec("COMMIT");
     if (!status) {
       (void)writer_db_->Exec("ROLLBACK");
       return status;
     }
-    return writer_db_->Exec("COMMIT");
+    for (const std::string& line : replaced) {
+      spdlog::warn("{}", line);
+    }
+    return {};
+  }
+
+  Status RecordOprfKey(std::uint32_t epoch, const oprf::Element& key,
+                       std::int64_t now, std::vector<std::string>* replaced) {
+    auto read = writer_db_->Prepare(
+        "SELECT public_key FROM oprf_keys WHERE epoch = ?1");
+    if (!read) return tl::unexpected(read.error());
+    read->Bind(1, static_cast<std::int64_t>(epoch));
+    auto row = read->Step();
+    if (!row) return tl::unexpected(row.error());
+    std::optional<std::string> old_hex;
+    if (*row) {
+      const auto blob = read->Blob(0);
+      if (std::equal(blob.begin(), blob.end(), key.begin(), key.end())) {
+        return {};
+      }
+      old_hex = HexEncode(blob);
+      if (!options_.replace_recorded_oprf_keys) {
+        return MakeError(
+            ErrorCode::kConflict,
+            "the OPRF key of epoch " + std::to_string(epoch) + " (" +
+                HexEncode(key) + ") is not the one " +
+                options_.db_path.string() + " recorded for that epoch (" +
+                *old_hex +
+                "); not replacing the record: restore the OPRF directory "
+                "backed up with this database, or start cairnd with "
+                "--allow-new-keys if that key is lost for good");
+      }
+    }
+    auto write = writer_db_->Prepare(
+        "INSERT INTO oprf_keys (epoch, public_key, recorded_at)"
+        " VALUES (?1, ?2, ?3) ON CONFLICT (epoch) DO UPDATE SET"
+        " public_key = excluded.public_key,"
+        " recorded_at = excluded.recorded_at");
+    if (!write) return tl::unexpected(write.error());
+    if (auto s = write->Bind(1, static_cast<std::int64_t>(epoch))
+                     .BindBlob(2, key)
+                     .Bind(3, now)
+                     .Run();
+        !s) {
+      return s;
+    }
+    if (old_hex) {
+      replaced->push_back(
+          "--allow-new-keys: the recorded OPRF key of epoch " +
+          std::to_string(epoch) + " in " + options_.db_path.string() + " was " +
+          *old_hex + " and is now " + HexEncode(key) +
+          ": voprf-v1 signals of that epoch made with the old key, and "
+          "tokens members cached for it, match nothing any more");
+    }
+    return {};
   }
 
   // ---- Members -----------------------------------------------------------
@@ -281,6 +332,23 @@ class SqliteStore final : public Store {
         },
         std::move(done), std::nullopt);
     Push(std::move(op), /*lingering=*/true);
+  }
+
+  void RecordOperatorAction(AuditEvent event, Callback<void> done) override {
+    CommandContext context{event.request_id, event.actor, event.fingerprint};
+    AuditTag tag{context, event.action};
+    Enqueue<void>(
+        [this, e = std::move(event),
+         c = std::move(context)](BatchState& b) -> Status {
+          if (auto s = writes_->OperatorStanding(b, c); !s) return s;
+          AuditEvent copy = e;
+          copy.at = FromUnix(b.now);
+          if (copy.details.empty()) copy.details = "{}";
+          if (copy.result.empty()) copy.result = "ok";
+          b.audit.push_back(std::move(copy));
+          return {};
+        },
+        std::move(done), std::move(tag));
   }
 
   void RecordOprfUsage(OprfUsage usage, Callback<void> done) override {

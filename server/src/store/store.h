@@ -183,6 +183,16 @@ class Store {
   // callers that answer without waiting must still log a failure.
   virtual void RecordAudit(AuditEvent event, Callback<void> done) = 0;
 
+  // RecordAudit for an operator's action outside the store (a key
+  // rotation), which the caller carries out only once `done` reports the
+  // entry committed. The entry is appended only if event.actor, with
+  // event.fingerprint (when not empty), is still an operator in good
+  // standing where the entry takes its place in the commit order, checked
+  // as for the admin commands above; otherwise kPermissionDenied with the
+  // router's messages (standing.h), audited with that result and details
+  // {}. Not lingering: the caller's answer waits for it.
+  virtual void RecordOperatorAction(AuditEvent event, Callback<void> done) = 0;
+
   // Adds usage.elements to the member's OPRF evaluations on usage.day and
   // forgets its earlier days. Like RecordAudit it rides the next group
   // commit and nobody waits: a crash loses at most the charges of the last
@@ -361,10 +371,13 @@ struct SqliteStoreOptions {
   // without the OPRF keys, as cairnctl does). Default: empty.
   std::vector<std::uint32_t> voprf_epochs;
   // The public key of each of those epochs, recorded in the database when
-  // the store opens (a changed key replaces the recorded one: the caller
-  // has checked it against the record first, see key_use.h). Empty:
-  // nothing recorded. Default: empty.
+  // the store opens. A key other than the one recorded for its epoch makes
+  // the open fail (kConflict) unless replace_recorded_oprf_keys, which
+  // replaces the record and logs a warning naming both keys (cairnd's
+  // --allow-new-keys; key_use.h checks first). Empty: nothing recorded.
+  // Default: empty, false.
   std::map<std::uint32_t, oprf::Element> voprf_public_keys;
+  bool replace_recorded_oprf_keys = false;
 
   // Idempotency keys are honoured this long. Default: 24 h.
   std::chrono::seconds idempotency_window{std::chrono::hours(24)};

@@ -115,6 +115,14 @@ class StoreWrites {
     return double(match_settle_micros_.load(std::memory_order_relaxed)) / 1e6;
   }
 
+  // Whether the operator behind an admin command (or an
+  // operator action recorded by RecordOperatorAction) may still make it, as of
+  // this point of the batch (CheckStanding): the router checked before it
+  // read the request, but the operator may have been suspended, revoked or
+  // demoted since, or earlier in this batch. Offline tools, which have no
+  // certificate, pass.
+  Status OperatorStanding(BatchState& b, const CommandContext& ctx);
+
  private:
   // A signal leaving the active set.
   struct Departure {
@@ -122,12 +130,6 @@ class StoreWrites {
     std::int64_t rowid = 0;
   };
 
-  // Whether the operator behind an admin command may still make it, as of
-  // this point of the batch (CheckStanding): the router checked before it
-  // read the request, but the operator may have been suspended, revoked or
-  // demoted since, or earlier in this batch. Offline tools, which have no
-  // certificate, pass.
-  Status OperatorStanding(BatchState& b, const CommandContext& ctx);
   // Records a new match of `member` on `key` (whose kind is `kind`) for
   // query item `index`, supported by `support` (not empty).
   Result<MatchResult> NewMatch(BatchState& b, const Directory& dir,
