@@ -3,7 +3,6 @@
 // errors injected through the Store seam. Each must reach the member as a
 // 503 with a request id that the access log also carries; nothing may be
 // partially acknowledged, and the hub recovers when the fault goes.
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -20,6 +19,7 @@
 #include "server/src/api/api_router.h"
 #include "server/src/api/metrics.h"
 #include "server/src/store/store.h"
+#include "support/log_capture.h"
 #include "support/process.h"
 #include "support/sqlite_query.h"
 
@@ -397,29 +397,7 @@ class Hub {
   std::unique_ptr<ApiRouter> router_;
 };
 
-// Captures the default logger's lines (the access log) while alive.
-class LogCapture {
- public:
-  LogCapture()
-      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
-        previous_(spdlog::default_logger()) {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  bool Has(const std::string& a, const std::string& b) const {
-    for (const auto& line : sink_->last_formatted()) {
-      if (line.find(a) != std::string::npos &&
-          line.find(b) != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using cairn::testing::LogCapture;
 
 std::string CodeOf(const std::string& body) {
   auto error = wire::DecodeErrorBody(body);

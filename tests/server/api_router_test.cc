@@ -1,7 +1,6 @@
 // ApiRouter driven in-process: routing, authentication, roles, content
 // type, rate limits, the happy paths of every endpoint, and every kind of
 // response body checked against schemas/json/ with a real validator.
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
@@ -16,6 +15,7 @@
 
 #include "api_test_util.h"
 #include "cairn/wire.h"
+#include "support/log_capture.h"
 
 namespace cairn::server::apitest {
 namespace {
@@ -1398,30 +1398,7 @@ TEST_CASE("operators register custom kinds, which members can then use",
   CHECK(Contains(r.body, R"("match_id")"));
 }
 
-// Captures the default logger's lines while alive.
-class LogCapture {
- public:
-  LogCapture()
-      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
-        previous_(spdlog::default_logger()) {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  // The captured lines that contain `needle`.
-  std::vector<std::string> Lines(const std::string& needle) const {
-    std::vector<std::string> out;
-    for (auto& line : sink_->last_formatted()) {
-      if (line.find(needle) != std::string::npos) out.push_back(line);
-    }
-    return out;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using cairn::testing::LogCapture;
 
 PeerIdentity Peer(std::string fingerprint, std::string remote_address) {
   PeerIdentity peer;
@@ -1482,7 +1459,7 @@ TEST_CASE(
     const auto lines = log.Lines("request_id=" + c.refused.request_id + " ");
     REQUIRE(lines.size() == 1);
     // The whole line: nothing after the latency.
-    CHECK_THAT(lines[0], Catch::EndsWith(" latency_us=1500\n"));
+    CHECK_THAT(lines[0], Catch::EndsWith(" latency_us=1500"));
     CHECK_THAT(lines[0], Catch::Contains("[info] request_id=" +
                                          c.refused.request_id + " " + c.line));
   }

@@ -1,8 +1,8 @@
 // GuardedClock: steps of the system clock against the steady clock, with
 // both clocks injected, so every step and every hold is exact (no sleeps).
 #include "server/src/store/guarded_clock.h"
+#include "support/log_capture.h"
 
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -22,36 +22,7 @@ using std::chrono::seconds;
 // 2026-11-23T14:00:00Z
 const sys_seconds kStart{seconds{1795442400}};
 
-// Routes spdlog's default logger to memory for the test's lifetime.
-class LogCapture {
- public:
-  LogCapture()
-      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
-        previous_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("test", sink_);
-    logger->set_pattern("[%l] %v");
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  std::vector<std::string> Lines() const { return sink_->last_formatted(); }
-  // Lines that start with `prefix` and contain `text`.
-  std::size_t Count(const std::string& prefix, const std::string& text) const {
-    std::size_t n = 0;
-    for (const auto& line : Lines()) {
-      if (line.rfind(prefix, 0) == 0 && line.find(text) != std::string::npos) {
-        ++n;
-      }
-    }
-    return n;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using cairn::testing::LogCapture;
 
 // The two clocks the guarded clock reads: Pass() moves both (time passing),
 // Step() only the system clock (someone set it).

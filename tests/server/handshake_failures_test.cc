@@ -2,7 +2,6 @@
 // lines are held to kLinesPerSecond a second, and the ones held back are
 // summed up when logging resumes or at Flush. A fake clock makes the
 // windows exact.
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/log_capture.h"
 #include "transport/handshake_failures.h"
 
 namespace cairn::server {
@@ -20,40 +20,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Routes spdlog's default logger to memory for the test's lifetime.
-class LogCapture {
- public:
-  LogCapture()
-      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000)),
-        previous_(spdlog::default_logger()) {
-    auto logger = std::make_shared<spdlog::logger>("test", sink_);
-    logger->set_pattern("[%l] %v");
-    logger->set_level(spdlog::level::debug);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  // Without their line ends.
-  std::vector<std::string> Lines() const {
-    std::vector<std::string> lines = sink_->last_formatted();
-    for (auto& line : lines) {
-      while (!line.empty() && line.back() == '\n') line.pop_back();
-    }
-    return lines;
-  }
-  // Lines that start with `prefix`.
-  std::size_t Count(const std::string& prefix) const {
-    std::size_t n = 0;
-    for (const auto& line : Lines()) n += line.rfind(prefix, 0) == 0 ? 1 : 0;
-    return n;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using cairn::testing::LogCapture;
 
 struct FakeClock {
   std::chrono::steady_clock::time_point now{std::chrono::hours(1)};
@@ -75,7 +42,7 @@ constexpr char kLine[] = "[warning] TLS handshake failed: ";
 constexpr char kSummary[] = "[warning] ";
 
 TEST_CASE("a failed handshake is one warn line naming peer, reason and cert") {
-  LogCapture log;
+  LogCapture log(10000, spdlog::level::debug);
   FakeClock clock;
   HandshakeFailureLog failures(clock.Get());
   failures.Record(kExpired);
@@ -91,7 +58,7 @@ TEST_CASE("a failed handshake is one warn line naming peer, reason and cert") {
 }
 
 TEST_CASE("without a certificate the line says fingerprint=- and an empty cn") {
-  LogCapture log;
+  LogCapture log(10000, spdlog::level::debug);
   HandshakeFailureLog failures;
   failures.Record({.peer = "[::1]:5000",
                    .reason = HandshakeFailureReason::kTimeout,
@@ -105,7 +72,7 @@ TEST_CASE("without a certificate the line says fingerprint=- and an empty cn") {
 }
 
 TEST_CASE("a CN cannot forge log lines: controls and quotes are escaped") {
-  LogCapture log;
+  LogCapture log(10000, spdlog::level::debug);
   HandshakeFailureLog failures;
   HandshakeFailure failure = kExpired;
   const std::string cn =
@@ -124,7 +91,7 @@ TEST_CASE("a CN cannot forge log lines: controls and quotes are escaped") {
 TEST_CASE(
     "a burst is logged up to the per-second limit, the rest summed up when "
     "logging resumes") {
-  LogCapture log;
+  LogCapture log(10000, spdlog::level::debug);
   FakeClock clock;
   HandshakeFailureLog failures(clock.Get());
   const std::size_t limit = HandshakeFailureLog::kLinesPerSecond;
@@ -170,7 +137,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a client that hangs up is counted but logged at debug only") {
-  LogCapture log;
+  LogCapture log(10000, spdlog::level::debug);
   HandshakeFailureLog failures;
   for (int i = 0; i < 50; ++i) {
     failures.Record({.peer = "127.0.0.1:1",
@@ -187,7 +154,7 @@ TEST_CASE("a client that hangs up is counted but logged at debug only") {
 }
 
 TEST_CASE("failures from several threads are all counted, none logged twice") {
-  LogCapture log;
+  LogCapture log(10000, spdlog::level::debug);
   FakeClock clock;  // one window throughout
   HandshakeFailureLog failures(clock.Get());
   std::vector<std::thread> threads;

@@ -8,12 +8,12 @@
 #include <set>
 #include <thread>
 
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 #include <catch2/catch.hpp>
 
 #include "server/src/store/failure_log.h"
 #include "store_test_util.h"
+#include "support/log_capture.h"
 
 namespace cairn::server {
 namespace {
@@ -24,30 +24,7 @@ using testing::Signal;
 using testing::StoreFixture;
 using testing::SubmitOne;
 
-// Captures the default logger's lines while alive.
-class LogCapture {
- public:
-  LogCapture()
-      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(1000)),
-        previous_(spdlog::default_logger()) {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink_));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  // The captured lines that contain `needle`.
-  std::vector<std::string> Lines(const std::string& needle) const {
-    std::vector<std::string> out;
-    for (auto& line : sink_->last_formatted()) {
-      if (line.find(needle) != std::string::npos) out.push_back(line);
-    }
-    return out;
-  }
-
- private:
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
+using cairn::testing::LogCapture;
 
 TEST_CASE("concurrent submitters share transactions and all get acks") {
   StoreFixture f;
