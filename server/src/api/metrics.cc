@@ -93,8 +93,9 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
       prometheus::BuildCounter()
           .Name("cairn_clock_steps_total")
           .Help(
-              "Steps of the system clock by more than 60 s against the "
-              "steady clock, by direction; see cairn_clock_step_unresolved")
+              "Steps of the system clock against the boot clock (more than "
+              "GuardedClockOptions::max_step, 60 s), by direction; see "
+              "cairn_clock_step_unresolved")
           .Register(*registry_);
   clock_steps_forward_ = &clock_steps.Add({{"direction", "forward"}});
   clock_steps_backward_ = &clock_steps.Add({{"direction", "backward"}});

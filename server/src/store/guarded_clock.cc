@@ -1,5 +1,7 @@
 #include "server/src/store/guarded_clock.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -18,6 +20,20 @@ constexpr std::int64_t kNsPerSecond = 1'000'000'000;
 // of the two clocks that a context switch separated, or a step too small
 // to classify. Larger changes are classified once under the mutex.
 constexpr std::int64_t kJitterNs = kNsPerSecond;
+
+// CLOCK_BOOTTIME rather than steady_clock (CLOCK_MONOTONIC): both never
+// step, but only CLOCK_BOOTTIME counts time spent suspended. The system
+// clock does too (it is set from the RTC on resume), so a host resumed
+// from suspend keeps its offset and is not taken for a forward step.
+std::chrono::steady_clock::time_point BootClockNow() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0) {
+    return std::chrono::steady_clock::now();  // never on Linux >= 2.6.39
+  }
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::seconds(ts.tv_sec) + nanoseconds(ts.tv_nsec)));
+}
 
 std::int64_t Seconds(std::int64_t ns) { return ns / kNsPerSecond; }
 
@@ -47,9 +63,7 @@ GuardedClock::GuardedClock(GuardedClockOptions options)
   if (!options_.system_now) {
     options_.system_now = [] { return std::chrono::system_clock::now(); };
   }
-  if (!options_.steady_now) {
-    options_.steady_now = [] { return std::chrono::steady_clock::now(); };
-  }
+  if (!options_.steady_now) options_.steady_now = BootClockNow;
   const Sample s = Read();
   hub_offset_.store(s.Offset());
   seen_offset_.store(s.Offset());

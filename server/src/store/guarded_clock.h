@@ -1,9 +1,9 @@
 // GuardedClock: the hub's time, safe against steps of the system clock (an
 // NTP step, a VM restored from a snapshot, an operator's `date -s`).
 //
-// The steady clock never steps, so the offset between the system clock and
-// the steady clock only changes when the system clock is stepped (or the
-// machine was suspended). GuardedClock watches that offset:
+// The boot clock (CLOCK_BOOTTIME: monotonic, and counting time suspended)
+// never steps, so the offset between the system clock and it only changes
+// when the system clock is stepped. GuardedClock watches that offset:
 //
 // - Now() never runs backwards: it returns max(system time, the last time
 //   it returned + the steady time elapsed since). After a backward step the
@@ -53,7 +53,8 @@ struct GuardedClockOptions {
   // feed expiry events that come late and a purge of limits counted in
   // days that runs late. Default: 1 h.
   std::chrono::seconds deletion_hold{std::chrono::hours(1)};
-  // Test seams. Default: std::chrono::system_clock and steady_clock.
+  // Test seams. Default: std::chrono::system_clock, and CLOCK_BOOTTIME as a
+  // steady_clock time point (guarded_clock.cc says why not steady_clock).
   std::function<std::chrono::system_clock::time_point()> system_now;
   std::function<std::chrono::steady_clock::time_point()> steady_now;
 };
