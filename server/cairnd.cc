@@ -30,6 +30,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "cairn/timestamp.h"
 #include "server/src/api/api_router.h"
 #include "server/src/api/metrics.h"
 #include "server/src/data_dir_lock.h"
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
   std::string log_file;
   int expiry_interval = 30;
   bool allow_new_keys = false;
+  bool clock_from_system = false;
   app.add_option("-c,--config", config_path,
                  "Configuration file (TOML); see server/cairnd.example.toml")
       ->capture_default_str();
@@ -208,6 +210,10 @@ int main(int argc, char** argv) {
   app.add_flag("--allow-new-keys", allow_new_keys,
                "Start although the signing or OPRF keys the database was "
                "made with are missing (lost for good): make new ones");
+  app.add_flag("--clock-from-system", clock_from_system,
+               "Start from the system clock's time even if it is earlier "
+               "than the newest time the database recorded (operator guide, "
+               "\"Clock steps\")");
   app.add_option("--expiry-interval", expiry_interval,
                  "Seconds between expiry sweeps")
       ->check(CLI::Range(1, 86400))
@@ -311,6 +317,20 @@ int main(int argc, char** argv) {
   // must not quietly get new ones (store/key_use.h).
   auto key_use = ReadKeyUse(store_options.db_path, config->oprf.enabled);
   if (!key_use) return Fail(key_use.error().ToString());
+  // Before anything reads the clock for a record (the keyring below): a
+  // system clock set back while cairnd was stopped would otherwise date
+  // new records before old ones, refuse members' correct banned_at and let
+  // expired signals match again.
+  if (key_use->newest_audit_at) {
+    if (!clock_from_system) {
+      hub_clock->NotBefore(*key_use->newest_audit_at);
+    } else if (std::chrono::system_clock::now() < *key_use->newest_audit_at) {
+      spdlog::warn(
+          "--clock-from-system: starting from the system clock's time, "
+          "earlier than the newest time the database recorded ({})",
+          cairn::FormatTimestamp(*key_use->newest_audit_at));
+    }
+  }
   auto keys_match = [allow_new_keys](const cairn::Status& s) {
     if (s) return true;
     if (!allow_new_keys) return false;

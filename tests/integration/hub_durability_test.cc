@@ -1,6 +1,7 @@
 // Durability: cairnd is SIGKILLed while several clients submit; after a
 // restart every acknowledged signal is there and the database is intact.
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -421,6 +422,62 @@ TEST_CASE(
   CHECK(CountLines(log, unclean) == 1);
   CHECK_THAT(log, Catch::Contains("[warning] " + wal + " (") &&
                       Catch::Contains("did not stop cleanly"));
+}
+
+// Moves the newest audit entry's time `ahead` into the future, as if the
+// system clock had been set back by that much since it was written.
+void DateNewestAuditEntryAhead(const RunningHub& h,
+                               std::chrono::seconds ahead) {
+  const auto at = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch()) +
+                  ahead;
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(h.DbPath().c_str(), &db) == SQLITE_OK);
+  const std::string sql =
+      "UPDATE audit_log SET at = " + std::to_string(at.count()) +
+      " WHERE seq = (SELECT max(seq) FROM audit_log)";
+  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(sqlite3_changes(db) == 1);
+  sqlite3_close(db);
+}
+
+TEST_CASE(
+    "a system clock behind the newest recorded time at start-up is reported "
+    "and the hub goes on from that time, unless --clock-from-system") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals",
+                 SubmitBody({SignalSpec{.token = RandomTokenHex()}}))
+              .status == 200);
+  REQUIRE(h.Stop());
+  DateNewestAuditEntryAhead(h, std::chrono::hours(2));
+
+  REQUIRE(h.Restart());
+  const std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK_THAT(log, Catch::Contains("behind the newest time this hub's "
+                                  "database recorded"));
+  const auto health = h.Curl("alpha", "GET", "/healthz");
+  CHECK(health.status == 200);
+  CHECK_THAT(health.body, Catch::Contains(R"("clock":"stepped")"));
+  CHECK(h.Metric("cairn_clock_step_unresolved") == 1.0);
+  // New records are dated from the recorded time on, not before it.
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals",
+                 SubmitBody({SignalSpec{.token = RandomTokenHex()}}))
+              .status == 200);
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  CHECK(QueryInt64(h.DbPath(), "SELECT max(at) FROM audit_log") >= now + 7000);
+
+  REQUIRE(h.RestartWith({"--clock-from-system"}));
+  CHECK(h.Metric("cairn_clock_step_unresolved") == 0.0);
+  CHECK_THAT(h.Curl("alpha", "GET", "/healthz").body,
+             Catch::Contains(R"("clock":"ok")"));
+  CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
+             Catch::Contains("--clock-from-system: starting from the system "
+                             "clock's time"));
 }
 
 }  // namespace

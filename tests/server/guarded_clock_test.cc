@@ -207,5 +207,55 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "a system clock set back while cairnd was stopped is caught from the "
+    "newest recorded time") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClock clock(t.Options());
+  // The database's newest entry is an hour ahead of the system clock.
+  clock.NotBefore(t.system + hours(1));
+  CHECK(clock.NowSeconds() == kStart + hours(1));
+  t.Pass(seconds(5));
+  CHECK(clock.NowSeconds() == kStart + hours(1) + seconds(5));
+  ClockSteps steps = clock.Steps();
+  CHECK(steps.backward == 1);
+  CHECK(steps.ahead_of_system);
+  CHECK(log.Count("[error]",
+                  "is 3600 s behind the newest time this hub's "
+                  "database recorded") == 1);
+  CHECK(log.Count("[error]", "--clock-from-system") == 1);
+  // Deletions still go by the system clock's earlier time.
+  CHECK(clock.DeletionTime() == t.System());
+
+  SECTION("and ends when the system clock catches up") {
+    t.Step(hours(1));
+    CHECK(clock.NowSeconds() == t.System());
+    steps = clock.Steps();
+    CHECK_FALSE(steps.Unresolved());
+    // Counted as the system clock's step forward, as when catching up after
+    // a step back while running, but no hold: the hub's time did not jump.
+    CHECK(steps.forward == 1);
+    CHECK_FALSE(steps.deletions_held);
+    CHECK(log.Count("[error]", "stepped forward") == 0);
+    CHECK(log.Count("[warning] the system clock has caught up") == 1);
+  }
+}
+
+TEST_CASE(
+    "a recorded time within the step threshold or in the past is followed "
+    "without a report") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClock clock(t.Options());
+  clock.NotBefore(t.system + seconds(10));
+  CHECK(clock.NowSeconds() == kStart + seconds(10));
+  clock.NotBefore(t.system - hours(24));
+  CHECK(clock.NowSeconds() == kStart + seconds(10));
+  CHECK(clock.Steps().backward == 0);
+  CHECK_FALSE(clock.Steps().Unresolved());
+  CHECK(log.Lines().empty());
+}
+
 }  // namespace
 }  // namespace cairn::server

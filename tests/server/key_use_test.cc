@@ -95,6 +95,28 @@ TEST_CASE("ReadKeyUse counts active voprf-v1 signals, and only when asked") {
   CHECK(skipped->checkpoints == use->checkpoints);
 }
 
+TEST_CASE("ReadKeyUse reads the time of the newest audit entry") {
+  testing::StoreFixture f;
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.items.push_back(testing::Signal(1));
+  REQUIRE(f.store().SubmitAndWait(c).has_value());
+  f.store_ptr().reset();
+  const auto db = f.dir.path() / "hub.db";
+  // The newest entry by seq, not the largest time: 2031-01-01 on the last
+  // entry, a later time on an earlier one.
+  testing::ExecSql(db,
+                   "UPDATE audit_log SET at = 1924992000 WHERE seq = "
+                   "(SELECT max(seq) FROM audit_log)");
+  testing::ExecSql(db,
+                   "UPDATE audit_log SET at = 1956528000 WHERE seq = "
+                   "(SELECT min(seq) FROM audit_log)");
+  auto use = ReadKeyUse(db, /*voprf_signals=*/false);
+  REQUIRE(use.has_value());
+  REQUIRE(use->newest_audit_at.has_value());
+  CHECK(use->newest_audit_at->time_since_epoch().count() == 1924992000);
+}
+
 oprf::Element KeyOf(std::uint8_t fill) {
   oprf::Element e;
   e.fill(fill);

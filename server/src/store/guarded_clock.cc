@@ -164,6 +164,28 @@ GuardedClock::Ns GuardedClock::Slow() {
   return s.steady + new_hub;
 }
 
+void GuardedClock::NotBefore(std::chrono::system_clock::time_point floor) {
+  std::lock_guard lock(mu_);
+  const Sample s = Read();
+  const Ns floor_ns =
+      std::chrono::duration_cast<nanoseconds>(floor.time_since_epoch()).count();
+  // The hub offset that makes Now() == floor at this steady time.
+  const Ns new_hub = FetchMax(hub_offset_, floor_ns - s.steady);
+  const Ns gap = new_hub - s.Offset();
+  if (gap <= max_step_ || steps_.ahead_of_system) return;
+  ++steps_.backward;
+  steps_.ahead_of_system = true;
+  spdlog::error(
+      "the system clock ({}) is {} s behind the newest time this hub's "
+      "database recorded ({}): it was set back while cairnd was stopped (a "
+      "restored VM snapshot, a lost real-time clock?). The hub goes on from "
+      "the recorded time until the system clock catches up, as after a "
+      "backward step while running. Action: {}. If the recorded time is "
+      "the wrong one (the previous run followed a wrong forward step), "
+      "start cairnd with --clock-from-system",
+      UtcText(s.system), Seconds(gap), UtcText(floor_ns), kCheckNtp);
+}
+
 bool GuardedClock::HeldLocked(Ns steady) {
   if (!steps_.deletions_held) return false;
   if (steady < hold_until_) return true;

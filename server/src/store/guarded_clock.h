@@ -90,6 +90,14 @@ class GuardedClock {
   std::optional<sys_seconds> DeletionTime();
   ClockSteps Steps();
 
+  // Makes the hub's time at least `floor` from now on: cairnd passes the
+  // newest time its database recorded, so a system clock set back while
+  // cairnd was stopped (a restored VM snapshot, a lost real-time clock) is
+  // caught like a backward step while running: counted, logged and
+  // reported until the system clock catches up. A system clock behind by
+  // less than max_step is followed from `floor` without a report.
+  void NotBefore(std::chrono::system_clock::time_point floor);
+
  private:
   using Ns = std::int64_t;  // nanoseconds
   struct Sample {

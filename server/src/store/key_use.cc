@@ -36,6 +36,17 @@ Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path,
       "'audit_checkpoints'");
   if (!has_checkpoints) return tl::unexpected(has_checkpoints.error());
   if (*has_checkpoints > 0) {
+    // audit_log came with audit_checkpoints (schema 3). Its newest entry by
+    // seq is also its latest: entries are appended in the hub's time order.
+    auto newest_at =
+        (*db)->Prepare("SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!newest_at) return tl::unexpected(newest_at.error());
+    auto at_row = newest_at->Step();
+    if (!at_row) return tl::unexpected(at_row.error());
+    if (*at_row) {
+      use.newest_audit_at =
+          sys_seconds(std::chrono::seconds(newest_at->Int(0)));
+    }
     auto count = ScalarInt(**db, "SELECT count(*) FROM audit_checkpoints");
     if (!count) return tl::unexpected(count.error());
     use.checkpoints = *count;

@@ -35,6 +35,10 @@ struct KeyUse {
   // The public key recorded for each OPRF epoch the hub has served with
   // (table oprf_keys, schema 8; empty before).
   std::map<std::uint32_t, oprf::Element> recorded_oprf_keys;
+  // The time of the newest audit entry (every write batch appends one):
+  // the hub's clock must not start earlier (GuardedClock::NotBefore).
+  // Unset for a database without entries.
+  std::optional<sys_seconds> newest_audit_at;
 };
 
 // Reads the database at `db_path` (read-only). A database older than the
