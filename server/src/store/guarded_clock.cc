@@ -126,8 +126,8 @@ GuardedClock::Ns GuardedClock::Slow() {
         "submissions and audit entries use the hub's time, the expiry sweep "
         "and the purge the system clock's earlier one. Action: {}. If the "
         "system clock is now right and the hub's time is the wrong one (it "
-        "followed an earlier wrong forward step), restart cairnd to take the "
-        "system clock's time",
+        "followed an earlier wrong forward step), restart cairnd with "
+        "--clock-from-system to take the system clock's time",
         Seconds(-delta), Seconds(gap), kCheckNtp);
   } else if (gap > max_step_ && delta < -max_step_) {
     spdlog::error(
