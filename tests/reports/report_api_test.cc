@@ -67,12 +67,15 @@ class ReportFixture {
                                "SELECT actor, details FROM audit_log WHERE "
                                "action = 'report.read' ORDER BY seq",
                                -1, &stmt, nullptr) == SQLITE_OK);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       rows.emplace_back(
           reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
           reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));
     }
     sqlite3_finalize(stmt);
+    // An error part-way (a locked file) must fail, not end the list early.
+    REQUIRE(rc == SQLITE_DONE);
     sqlite3_close(db);
     return rows;
   }
