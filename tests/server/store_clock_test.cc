@@ -17,6 +17,7 @@ namespace cairn::server {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::QueryInt64;
 using testing::QueryTokens;
 using testing::Signal;
 using testing::StoreFixture;
@@ -197,6 +198,35 @@ TEST_CASE(
   CHECK(resent->results.at(0).signal_id != id);
   CHECK(FeedHasExpiry(s));
   CHECK(QueryTokens(s, "beta", {3})->matches.size() == 1);
+}
+
+TEST_CASE(
+    "audit entries are never dated before earlier ones when the system "
+    "clock steps back") {
+  SteppedStore h;
+  Store& s = h.store();
+  auto submit = [&s](int token) {
+    auto r = SubmitOne(s, "alpha", Signal(token));
+    REQUIRE(r.has_value());
+    REQUIRE(r->results.at(0).status == SubmitStatus::kCreated);
+  };
+  submit(6);
+  h.Pass(30s);
+  submit(7);
+  h.Step(-1h);
+  h.Pass(5s);
+  submit(8);
+  h.Step(-10min);  // again, while the hub still runs ahead
+  submit(9);
+  const auto db = h.f.Options().db_path;
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM audit_log WHERE action ="
+                   " 'submit'") == 4);
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM audit_log a JOIN audit_log b"
+                   " ON b.seq = a.seq + 1 WHERE b.at < a.at") == 0);
+  CHECK(QueryInt64(db, "SELECT max(at) FROM audit_log") ==
+        testing::kStart + 35);
 }
 
 TEST_CASE(
