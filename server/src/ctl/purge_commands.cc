@@ -49,7 +49,7 @@ struct PurgeSettings {
 //   tell a long stop from a forward step of the clock while it was
 //   stopped, and it cannot watch the clock for the hour the running hub
 //   holds deletions after one. A wrong later time would delete for good;
-//   an earlier one only leaves rows for cairnd's next hourly purge.
+//   an earlier one only leaves rows for cairnd's next purge.
 // --clock-from-system takes the system clock's time for both.
 struct PurgeTimes {
   sys_seconds entry_time;  // the purge's audit entry
