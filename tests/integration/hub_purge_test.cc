@@ -220,6 +220,90 @@ TEST_CASE(
   CHECK(purged["signals"].GetUint64() == 1);
 }
 
+// Offline, cairnctl cannot tell a long stop from a step of the system
+// clock: it purges by the running hub's rules against the newest time the
+// database recorded (operator guide, "Retention and purge").
+TEST_CASE(
+    "cairnctl purge deletes by no later than an hour after the hub's newest "
+    "recorded time, and never dates its audit entry before it") {
+  RunningHubOptions options;
+  options.store_toml = "tombstone_days = 30\n";
+  options.extra_args = {"--expiry-interval", "3600"};
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  auto submit_and_retract = [&h] {
+    SignalSpec spec;
+    spec.token = RandomTokenHex();
+    REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody({spec})).status ==
+            200);
+    REQUIRE(
+        h.Curl("alpha", "POST", "/v1/signals/retract", RetractBody(spec.token))
+            .status == 200);
+  };
+  const std::string newest_at =
+      "SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1";
+
+  // Everything the hub recorded is 40 days old: it stopped then, or the
+  // system clock has since been stepped forward by 40 days. By the system
+  // clock the retracted signal is past its 30 days; by an hour after the
+  // recorded time it is not.
+  submit_and_retract();
+  REQUIRE(h.Stop());
+  REQUIRE(Exec(h.DbPath(),
+               "UPDATE signals SET updated_at = updated_at - 40 * 86400;"
+               "UPDATE audit_log SET at = at - 40 * 86400;"
+               "UPDATE audit_checkpoints SET at = at - 40 * 86400"));
+  for (const bool dry_run : {true, false}) {
+    std::vector<std::string> args = {"purge", "--config", h.ConfigPath(),
+                                     "--json"};
+    if (dry_run) args.emplace_back("--dry-run");
+    const CommandResult held = Cairnctl(args);
+    INFO(held.out << held.err);
+    REQUIRE(held.exit_code == 0);
+    auto counts = ParseJson(held.out);
+    REQUIRE_FALSE(counts.HasParseError());
+    CHECK(counts["signals"].GetUint64() == 0);
+    CHECK_THAT(held.err,
+               Catch::Contains("ahead of the newest time this hub's database "
+                               "recorded") &&
+                   Catch::Contains("--clock-from-system"));
+  }
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  // The operator checked the clock: it is right.
+  const CommandResult checked = Cairnctl(
+      {"purge", "--config", h.ConfigPath(), "--json", "--clock-from-system"});
+  INFO(checked.out << checked.err);
+  REQUIRE(checked.exit_code == 0);
+  auto purged = ParseJson(checked.out);
+  REQUIRE_FALSE(purged.HasParseError());
+  CHECK(purged["signals"].GetUint64() == 1);
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 0);
+
+  // Now the other way: the hub's newest entry is dated two days ahead of
+  // the system clock (set back while cairnd was stopped). The purge deletes
+  // by the system clock's earlier time (a signal retracted 29 days ago
+  // stays), and dates its own entry no earlier than the recorded one.
+  REQUIRE(h.Restart());
+  submit_and_retract();
+  REQUIRE(h.Stop());
+  REQUIRE(Exec(h.DbPath(),
+               "UPDATE signals SET updated_at = updated_at - 29 * 86400;"
+               "UPDATE audit_log SET at = at + 2 * 86400 WHERE seq ="
+               " (SELECT max(seq) FROM audit_log)"));
+  const std::int64_t recorded = QueryCount(h.DbPath(), newest_at);
+  const CommandResult behind = Cairnctl({"purge", "--config", h.ConfigPath()});
+  INFO(behind.out << behind.err);
+  REQUIRE(behind.exit_code == 0);
+  CHECK_THAT(behind.out, Catch::Contains("signals           0"));
+  CHECK_THAT(behind.err, Catch::Contains("behind the newest time"));
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  CHECK(QueryCount(h.DbPath(),
+                   "SELECT action = 'purge' FROM audit_log"
+                   " ORDER BY seq DESC LIMIT 1") == 1);
+  CHECK(QueryCount(h.DbPath(), newest_at) >= recorded);
+}
+
 TEST_CASE(
     "cairnd refuses a match reuse window as long as the match retention") {
   RunningHubOptions options;

@@ -465,6 +465,92 @@ TEST_CASE(
   }
 }
 
+// A hub whose clock was stepped forward signs a checkpoint dated ahead;
+// restarted with --clock-from-system, it dates what follows by the system
+// clock, earlier. Times going back are what a corrected clock does: the
+// chain and the checkpoints are intact, and the report says where the
+// times went back. Nor is the checkpoint dated ahead taken for one its key
+// signed after its retirement: the log's keys.rotate entry, which the hub
+// writes before it switches keys, comes after it.
+TEST_CASE(
+    "a log whose times go back after a corrected forward step of the clock "
+    "verifies, also across a later key rotation") {
+  using namespace std::chrono_literals;
+  TempDir dir;
+  const TestSigningKey old_key("hk_old");
+  const TestSigningKey new_key("hk_new");
+  ManualClock clock;
+  const TestSigningKey* signing = &old_key;
+  SqliteStoreOptions o;
+  o.db_path = dir.path() / "hub.db";
+  o.clock = clock.AsClock();
+  o.checkpoint_signer = [&](const CheckpointMessageBuilder& build) {
+    return signing->Signer(clock.AsClock())(build);
+  };
+  o.checkpoint_every_entries = 5;
+  auto store = OpenSqliteStore(o);
+  REQUIRE(store.has_value());
+  int n = 0;
+  auto record = [&](const std::string& action, const std::string& details) {
+    AuditEvent e;
+    e.request_id = "r_" + std::to_string(++n);
+    e.actor = "alpha";
+    e.action = action;
+    e.details = details;
+    REQUIRE((*store)->RecordAuditAndWait(e).has_value());
+    clock.Advance(7s);
+  };
+  auto queries = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      record("query", R"({"tokens":1,"matches":[]})");
+    }
+  };
+  queries(5);           // checkpoint at 5
+  clock.Advance(24h);   // a wrong forward step
+  queries(5);           // checkpoint at 10, dated a day ahead
+  clock.Advance(-24h);  // corrected; cairnd --clock-from-system
+  queries(5);           // checkpoint at 15, dated before the one at 10
+  const auto retired = clock.Now();
+  record("keys.rotate", R"({"key_id":"hk_new","previous":"hk_old"})");
+  signing = &new_key;
+  queries(4);  // checkpoint at 20, by the new key
+
+  AuditKeys keys = {
+      {"hk_old", AuditKey{old_key.public_key, std::nullopt, retired}},
+      {"hk_new", AuditKey{new_key.public_key, retired, std::nullopt}}};
+  const auto ahead =
+      sys_seconds{std::chrono::seconds{testing::kStart}} + 24h + 5 * 7s;
+  {
+    auto report = VerifyAuditLog(o.db_path, keys);
+    REQUIRE(report.has_value());
+    CAPTURE(report->problem);
+    CHECK(report->intact);
+    CHECK(report->entries == 20);
+    CHECK(report->checkpoints == 4);
+    CHECK(report->signed_seq == 20);
+    // Where the times went back, and the latest time the log holds.
+    CHECK(report->first_backward_seq == 11);
+    REQUIRE(report->latest_at.has_value());
+    CHECK(*report->latest_at == ahead + 4 * 7s);
+    REQUIRE(report->last_at.has_value());
+    CHECK(*report->last_at < *report->latest_at);
+  }
+
+  // The old key signing after its keys.rotate entry, dated after its
+  // retirement, is still not genuine.
+  signing = &old_key;
+  clock.Advance(1h);
+  queries(5);  // checkpoint at 25, by the retired key
+  auto report = VerifyAuditLog(o.db_path, keys);
+  REQUIRE(report.has_value());
+  CAPTURE(report->problem);
+  CHECK_FALSE(report->intact);
+  CHECK_FALSE(report->unverifiable);
+  CHECK(report->bad_seq == 21);
+  CHECK_THAT(report->problem, Catch::Contains("checkpoint at 25: signed at") &&
+                                  Catch::Contains("which was retired at"));
+}
+
 TEST_CASE("verify refuses what is not a hub database, saying what to do") {
   TempDir dir;
   auto missing = VerifyAuditLog(dir.path() / "nope.db", {});
@@ -498,7 +584,7 @@ std::filesystem::path BackupAt(const TempDir& dir,
                                const std::filesystem::path& original,
                                std::uint64_t backup_last,
                                const std::string& name = "restored.db") {
-  const auto copy = dir.path() / name;
+  auto copy = dir.path() / name;
   std::filesystem::copy_file(original, copy,
                              std::filesystem::copy_options::overwrite_existing);
   const std::string after = std::to_string(backup_last);
@@ -688,7 +774,7 @@ TEST_CASE(
     auto store = OpenSqliteStore(o);
     REQUIRE(store.has_value());
     std::promise<void> done;
-    (*store)->CheckpointIfDue([&done](Status) { done.set_value(); });
+    (*store)->CheckpointIfDue([&done](const Status&) { done.set_value(); });
     done.get_future().wait();
     AuditEvent e;
     e.actor = "alpha";

@@ -399,6 +399,46 @@ TEST_CASE(
   CHECK(evaluator.ChargeQuota("beta", 6) == 0);
 }
 
+// A request counts against the quota of the UTC day the hub admitted it
+// on, even when its elements go out after midnight (operator guide, the
+// [oprf] quota): the elements handed out within one UTC day can exceed the
+// quota by those admitted, and still in evaluation, at the midnight before
+// it, never by more than the previous day's unused quota.
+TEST_CASE(
+    "oprf quota: a request admitted before midnight UTC is charged to that "
+    "day when its elements go out after midnight",
+    "[oprf]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  const std::int64_t day = kNow / 86400;
+  auto now = std::chrono::system_clock::time_point(
+      std::chrono::seconds((day + 1) * 86400 - 1));  // 23:59:59 UTC
+  std::vector<std::pair<std::int64_t, std::uint64_t>> charged;
+  OprfEvaluatorOptions options;
+  options.elements_per_member_per_day = 10;
+  options.clock = [&now] { return now; };
+  options.on_charge = [&charged](const std::string&, std::int64_t on,
+                                 std::uint64_t elements) {
+    charged.emplace_back(on, elements);
+  };
+  OprfEvaluator evaluator(MustOpenKeys(keys_dir.File("oprf")), options);
+  REQUIRE(evaluator.ChargeQuota("alpha", 6) == 0);
+  auto late = evaluator.ReserveQuota("alpha", 4);  // admitted at 23:59:59
+  REQUIRE(late);
+  CHECK(late->day == day);
+  CHECK(evaluator.ChargeQuota("alpha", 1) == 1);  // the day's quota is used
+
+  now += std::chrono::seconds(2);  // evaluated; handed out at 00:00:01
+  evaluator.CommitQuota(*late);
+  using Charges = std::vector<std::pair<std::int64_t, std::uint64_t>>;
+  CHECK(charged == Charges{{day, 6}, {day, 4}});
+  // The new day's quota is whole: 14 elements go out on day + 1, 10 of its
+  // own and the 4 admitted at the end of the day before.
+  CHECK(evaluator.Today() == day + 1);
+  CHECK(evaluator.ChargeQuota("alpha", 10) == 0);
+  CHECK(charged.back() == std::pair<std::int64_t, std::uint64_t>{day + 1, 10});
+  CHECK(evaluator.ChargeQuota("alpha", 1) == 86400 - 1);
+}
+
 TEST_CASE(
     "oprf evaluate: a request the evaluator refuses while the hub shuts down "
     "costs no quota",

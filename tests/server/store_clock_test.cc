@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -16,6 +17,7 @@ namespace cairn::server {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::QueryInt64;
 using testing::QueryTokens;
 using testing::Signal;
 using testing::StoreFixture;
@@ -109,6 +111,122 @@ TEST_CASE(
   REQUIRE(swept.has_value());
   CHECK(swept->expired == 1);
   CHECK(FeedHasExpiry(s));
+}
+
+// A member's resend of a signal that lapsed by the hub's time only: the
+// hub's time is the later of the two (a forward step it is holding
+// deletions after, or a backward step it runs ahead of). The resend renews
+// the signal in place instead of expiring it: the expiry sweep would not
+// expire it yet, and neither may a submit.
+void ResendRenewsInPlace(SteppedStore& h, const std::string& original_id) {
+  Store& s = h.store();
+  auto resent = SubmitOne(s, "alpha", Signal(3));
+  REQUIRE(resent.has_value());
+  const auto& r = resent->results.at(0);
+  CHECK(r.status == SubmitStatus::kUpdated);
+  CHECK(r.signal_id == original_id);
+  CHECK_FALSE(FeedHasExpiry(s));
+  CHECK(s.Stats().index_signals == 1);
+  // In force by the hub's time: the expiry a new signal would get.
+  auto matched = QueryTokens(s, "beta", {3});
+  REQUIRE(matched.has_value());
+  CHECK(matched->matches.size() == 1);
+}
+
+TEST_CASE(
+    "a resend of a signal that a forward step of the clock made lapse renews "
+    "it instead of expiring it while the hub holds deletions") {
+  SteppedStore h;
+  Store& s = h.store();
+  auto item = Signal(3);
+  item.expires_at = h.Now() + 2h;
+  auto created = SubmitOne(s, "alpha", item);
+  REQUIRE(created.has_value());
+  REQUIRE(created->results.at(0).status == SubmitStatus::kCreated);
+  const std::string id = created->results.at(0).signal_id;
+
+  h.Pass(10s);
+  h.Step(24h);  // a wrong `date -s`
+  REQUIRE(QueryTokens(s, "beta", {3})->matches.empty());
+  ResendRenewsInPlace(h, id);
+
+  // The step is undone within the hold: nothing expired, the signal is the
+  // one the member sent first.
+  h.Pass(10min);
+  h.Step(-24h);
+  h.Pass(50min);
+  auto swept = s.ExpireDueAndWait();
+  REQUIRE(swept.has_value());
+  CHECK_FALSE(swept->held);
+  CHECK(swept->expired == 0);
+  CHECK_FALSE(FeedHasExpiry(s));
+  CHECK(s.Stats().index_signals == 1);
+}
+
+TEST_CASE(
+    "a resend of a signal that lapsed by the hub's time after a backward "
+    "step, but not by the system clock's, renews it in place") {
+  SteppedStore h;
+  Store& s = h.store();
+  auto item = Signal(3);
+  item.expires_at = h.Now() + 1h;
+  auto created = SubmitOne(s, "alpha", item);
+  REQUIRE(created.has_value());
+  const std::string id = created->results.at(0).signal_id;
+  h.Pass(90min);  // lapsed; the sweep has not run
+  h.Step(-2h);    // the system clock is now before expires_at
+  ResendRenewsInPlace(h, id);
+}
+
+TEST_CASE(
+    "once the hold after a forward step is over, a resend of a lapsed signal "
+    "expires it and records a new signal") {
+  SteppedStore h;
+  Store& s = h.store();
+  auto item = Signal(3);
+  item.expires_at = h.Now() + 2h;
+  auto created = SubmitOne(s, "alpha", item);
+  REQUIRE(created.has_value());
+  const std::string id = created->results.at(0).signal_id;
+  h.Pass(10s);
+  h.Step(24h);
+  h.Now();        // the hub sees the step: the hold starts
+  h.Pass(61min);  // the step stands
+  auto resent = SubmitOne(s, "alpha", Signal(3));
+  REQUIRE(resent.has_value());
+  CHECK(resent->results.at(0).status == SubmitStatus::kCreated);
+  CHECK(resent->results.at(0).signal_id != id);
+  CHECK(FeedHasExpiry(s));
+  CHECK(QueryTokens(s, "beta", {3})->matches.size() == 1);
+}
+
+TEST_CASE(
+    "audit entries are never dated before earlier ones when the system "
+    "clock steps back") {
+  SteppedStore h;
+  Store& s = h.store();
+  auto submit = [&s](int token) {
+    auto r = SubmitOne(s, "alpha", Signal(token));
+    REQUIRE(r.has_value());
+    REQUIRE(r->results.at(0).status == SubmitStatus::kCreated);
+  };
+  submit(6);
+  h.Pass(30s);
+  submit(7);
+  h.Step(-1h);
+  h.Pass(5s);
+  submit(8);
+  h.Step(-10min);  // again, while the hub still runs ahead
+  submit(9);
+  const auto db = h.f.Options().db_path;
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM audit_log WHERE action ="
+                   " 'submit'") == 4);
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM audit_log a JOIN audit_log b"
+                   " ON b.seq = a.seq + 1 WHERE b.at < a.at") == 0);
+  CHECK(QueryInt64(db, "SELECT max(at) FROM audit_log") ==
+        testing::kStart + 35);
 }
 
 TEST_CASE(

@@ -1,8 +1,13 @@
 #include "server/src/audit/audit_verify.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include <rapidjson/document.h>
 #include <sodium.h>
 
 #include "cairn/timestamp.h"
@@ -61,6 +66,23 @@ std::string Declared(const RestoreDeclaration& d) {
          (d.replaced_last ? " and the replaced database at seq " +
                                 std::to_string(d.replaced_last->seq)
                           : std::string(" and no replaced database"));
+}
+
+constexpr std::string_view kRotateAction = "keys.rotate";
+
+// The key a keys.rotate entry's details name as "previous" (the key it
+// retired), if they do.
+std::optional<std::string> RotatedAwayKey(const std::string& details) {
+  rapidjson::Document doc;
+  doc.Parse(details.c_str(), details.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  const rapidjson::Value& root = doc;
+  auto previous = root.FindMember("previous");
+  if (previous == root.MemberEnd() || !previous->value.IsString()) {
+    return std::nullopt;
+  }
+  return std::string(previous->value.GetString(),
+                     previous->value.GetStringLength());
 }
 
 }  // namespace
@@ -132,6 +154,9 @@ Result<AuditVerifyReport> VerifyAuditLog(
   std::int64_t previous_at = 0;
   // The time of the entry before each restore entry, by its seq.
   std::map<std::uint64_t, std::int64_t> before_restore_at;
+  // The last keys.rotate entry that retired each key, by the key's id: the
+  // hub writes it before it switches to the new key.
+  std::map<std::string, std::uint64_t> rotated_away_at;
   while (true) {
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
@@ -241,11 +266,24 @@ Result<AuditVerifyReport> VerifyAuditLog(
       report.restores.push_back(std::move(found));
       before_restore_at[seq] = previous_at;
     }
+    if (action == kRotateAction && result == "ok") {
+      if (auto previous_key = RotatedAwayKey(details)) {
+        rotated_away_at[*previous_key] = seq;
+      }
+    }
     if (auto it = covered.find(seq); it != covered.end()) {
       it->second = {hash, fields.at};
     }
     if (report.entries == 0) report.first_at = sys_seconds{seconds{fields.at}};
-    report.last_at = sys_seconds{seconds{fields.at}};
+    if (report.entries > 0 && fields.at < previous_at &&
+        report.first_backward_seq == 0) {
+      report.first_backward_seq = seq;
+    }
+    const sys_seconds entry_at{seconds{fields.at}};
+    if (!report.latest_at || entry_at > *report.latest_at) {
+      report.latest_at = entry_at;
+    }
+    report.last_at = entry_at;
     report.last_seq = seq;
     ++report.entries;
     prev = hash;
@@ -299,9 +337,19 @@ Result<AuditVerifyReport> VerifyAuditLog(
     // during that batch may have signed a time shortly before its
     // valid_from; logs written then must still verify, and such a time
     // proves nothing.
+    //
+    // Nor is a checkpoint that covers only entries before the keys.rotate
+    // entry that retired its key: it was made before the rotation, whatever
+    // its time says. A hub whose clock was stepped forward dates it ahead,
+    // and after a restart with --clock-from-system its rotation's time, and
+    // so the key's valid_until, is earlier (a forger could date it before
+    // valid_until anyway: only its place in the chain tells).
     const sys_seconds signed_at{seconds{c.at}};
     const AuditKey& k = key->second;
-    if (k.valid_until && signed_at > *k.valid_until) {
+    const auto rotated = rotated_away_at.find(c.key_id);
+    const bool before_rotation =
+        rotated != rotated_away_at.end() && c.seq < rotated->second;
+    if (k.valid_until && signed_at > *k.valid_until && !before_rotation) {
       fail_since_vouched(at + "signed at " + FormatTimestamp(signed_at) +
                          " by key '" + c.key_id + "', which was retired at " +
                          FormatTimestamp(*k.valid_until) +
@@ -438,7 +486,24 @@ Result<AuditVerifyReport> VerifyAuditLog(
       }
     }
   }
-  if (report.entries == 0) report.first_at = report.last_at = std::nullopt;
+  if (report.first_backward_seq > report.last_seq) {
+    report.first_backward_seq = 0;
+  }
+  if (report.latest_at && report.last_seq < report.chain_last_seq) {
+    // Cut back to the entries vouched for.
+    auto latest = (*db)->Prepare(
+        "SELECT max(at) FROM audit_log WHERE seq <= ?1 HAVING count(*) > 0");
+    if (!latest) return tl::unexpected(latest.error());
+    latest->Bind(1, static_cast<std::int64_t>(report.last_seq));
+    auto row = latest->Step();
+    if (!row) return tl::unexpected(row.error());
+    report.latest_at = *row
+                           ? std::optional(sys_seconds{seconds{latest->Int(0)}})
+                           : std::nullopt;
+  }
+  if (report.entries == 0) {
+    report.first_at = report.last_at = report.latest_at = std::nullopt;
+  }
   return report;
 }
 

@@ -78,6 +78,14 @@ struct AuditVerifyReport {
   std::uint64_t last_seq = 0;          // last intact entry (0: none)
   std::optional<std::chrono::sys_seconds> first_at;  // of the first entry
   std::optional<std::chrono::sys_seconds> last_at;   // of entry last_seq
+  // The latest time of the entries up to last_seq: later than last_at when
+  // the hub's clock went back meanwhile (below).
+  std::optional<std::chrono::sys_seconds> latest_at;
+  // The first entry up to last_seq dated earlier than the entry before it
+  // (0: none). Not in itself a sign of tampering: entries are chained in
+  // seq order, and a hub's time goes back when it is restarted with
+  // --clock-from-system after a wrong forward step of its clock.
+  std::uint64_t first_backward_seq = 0;
 
   // The last entry a verified checkpoint covers (0: none), and that
   // checkpoint's time: entries after signed_seq are only as trustworthy as

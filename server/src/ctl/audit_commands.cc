@@ -88,6 +88,10 @@ void PrintJson(const AuditVerifyReport& r) {
       .Add("last_seq", r.last_seq);
   if (r.first_at) o.Add("first_at", FormatTimestamp(*r.first_at));
   if (r.last_at) o.Add("last_at", FormatTimestamp(*r.last_at));
+  if (r.latest_at) o.Add("latest_at", FormatTimestamp(*r.latest_at));
+  if (r.first_backward_seq != 0) {
+    o.Add("first_backward_seq", r.first_backward_seq);
+  }
   std::vector<std::string> restores;
   for (const AuditRestoreFound& restore : r.restores) {
     restores.push_back(RestoreJson(restore));
@@ -127,10 +131,21 @@ std::string SignedLine(const AuditVerifyReport& r) {
 }
 
 void PrintText(const AuditVerifyReport& r) {
-  const std::string span =
+  std::string span =
       r.first_at && r.last_at
           ? FormatTimestamp(*r.first_at) + " to " + FormatTimestamp(*r.last_at)
           : std::string("-");
+  // Entries are chained in seq order, not time order: say where the times
+  // go back, so that "to" is not read as the latest time the log holds.
+  if (r.first_backward_seq != 0) {
+    span += "; times go back at entry " + std::to_string(r.first_backward_seq);
+    if (r.latest_at && r.last_at && *r.latest_at > *r.last_at) {
+      span += ", the latest is " + FormatTimestamp(*r.latest_at);
+    }
+    span +=
+        " (the hub's clock was set back, as by cairnd --clock-from-system "
+        "after a wrong forward step; not in itself a sign of tampering)";
+  }
   if (r.intact) {
     std::string restores;
     if (!r.restores.empty()) {

@@ -1,6 +1,9 @@
 // cairnctl purge: applies the retention limits offline, with the hub
 // stopped (cairnd purges by itself hourly while it runs).
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -10,8 +13,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "cairn/timestamp.h"
 #include "server/src/ctl/command.h"
 #include "server/src/data_dir_lock.h"
+#include "server/src/store/guarded_clock.h"
+#include "server/src/store/key_use.h"
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
 #include "server/src/transport/server_config.h"
@@ -29,7 +35,71 @@ struct PurgeSettings {
   std::optional<int> notification_retention_days;
   bool dry_run = false;
   bool json = false;
+  bool clock_from_system = false;
 };
+
+// The times an offline purge goes by, from the system clock and the newest
+// time the database recorded (its newest audit entry), by the running
+// hub's rules (guarded_clock.h):
+// - its audit entry is dated no earlier than the recorded time, as cairnd
+//   starts its clock no earlier than it, so the log's times do not go
+//   back;
+// - it deletes by the system clock's time, never later than an hour (the
+//   hold after a forward step) after the recorded time: cairnctl cannot
+//   tell a long stop from a forward step of the clock while it was
+//   stopped, and it cannot watch the clock for the hour the running hub
+//   holds deletions after one. A wrong later time would delete for good;
+//   an earlier one only leaves rows for cairnd's next purge.
+// --clock-from-system takes the system clock's time for both.
+struct PurgeTimes {
+  sys_seconds entry_time;  // the purge's audit entry
+  sys_seconds purge_by;    // the retention cut-offs count back from this
+  // Set when the system clock is more than max_step from the recorded
+  // time: what the purge did about it, for stderr.
+  std::string note;
+};
+
+PurgeTimes ChoosePurgeTimes(sys_seconds system,
+                            std::optional<sys_seconds> recorded,
+                            bool clock_from_system) {
+  const GuardedClockOptions rules;
+  PurgeTimes t{system, system, {}};
+  if (!recorded) return t;
+  const auto ahead = system - *recorded;
+  const std::string clocks = "the system clock (" + FormatTimestamp(system) +
+                             ") is " + std::to_string(std::abs(ahead.count())) +
+                             " s " +
+                             (ahead.count() > 0 ? "ahead of" : "behind") +
+                             " the newest time this hub's database recorded (" +
+                             FormatTimestamp(*recorded) + ")";
+  if (clock_from_system) {
+    if (std::chrono::abs(ahead) > rules.max_step) {
+      t.note = clocks + "; --clock-from-system: purging by the system clock";
+    }
+    return t;
+  }
+  t.entry_time = std::max(system, *recorded);
+  if (ahead > rules.deletion_hold) {
+    t.purge_by = *recorded + rules.deletion_hold;
+    t.note = clocks +
+             ": cairnd was stopped that long, or the clock was stepped "
+             "forward since, which cannot be told apart offline. Purging by " +
+             FormatTimestamp(t.purge_by) +
+             " (an hour after the recorded time) instead, so that a wrong "
+             "clock deletes nothing early; cairnd purges by its clock once "
+             "it runs. If the system clock is right (check timedatectl "
+             "timesync-status or chronyc tracking), run again with "
+             "--clock-from-system to purge by it now";
+  } else if (-ahead > rules.max_step) {
+    t.note = clocks +
+             ": purging by the system clock's earlier time, as cairnd "
+             "would; the purge's audit entry is dated at the recorded time, "
+             "so that the log's times do not go back (--clock-from-system "
+             "dates it by the system clock, if the recorded time is the "
+             "wrong one)";
+  }
+  return t;
+}
 
 // The retention limits to purge with: the hub's configuration, each
 // overridden by its flag. Without --config every flag is required: the
@@ -75,7 +145,8 @@ Status ApplyLimits(const PurgeSettings& s, StoreConfig& store) {
   return {};
 }
 
-void Print(const PurgeOutcome& o, const StoreConfig& limits, bool json) {
+void Print(const PurgeOutcome& o, const StoreConfig& limits,
+           sys_seconds purge_by, bool json) {
   const std::pair<const char*, std::uint64_t> rows[] = {
       {"signals", o.signals},
       {"feed_events", o.feed_events},
@@ -89,6 +160,8 @@ void Print(const PurgeOutcome& o, const StoreConfig& limits, bool json) {
     w.StartObject();
     w.Key("dry_run");
     w.Bool(o.dry_run);
+    w.Key("purge_by");
+    w.String(FormatTimestamp(purge_by).c_str());
     for (const auto& [name, n] : rows) {
       w.Key(name);
       w.Uint64(n);
@@ -102,6 +175,8 @@ void Print(const PurgeOutcome& o, const StoreConfig& limits, bool json) {
       "notifications %d\n",
       limits.tombstone_days, limits.match_retention_days,
       limits.disposition_retention_days, limits.notification_retention_days);
+  std::printf("retention counted back from %s\n",
+              FormatTimestamp(purge_by).c_str());
   std::printf("%s\n", o.dry_run ? "would purge (dry run, nothing deleted):"
                                 : "purged:");
   for (const auto& [name, n] : rows) {
@@ -146,9 +221,23 @@ int Purge(const PurgeSettings& s) {
         "runs)";
     return Report(e);
   }
+  // Read under the lock: no hub writes a newer entry meanwhile.
+  auto use = ReadKeyUse(db_path, /*voprf_signals=*/false);
+  if (!use) return Report(use.error());
+  const PurgeTimes times =
+      ChoosePurgeTimes(std::chrono::floor<std::chrono::seconds>(
+                           std::chrono::system_clock::now()),
+                       use->newest_audit_at, s.clock_from_system);
+  if (!times.note.empty()) {
+    std::fprintf(stderr, "cairnctl purge: %s\n", times.note.c_str());
+  }
   SqliteStoreOptions options;
   options.db_path = db_path;
   options.create_if_missing = false;
+  options.clock = [t = times.entry_time] { return t; };
+  options.deletion_clock = [t = times.purge_by] {
+    return std::optional<sys_seconds>(t);
+  };
   options.tombstone_period = std::chrono::days(store.tombstone_days);
   options.match_retention = std::chrono::days(store.match_retention_days);
   options.disposition_retention =
@@ -162,7 +251,7 @@ int Purge(const PurgeSettings& s) {
   command.dry_run = s.dry_run;
   auto outcome = (*opened)->PurgeAndWait(command);
   if (!outcome) return Report(outcome.error());
-  Print(*outcome, store, s.json);
+  Print(*outcome, store, times.purge_by, s.json);
   return kExitOk;
 }
 
@@ -204,6 +293,10 @@ void AddPurgeCommands(CLI::App& app, int* exit_code) {
   purge->add_flag("--dry-run", s->dry_run,
                   "Only count what would be deleted; change nothing");
   purge->add_flag("--json", s->json, "Print the counts as JSON");
+  purge->add_flag("--clock-from-system", s->clock_from_system,
+                  "Purge by the system clock's time even when it is more "
+                  "than an hour after the newest time the database recorded "
+                  "(operator guide, \"Retention and purge\")");
   purge->callback([s, exit_code] { *exit_code = Purge(*s); });
 }
 

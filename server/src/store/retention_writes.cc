@@ -2,6 +2,8 @@
 // periods no longer keep.
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -12,6 +14,14 @@
 #include "server/src/store/store_writes.h"
 
 namespace cairn::server::store_internal {
+
+std::optional<std::int64_t> StoreWrites::DeletionTime(
+    const BatchState& b) const {
+  if (!options_.deletion_clock) return b.now;
+  const auto at = options_.deletion_clock();
+  if (!at) return std::nullopt;
+  return std::min(ToUnix(*at), b.now);
+}
 
 Result<ExpireOutcome> StoreWrites::Expire(BatchState& b, std::int64_t at) {
   std::vector<std::pair<Departure, std::uint32_t>> due;

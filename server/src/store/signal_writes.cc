@@ -158,7 +158,15 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
         "an expires_at after banned_at",
         "banned_at");
   };
+  // Lapsed by the hub's time, but not by the time the expiry sweep goes by
+  // (held after a forward step of the clock, or the system clock's earlier
+  // time while the hub runs ahead of it): see below.
+  bool renew = false;
   if (existing && existing->expires_at <= b.now) {
+    const auto deletion = DeletionTime(b);
+    renew = !deletion || existing->expires_at > *deletion;
+  }
+  if (existing && existing->expires_at <= b.now && !renew) {
     // Lapsed, but the expiry sweep has not run yet: it no longer matches,
     // so taking it as the signal to update would acknowledge a ban that
     // never matches and expires at the next sweep. Expire it here, as the
@@ -180,6 +188,16 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
     // Without expires_at a resend keeps the current expiry, so re-sending
     // the same batch is a duplicate rather than an extension.
     entry.expires_at = requested.value_or(existing->expires_at);
+    if (renew) {
+      // Expiring it here would do what the sweep refuses to do yet, for
+      // good if the clock's step is undone. Keeping its expiry would
+      // acknowledge a ban that does not match by the hub's time, lost at
+      // the next sweep if the step stands. So the resend renews it: the
+      // same signal, with the expiry a new signal would get, in force
+      // either way.
+      entry.expires_at = new_expiry;
+      if (entry.expires_at < banned_at) return refuse_new_expiry();
+    }
     // The kept expiry was checked against the old banned_at only.
     if (entry.expires_at < banned_at) {
       return fail(

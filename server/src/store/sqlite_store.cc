@@ -539,7 +539,7 @@ class SqliteStore final : public Store {
   void ExpireDue(Callback<ExpireOutcome> done) override {
     Enqueue<ExpireOutcome>(
         [this](BatchState& b) -> Result<ExpireOutcome> {
-          const auto at = DeletionTime(b);
+          const auto at = writes_->DeletionTime(b);
           if (!at) return ExpireOutcome{.held = true};
           return writes_->Expire(b, *at);
         },
@@ -550,7 +550,7 @@ class SqliteStore final : public Store {
     AuditTag tag{command.context, "purge"};
     Enqueue<PurgeOutcome>(
         [this, c = std::move(command)](BatchState& b) -> Result<PurgeOutcome> {
-          const auto at = DeletionTime(b);
+          const auto at = writes_->DeletionTime(b);
           if (!at) return PurgeOutcome{.dry_run = c.dry_run, .held = true};
           auto out = writes_->Purge(b, c, *at);
           // Before the commit, so that no query answered after it hands out
@@ -562,15 +562,6 @@ class SqliteStore final : public Store {
           return out;
         },
         std::move(done), std::move(tag));
-  }
-
-  // What the expiry sweep and the purge go by in batch `b`: the deletion
-  // clock's time, never after the batch's own, or nullopt while held.
-  std::optional<std::int64_t> DeletionTime(const BatchState& b) const {
-    if (!options_.deletion_clock) return b.now;
-    const auto at = options_.deletion_clock();
-    if (!at) return std::nullopt;
-    return std::min(ToUnix(*at), b.now);
   }
 
   void CheckpointIfDue(Callback<void> done) override {

@@ -89,8 +89,12 @@ class StoreWrites {
   Status RecordOprfUsage(BatchState& b, const OprfUsage& u);
 
   // Retention (retention_writes.cc).
-  // `at`: the deletion time (SqliteStoreOptions::deletion_clock), never
-  // after b.now.
+  // What the expiry sweep and the purge go by in batch `b` (and a submit,
+  // before it expires a lapsed signal): the deletion clock's time
+  // (SqliteStoreOptions::deletion_clock), never after b.now, or nullopt
+  // while deletions are held after a forward step of the clock.
+  std::optional<std::int64_t> DeletionTime(const BatchState& b) const;
+  // `at`: DeletionTime(b).
   Result<ExpireOutcome> Expire(BatchState& b, std::int64_t at);
   Result<PurgeOutcome> Purge(BatchState& b, const PurgeCommand& c,
                              std::int64_t at);
