@@ -166,15 +166,21 @@ TEST_CASE("cairnd allows no core dump, which would hold its keys") {
   CHECK(line.find("unlimited") == std::string::npos);
 }
 
+// Another cairnd on `hub`'s configuration (so its data directory), on
+// another port; expected to exit.
+CommandResult StartSecondHub(const RunningHub& hub) {
+  return RunCommand(
+      {RunningHub::CairndPath(), "--config", hub.ConfigPath(), "--listen",
+       "127.0.0.1:0", "--port-file", hub.Scratch().File("ports2")},
+      std::chrono::seconds(20));
+}
+
 TEST_CASE("a second cairnd on the same data directory is refused") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);
   // Same data directory, another port: the store would open fine (SQLite
   // allows several connections), so only the data-directory lock stops it.
-  const auto second = RunCommand(
-      {RunningHub::CairndPath(), "--config", (*hub)->ConfigPath(), "--listen",
-       "127.0.0.1:0", "--port-file", (*hub)->Scratch().File("ports2")},
-      std::chrono::seconds(20));
+  const auto second = StartSecondHub(**hub);
   CHECK_FALSE(second.timed_out);
   CHECK(second.exit_code != 0);
   CHECK_THAT(second.err, Catch::Contains("in use by another process") &&
@@ -190,10 +196,7 @@ TEST_CASE(
   REQUIRE(hub);
   const std::string lock_file = (*hub)->DataDir() + "/cairnd.lock";
   REQUIRE(std::filesystem::remove(lock_file));
-  const auto second = RunCommand(
-      {RunningHub::CairndPath(), "--config", (*hub)->ConfigPath(), "--listen",
-       "127.0.0.1:0", "--port-file", (*hub)->Scratch().File("ports2")},
-      std::chrono::seconds(20));
+  const auto second = StartSecondHub(**hub);
   CAPTURE(second.out, second.err);
   CHECK_FALSE(second.timed_out);
   CHECK(second.exit_code != 0);
@@ -203,10 +206,9 @@ TEST_CASE(
                  Catch::Contains("pid " + std::to_string((*hub)->Pid())));
   CHECK_FALSE(std::filesystem::exists((*hub)->Scratch().File("ports2")));
   // cairnctl's offline commands take the same lock.
-  const auto purge =
-      RunCommand({RunningHub::CairnctlPath(), "purge", "--data",
-                  (*hub)->DataDir(), "--config", (*hub)->ConfigPath()},
-                 std::chrono::seconds(20));
+  const auto purge = RunCairnctl(
+      {"purge", "--data", (*hub)->DataDir(), "--config", (*hub)->ConfigPath()},
+      std::chrono::seconds(20));
   CAPTURE(purge.out, purge.err);
   CHECK(purge.exit_code != 0);
   CHECK_THAT(purge.err, Catch::Contains("in use by another process"));
@@ -341,38 +343,50 @@ TEST_CASE(
   CHECK(CountStored(h, signals) == 60);
 }
 
+// In the start-up warning about a write-ahead log left behind.
+constexpr char kUncleanStop[] = "-wal (";
+
+// Five signals acknowledged, then kill -9: the write-ahead log is left.
+void KillUnderWrites(RunningHub& h) {
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(NewSignals(5)))
+              .status == 200);
+  REQUIRE(h.Kill());
+  REQUIRE(std::filesystem::exists(h.DbPath() + "-wal"));
+}
+
+// Restarts `h` after KillUnderWrites: the start warns, once, that the
+// previous run did not stop cleanly.
+void RestartWarnsOfUncleanStop(RunningHub& h) {
+  REQUIRE(h.Restart());
+  const std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, kUncleanStop) == 1);
+  CHECK_THAT(log, Catch::Contains("[warning] " + h.DbPath() + "-wal (") &&
+                      Catch::Contains("did not stop cleanly"));
+}
+
 TEST_CASE(
     "cairnd logs a start-up banner, and warns when the previous run left "
     "its write-ahead log behind") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);
   RunningHub& h = **hub;
-  const std::string unclean = "-wal (";
   std::string log = ReadFileOrEmpty(h.LogPath());
   CHECK_THAT(log,
              Catch::Contains("[info] cairnd ") &&
                  Catch::Contains(" starting: pid " + std::to_string(h.Pid())) &&
                  Catch::Contains("data directory " + h.DataDir()));
-  CHECK(CountLines(log, unclean) == 0);
+  CHECK(CountLines(log, kUncleanStop) == 0);
 
   // A clean stop leaves nothing to recover: no warning at the next start.
   REQUIRE(h.Stop());
   REQUIRE(h.Restart());
   log = ReadFileOrEmpty(h.LogPath());
   CHECK(CountLines(log, " starting: pid ") == 2);
-  CHECK(CountLines(log, unclean) == 0);
+  CHECK(CountLines(log, kUncleanStop) == 0);
 
   // kill -9 leaves the write-ahead log: the next start says so.
-  const std::vector<SignalSpec> signals = NewSignals(5);
-  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
-          200);
-  REQUIRE(h.Kill());
-  REQUIRE(std::filesystem::exists(h.DbPath() + "-wal"));
-  REQUIRE(h.Restart());
-  log = ReadFileOrEmpty(h.LogPath());
-  CHECK(CountLines(log, unclean) == 1);
-  CHECK_THAT(log, Catch::Contains("[warning] " + h.DbPath() + "-wal (") &&
-                      Catch::Contains("did not stop cleanly"));
+  KillUnderWrites(h);
+  RestartWarnsOfUncleanStop(h);
 }
 
 TEST_CASE(
@@ -381,12 +395,10 @@ TEST_CASE(
   auto hub = RunningHub::Start();
   REQUIRE(hub);
   RunningHub& h = **hub;
-  const std::string unclean = "-wal (";
   const std::string wal = h.DbPath() + "-wal";
   const auto verify = [&h] {
-    const CommandResult r = RunCommand(
-        {RunningHub::CairnctlPath(), "audit", "verify", "--data", h.DataDir()},
-        std::chrono::seconds(60));
+    const CommandResult r =
+        RunCairnctl({"audit", "verify", "--data", h.DataDir()});
     CAPTURE(r.out, r.err);
     CHECK(r.exit_code == 0);
   };
@@ -403,22 +415,14 @@ TEST_CASE(
   REQUIRE(h.Restart());
   std::string log = ReadFileOrEmpty(h.LogPath());
   CHECK(CountLines(log, " starting: pid ") == 2);
-  CHECK(CountLines(log, unclean) == 0);
+  CHECK(CountLines(log, kUncleanStop) == 0);
 
   // A kill -9 under writes leaves frames in the log, and a read-only look
   // before the restart does not hide them.
-  const std::vector<SignalSpec> signals = NewSignals(5);
-  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
-          200);
-  REQUIRE(h.Kill());
-  REQUIRE(std::filesystem::exists(wal));
+  KillUnderWrites(h);
   verify();
   CHECK(std::filesystem::file_size(wal) > 32);
-  REQUIRE(h.Restart());
-  log = ReadFileOrEmpty(h.LogPath());
-  CHECK(CountLines(log, unclean) == 1);
-  CHECK_THAT(log, Catch::Contains("[warning] " + wal + " (") &&
-                      Catch::Contains("did not stop cleanly"));
+  RestartWarnsOfUncleanStop(h);
 }
 
 // Moves the newest audit entry's time `ahead` into the future, as if the
