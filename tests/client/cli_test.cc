@@ -15,10 +15,6 @@ using namespace std::chrono_literals;
 using testing::CommandResult;
 using testing::RunningHub;
 
-std::string CairnPath() {
-  return std::string(CAIRN_BINARY_DIR) + "/client/cairn";
-}
-
 RunningHub& Hub() {
   static std::unique_ptr<RunningHub> hub = [] {
     auto started = RunningHub::Start();
@@ -37,33 +33,16 @@ const std::string& KeyFile() {
   return path;
 }
 
-// Runs cairn with a clean environment, as `member`, plus `args`.
+// Runs cairn with a clean environment, as `member` (with the consortium
+// key; none of the connection flags for ""), plus `args`.
 CommandResult Cairn(const std::string& member, std::vector<std::string> args,
                     const std::string& input = {}) {
-  // CAIRN_CONFIG set but empty: no config file at all.
-  std::vector<std::string> argv = {"env",
-                                   "-u",
-                                   "CAIRN_HUB",
-                                   "-u",
-                                   "CAIRN_CERT",
-                                   "-u",
-                                   "CAIRN_KEY",
-                                   "-u",
-                                   "CAIRN_CACERT",
-                                   "-u",
-                                   "CAIRN_CONSORTIUM_KEY",
-                                   "CAIRN_CONFIG=",
-                                   CairnPath()};
-  argv.insert(argv.end(), args.begin(), args.end());
   if (!member.empty()) {
-    for (const std::string& a : std::vector<std::string>{
-             "--hub", Hub().Url(), "--cert", Hub().Pki().Cert(member), "--key",
-             Hub().Pki().Key(member), "--cacert", Hub().Pki().CaCert(),
-             "--consortium-key", KeyFile()}) {
-      argv.push_back(a);
-    }
+    const std::vector<std::string> flags = Hub().ConnectionFlags(member);
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"--consortium-key", KeyFile()});
   }
-  return testing::RunCommand(argv, 60s, input);
+  return testing::RunCairn(args, input);
 }
 
 std::string Unique() { return testing::RandomTokenHex().substr(0, 10); }
@@ -234,8 +213,8 @@ TEST_CASE("cli: submit, query, dispose, notifications, retract, feed") {
   // --follow keeps polling until interrupted, then reports its cursor.
   auto follow = testing::RunCommand(
       {"sh", "-c",
-       CairnPath() + " feed --follow --interval 0.2 --hub " + Hub().Url() +
-           " --cert " + Hub().Pki().Cert("beta") + " --key " +
+       RunningHub::CairnPath() + " feed --follow --interval 0.2 --hub " +
+           Hub().Url() + " --cert " + Hub().Pki().Cert("beta") + " --key " +
            Hub().Pki().Key("beta") + " --cacert " + Hub().Pki().CaCert() +
            " --consortium-key " + KeyFile() +
            " & pid=$!; sleep 2; kill -TERM $pid; wait $pid"},
@@ -352,7 +331,7 @@ TEST_CASE("cli: config file < environment < flags") {
     std::vector<std::string> argv = {"env", "-u", "CAIRN_HUB",
                                      "CAIRN_CONFIG=" + config};
     argv.insert(argv.end(), env.begin(), env.end());
-    argv.push_back(CairnPath());
+    argv.push_back(RunningHub::CairnPath());
     argv.insert(argv.end(), args.begin(), args.end());
     return testing::RunCommand(argv, 60s);
   };
@@ -370,7 +349,7 @@ TEST_CASE("cli: config file < environment < flags") {
   const std::string bad = Hub().Scratch().File("bad-" + Unique() + ".toml");
   REQUIRE(testing::WriteFile(bad, "hubb = \"x\"\n"));
   auto r = testing::RunCommand(
-      {"env", "CAIRN_CONFIG=" + bad, CairnPath(), "me"}, 60s);
+      {"env", "CAIRN_CONFIG=" + bad, RunningHub::CairnPath(), "me"}, 60s);
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("unknown key 'hubb'"));
 
@@ -378,18 +357,19 @@ TEST_CASE("cli: config file < environment < flags") {
   const std::string missing =
       Hub().Scratch().File("gone-" + Unique() + ".toml");
   for (const auto& argv : std::vector<std::vector<std::string>>{
-           {"env", "CAIRN_CONFIG=" + missing, CairnPath(), "me"},
-           {"env", "CAIRN_CONFIG=", CairnPath(), "--config", missing, "me"}}) {
+           {"env", "CAIRN_CONFIG=" + missing, RunningHub::CairnPath(), "me"},
+           {"env", "CAIRN_CONFIG=", RunningHub::CairnPath(), "--config",
+            missing, "me"}}) {
     CAPTURE(argv);
     auto absent = testing::RunCommand(argv, 60s);
     CHECK(absent.exit_code == 4);
     CHECK_THAT(absent.err,
                Catch::Contains("config file " + missing + " does not exist"));
   }
-  auto no_default =
-      testing::RunCommand({"env", "-u", "CAIRN_CONFIG", "-u", "CAIRN_HUB",
-                           "XDG_CONFIG_HOME=" + missing, CairnPath(), "me"},
-                          60s);
+  auto no_default = testing::RunCommand(
+      {"env", "-u", "CAIRN_CONFIG", "-u", "CAIRN_HUB",
+       "XDG_CONFIG_HOME=" + missing, RunningHub::CairnPath(), "me"},
+      60s);
   CHECK(no_default.exit_code == 2);
   CHECK_THAT(no_default.err, Catch::Contains("no hub URL"));
 }

@@ -129,33 +129,7 @@ TEST_CASE("hub tls: cairn names a hub certificate issued for another host") {
   const std::string key_file = hub.Scratch().File("consortium.key");
   REQUIRE(WriteNewConsortiumKey(key_file));
   const CommandResult r =
-      RunCommand({"env",
-                  "-u",
-                  "CAIRN_HUB",
-                  "-u",
-                  "CAIRN_CERT",
-                  "-u",
-                  "CAIRN_KEY",
-                  "-u",
-                  "CAIRN_CACERT",
-                  "-u",
-                  "CAIRN_CONSORTIUM_KEY",
-                  "-u",
-                  "CAIRN_HUB_PIN",
-                  "CAIRN_CONFIG=",
-                  std::string(CAIRN_BINARY_DIR) + "/client/cairn",
-                  "me",
-                  "--hub",
-                  hub.Url(),
-                  "--cert",
-                  hub.Pki().Cert("alpha"),
-                  "--key",
-                  hub.Pki().Key("alpha"),
-                  "--cacert",
-                  hub.Pki().CaCert(),
-                  "--consortium-key",
-                  key_file},
-                 kTimeout);
+      hub.Cairn("alpha", {"me", "--consortium-key", key_file});
   CAPTURE(r.out, r.err);
   CHECK(r.exit_code == 1);  // the hub was reached and not accepted
   CHECK_THAT(r.err, Catch::Contains("permission_denied: the hub's certificate "

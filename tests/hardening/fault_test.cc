@@ -10,6 +10,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
@@ -64,8 +65,10 @@ std::string QueryBody(std::uint64_t first, int count) {
 // A Store that forwards to a real one, except that while a fault is armed
 // every command and stream read fails with it: before it reaches the real
 // store (Arm), or after the real store has run it, in place of its answer
-// (ArmAfter). Authenticate and the member snapshot keep working: they are
-// served from memory. Counts the calls it forwards, by method.
+// (ArmAfter). Authenticate, the member snapshot and the file checks keep
+// working: they are served from memory or stat the files. Counts the calls
+// it forwards, by method. It overrides every virtual of Store, those with
+// a default too.
 class FaultyStore final : public Store {
  public:
   explicit FaultyStore(Store& inner) : inner_(inner) {}
@@ -212,6 +215,12 @@ class FaultyStore final : public Store {
     return !fault_.has_value() && inner_.IsWritable();
   }
   StoreStats Stats() const override { return inner_.Stats(); }
+  // Store's defaults for these report every file intact whatever the real
+  // store found: /healthz behind this wrapper would never say otherwise.
+  Status CheckFiles() override { return inner_.CheckFiles(); }
+  bool FilesIntact() const override { return inner_.FilesIntact(); }
+  // Store's default would leave the real store open.
+  Status Close() override { return inner_.Close(); }
 
  private:
   static Error Injected(ErrorCode code) {
@@ -507,6 +516,26 @@ TEST_CASE(
   const Reply matched =
       hub.Call(http::verb::post, "/v1/query", QueryBody(1000, 3), kBetaFp);
   CHECK(matched.body.find("\"index\":2") != std::string::npos);
+}
+
+TEST_CASE(
+    "the fault wrapper passes the real store's file checks through: a "
+    "deleted database file reaches /healthz") {
+  Hub hub;
+  REQUIRE(hub.faulty().CheckFiles().has_value());
+  CHECK(hub.faulty().FilesIntact());
+  CHECK(hub.Call(http::verb::get, "/healthz", "", kBetaFp).status == 200);
+
+  REQUIRE(std::filesystem::remove(hub.db_path()));
+  const Status checked = hub.faulty().CheckFiles();
+  REQUIRE_FALSE(checked.has_value());
+  CHECK_THAT(checked.error().message,
+             Catch::Contains(hub.db_path() + " is gone (deleted or renamed)"));
+  CHECK_FALSE(hub.faulty().FilesIntact());
+  CHECK_FALSE(hub.store().FilesIntact());
+  const Reply health = hub.Call(http::verb::get, "/healthz", "", kBetaFp);
+  CHECK(health.status == 503);
+  CHECK_THAT(health.body, Catch::Contains("deleted_or_replaced"));
 }
 
 struct FaultCase {

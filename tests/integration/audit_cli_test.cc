@@ -12,14 +12,6 @@
 namespace cairn::testing {
 namespace {
 
-constexpr std::chrono::seconds kTimeout{60};
-
-CommandResult Cairnctl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {RunningHub::CairnctlPath()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, kTimeout);
-}
-
 TEST_CASE(
     "cairnd checkpoints its audit log and cairnctl verifies it "
     "offline") {
@@ -51,19 +43,21 @@ TEST_CASE(
         0);
 
   // Offline commands refuse to run under a live hub.
-  const CommandResult locked = Cairnctl({"purge", "--config", h.ConfigPath()});
+  const CommandResult locked =
+      RunCairnctl({"purge", "--config", h.ConfigPath()});
   CHECK(locked.exit_code == 1);
   CHECK(locked.err.find("stop cairnd") != std::string::npos);
 
   REQUIRE(h.Stop());
-  const CommandResult ok = Cairnctl({"audit", "verify", "--data", h.DataDir()});
+  const CommandResult ok =
+      RunCairnctl({"audit", "verify", "--data", h.DataDir()});
   INFO(ok.out << ok.err);
   CHECK(ok.exit_code == 0);
   CHECK(ok.out.find("audit log intact") != std::string::npos);
   CHECK(ok.out.find(" of the hub's own, 0 held)") != std::string::npos);
   CHECK(ok.out.find("signed      through entry ") != std::string::npos);
   auto report = ParseJson(
-      Cairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}).out);
+      RunCairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}).out);
   REQUIRE_FALSE(report.HasParseError());
   CHECK(report["intact"].GetBool());
   CHECK(report["checkpoints"].GetUint64() >= 2);
@@ -72,9 +66,10 @@ TEST_CASE(
   // The member's saved checkpoints are checked against the log too.
   const std::string held = h.Scratch().File("checkpoints.json");
   WriteFile(held, cps.body);
-  auto with_held = ParseJson(Cairnctl({"audit", "verify", "--data", h.DataDir(),
-                                       "--checkpoints", held, "--json"})
-                                 .out);
+  auto with_held =
+      ParseJson(RunCairnctl({"audit", "verify", "--data", h.DataDir(),
+                             "--checkpoints", held, "--json"})
+                    .out);
   REQUIRE_FALSE(with_held.HasParseError());
   CHECK(with_held["intact"].GetBool());
   CHECK(with_held["checkpoints"].GetUint64() ==
@@ -88,8 +83,8 @@ TEST_CASE(
   // What could not be checked is exit 2, never 1 (which means tampered).
   const std::string no_keys = h.Scratch().File("no-keys");
   std::filesystem::create_directories(no_keys);
-  const CommandResult unverifiable =
-      Cairnctl({"audit", "verify", "--data", h.DataDir(), "--keys", no_keys});
+  const CommandResult unverifiable = RunCairnctl(
+      {"audit", "verify", "--data", h.DataDir(), "--keys", no_keys});
   INFO(unverifiable.out << unverifiable.err);
   CHECK(unverifiable.exit_code == 2);
   CHECK(unverifiable.out.find("CANNOT BE VERIFIED") != std::string::npos);
@@ -100,27 +95,26 @@ TEST_CASE(
                               std::to_string(report["last_seq"].GetUint64())) !=
         std::string::npos);
   CHECK(unverifiable.out.find("signed      none") != std::string::npos);
-  const CommandResult no_data = Cairnctl(
+  const CommandResult no_data = RunCairnctl(
       {"audit", "verify", "--data", h.Scratch().File("not-a-data-dir")});
   CHECK(no_data.exit_code == 2);
-  const CommandResult bad_held = Cairnctl(
+  const CommandResult bad_held = RunCairnctl(
       {"audit", "verify", "--data", h.DataDir(), "--checkpoints", no_keys});
   CHECK(bad_held.exit_code == 2);
 
   // A backup file is verified with --db and the hub's keys.
   const std::string backup = h.Scratch().File("cairn-backup.db");
-  REQUIRE(
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
-      0);
+  REQUIRE(RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup})
+              .exit_code == 0);
   const std::string keys = h.DataDir() + "/keys";
   const CommandResult from_file =
-      Cairnctl({"audit", "verify", "--db", backup, "--keys", keys});
+      RunCairnctl({"audit", "verify", "--db", backup, "--keys", keys});
   INFO(from_file.out << from_file.err);
   CHECK(from_file.exit_code == 0);
   CHECK(from_file.out.find("audit log intact") != std::string::npos);
   auto file_report =
-      ParseJson(Cairnctl({"audit", "verify", "--db", backup, "--keys", keys,
-                          "--checkpoints", held, "--json"})
+      ParseJson(RunCairnctl({"audit", "verify", "--db", backup, "--keys", keys,
+                             "--checkpoints", held, "--json"})
                     .out);
   REQUIRE_FALSE(file_report.HasParseError());
   CHECK(file_report["intact"].GetBool());
@@ -142,14 +136,14 @@ TEST_CASE(
   for (const Misuse& m : misuses) {
     std::vector<std::string> args = {"audit", "verify"};
     args.insert(args.end(), m.args.begin(), m.args.end());
-    const CommandResult r = Cairnctl(args);
+    const CommandResult r = RunCairnctl(args);
     INFO(m.message << ": " << r.out << r.err);
     CHECK(r.exit_code == 2);
     CHECK(r.err.find(m.message) != std::string::npos);
   }
 
   const CommandResult dry =
-      Cairnctl({"purge", "--config", h.ConfigPath(), "--dry-run", "--json"});
+      RunCairnctl({"purge", "--config", h.ConfigPath(), "--dry-run", "--json"});
   INFO(dry.out << dry.err);
   CHECK(dry.exit_code == 0);
   auto counts = ParseJson(dry.out);
@@ -157,19 +151,20 @@ TEST_CASE(
   CHECK(counts["dry_run"].GetBool());
   CHECK(counts["signals"].GetUint64() == 0);
 
-  const CommandResult purged = Cairnctl({"purge", "--config", h.ConfigPath()});
+  const CommandResult purged =
+      RunCairnctl({"purge", "--config", h.ConfigPath()});
   CHECK(purged.exit_code == 0);
   CHECK(purged.out.find("purged:") != std::string::npos);
 
   // The purge's own entry is not signed until the hub's next checkpoint,
   // and verify says so.
   auto after_purge = ParseJson(
-      Cairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}).out);
+      RunCairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}).out);
   REQUIRE_FALSE(after_purge.HasParseError());
   const std::uint64_t signed_seq = after_purge["signed_seq"].GetUint64();
   CHECK(signed_seq < after_purge["last_seq"].GetUint64());
   const CommandResult unsigned_tail =
-      Cairnctl({"audit", "verify", "--data", h.DataDir()});
+      RunCairnctl({"audit", "verify", "--data", h.DataDir()});
   CHECK(unsigned_tail.exit_code == 0);
   CHECK(unsigned_tail.out.find(
             "entries after seq " + std::to_string(signed_seq) +
@@ -182,7 +177,7 @@ TEST_CASE(
                      nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   const CommandResult bad =
-      Cairnctl({"audit", "verify", "--data", h.DataDir()});
+      RunCairnctl({"audit", "verify", "--data", h.DataDir()});
   CHECK(bad.exit_code == 1);
   CHECK(bad.out.find("entry 2: hash does not match its contents") !=
         std::string::npos);

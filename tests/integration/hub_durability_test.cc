@@ -49,6 +49,23 @@ void Submitter(const RunningHub& hub, const std::string& member, int batch,
   }
 }
 
+// `count` signals with fresh tokens.
+std::vector<SignalSpec> NewSignals(std::size_t count) {
+  std::vector<SignalSpec> signals(count);
+  for (auto& s : signals) s.token = RandomTokenHex();
+  return signals;
+}
+
+// How many of `signals` the (stopped) hub's cairn.db holds.
+std::int64_t CountStored(const RunningHub& h,
+                         const std::vector<SignalSpec>& signals) {
+  std::string in;
+  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
+  return QueryInt64(
+      h.DbPath(),
+      "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" + in + ")");
+}
+
 TEST_CASE("every acknowledged signal survives SIGKILL and the db is intact") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);
@@ -116,8 +133,7 @@ TEST_CASE("a clean stop leaves everything in cairn.db and no WAL beside it") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);
   RunningHub& h = **hub;
-  std::vector<SignalSpec> signals(20);
-  for (auto& s : signals) s.token = RandomTokenHex();
+  const std::vector<SignalSpec> signals = NewSignals(20);
   REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
           200);
   // A report opens the reports' own connection too.
@@ -132,11 +148,7 @@ TEST_CASE("a clean stop leaves everything in cairn.db and no WAL beside it") {
   // acknowledged signal: nothing may be left in a -wal file.
   CHECK_FALSE(std::filesystem::exists(h.DbPath() + "-wal"));
   CHECK_FALSE(std::filesystem::exists(h.DbPath() + "-shm"));
-  std::string in;
-  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
-  CHECK(SqlColumn(h.DbPath(),
-                  "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" +
-                      in + ")") == std::vector<std::string>{"20"});
+  CHECK(CountStored(h, signals) == 20);
 }
 
 TEST_CASE("cairnd allows no core dump, which would hold its keys") {
@@ -154,15 +166,21 @@ TEST_CASE("cairnd allows no core dump, which would hold its keys") {
   CHECK(line.find("unlimited") == std::string::npos);
 }
 
+// Another cairnd on `hub`'s configuration (so its data directory), on
+// another port; expected to exit.
+CommandResult StartSecondHub(const RunningHub& hub) {
+  return RunCommand(
+      {RunningHub::CairndPath(), "--config", hub.ConfigPath(), "--listen",
+       "127.0.0.1:0", "--port-file", hub.Scratch().File("ports2")},
+      std::chrono::seconds(20));
+}
+
 TEST_CASE("a second cairnd on the same data directory is refused") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);
   // Same data directory, another port: the store would open fine (SQLite
   // allows several connections), so only the data-directory lock stops it.
-  const auto second = RunCommand(
-      {RunningHub::CairndPath(), "--config", (*hub)->ConfigPath(), "--listen",
-       "127.0.0.1:0", "--port-file", (*hub)->Scratch().File("ports2")},
-      std::chrono::seconds(20));
+  const auto second = StartSecondHub(**hub);
   CHECK_FALSE(second.timed_out);
   CHECK(second.exit_code != 0);
   CHECK_THAT(second.err, Catch::Contains("in use by another process") &&
@@ -178,10 +196,7 @@ TEST_CASE(
   REQUIRE(hub);
   const std::string lock_file = (*hub)->DataDir() + "/cairnd.lock";
   REQUIRE(std::filesystem::remove(lock_file));
-  const auto second = RunCommand(
-      {RunningHub::CairndPath(), "--config", (*hub)->ConfigPath(), "--listen",
-       "127.0.0.1:0", "--port-file", (*hub)->Scratch().File("ports2")},
-      std::chrono::seconds(20));
+  const auto second = StartSecondHub(**hub);
   CAPTURE(second.out, second.err);
   CHECK_FALSE(second.timed_out);
   CHECK(second.exit_code != 0);
@@ -191,10 +206,9 @@ TEST_CASE(
                  Catch::Contains("pid " + std::to_string((*hub)->Pid())));
   CHECK_FALSE(std::filesystem::exists((*hub)->Scratch().File("ports2")));
   // cairnctl's offline commands take the same lock.
-  const auto purge =
-      RunCommand({RunningHub::CairnctlPath(), "purge", "--data",
-                  (*hub)->DataDir(), "--config", (*hub)->ConfigPath()},
-                 std::chrono::seconds(20));
+  const auto purge = RunCairnctl(
+      {"purge", "--data", (*hub)->DataDir(), "--config", (*hub)->ConfigPath()},
+      std::chrono::seconds(20));
   CAPTURE(purge.out, purge.err);
   CHECK(purge.exit_code != 0);
   CHECK_THAT(purge.err, Catch::Contains("in use by another process"));
@@ -216,24 +230,10 @@ int CountLines(const std::string& text, const std::string& needle) {
   return n;
 }
 
-TEST_CASE(
-    "a deleted cairn.db-wal is noticed: logged, /healthz degraded, and a "
-    "clean stop still keeps every acknowledged write") {
-  // The file check runs with each expiry sweep: every second here.
-  auto hub = RunningHub::Start({.extra_args = {"--expiry-interval", "1"}});
-  REQUIRE(hub);
-  RunningHub& h = **hub;
-  std::vector<SignalSpec> signals(40);
-  for (auto& s : signals) s.token = RandomTokenHex();
-  const std::vector<SignalSpec> before(signals.begin(), signals.begin() + 20);
-  const std::vector<SignalSpec> after(signals.begin() + 20, signals.end());
-  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(before)).status ==
-          200);
-  REQUIRE(h.Curl("alpha", "GET", "/healthz").status == 200);
-  REQUIRE(std::filesystem::remove(h.DbPath() + "-wal"));
-  // Still acknowledged: the hub writes on into the file it has open.
-  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(after)).status ==
-          200);
+// What a hub whose store file was deleted under it must show: /healthz
+// degraded within 20 s (the file check runs with each expiry sweep, every
+// second with --expiry-interval 1), naming the store's files.
+void CheckFileLossReported(const RunningHub& h) {
   int health = 0;
   std::string health_body;
   for (int i = 0; i < 200 && health != 503; ++i) {
@@ -248,24 +248,43 @@ TEST_CASE(
   CHECK(
       health_body ==
       R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced","clock":"ok"})");
-  const std::string log = ReadFileOrEmpty(h.LogPath());
-  CHECK_THAT(log,
-             Catch::Contains("[error] store file check failed: " + h.DbPath() +
-                             "-wal was deleted") &&
+}
+
+TEST_CASE(
+    "a deleted cairn.db-wal or cairn.db-shm is noticed: logged, /healthz "
+    "degraded, and a clean stop still keeps every acknowledged write") {
+  for (const std::string suffix : {"-wal", "-shm"}) {
+    CAPTURE(suffix);
+    // The file check runs with each expiry sweep: every second here.
+    auto hub = RunningHub::Start({.extra_args = {"--expiry-interval", "1"}});
+    REQUIRE(hub);
+    RunningHub& h = **hub;
+    const std::vector<SignalSpec> signals = NewSignals(40);
+    const std::vector<SignalSpec> before(signals.begin(), signals.begin() + 20);
+    const std::vector<SignalSpec> after(signals.begin() + 20, signals.end());
+    REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(before)).status ==
+            200);
+    REQUIRE(h.Curl("alpha", "GET", "/healthz").status == 200);
+    REQUIRE(std::filesystem::remove(h.DbPath() + suffix));
+    // Still acknowledged: the hub writes on into the file it has open.
+    REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(after)).status ==
+            200);
+    CheckFileLossReported(h);
+    const std::string log = ReadFileOrEmpty(h.LogPath());
+    CHECK_THAT(
+        log, Catch::Contains("[error] store file check failed: " + h.DbPath() +
+                             suffix + " was deleted") &&
                  Catch::Contains("stop cairnd cleanly now") &&
                  Catch::Contains("\"store_files\":\"deleted_or_replaced\""));
 
-  // What the log tells the operator to do keeps every write.
-  auto stopped = h.Stop();
-  REQUIRE(stopped);
-  CHECK(*stopped == 0);
-  std::string in;
-  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
-  CHECK(SqlColumn(h.DbPath(),
-                  "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" +
-                      in + ")") == std::vector<std::string>{"40"});
-  REQUIRE(h.Restart());
-  CHECK(h.Curl("alpha", "GET", "/healthz").status == 200);
+    // What the log tells the operator to do keeps every write.
+    auto stopped = h.Stop();
+    REQUIRE(stopped);
+    CHECK(*stopped == 0);
+    CHECK(CountStored(h, signals) == 40);
+    REQUIRE(h.Restart());
+    CHECK(h.Curl("alpha", "GET", "/healthz").status == 200);
+  }
 }
 
 TEST_CASE(
@@ -280,8 +299,7 @@ TEST_CASE(
   auto hub = RunningHub::Start(options);
   REQUIRE(hub);
   RunningHub& h = **hub;
-  std::vector<SignalSpec> signals(60);
-  for (auto& s : signals) s.token = RandomTokenHex();
+  const std::vector<SignalSpec> signals = NewSignals(60);
   const auto part = [&signals](int i) {
     return std::vector<SignalSpec>(signals.begin() + i * 20,
                                    signals.begin() + (i + 1) * 20);
@@ -292,20 +310,7 @@ TEST_CASE(
   // Still acknowledged: the hub writes on into the file it has open.
   REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(part(1))).status ==
           200);
-  int health = 0;
-  std::string health_body;
-  for (int i = 0; i < 200 && health != 503; ++i) {
-    const auto r = h.Curl("alpha", "GET", "/healthz");
-    health = r.status;
-    health_body = r.body;
-    if (health != 503) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  CHECK(health == 503);
-  CHECK(
-      health_body ==
-      R"({"status":"degraded","store":"writable","store_files":"deleted_or_replaced","clock":"ok"})");
+  CheckFileLossReported(h);
   CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
              Catch::Contains("[error] store file check failed: " + h.DbPath() +
                              " is gone (deleted or renamed)") &&
@@ -335,11 +340,28 @@ TEST_CASE(
   CHECK(*stopped == 0);
   CHECK(SqlColumn(h.DbPath(), "PRAGMA integrity_check") ==
         std::vector<std::string>{"ok"});
-  std::string in;
-  for (const auto& s : signals) in += (in.empty() ? "'" : ",'") + s.token + "'";
-  CHECK(SqlColumn(h.DbPath(),
-                  "SELECT count(*) FROM signals WHERE lower(hex(token)) IN (" +
-                      in + ")") == std::vector<std::string>{"60"});
+  CHECK(CountStored(h, signals) == 60);
+}
+
+// In the start-up warning about a write-ahead log left behind.
+constexpr char kUncleanStop[] = "-wal (";
+
+// Five signals acknowledged, then kill -9: the write-ahead log is left.
+void KillUnderWrites(RunningHub& h) {
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(NewSignals(5)))
+              .status == 200);
+  REQUIRE(h.Kill());
+  REQUIRE(std::filesystem::exists(h.DbPath() + "-wal"));
+}
+
+// Restarts `h` after KillUnderWrites: the start warns, once, that the
+// previous run did not stop cleanly.
+void RestartWarnsOfUncleanStop(RunningHub& h) {
+  REQUIRE(h.Restart());
+  const std::string log = ReadFileOrEmpty(h.LogPath());
+  CHECK(CountLines(log, kUncleanStop) == 1);
+  CHECK_THAT(log, Catch::Contains("[warning] " + h.DbPath() + "-wal (") &&
+                      Catch::Contains("did not stop cleanly"));
 }
 
 TEST_CASE(
@@ -348,33 +370,23 @@ TEST_CASE(
   auto hub = RunningHub::Start();
   REQUIRE(hub);
   RunningHub& h = **hub;
-  const std::string unclean = "-wal (";
   std::string log = ReadFileOrEmpty(h.LogPath());
   CHECK_THAT(log,
              Catch::Contains("[info] cairnd ") &&
                  Catch::Contains(" starting: pid " + std::to_string(h.Pid())) &&
                  Catch::Contains("data directory " + h.DataDir()));
-  CHECK(CountLines(log, unclean) == 0);
+  CHECK(CountLines(log, kUncleanStop) == 0);
 
   // A clean stop leaves nothing to recover: no warning at the next start.
   REQUIRE(h.Stop());
   REQUIRE(h.Restart());
   log = ReadFileOrEmpty(h.LogPath());
   CHECK(CountLines(log, " starting: pid ") == 2);
-  CHECK(CountLines(log, unclean) == 0);
+  CHECK(CountLines(log, kUncleanStop) == 0);
 
   // kill -9 leaves the write-ahead log: the next start says so.
-  std::vector<SignalSpec> signals(5);
-  for (auto& s : signals) s.token = RandomTokenHex();
-  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
-          200);
-  REQUIRE(h.Kill());
-  REQUIRE(std::filesystem::exists(h.DbPath() + "-wal"));
-  REQUIRE(h.Restart());
-  log = ReadFileOrEmpty(h.LogPath());
-  CHECK(CountLines(log, unclean) == 1);
-  CHECK_THAT(log, Catch::Contains("[warning] " + h.DbPath() + "-wal (") &&
-                      Catch::Contains("did not stop cleanly"));
+  KillUnderWrites(h);
+  RestartWarnsOfUncleanStop(h);
 }
 
 TEST_CASE(
@@ -383,12 +395,10 @@ TEST_CASE(
   auto hub = RunningHub::Start();
   REQUIRE(hub);
   RunningHub& h = **hub;
-  const std::string unclean = "-wal (";
   const std::string wal = h.DbPath() + "-wal";
   const auto verify = [&h] {
-    const CommandResult r = RunCommand(
-        {RunningHub::CairnctlPath(), "audit", "verify", "--data", h.DataDir()},
-        std::chrono::seconds(60));
+    const CommandResult r =
+        RunCairnctl({"audit", "verify", "--data", h.DataDir()});
     CAPTURE(r.out, r.err);
     CHECK(r.exit_code == 0);
   };
@@ -405,23 +415,14 @@ TEST_CASE(
   REQUIRE(h.Restart());
   std::string log = ReadFileOrEmpty(h.LogPath());
   CHECK(CountLines(log, " starting: pid ") == 2);
-  CHECK(CountLines(log, unclean) == 0);
+  CHECK(CountLines(log, kUncleanStop) == 0);
 
   // A kill -9 under writes leaves frames in the log, and a read-only look
   // before the restart does not hide them.
-  std::vector<SignalSpec> signals(5);
-  for (auto& s : signals) s.token = RandomTokenHex();
-  REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(signals)).status ==
-          200);
-  REQUIRE(h.Kill());
-  REQUIRE(std::filesystem::exists(wal));
+  KillUnderWrites(h);
   verify();
   CHECK(std::filesystem::file_size(wal) > 32);
-  REQUIRE(h.Restart());
-  log = ReadFileOrEmpty(h.LogPath());
-  CHECK(CountLines(log, unclean) == 1);
-  CHECK_THAT(log, Catch::Contains("[warning] " + wal + " (") &&
-                      Catch::Contains("did not stop cleanly"));
+  RestartWarnsOfUncleanStop(h);
 }
 
 // Moves the newest audit entry's time `ahead` into the future, as if the

@@ -38,6 +38,42 @@ bool HasFileEnding(const fs::path& dir, std::string_view suffix) {
   return false;
 }
 
+// Starts `h` again and checks that it serves.
+void RestartServing(RunningHub& h) {
+  REQUIRE(h.Restart());
+  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+}
+
+// A stopped hub with OPRF enabled whose database holds one active voprf-v1
+// signal of epoch 1.
+std::unique_ptr<RunningHub> StoppedHubWithVoprfSignal() {
+  RunningHubOptions options;
+  options.extra_toml = "[oprf]\nenabled = true\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  SignalSpec spec;
+  spec.token = RandomTokenHex();
+  std::string item = SignalJson(spec);
+  item.pop_back();  // the closing brace
+  item += R"(,"scheme":"voprf-v1","epoch":1})";
+  REQUIRE(
+      h.Curl("alpha", "POST", "/v1/signals", R"({"signals":[)" + item + "]}")
+          .status == 200);
+  REQUIRE(h.Stop());
+  return std::move(*hub);
+}
+
+// What `cairnctl oprf rotate` makes with `where` (--data DIR or --key-dir
+// DIR), failing the test when it fails.
+void RotateOprf(const std::vector<std::string>& where) {
+  std::vector<std::string> args = {"oprf", "rotate"};
+  args.insert(args.end(), where.begin(), where.end());
+  const CommandResult made = RunCairnctl(args, kTimeout);
+  CAPTURE(made.out, made.err);
+  REQUIRE(made.exit_code == 0);
+}
+
 TEST_CASE("cairnd refuses a database whose signing keys are missing") {
   RunningHubOptions options;
   options.extra_toml = "[audit]\ncheckpoint_every_entries = 1\n";
@@ -82,25 +118,12 @@ TEST_CASE("cairnd refuses a database whose signing keys are missing") {
   }
   // With its own keys back, the hub starts as before.
   fs::rename(aside, keys);
-  REQUIRE(h.Restart());
-  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+  RestartServing(h);
 }
 
 TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
-  RunningHubOptions options;
-  options.extra_toml = "[oprf]\nenabled = true\n";
-  auto hub = RunningHub::Start(options);
-  REQUIRE(hub);
-  RunningHub& h = **hub;
-  SignalSpec spec;
-  spec.token = RandomTokenHex();
-  std::string item = SignalJson(spec);
-  item.pop_back();  // the closing brace
-  item += R"(,"scheme":"voprf-v1","epoch":1})";
-  REQUIRE(
-      h.Curl("alpha", "POST", "/v1/signals", R"({"signals":[)" + item + "]}")
-          .status == 200);
-  REQUIRE(h.Stop());
+  const std::unique_ptr<RunningHub> hub = StoppedHubWithVoprfSignal();
+  RunningHub& h = *hub;
   const fs::path oprf = fs::path(h.DataDir()) / "oprf";
   const fs::path aside = fs::path(h.Scratch().File("oprf-aside"));
   fs::rename(oprf, aside);
@@ -114,19 +137,14 @@ TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
   CHECK_FALSE(HasFileEnding(oprf, ".key"));
 
   fs::rename(aside, oprf);
-  REQUIRE(h.Restart());
-  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+  RestartServing(h);
 
   // An epoch 1 made again (what an operator may do after the refusal
   // above) has the right number but another key: refused too, since the
   // database recorded the key its signals were made with.
   REQUIRE(h.Stop());
   fs::rename(oprf, aside);
-  const CommandResult made = RunCommand(
-      {RunningHub::CairnctlPath(), "oprf", "rotate", "--data", h.DataDir()},
-      kTimeout);
-  CAPTURE(made.out, made.err);
-  REQUIRE(made.exit_code == 0);
+  RotateOprf({"--data", h.DataDir()});
   REQUIRE(fs::exists(oprf / "epoch-1.key"));
   const CommandResult other = StartRefused(h);
   CAPTURE(other.out, other.err);
@@ -137,8 +155,7 @@ TEST_CASE("cairnd refuses a database whose OPRF keys are missing") {
                  Catch::Contains("its 1 active voprf-v1 signals"));
   fs::remove_all(oprf);
   fs::rename(aside, oprf);
-  REQUIRE(h.Restart());
-  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+  RestartServing(h);
 }
 
 TEST_CASE(
@@ -155,8 +172,7 @@ TEST_CASE(
       fs::path(h.DataDir()) / "keys" / "hk_0123456789abcdef.key";
   REQUIRE(WriteFile(orphan.string(), std::string(64, '1') + "\n"));
   fs::permissions(orphan, fs::perms::owner_read | fs::perms::owner_write);
-  REQUIRE(h.Restart());
-  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+  RestartServing(h);
   CHECK_FALSE(fs::exists(orphan));
   REQUIRE(h.Stop());
   CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
@@ -164,34 +180,11 @@ TEST_CASE(
                                                "was cut short"));
 }
 
-// What `cairnctl oprf rotate` makes in `dir` (--key-dir), failing the test
-// when it fails.
-void RotateOprf(const std::vector<std::string>& where) {
-  std::vector<std::string> argv = {RunningHub::CairnctlPath(), "oprf",
-                                   "rotate"};
-  argv.insert(argv.end(), where.begin(), where.end());
-  const CommandResult made = RunCommand(argv, kTimeout);
-  CAPTURE(made.out, made.err);
-  REQUIRE(made.exit_code == 0);
-}
-
 TEST_CASE(
     "cairnd refuses another hub's OPRF directory whose epochs are all newer, "
     "and accepts its own after the old epochs were deleted") {
-  RunningHubOptions options;
-  options.extra_toml = "[oprf]\nenabled = true\n";
-  auto hub = RunningHub::Start(options);
-  REQUIRE(hub);
-  RunningHub& h = **hub;
-  SignalSpec spec;
-  spec.token = RandomTokenHex();
-  std::string item = SignalJson(spec);
-  item.pop_back();  // the closing brace
-  item += R"(,"scheme":"voprf-v1","epoch":1})";
-  REQUIRE(
-      h.Curl("alpha", "POST", "/v1/signals", R"({"signals":[)" + item + "]}")
-          .status == 200);
-  REQUIRE(h.Stop());
+  const std::unique_ptr<RunningHub> hub = StoppedHubWithVoprfSignal();
+  RunningHub& h = *hub;
   const fs::path oprf = fs::path(h.DataDir()) / "oprf";
   const fs::path aside = fs::path(h.Scratch().File("oprf-aside"));
 
@@ -223,8 +216,7 @@ TEST_CASE(
   REQUIRE(h.Restart());
   REQUIRE(h.Stop());
   REQUIRE(fs::remove(oprf / "epoch-1.key"));
-  REQUIRE(h.Restart());
-  CHECK(h.Curl("alpha", "GET", "/v1/me").status == 200);
+  RestartServing(h);
 }
 
 TEST_CASE("a hub that cannot start makes no keys and says why in its log") {

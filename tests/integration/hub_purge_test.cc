@@ -16,36 +16,7 @@ namespace {
 constexpr std::chrono::seconds kTimeout{60};
 
 CommandResult Cairnctl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {RunningHub::CairnctlPath()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, kTimeout);
-}
-
-// `cairn` as `member`, without any configuration file or environment.
-CommandResult Cairn(const RunningHub& h, const std::string& member,
-                    const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {
-      "env",
-      "-u",
-      "CAIRN_HUB",
-      "-u",
-      "CAIRN_CERT",
-      "-u",
-      "CAIRN_KEY",
-      "-u",
-      "CAIRN_CACERT",
-      "-u",
-      "CAIRN_CONSORTIUM_KEY",
-      "CAIRN_CONFIG=",
-      std::string(CAIRN_BINARY_DIR) + "/client/cairn"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  for (const std::string& a :
-       {std::string("--hub"), h.Url(), std::string("--cert"),
-        h.Pki().Cert(member), std::string("--key"), h.Pki().Key(member),
-        std::string("--cacert"), h.Pki().CaCert()}) {
-    argv.push_back(a);
-  }
-  return RunCommand(argv, kTimeout);
+  return RunCairnctl(args, kTimeout);
 }
 
 // The single integer `sql` selects; -1 on failure.
@@ -135,7 +106,8 @@ TEST_CASE(
   CHECK(ValidateResponses("error", {refused.body}).exit_code == 0);
 
   // The CLI says to rebuild, not to resume where it cannot.
-  const CommandResult cli = Cairn(h, "beta", {"feed", "--after", stale});
+  // Without any configuration file or environment (RunCairn).
+  const CommandResult cli = h.Cairn("beta", {"feed", "--after", stale});
   INFO(cli.out << cli.err);
   CHECK(cli.exit_code == 1);
   CHECK_THAT(cli.err, Catch::Contains("cursor " + stale + " has expired") &&

@@ -22,25 +22,6 @@
 namespace cairn::testing {
 namespace {
 
-const char kGetMe[] =
-    "GET /v1/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-
-CommandResult SClient(const RunningHub& hub, const std::string& name,
-                      const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {
-      "openssl",     "s_client",
-      "-connect",    "127.0.0.1:" + std::to_string(hub.Port()),
-      "-CAfile",     hub.Pki().CaCert(),
-      "-servername", "localhost",
-      "-ign_eof"};
-  if (!name.empty()) {
-    args.insert(args.end(),
-                {"-cert", hub.Pki().Cert(name), "-key", hub.Pki().Key(name)});
-  }
-  args.insert(args.end(), extra.begin(), extra.end());
-  return RunCommand(args, std::chrono::seconds(30), kGetMe);
-}
-
 struct RefusedCase {
   const char* name;  // PKI certificate; "" for none
   const char* why;
@@ -59,7 +40,7 @@ TEST_CASE("cairnd refuses the handshake without a valid client certificate") {
   REQUIRE(hub);
   for (const RefusedCase& c : kRefused) {
     CAPTURE(c.name, c.why);
-    const CommandResult s_client = SClient(**hub, c.name, {});
+    const CommandResult s_client = (*hub)->SClient(c.name);
     CAPTURE(s_client.out, s_client.err);
     CHECK_FALSE(s_client.timed_out);
     CHECK(s_client.out.find("HTTP/1.1") == std::string::npos);
@@ -70,7 +51,7 @@ TEST_CASE("cairnd refuses the handshake without a valid client certificate") {
     CHECK(curl.status == 0);
   }
   // Control: the operator (registered by cairnctl init) gets through both.
-  const CommandResult good = SClient(**hub, "operator", {});
+  const CommandResult good = (*hub)->SClient("operator");
   CHECK(good.out.find("HTTP/1.1 200 OK") != std::string::npos);
   CHECK(good.out.find("TLSv1.3") != std::string::npos);
   CHECK((*hub)->Curl("operator", "GET", "/v1/me").status == 200);
@@ -79,19 +60,19 @@ TEST_CASE("cairnd refuses the handshake without a valid client certificate") {
 TEST_CASE("cairnd refuses TLS 1.2 and TLS 1.1 with the default config") {
   auto hub = RunningHub::Start({.register_members = false});
   REQUIRE(hub);
-  const CommandResult v12 = SClient(**hub, "operator", {"-tls1_2"});
+  const CommandResult v12 = (*hub)->SClient("operator", {"-tls1_2"});
   CAPTURE(v12.out, v12.err);
   CHECK(v12.out.find("HTTP/1.1") == std::string::npos);
   // OpenSSL 3's default security level would stop the client from even
   // offering TLS 1.1; lower it so that the hub is what refuses.
   const CommandResult v11 =
-      SClient(**hub, "operator", {"-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"});
+      (*hub)->SClient("operator", {"-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"});
   CHECK(v11.out.find("HTTP/1.1") == std::string::npos);
   const CurlReply curl12 =
       (*hub)->Curl("operator", "GET", "/v1/me", {}, {"--tls-max", "1.2"});
   CHECK(curl12.status == 0);
   // Control: TLS 1.3 works.
-  const CommandResult v13 = SClient(**hub, "operator", {"-tls1_3"});
+  const CommandResult v13 = (*hub)->SClient("operator", {"-tls1_3"});
   CHECK(v13.out.find("HTTP/1.1 200 OK") != std::string::npos);
 }
 
@@ -159,7 +140,7 @@ TEST_CASE("the hub never resumes a TLS session") {
   REQUIRE(hub);
   RunningHub& h = **hub;
   const std::string session = h.Scratch().File("session.pem");
-  const CommandResult first = SClient(h, "alpha", {"-sess_out", session});
+  const CommandResult first = h.SClient("alpha", {"-sess_out", session});
   CAPTURE(first.out);
   REQUIRE(first.out.find("HTTP/1.1 200") != std::string::npos);
   CHECK(first.out.find("New, TLSv1.3") != std::string::npos);
@@ -205,12 +186,7 @@ TEST_CASE("a caller refused anyway is answered without its body being kept") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
-    const CommandResult r =
-        RunCommand({"openssl", "s_client", "-connect",
-                    "127.0.0.1:" + std::to_string(h.Port()), "-CAfile",
-                    h.Pki().CaCert(), "-servername", "localhost", "-ign_eof",
-                    "-cert", h.Pki().Cert(c.name), "-key", h.Pki().Key(c.name)},
-                   std::chrono::seconds(30), c.request);
+    const CommandResult r = h.SClient(c.name, {}, c.request);
     CAPTURE(r.out);
     // The hub answered without the body and closed the connection (else
     // s_client, ignoring its stdin's end, would wait out the 30 s).

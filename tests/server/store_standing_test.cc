@@ -164,6 +164,49 @@ std::int64_t AuditAfterChange(const std::filesystem::path& db,
                             " WHERE action = 'member.change')");
 }
 
+// Gives gamma a second certificate (Fingerprint(2000)) and revokes its
+// first (Fingerprint('g')).
+void RevokeGammasFirstCertificate(Store& s) {
+  auto add = Change(Fingerprint(1000), "gamma",
+                    MemberChangeCommand::Change::kAddFingerprint);
+  add.fingerprint = Fingerprint(2000);
+  REQUIRE(s.ChangeMemberAndWait(add).has_value());
+  auto revoke = Change(Fingerprint(1000), "gamma",
+                       MemberChangeCommand::Change::kRevokeFingerprint);
+  revoke.fingerprint = Fingerprint('g');
+  REQUIRE(s.ChangeMemberAndWait(revoke).has_value());
+}
+
+// beta's query of token 1, which must match exactly once: that match.
+MatchResult BetasOnlyMatchOfToken1(Store& s) {
+  auto q = QueryTokens(s, "beta", {1});
+  REQUIRE(q.has_value());
+  REQUIRE(q->matches.size() == 1);
+  return q->matches[0];
+}
+
+// A gated store that hands out a match again for a day.
+void ReuseMatchesForADay(SqliteStoreOptions& o) {
+  o.match_reuse_window = std::chrono::hours(24);
+}
+
+// In one batch: alpha retracts its signal of token 1, and beta queries
+// tokens 1 and 2, looked up before the retraction commits (so token 1 is a
+// reuse hit where beta had a match for it). The retraction must succeed;
+// returns the query's answer.
+Result<QueryOutcome> RetractAndQueryInOneBatch(GatedFixture& g) {
+  Store& s = g.f.store();
+  g.Hold();
+  auto retracted = Later<RetractOutcome>(
+      [&](auto done) { s.Retract(RetractAs("alpha", "", 1), done); });
+  auto query = Later<QueryOutcome>([&](auto done) {
+    s.Query(QueryAs("beta", "", {1, 2}), done);
+  });
+  g.Release();
+  REQUIRE(retracted.get().has_value());
+  return query.get();
+}
+
 TEST_CASE(
     "after a suspension is acknowledged no write of the member commits, and "
     "each refusal is audited") {
@@ -216,14 +259,7 @@ TEST_CASE(
     "member's other certificate can") {
   StoreFixture f;
   Store& s = f.store();
-  auto add = Change(Fingerprint(1000), "gamma",
-                    MemberChangeCommand::Change::kAddFingerprint);
-  add.fingerprint = Fingerprint(2000);
-  REQUIRE(s.ChangeMemberAndWait(add).has_value());
-  auto revoke = Change(Fingerprint(1000), "gamma",
-                       MemberChangeCommand::Change::kRevokeFingerprint);
-  revoke.fingerprint = Fingerprint('g');
-  REQUIRE(s.ChangeMemberAndWait(revoke).has_value());
+  RevokeGammasFirstCertificate(s);
 
   RequireRefused(s.SubmitAndWait(SubmitAs("gamma", Fingerprint('g'), 1)),
                  "(SHA-256 fingerprint " + Fingerprint('g') +
@@ -383,14 +419,7 @@ TEST_CASE(
   RequireRefused(s.Notifications("beta", fp, 0, 100), why);
   RequireRefused(s.Feed("beta", 0, 100), why);  // no certificate: tools
 
-  auto add = Change(Fingerprint(1000), "gamma",
-                    MemberChangeCommand::Change::kAddFingerprint);
-  add.fingerprint = Fingerprint(2000);
-  REQUIRE(s.ChangeMemberAndWait(add).has_value());
-  auto revoke = Change(Fingerprint(1000), "gamma",
-                       MemberChangeCommand::Change::kRevokeFingerprint);
-  revoke.fingerprint = Fingerprint('g');
-  REQUIRE(s.ChangeMemberAndWait(revoke).has_value());
+  RevokeGammasFirstCertificate(s);
   RequireRefused(s.Feed("gamma", Fingerprint('g'), 0, 100),
                  "(SHA-256 fingerprint " + Fingerprint('g') +
                      ") has been revoked by the hub operator");
@@ -431,9 +460,7 @@ TEST_CASE(
   Store& s = f.store();
   const std::string fp = Fingerprint('b');
   REQUIRE(SubmitOne(s, "alpha", Signal(1)).has_value());
-  auto q = QueryTokens(s, "beta", {1});
-  REQUIRE(q.has_value());
-  REQUIRE(q->matches.size() == 1);
+  BetasOnlyMatchOfToken1(s);
   REQUIRE(s.RetractAndWait(RetractAs("alpha", "", 1)).has_value());
 
   // Another member's change, published meanwhile, leaves the page be.
@@ -469,29 +496,15 @@ TEST_CASE(
 TEST_CASE(
     "a reused match whose only signal was retracted earlier in the same "
     "commit is not answered") {
-  GatedFixture g([](SqliteStoreOptions& o) {
-    o.match_reuse_window = std::chrono::hours(24);
-  });
+  GatedFixture g(ReuseMatchesForADay);
   Store& s = g.f.store();
   REQUIRE(SubmitOne(s, "alpha", Signal(1)).has_value());
   REQUIRE(SubmitOne(s, "alpha", Signal(2)).has_value());
-  auto q1 = QueryTokens(s, "beta", {1});
-  REQUIRE(q1.has_value());
-  REQUIRE(q1->matches.size() == 1);
-  const std::string m1 = q1->matches[0].match_id;
+  const std::string m1 = BetasOnlyMatchOfToken1(s).match_id;
 
-  g.Hold();
-  auto retracted = Later<RetractOutcome>(
-      [&](auto done) { s.Retract(RetractAs("alpha", "", 1), done); });
-  // Looked up before the retraction commits: token 1 is a reuse hit, token
-  // 2 a new hit, so the query is recorded in the retraction's batch.
-  auto q2 = Later<QueryOutcome>([&](auto done) {
-    s.Query(QueryAs("beta", "", {1, 2}), done);
-  });
-  g.Release();
-
-  REQUIRE(retracted.get().has_value());
-  auto answer = q2.get();
+  // Token 1 is a reuse hit, token 2 a new hit, so the query is recorded in
+  // the retraction's batch.
+  auto answer = RetractAndQueryInOneBatch(g);
   REQUIRE(answer.has_value());
   REQUIRE(answer->matches.size() == 1);
   CHECK(answer->matches[0].index == 1);
@@ -511,29 +524,16 @@ TEST_CASE(
 TEST_CASE(
     "a reused match whose signals changed earlier in the same commit is "
     "recorded anew") {
-  GatedFixture g([](SqliteStoreOptions& o) {
-    o.match_reuse_window = std::chrono::hours(24);
-  });
+  GatedFixture g(ReuseMatchesForADay);
   Store& s = g.f.store();
   REQUIRE(SubmitOne(s, "alpha", Signal(1)).has_value());
   REQUIRE(SubmitOne(s, "gamma", Signal(1)).has_value());
   REQUIRE(SubmitOne(s, "alpha", Signal(2)).has_value());
-  auto q1 = QueryTokens(s, "beta", {1});
-  REQUIRE(q1.has_value());
-  REQUIRE(q1->matches.size() == 1);
-  const std::string m1 = q1->matches[0].match_id;
-  REQUIRE(q1->matches[0].platforms == 2);
+  const MatchResult first = BetasOnlyMatchOfToken1(s);
+  const std::string m1 = first.match_id;
+  REQUIRE(first.platforms == 2);
 
-  g.Hold();
-  auto retracted = Later<RetractOutcome>(
-      [&](auto done) { s.Retract(RetractAs("alpha", "", 1), done); });
-  auto q2 = Later<QueryOutcome>([&](auto done) {
-    s.Query(QueryAs("beta", "", {1, 2}), done);
-  });
-  g.Release();
-
-  REQUIRE(retracted.get().has_value());
-  auto answer = q2.get();
+  auto answer = RetractAndQueryInOneBatch(g);
   REQUIRE(answer.has_value());
   REQUIRE(answer->matches.size() == 2);
   const MatchResult& m = answer->matches[0];
@@ -549,10 +549,7 @@ TEST_CASE(
                            of_m + " + (SELECT count(*) FROM match_signals" +
                            of_m) == 1);
   // The new match is the one handed out again.
-  auto q3 = QueryTokens(s, "beta", {1});
-  REQUIRE(q3.has_value());
-  REQUIRE(q3->matches.size() == 1);
-  CHECK(q3->matches[0].match_id == m.match_id);
+  CHECK(BetasOnlyMatchOfToken1(s).match_id == m.match_id);
 }
 
 }  // namespace

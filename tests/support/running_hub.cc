@@ -73,6 +73,10 @@ std::string RunningHub::CairnctlPath() {
   return std::string(CAIRN_BINARY_DIR) + "/server/cairnctl";
 }
 
+std::string RunningHub::CairnPath() {
+  return std::string(CAIRN_BINARY_DIR) + "/client/cairn";
+}
+
 std::string RunningHub::Url() const {
   return fmt::format("https://127.0.0.1:{}", port_);
 }
@@ -200,15 +204,67 @@ Status RunningHub::RegisterMembers() {
 }
 
 CommandResult RunningHub::Ctl(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {CairnctlPath()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  for (const auto& extra :
-       {std::string("--hub"), Url(), std::string("--cert"),
-        pki_->Cert("operator"), std::string("--key"), pki_->Key("operator"),
-        std::string("--cacert"), pki_->CaCert()}) {
-    argv.push_back(extra);
+  std::vector<std::string> argv = args;
+  const std::vector<std::string> flags = ConnectionFlags("operator");
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return RunCairnctl(argv, kCommandTimeout);
+}
+
+CommandResult RunningHub::SClient(const std::string& member,
+                                  const std::vector<std::string>& extra,
+                                  const std::string& input) const {
+  std::vector<std::string> argv = {
+      "openssl",     "s_client",
+      "-connect",    "127.0.0.1:" + std::to_string(port_),
+      "-CAfile",     pki_->CaCert(),
+      "-servername", "localhost",
+      "-ign_eof"};
+  if (!member.empty()) {
+    argv.insert(argv.end(),
+                {"-cert", pki_->Cert(member), "-key", pki_->Key(member)});
   }
-  return RunCommand(argv, kCommandTimeout);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return RunCommand(argv, std::chrono::seconds(30), input);
+}
+
+std::vector<std::string> RunningHub::ConnectionFlags(
+    const std::string& member) const {
+  return {"--hub",    Url(),               //
+          "--cert",   pki_->Cert(member),  //
+          "--key",    pki_->Key(member),   //
+          "--cacert", pki_->CaCert()};
+}
+
+CommandResult RunningHub::Cairn(const std::string& member,
+                                const std::vector<std::string>& args,
+                                const std::string& input) const {
+  std::vector<std::string> argv = args;
+  const std::vector<std::string> flags = ConnectionFlags(member);
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return RunCairn(argv, input);
+}
+
+CommandResult RunCairnctl(const std::vector<std::string>& args,
+                          std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {RunningHub::CairnctlPath()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, timeout);
+}
+
+CommandResult RunCairn(const std::vector<std::string>& args,
+                       const std::string& input,
+                       std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {"env"};
+  // Every variable client/src/cli/settings.cc reads.
+  for (const char* name :
+       {"CAIRN_HUB", "CAIRN_CERT", "CAIRN_KEY", "CAIRN_CACERT",
+        "CAIRN_CONSORTIUM_KEY", "CAIRN_REGION", "CAIRN_HUB_PIN"}) {
+    argv.insert(argv.end(), {"-u", name});
+  }
+  argv.push_back("CAIRN_CONFIG=");
+  argv.push_back(RunningHub::CairnPath());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, timeout, input);
 }
 
 CurlReply RunningHub::Curl(const std::string& member, const std::string& method,

@@ -59,6 +59,10 @@ struct CurlReply {
   std::string Header(const std::string& name) const;
 };
 
+// A request the hub answers and then closes the connection after.
+inline constexpr char kGetMeAndClose[] =
+    "GET /v1/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+
 class RunningHub {
  public:
   // Makes a TempPki, runs `cairnctl init`, writes cairnd.toml, starts
@@ -106,6 +110,21 @@ class RunningHub {
   // the operator.
   CommandResult Ctl(const std::vector<std::string>& args) const;
 
+  // openssl s_client to the hub as `member` ("" = no client certificate),
+  // trusting the PKI's CA, with `extra` options after the others; sends
+  // `input` and, with -ign_eof, reads until the hub closes (30 s at most).
+  CommandResult SClient(const std::string& member,
+                        const std::vector<std::string>& extra = {},
+                        const std::string& input = kGetMeAndClose) const;
+
+  // --hub, --cert, --key and --cacert for `member` (a PKI certificate
+  // name), as cairn and cairnctl both take them.
+  std::vector<std::string> ConnectionFlags(const std::string& member) const;
+  // Runs `cairn` (RunCairn) with `args` followed by ConnectionFlags(member).
+  CommandResult Cairn(const std::string& member,
+                      const std::vector<std::string>& args,
+                      const std::string& input = {}) const;
+
   // SIGTERM, then waits (up to 20 s) for a clean exit. Returns cairnd's
   // exit code.
   Result<int> Stop();
@@ -121,6 +140,7 @@ class RunningHub {
   // Paths of the binaries under test.
   static std::string CairndPath();
   static std::string CairnctlPath();
+  static std::string CairnPath();  // the member CLI, client/cairn
 
  private:
   RunningHub() : root_("cairn-hub") {}
@@ -133,6 +153,21 @@ class RunningHub {
   std::optional<ChildProcess> process_;
   std::uint16_t port_ = 0;
 };
+
+// Runs cairnctl with `args` alone: offline commands, and calls that name
+// their hub and credentials themselves (RunningHub::Ctl adds the
+// operator's).
+CommandResult RunCairnctl(
+    const std::vector<std::string>& args,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Runs `cairn` with `args` and `input` on stdin, with only the command line
+// to go by: none of its environment variables (CAIRN_HUB, CAIRN_CERT, ...)
+// and no config file (CAIRN_CONFIG set empty), so that a developer's own
+// settings can neither break nor rescue a test.
+CommandResult RunCairn(
+    const std::vector<std::string>& args, const std::string& input = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // 64 lowercase hex characters from a non-deterministic generator: a token
 // no other test run will use.

@@ -62,7 +62,12 @@ tl::expected<std::string, int> Remote::Call(
     }
   }
   auto hub = HubConnection::Open(connection);
-  if (!hub) return tl::unexpected(Report(hub.error(), kExitUnreachable));
+  if (!hub) {
+    return tl::unexpected(
+        Report(hub.error(), hub.error().code == ErrorCode::kPermissionDenied
+                                ? kExitRefused
+                                : kExitUnreachable));
+  }
   auto reply = (*hub)->Send(method, target, body);
   if (!reply) return tl::unexpected(Report(reply.error(), kExitUnreachable));
   if (reply->status >= 300) {

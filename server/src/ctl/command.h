@@ -23,7 +23,9 @@ namespace cairn::server::ctl {
 
 // Documented in cairnctl --help and docs/operator-guide.md.
 constexpr int kExitOk = 0;
-constexpr int kExitRefused = 1;      // the hub or the store refused
+// 1: the hub or the store refused, or the hub's certificate did not verify
+// (another CA, another name, out of date: waiting will not fix it).
+constexpr int kExitRefused = 1;
 constexpr int kExitUsage = 2;        // bad command line
 constexpr int kExitUnreachable = 3;  // the hub could not be reached
 

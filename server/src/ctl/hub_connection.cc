@@ -145,8 +145,17 @@ Result<std::unique_ptr<HubConnection>> HubConnection::Open(
   tcp_stream.socket().set_option(tcp::no_delay(true), ec);
   stream.handshake(ssl::stream_base::client, ec);
   if (ec) {
-    return TransportError("TLS handshake with " + options.hub_url + " failed",
-                          ec, HandshakeHint(stream.native_handle(), url->host));
+    const std::string what = "TLS handshake with " + options.hub_url +
+                             " failed: " + ec.message() + "; " +
+                             HandshakeHint(stream.native_handle(), url->host);
+    // A hub certificate this side refused (another CA, another name, out of
+    // date) is no outage that a retry or a wait fixes: like the SDK (and so
+    // `cairn`), call it a refusal, not unavailable.
+    const bool hub_certificate_refused =
+        SSL_get_verify_result(stream.native_handle()) != X509_V_OK;
+    return MakeError(hub_certificate_refused ? ErrorCode::kPermissionDenied
+                                             : ErrorCode::kUnavailable,
+                     what);
   }
   return std::unique_ptr<HubConnection>(new HubConnection(std::move(impl)));
 }

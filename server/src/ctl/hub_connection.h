@@ -35,7 +35,10 @@ struct HubReply {
 class HubConnection {
  public:
   // Connects and completes the TLS handshake, verifying the hub's
-  // certificate against ca_file and its name against the URL's host.
+  // certificate against ca_file and its name against the URL's host. A hub
+  // certificate that fails that check is kPermissionDenied; a hub that
+  // cannot be reached or completes no handshake for another reason is
+  // kUnavailable; an unreadable certificate, key or CA file is kIo.
   static Result<std::unique_ptr<HubConnection>> Open(
       const HubConnectionOptions& options);
   ~HubConnection();
