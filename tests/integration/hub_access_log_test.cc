@@ -4,7 +4,7 @@
 // and 2xx lines are never held back. Requests the transport refuses
 // before the API sees them (431, 413, malformed HTTP, an expired
 // certificate, a certificate over its connection limit) get their line
-// too, under the same cap.
+// too, under the same cap, and are counted in cairn_requests_total.
 #include <chrono>
 #include <map>
 #include <regex>
@@ -58,9 +58,12 @@ CallerLog ReadCallerLog(const std::string& log, const std::string& caller,
                         const std::vector<std::string>& needles) {
   CallerLog out;
   const std::regex status_re(" status=([0-9]+)");
+  // "4xx and 503" when a certificate's connection-limit 503s were held
+  // back too.
   const std::regex summary_re(
       "\\] " + caller +
-      ": ([0-9]+) more 4xx responses not logged \\(([^)]*)\\)");
+      ": ([0-9]+) more (?:4xx|503|4xx and 503) responses not logged "
+      "\\(([^)]*)\\)");
   const std::regex count_re("([0-9]+): ([0-9]+)");
   std::istringstream lines(log);
   std::string line;
@@ -330,6 +333,53 @@ TEST_CASE(
              Catch::Contains("[info] request_id=" + id +
                              " member=alpha endpoint=me status=503 "
                              "error=unavailable items=0 latency_us="));
+}
+
+TEST_CASE(
+    "a client reconnecting in a loop over its connection limit writes at "
+    "most the cap of lines and one summary, and every refusal is counted") {
+  RunningHubOptions options;
+  options.extra_toml =
+      "[limits]\nmax_connections_per_member = 1\n"
+      "[log]\nclient_error_lines_per_member = " +
+      std::to_string(kCap) + "\nclient_error_window_seconds = 3600\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  auto held = Connect(h, "alpha");
+  REQUIRE(held);
+  auto first = (*held)->Send("GET", "/v1/me");
+  REQUIRE(first);
+  REQUIRE(first->status == 200);
+
+  constexpr int kRefused = kCap + 5;
+  for (int i = 0; i < kRefused; ++i) {
+    CAPTURE(i);
+    REQUIRE(h.Curl("alpha", "GET", "/v1/me").status == 503);
+  }
+  // And one refusal of the transport's that is no request line at all.
+  REQUIRE(SendRaw(h, "beta", "NOT HTTP\r\n\r\n").find("HTTP/1.1 400") !=
+          std::string::npos);
+  const CurlReply metrics = h.Curl("operator", "GET", "/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK_THAT(metrics.body,
+             Catch::Contains("cairn_requests_total{endpoint=\"me\",status="
+                             "\"503\"} " +
+                             std::to_string(kRefused) + "\n"));
+  CHECK_THAT(metrics.body,
+             Catch::Contains(
+                 "cairn_requests_total{endpoint=\"unknown\",status=\"400\"} "
+                 "1\n"));
+
+  auto stopped = h.Stop();
+  REQUIRE(stopped);
+  CHECK(*stopped == 0);
+  const std::string log = ReadFileOrEmpty(h.LogPath());
+  const CallerLog a = ReadCallerLog(log, "member=alpha", {" member=alpha "});
+  CAPTURE(a.logged, a.summarised);
+  CHECK(a.logged == std::map<int, int>{{200, 1}, {503, kCap}});
+  CHECK(a.summarised == std::map<int, int>{{503, kRefused - kCap}});
+  CHECK(a.summaries == 1);
 }
 
 TEST_CASE(

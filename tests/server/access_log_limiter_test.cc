@@ -2,6 +2,7 @@
 // summaries, driven by an injected monotonic clock (no sleeps).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -65,6 +66,38 @@ TEST_CASE("AccessLogLimiter limits only 4xx answers, and only with a cap",
   }
   AccessLogLimiter uncapped(Limits(0, seconds(10)), clock.AsNow());
   CHECK_FALSE(uncapped.Limits(400));
+}
+
+TEST_CASE(
+    "AccessLogLimiter limits a 5xx the caller brought on itself, and its "
+    "summary names it apart from the 4xx",
+    "[access_log]") {
+  FakeSteady clock;
+  Summaries summaries;
+  AccessLogLimiter limiter(Limits(2, seconds(10)), clock.AsNow(),
+                           summaries.Sink());
+  CHECK(limiter.Limits(503, /*caller_caused=*/true));
+  CHECK_FALSE(limiter.Limits(503, /*caller_caused=*/false));
+  CHECK_FALSE(limiter.Limits(200, /*caller_caused=*/true));
+  AccessLogLimiter uncapped(Limits(0, seconds(10)), clock.AsNow());
+  CHECK_FALSE(uncapped.Limits(503, /*caller_caused=*/true));
+
+  // The connection-limit 503s and the 4xx of one caller share its cap.
+  std::vector<bool> logged;
+  for (const int status : {503, 400, 503, 503, 429}) {
+    logged.push_back(limiter.ShouldLog("member=alpha", status));
+  }
+  CHECK(logged == std::vector<bool>{true, true, false, false, false});
+  for (int i = 0; i < 4; ++i) limiter.ShouldLog("member=beta", 503);
+  limiter.Flush(/*everything=*/true);
+  auto lines = summaries.Take();
+  std::sort(lines.begin(), lines.end());
+  CHECK(lines ==
+        std::vector<std::string>{
+            "member=alpha: 3 more 4xx and 503 responses not logged (429: 1, "
+            "503: 2); only the first 2 of a caller in each 10 s are",
+            "member=beta: 2 more 503 responses not logged (503: 2); only the "
+            "first 2 of a caller in each 10 s are"});
 }
 
 TEST_CASE(

@@ -1489,5 +1489,118 @@ TEST_CASE(
   CHECK(log.Lines(" status=503 ").size() == 1);
 }
 
+// The value of the cairn_requests_total series for `endpoint` and `status`
+// in `metrics` (the text exposition), or -1 if there is no such series.
+double RequestsTotal(const std::string& metrics, const std::string& endpoint,
+                     const std::string& status) {
+  const std::string series = "cairn_requests_total{endpoint=\"" + endpoint +
+                             "\",status=\"" + status + "\"} ";
+  const auto at = metrics.find(series);
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.substr(at + series.size()));
+}
+
+TEST_CASE(
+    "a refusal of the transport is counted in cairn_requests_total like the "
+    "router's answers, an unread request line as endpoint unknown",
+    "[api][metrics]") {
+  ApiFixture f;
+  const PeerIdentity alpha = Peer(kAlphaFp, "127.0.0.1:4000");
+  const PeerIdentity stranger = Peer(kUnknownFp, "127.0.0.1:4002");
+  f.router().LogRefused(Refused("POST", "/v1/signals?x=1", 413,
+                                ErrorCode::kPayloadTooLarge, "r_1"),
+                        alpha);
+  f.router().LogRefused(
+      Refused("POST", "/v1/signals", 413, ErrorCode::kPayloadTooLarge, "r_2"),
+      stranger);
+  f.router().LogRefused(
+      Refused("", "", 400, ErrorCode::kInvalidArgument, "r_3"), stranger);
+  f.router().LogRefused(
+      Refused("", "", 431, ErrorCode::kHeadersTooLarge, "r_4"), alpha);
+  RefusedRequest over_limit =
+      Refused("GET", "/v1/me", 503, ErrorCode::kUnavailable, "r_5");
+  over_limit.caller_caused = true;
+  f.router().LogRefused(over_limit, alpha);
+  f.router().LogRefused(
+      Refused("GET", "/v1/query", 500, ErrorCode::kInternal, "r_6"), alpha);
+  // And one answer of the router's own, for the same series as r_3.
+  REQUIRE(f.Get("/nope", kAlphaFp).status == 404);
+
+  const std::string metrics = f.metrics().Render();
+  CAPTURE(metrics);
+  CHECK(RequestsTotal(metrics, "submit", "413") == 2);
+  CHECK(RequestsTotal(metrics, "unknown", "400") == 1);
+  CHECK(RequestsTotal(metrics, "unknown", "431") == 1);
+  CHECK(RequestsTotal(metrics, "unknown", "404") == 1);
+  CHECK(RequestsTotal(metrics, "me", "503") == 1);
+  // /v1/query is POST only: a GET of it is no endpoint.
+  CHECK(RequestsTotal(metrics, "unknown", "500") == 1);
+  CHECK(RequestsTotal(metrics, "query", "500") == 0);
+}
+
+TEST_CASE(
+    "a member's answers for unknown paths name it, and share its cap with "
+    "the transport's refusals",
+    "[api][log]") {
+  LogCapture log;
+  ApiFixture f;  // 20 lines per caller per 10 s; its clock stands still
+  const PeerIdentity alpha = Peer(kAlphaFp, "127.0.0.1:4000");
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(f.Get("/nowhere", kAlphaFp).status == 404);
+  }
+  for (int i = 0; i < 12; ++i) {
+    f.router().LogRefused(
+        Refused("GET", "/nowhere", 431, ErrorCode::kHeadersTooLarge,
+                "r_" + std::to_string(i)),
+        alpha);
+  }
+  const auto not_found = log.Lines(" status=404 ");
+  REQUIRE(not_found.size() == 12);
+  CHECK_THAT(not_found[0], Catch::Contains(" member=alpha endpoint=unknown "
+                                           "status=404 error=not_found "));
+  CHECK(log.Lines(" status=431 ").size() == 8);
+  // A certificate that is no member's is its own caller on both.
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(f.Get("/nowhere", kUnknownFp).status == 404);
+  }
+  const PeerIdentity stranger = Peer(kUnknownFp, "127.0.0.1:4002");
+  for (int i = 0; i < 12; ++i) {
+    f.router().LogRefused(
+        Refused("GET", "/nowhere", 431, ErrorCode::kHeadersTooLarge,
+                "r_s" + std::to_string(i)),
+        stranger);
+  }
+  CHECK(log.Lines(" member=- ").size() == 20);
+  CHECK(log.Lines(" member=- peer=127.0.0.1:4002 ").size() == 8);
+}
+
+TEST_CASE(
+    "the 503s of a certificate over its connection limit are capped with "
+    "the caller's 4xx lines, and summed up",
+    "[api][log]") {
+  LogCapture log;
+  ApiFixture f;  // 20 lines per caller per 10 s; its clock stands still
+  const PeerIdentity alpha = Peer(kAlphaFp, "127.0.0.1:4000");
+  for (int i = 0; i < 30; ++i) {
+    RefusedRequest refused =
+        Refused("GET", "/v1/me", 503, ErrorCode::kUnavailable,
+                "r_" + std::to_string(i));
+    refused.caller_caused = true;
+    f.router().LogRefused(refused, alpha);
+  }
+  CHECK(log.Lines(" member=alpha endpoint=me status=503 ").size() == 20);
+  // The router's own 503s (a failure of the hub) are still all logged.
+  f.router().LogRefused(
+      Refused("GET", "/v1/me", 503, ErrorCode::kUnavailable, "r_hub"), alpha);
+  CHECK(log.Lines("request_id=r_hub ").size() == 1);
+  f.router().FinishReads();  // writes the summaries of open windows
+  const auto summaries = log.Lines("more 4xx");
+  CHECK(summaries.empty());
+  const auto summary = log.Lines(
+      "member=alpha: 10 more 503 responses not "
+      "logged (503: 10)");
+  CHECK(summary.size() == 1);
+}
+
 }  // namespace
 }  // namespace cairn::server::apitest

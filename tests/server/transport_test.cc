@@ -501,6 +501,61 @@ TEST_CASE(
   CHECK(refused[0].first.target == "/v1/me");
   CHECK(refused[0].first.request_id == RequestIdOf(second.out));
   CHECK(refused[0].second == pki->Fingerprint("alpha"));
+  // The caller's doing, though a 5xx: capped in the access log like a 4xx.
+  CHECK(refused[0].first.caller_caused);
+}
+
+// Drops `respond` without calling it for targets under "/drop" (a bug of
+// the handler's); echoes anything else.
+class DroppingHandler : public EchoHandler {
+ public:
+  void Handle(HttpRequest request, const PeerIdentity& peer,
+              std::function<void(HttpResponse)> respond) override {
+    if (request.target().starts_with("/drop")) return;
+    EchoHandler::Handle(std::move(request), peer, std::move(respond));
+  }
+};
+
+TEST_CASE(
+    "the 500 for a respond the handler dropped is handed to LogRefused, "
+    "with its request id") {
+  auto pki = MakePki();
+  DroppingHandler handler;
+  RunningServer server(TestTransportConfig(*pki), handler);
+  struct Case {
+    std::string target;
+    std::string logged;  // as LogRefused is told: the path only
+  };
+  const Case cases[] = {
+      {"/drop/here?x=1", "/drop/here"},
+      // Longer than the transport keeps (and than any route): not kept.
+      {"/drop/" + std::string(300, 'x'), ""},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.target);
+    const std::size_t before = handler.refused().size();
+    const CommandResult result =
+        Curl(*pki, "alpha", server.port(), c.target, {"-i"});
+    CAPTURE(result.out, result.err);
+    REQUIRE(result.out.find("status=500") != std::string::npos);
+    CHECK(result.out.find("internal") != std::string::npos);
+    // Handed over before the answer was written: there by now.
+    const auto refused = handler.refused();
+    REQUIRE(refused.size() == before + 1);
+    const auto& [got, fingerprint] = refused.back();
+    CHECK(got.status == 500);
+    CHECK(got.error == ErrorCode::kInternal);
+    CHECK(got.method == "GET");
+    CHECK(got.target == c.logged);
+    CHECK_FALSE(got.caller_caused);
+    CHECK(got.request_id.rfind("r_", 0) == 0);
+    CHECK(got.request_id == RequestIdOf(result.out));
+    CHECK(fingerprint == pki->Fingerprint("alpha"));
+  }
+  // An answer the handler gives is its own to log.
+  REQUIRE(Curl(*pki, "alpha", server.port(), "/kept").out.find("status=200") !=
+          std::string::npos);
+  CHECK(handler.refused().size() == 2);
 }
 
 TEST_CASE("listeners: several addresses, port file, loopback metrics") {

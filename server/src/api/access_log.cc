@@ -14,7 +14,7 @@ void WriteAccessLine(AccessLogLimiter* limiter, const AccessLine& line) {
                                     : std::string_view(line.peer.fingerprint);
   // A non-member's lines are capped per certificate (the address changes
   // with every connection).
-  if (limiter != nullptr && limiter->Limits(line.status) &&
+  if (limiter != nullptr && limiter->Limits(line.status, line.caller_caused) &&
       !limiter->ShouldLog(
           line.member_id.empty()
               ? fmt::format("member=- fingerprint={}", fingerprint)

@@ -4,7 +4,10 @@
 // transport answers before the router sees the request
 // (RequestHandler::LogRefused), so that both read alike, an operator's
 // grep finds both, and both count against the same per-caller cap of 4xx
-// lines (AccessLogLimiter).
+// lines (AccessLogLimiter). The cap's caller is the member when the
+// certificate is one's, else the certificate: both callers must say
+// which member a certificate is (AccessLine::member_id), or one caller
+// would have two caps.
 #ifndef CAIRN_SERVER_API_ACCESS_LOG_H_
 #define CAIRN_SERVER_API_ACCESS_LOG_H_
 
@@ -33,10 +36,13 @@ struct AccessLine {
   std::optional<ErrorCode> error;
   std::size_t items = 0;
   std::chrono::steady_clock::duration latency{};
+  // A 5xx the caller brought on itself (a certificate over its connection
+  // limit): capped like a 4xx.
+  bool caller_caused = false;
 };
 
 // Writes `line` at info, unless `limiter` (null: no cap) holds back this
-// 4xx line of its caller. Thread-safe.
+// 4xx (or caller-caused) line of its caller. Thread-safe.
 void WriteAccessLine(AccessLogLimiter* limiter, const AccessLine& line);
 
 }  // namespace cairn::server

@@ -101,15 +101,25 @@ std::string AccessLogLimiter::Summary(std::string_view caller,
   std::sort(held.begin(), held.end());
   std::uint64_t total = 0;
   std::string by_status;
+  // "4xx", then any other status by itself (a connection-limit 503): held
+  // is sorted, so 4xx come first.
+  std::string kinds;
   for (const auto& [status, count] : held) {
     total += count;
     by_status +=
         fmt::format("{}{}: {}", by_status.empty() ? "" : ", ", status, count);
+    const std::string kind =
+        status >= 400 && status < 500 ? "4xx" : std::to_string(status);
+    if (kinds.empty()) {
+      kinds = kind;
+    } else if (kind != "4xx") {
+      kinds += " and " + kind;
+    }
   }
   return fmt::format(
-      "{}: {} more 4xx responses not logged ({}); only the first {} of a "
+      "{}: {} more {} responses not logged ({}); only the first {} of a "
       "caller in each {} s are",
-      caller, total, by_status, limits_.lines_per_window,
+      caller, total, kinds, by_status, limits_.lines_per_window,
       std::chrono::duration_cast<std::chrono::seconds>(limits_.window).count());
 }
 

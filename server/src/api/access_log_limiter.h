@@ -1,4 +1,5 @@
-// Caps the access-log lines of one caller's 4xx answers.
+// Caps the access-log lines of one caller's 4xx answers (and of the 503s
+// of a certificate over its connection limit).
 //
 // A member in a tight retry loop (a client that ignores Retry-After, or
 // resends a request the hub refuses) would otherwise write a line per
@@ -11,7 +12,13 @@
 //
 // 2xx and 5xx answers are never held back: the rate limits already bound
 // a member's 2xx answers, and each 5xx is a failure of the hub whose
-// request id the member is told to quote.
+// request id the member is told to quote. The exception is a 5xx the
+// caller brings on itself: the 503 of a certificate that already has its
+// maximum of connections open. A client reconnecting in a loop would
+// otherwise write a line per refused connection, and nothing else bounds
+// it (the refusal comes before any rate limit). Those count against the
+// caller's cap like its 4xx answers, and the summary then says "4xx and
+// 503 responses".
 //
 // Cost: nothing for answers outside 4xx (one comparison); a 4xx answer
 // takes one of kShards mutexes for a hash-map update.
@@ -62,16 +69,19 @@ class AccessLogLimiter {
   AccessLogLimiter(const AccessLogLimiter&) = delete;
   AccessLogLimiter& operator=(const AccessLogLimiter&) = delete;
 
-  // Whether answers with `status` are limited at all (4xx, and a cap set).
-  bool Limits(int status) const {
-    return status >= 400 && status < 500 && limits_.lines_per_window > 0;
+  // Whether answers with `status` are limited at all: 4xx, and an error
+  // status the caller brought on itself (`caller_caused`, see above); and
+  // only with a cap set.
+  bool Limits(int status, bool caller_caused = false) const {
+    return limits_.lines_per_window > 0 && status >= 400 &&
+           (status < 500 || caller_caused);
   }
 
-  // Whether the access line of a 4xx answer to `caller` (as the access line
-  // names it, e.g. "member=alpha") is to be written; false means it was
-  // counted for the window's summary. Writes the summary of the caller's
-  // previous window first if that has ended. Thread-safe.
-  // REQUIRES: Limits(status).
+  // Whether the access line of a limited answer to `caller` (as the access
+  // line names it, e.g. "member=alpha") is to be written; false means it
+  // was counted for the window's summary. Writes the summary of the
+  // caller's previous window first if that has ended. Thread-safe.
+  // REQUIRES: Limits(status, caller_caused) for the answer's flag.
   bool ShouldLog(std::string_view caller, int status);
 
   // Writes the summaries of windows that have ended (of every window with

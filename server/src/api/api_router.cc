@@ -54,6 +54,15 @@ bool IsJsonContentType(std::string_view value) {
   return true;
 }
 
+// The member whose certificate `peer` has, suspended or not; none for a
+// certificate that is no member's (unregistered or revoked) and for the
+// plain metrics listener's peer.
+std::optional<AuthenticatedMember> MemberOf(const Store& store,
+                                            const PeerIdentity& peer) {
+  if (peer.fingerprint.empty()) return std::nullopt;
+  return store.Authenticate(peer.fingerprint);
+}
+
 }  // namespace
 
 void ApiRouter::Call::Finish(int status, std::string body,
@@ -229,30 +238,36 @@ void ApiRouter::HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
 
 void ApiRouter::LogRefused(const RefusedRequest& refused,
                            const PeerIdentity& peer) {
-  std::string_view endpoint = "-";
+  // A request whose request line could not be read is "-" in the log (so
+  // an operator can tell it from a path that is none) and "unknown" in
+  // the metrics, whose endpoint labels are a fixed set.
+  Endpoint endpoint = Endpoint::kUnknown;
   if (!refused.method.empty()) {
     const std::string_view target = refused.target;
-    endpoint =
-        EndpointName(MatchRoute(ToMethod(http::string_to_verb(refused.method)),
-                                target.substr(0, target.find('?')))
-                         .endpoint);
+    endpoint = MatchRoute(ToMethod(http::string_to_verb(refused.method)),
+                          target.substr(0, target.find('?')))
+                   .endpoint;
   }
+  metrics_.RecordRequest(
+      endpoint, refused.status,
+      std::chrono::duration<double>(refused.latency).count());
   // The member's name if the certificate has one, as the router's lines
   // give it: the transport knows only the certificate. A suspended member
   // is still named.
-  std::optional<AuthenticatedMember> member;
-  if (!peer.fingerprint.empty()) member = store_.Authenticate(peer.fingerprint);
+  const std::optional<AuthenticatedMember> member = MemberOf(store_, peer);
   WriteAccessLine(
       access_log_.get(),
       AccessLine{.request_id = refused.request_id,
                  .member_id = member ? std::string_view(member->member_id)
                                      : std::string_view(),
                  .peer = peer,
-                 .endpoint = endpoint,
+                 .endpoint = refused.method.empty() ? std::string_view("-")
+                                                    : EndpointName(endpoint),
                  .status = refused.status,
                  .error = refused.error,
                  .items = 0,
-                 .latency = refused.latency});
+                 .latency = refused.latency,
+                 .caller_caused = refused.caller_caused});
 }
 
 void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,
@@ -278,6 +293,14 @@ void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,
   call->request = std::move(request);
 
   if (call->route.endpoint == Endpoint::kUnknown) {
+    // Named in the access line, as on the transport's refusals
+    // (LogRefused): the member is the caller its 4xx lines are capped by,
+    // and with only the certificate here the same member would have a
+    // second cap. A certificate that is no member's is the caller itself
+    // on both.
+    if (auto member = MemberOf(store_, peer)) {
+      call->member = std::move(*member);
+    }
     if (call->route.wrong_method) {
       call->Fail(ErrorCode::kMethodNotAllowed,
                  "this path accepts only " +

@@ -101,8 +101,9 @@ class ApiRouter final : public RequestHandler {
                  const PeerIdentity& peer) override;
   void HandleSkippedBody(HttpRequest request, const PeerIdentity& peer,
                          std::function<void(HttpResponse)> respond) override;
-  // The access-log line of a refusal the transport answered itself, as
-  // for the router's own answers (and under the same cap).
+  // The access-log line and the cairn_requests_total count of a refusal
+  // the transport answered itself, as for the router's own answers (and
+  // under the same cap).
   void LogRefused(const RefusedRequest& refused,
                   const PeerIdentity& peer) override;
 

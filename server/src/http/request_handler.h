@@ -43,13 +43,16 @@ struct PeerIdentity {
   std::optional<std::chrono::sys_seconds> not_after = std::nullopt;
 };
 
-// A request the transport answered itself, without Handle(): refused
-// before the handler could see it (a header or body over the limits,
-// malformed HTTP, a certificate over its connection limit or expired on a
-// keep-alive connection).
+// A request the transport answered itself: refused before the handler
+// could see it (a header or body over the limits, malformed HTTP, a
+// certificate over its connection limit or expired on a keep-alive
+// connection), or answered 500 because the handler dropped its `respond`
+// without calling it.
 struct RefusedRequest {
   // From the request line; both empty when that could not be read (it
-  // was malformed, or longer than the header limit).
+  // was malformed, or longer than the header limit). For a dropped
+  // `respond`, the target is the path only (no query), and empty if
+  // longer than 256 bytes (longer than any route).
   std::string method;
   std::string target;
   int status = 0;
@@ -58,6 +61,9 @@ struct RefusedRequest {
   std::string request_id;
   // From the request's first bytes to the answer.
   std::chrono::steady_clock::duration latency{};
+  // A 5xx that the caller brought on itself, not a failure of the hub:
+  // the 503 of a certificate over its connection limit.
+  bool caller_caused = false;
 };
 
 class RequestHandler {
@@ -106,8 +112,9 @@ class RequestHandler {
 
   // Records a request the transport refused and answered itself (before
   // writing its answer), so that it leaves the same trace, such as an
-  // access-log line, as the ones the handler answers. Must not block; same
-  // threads as Handle. Default: nothing.
+  // access-log line and a count in the metrics, as the ones the handler
+  // answers. Must not block. Called on a connection's strand, or (for a
+  // dropped `respond`) on the thread that dropped it. Default: nothing.
   virtual void LogRefused(const RefusedRequest& refused,
                           const PeerIdentity& peer) {
     (void)refused;

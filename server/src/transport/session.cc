@@ -147,6 +147,83 @@ namespace {
 
 using beast::error_code;
 
+// An answer the transport gives itself, and the error code its body names:
+// made together, so that what is logged and counted cannot disagree with
+// what the client was told.
+struct Refusal {
+  HttpResponse response;
+  ErrorCode code;
+};
+
+std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
+
+Refusal MakeRefusal(http::status status, ErrorCode code, std::string message,
+                    unsigned version = 11) {
+  return Refusal{MakeErrorResponse(status, code, std::move(message), version),
+                 code};
+}
+
+// Hands `refusal`, answered here rather than by the handler, to the
+// handler's LogRefused, so that it gets an access-log line and is counted
+// like any other answer. Call before writing the answer: a client that has
+// it can then find the line.
+void LogRefusal(ServerState& state, const PeerIdentity& peer,
+                std::string_view method, std::string_view target,
+                const Refusal& refusal,
+                std::chrono::steady_clock::time_point started,
+                bool caller_caused = false) {
+  RefusedRequest refused;
+  refused.method = std::string(method);
+  refused.target = std::string(target);
+  refused.status = static_cast<int>(refusal.response.result_int());
+  refused.error = refusal.code;
+  refused.request_id = std::string(refusal.response["X-Request-Id"]);
+  refused.latency = std::chrono::steady_clock::now() - started;
+  refused.caller_caused = caller_caused;
+  state.handler().LogRefused(refused, peer);
+}
+
+void LogRefusal(ServerState& state, const PeerIdentity& peer,
+                const HttpRequestHeader& header, const Refusal& refusal,
+                std::chrono::steady_clock::time_point started,
+                bool caller_caused = false) {
+  // The method is set once the request line is parsed, even if a later
+  // header field failed or went over the header limit; until then both
+  // stay empty.
+  const bool parsed = !header.method_string().empty();
+  LogRefusal(state, peer, parsed ? View(header.method_string()) : "",
+             parsed ? View(header.target()) : "", refusal, started,
+             caller_caused);
+}
+
+// What the access line of an answer the handler dropped needs of its
+// request, kept without allocating: this is on every request's path, and
+// the request itself has gone to the handler. A path longer than the
+// buffer (far longer than any route's) is not kept, and is logged as an
+// unknown endpoint.
+class RequestLine {
+ public:
+  RequestLine(const HttpRequestHeader& header,
+              std::chrono::steady_clock::time_point started)
+      : method_(header.method()), started_(started) {
+    const std::string_view target = View(header.target());
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path.size() <= path_.size()) {
+      path.copy(path_.data(), path.size());
+      size_ = path.size();
+    }
+  }
+  std::string_view method() const { return View(http::to_string(method_)); }
+  std::string_view path() const { return {path_.data(), size_}; }
+  std::chrono::steady_clock::time_point started() const { return started_; }
+
+ private:
+  http::verb method_;
+  std::size_t size_ = 0;
+  std::array<char, 256> path_;
+  std::chrono::steady_clock::time_point started_;
+};
+
 // Holds the coroutine's completion handler while the RequestHandler works,
 // and resumes the coroutine on its strand when `respond` is called. If the
 // handler drops `respond` without calling it (a bug), the request gets a 500
@@ -154,21 +231,31 @@ using beast::error_code;
 template <typename Handler>
 class PendingResponse {
  public:
-  PendingResponse(Handler handler, std::shared_ptr<ServerState> state)
+  // `peer` lives in the session's coroutine frame, which handler_ owns
+  // while the coroutine waits for this answer.
+  PendingResponse(Handler handler, std::shared_ptr<ServerState> state,
+                  const PeerIdentity& peer, const RequestLine& line)
       : io_(state->io_context()),
         handler_(std::move(handler)),
         work_(asio::make_work_guard(asio::get_associated_executor(handler_))),
-        state_(std::move(state)) {}
+        state_(std::move(state)),
+        peer_(peer),
+        line_(line) {}
 
   PendingResponse(const PendingResponse&) = delete;
   PendingResponse& operator=(const PendingResponse&) = delete;
 
   ~PendingResponse() {
     if (!done_.exchange(true) && !state_->io_closed()) {
-      Complete(MakeErrorResponse(
+      // The handler wrote no access line for this request (it never
+      // answered it), so the transport has it written.
+      Refusal dropped = MakeRefusal(
           http::status::internal_server_error, ErrorCode::kInternal,
           "the hub dropped this request without answering; retry, and "
-          "report it to the hub operator if it persists"));
+          "report it to the hub operator if it persists");
+      LogRefusal(*state_, peer_, line_.method(), line_.path(), dropped,
+                 line_.started());
+      Complete(std::move(dropped.response));
     }
   }
 
@@ -217,6 +304,8 @@ class PendingResponse {
   Handler handler_;
   asio::executor_work_guard<asio::associated_executor_t<Handler>> work_;
   std::shared_ptr<ServerState> state_;
+  const PeerIdentity& peer_;
+  const RequestLine line_;
   std::atomic<bool> done_{false};
   std::atomic<bool> abandoned_{false};
 };
@@ -226,13 +315,15 @@ class PendingResponse {
 template <typename Token>
 auto AsyncHandle(std::shared_ptr<ServerState> state, HttpRequest request,
                  const PeerIdentity& peer, ConnectionControl* control,
-                 bool body_skipped, Token&& token) {
+                 bool body_skipped,
+                 std::chrono::steady_clock::time_point started, Token&& token) {
   return asio::async_initiate<Token, void(HttpResponse)>(
       [](auto handler, std::shared_ptr<ServerState> state, HttpRequest request,
          const PeerIdentity* peer, ConnectionControl* control,
-         bool body_skipped) {
+         bool body_skipped, std::chrono::steady_clock::time_point started) {
         using Pending = PendingResponse<decltype(handler)>;
-        auto pending = std::make_shared<Pending>(std::move(handler), state);
+        auto pending = std::make_shared<Pending>(
+            std::move(handler), state, *peer, RequestLine(request, started));
         control->abandon = [weak = std::weak_ptr<Pending>(pending)] {
           if (auto alive = weak.lock()) alive->Abandon();
         };
@@ -247,8 +338,8 @@ auto AsyncHandle(std::shared_ptr<ServerState> state, HttpRequest request,
                                   std::move(respond));
         }
       },
-      token, std::move(state), std::move(request), &peer, control,
-      body_skipped);
+      token, std::move(state), std::move(request), &peer, control, body_skipped,
+      started);
 }
 
 std::string FormatEndpoint(const tcp::endpoint& endpoint) {
@@ -306,30 +397,22 @@ asio::awaitable<void> DiscardBody(Stream& stream, beast::flat_buffer& buffer,
 
 enum class Mode { kServe, kRefuseMemberCap, kMetricsOnly };
 
-// Hands a refusal answered here, before the handler saw the request, to the
-// handler's LogRefused, so that it gets an access-log line like any other
-// answer. Call before writing `response` (made by MakeErrorResponse): a
-// client that has its answer can then find the line.
-void LogRefusal(ServerState& state, const PeerIdentity& peer,
-                const HttpRequestHeader& header, const HttpResponse& response,
-                ErrorCode code, std::chrono::steady_clock::time_point started) {
-  RefusedRequest refused;
-  // Set once the request line is parsed, even if a later header field
-  // failed or went over the header limit.
-  if (!header.method_string().empty()) {
-    refused.method = std::string(header.method_string());
-    refused.target = std::string(header.target());
-  }
-  refused.status = static_cast<int>(response.result_int());
-  refused.error = code;
-  refused.request_id = std::string(response["X-Request-Id"]);
-  refused.latency = std::chrono::steady_clock::now() - started;
-  state.handler().LogRefused(refused, peer);
+Refusal BodyTooLarge(const TransportConfig& config, unsigned version) {
+  return MakeRefusal(
+      http::status::payload_too_large, ErrorCode::kPayloadTooLarge,
+      fmt::format("the request body exceeds the hub's limit of {} bytes; "
+                  "split the batch into smaller requests",
+                  config.limits.body_bytes),
+      version);
 }
 
+// Writes `response`; with `close`, as the connection's last (the caller
+// closes it after).
 template <typename Stream>
 asio::awaitable<bool> WriteResponse(Stream& stream, HttpResponse& response,
-                                    const TransportConfig& config) {
+                                    const TransportConfig& config,
+                                    bool close = false) {
+  if (close) response.keep_alive(false);
   response.prepare_payload();
   beast::get_lowest_layer(stream).expires_after(config.timeouts.write);
   error_code ec;
@@ -383,39 +466,29 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     co_await http::async_read_header(
         stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     const unsigned version = parser.get().version() == 10 ? 10 : 11;
-    std::optional<HttpResponse> refusal;
-    ErrorCode refusal_code = ErrorCode::kInvalidArgument;
+    std::optional<Refusal> refusal;
     if (ec == http::error::header_limit) {
-      refusal_code = ErrorCode::kHeadersTooLarge;
-      refusal = MakeErrorResponse(
+      refusal = MakeRefusal(
           http::status::request_header_fields_too_large,
           ErrorCode::kHeadersTooLarge,
           fmt::format("the request header exceeds the hub's limit of {} bytes; "
                       "send fewer or shorter header fields",
                       config.limits.header_bytes));
     } else if (ec == http::error::body_limit) {
-      refusal_code = ErrorCode::kPayloadTooLarge;
-      refusal = MakeErrorResponse(
-          http::status::payload_too_large, ErrorCode::kPayloadTooLarge,
-          fmt::format("the request body exceeds the hub's limit of {} bytes; "
-                      "split the batch into smaller requests",
-                      config.limits.body_bytes),
-          version);
+      refusal = BodyTooLarge(config, version);
     } else if (ec && IsQuietClose(ec)) {
       co_return;
     } else if (ec) {
-      refusal_code = ErrorCode::kInvalidArgument;
-      refusal = MakeErrorResponse(
-          http::status::bad_request, ErrorCode::kInvalidArgument,
-          fmt::format("malformed HTTP request ({}); send HTTP/1.1",
-                      ec.message()));
+      refusal =
+          MakeRefusal(http::status::bad_request, ErrorCode::kInvalidArgument,
+                      fmt::format("malformed HTTP request ({}); send HTTP/1.1",
+                                  ec.message()));
     }
     // The handshake checked the certificate's validity; a keep-alive
     // connection may outlive it.
     if (!refusal && !ec && peer.not_after &&
         std::chrono::system_clock::now() >= *peer.not_after) {
-      refusal_code = ErrorCode::kPermissionDenied;
-      refusal = MakeErrorResponse(
+      refusal = MakeRefusal(
           http::status::forbidden, ErrorCode::kPermissionDenied,
           fmt::format("the client certificate expired at {}; use a renewed "
                       "certificate (registered with the hub operator) and "
@@ -424,9 +497,9 @@ asio::awaitable<void> ServeRequests(Stream& stream,
           version);
     }
     if (refusal) {
-      LogRefusal(*state, peer, parser.get(), *refusal, refusal_code, started);
-      refusal->keep_alive(false);
-      co_await WriteResponse(stream, *refusal, config);
+      LogRefusal(*state, peer, parser.get(), *refusal, started);
+      co_await WriteResponse(stream, refusal->response, config,
+                             /*close=*/true);
       co_return;
     }
 
@@ -456,23 +529,27 @@ asio::awaitable<void> ServeRequests(Stream& stream,
           config.limits.body_bytes);
       HttpResponse response;
       if (mode == Mode::kRefuseMemberCap) {
-        response = MakeErrorResponse(
+        Refusal refusal = MakeRefusal(
             http::status::service_unavailable, ErrorCode::kUnavailable,
             fmt::format("this client certificate already has {} open "
                         "connections to the hub, its maximum; reuse "
                         "connections (keep-alive) or close idle ones",
                         config.limits.max_connections_per_member));
-        LogRefusal(*state, peer, parser.get(), response,
-                   ErrorCode::kUnavailable, started);
+        // A 5xx, but the caller's doing: a client reconnecting in a loop
+        // would otherwise write a line per refused connection.
+        LogRefusal(*state, peer, parser.get(), refusal, started,
+                   /*caller_caused=*/true);
+        response = std::move(refusal.response);
       } else {
-        response =
-            co_await AsyncHandle(state, parser.release(), peer, &control,
-                                 /*body_skipped=*/true, asio::use_awaitable);
+        response = co_await AsyncHandle(state, parser.release(), peer, &control,
+                                        /*body_skipped=*/true, started,
+                                        asio::use_awaitable);
         control.abandon = nullptr;
       }
       response.version(version);
-      response.keep_alive(false);
-      if (!co_await WriteResponse(stream, response, config)) co_return;
+      if (!co_await WriteResponse(stream, response, config, /*close=*/true)) {
+        co_return;
+      }
       if (has_body) {
         co_await DiscardBody(stream, buffer, discard,
                              config.timeouts.body_read);
@@ -498,16 +575,9 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::body_limit) {
-      HttpResponse response = MakeErrorResponse(
-          http::status::payload_too_large, ErrorCode::kPayloadTooLarge,
-          fmt::format("the request body exceeds the hub's limit of {} bytes; "
-                      "split the batch into smaller requests",
-                      config.limits.body_bytes),
-          version);
-      LogRefusal(*state, peer, parser.get(), response,
-                 ErrorCode::kPayloadTooLarge, started);
-      response.keep_alive(false);
-      co_await WriteResponse(stream, response, config);
+      Refusal refusal = BodyTooLarge(config, version);
+      LogRefusal(*state, peer, parser.get(), refusal, started);
+      co_await WriteResponse(stream, refusal.response, config, /*close=*/true);
       co_return;
     }
     // A timeout or a peer that went away mid-body gets no answer (Beast has
@@ -517,16 +587,14 @@ asio::awaitable<void> ServeRequests(Stream& stream,
       co_return;
     }
     if (ec) {
-      HttpResponse response = MakeErrorResponse(
-          http::status::bad_request, ErrorCode::kInvalidArgument,
-          fmt::format("malformed HTTP request body ({}); send a "
-                      "Content-Length body or well-formed chunks",
-                      ec.message()),
-          version);
-      LogRefusal(*state, peer, parser.get(), response,
-                 ErrorCode::kInvalidArgument, started);
-      response.keep_alive(false);
-      co_await WriteResponse(stream, response, config);
+      Refusal refusal =
+          MakeRefusal(http::status::bad_request, ErrorCode::kInvalidArgument,
+                      fmt::format("malformed HTTP request body ({}); send a "
+                                  "Content-Length body or well-formed chunks",
+                                  ec.message()),
+                      version);
+      LogRefusal(*state, peer, parser.get(), refusal, started);
+      co_await WriteResponse(stream, refusal.response, config, /*close=*/true);
       co_return;
     }
 
@@ -535,16 +603,16 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     HttpResponse response;
     if (mode == Mode::kMetricsOnly && (request.method() != http::verb::get ||
                                        request.target() != "/metrics")) {
-      response = MakeErrorResponse(
+      Refusal refusal = MakeRefusal(
           http::status::not_found, ErrorCode::kNotFound,
           "this plain-HTTP listener serves only GET /metrics; use the TLS "
           "listener for the API");
-      LogRefusal(*state, peer, request, response, ErrorCode::kNotFound,
-                 started);
+      LogRefusal(*state, peer, request, refusal, started);
+      response = std::move(refusal.response);
     } else {
-      response =
-          co_await AsyncHandle(state, std::move(request), peer, &control,
-                               /*body_skipped=*/false, asio::use_awaitable);
+      response = co_await AsyncHandle(state, std::move(request), peer, &control,
+                                      /*body_skipped=*/false, started,
+                                      asio::use_awaitable);
       control.abandon = nullptr;
     }
     response.version(version);
