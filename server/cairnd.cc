@@ -360,6 +360,22 @@ int main(int argc, char** argv) {
   spdlog::info("hub signing key {} ({} keys in {})",
                (*keyring)->PublicKeys().front().key_id,
                (*keyring)->PublicKeys().size(), keys_dir.string());
+  // The keyring's time does not go back with the hub's (HubKeyring::
+  // SigningFloor): say so when it will date signatures later than the hub's
+  // time, which happens after --clock-from-system on a hub that ran ahead.
+  if (const auto floor = (*keyring)->SigningFloor();
+      floor - hub_clock->NowSeconds() > std::chrono::seconds(60)) {
+    const auto now = hub_clock->NowSeconds();
+    spdlog::warn(
+        "the hub's signing keys have signed or been made as late as {}, {} s "
+        "after the hub's time ({}): receipts, audit checkpoints and key "
+        "rotations are dated {} until the hub's time passes it, so that "
+        "what the hub signed before (receipts members keep, the audit "
+        "log's checkpoints) still verifies; everything else goes by the "
+        "hub's time (operator guide, Clock steps)",
+        cairn::FormatTimestamp(floor), (floor - now).count(),
+        cairn::FormatTimestamp(now), cairn::FormatTimestamp(floor));
+  }
   store_options.checkpoint_signer = MakeCheckpointSigner(*keyring);
   // voprf-v1: the hub's OPRF keys, evaluated on their own worker threads
   // (the evaluator is made once the store is open: it restores the day's

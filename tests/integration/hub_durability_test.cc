@@ -479,6 +479,13 @@ TEST_CASE(
   CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
              Catch::Contains("--clock-from-system: starting from the system "
                              "clock's time"));
+  // The previous run signed receipts and checkpoints two hours ahead: the
+  // keyring's time does not go back with the hub's, and the log says so.
+  CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
+             Catch::Contains("the hub's signing keys have signed or been "
+                             "made as late as") &&
+                 Catch::Contains("receipts, audit checkpoints and key "
+                                 "rotations are dated"));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "cairn/receipt.h"
 #include "cairn/timestamp.h"
+#include "server/src/audit/audit_verify.h"
 #include "server/src/keys/checkpoint_signer.h"
 #include "server/src/keys/receipt_signer.h"
 #include "server/src/store/audit_chain.h"
@@ -346,6 +347,180 @@ TEST_CASE(
   CHECK(crypto_sign_verify_detached(c.signature.data(), message.data(),
                                     message.size(),
                                     signer.public_key.data()) == 0);
+}
+
+// A hub whose clock ran two hours ahead of the system clock (it followed a
+// wrong forward step that was then undone), restarted with
+// --clock-from-system: the hub's clock goes back, the keyring's must not.
+constexpr std::chrono::hours kAhead{2};
+
+wire::Receipt SignQueryReceipt(const HubKeyring& ring, char id) {
+  return SignReceipt(ring, "alpha", "r_" + std::string(32, id), kQueryEndpoint,
+                     Sha256Hex(R"({"queries":[]})"),
+                     ResultsDigest(std::vector<wire::Match>{}));
+}
+
+Status VerifyQueryReceipt(const wire::Receipt& receipt,
+                          const HubKeyring& ring) {
+  ReceiptExpectation expected;
+  expected.endpoint = std::string(kQueryEndpoint);
+  expected.request_id = receipt.request_id;
+  expected.results_digest = ResultsDigest(std::vector<wire::Match>{});
+  expected.member = "alpha";
+  expected.request_digest = Sha256Hex(R"({"queries":[]})");
+  return VerifyReceipt(receipt, expected, ToWireKeys(ring.PublicKeys()));
+}
+
+TEST_CASE(
+    "keyring: receipts signed after a restart with the clock set back "
+    "verify, and so do those signed before it",
+    "[keys][clock]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  ManualClock clock;
+  const sys_seconds system = *clock.now;
+  *clock.now = system + kAhead;
+  wire::Receipt saved;  // one a member kept from while the hub ran ahead
+  sys_seconds saved_key_from{};
+  {
+    auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+    REQUIRE(ring);
+    *clock.now += std::chrono::minutes(5);
+    auto rotated = (*ring)->Rotate();  // an operator's rotation while ahead
+    REQUIRE(rotated);
+    saved_key_from = rotated->valid_from;
+    *clock.now += std::chrono::minutes(1);
+    saved = SignQueryReceipt(**ring, '2');
+  }
+  *clock.now = system + std::chrono::minutes(10);  // the system clock's time
+  auto ring = HubKeyring::Open(dir, false, clock.AsClock());
+  REQUIRE(ring);
+  CHECK((*ring)->SigningFloor() == saved.at);
+
+  const wire::Receipt receipt = SignQueryReceipt(**ring, '1');
+  // Dated no earlier than what the key signed before, not by the clock.
+  CHECK(receipt.at == saved.at);
+  const Status verified = VerifyQueryReceipt(receipt, **ring);
+  INFO((verified ? std::string("verified") : verified.error().message));
+  CHECK(verified);
+
+  // A rotation before the system clock catches up retires the key no
+  // earlier than its last signature, so the saved receipt still verifies.
+  *clock.now += std::chrono::minutes(5);
+  auto rotated = (*ring)->Rotate();
+  REQUIRE(rotated);
+  const HubPublicKey retired = KeyNamed((*ring)->PublicKeys(), saved.key_id);
+  REQUIRE(retired.valid_until);
+  CHECK(retired.valid_from == saved_key_from);
+  CHECK(*retired.valid_until >= retired.valid_from);
+  CHECK(*retired.valid_until >= saved.at);
+  CHECK(rotated->valid_from == *retired.valid_until);
+  const Status saved_verified = VerifyQueryReceipt(saved, **ring);
+  INFO((saved_verified ? std::string("verified")
+                       : saved_verified.error().message));
+  CHECK(saved_verified);
+  CHECK(VerifyQueryReceipt(receipt, **ring));
+
+  // Once the clock passes the floor, signatures follow it again.
+  *clock.now = system + kAhead + std::chrono::hours(1);
+  CHECK(SignQueryReceipt(**ring, '3').at == *clock.now);
+}
+
+TEST_CASE(
+    "keyring: signed-until covers every signature before the keyring closes "
+    "and is exact after it",
+    "[keys][clock]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  ManualClock clock;
+  const sys_seconds start = *clock.now;
+  auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+  REQUIRE(ring);
+  *clock.now += std::chrono::minutes(30);
+  const sys_seconds signed_at = SignQueryReceipt(**ring, '1').at;
+  REQUIRE(signed_at == start + std::chrono::minutes(30));
+  {
+    // What a run after a crash would find: covered, up to a minute late.
+    *clock.now = start;
+    auto crashed_view = HubKeyring::Open(dir, false, clock.AsClock());
+    REQUIRE(crashed_view);
+    CHECK((*crashed_view)->SigningFloor() >= signed_at);
+    CHECK((*crashed_view)->SigningFloor() <=
+          signed_at + std::chrono::seconds(60));
+  }
+  ring->reset();  // a clean stop
+  *clock.now = start;
+  auto reopened = HubKeyring::Open(dir, false, clock.AsClock());
+  REQUIRE(reopened);
+  CHECK((*reopened)->SigningFloor() == signed_at);
+
+  SECTION("a damaged signed-until is refused with what to do") {
+    reopened->reset();
+    std::ofstream(dir / "signed-until") << "yesterday\n";
+    auto refused = HubKeyring::Open(dir, false, clock.AsClock());
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == ErrorCode::kInvalidArgument);
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("signed-until must hold one RFC 3339 time") &&
+                   Catch::Contains("restore it from the keys backup"));
+  }
+}
+
+// The same restart seen by 'cairnctl audit verify': checkpoints the current
+// key signed while the hub ran ahead must not lie after the valid_until a
+// later rotation gives it.
+TEST_CASE(
+    "keyring: the audit log verifies after a restart with the clock set back "
+    "and a rotation",
+    "[keys][clock]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  const fs::path db = fs::path(tmp.path()) / "hub.db";
+  ManualClock clock;
+  const sys_seconds system = *clock.now;
+  *clock.now = system + kAhead;
+  std::shared_ptr<HubKeyring> ring;
+  auto open_store = [&] {
+    SqliteStoreOptions options;
+    options.db_path = db;
+    options.clock = clock.AsClock();
+    options.checkpoint_signer = MakeCheckpointSigner(ring);
+    options.checkpoint_every_entries = 1;
+    auto store = OpenSqliteStore(options);
+    REQUIRE(store);
+    return std::move(*store);
+  };
+  auto record = [](Store& store) {
+    AuditEvent event;
+    event.actor = "ops";
+    event.action = "report.read";
+    REQUIRE(store.RecordAuditAndWait(event));
+  };
+  ring = *HubKeyring::Open(dir, true, clock.AsClock());
+  {
+    auto store = open_store();
+    record(*store);
+    *clock.now += std::chrono::minutes(5);
+    record(*store);
+  }
+  ring.reset();
+  *clock.now = system + std::chrono::minutes(10);  // --clock-from-system
+  ring = *HubKeyring::Open(dir, false, clock.AsClock());
+  {
+    auto store = open_store();
+    *clock.now += std::chrono::minutes(5);
+    REQUIRE(ring->Rotate());
+    record(*store);
+  }
+  AuditKeys keys;
+  for (const HubPublicKey& k : ring->PublicKeys()) {
+    keys[k.key_id] = AuditKey{k.public_key, k.valid_from, k.valid_until};
+  }
+  auto report = VerifyAuditLog(db, keys);
+  REQUIRE(report);
+  INFO(report->problem);
+  CHECK(report->intact);
+  CHECK(report->checkpoints >= 3);
 }
 
 }  // namespace

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <sstream>
@@ -34,6 +36,27 @@ namespace fs = std::filesystem;
 constexpr std::string_view kAlgorithm = "ed25519";
 constexpr std::string_view kKeysDirRemedy =
     "check the keys directory's owner and permissions";
+constexpr std::string_view kSignedUntilFile = "signed-until";
+// How far signed-until runs ahead of the newest signature: it is written
+// about once a minute under load, not for every receipt. After a crash,
+// the next run dates its signatures up to this much late until its clock
+// passes the file's time (a clean stop writes the exact time).
+constexpr std::chrono::seconds kSignedUntilAhead{60};
+
+std::int64_t EpochSeconds(sys_seconds t) {
+  return t.time_since_epoch().count();
+}
+sys_seconds FromEpochSeconds(std::int64_t s) {
+  return sys_seconds{std::chrono::seconds{s}};
+}
+
+// Raises `a` to at least `v`; returns the value it holds afterwards.
+std::int64_t FetchMax(std::atomic<std::int64_t>& a, std::int64_t v) {
+  std::int64_t cur = a.load();
+  while (v > cur && !a.compare_exchange_weak(cur, v)) {
+  }
+  return std::max(cur, v);
+}
 
 tl::unexpected<Error> IoError(const fs::path& file, std::string_view doing,
                               int err) {
@@ -270,6 +293,42 @@ Status WriteNewKey(const fs::path& dir, sys_seconds now, HubPublicKey* pub_out,
   return {};
 }
 
+// The time in signed-until; nullopt when there is no such file (a keys
+// directory from before it existed, or a new one).
+Result<std::optional<sys_seconds>> ReadSignedUntil(const fs::path& dir) {
+  const fs::path file = dir / kSignedUntilFile;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::optional<sys_seconds>();
+  auto text = ReadWholeFile(file, "hub keyring file", kKeysDirRemedy);
+  if (!text) return tl::unexpected(text.error());
+  std::string_view value = *text;
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r' ||
+                            value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  auto at = ParseTimestamp(value);
+  if (!at) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        file.string() +
+            " must hold one RFC 3339 time (no earlier than any time the "
+            "hub's keys signed): " +
+            at.error().message +
+            "; restore it from the keys backup, or delete it (the hub then "
+            "dates signatures no earlier than its keys' valid_from and "
+            "valid_until, which does not cover receipts signed later than "
+            "those while the hub's clock ran ahead)");
+  }
+  return std::optional<sys_seconds>(*at);
+}
+
+Status WriteSignedUntil(const fs::path& dir, sys_seconds at) {
+  auto s = WriteFileAtomically(dir / kSignedUntilFile,
+                               FormatTimestamp(at) + "\n", 0644, false);
+  if (s) SyncDirectory(dir);
+  return s;
+}
+
 // Removes the files of a key that never became current. Returns advice to
 // append to an error when its .pub could not be removed ("" otherwise; a
 // .key left alone is ignored by Open).
@@ -309,7 +368,45 @@ std::vector<wire::HubKey> ToWireKeys(const std::vector<HubPublicKey>& keys) {
 HubKeyring::HubKeyring(fs::path dir, Clock clock)
     : dir_(std::move(dir)), clock_(std::move(clock)) {}
 
-HubKeyring::~HubKeyring() = default;
+HubKeyring::~HubKeyring() {
+  // A clean stop records the newest time exactly, so that the next start
+  // does not date signatures up to kSignedUntilAhead late. On failure the
+  // file keeps its later time, which still covers every signature.
+  const std::int64_t floor = floor_.load();
+  if (floor < signed_until_.load()) {
+    (void)WriteSignedUntil(dir_, FromEpochSeconds(floor));
+  }
+}
+
+sys_seconds HubKeyring::NextTime() const {
+  return FromEpochSeconds(FetchMax(floor_, EpochSeconds(clock_())));
+}
+
+sys_seconds HubKeyring::SigningFloor() const {
+  return FromEpochSeconds(floor_.load());
+}
+
+void HubKeyring::CoverSigned(sys_seconds at) const {
+  const std::int64_t seconds = EpochSeconds(at);
+  if (seconds <= signed_until_.load()) return;
+  std::lock_guard lock(signed_until_mutex_);
+  if (seconds <= signed_until_.load()) return;
+  const sys_seconds until = at + kSignedUntilAhead;
+  const Status written = WriteSignedUntil(dir_, until);
+  // Also on failure, so that the write is tried again a minute later
+  // rather than for every signature.
+  signed_until_.store(EpochSeconds(until));
+  if (!written) {
+    spdlog::error(
+        "cannot record the hub's newest signing time ({}): {}. Signing goes "
+        "on; but until it is recorded, do not restart cairnd with "
+        "--clock-from-system while its clock runs ahead of the system "
+        "clock: the restarted hub could date a key rotation before "
+        "signatures already made, and members' SDKs and audit verify would "
+        "reject those as forged",
+        FormatTimestamp(at), written.error().message);
+  }
+}
 
 Result<std::shared_ptr<HubKeyring>> HubKeyring::Open(const fs::path& dir,
                                                      bool create_if_empty,
@@ -355,6 +452,20 @@ Result<std::shared_ptr<HubKeyring>> HubKeyring::Open(const fs::path& dir,
   }
   if (ec) return IoError(dir, "list", ec.value());
   std::sort(ring->abandoned_.begin(), ring->abandoned_.end());
+  auto signed_until = ReadSignedUntil(dir);
+  if (!signed_until) return tl::unexpected(signed_until.error());
+  std::int64_t floor = 0;
+  if (*signed_until) {
+    floor = EpochSeconds(**signed_until);
+    ring->signed_until_.store(floor);
+  }
+  for (const auto& k : ring->keys_) {
+    floor = std::max(floor, EpochSeconds(k->pub.valid_from));
+    if (k->pub.valid_until) {
+      floor = std::max(floor, EpochSeconds(*k->pub.valid_until));
+    }
+  }
+  ring->floor_.store(floor);
   if (ring->keys_.empty()) {
     if (!create_if_empty) {
       return MakeError(ErrorCode::kNotFound,
@@ -363,7 +474,7 @@ Result<std::shared_ptr<HubKeyring>> HubKeyring::Open(const fs::path& dir,
                            "the keys directory from a backup");
     }
     auto key = std::make_shared<Key>();
-    if (auto s = WriteNewKey(dir, ring->clock_(), &key->pub, &key->secret);
+    if (auto s = WriteNewKey(dir, ring->NextTime(), &key->pub, &key->secret);
         !s) {
       return tl::unexpected(s.error());
     }
@@ -388,10 +499,12 @@ HubSignature HubKeyring::SignNamed(const NamedMessageBuilder& build) const {
   {
     std::shared_lock lock(mutex_);
     key = keys_.front();
-    at = clock_();
+    at = NextTime();
   }
+  CoverSigned(at);
   // Signing with a key rotated out meanwhile is still valid: its validity
-  // ends at the rotation, whose time was read after `at`.
+  // ends at the rotation, whose time was read after `at` (and is no
+  // earlier: the keyring's time never goes back).
   const std::vector<std::uint8_t> message = build(key->pub.key_id, at);
   HubSignature out;
   out.key_id = key->pub.key_id;
@@ -445,7 +558,7 @@ Result<std::vector<HubPublicKey>> HubKeyring::CommitRotation(
   // lock (SignNamed), so none can date a signature by the old key after
   // its valid_until, nor one by the new key before its valid_from.
   std::unique_lock lock(mutex_);
-  const sys_seconds now = clock_();
+  const sys_seconds now = NextTime();
   fresh->pub.valid_from = now;
   if (auto s = WriteFileAtomically(dir_ / (key_id + ".pub"),
                                    PublicFileText(fresh->pub), 0644, false);

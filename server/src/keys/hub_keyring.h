@@ -7,10 +7,14 @@
 //   <key_id>.pub  TOML: key_id, algorithm, public_key (base64), valid_from,
 //                 valid_until (RFC 3339; absent for the current key)
 // key_id = "hk_" + the first 16 hex characters of SHA-256(public key).
+// and one file for the whole keyring:
+//   signed-until  one RFC 3339 time, no earlier than any time a key has
+//                 signed (HubKeyring::SigningFloor says why)
 #ifndef CAIRN_SERVER_KEYS_HUB_KEYRING_H_
 #define CAIRN_SERVER_KEYS_HUB_KEYRING_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -68,15 +72,28 @@ class HubKeyring {
   // Signs the message `build(key_id, at)` with the current key, for
   // messages that name their own key id and time (receipts, audit
   // checkpoints): a concurrent Rotate cannot make the named key and the
-  // signing key differ. `at` is the clock's now, read under the same lock
-  // as the choice of key: Rotate reads its time under the exclusive lock,
-  // so `at` lies within the key's validity as published (not before its
-  // valid_from, not after the valid_until a later rotation gives it) —
-  // a time read before the call could precede a rotation and then name a
-  // key not yet valid, which verifiers rightly call forged.
+  // signing key differ. `at` is the keyring's time (SigningFloor), read
+  // under the same lock as the choice of key: Rotate reads its time under
+  // the exclusive lock, so `at` lies within the key's validity as
+  // published (not before its valid_from, not after the valid_until a
+  // later rotation gives it) — a time read before the call could precede
+  // a rotation and then name a key not yet valid, which verifiers rightly
+  // call forged. Before returning, makes sure signed-until covers `at`.
   using NamedMessageBuilder = std::function<std::vector<std::uint8_t>(
       const std::string& key_id, sys_seconds at)>;
   HubSignature SignNamed(const NamedMessageBuilder& build) const;
+
+  // The keyring's time never goes back, across restarts too: SignNamed and
+  // rotations are dated max(clock, SigningFloor()), the newest time any
+  // key signed or was made or retired at (signed-until, the keys'
+  // valid_from and valid_until). The hub's clock can go back: cairnd
+  // --clock-from-system drops the time it ran ahead by. Were signatures
+  // then dated by it, a key made while it ran ahead would sign before its
+  // own valid_from, and the next rotation would retire the current key
+  // before times it had already signed (members' receipts and the audit
+  // log's checkpoints, which then fail verification as forged). Dated
+  // no earlier than the floor, they stay at it until the clock passes it.
+  sys_seconds SigningFloor() const;
 
   // The current key first, then older keys, newest first.
   std::vector<HubPublicKey> PublicKeys() const;
@@ -89,7 +106,8 @@ class HubKeyring {
   //   which stays current until the commit (only a rotation changes it, and
   //   one rotation is prepared at a time: another is kConflict);
   //   CommitRotation makes it current: its .pub is written with valid_from
-  //   = now and the previous key gets valid_until = now and stays
+  //   = now (the keyring's time: SigningFloor) and the previous key gets
+  //   valid_until = now and stays
   //   published. It returns the keys as they are then (PublicKeys order,
   //   the new key first). On failure nothing changed (the prepared key is
   //   discarded);
@@ -121,9 +139,21 @@ class HubKeyring {
  private:
   struct Key;
   HubKeyring(std::filesystem::path dir, Clock clock);
+  // max(clock_(), floor), raising the floor to it. Under mutex_ (shared
+  // suffices: the floor is atomic).
+  sys_seconds NextTime() const;
+  // Makes signed-until at least `at` before a signature dated `at` leaves.
+  void CoverSigned(sys_seconds at) const;
 
   std::filesystem::path dir_;
   Clock clock_;
+  // Seconds since the epoch: the newest time signed, made or retired at.
+  mutable std::atomic<std::int64_t> floor_{0};
+  // What signed-until holds (seconds since the epoch): a time up to
+  // kSignedUntilAhead past floor_, so that it is written once a minute
+  // rather than for every signature.
+  mutable std::atomic<std::int64_t> signed_until_{0};
+  mutable std::mutex signed_until_mutex_;  // serialises its writes
   mutable std::shared_mutex mutex_;
   std::vector<std::shared_ptr<const Key>> keys_;  // current first
   // Serialises rotations; separate from mutex_ so that preparing a key

@@ -21,20 +21,6 @@ constexpr std::int64_t kNsPerSecond = 1'000'000'000;
 // to classify. Larger changes are classified once under the mutex.
 constexpr std::int64_t kJitterNs = kNsPerSecond;
 
-// CLOCK_BOOTTIME rather than steady_clock (CLOCK_MONOTONIC): both never
-// step, but only CLOCK_BOOTTIME counts time spent suspended. The system
-// clock does too (it is set from the RTC on resume), so a host resumed
-// from suspend keeps its offset and is not taken for a forward step.
-std::chrono::steady_clock::time_point BootClockNow() {
-  timespec ts{};
-  if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0) {
-    return std::chrono::steady_clock::now();  // never on Linux >= 2.6.39
-  }
-  return std::chrono::steady_clock::time_point(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::seconds(ts.tv_sec) + nanoseconds(ts.tv_nsec)));
-}
-
 std::int64_t Seconds(std::int64_t ns) { return ns / kNsPerSecond; }
 
 std::string UtcText(std::int64_t system_ns) {
@@ -56,6 +42,20 @@ constexpr const char* kCheckNtp =
 
 }  // namespace
 
+// CLOCK_BOOTTIME rather than steady_clock (CLOCK_MONOTONIC): both never
+// step, but only CLOCK_BOOTTIME counts time spent suspended. The system
+// clock does too (it is set from the RTC on resume), so a host resumed
+// from suspend keeps its offset and is not taken for a forward step.
+std::chrono::steady_clock::time_point BootClockNow() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0) {
+    return std::chrono::steady_clock::now();  // never on Linux >= 2.6.39
+  }
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::seconds(ts.tv_sec) + nanoseconds(ts.tv_nsec)));
+}
+
 GuardedClock::GuardedClock(GuardedClockOptions options)
     : options_(std::move(options)),
       max_step_(
@@ -68,6 +68,7 @@ GuardedClock::GuardedClock(GuardedClockOptions options)
   hub_offset_.store(s.Offset());
   seen_offset_.store(s.Offset());
   classified_offset_ = s.Offset();
+  released_offset_ = s.Offset();
 }
 
 // The system clock first: a delay between the two reads then makes the
@@ -112,6 +113,11 @@ GuardedClock::Ns GuardedClock::Slow() {
   const Ns old_hub = hub_offset_.load(std::memory_order_relaxed);
   const Ns new_hub = FetchMax(hub_offset_, offset);
   const Ns gap = new_hub - offset;
+  // The offset in force until now was not held for all of that time, so
+  // deletions may have gone by it.
+  if (!steps_.deletions_held || s.steady >= hold_until_) {
+    released_offset_ = std::max(released_offset_, classified_offset_);
+  }
   if (delta < -max_step_) {
     ++steps_.backward;
   } else if (delta > max_step_) {
@@ -141,23 +147,42 @@ GuardedClock::Ns GuardedClock::Slow() {
         "the hub follows the system clock again",
         Seconds(gap));
   }
-  if (new_hub - old_hub > max_step_) {
+  // Deletions go by the system clock's time (DeletionTime), so the hold
+  // follows its steps, whether or not the hub's time moves with them: a
+  // wrong forward step undone and then made again leaves the hub where it
+  // was, but would move the deletions by the whole step.
+  if (delta > max_step_ && offset > released_offset_ + max_step_) {
     steps_.deletions_held = true;
     hold_until_ =
         s.steady +
         std::chrono::duration_cast<nanoseconds>(options_.deletion_hold).count();
-    spdlog::error(
-        "the system clock stepped forward by {} s, and the hub's time with "
-        "it (by {} s, to {}); the hub cannot tell whether the new time is "
-        "right, so the expiry sweep and the purge are held for {} min, in "
-        "case the step is undone (queries and submissions go on). Action: "
-        "{}; if the step was wrong, correct the system clock within the "
-        "hold: after it, signals expire and rows are purged by the new time, "
-        "and that cannot be undone",
-        Seconds(delta), Seconds(new_hub - old_hub), UtcText(s.steady + new_hub),
+    const auto hold_min =
         std::chrono::duration_cast<std::chrono::minutes>(options_.deletion_hold)
-            .count(),
-        kCheckNtp);
+            .count();
+    constexpr const char* kIfWrong =
+        "if the step was wrong, correct the system clock within the hold: "
+        "after it, signals expire and rows are purged by the new time, and "
+        "that cannot be undone";
+    if (new_hub - old_hub > max_step_) {
+      spdlog::error(
+          "the system clock stepped forward by {} s, and the hub's time with "
+          "it (by {} s, to {}); the hub cannot tell whether the new time is "
+          "right, so the expiry sweep and the purge are held for {} min, in "
+          "case the step is undone (queries and submissions go on). Action: "
+          "{}; {}",
+          Seconds(delta), Seconds(new_hub - old_hub),
+          UtcText(s.steady + new_hub), hold_min, kCheckNtp, kIfWrong);
+    } else {
+      spdlog::error(
+          "the system clock stepped forward by {} s, to {}, towards the "
+          "hub's time, which ran ahead of it and did not move ({} s apart "
+          "now); the expiry sweep and the purge, which go by the system "
+          "clock's time and have not gone by one this late, are held for {} "
+          "min, in case the step is undone (queries and submissions go on). "
+          "Action: {}; {}",
+          Seconds(delta), UtcText(s.system), Seconds(gap), hold_min, kCheckNtp,
+          kIfWrong);
+    }
   }
   classified_offset_ = offset;
   seen_offset_.store(offset, std::memory_order_release);

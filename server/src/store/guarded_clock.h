@@ -10,13 +10,19 @@
 //   hub keeps counting from where it was, so members' fresh banned_at
 //   values are not refused as "in the future", expired signals do not match
 //   again and the OPRF quota day does not go back. The hub then runs ahead
-//   of the system clock until the system clock catches up (or cairnd
-//   restarts).
+//   of the system clock until the system clock catches up, or cairnd is
+//   restarted with --clock-from-system (a plain restart goes on from the
+//   newest recorded time: NotBefore; operator guide, "Clock steps").
 // - A forward step moves Now() forward too: the hub cannot tell which time
 //   is right. So DeletionTime() (what the expiry sweep and the purge delete
 //   by) is held for `deletion_hold` after it, in case the step is undone,
 //   instead of expiring and purging irreversibly on a time that may be
-//   wrong. Queries and submissions keep working on Now().
+//   wrong. Queries and submissions keep working on Now(). The hold goes by
+//   what deletions go by, not by the hub's time: a forward step of the
+//   system clock up to a hub time that runs ahead (a wrong step undone and
+//   then made again, or a start from the recorded time) moves the deletion
+//   time just as far, and is held too, unless deletions already went by
+//   that late a time in this run (then nothing new can be deleted).
 // - DeletionTime() is otherwise the system clock's time, never later than
 //   Now(): while the hub runs ahead after a backward step, deletions go by
 //   the earlier of the two times.
@@ -46,8 +52,9 @@ struct GuardedClockOptions {
   // only steps that can matter to times kept in whole seconds and to
   // max_clock_skew (5 min). Default: 60 s.
   std::chrono::seconds max_step{60};
-  // How long after a forward step of the hub's time the expiry sweep and the
-  // purge stay held (restarted by each further forward step). Longer than
+  // How long after a forward step of the deletion time (the system clock's,
+  // to a time deletions have not gone by in this run) the expiry sweep and
+  // the purge stay held (restarted by each further such step). Longer than
   // the time an NTP daemon takes to undo a wrong step (ntpd's 900 s
   // stepout, chrony's 1024 s longest default poll); holding costs only
   // feed expiry events that come late and a purge of limits counted in
@@ -122,7 +129,15 @@ class GuardedClock {
   Ns classified_offset_;  // guarded by mu_
   ClockSteps steps_;      // guarded by mu_ (deletions_held: see hold_until_)
   Ns hold_until_ = 0;     // steady time; guarded by mu_
+  // The highest system clock offset in force while deletions were not
+  // held: deletions may already have gone by it, so a step back up to it
+  // cannot delete anything new and needs no hold. Guarded by mu_.
+  Ns released_offset_;
 };
+
+// CLOCK_BOOTTIME as a steady_clock time point: GuardedClock's default
+// steady_now (exposed for its test).
+std::chrono::steady_clock::time_point BootClockNow();
 
 // The store's clocks backed by `clock` (SqliteStoreOptions::clock and
 // deletion_clock).
