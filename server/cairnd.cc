@@ -347,6 +347,19 @@ int main(int argc, char** argv) {
                                HubClock(hub_clock));
   }
   if (!keyring) return Fail(keyring.error().ToString());
+  // A keys directory restored from a backup keeps the signed-until of its
+  // day; the database knows the hub signed later than that: its newest
+  // checkpoint, and its newest entry, whose request's receipt was signed
+  // after it (a second later at most, unless the hub was overloaded).
+  // Without this, --clock-from-system after such a restore could date a
+  // rotation before checkpoints and receipts already made.
+  if (key_use->newest_checkpoint_at) {
+    (*keyring)->RaiseSigningFloor(*key_use->newest_checkpoint_at);
+  }
+  if (key_use->newest_audit_at) {
+    (*keyring)->RaiseSigningFloor(*key_use->newest_audit_at +
+                                  std::chrono::seconds(1));
+  }
   {
     std::vector<std::string> key_ids;
     for (const auto& key : (*keyring)->PublicKeys()) {

@@ -117,6 +117,34 @@ TEST_CASE("ReadKeyUse reads the time of the newest audit entry") {
   CHECK(use->newest_audit_at->time_since_epoch().count() == 1924992000);
 }
 
+TEST_CASE("ReadKeyUse reads the key and time of the newest checkpoint") {
+  testing::StoreFixture f;
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.items.push_back(testing::Signal(1));
+  REQUIRE(f.store().SubmitAndWait(c).has_value());
+  f.store_ptr().reset();
+  const auto db = f.dir.path() / "hub.db";
+  {
+    auto none = ReadKeyUse(db, /*voprf_signals=*/false);
+    REQUIRE(none.has_value());
+    CHECK(none->newest_checkpoint_key.empty());
+    CHECK_FALSE(none->newest_checkpoint_at.has_value());
+  }
+  // The newest by seq: its time is what the keyring signed last (the
+  // keyring's time never goes back), even where an older row says later.
+  testing::ExecSql(db,
+                   "INSERT INTO audit_checkpoints (seq, head_hash, at, key_id,"
+                   " signature) VALUES (1, x'00', 1956528000, 'hk_old', x'00'),"
+                   " (2, x'00', 1924992000, 'hk_new', x'00')");
+  auto use = ReadKeyUse(db, /*voprf_signals=*/false);
+  REQUIRE(use.has_value());
+  CHECK(use->checkpoints == 2);
+  CHECK(use->newest_checkpoint_key == "hk_new");
+  REQUIRE(use->newest_checkpoint_at.has_value());
+  CHECK(use->newest_checkpoint_at->time_since_epoch().count() == 1924992000);
+}
+
 oprf::Element KeyOf(std::uint8_t fill) {
   oprf::Element e;
   e.fill(fill);

@@ -523,5 +523,54 @@ TEST_CASE(
   CHECK(report->checkpoints >= 3);
 }
 
+// A keys directory restored from a backup made before the hub ran ahead
+// holds an older signed-until. cairnd raises the floor at start to the
+// newest times its database recorded (the checkpoint, and the newest
+// audit entry plus a second, since a receipt is signed after its entry);
+// a rotation after --clock-from-system then still covers what was signed.
+TEST_CASE(
+    "a keyring restored from a backup, raised to the database's newest "
+    "times, does not retire its key before receipts signed since",
+    "[keys][clock]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  const fs::path backup = fs::path(tmp.path()) / "keys-backup";
+  ManualClock clock;
+  const sys_seconds system = *clock.now;
+  {
+    auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+    REQUIRE(ring);
+    (void)SignQueryReceipt(**ring, '0');
+  }
+  fs::copy(dir, backup, fs::copy_options::recursive);
+  wire::Receipt saved;
+  sys_seconds entry_at;
+  {
+    auto ring = HubKeyring::Open(dir, false, clock.AsClock());
+    REQUIRE(ring);
+    *clock.now = system + kAhead;           // a wrong forward step
+    entry_at = *clock.now;                  // the query's audit entry
+    *clock.now += std::chrono::seconds(1);  // its receipt, a second later
+    saved = SignQueryReceipt(**ring, '2');  // a member keeps this one
+  }
+  // Disk lost: keys restored from the backup; the clock is right again.
+  fs::remove_all(dir);
+  fs::copy(backup, dir, fs::copy_options::recursive);
+  *clock.now = system + std::chrono::minutes(10);
+  auto ring = HubKeyring::Open(dir, false, clock.AsClock());
+  REQUIRE(ring);
+  CHECK((*ring)->SigningFloor() < saved.at);  // what the backup knows
+  (*ring)->RaiseSigningFloor(entry_at + std::chrono::seconds(1));
+  (*ring)->RaiseSigningFloor(system);  // never lowers it
+  INFO("floor " << FormatTimestamp((*ring)->SigningFloor()) << ", saved at "
+                << FormatTimestamp(saved.at));
+  CHECK((*ring)->SigningFloor() >= saved.at);
+  REQUIRE((*ring)->Rotate());
+  const Status saved_verified = VerifyQueryReceipt(saved, **ring);
+  INFO((saved_verified ? std::string("verified")
+                       : saved_verified.error().message));
+  CHECK(saved_verified);
+}
+
 }  // namespace
 }  // namespace cairn::server

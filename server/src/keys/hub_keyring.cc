@@ -386,6 +386,10 @@ sys_seconds HubKeyring::SigningFloor() const {
   return FromEpochSeconds(floor_.load());
 }
 
+void HubKeyring::RaiseSigningFloor(sys_seconds at) {
+  FetchMax(floor_, EpochSeconds(at));
+}
+
 void HubKeyring::CoverSigned(sys_seconds at) const {
   const std::int64_t seconds = EpochSeconds(at);
   if (seconds <= signed_until_.load()) return;

@@ -94,6 +94,11 @@ class HubKeyring {
   // log's checkpoints, which then fail verification as forged). Dated
   // no earlier than the floor, they stay at it until the clock passes it.
   sys_seconds SigningFloor() const;
+  // Raises SigningFloor() to `at` (never lowers it). cairnd calls it at
+  // start with the newest times its database recorded (audit entry,
+  // checkpoint): a keys directory restored from a backup holds an older
+  // signed-until than what the hub signed since.
+  void RaiseSigningFloor(sys_seconds at);
 
   // The current key first, then older keys, newest first.
   std::vector<HubPublicKey> PublicKeys() const;

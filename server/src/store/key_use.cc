@@ -51,11 +51,15 @@ Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path,
     if (!count) return tl::unexpected(count.error());
     use.checkpoints = *count;
     auto newest = (*db)->Prepare(
-        "SELECT key_id FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
+        "SELECT key_id, at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
     if (!newest) return tl::unexpected(newest.error());
     auto row = newest->Step();
     if (!row) return tl::unexpected(row.error());
-    if (*row) use.newest_checkpoint_key = newest->Text(0);
+    if (*row) {
+      use.newest_checkpoint_key = newest->Text(0);
+      use.newest_checkpoint_at =
+          sys_seconds(std::chrono::seconds(newest->Int(1)));
+    }
   }
   if (!voprf_signals) return use;
   // Status 0 is an active signal; scheme 1 is voprf-v1 (vocabulary.h).

@@ -24,8 +24,10 @@ namespace cairn::server {
 
 struct KeyUse {
   std::int64_t checkpoints = 0;
-  // Key id of the newest audit checkpoint's signature; "" when none.
+  // Key id and signing time of the newest audit checkpoint; "" and unset
+  // when none.
   std::string newest_checkpoint_key;
+  std::optional<sys_seconds> newest_checkpoint_at;
   // voprf-v1 signals that are still active, and the highest epoch among
   // them (0 when none).
   std::int64_t active_voprf_signals = 0;
