@@ -5,6 +5,8 @@
 #include <optional>
 
 #include "cairn/encoding.h"
+#include "server/src/store/audit_chain.h"
+#include "server/src/store/guarded_clock.h"
 #include "server/src/store/sqlite_db.h"
 
 namespace cairn::server {
@@ -20,6 +22,29 @@ Result<std::int64_t> ScalarInt(Database& db, const char* sql) {
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   return *row ? stmt->Int(0) : 0;
+}
+
+// Walks back from the newest entry (by seq, the primary key: no index on
+// action or at is needed) over the last deletion_hold of entries, which a
+// start reads once: a hub answering hundreds of queries a second wrote
+// under a million of them in that hour.
+Status ReadRecordedHold(Database& db, sys_seconds newest_at, KeyUse& use) {
+  const auto oldest = newest_at - GuardedClockOptions{}.deletion_hold;
+  auto stmt = db.Prepare(
+      "SELECT seq, at, action, details FROM audit_log ORDER BY seq DESC");
+  if (!stmt) return tl::unexpected(stmt.error());
+  while (true) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row || stmt->Int(1) < oldest.time_since_epoch().count()) break;
+    if (stmt->Text(2) != kClockStepAction) continue;
+    if (auto until = RecordedHoldUntil(stmt->Text(3))) {
+      use.recorded_hold_until = *until;
+      use.recorded_hold_seq = static_cast<std::uint64_t>(stmt->Int(0));
+      break;
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -46,6 +71,9 @@ Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path,
     if (*at_row) {
       use.newest_audit_at =
           sys_seconds(std::chrono::seconds(newest_at->Int(0)));
+      if (auto s = ReadRecordedHold(**db, *use.newest_audit_at, use); !s) {
+        return tl::unexpected(s.error());
+      }
     }
     auto count = ScalarInt(**db, "SELECT count(*) FROM audit_checkpoints");
     if (!count) return tl::unexpected(count.error());

@@ -39,6 +39,14 @@ struct KeyUse {
   // the hub's clock must not start earlier (GuardedClock::NotBefore).
   // Unset for a database without entries.
   std::optional<sys_seconds> newest_audit_at;
+  // The latest deletion hold the audit log records (hub.clock_step entries
+  // with a hold_until, GuardedClock::RestoreHold) and its entry's seq.
+  // Only entries within GuardedClockOptions::deletion_hold of
+  // newest_audit_at are read: an older entry's hold ended before the
+  // newest entry was written (an entry is dated no earlier than the system
+  // clock, the hold's end no later than the hold after it).
+  std::optional<sys_seconds> recorded_hold_until;
+  std::uint64_t recorded_hold_seq = 0;
 };
 
 // Reads the database at `db_path` (read-only). A database older than the
