@@ -6,6 +6,7 @@
 
 #include "cairn/encoding.h"
 #include "cairn/timestamp.h"
+#include "server/src/store/sqlite_db.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -167,6 +168,30 @@ TEST_CASE(
   use = ReadKeyUse(db, /*voprf_signals=*/false);
   REQUIRE(use.has_value());
   CHECK_FALSE(use->recorded_hold_until.has_value());
+}
+
+TEST_CASE(
+    "ReadKeyUse finds recorded holds through the partial index, not by "
+    "reading the log") {
+  testing::StoreFixture f;  // opens, so migrates to the newest schema
+  f.store_ptr().reset();
+  auto db = Database::Open(f.dir.path() / "hub.db", /*create=*/false,
+                           /*read_only=*/true, std::chrono::milliseconds(100));
+  REQUIRE(db.has_value());
+  const std::string sql =
+      std::string("EXPLAIN QUERY PLAN ") + kRecordedHoldQuery;
+  auto plan = (*db)->Prepare(sql.c_str());
+  REQUIRE(plan.has_value());
+  std::string details;
+  while (true) {
+    auto row = plan->Step();
+    REQUIRE(row.has_value());
+    if (!*row) break;
+    details += plan->Text(3) + "\n";
+  }
+  INFO(details);
+  CHECK_THAT(details, Contains("INDEX audit_clock_steps"));
+  CHECK_THAT(details, !Contains("TEMP B-TREE"));  // no sort of the log
 }
 
 oprf::Element KeyOf(std::uint8_t fill) {

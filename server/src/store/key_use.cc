@@ -24,21 +24,27 @@ Result<std::int64_t> ScalarInt(Database& db, const char* sql) {
   return *row ? stmt->Int(0) : 0;
 }
 
-// Walks back from the newest entry (by seq, the primary key: no index on
-// action or at is needed) over the last deletion_hold of entries, which a
-// start reads once: a hub answering hundreds of queries a second wrote
-// under a million of them in that hour.
+// The newest hub.clock_step entry with a hold, among those within the
+// deletion hold of the log's end, through the partial index of schema 9
+// (only those entries, newest first): a start must not read the last
+// hour of a busy hub's log. A database without the index (before schema
+// 9; the store adds it when it opens) cannot hold such entries, which
+// only this version writes.
 Status ReadRecordedHold(Database& db, sys_seconds newest_at, KeyUse& use) {
+  auto has_index = ScalarInt(
+      db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+      "'audit_clock_steps'");
+  if (!has_index) return tl::unexpected(has_index.error());
+  if (*has_index == 0) return {};
   const auto oldest = newest_at - GuardedClockOptions{}.deletion_hold;
-  auto stmt = db.Prepare(
-      "SELECT seq, at, action, details FROM audit_log ORDER BY seq DESC");
+  auto stmt = db.Prepare(kRecordedHoldQuery);
   if (!stmt) return tl::unexpected(stmt.error());
   while (true) {
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row || stmt->Int(1) < oldest.time_since_epoch().count()) break;
-    if (stmt->Text(2) != kClockStepAction) continue;
-    if (auto until = RecordedHoldUntil(stmt->Text(3))) {
+    if (auto until = RecordedHoldUntil(stmt->Text(2))) {
       use.recorded_hold_until = *until;
       use.recorded_hold_seq = static_cast<std::uint64_t>(stmt->Int(0));
       break;

@@ -49,6 +49,16 @@ struct KeyUse {
   std::uint64_t recorded_hold_seq = 0;
 };
 
+// How ReadKeyUse finds the recorded deletion holds: hub.clock_step
+// entries, newest first, through the partial index audit_clock_steps
+// (schema 9), so a start does not read the last hour of a busy hub's log.
+// The action is a literal, not a parameter: SQLite uses a partial index
+// only for a query whose WHERE clause implies the index's. Public for the
+// test that checks SQLite's plan for it.
+inline constexpr char kRecordedHoldQuery[] =
+    "SELECT seq, at, details FROM audit_log"
+    " WHERE action = 'hub.clock_step' ORDER BY seq DESC";
+
 // Reads the database at `db_path` (read-only). A database older than the
 // audit log (schema < 3) has no checkpoints. The voprf-v1 fields take a
 // scan of the signals table (no index has the scheme), so they are read
