@@ -104,12 +104,16 @@ PurgeTimes ChoosePurgeTimes(sys_seconds system,
   t.entry_time = std::max(system, *recorded);
   if (ahead > rules.deletion_hold) {
     t.purge_by = *recorded + rules.deletion_hold;
+    // Dated by the untrusted clock, the entry would become the newest
+    // recorded time, and the next purge would go by that clock uncapped.
+    t.entry_time = *recorded;
     t.note = clocks +
              ": cairnd was stopped that long, or the clock was stepped "
              "forward since, which cannot be told apart offline. Purging by " +
              FormatTimestamp(t.purge_by) +
              " (an hour after the recorded time) instead, so that a wrong "
-             "clock deletes nothing early; cairnd purges by its clock once "
+             "clock deletes nothing early, and dating the purge's audit "
+             "entry at the recorded time; cairnd purges by its clock once "
              "it runs. If the system clock is right (check timedatectl "
              "timesync-status or chronyc tracking), run again with "
              "--clock-from-system to purge by it now";
