@@ -321,14 +321,24 @@ int main(int argc, char** argv) {
   // system clock set back while cairnd was stopped would otherwise date
   // new records before old ones, refuse members' correct banned_at and let
   // expired signals match again.
+  // Then the deletion hold: one an earlier run recorded (a restart does
+  // not end it), or a new one when the system clock is far ahead of the
+  // record (a step forward while stopped cannot be told from a long stop).
   if (key_use->newest_audit_at) {
     if (!clock_from_system) {
-      hub_clock->NotBefore(*key_use->newest_audit_at);
-    } else if (std::chrono::system_clock::now() < *key_use->newest_audit_at) {
+      StartHubClock(*hub_clock, *key_use);
+    } else {
+      if (std::chrono::system_clock::now() < *key_use->newest_audit_at) {
+        spdlog::warn(
+            "--clock-from-system: starting from the system clock's time, "
+            "earlier than the newest time the database recorded ({})",
+            cairn::FormatTimestamp(*key_use->newest_audit_at));
+      }
       spdlog::warn(
-          "--clock-from-system: starting from the system clock's time, "
-          "earlier than the newest time the database recorded ({})",
-          cairn::FormatTimestamp(*key_use->newest_audit_at));
+          "--clock-from-system: the expiry sweep and the purge go by the "
+          "system clock from the start, without the hold a clock step "
+          "recorded in the audit log (or a system clock far ahead of the "
+          "newest record) would start");
     }
   }
   auto keys_match = [allow_new_keys](const cairn::Status& s) {
@@ -440,6 +450,21 @@ int main(int argc, char** argv) {
   const auto open_start = std::chrono::steady_clock::now();
   auto store = OpenSqliteStore(store_options);
   if (!store) return Fail(store.error().ToString());
+  // Each clock step from now on (and any found above) goes into the audit
+  // log, so that a restart keeps its deletion hold and compliance staff see
+  // it. Queued, not waited for: the store's writer reads this clock.
+  RecordClockSteps(*hub_clock, **store);
+  // On every return from here, before the store goes.
+  class StopRecording {
+   public:
+    explicit StopRecording(GuardedClock& clock) : clock_(clock) {}
+    StopRecording(const StopRecording&) = delete;
+    StopRecording& operator=(const StopRecording&) = delete;
+    ~StopRecording() { clock_.SetStepRecorder(nullptr); }
+
+   private:
+    GuardedClock& clock_;
+  } stop_recording(*hub_clock);
   const auto stats = (*store)->Stats();
   spdlog::info("store {} open: {} active signals indexed in {} ms",
                store_options.db_path.string(), stats.index_signals,
@@ -582,8 +607,10 @@ int main(int argc, char** argv) {
   router.FinishReads();
   if (oprf_evaluator) oprf_evaluator->Shutdown();
   // Drains queued writes, then closes the database.
-  if (auto s = (*store)->Close(); !s) {
-    spdlog::error("closing the store: {}", s.error().ToString());
+  const Status closed = (*store)->Close();
+  hub_clock->SetStepRecorder(nullptr);
+  if (!closed) {
+    spdlog::error("closing the store: {}", closed.error().ToString());
     return 1;
   }
   store->reset();

@@ -488,5 +488,90 @@ TEST_CASE(
                                  "rotations are dated"));
 }
 
+// Dates every audit entry `back` into the past, as if the system clock had
+// been stepped forward by that much while cairnd was stopped.
+void DateAuditLogBack(const RunningHub& h, std::chrono::seconds back) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(h.DbPath().c_str(), &db) == SQLITE_OK);
+  const std::string sql =
+      "UPDATE audit_log SET at = at - " + std::to_string(back.count());
+  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(sqlite3_changes(db) > 0);
+  sqlite3_close(db);
+}
+
+TEST_CASE(
+    "a system clock far ahead of the newest record at start-up holds "
+    "deletions, the hold is in the audit log and outlives a restart, and "
+    "cairnctl purge keeps to it") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals",
+                 SubmitBody({SignalSpec{.token = RandomTokenHex()}}))
+              .status == 200);
+  REQUIRE(h.Stop());
+  // Stopped for two hours, or the clock stepped forward by two meanwhile.
+  DateAuditLogBack(h, std::chrono::hours(2));
+
+  REQUIRE(h.Restart());
+  CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
+             Catch::Contains("ahead of the newest time this hub's database "
+                             "recorded") &&
+                 Catch::Contains("sweep and the purge are held for 60 min"));
+  auto health = h.Curl("alpha", "GET", "/healthz");
+  CHECK(health.status == 200);
+  CHECK_THAT(health.body, Catch::Contains(R"("clock":"stepped")"));
+  CHECK(h.Metric("cairn_clock_step_unresolved") == 1.0);
+  // The entry the hub wrote then is dated now: the next start sees no gap.
+  REQUIRE(h.Curl("alpha", "POST", "/v1/signals",
+                 SubmitBody({SignalSpec{.token = RandomTokenHex()}}))
+              .status == 200);
+  REQUIRE(h.Stop());
+  CHECK(QueryInt64(h.DbPath(),
+                   "SELECT count(*) FROM audit_log WHERE action ="
+                   " 'hub.clock_step' AND actor = 'hub' AND details LIKE"
+                   " '{\"direction\":\"ahead_at_start\",%\"hold_until\":%'") ==
+        1);
+
+  // The hold is not over: cairnctl purge purges nothing (and exits 0, as
+  // cairnd's held purge is no failure), unless told the clock is right.
+  const CommandResult held =
+      RunCairnctl({"purge", "--config", h.ConfigPath(), "--json"},
+                  std::chrono::seconds(60));
+  INFO(held.out << held.err);
+  CHECK(held.exit_code == 0);
+  CHECK_THAT(held.out, Catch::Contains(R"("held":true)"));
+  CHECK_THAT(held.err, Catch::Contains("hub.clock_step") &&
+                           Catch::Contains("--clock-from-system"));
+  CHECK(QueryInt64(h.DbPath(),
+                   "SELECT count(*) FROM audit_log WHERE action = 'purge'") ==
+        0);
+  const CommandResult checked = RunCairnctl(
+      {"purge", "--config", h.ConfigPath(), "--json", "--clock-from-system"},
+      std::chrono::seconds(60));
+  INFO(checked.out << checked.err);
+  CHECK(checked.exit_code == 0);
+  CHECK_THAT(checked.out, !Catch::Contains(R"("held")"));
+  CHECK(QueryInt64(h.DbPath(),
+                   "SELECT count(*) FROM audit_log WHERE action = 'purge'") ==
+        1);
+
+  REQUIRE(h.Restart());
+  CHECK_THAT(ReadFileOrEmpty(h.LogPath()),
+             Catch::Contains("the audit log records a step of the system "
+                             "clock whose deletion hold lasts until"));
+  health = h.Curl("alpha", "GET", "/healthz");
+  CHECK(health.status == 200);
+  CHECK_THAT(health.body, Catch::Contains(R"("clock":"stepped")"));
+  CHECK(h.Metric("cairn_clock_step_unresolved") == 1.0);
+
+  // The operator checked the clock: it is right.
+  REQUIRE(h.RestartWith({"--clock-from-system"}));
+  CHECK(h.Metric("cairn_clock_step_unresolved") == 0.0);
+  CHECK_THAT(h.Curl("alpha", "GET", "/healthz").body,
+             Catch::Contains(R"("clock":"ok")"));
+}
+
 }  // namespace
 }  // namespace cairn::testing

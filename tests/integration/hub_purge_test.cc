@@ -242,6 +242,15 @@ TEST_CASE(
                    Catch::Contains("--clock-from-system"));
   }
   CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  // The capped purge dated its entry at the recorded time, not by the
+  // clock it did not trust: a second plain purge is capped the same way.
+  const std::int64_t recorded_before = QueryCount(h.DbPath(), newest_at);
+  const CommandResult again = Cairnctl({"purge", "--config", h.ConfigPath()});
+  INFO(again.out << again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.err, Catch::Contains("ahead of the newest time"));
+  CHECK(QueryCount(h.DbPath(), "SELECT count(*) FROM signals") == 1);
+  CHECK(QueryCount(h.DbPath(), newest_at) == recorded_before);
   // The operator checked the clock: it is right.
   const CommandResult checked = Cairnctl(
       {"purge", "--config", h.ConfigPath(), "--json", "--clock-from-system"});

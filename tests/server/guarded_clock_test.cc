@@ -321,5 +321,146 @@ TEST_CASE(
   CHECK(log.Lines().empty());
 }
 
+TEST_CASE(
+    "each step goes to the step recorder, those made before it was set "
+    "too") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClockOptions options = t.Options();
+  options.deletion_hold = minutes(10);
+  GuardedClock clock(std::move(options));
+  t.Pass(seconds(10));
+  t.Step(hours(24));
+  (void)clock.Now();
+  std::vector<ClockStepRecord> records;
+  clock.SetStepRecorder(
+      [&records](const ClockStepRecord& r) { records.push_back(r); });
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].direction == "forward");
+  CHECK(records[0].step_seconds == 86400);
+  CHECK(records[0].system_time == kStart + seconds(10) + hours(24));
+  // By the system clock: a reboot keeps it, not the boot clock.
+  CHECK(records[0].hold_until ==
+        kStart + seconds(10) + hours(24) + minutes(10));
+  CHECK(records[0].Details() ==
+        "{\"direction\":\"forward\",\"step_seconds\":86400,"
+        "\"system_time\":\"2026-11-24T14:00:10Z\",\"hold_until\":"
+        "\"2026-11-24T14:10:10Z\"}");
+  CHECK(RecordedHoldUntil(records[0].Details()) == records[0].hold_until);
+
+  t.Pass(minutes(1));
+  t.Step(-hours(2));
+  (void)clock.Now();
+  REQUIRE(records.size() == 2);
+  CHECK(records[1].direction == "backward");
+  CHECK(records[1].step_seconds == 7200);
+  CHECK(records[1].hold_until == std::nullopt);
+  CHECK(RecordedHoldUntil(records[1].Details()) == std::nullopt);
+  // Read again without a step: nothing more.
+  t.Pass(seconds(30));
+  (void)clock.Now();
+  (void)clock.DeletionTime();
+  CHECK(records.size() == 2);
+  clock.SetStepRecorder(nullptr);
+  t.Step(hours(3));
+  (void)clock.Now();
+  CHECK(records.size() == 2);
+}
+
+TEST_CASE(
+    "a system clock more than the hold ahead of the newest record at start "
+    "holds deletions for the hold") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClockOptions options = t.Options();
+  options.deletion_hold = minutes(60);
+  GuardedClock clock(std::move(options));
+  std::vector<ClockStepRecord> records;
+  clock.SetStepRecorder(
+      [&records](const ClockStepRecord& r) { records.push_back(r); });
+
+  SECTION("within the hold: a restart, nothing held") {
+    clock.NotBefore(t.system - minutes(60));
+    clock.HoldIfFarAhead(t.System() - minutes(60));
+    CHECK(clock.DeletionTime() == t.System());
+    CHECK_FALSE(clock.Steps().Unresolved());
+    CHECK(records.empty());
+    CHECK(log.Lines().empty());
+  }
+
+  SECTION("beyond it: held for the hold from the start") {
+    // Stopped for a day, or the clock stepped a day forward meanwhile.
+    clock.NotBefore(t.system - hours(24));
+    clock.HoldIfFarAhead(t.System() - hours(24));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    ClockSteps steps = clock.Steps();
+    CHECK(steps.deletions_held);
+    CHECK(steps.Unresolved());
+    // Not known to be a step: not counted as one.
+    CHECK(steps.forward == 0);
+    CHECK(log.Count("[error]",
+                    "is 86400 s ahead of the newest time this hub's "
+                    "database recorded") == 1);
+    CHECK(log.Count("[error]", "until 2026-11-23T15:00:00Z") == 1);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].direction == "ahead_at_start");
+    CHECK(records[0].step_seconds == 86400);
+    CHECK(records[0].hold_until == kStart + hours(1));
+    t.Pass(minutes(59));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    t.Pass(minutes(1));
+    CHECK(clock.DeletionTime() == t.System());
+    CHECK_FALSE(clock.Steps().Unresolved());
+  }
+}
+
+TEST_CASE(
+    "a recorded hold is restored until its end by the system clock, for no "
+    "longer than the hold") {
+  LogCapture log;
+  FakeTime t;
+  GuardedClockOptions options = t.Options();
+  options.deletion_hold = minutes(60);
+  GuardedClock clock(std::move(options));
+
+  SECTION("an end ahead: held until it") {
+    clock.RestoreHold(t.System() + minutes(20));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    CHECK(clock.Steps().Unresolved());
+    CHECK(log.Count("[error]", "lasts until 2026-11-23T14:20:00Z") == 1);
+    t.Pass(minutes(20) - seconds(1));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    t.Pass(seconds(1));
+    CHECK(clock.DeletionTime() == t.System());
+  }
+
+  SECTION("an end further ahead than the hold: held for the hold") {
+    // The system clock was set back since the step was recorded.
+    clock.RestoreHold(t.System() + hours(25));
+    t.Pass(minutes(59));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    t.Pass(minutes(1));
+    CHECK(clock.DeletionTime() == t.System());
+  }
+
+  SECTION("an end passed: nothing held") {
+    clock.RestoreHold(t.System() - seconds(1));
+    CHECK(clock.DeletionTime() == t.System());
+    CHECK_FALSE(clock.Steps().Unresolved());
+    CHECK(log.Lines().empty());
+  }
+
+  SECTION("a forward step during a restored hold extends it") {
+    clock.RestoreHold(t.System() + minutes(20));
+    t.Pass(minutes(10));
+    t.Step(hours(2));
+    (void)clock.Now();
+    t.Pass(minutes(59));
+    CHECK(clock.DeletionTime() == std::nullopt);
+    t.Pass(minutes(1));
+    CHECK(clock.DeletionTime() == t.System());
+  }
+}
+
 }  // namespace
 }  // namespace cairn::server

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include "cairn/encoding.h"
+#include "cairn/timestamp.h"
+#include "server/src/store/sqlite_db.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -143,6 +145,81 @@ TEST_CASE("ReadKeyUse reads the key and time of the newest checkpoint") {
   CHECK(use->newest_checkpoint_key == "hk_new");
   REQUIRE(use->newest_checkpoint_at.has_value());
   CHECK(use->newest_checkpoint_at->time_since_epoch().count() == 1924992000);
+}
+
+TEST_CASE(
+    "ReadKeyUse reads the newest recorded deletion hold within the hold of "
+    "the newest entry") {
+  testing::StoreFixture f;
+  auto record = [&f](const std::string& details) {
+    AuditEvent e;
+    e.actor = "hub";
+    e.action = "hub.clock_step";
+    e.details = details;
+    REQUIRE(f.store().RecordAuditAndWait(e).has_value());
+  };
+  record(
+      "{\"direction\":\"forward\",\"step_seconds\":600,\"system_time\":"
+      "\"2031-01-01T00:00:00Z\",\"hold_until\":\"2031-01-01T01:00:00Z\"}");
+  record(
+      "{\"direction\":\"forward\",\"step_seconds\":700,\"system_time\":"
+      "\"2031-01-01T00:10:00Z\",\"hold_until\":\"2031-01-01T01:10:00Z\"}");
+  // A backward step holds nothing: the forward one before it stands.
+  record(
+      "{\"direction\":\"backward\",\"step_seconds\":90,\"system_time\":"
+      "\"2031-01-01T00:11:00Z\"}");
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.items.push_back(testing::Signal(1));
+  REQUIRE(f.store().SubmitAndWait(c).has_value());
+  f.store_ptr().reset();
+  const auto db = f.dir.path() / "hub.db";
+  const std::int64_t t0 = 1924992000;  // 2031-01-01T00:00:00Z
+  auto date = [&db](const char* action, std::int64_t at) {
+    testing::ExecSql(db, "UPDATE audit_log SET at = " + std::to_string(at) +
+                             " WHERE action = '" + action + "'");
+  };
+  date("hub.clock_step", t0);
+  date("submit", t0 + 3600);
+  auto use = ReadKeyUse(db, /*voprf_signals=*/false);
+  REQUIRE(use.has_value());
+  REQUIRE(use->recorded_hold_until.has_value());
+  CHECK(FormatTimestamp(*use->recorded_hold_until) == "2031-01-01T01:10:00Z");
+  CHECK(use->recorded_hold_seq ==
+        static_cast<std::uint64_t>(
+            testing::QueryInt64(db,
+                                "SELECT seq FROM audit_log WHERE details LIKE "
+                                "'%\"step_seconds\":700%'")));
+
+  // More than the hold before the newest entry: that hold is over.
+  date("submit", t0 + 3601);
+  use = ReadKeyUse(db, /*voprf_signals=*/false);
+  REQUIRE(use.has_value());
+  CHECK_FALSE(use->recorded_hold_until.has_value());
+}
+
+TEST_CASE(
+    "ReadKeyUse finds recorded holds through the partial index, not by "
+    "reading the log") {
+  testing::StoreFixture f;  // opens, so migrates to the newest schema
+  f.store_ptr().reset();
+  auto db = Database::Open(f.dir.path() / "hub.db", /*create=*/false,
+                           /*read_only=*/true, std::chrono::milliseconds(100));
+  REQUIRE(db.has_value());
+  const std::string sql =
+      std::string("EXPLAIN QUERY PLAN ") + kRecordedHoldQuery;
+  auto plan = (*db)->Prepare(sql.c_str());
+  REQUIRE(plan.has_value());
+  std::string details;
+  while (true) {
+    auto row = plan->Step();
+    REQUIRE(row.has_value());
+    if (!*row) break;
+    details += plan->Text(3) + "\n";
+  }
+  INFO(details);
+  CHECK_THAT(details, Contains("INDEX audit_clock_steps"));
+  CHECK_THAT(details, !Contains("TEMP B-TREE"));  // no sort of the log
 }
 
 oprf::Element KeyOf(std::uint8_t fill) {

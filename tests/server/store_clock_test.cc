@@ -10,7 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "server/src/store/audit_chain.h"
 #include "server/src/store/guarded_clock.h"
+#include "server/src/store/key_use.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -46,8 +48,32 @@ struct SteppedStore {
       options.deletion_clock = HubDeletionClock(clock);
     };
     f.Reopen();
+    RecordClockSteps(*clock, f.store());
   }
-  ~SteppedStore() { spdlog::set_default_logger(previous); }
+  ~SteppedStore() {
+    clock->SetStepRecorder(nullptr);
+    spdlog::set_default_logger(previous);
+  }
+
+  // Stops the store and starts it again as cairnd does (cairnd.cc): a new
+  // clock, started from what the database recorded. The boot clock starts
+  // again too (a reboot); the system clock goes on.
+  void Restart() {
+    REQUIRE(f.store().Close().has_value());
+    clock->SetStepRecorder(nullptr);
+    f.store_ptr().reset();
+    steady = std::chrono::steady_clock::time_point(std::chrono::minutes(1));
+    GuardedClockOptions o;
+    o.system_now = [this] { return system; };
+    o.steady_now = [this] { return steady; };
+    o.deletion_hold = 1h;
+    clock = std::make_shared<GuardedClock>(std::move(o));
+    auto use = ReadKeyUse(f.Options().db_path, /*voprf_signals=*/false);
+    REQUIRE(use.has_value());
+    StartHubClock(*clock, *use);
+    f.Reopen();
+    RecordClockSteps(*clock, f.store());
+  }
   SteppedStore(const SteppedStore&) = delete;
   SteppedStore& operator=(const SteppedStore&) = delete;
 
@@ -253,6 +279,108 @@ TEST_CASE(
   REQUIRE(r.has_value());
   CHECK(r->results.at(0).status == SubmitStatus::kCreated);
   CHECK(QueryTokens(s, "beta", {5})->matches.size() == 1);
+}
+
+ExpireOutcome Sweep(Store& s) {
+  auto swept = s.ExpireDueAndWait();
+  REQUIRE(swept.has_value());
+  return *swept;
+}
+
+bool PurgeHeld(Store& s) {
+  PurgeCommand purge;
+  purge.context.actor = "hub";
+  auto purged = s.PurgeAndWait(purge);
+  REQUIRE(purged.has_value());
+  return purged->held;
+}
+
+TEST_CASE(
+    "a restart within the hold after a forward step keeps deletions held "
+    "until its end, from the step's hub.clock_step audit entry") {
+  SteppedStore h;
+  auto item = Signal(3);
+  item.expires_at = h.Now() + 2h;
+  REQUIRE(SubmitOne(h.store(), "alpha", item)->results.at(0).status ==
+          SubmitStatus::kCreated);
+  h.Pass(10s);
+  h.Step(24h);  // a wrong `date -s`
+  REQUIRE(Sweep(h.store()).held);
+  h.Pass(10min);
+  // The entries written since carry the stepped time: the restarted hub
+  // sees no step, only the entry that recorded it.
+  h.Restart();
+  const auto db = h.f.Options().db_path;
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM audit_log WHERE action ="
+                   " 'hub.clock_step' AND actor = 'hub' AND details LIKE"
+                   " '{\"direction\":\"forward\",\"step_seconds\":86400,%'"
+                   " AND details LIKE '%\"hold_until\":\"2026-%'") == 1);
+  CHECK(h.clock->Steps().deletions_held);
+  CHECK(h.clock->Steps().Unresolved());
+  auto swept = Sweep(h.store());
+  CHECK(swept.held);
+  CHECK(swept.expired == 0);
+  CHECK(PurgeHeld(h.store()));
+  CHECK(h.store().Stats().index_signals == 1);
+  CHECK_FALSE(FeedHasExpiry(h.store()));
+
+  SECTION("until the hour after the step, not an hour after the restart") {
+    h.Pass(50min - 1s);
+    CHECK(Sweep(h.store()).held);
+    h.Pass(1s);
+    swept = Sweep(h.store());
+    CHECK_FALSE(swept.held);
+    CHECK(swept.expired == 1);
+    CHECK(FeedHasExpiry(h.store()));
+  }
+
+  SECTION("across a further restart") {
+    h.Pass(20min);
+    h.Restart();
+    CHECK(Sweep(h.store()).held);
+    h.Pass(30min);
+    CHECK(Sweep(h.store()).expired == 1);
+  }
+}
+
+TEST_CASE(
+    "a start with the system clock more than the hold ahead of the newest "
+    "record holds deletions for the hold, across a further restart") {
+  SteppedStore h;
+  auto item = Signal(3);
+  item.expires_at = h.Now() + 2h;
+  REQUIRE(SubmitOne(h.store(), "alpha", item)->results.at(0).status ==
+          SubmitStatus::kCreated);
+  h.Pass(10s);
+  h.Restart();  // a plain restart holds nothing
+  CHECK_FALSE(h.clock->Steps().Unresolved());
+  CHECK(QueryInt64(h.f.Options().db_path,
+                   "SELECT count(*) FROM audit_log WHERE action ="
+                   " 'hub.clock_step'") == 0);
+
+  h.Step(24h);  // while cairnd is stopped: a wrong step, or a long stop
+  h.Restart();
+  CHECK(h.clock->Steps().deletions_held);
+  CHECK(h.clock->Steps().forward == 0);
+  auto swept = Sweep(h.store());
+  CHECK(swept.held);
+  CHECK(swept.expired == 0);
+  CHECK(PurgeHeld(h.store()));
+  CHECK(QueryInt64(h.f.Options().db_path,
+                   "SELECT count(*) FROM audit_log WHERE action ="
+                   " 'hub.clock_step' AND details LIKE"
+                   " '{\"direction\":\"ahead_at_start\",%'") == 1);
+  // A member's submission dates an entry by the new time: a restart then
+  // sees no gap, only the recorded hold.
+  REQUIRE(SubmitOne(h.store(), "alpha", Signal(4)).has_value());
+  h.Pass(30min);
+  h.Restart();
+  CHECK(Sweep(h.store()).held);
+  h.Pass(30min);
+  swept = Sweep(h.store());
+  CHECK_FALSE(swept.held);
+  CHECK(swept.expired == 1);
 }
 
 }  // namespace

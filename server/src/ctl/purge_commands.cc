@@ -50,20 +50,43 @@ struct PurgeSettings {
 //   stopped, and it cannot watch the clock for the hour the running hub
 //   holds deletions after one. A wrong later time would delete for good;
 //   an earlier one only leaves rows for cairnd's next purge.
-// --clock-from-system takes the system clock's time for both.
+// - a deletion hold the audit log records (a hub.clock_step entry whose
+//   hold_until the system clock has not reached: cairnd found a step
+//   shortly before it stopped) holds this purge too, as it would hold
+//   cairnd's after a restart.
+// --clock-from-system takes the system clock's time for both, and ignores
+// a recorded hold.
 struct PurgeTimes {
   sys_seconds entry_time;  // the purge's audit entry
   sys_seconds purge_by;    // the retention cut-offs count back from this
   // Set when the system clock is more than max_step from the recorded
   // time: what the purge did about it, for stderr.
   std::string note;
+  // Set while a recorded hold lasts: why nothing may be purged now.
+  std::string held;
 };
 
 PurgeTimes ChoosePurgeTimes(sys_seconds system,
                             std::optional<sys_seconds> recorded,
-                            bool clock_from_system) {
+                            bool clock_from_system,
+                            std::optional<sys_seconds> hold_until = {},
+                            std::uint64_t hold_seq = 0) {
   const GuardedClockOptions rules;
-  PurgeTimes t{system, system, {}};
+  PurgeTimes t{system, system, {}, {}};
+  if (!clock_from_system && hold_until && *hold_until > system) {
+    t.held = "the audit log records a step of the system clock (entry " +
+             std::to_string(hold_seq) +
+             ", hub.clock_step) whose deletion hold lasts until " +
+             FormatTimestamp(*hold_until) + ", " +
+             std::to_string((*hold_until - system).count()) +
+             " s from now by the system clock: cairnd holds the expiry "
+             "sweep and the purge until then, in case the step is undone. "
+             "Check the clock (timedatectl timesync-status or chronyc "
+             "tracking) and run the purge again after " +
+             FormatTimestamp(*hold_until) +
+             ", or now with --clock-from-system if the system clock is "
+             "right";
+  }
   if (!recorded) return t;
   const auto ahead = system - *recorded;
   const std::string clocks = "the system clock (" + FormatTimestamp(system) +
@@ -81,12 +104,16 @@ PurgeTimes ChoosePurgeTimes(sys_seconds system,
   t.entry_time = std::max(system, *recorded);
   if (ahead > rules.deletion_hold) {
     t.purge_by = *recorded + rules.deletion_hold;
+    // Dated by the untrusted clock, the entry would become the newest
+    // recorded time, and the next purge would go by that clock uncapped.
+    t.entry_time = *recorded;
     t.note = clocks +
              ": cairnd was stopped that long, or the clock was stepped "
              "forward since, which cannot be told apart offline. Purging by " +
              FormatTimestamp(t.purge_by) +
              " (an hour after the recorded time) instead, so that a wrong "
-             "clock deletes nothing early; cairnd purges by its clock once "
+             "clock deletes nothing early, and dating the purge's audit "
+             "entry at the recorded time; cairnd purges by its clock once "
              "it runs. If the system clock is right (check timedatectl "
              "timesync-status or chronyc tracking), run again with "
              "--clock-from-system to purge by it now";
@@ -162,6 +189,10 @@ void Print(const PurgeOutcome& o, const StoreConfig& limits,
     w.Bool(o.dry_run);
     w.Key("purge_by");
     w.String(FormatTimestamp(purge_by).c_str());
+    if (o.held) {
+      w.Key("held");
+      w.Bool(true);
+    }
     for (const auto& [name, n] : rows) {
       w.Key(name);
       w.Uint64(n);
@@ -177,8 +208,9 @@ void Print(const PurgeOutcome& o, const StoreConfig& limits,
       limits.disposition_retention_days, limits.notification_retention_days);
   std::printf("retention counted back from %s\n",
               FormatTimestamp(purge_by).c_str());
-  std::printf("%s\n", o.dry_run ? "would purge (dry run, nothing deleted):"
-                                : "purged:");
+  std::printf("%s\n", o.held      ? "held after a clock step, nothing purged:"
+                      : o.dry_run ? "would purge (dry run, nothing deleted):"
+                                  : "purged:");
   for (const auto& [name, n] : rows) {
     std::printf("  %-17s %llu\n", name, static_cast<unsigned long long>(n));
   }
@@ -227,7 +259,19 @@ int Purge(const PurgeSettings& s) {
   const PurgeTimes times =
       ChoosePurgeTimes(std::chrono::floor<std::chrono::seconds>(
                            std::chrono::system_clock::now()),
-                       use->newest_audit_at, s.clock_from_system);
+                       use->newest_audit_at, s.clock_from_system,
+                       use->recorded_hold_until, use->recorded_hold_seq);
+  // As cairnd's held purge: nothing deleted, and not a failure (a stop,
+  // purge and start script must not leave the hub stopped).
+  if (!times.held.empty()) {
+    std::fprintf(stderr, "cairnctl purge: %s; nothing purged\n",
+                 times.held.c_str());
+    PurgeOutcome none;
+    none.dry_run = s.dry_run;
+    none.held = true;
+    Print(none, store, times.purge_by, s.json);
+    return kExitOk;
+  }
   if (!times.note.empty()) {
     std::fprintf(stderr, "cairnctl purge: %s\n", times.note.c_str());
   }

@@ -24,6 +24,9 @@ using AuditHash = std::array<std::uint8_t, 32>;
 // The action of the entry `cairnctl restore` appends to a restored log
 // (server/src/audit/audit_restore.h).
 inline constexpr std::string_view kRestoreAction = "hub.restore";
+// The action of the entry cairnd appends when it finds a step of the system
+// clock (guarded_clock.h, ClockStepRecord); actor "hub".
+inline constexpr std::string_view kClockStepAction = "hub.clock_step";
 
 // A hash read from the database: its first 32 bytes, zero-padded if
 // shorter.

@@ -6,9 +6,14 @@
 #include <string>
 #include <utility>
 
+#include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
+#include "cairn/json_object.h"
 #include "cairn/timestamp.h"
+#include "server/src/store/audit_chain.h"
+#include "server/src/store/key_use.h"
+#include "server/src/store/store.h"
 
 namespace cairn::server {
 namespace {
@@ -23,8 +28,12 @@ constexpr std::int64_t kJitterNs = kNsPerSecond;
 
 std::int64_t Seconds(std::int64_t ns) { return ns / kNsPerSecond; }
 
+sys_seconds ToSeconds(std::int64_t system_ns) {
+  return sys_seconds(std::chrono::seconds(Seconds(system_ns)));
+}
+
 std::string UtcText(std::int64_t system_ns) {
-  return FormatTimestamp(sys_seconds(std::chrono::seconds(Seconds(system_ns))));
+  return FormatTimestamp(ToSeconds(system_ns));
 }
 
 // Raises `a` to at least `v`; returns the value it holds afterwards.
@@ -103,8 +112,40 @@ sys_seconds GuardedClock::NowSeconds() {
   return std::chrono::floor<std::chrono::seconds>(Now());
 }
 
+std::string ClockStepRecord::Details() const {
+  JsonObjectWriter w;
+  w.Add("direction", direction)
+      .Add("step_seconds", static_cast<std::uint64_t>(step_seconds))
+      .Add("system_time", FormatTimestamp(system_time));
+  if (hold_until) w.Add("hold_until", FormatTimestamp(*hold_until));
+  return w.Finish();
+}
+
+std::optional<sys_seconds> RecordedHoldUntil(std::string_view details) {
+  rapidjson::Document doc;
+  doc.Parse(details.data(), details.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  if (!doc.HasMember("hold_until") || !doc["hold_until"].IsString()) {
+    return std::nullopt;
+  }
+  const rapidjson::Value& until = doc["hold_until"];
+  auto at = ParseTimestamp(
+      std::string_view(until.GetString(), until.GetStringLength()));
+  if (!at) return std::nullopt;
+  return *at;
+}
+
 GuardedClock::Ns GuardedClock::Slow() {
-  std::lock_guard lock(mu_);
+  Ns hub_ns = 0;
+  {
+    std::lock_guard lock(mu_);
+    hub_ns = SlowLocked();
+  }
+  Deliver();
+  return hub_ns;
+}
+
+GuardedClock::Ns GuardedClock::SlowLocked() {
   // Read again under the lock: a sample taken before another thread
   // classified the same step would look like a step back to the old time.
   const Sample s = Read();
@@ -118,10 +159,15 @@ GuardedClock::Ns GuardedClock::Slow() {
   if (!steps_.deletions_held || s.steady >= hold_until_) {
     released_offset_ = std::max(released_offset_, classified_offset_);
   }
+  std::optional<ClockStepRecord> record;
   if (delta < -max_step_) {
     ++steps_.backward;
+    record = ClockStepRecord{"backward", Seconds(-delta), ToSeconds(s.system),
+                             std::nullopt};
   } else if (delta > max_step_) {
     ++steps_.forward;
+    record = ClockStepRecord{"forward", Seconds(delta), ToSeconds(s.system),
+                             std::nullopt};
   }
   if (gap > max_step_ && !steps_.ahead_of_system) {
     steps_.ahead_of_system = true;
@@ -152,10 +198,10 @@ GuardedClock::Ns GuardedClock::Slow() {
   // wrong forward step undone and then made again leaves the hub where it
   // was, but would move the deletions by the whole step.
   if (delta > max_step_ && offset > released_offset_ + max_step_) {
-    steps_.deletions_held = true;
-    hold_until_ =
-        s.steady +
+    const Ns hold_ns =
         std::chrono::duration_cast<nanoseconds>(options_.deletion_hold).count();
+    HoldLocked(s.steady + hold_ns);
+    record->hold_until = ToSeconds(s.system + hold_ns);
     const auto hold_min =
         std::chrono::duration_cast<std::chrono::minutes>(options_.deletion_hold)
             .count();
@@ -184,13 +230,106 @@ GuardedClock::Ns GuardedClock::Slow() {
           kIfWrong);
     }
   }
+  if (record) unsent_.push_back(std::move(*record));
   classified_offset_ = offset;
   seen_offset_.store(offset, std::memory_order_release);
   return s.steady + new_hub;
 }
 
-void GuardedClock::NotBefore(std::chrono::system_clock::time_point floor) {
+void GuardedClock::HoldLocked(Ns until) {
+  if (!steps_.deletions_held || until > hold_until_) hold_until_ = until;
+  steps_.deletions_held = true;
+}
+
+void GuardedClock::Deliver() {
+  std::vector<ClockStepRecord> records;
+  {
+    std::lock_guard lock(mu_);
+    records.swap(unsent_);
+  }
+  if (records.empty()) return;
+  std::lock_guard lock(record_mu_);
+  for (ClockStepRecord& r : records) {
+    if (recorder_) {
+      recorder_(r);
+    } else {
+      pending_.push_back(std::move(r));
+    }
+  }
+}
+
+void GuardedClock::SetStepRecorder(
+    std::function<void(const ClockStepRecord&)> recorder) {
+  std::lock_guard lock(record_mu_);
+  recorder_ = std::move(recorder);
+  if (!recorder_) return;
+  for (const ClockStepRecord& r : pending_) recorder_(r);
+  pending_.clear();
+}
+
+void GuardedClock::HoldIfFarAhead(sys_seconds newest_record) {
+  {
+    std::lock_guard lock(mu_);
+    const Sample s = Read();
+    const Ns record_ns = std::chrono::duration_cast<nanoseconds>(
+                             newest_record.time_since_epoch())
+                             .count();
+    const Ns ahead = s.system - record_ns;
+    const Ns hold_ns =
+        std::chrono::duration_cast<nanoseconds>(options_.deletion_hold).count();
+    if (ahead <= hold_ns) return;
+    HoldLocked(s.steady + hold_ns);
+    unsent_.push_back(ClockStepRecord{"ahead_at_start", Seconds(ahead),
+                                      ToSeconds(s.system),
+                                      ToSeconds(s.system + hold_ns)});
+    spdlog::error(
+        "the system clock ({}) is {} s ahead of the newest time this hub's "
+        "database recorded ({}): cairnd was stopped that long, or the clock "
+        "was stepped forward while it was stopped, which cannot be told "
+        "apart. The expiry sweep and the purge are held for {} min, until "
+        "{}, as after a forward step while running (queries and submissions "
+        "go on). Action: {}; if the clock is wrong, correct it within the "
+        "hold (after it, signals expire and rows are purged by the new "
+        "time, for good); if it is right (a long stop), nothing needs to be "
+        "done: expiry only comes an hour late",
+        UtcText(s.system), Seconds(ahead), FormatTimestamp(newest_record),
+        std::chrono::duration_cast<std::chrono::minutes>(options_.deletion_hold)
+            .count(),
+        UtcText(s.system + hold_ns), kCheckNtp);
+  }
+  Deliver();
+}
+
+void GuardedClock::RestoreHold(sys_seconds hold_until) {
   std::lock_guard lock(mu_);
+  const Sample s = Read();
+  const Ns until_ns =
+      std::chrono::duration_cast<nanoseconds>(hold_until.time_since_epoch())
+          .count();
+  const Ns hold_ns =
+      std::chrono::duration_cast<nanoseconds>(options_.deletion_hold).count();
+  const Ns left = std::min(until_ns - s.system, hold_ns);
+  if (left <= 0) return;
+  HoldLocked(s.steady + left);
+  spdlog::error(
+      "the audit log records a step of the system clock whose deletion hold "
+      "lasts until {}: the expiry sweep and the purge stay held for another "
+      "{} s (a restart does not end the hold; queries and submissions go "
+      "on). Action: {}; if the step was wrong, correct the clock before the "
+      "hold ends",
+      FormatTimestamp(hold_until), Seconds(left), kCheckNtp);
+}
+
+void GuardedClock::NotBefore(std::chrono::system_clock::time_point floor) {
+  {
+    std::lock_guard lock(mu_);
+    NotBeforeLocked(floor);
+  }
+  Deliver();
+}
+
+void GuardedClock::NotBeforeLocked(
+    std::chrono::system_clock::time_point floor) {
   const Sample s = Read();
   const Ns floor_ns =
       std::chrono::duration_cast<nanoseconds>(floor.time_since_epoch()).count();
@@ -200,6 +339,8 @@ void GuardedClock::NotBefore(std::chrono::system_clock::time_point floor) {
   if (gap <= max_step_ || steps_.ahead_of_system) return;
   ++steps_.backward;
   steps_.ahead_of_system = true;
+  unsent_.push_back(ClockStepRecord{"behind_at_start", Seconds(gap),
+                                    ToSeconds(s.system), std::nullopt});
   spdlog::error(
       "the system clock ({}) is {} s behind the newest time this hub's "
       "database recorded ({}): it was set back while cairnd was stopped (a "
@@ -239,6 +380,31 @@ ClockSteps GuardedClock::Steps() {
   std::lock_guard lock(mu_);
   HeldLocked(Read().steady);
   return steps_;
+}
+
+void StartHubClock(GuardedClock& clock, const KeyUse& use) {
+  if (!use.newest_audit_at) return;
+  clock.NotBefore(*use.newest_audit_at);
+  clock.HoldIfFarAhead(*use.newest_audit_at);
+  if (use.recorded_hold_until) clock.RestoreHold(*use.recorded_hold_until);
+}
+
+void RecordClockSteps(GuardedClock& clock, Store& store) {
+  clock.SetStepRecorder([&store](const ClockStepRecord& r) {
+    AuditEvent event;
+    event.actor = "hub";
+    event.action = std::string(kClockStepAction);
+    event.details = r.Details();
+    store.RecordAudit(std::move(event), [details = r.Details()](Status s) {
+      if (!s) {
+        spdlog::error(
+            "cannot record the clock step {} in the audit log: {}; a restart "
+            "will not keep its deletion hold, so do not restart cairnd "
+            "before the hold is over",
+            details, s.error().ToString());
+      }
+    });
+  });
 }
 
 Clock HubClock(std::shared_ptr<GuardedClock> clock) {

@@ -29,7 +29,12 @@
 //
 // Each step is logged (an error naming its direction and size, and what
 // the operator should do) and counted; Steps() feeds the metrics and
-// /healthz.
+// /healthz. cairnd also records each one in the audit log
+// (RecordClockSteps): the entries written during a hold carry the stepped
+// time, so a restarted hub would see no step and delete by it at once;
+// instead StartHubClock restores the recorded hold, and starts one when
+// the system clock is far ahead of the newest record (a forward step while
+// cairnd was stopped, which cannot be told from a long stop).
 #ifndef CAIRN_SERVER_STORE_GUARDED_CLOCK_H_
 #define CAIRN_SERVER_STORE_GUARDED_CLOCK_H_
 
@@ -40,6 +45,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "server/src/store/records.h"
 
@@ -65,6 +73,29 @@ struct GuardedClockOptions {
   std::function<std::chrono::system_clock::time_point()> system_now;
   std::function<std::chrono::steady_clock::time_point()> steady_now;
 };
+
+// A step of the system clock, or what cairnd found at start-up, for the
+// audit log (action kClockStepAction, actor "hub"): the in-memory hold
+// would otherwise end with the process, and a restarted hub, whose newest
+// entries already carry the stepped time, would see no step.
+struct ClockStepRecord {
+  // "forward" and "backward": steps while running; "ahead_at_start": the
+  // system clock was more than the hold ahead of the newest record at
+  // start-up; "behind_at_start": more than max_step behind it.
+  std::string direction;
+  std::int64_t step_seconds = 0;
+  sys_seconds system_time{};  // the system clock's time after the step
+  // When the deletion hold it started ends, by the system clock (a reboot
+  // keeps the system clock, not the boot clock); unset: no hold.
+  std::optional<sys_seconds> hold_until;
+  // The entry's details: {"direction","step_seconds","system_time"[,
+  // "hold_until"]}, times as RFC 3339 UTC.
+  std::string Details() const;
+};
+
+// The hold a hub.clock_step entry's details record (nullopt: none, or
+// details that do not parse).
+std::optional<sys_seconds> RecordedHoldUntil(std::string_view details);
 
 // What the clock has seen since it was made.
 struct ClockSteps {
@@ -105,6 +136,28 @@ class GuardedClock {
   // less than max_step is followed from `floor` without a report.
   void NotBefore(std::chrono::system_clock::time_point floor);
 
+  // Start-up, with the newest time the database recorded: a system clock
+  // more than deletion_hold ahead of it was stepped forward while cairnd
+  // was stopped, or cairnd was stopped that long, which cannot be told
+  // apart. Deletions are then held for deletion_hold from now, as after a
+  // forward step while running (logged, recorded, reported), so that a
+  // wrong step can be corrected before anything is deleted by it; a long
+  // stop only costs an hour's delay.
+  void HoldIfFarAhead(sys_seconds newest_record);
+
+  // Start-up, with the end of a hold an earlier run recorded (by the
+  // system clock): keeps deletions held until the system clock reaches it,
+  // but for no longer than deletion_hold from now (a system clock set back
+  // since would otherwise stretch it by as much). Not recorded again: the
+  // entry that recorded it stays the newest word on it.
+  void RestoreHold(sys_seconds hold_until);
+
+  // Receives each ClockStepRecord (and those made before it was set), on
+  // the thread that found the step but outside the clock's lock, so it may
+  // queue a store write; it must not block on one (the store's writer
+  // reads this clock).
+  void SetStepRecorder(std::function<void(const ClockStepRecord&)> recorder);
+
  private:
   using Ns = std::int64_t;  // nanoseconds
   struct Sample {
@@ -115,7 +168,13 @@ class GuardedClock {
   Sample Read() const;
   // Classifies a changed offset under mu_ (logs, counts, holds).
   Ns Slow();
+  Ns SlowLocked();
+  void NotBeforeLocked(std::chrono::system_clock::time_point floor);
   bool HeldLocked(Ns steady);
+  // Starts (or extends) a hold to `until` (steady time) under mu_.
+  void HoldLocked(Ns until);
+  // Hands records made under mu_ to the recorder; call without mu_.
+  void Deliver();
 
   GuardedClockOptions options_;
   Ns max_step_;
@@ -133,7 +192,27 @@ class GuardedClock {
   // held: deletions may already have gone by it, so a step back up to it
   // cannot delete anything new and needs no hold. Guarded by mu_.
   Ns released_offset_;
+  std::vector<ClockStepRecord> unsent_;  // guarded by mu_
+
+  std::mutex record_mu_;
+  // Guarded by record_mu_: records wait in pending_ until a recorder is set.
+  std::function<void(const ClockStepRecord&)> recorder_;
+  std::vector<ClockStepRecord> pending_;
 };
+
+class Store;
+struct KeyUse;
+
+// cairnd's start-up of its clock, before anything reads it for a record,
+// from what ReadKeyUse found in the database (unless --clock-from-system):
+// NotBefore the newest audit entry's time, HoldIfFarAhead of it, and
+// RestoreHold of a hold an earlier run recorded.
+void StartHubClock(GuardedClock& clock, const KeyUse& use);
+
+// Records each step `clock` reports (ClockStepRecord) as a hub.clock_step
+// audit entry in `store`, queued with the next commit; a failure is
+// logged. Call SetStepRecorder(nullptr) on the clock before `store` goes.
+void RecordClockSteps(GuardedClock& clock, Store& store);
 
 // CLOCK_BOOTTIME as a steady_clock time point: GuardedClock's default
 // steady_now (exposed for its test).

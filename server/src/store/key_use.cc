@@ -5,6 +5,8 @@
 #include <optional>
 
 #include "cairn/encoding.h"
+#include "server/src/store/audit_chain.h"
+#include "server/src/store/guarded_clock.h"
 #include "server/src/store/sqlite_db.h"
 
 namespace cairn::server {
@@ -20,6 +22,35 @@ Result<std::int64_t> ScalarInt(Database& db, const char* sql) {
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   return *row ? stmt->Int(0) : 0;
+}
+
+// The newest hub.clock_step entry with a hold, among those within the
+// deletion hold of the log's end, through the partial index of schema 9
+// (only those entries, newest first): a start must not read the last
+// hour of a busy hub's log. A database without the index (before schema
+// 9; the store adds it when it opens) cannot hold such entries, which
+// only this version writes.
+Status ReadRecordedHold(Database& db, sys_seconds newest_at, KeyUse& use) {
+  auto has_index = ScalarInt(
+      db,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = "
+      "'audit_clock_steps'");
+  if (!has_index) return tl::unexpected(has_index.error());
+  if (*has_index == 0) return {};
+  const auto oldest = newest_at - GuardedClockOptions{}.deletion_hold;
+  auto stmt = db.Prepare(kRecordedHoldQuery);
+  if (!stmt) return tl::unexpected(stmt.error());
+  while (true) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row || stmt->Int(1) < oldest.time_since_epoch().count()) break;
+    if (auto until = RecordedHoldUntil(stmt->Text(2))) {
+      use.recorded_hold_until = *until;
+      use.recorded_hold_seq = static_cast<std::uint64_t>(stmt->Int(0));
+      break;
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -46,6 +77,9 @@ Result<KeyUse> ReadKeyUse(const std::filesystem::path& db_path,
     if (*at_row) {
       use.newest_audit_at =
           sys_seconds(std::chrono::seconds(newest_at->Int(0)));
+      if (auto s = ReadRecordedHold(**db, *use.newest_audit_at, use); !s) {
+        return tl::unexpected(s.error());
+      }
     }
     auto count = ScalarInt(**db, "SELECT count(*) FROM audit_checkpoints");
     if (!count) return tl::unexpected(count.error());

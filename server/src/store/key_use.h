@@ -41,7 +41,25 @@ struct KeyUse {
   // the hub's clock must not start earlier (GuardedClock::NotBefore).
   // Unset for a database without entries.
   std::optional<sys_seconds> newest_audit_at;
+  // The latest deletion hold the audit log records (hub.clock_step entries
+  // with a hold_until, GuardedClock::RestoreHold) and its entry's seq.
+  // Only entries within GuardedClockOptions::deletion_hold of
+  // newest_audit_at are read: an older entry's hold ended before the
+  // newest entry was written (an entry is dated no earlier than the system
+  // clock, the hold's end no later than the hold after it).
+  std::optional<sys_seconds> recorded_hold_until;
+  std::uint64_t recorded_hold_seq = 0;
 };
+
+// How ReadKeyUse finds the recorded deletion holds: hub.clock_step
+// entries, newest first, through the partial index audit_clock_steps
+// (schema 9), so a start does not read the last hour of a busy hub's log.
+// The action is a literal, not a parameter: SQLite uses a partial index
+// only for a query whose WHERE clause implies the index's. Public for the
+// test that checks SQLite's plan for it.
+inline constexpr char kRecordedHoldQuery[] =
+    "SELECT seq, at, details FROM audit_log"
+    " WHERE action = 'hub.clock_step' ORDER BY seq DESC";
 
 // Reads the database at `db_path` (read-only). A database older than the
 // audit log (schema < 3) has no checkpoints. The voprf-v1 fields take a
