@@ -10,24 +10,6 @@
 namespace cairn::testing {
 namespace {
 
-const char kGetMe[] =
-    "GET /v1/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-
-CommandResult SClient(const RunningHub& hub,
-                      const std::vector<std::string>& extra,
-                      const std::string& input = kGetMe) {
-  std::vector<std::string> args = {
-      "openssl",     "s_client",
-      "-connect",    "127.0.0.1:" + std::to_string(hub.Port()),
-      "-CAfile",     hub.Pki().CaCert(),
-      "-servername", "localhost",
-      "-cert",       hub.Pki().Cert("operator"),
-      "-key",        hub.Pki().Key("operator"),
-      "-ign_eof"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return RunCommand(args, std::chrono::seconds(30), input);
-}
-
 bool Served(const CommandResult& r) {
   return r.out.find("HTTP/1.1 200 OK") != std::string::npos;
 }
@@ -64,7 +46,7 @@ TEST_CASE("default policy: TLS 1.3 only, whatever the client offers") {
   };
   for (const PolicyCase& c : cases) {
     CAPTURE(c.what);
-    const CommandResult r = SClient(**hub, c.args);
+    const CommandResult r = (*hub)->SClient("operator", c.args);
     CAPTURE(r.out, r.err);
     CHECK_FALSE(r.timed_out);
     CHECK(Served(r) == c.served);
@@ -115,7 +97,7 @@ TEST_CASE("allow_tls12: only ECDHE + AEAD suites, never TLS 1.1 or 1.0") {
   };
   for (const PolicyCase& c : cases) {
     CAPTURE(c.what);
-    const CommandResult r = SClient(**hub, c.args);
+    const CommandResult r = (*hub)->SClient("operator", c.args);
     CAPTURE(r.out, r.err);
     CHECK_FALSE(r.timed_out);
     CHECK(Served(r) == c.served);
@@ -126,14 +108,15 @@ TEST_CASE("allow_tls12: only ECDHE + AEAD suites, never TLS 1.1 or 1.0") {
   // line reads "R". The hub refuses (SSL_OP_NO_RENEGOTIATION), so the
   // request that follows is never served on that connection.
   const CommandResult renegotiate =
-      SClient(**hub, {"-tls1_2", "-no_ign_eof"}, std::string("R\n") + kGetMe);
+      (*hub)->SClient("operator", {"-tls1_2", "-no_ign_eof"},
+                      std::string("R\n") + kGetMeAndClose);
   CAPTURE(renegotiate.out, renegotiate.err);
   CHECK_FALSE(renegotiate.timed_out);
   CHECK(renegotiate.err.find("RENEGOTIATING") != std::string::npos);
   CHECK(renegotiate.err.find("no renegotiation") != std::string::npos);
   CHECK_FALSE(Served(renegotiate));
   // Control: the same connection without the renegotiation is served.
-  CHECK(Served(SClient(**hub, {"-tls1_2"})));
+  CHECK(Served((*hub)->SClient("operator", {"-tls1_2"})));
 }
 
 }  // namespace

@@ -25,11 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 constexpr auto kTimeout = std::chrono::seconds(60);
 
-CommandResult Cairnctl(std::vector<std::string> args) {
-  args.insert(args.begin(), RunningHub::CairnctlPath());
-  return RunCommand(args, kTimeout);
-}
-
 rapidjson::Document JsonOf(const CommandResult& r) {
   CAPTURE(r.out, r.err);
   REQUIRE(r.exit_code == 0);
@@ -144,6 +139,7 @@ int Matches(const RunningHub& hub, std::uint16_t port,
   auto connection = server::HubConnection::Open(options);
   REQUIRE(connection);
   std::vector<std::pair<std::string, std::string>> queries;
+  queries.reserve(tokens.size());
   for (const auto& t : tokens) queries.emplace_back("email", t);
   auto reply = (*connection)->Send("POST", "/v1/query", QueryBody(queries));
   REQUIRE(reply);
@@ -183,8 +179,8 @@ TEST_CASE("backup while members submit, then restore and serve it") {
   }
   const std::vector<std::string> before = submitter.Acknowledged();
   REQUIRE(before.size() >= 3 * Submitter::kBatchSize);
-  auto report = JsonOf(
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup, "--json"}));
+  auto report = JsonOf(RunCairnctl(
+      {"backup", "--data", h.DataDir(), "--out", backup, "--json"}));
   submitter.Stop();
   CHECK(submitter.failures() == 0);
   const std::vector<std::string> all = submitter.Acknowledged();
@@ -205,7 +201,7 @@ TEST_CASE("backup while members submit, then restore and serve it") {
   // keys, and the OPRF keys when the hub has them.
   fs::create_directories(fs::path(h.DataDir()) / "oprf");
   const CommandResult reminded =
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup + ".2"});
+      RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup + ".2"});
   CAPTURE(reminded.err);
   CHECK(reminded.exit_code == 0);
   CHECK(reminded.err.find("(signing keys)") != std::string::npos);
@@ -214,7 +210,7 @@ TEST_CASE("backup while members submit, then restore and serve it") {
   CHECK(reminded.err.find("encrypted, after every key rotation") !=
         std::string::npos);
   // --json, which a backup job logs, names both directories too.
-  auto reminded_json = JsonOf(Cairnctl(
+  auto reminded_json = JsonOf(RunCairnctl(
       {"backup", "--data", h.DataDir(), "--out", backup + ".3", "--json"}));
   CHECK(std::string(reminded_json["keys_not_included"].GetString()) ==
         h.DataDir() + "/keys");
@@ -223,13 +219,13 @@ TEST_CASE("backup while members submit, then restore and serve it") {
 
   // A second backup to the same path is refused: backups never overwrite.
   const CommandResult again =
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup});
+      RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup});
   CHECK(again.exit_code == 1);
   CHECK(again.err.find("already exists") != std::string::npos);
 
   // Restore refuses while the hub holds the database.
-  const CommandResult live =
-      Cairnctl({"restore", "--from", backup, "--data", h.DataDir(), "--force"});
+  const CommandResult live = RunCairnctl(
+      {"restore", "--from", backup, "--data", h.DataDir(), "--force"});
   CAPTURE(live.err);
   CHECK(live.exit_code == 1);
   CHECK(live.err.find("in use by another process") != std::string::npos);
@@ -245,7 +241,7 @@ TEST_CASE("backup while members submit, then restore and serve it") {
              fs::copy_options::recursive);
   }
   auto restored = JsonOf(
-      Cairnctl({"restore", "--from", backup, "--data", fresh, "--json"}));
+      RunCairnctl({"restore", "--from", backup, "--data", fresh, "--json"}));
   CHECK(std::string(restored["integrity"].GetString()) == "ok");
   CHECK(restored["replaced"].IsNull());
   CHECK(fs::exists(fresh + "/cairn.db"));
@@ -316,7 +312,7 @@ TEST_CASE("backup while members submit, then restore and serve it") {
     CAPTURE(c.name);
     const std::string original = ReadFileOrEmpty(c.file);
     const CommandResult r =
-        Cairnctl({"restore", "--from", c.file, "--data", fresh, "--force"});
+        RunCairnctl({"restore", "--from", c.file, "--data", fresh, "--force"});
     CAPTURE(r.out, r.err);
     CHECK(r.exit_code == 1);
     CHECK(r.err.find(c.message) != std::string::npos);
@@ -335,7 +331,7 @@ TEST_CASE("backup while members submit, then restore and serve it") {
 
   // Without --force an existing database is never replaced.
   const CommandResult no_force =
-      Cairnctl({"restore", "--from", backup, "--data", fresh});
+      RunCairnctl({"restore", "--from", backup, "--data", fresh});
   CHECK(no_force.exit_code == 1);
   CHECK(no_force.err.find("--force") != std::string::npos);
   CHECK(ReadFileOrEmpty(target) == target_bytes);
@@ -360,14 +356,15 @@ TEST_CASE("init and restore keep a hub private under umask 022") {
   } umask_022;
 
   const std::string hub = scratch.File("hub");
-  const CommandResult init = Cairnctl(
+  const CommandResult init = RunCairnctl(
       {"init", "--data", hub, "--operator-cert", (*pki)->Cert("operator")});
   CAPTURE(init.out, init.err);
   REQUIRE(init.exit_code == 0);
   CHECK(Mode(hub) == dir_mode);
   CHECK(Mode(hub + "/cairn.db") == db_mode);
   const std::string backup = scratch.File("hub-backup.db");
-  REQUIRE(Cairnctl({"backup", "--data", hub, "--out", backup}).exit_code == 0);
+  REQUIRE(RunCairnctl({"backup", "--data", hub, "--out", backup}).exit_code ==
+          0);
 
   // Into a directory restore makes (with its parent), and into one the
   // operator made beforehand with mkdir.
@@ -378,7 +375,7 @@ TEST_CASE("init and restore keep a hub private under umask 022") {
   for (const std::string& dir : {made, premade}) {
     CAPTURE(dir);
     const CommandResult r =
-        Cairnctl({"restore", "--from", backup, "--data", dir});
+        RunCairnctl({"restore", "--from", backup, "--data", dir});
     CAPTURE(r.out, r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(Mode(dir) == dir_mode);
@@ -394,7 +391,7 @@ TEST_CASE("init and restore keep a hub private under umask 022") {
   for (const std::string& dir : {refused_new, refused_existing}) {
     CAPTURE(dir);
     const CommandResult r =
-        Cairnctl({"restore", "--from", text, "--data", dir});
+        RunCairnctl({"restore", "--from", text, "--data", dir});
     CAPTURE(r.out, r.err);
     CHECK(r.exit_code == 1);
     CHECK_FALSE(fs::exists(dir + "/cairnd.lock"));
@@ -413,9 +410,8 @@ TEST_CASE("restore --force replaces a stopped hub's database") {
   REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(first)).status ==
           200);
   const std::string backup = h.Scratch().File("backup.db");
-  REQUIRE(
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
-      0);
+  REQUIRE(RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup})
+              .exit_code == 0);
   // Signals submitted after the backup are gone after the restore.
   std::vector<SignalSpec> later(5);
   for (auto& s : later) s.token = RandomTokenHex();
@@ -423,8 +419,8 @@ TEST_CASE("restore --force replaces a stopped hub's database") {
           200);
 
   REQUIRE(h.Stop());
-  auto restored = JsonOf(Cairnctl({"restore", "--from", backup, "--data",
-                                   h.DataDir(), "--force", "--json"}));
+  auto restored = JsonOf(RunCairnctl({"restore", "--from", backup, "--data",
+                                      h.DataDir(), "--force", "--json"}));
   REQUIRE(restored["replaced"].IsString());
   const std::string replaced = restored["replaced"].GetString();
   CHECK(fs::exists(replaced));
@@ -474,9 +470,8 @@ TEST_CASE("restore whose final rename fails puts the current database back") {
   REQUIRE(h.Curl("alpha", "POST", "/v1/signals", SubmitBody(first)).status ==
           200);
   const std::string backup = h.Scratch().File("backup.db");
-  REQUIRE(
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
-      0);
+  REQUIRE(RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup})
+              .exit_code == 0);
   std::vector<SignalSpec> later(4);
   std::vector<std::string> later_tokens;
   for (auto& s : later) {
@@ -541,9 +536,8 @@ TEST_CASE(
   };
   submit(2);
   const std::string backup = h.Scratch().File("cairn-older.db");
-  REQUIRE(
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
-      0);
+  REQUIRE(RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup})
+              .exit_code == 0);
   const std::int64_t backup_last =
       QueryInt64(backup, "SELECT max(seq) FROM audit_log");
   REQUIRE(backup_last > 0);
@@ -566,8 +560,8 @@ TEST_CASE(
   const std::int64_t replaced_last =
       QueryInt64(h.DbPath(), "SELECT max(seq) FROM audit_log");
   REQUIRE(replaced_last >= newest_held);
-  auto restored = JsonOf(Cairnctl({"restore", "--from", backup, "--data",
-                                   h.DataDir(), "--force", "--json"}));
+  auto restored = JsonOf(RunCairnctl({"restore", "--from", backup, "--data",
+                                      h.DataDir(), "--force", "--json"}));
   REQUIRE(restored["replaced"].IsString());
   const std::string replaced = restored["replaced"].GetString();
   // The restore entry comes after both logs' last entries.
@@ -589,7 +583,7 @@ TEST_CASE(
   // without the hub's keys) cannot vouch for the gap: exit 2, the gap named,
   // the member's checkpoints over it not explained away.
   {
-    const CommandResult unsigned_check = Cairnctl(
+    const CommandResult unsigned_check = RunCairnctl(
         {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});
     CAPTURE(unsigned_check.out, unsigned_check.err);
     CHECK(unsigned_check.exit_code == 2);
@@ -630,7 +624,7 @@ TEST_CASE(
 
   // audit verify accepts the disclosed gap and lists the restore.
   const CommandResult text =
-      Cairnctl({"audit", "verify", "--data", h.DataDir()});
+      RunCairnctl({"audit", "verify", "--data", h.DataDir()});
   CAPTURE(text.out, text.err);
   CHECK(text.exit_code == 0);
   CHECK_THAT(text.out, Catch::Contains("audit log intact, with 1 disclosed "
@@ -643,7 +637,7 @@ TEST_CASE(
       Catch::Contains("entries " + std::to_string(backup_last + 1) + " to " +
                       std::to_string(replaced_last) + " were discarded"));
   auto report =
-      JsonOf(Cairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}));
+      JsonOf(RunCairnctl({"audit", "verify", "--data", h.DataDir(), "--json"}));
   CHECK(report["intact"].GetBool());
   REQUIRE(report["restores"].Size() == 1);
   CHECK(report["restores"][0]["seq"].GetInt64() == restore_seq);
@@ -652,7 +646,7 @@ TEST_CASE(
 
   // The member's checkpoints from before the restore: those over discarded
   // entries are reported as such, the others still match.
-  const CommandResult checked = Cairnctl(
+  const CommandResult checked = RunCairnctl(
       {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});
   CAPTURE(checked.out, checked.err);
   CHECK(checked.exit_code == 0);
@@ -663,8 +657,8 @@ TEST_CASE(
       Catch::Contains("held checkpoint at " + std::to_string(newest_held) +
                       " describes entries the restore at seq " +
                       std::to_string(restore_seq) + " ("));
-  auto with_held = JsonOf(Cairnctl({"audit", "verify", "--data", h.DataDir(),
-                                    "--checkpoints", held, "--json"}));
+  auto with_held = JsonOf(RunCairnctl({"audit", "verify", "--data", h.DataDir(),
+                                       "--checkpoints", held, "--json"}));
   CHECK(with_held["intact"].GetBool());
   std::size_t in_gap = 0;
   for (const auto& c : held_doc["checkpoints"].GetArray()) {
@@ -692,9 +686,8 @@ TEST_CASE(
   };
   submit();
   const std::string backup = h.Scratch().File("cairn-older.db");
-  REQUIRE(
-      Cairnctl({"backup", "--data", h.DataDir(), "--out", backup}).exit_code ==
-      0);
+  REQUIRE(RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup})
+              .exit_code == 0);
   const std::int64_t backup_last =
       QueryInt64(backup, "SELECT max(seq) FROM audit_log");
   for (int i = 0; i < 4; ++i) submit();
@@ -715,7 +708,7 @@ TEST_CASE(
 
   SECTION("without --after-seq the restore warns") {
     const CommandResult r =
-        Cairnctl({"restore", "--from", backup, "--data", h.DataDir()});
+        RunCairnctl({"restore", "--from", backup, "--data", h.DataDir()});
     CAPTURE(r.out, r.err);
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.err, Catch::Contains(
@@ -730,8 +723,8 @@ TEST_CASE(
 
   SECTION("--after-seq below the backup's last seq is refused") {
     const CommandResult r =
-        Cairnctl({"restore", "--from", backup, "--data", h.DataDir(),
-                  "--after-seq", std::to_string(backup_last - 1)});
+        RunCairnctl({"restore", "--from", backup, "--data", h.DataDir(),
+                     "--after-seq", std::to_string(backup_last - 1)});
     CAPTURE(r.out, r.err);
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.err, Catch::Contains("is before the backup's last entry"));
@@ -741,8 +734,8 @@ TEST_CASE(
   SECTION("--after-seq with a database to replace is refused") {
     fs::copy_file(lost, h.DbPath());
     const CommandResult r =
-        Cairnctl({"restore", "--from", backup, "--data", h.DataDir(), "--force",
-                  "--after-seq", std::to_string(lost_last)});
+        RunCairnctl({"restore", "--from", backup, "--data", h.DataDir(),
+                     "--force", "--after-seq", std::to_string(lost_last)});
     CAPTURE(r.out, r.err);
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.err,
@@ -754,8 +747,8 @@ TEST_CASE(
 
   SECTION("--after-seq declares the lost entries and numbers after them") {
     const CommandResult r =
-        Cairnctl({"restore", "--from", backup, "--data", h.DataDir(),
-                  "--after-seq", std::to_string(lost_last), "--json"});
+        RunCairnctl({"restore", "--from", backup, "--data", h.DataDir(),
+                     "--after-seq", std::to_string(lost_last), "--json"});
     CAPTURE(r.out, r.err);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.err, !Catch::Contains("used a second time"));
@@ -774,7 +767,7 @@ TEST_CASE(
     CHECK(QueryInt64(h.DbPath(), "SELECT min(seq) FROM audit_log WHERE seq > " +
                                      std::to_string(backup_last)) ==
           lost_last + 1);
-    const CommandResult checked = Cairnctl(
+    const CommandResult checked = RunCairnctl(
         {"audit", "verify", "--data", h.DataDir(), "--checkpoints", held});
     CAPTURE(checked.out, checked.err);
     CHECK(checked.exit_code == 0);

@@ -18,7 +18,8 @@ namespace cairn {
 namespace {
 
 using testing::CommandResult;
-using testing::RunCommand;
+using testing::RunCairn;
+using testing::RunCairnctl;
 using testing::RunningHub;
 
 constexpr std::chrono::seconds kCommandTimeout{60};
@@ -36,10 +37,6 @@ ClientOptions OptionsFor(const RunningHub& hub, const std::string& member) {
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-}
-
-std::string CairnPath() {
-  return std::string(CAIRN_BINARY_DIR) + "/client/cairn";
 }
 
 // Rows of audit_log with `action`, read from the hub's database.
@@ -105,10 +102,9 @@ TEST_CASE(
   WriteFile(saved, reply.body);
   WriteFile(request, query_body);
   const std::string keys_dir = hub.DataDir() + "/keys";
-  CommandResult verify =
-      RunCommand({RunningHub::CairnctlPath(), "receipt", "verify", saved,
-                  "--keys", keys_dir, "--request", request},
-                 kCommandTimeout);
+  CommandResult verify = RunCairnctl(
+      {"receipt", "verify", saved, "--keys", keys_dir, "--request", request},
+      kCommandTimeout);
   CAPTURE(verify.out, verify.err);
   CHECK(verify.exit_code == 0);
   CHECK(verify.out.find("receipt valid") != std::string::npos);
@@ -121,9 +117,8 @@ TEST_CASE(
   tampered_body.replace(at, 13, "\"platforms\":4");
   const std::string tampered = hub.Scratch().File("tampered.json");
   WriteFile(tampered, tampered_body);
-  verify = RunCommand({RunningHub::CairnctlPath(), "receipt", "verify",
-                       tampered, "--keys", keys_dir},
-                      kCommandTimeout);
+  verify = RunCairnctl({"receipt", "verify", tampered, "--keys", keys_dir},
+                       kCommandTimeout);
   CAPTURE(verify.out, verify.err);
   CHECK(verify.exit_code == 1);
   CHECK(verify.err.find("results in the response differ") != std::string::npos);
@@ -147,22 +142,20 @@ TEST_CASE(
   // CLIs, and against the keys directory.
   const std::string me_file = hub.Scratch().File("me.json");
   WriteFile(me_file, hub.Curl("beta", "GET", "/v1/me").body);
-  verify = RunCommand({RunningHub::CairnctlPath(), "receipt", "verify", saved,
-                       "--keys-file", me_file, "--json"},
-                      kCommandTimeout);
+  verify = RunCairnctl(
+      {"receipt", "verify", saved, "--keys-file", me_file, "--json"},
+      kCommandTimeout);
   CAPTURE(verify.out, verify.err);
   CHECK(verify.exit_code == 0);
   CHECK(verify.out.find("\"valid\":true") != std::string::npos);
   CHECK(verify.out.find(first_key) != std::string::npos);
-  verify = RunCommand(
-      {CairnPath(), "receipt", "verify", saved, "--keys-file", me_file},
-      kCommandTimeout);
+  verify = RunCairn({"receipt", "verify", saved, "--keys-file", me_file}, {},
+                    kCommandTimeout);
   CAPTURE(verify.out, verify.err);
   CHECK(verify.exit_code == 0);
   CHECK(verify.out.find("receipt valid") != std::string::npos);
-  verify = RunCommand(
-      {CairnPath(), "receipt", "verify", tampered, "--keys-file", me_file},
-      kCommandTimeout);
+  verify = RunCairn({"receipt", "verify", tampered, "--keys-file", me_file}, {},
+                    kCommandTimeout);
   CHECK(verify.exit_code == 1);
 
   // New receipts use the new key; beta's client had cached only the old
@@ -180,9 +173,8 @@ TEST_CASE(
   CHECK(retracted->receipts[0].key_id == second_key);
 
   // cairnctl keys list reads the same keys offline.
-  CommandResult listed = RunCommand(
-      {RunningHub::CairnctlPath(), "keys", "list", "--keys", keys_dir},
-      kCommandTimeout);
+  CommandResult listed =
+      RunCairnctl({"keys", "list", "--keys", keys_dir}, kCommandTimeout);
   CAPTURE(listed.out, listed.err);
   CHECK(listed.exit_code == 0);
   CHECK(listed.out.find(first_key) != std::string::npos);

@@ -24,7 +24,7 @@ namespace cairn {
 namespace {
 
 using testing::CommandResult;
-using testing::RunCommand;
+using testing::RunCairn;
 using testing::RunningHub;
 using testing::RunningHubOptions;
 
@@ -165,12 +165,11 @@ TEST_CASE("voprf-v1: the hub story end to end with two members",
   // The CLI shows the derivation, with the same token as the SDK.
   const std::string key_file = hub.Scratch().File("consortium.key");
   REQUIRE(WriteNewConsortiumKey(key_file));
-  CommandResult cli = RunCommand(
-      {std::string(CAIRN_BINARY_DIR) + "/client/cairn", "token", "--scheme",
-       "voprf-v1", "--kind", "email", "--key", key_file, "--hub", hub.Url(),
-       "--cert", hub.Pki().Cert("alpha"), "--client-key",
+  CommandResult cli = RunCairn(
+      {"token", "--scheme", "voprf-v1", "--kind", "email", "--key", key_file,
+       "--hub", hub.Url(), "--cert", hub.Pki().Cert("alpha"), "--client-key",
        hub.Pki().Key("alpha"), "--cacert", hub.Pki().CaCert(), "x@example.com"},
-      std::chrono::seconds(60));
+      {}, std::chrono::seconds(60));
   CAPTURE(cli.out, cli.err);
   CHECK(cli.exit_code == 0);
   for (const char* line :
@@ -213,6 +212,7 @@ TEST_CASE("voprf-v1 only: a hub with accept_hmac_v1 = false refuses hmac-v1",
 
   // The daily quota of 5 elements: 1 used, 5 more do not fit.
   std::vector<Identifier> six;
+  six.reserve(5);
   for (int i = 0; i < 5; ++i) {
     six.push_back(Identifier::Email("q" + std::to_string(i) + "@example.com"));
   }

@@ -17,6 +17,7 @@
 #include "http/request_handler.h"
 #include "support/pki.h"
 #include "support/process.h"
+#include "support/running_hub.h"
 #include "transport/hub_server.h"
 
 namespace cairn::server::testing {
@@ -188,21 +189,13 @@ inline CommandResult Curl(const TempPki& pki, const std::string& name,
 }
 
 // openssl s_client with client certificate `name` ("" for none), sending
-// `input` and waiting for the server to close (-ign_eof).
+// `input` and waiting for the server to close (-ign_eof): the shared
+// runner, for this test server's port.
 inline CommandResult SClient(const TempPki& pki, const std::string& name,
-                             std::uint16_t port, std::vector<std::string> extra,
+                             std::uint16_t port,
+                             const std::vector<std::string>& extra,
                              const std::string& input) {
-  std::vector<std::string> args = {
-      "openssl",     "s_client",
-      "-connect",    "127.0.0.1:" + std::to_string(port),
-      "-CAfile",     pki.CaCert(),
-      "-servername", "localhost",
-      "-ign_eof"};
-  if (!name.empty()) {
-    args.insert(args.end(), {"-cert", pki.Cert(name), "-key", pki.Key(name)});
-  }
-  args.insert(args.end(), extra.begin(), extra.end());
-  return RunCommand(args, std::chrono::seconds(30), input);
+  return cairn::testing::RunSClient(pki, port, name, extra, input);
 }
 
 inline const char kGetRequest[] =

@@ -213,15 +213,22 @@ CommandResult RunningHub::Ctl(const std::vector<std::string>& args) const {
 CommandResult RunningHub::SClient(const std::string& member,
                                   const std::vector<std::string>& extra,
                                   const std::string& input) const {
+  return RunSClient(*pki_, port_, member, extra, input);
+}
+
+CommandResult RunSClient(const TempPki& pki, std::uint16_t port,
+                         const std::string& member,
+                         const std::vector<std::string>& extra,
+                         const std::string& input) {
   std::vector<std::string> argv = {
       "openssl",     "s_client",
-      "-connect",    "127.0.0.1:" + std::to_string(port_),
-      "-CAfile",     pki_->CaCert(),
+      "-connect",    "127.0.0.1:" + std::to_string(port),
+      "-CAfile",     pki.CaCert(),
       "-servername", "localhost",
       "-ign_eof"};
   if (!member.empty()) {
     argv.insert(argv.end(),
-                {"-cert", pki_->Cert(member), "-key", pki_->Key(member)});
+                {"-cert", pki.Cert(member), "-key", pki.Key(member)});
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   return RunCommand(argv, std::chrono::seconds(30), input);

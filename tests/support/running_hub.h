@@ -169,6 +169,16 @@ CommandResult RunCairn(
     const std::vector<std::string>& args, const std::string& input = {},
     std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// openssl s_client to 127.0.0.1:`port` (a RunningHub, or a test's own TLS
+// server with `pki`'s server certificate) as `member` ("" = no client
+// certificate), trusting `pki`'s CA, with `extra` options after the others;
+// sends `input` and, with -ign_eof, reads until the server closes (30 s at
+// most). RunningHub::SClient is this for its own PKI and port.
+CommandResult RunSClient(const TempPki& pki, std::uint16_t port,
+                         const std::string& member,
+                         const std::vector<std::string>& extra = {},
+                         const std::string& input = kGetMeAndClose);
+
 // 64 lowercase hex characters from a non-deterministic generator: a token
 // no other test run will use.
 std::string RandomTokenHex();

@@ -25,6 +25,27 @@ std::string Env(const char* name, std::string fallback) {
   return value ? std::string(value) : std::move(fallback);
 }
 
+namespace {
+
+// The exit code of a failure to reach the hub or to talk to it. Only a hub
+// that could not be reached is 3: a hub certificate cairnctl refuses, or a
+// --cert the hub refuses, is 1 (no retry fixes either; `cairn` exits 1 for
+// them too), and a --hub, --cert, --key or --cacert that cannot be used as
+// given is a bad command line, 2, like a missing or non-PEM --member-cert.
+int ExitCodeOf(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kPermissionDenied:
+      return kExitRefused;
+    case ErrorCode::kIo:
+    case ErrorCode::kInvalidArgument:
+      return kExitUsage;
+    default:
+      return kExitUnreachable;
+  }
+}
+
+}  // namespace
+
 void Remote::AddTo(CLI::App* command) {
   connection.hub_url = Env("CAIRN_HUB", connection.hub_url);
   connection.cert_file = Env("CAIRNCTL_CERT");
@@ -62,14 +83,11 @@ tl::expected<std::string, int> Remote::Call(
     }
   }
   auto hub = HubConnection::Open(connection);
-  if (!hub) {
-    return tl::unexpected(
-        Report(hub.error(), hub.error().code == ErrorCode::kPermissionDenied
-                                ? kExitRefused
-                                : kExitUnreachable));
-  }
+  if (!hub) return tl::unexpected(Report(hub.error(), ExitCodeOf(hub.error())));
   auto reply = (*hub)->Send(method, target, body);
-  if (!reply) return tl::unexpected(Report(reply.error(), kExitUnreachable));
+  if (!reply) {
+    return tl::unexpected(Report(reply.error(), ExitCodeOf(reply.error())));
+  }
   if (reply->status >= 300) {
     auto error = wire::DecodeErrorBody(reply->body);
     if (!error) {

@@ -23,10 +23,13 @@ namespace cairn::server::ctl {
 
 // Documented in cairnctl --help and docs/operator-guide.md.
 constexpr int kExitOk = 0;
-// 1: the hub or the store refused, or the hub's certificate did not verify
-// (another CA, another name, out of date: waiting will not fix it).
+// 1: the hub or the store refused (the hub's TLS refusal of --cert
+// included), or the hub's certificate did not verify (another CA, another
+// name, out of date: waiting will not fix it).
 constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;        // bad command line
+// 2: bad command line, including a --hub, --cert, --key or --cacert that
+// cannot be used as given (unreadable, not PEM, a key not matching --cert).
+constexpr int kExitUsage = 2;
 constexpr int kExitUnreachable = 3;  // the hub could not be reached
 
 // Prints "cairnctl: <error>" to stderr and returns `code`.

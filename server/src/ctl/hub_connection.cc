@@ -2,15 +2,23 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <tuple>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "cairn/certificate_names.h"
 #include "cairn/hub_url.h"
+#include "server/src/ctl/certificate.h"
 #include "transport/asio.h"
 
 namespace cairn::server {
@@ -24,6 +32,10 @@ struct HubConnection::Impl {
   std::string host;
   std::chrono::seconds timeout{30};
   beast::flat_buffer buffer;
+  std::string cert_file;
+  // Of --cert, as `cairnctl member fingerprint add` takes it; empty when it
+  // could not be computed.
+  std::string fingerprint;
 };
 
 namespace {
@@ -33,6 +45,71 @@ tl::unexpected<Error> TransportError(const std::string& what,
                                      const std::string& hint) {
   return MakeError(ErrorCode::kUnavailable,
                    what + ": " + ec.message() + "; " + hint);
+}
+
+// Why the hub refused this client's certificate, if `ec` is a TLS alert the
+// hub sends about it (as the SDK reads them). Under TLS 1.3 the client
+// finishes its handshake before the hub has checked the certificate, so the
+// alert arrives on the first read or write after it; under TLS 1.2 it ends
+// the handshake. An unregistered or revoked certificate the hub's CA signed
+// is not refused here: the hub answers it with a 403 naming its fingerprint.
+std::optional<std::string_view> RefusedCertificateReason(
+    const boost::system::error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return std::nullopt;
+  const auto code = static_cast<unsigned long>(ec.value());
+  if (ERR_GET_LIB(code) != ERR_LIB_SSL) return std::nullopt;
+  switch (ERR_GET_REASON(code)) {
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return "the hub received no client certificate";
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+      return "it is not signed by a CA the hub trusts";
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+      return "it has expired";
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+      return "it has been revoked";
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+      return "it is not usable for this purpose (it needs the clientAuth "
+             "extended key usage)";
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+      return "the hub found it invalid (e.g. not yet valid)";
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+      return "the hub could not verify it";
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+      return "the hub denied it access";
+    default:
+      return std::nullopt;
+  }
+}
+
+// A TLS alert refusing --cert as a refusal, not an outage: no retry or
+// wait fixes the certificate, so cairnctl exits 1 for it as `cairn` does.
+std::optional<tl::unexpected<Error>> CertificateRefused(
+    const boost::system::error_code& ec, const std::string& cert_file,
+    const std::string& fingerprint) {
+  const auto reason = RefusedCertificateReason(ec);
+  if (!reason) return std::nullopt;
+  return MakeError(
+      ErrorCode::kPermissionDenied,
+      "the hub refused the client certificate '" + cert_file +
+          "' (SHA-256 fingerprint " +
+          (fingerprint.empty() ? std::string("unknown") : fingerprint) +
+          "): " + std::string(*reason) + " (TLS alert: " + ec.message() +
+          "); use as --cert a certificate signed by the hub's CA, in date, "
+          "with the clientAuth usage, and registered with the hub "
+          "(cairnctl member fingerprint add)");
+}
+
+// OpenSSL reports a file it cannot open as "asio.ssl error"; say why, as
+// the system does.
+std::optional<tl::unexpected<Error>> Unopenable(const std::string& path,
+                                                const std::string& what,
+                                                const std::string& flags) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                             &std::fclose);
+  if (file) return std::nullopt;
+  return MakeError(ErrorCode::kIo, "cannot open " + what + " '" + path +
+                                       "': " + std::strerror(errno) +
+                                       "; check " + flags);
 }
 
 // Why the handshake failed, in the words an operator can act on. OpenSSL
@@ -88,24 +165,46 @@ Result<std::unique_ptr<HubConnection>> HubConnection::Open(
   impl->host = url->host;
   impl->timeout = options.timeout;
   boost::system::error_code ec;
+  impl->cert_file = options.cert_file;
+  for (const auto& [path, what, flags] :
+       {std::tuple(options.ca_file, "the CA bundle",
+                   "--cacert (or CAIRNCTL_CACERT)"),
+        std::tuple(options.cert_file, "the client certificate",
+                   "--cert (or CAIRNCTL_CERT)"),
+        std::tuple(options.key_file, "the client key",
+                   "--key (or CAIRNCTL_KEY)")}) {
+    if (auto unopenable = Unopenable(path, what, flags)) return *unopenable;
+  }
   impl->tls.set_verify_mode(ssl::verify_peer, ec);
   impl->tls.load_verify_file(options.ca_file, ec);
   if (ec) {
     return MakeError(ErrorCode::kIo,
                      "cannot read the CA bundle '" + options.ca_file +
-                         "': " + ec.message() + "; check --cacert");
+                         "': " + ec.message() +
+                         "; give --cacert (or CAIRNCTL_CACERT) a readable PEM "
+                         "file holding the CA that signed the hub's "
+                         "certificate");
   }
   impl->tls.use_certificate_chain_file(options.cert_file, ec);
   if (ec) {
-    return MakeError(ErrorCode::kIo, "cannot read the client certificate '" +
-                                         options.cert_file + "': " +
-                                         ec.message() + "; check --cert");
+    return MakeError(
+        ErrorCode::kIo,
+        "cannot read the client certificate '" + options.cert_file +
+            "': " + ec.message() +
+            "; give --cert (or CAIRNCTL_CERT) a readable PEM "
+            "file holding the certificate of an operator or compliance member");
   }
   impl->tls.use_private_key_file(options.key_file, ssl::context::pem, ec);
   if (ec) {
     return MakeError(ErrorCode::kIo,
                      "cannot read the client key '" + options.key_file +
-                         "': " + ec.message() + "; check --key");
+                         "': " + ec.message() +
+                         "; give --key (or CAIRNCTL_KEY) a readable, "
+                         "unencrypted PEM file holding the private key of "
+                         "--cert (it must match the certificate)");
+  }
+  if (auto fingerprint = FingerprintOfPemFile(options.cert_file)) {
+    impl->fingerprint = std::move(*fingerprint);
   }
   SSL_CTX_set_min_proto_version(impl->tls.native_handle(), TLS1_2_VERSION);
 
@@ -144,6 +243,10 @@ Result<std::unique_ptr<HubConnection>> HubConnection::Open(
   }
   tcp_stream.socket().set_option(tcp::no_delay(true), ec);
   stream.handshake(ssl::stream_base::client, ec);
+  if (auto refused =
+          CertificateRefused(ec, impl->cert_file, impl->fingerprint)) {
+    return *refused;
+  }
   if (ec) {
     const std::string what = "TLS handshake with " + options.hub_url +
                              " failed: " + ec.message() + "; " +
@@ -181,6 +284,24 @@ Result<HubReply> HubConnection::Send(std::string_view method,
   tcp_stream.expires_after(impl_->timeout);
   http::write(*impl_->stream, request, ec);
   if (ec) {
+    // The hub may have refused --cert with an alert (TLS 1.3) and closed
+    // before the request went out; the alert, unread, says more than
+    // "broken pipe".
+    if (ec != beast::error::timeout) {
+      tcp_stream.expires_after(std::min<std::chrono::seconds>(
+          impl_->timeout, std::chrono::seconds(2)));
+      http::response_parser<http::string_body> early;
+      boost::system::error_code read_ec;
+      http::read(*impl_->stream, impl_->buffer, early, read_ec);
+      if (auto refused = CertificateRefused(read_ec, impl_->cert_file,
+                                            impl_->fingerprint)) {
+        return *refused;
+      }
+    }
+    if (auto refused =
+            CertificateRefused(ec, impl_->cert_file, impl_->fingerprint)) {
+      return *refused;
+    }
     return TransportError("sending the request failed", ec,
                           "the hub closed the connection; if it refused the "
                           "client certificate, ask the operator to check "
@@ -189,6 +310,10 @@ Result<HubReply> HubConnection::Send(std::string_view method,
   http::response_parser<http::string_body> parser;
   parser.body_limit(256 * 1024 * 1024);
   http::read(*impl_->stream, impl_->buffer, parser, ec);
+  if (auto refused =
+          CertificateRefused(ec, impl_->cert_file, impl_->fingerprint)) {
+    return *refused;
+  }
   if (ec) {
     return TransportError("reading the hub's answer failed", ec,
                           "retry; if it persists, check the hub's log");

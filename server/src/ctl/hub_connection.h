@@ -36,15 +36,19 @@ class HubConnection {
  public:
   // Connects and completes the TLS handshake, verifying the hub's
   // certificate against ca_file and its name against the URL's host. A hub
-  // certificate that fails that check is kPermissionDenied; a hub that
-  // cannot be reached or completes no handshake for another reason is
-  // kUnavailable; an unreadable certificate, key or CA file is kIo.
+  // certificate that fails that check, and a TLS alert by which the hub
+  // refuses cert_file, are kPermissionDenied; a hub that cannot be reached
+  // or completes no handshake for another reason is kUnavailable; an
+  // unreadable or malformed certificate, key or CA file is kIo; a malformed
+  // hub_url is kInvalidArgument.
   static Result<std::unique_ptr<HubConnection>> Open(
       const HubConnectionOptions& options);
   ~HubConnection();
 
   // Sends one request; `body` empty means none. Any HTTP status is a
-  // successful reply; transport failures are errors.
+  // successful reply; transport failures are errors: kPermissionDenied for
+  // a TLS alert refusing cert_file (under TLS 1.3 it arrives only after
+  // the handshake), kUnavailable otherwise.
   Result<HubReply> Send(std::string_view method, std::string_view target,
                         std::string_view body = {});
 
