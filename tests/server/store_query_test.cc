@@ -364,6 +364,7 @@ TEST_CASE("matches made before schema 4 are still found by retractions") {
                    " DROP TABLE oprf_usage;"
                    " DROP TABLE seq_floors;"
                    " DROP TABLE oprf_keys;"
+                   " DROP INDEX audit_clock_steps;"
                    " ALTER TABLE dispositions DROP COLUMN notified_seq;"
                    " PRAGMA user_version = 3");
   f.Reopen();

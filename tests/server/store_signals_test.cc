@@ -396,6 +396,7 @@ TEST_CASE(
   testing::ExecSql(db, "UPDATE idempotency SET results = '" + quoted +
                            "'; DROP TABLE seq_floors;"
                            " DROP TABLE oprf_keys;"
+                           " DROP INDEX audit_clock_steps;"
                            " ALTER TABLE dispositions DROP COLUMN notified_seq;"
                            " PRAGMA user_version = 5");
 
