@@ -250,5 +250,27 @@ TEST_CASE("SIGHUP reloads the TLS files, and SIGTERM stops Run gracefully") {
   CHECK((*server)->OpenConnections() == 0);
 }
 
+// A supervisor (or a test) that waits for the port file may send SIGTERM
+// at once, before Run: the signal must be the server's by then, or its
+// default action kills the process without a clean stop. Without that,
+// this test process dies here.
+TEST_CASE(
+    "a SIGTERM sent once the port file is written, before Run, stops "
+    "Run gracefully") {
+  auto pki = MakePki();
+  cairn::testing::TempDir dir("cairn-port-file");
+  TransportConfig config = TestTransportConfig(*pki);
+  config.handle_signals = true;
+  config.port_file = dir.File("ports");
+  EchoHandler handler;
+  auto server = HubServer::Create(config, handler);
+  REQUIRE(server.has_value());
+  REQUIRE_FALSE(cairn::testing::ReadFileOrEmpty(dir.File("ports")).empty());
+  REQUIRE(::kill(::getpid(), SIGTERM) == 0);
+  std::thread runner([&] { (*server)->Run(); });
+  runner.join();  // returns only because the queued SIGTERM stopped it
+  CHECK((*server)->OpenConnections() == 0);
+}
+
 }  // namespace
 }  // namespace cairn::server::testing

@@ -213,6 +213,22 @@ Result<std::unique_ptr<HubServer>> HubServer::Create(
     impl->metrics_port = (*acceptor)->local_endpoint().port();
     impl->metrics_acceptor = std::move(*acceptor);
   }
+  if (config.handle_signals) {
+    // Before the port file: whoever waits for it (a supervisor, a test)
+    // may send SIGTERM at once, and until the set holds a signal its
+    // default action kills the process without a clean stop. A signal
+    // that arrives before Run waits for it is queued by the set.
+    boost::system::error_code ec;
+    for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+      impl->signals.add(signal_number, ec);
+      if (ec) {
+        return MakeError(ErrorCode::kInternal,
+                         fmt::format("cannot handle signal {}: {}; this is a "
+                                     "bug, please report it",
+                                     signal_number, ec.message()));
+      }
+    }
+  }
   if (auto written = impl->WritePortFile(); !written) {
     return tl::unexpected(written.error());
   }
@@ -234,10 +250,6 @@ void HubServer::Run() {
         asio::detached);
   }
   if (impl.state->config().handle_signals) {
-    boost::system::error_code ec;
-    impl.signals.add(SIGINT, ec);
-    impl.signals.add(SIGTERM, ec);
-    impl.signals.add(SIGHUP, ec);
     asio::post(impl.control, [&impl] { impl.WaitForSignal(); });
   }
   unsigned threads = impl.state->config().io_threads;
