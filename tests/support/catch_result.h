@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <type_traits>
 
 #include "cairn/result.h"
 
@@ -15,7 +16,14 @@ namespace Catch {
 template <typename T>
 struct StringMaker<tl::expected<T, cairn::Error>> {
   static std::string convert(const tl::expected<T, cairn::Error>& result) {
-    if (result.has_value()) return "ok";
+    if (result.has_value()) {
+      // The value too: `REQUIRE(h.Stop() == 0)` must show the exit code.
+      if constexpr (std::is_void_v<T>) {
+        return "ok";
+      } else {
+        return "ok: " + Catch::Detail::stringify(*result);
+      }
+    }
     return "error " + std::string(cairn::ErrorCodeName(result.error().code)) +
            ": " + result.error().message;
   }
