@@ -383,6 +383,58 @@ TEST_CASE("exit codes follow the error's kind", "[cli]") {
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitUsage);
 }
 
+// Files that exist (BuildClient opens the TLS files to say why one
+// cannot be read; their contents are the SDK's to check).
+struct TlsFiles {
+  TlsFiles() {
+    std::filesystem::create_directories(dir);
+    for (const std::string* path : {&cert, &key, &cacert}) {
+      std::ofstream(*path) << "not checked here\n";
+    }
+  }
+  ~TlsFiles() { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("cairn-cli-tls-" + std::to_string(::getpid()));
+  std::string cert = (dir / "alpha.crt").string();
+  std::string key = (dir / "alpha.key").string();
+  std::string cacert = (dir / "ca.crt").string();
+};
+
+TEST_CASE(
+    "a client certificate, key or CA bundle that cannot be opened is a "
+    "local file error naming the flag and the reason",
+    "[cli]") {
+  TlsFiles tls;
+  Settings full;
+  full.hub = "https://127.0.0.1:1";
+  full.cert = tls.cert;
+  full.key = tls.key;
+  full.cacert = tls.cacert;
+  full.consortium_key = "/nonexistent/cairn-consortium.key";
+  struct Case {
+    std::string Settings::*field;
+    const char* flag;
+  };
+  const Case cases[] = {
+      {&Settings::cert, "--cert FILE, CAIRN_CERT or cert"},
+      {&Settings::key, "--key FILE, CAIRN_KEY or key"},
+      {&Settings::cacert, "--cacert FILE, CAIRN_CACERT or cacert"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.flag);
+    Settings s = full;
+    s.*c.field = "/nonexistent/cairn-tls-file.pem";
+    auto client = BuildClient(s, "hmac-v1");
+    REQUIRE_FALSE(client);
+    CHECK(client.error().code == ErrorCode::kNotFound);
+    CHECK(LocalFileExit(client.error()) == kExitLocalFile);
+    CHECK_THAT(client.error().message,
+               Catch::Contains("'/nonexistent/cairn-tls-file.pem': No such "
+                               "file or directory") &&
+                   Catch::Contains(c.flag));
+  }
+}
+
 TEST_CASE("exit codes: a missing consortium key file is a local file error",
           "[cli]") {
   const std::string path = "/nonexistent/cairn-consortium.key";
@@ -390,11 +442,12 @@ TEST_CASE("exit codes: a missing consortium key file is a local file error",
   REQUIRE_FALSE(key);
   CHECK(LocalFileExit(key.error()) == kExitLocalFile);
 
+  TlsFiles tls;
   Settings s;
   s.hub = "https://127.0.0.1:1";
-  s.cert = "alpha.crt";
-  s.key = "alpha.key";
-  s.cacert = "ca.crt";
+  s.cert = tls.cert;
+  s.key = tls.key;
+  s.cacert = tls.cacert;
   s.consortium_key = path;
   auto client = BuildClient(s, "hmac-v1");
   REQUIRE_FALSE(client);

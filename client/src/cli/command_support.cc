@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <tuple>
 #include <utility>
 
 #include "cairn/vocabulary.h"
@@ -90,6 +94,24 @@ Result<Client> BuildClient(const Settings& s, std::string_view token_scheme,
     // consortium key (compliance staff checking receipts).
     if (!tokenises && value == &s.consortium_key) continue;
     if (value->empty()) return MakeError(ErrorCode::kInvalidArgument, message);
+  }
+  // The SDK names ClientOptions fields, and OpenSSL calls a file it cannot
+  // open an "asio.ssl error": say why, and which flag to fix, here.
+  const std::tuple<const std::string*, const char*, const char*> files[] = {
+      {&s.cert, "client certificate", "--cert FILE, CAIRN_CERT or cert"},
+      {&s.key, "client key", "--key FILE, CAIRN_KEY or key"},
+      {&s.cacert, "CA bundle for the hub",
+       "--cacert FILE, CAIRN_CACERT or cacert"},
+  };
+  for (const auto& [path, what, where] : files) {
+    std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path->c_str(), "rb"),
+                                               &std::fclose);
+    if (file) continue;
+    const int err = errno;
+    return MakeError(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                     std::string("cannot open the ") + what + " '" + *path +
+                         "': " + std::strerror(err) + "; check " + where +
+                         " in the config file");
   }
   ClientOptions options = HubConnectionOptions(s);
   options.consortium_key_file = s.consortium_key;
