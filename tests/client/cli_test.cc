@@ -78,6 +78,7 @@ TEST_CASE("cli: token prints kind, normalised form and the SDK's token") {
 }
 
 TEST_CASE("cli: usage and configuration errors say what to do") {
+  constexpr const char* kAnyFile = CAIRN_SOURCE_DIR "/CMakeLists.txt";
   struct Case {
     std::vector<std::string> args;
     int exit_code;
@@ -95,11 +96,19 @@ TEST_CASE("cli: usage and configuration errors say what to do") {
         "a@example.com"},
        4,
        "cannot open consortium key file /nonexistent/consortium.key"},
-      {{"query", "--hub", "https://127.0.0.1:1", "--cert", "c", "--key", "k",
-        "--cacert", "ca", "--consortium-key", "/nonexistent/consortium.key",
-        "--kind", "email", "a@example.com"},
+      // The TLS files are opened first (files that exist here: their
+      // contents are not read before the consortium key).
+      {{"query", "--hub", "https://127.0.0.1:1", "--cert", kAnyFile, "--key",
+        kAnyFile, "--cacert", kAnyFile, "--consortium-key",
+        "/nonexistent/consortium.key", "--kind", "email", "a@example.com"},
        4,
        "cannot open consortium key file /nonexistent/consortium.key"},
+      {{"query", "--hub", "https://127.0.0.1:1", "--cert", "c", "--key",
+        kAnyFile, "--cacert", kAnyFile, "--consortium-key",
+        "/nonexistent/consortium.key", "--kind", "email", "a@example.com"},
+       4,
+       "cannot open the client certificate 'c': No such file or directory; "
+       "check --cert FILE, CAIRN_CERT or cert in the config file"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.args);
