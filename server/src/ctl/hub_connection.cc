@@ -18,6 +18,7 @@
 
 #include "cairn/certificate_names.h"
 #include "cairn/hub_url.h"
+#include "cairn/tls_alerts.h"
 #include "server/src/ctl/certificate.h"
 #include "transport/asio.h"
 
@@ -47,38 +48,13 @@ tl::unexpected<Error> TransportError(const std::string& what,
                    what + ": " + ec.message() + "; " + hint);
 }
 
-// Why the hub refused this client's certificate, if `ec` is a TLS alert the
-// hub sends about it (as the SDK reads them). Under TLS 1.3 the client
-// finishes its handshake before the hub has checked the certificate, so the
-// alert arrives on the first read or write after it; under TLS 1.2 it ends
-// the handshake. An unregistered or revoked certificate the hub's CA signed
-// is not refused here: the hub answers it with a 403 naming its fingerprint.
+// Why the hub refused this client's certificate, if `ec` is a TLS alert
+// about it (cairn/tls_alerts.h).
 std::optional<std::string_view> RefusedCertificateReason(
     const boost::system::error_code& ec) {
   if (ec.category() != asio::error::get_ssl_category()) return std::nullopt;
-  const auto code = static_cast<unsigned long>(ec.value());
-  if (ERR_GET_LIB(code) != ERR_LIB_SSL) return std::nullopt;
-  switch (ERR_GET_REASON(code)) {
-    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
-      return "the hub received no client certificate";
-    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
-      return "it is not signed by a CA the hub trusts";
-    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
-      return "it has expired";
-    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
-      return "it has been revoked";
-    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
-      return "it is not usable for this purpose (it needs the clientAuth "
-             "extended key usage)";
-    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
-      return "the hub found it invalid (e.g. not yet valid)";
-    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
-      return "the hub could not verify it";
-    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
-      return "the hub denied it access";
-    default:
-      return std::nullopt;
-  }
+  return cairn::RefusedCertificateReason(
+      static_cast<unsigned long>(ec.value()));
 }
 
 // A TLS alert refusing --cert as a refusal, not an outage: no retry or
