@@ -97,14 +97,20 @@ TEST_CASE("ReadKeyUse counts active voprf-v1 signals, and only when asked") {
   CHECK(skipped->checkpoints == use->checkpoints);
 }
 
-TEST_CASE("ReadKeyUse reads the time of the newest audit entry") {
-  testing::StoreFixture f;
+// One submission (so the log has an entry), then the store closed: the
+// database file ReadKeyUse reads at start-up.
+std::filesystem::path SubmitOneAndClose(testing::StoreFixture& f) {
   SubmitCommand c;
   c.member_id = "alpha";
   c.items.push_back(testing::Signal(1));
   REQUIRE(f.store().SubmitAndWait(c).has_value());
   f.store_ptr().reset();
-  const auto db = f.dir.path() / "hub.db";
+  return f.dir.path() / "hub.db";
+}
+
+TEST_CASE("ReadKeyUse reads the time of the newest audit entry") {
+  testing::StoreFixture f;
+  const auto db = SubmitOneAndClose(f);
   // The newest entry by seq, not the largest time: 2031-01-01 on the last
   // entry, a later time on an earlier one.
   testing::ExecSql(db,
@@ -121,12 +127,7 @@ TEST_CASE("ReadKeyUse reads the time of the newest audit entry") {
 
 TEST_CASE("ReadKeyUse reads the key and time of the newest checkpoint") {
   testing::StoreFixture f;
-  SubmitCommand c;
-  c.member_id = "alpha";
-  c.items.push_back(testing::Signal(1));
-  REQUIRE(f.store().SubmitAndWait(c).has_value());
-  f.store_ptr().reset();
-  const auto db = f.dir.path() / "hub.db";
+  const auto db = SubmitOneAndClose(f);
   {
     auto none = ReadKeyUse(db, /*voprf_signals=*/false);
     REQUIRE(none.has_value());
@@ -168,12 +169,7 @@ TEST_CASE(
   record(
       "{\"direction\":\"backward\",\"step_seconds\":90,\"system_time\":"
       "\"2031-01-01T00:11:00Z\"}");
-  SubmitCommand c;
-  c.member_id = "alpha";
-  c.items.push_back(testing::Signal(1));
-  REQUIRE(f.store().SubmitAndWait(c).has_value());
-  f.store_ptr().reset();
-  const auto db = f.dir.path() / "hub.db";
+  const auto db = SubmitOneAndClose(f);
   const std::int64_t t0 = 1924992000;  // 2031-01-01T00:00:00Z
   auto date = [&db](const char* action, std::int64_t at) {
     testing::ExecSql(db, "UPDATE audit_log SET at = " + std::to_string(at) +
