@@ -1,6 +1,8 @@
 // Submissions and retractions.
 #include <catch2/catch.hpp>
 
+#include "server/src/store/sqlite_db.h"
+#include "server/src/store/submit_records.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -427,6 +429,85 @@ TEST_CASE(
   CHECK(testing::QueryInt64(
             db, "SELECT count(*) FROM idempotency WHERE results LIKE '{%'") ==
         1);
+}
+
+// The plan SQLite chooses for `sql` on the database at `path`.
+std::string QueryPlan(const std::filesystem::path& path,
+                      const std::string& sql) {
+  auto db = Database::Open(path, /*create=*/false, /*read_only=*/true,
+                           std::chrono::milliseconds(100));
+  REQUIRE(db.has_value());
+  const std::string explain = "EXPLAIN QUERY PLAN " + sql;
+  auto plan = (*db)->Prepare(explain.c_str());
+  REQUIRE(plan.has_value());
+  std::string details;
+  while (true) {
+    auto row = plan->Step();
+    REQUIRE(row.has_value());
+    if (!*row) break;
+    details += plan->Text(3) + "\n";
+  }
+  return details;
+}
+
+TEST_CASE(
+    "idempotency records of schema 9 (a WITHOUT ROWID table) move to a "
+    "rowid table and still replay") {
+  StoreFixture f;
+  SubmitCommand c;
+  c.member_id = "alpha";
+  c.idempotency_key = "batch-1";
+  c.items = {Signal(10), Signal(11)};
+  auto first = f.store().SubmitAndWait(c);
+  REQUIRE(first.has_value());
+  f.store_ptr().reset();
+  const auto db = f.dir.path() / "hub.db";
+  // The table as schema 2 made it, with the record in it.
+  testing::ExecSql(db,
+                   "CREATE TABLE idempotency_old ("
+                   " member INTEGER NOT NULL, key TEXT NOT NULL,"
+                   " digest BLOB NOT NULL, results TEXT NOT NULL,"
+                   " created_at INTEGER NOT NULL,"
+                   " PRIMARY KEY (member, key)) WITHOUT ROWID;"
+                   " INSERT INTO idempotency_old SELECT member, key, digest,"
+                   " results, created_at FROM idempotency;"
+                   " DROP TABLE idempotency;"
+                   " ALTER TABLE idempotency_old RENAME TO idempotency;"
+                   " PRAGMA user_version = 9");
+  REQUIRE(testing::QueryInt64(db,
+                              "SELECT count(*) FROM sqlite_master WHERE name"
+                              " = 'idempotency' AND sql LIKE '%WITHOUT ROWID%'"
+                              "") == 1);
+
+  f.Reopen();
+  CHECK(testing::QueryInt64(db, "PRAGMA user_version") ==
+        SqliteSchemaVersion());
+  CHECK(testing::QueryInt64(db,
+                            "SELECT count(*) FROM sqlite_master WHERE name"
+                            " = 'idempotency' AND sql LIKE '%WITHOUT ROWID%'"
+                            "") == 0);
+  CHECK(testing::QueryInt64(db, "SELECT count(*) FROM idempotency") == 1);
+  auto again = f.store().SubmitAndWait(c);
+  REQUIRE(again.has_value());
+  CHECK(again->replayed);
+  REQUIRE(again->results.size() == 2);
+  CHECK(again->results[0].signal_id == first->results[0].signal_id);
+  CHECK(again->results[1].signal_id == first->results[1].signal_id);
+  // Another key is recorded beside it, not over it.
+  SubmitCommand next = c;
+  next.idempotency_key = "batch-2";
+  next.items = {Signal(12)};
+  REQUIRE(f.store().SubmitAndWait(next).has_value());
+  CHECK(testing::QueryInt64(db, "SELECT count(*) FROM idempotency") == 2);
+  f.store_ptr().reset();
+
+  // The lookup goes through the (member, key) index: the key of a
+  // WITHOUT ROWID row is its whole record, which for a 1,000-item batch
+  // overflowed onto pages that every comparison read.
+  const std::string plan = QueryPlan(db, store_internal::kIdempotencyLookupSql);
+  INFO(plan);
+  CHECK_THAT(plan, Catch::Contains("USING INDEX") &&
+                       Catch::Contains("member=? AND key=?"));
 }
 
 TEST_CASE("an unreadable idempotency record fails the retry, not the batch") {

@@ -27,9 +27,7 @@ Result<SubmitOutcome> StoreWrites::Submit(BatchState& b, const SubmitCommand& c,
   SubmitOutcome outcome;
   if (!c.idempotency_key.empty()) {
     std::optional<Statement> slot;
-    Statement* s = Prep(b, slot,
-                        "SELECT digest, results FROM idempotency"
-                        " WHERE member = ?1 AND key = ?2 AND created_at > ?3");
+    Statement* s = Prep(b, slot, kIdempotencyLookupSql);
     if (s == nullptr) return tl::unexpected(*b.fatal);
     s->Bind(1, me->number)
         .Bind(2, c.idempotency_key)
@@ -54,8 +52,16 @@ Result<SubmitOutcome> StoreWrites::Submit(BatchState& b, const SubmitCommand& c,
     }
   }
   outcome.results.reserve(c.items.size());
+  // Resolved first, so that each item's index bucket (a cache miss on a
+  // table of millions of keys) loads while the item before is written.
+  std::vector<tl::expected<IndexKey, KeyProblem>> keys;
+  keys.reserve(c.items.size());
+  for (const SignalSubmission& item : c.items) {
+    keys.push_back(ResolveTokenKey(options_, *dir, item.key));
+  }
   for (std::size_t i = 0; i < c.items.size(); ++i) {
-    SubmitItemResult r = SubmitItem(b, *dir, *me, c.items[i], i);
+    if (i + 1 < keys.size() && keys[i + 1]) index_.Prefetch(*keys[i + 1]);
+    SubmitItemResult r = SubmitItem(b, *me, c.items[i], keys[i], i);
     if (b.fatal) return tl::unexpected(*b.fatal);
     outcome.results.push_back(std::move(r));
   }
@@ -96,10 +102,9 @@ std::string StoreWrites::SubmitDetails(const SubmitOutcome& outcome) {
   return d.Finish();
 }
 
-SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
-                                         const Directory::Member& me,
-                                         const SignalSubmission& item,
-                                         std::size_t i) {
+SubmitItemResult StoreWrites::SubmitItem(
+    BatchState& b, const Directory::Member& me, const SignalSubmission& item,
+    const tl::expected<IndexKey, KeyProblem>& resolved, std::size_t i) {
   SubmitItemResult r;
   r.index = i;
   auto fail = [&](std::string message, const char* field) {
@@ -108,10 +113,7 @@ SubmitItemResult StoreWrites::SubmitItem(BatchState& b, const Directory& dir,
                         "signals[" + std::to_string(i) + "]." + field, i);
     return r;
   };
-  auto resolved = ResolveTokenKey(options_, dir, item.key);
-  if (!resolved) {
-    return fail(std::move(resolved.error().message), resolved.error().field);
-  }
+  if (!resolved) return fail(resolved.error().message, resolved.error().field);
   const IndexKey& key = *resolved;
   const std::int64_t banned_at = ToUnix(item.banned_at);
   if (banned_at > b.now + options_.max_clock_skew.count()) {

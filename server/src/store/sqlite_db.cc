@@ -412,6 +412,29 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "CREATE INDEX audit_clock_steps ON audit_log(seq)"
           " WHERE action = 'hub.clock_step'",
       },
+      // 10: idempotency records in a rowid table. In the WITHOUT ROWID
+      // table of schema 2 a record's row is its key's b-tree cell, and a
+      // 1,000-item batch's results (about 80 KB) overflow it, so every
+      // comparison of a key lookup read a whole record's overflow pages:
+      // 12% of the writer's time under 1,000-signal submits
+      // (docs/performance.md, "Fourteenth session"). Here the key's index
+      // holds (member, key, rowid) only, and created_at comes before the
+      // results so that the purge's scan reads no overflow page.
+      {
+          "CREATE TABLE idempotency_v10 ("
+          " id INTEGER PRIMARY KEY,"
+          " member INTEGER NOT NULL,"
+          " key TEXT NOT NULL,"
+          " digest BLOB NOT NULL,"
+          " created_at INTEGER NOT NULL,"
+          " results TEXT NOT NULL,"
+          " UNIQUE (member, key))",
+          "INSERT INTO idempotency_v10 (member, key, digest, created_at,"
+          " results) SELECT member, key, digest, created_at, results"
+          " FROM idempotency ORDER BY created_at",
+          "DROP TABLE idempotency",
+          "ALTER TABLE idempotency_v10 RENAME TO idempotency",
+      },
   };
   return kSteps;
 }

@@ -15,6 +15,13 @@
 
 namespace cairn::server::store_internal {
 
+// A member's record for an Idempotency-Key, if newer than ?3:
+// ?1 member number, ?2 key, ?3 the oldest created_at still in the window.
+// Answered through the (member, key) index (schema 10), which a test checks.
+inline constexpr const char* kIdempotencyLookupSql =
+    "SELECT digest, results FROM idempotency"
+    " WHERE member = ?1 AND key = ?2 AND created_at > ?3";
+
 // SHA-256 over a canonical serialisation of a submission's items.
 Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items);
 
