@@ -26,6 +26,7 @@
 
 #include "cairn/result.h"
 #include "cairn/sha256.h"
+#include "server/src/store/index_keys.h"
 #include "server/src/store/member_directory.h"
 #include "server/src/store/recent_match_signals.h"
 #include "server/src/store/record_ids.h"
@@ -159,9 +160,11 @@ class StoreWrites {
                          const std::string& fp);
 
   // signal_writes.cc
-  SubmitItemResult SubmitItem(BatchState& b, const Directory& dir,
-                              const Directory::Member& me,
-                              const SignalSubmission& item, std::size_t i);
+  // `key` is ResolveTokenKey of item.key.
+  SubmitItemResult SubmitItem(BatchState& b, const Directory::Member& me,
+                              const SignalSubmission& item,
+                              const tl::expected<IndexKey, KeyProblem>& key,
+                              std::size_t i);
   static std::string SubmitDetails(const SubmitOutcome& outcome);
   bool Depart(BatchState& b, const Departure& d, std::uint32_t member,
               std::int64_t status, std::optional<RetractReason> reason,

@@ -98,6 +98,12 @@ void TokenIndex::Lookup(const IndexKey& key, std::int64_t now,
   }
 }
 
+void TokenIndex::Prefetch(const IndexKey& key) const {
+  const std::uint64_t hash = HashOf(key);
+  const Shard& shard = *shards_[ShardOf(hash)];
+  __builtin_prefetch(&shard.buckets[TagOf(hash) & (shard.buckets.size() - 1)]);
+}
+
 void TokenIndex::LookupMany(
     std::span<const IndexKey> keys, std::int64_t now,
     const std::function<void(std::size_t, const IndexEntry&)>& visit) const {
@@ -223,7 +229,17 @@ void TokenIndex::Apply(const std::vector<IndexChange>& changes) {
     if (by_shard[s].empty()) continue;
     Shard& shard = *shards_[s];
     std::unique_lock lock(shard.mutex);
-    for (std::uint32_t i : by_shard[s]) {
+    const std::vector<std::uint32_t>& order = by_shard[s];
+    // Each change's bucket is a cache miss on a table of millions of
+    // keys (a tenth of the writer's time under 1,000-signal submits):
+    // load a few changes ahead. A growth in between only wastes a load.
+    constexpr std::size_t kAhead = 4;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      if (k + kAhead < order.size()) {
+        __builtin_prefetch(&shard.buckets[TagOf(hashes[order[k + kAhead]]) &
+                                          (shard.buckets.size() - 1)]);
+      }
+      const std::uint32_t i = order[k];
       const IndexChange& c = changes[i];
       switch (c.op) {
         case IndexChange::Op::kInsert:

@@ -85,6 +85,13 @@ class TokenIndex {
       std::span<const IndexKey> keys, std::int64_t now,
       const std::function<void(std::size_t, const IndexEntry&)>& visit) const;
 
+  // Starts loading the memory a Lookup or an insertion of `key` reads
+  // first, so that a caller working through keys one at a time can overlap
+  // that load with its work on the key before. A hint: no effect on
+  // results. REQUIRES: called on the thread that applies changes (it reads
+  // a shard's table without its lock, which only that thread resizes).
+  void Prefetch(const IndexKey& key) const;
+
   // Applies changes in order. kUpdate and kRemove of an absent rowid are
   // ignored. Thread-safe against Lookup; one writer at a time.
   void Apply(const std::vector<IndexChange>& changes);
