@@ -1,18 +1,15 @@
 #include "server/src/api/api_router.h"
 
-#include <array>
-
 #include <fmt/format.h>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "cairn/encoding.h"
 #include "cairn/wire/error.h"
 #include "server/src/api/access_log.h"
 #include "server/src/api/call.h"
+#include "server/src/store/record_ids.h"
 #include "server/src/store/standing.h"
 
 namespace cairn::server {
@@ -20,11 +17,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::string NewRequestId() {
-  std::array<std::uint8_t, 16> bytes;
-  randombytes_buf(bytes.data(), bytes.size());
-  return "r_" + HexEncode(bytes);
-}
+// From record_ids' per-thread buffer: randombytes_buf is a getrandom
+// system call per call, once per request on the connection threads.
+std::string NewRequestId() { return store_internal::NewId("r_"); }
 
 Method ToMethod(http::verb verb) {
   switch (verb) {

@@ -1,5 +1,6 @@
-// Identifiers of signals ("s_...") and matches ("m_..."): a prefix and 32
-// lowercase hex characters, unguessable (from the OS CSPRNG).
+// Identifiers of signals ("s_..."), matches ("m_...") and requests
+// ("r_..."): a prefix and 32 lowercase hex characters, unguessable (from
+// the OS CSPRNG, read 4 KiB at a time per thread).
 #ifndef CAIRN_SERVER_STORE_RECORD_IDS_H_
 #define CAIRN_SERVER_STORE_RECORD_IDS_H_
 
