@@ -239,6 +239,46 @@ TEST_CASE("Close leaves every committed write in the database file") {
   CHECK(QueryInt64(path, "SELECT count(*) FROM signals") == 1);
 }
 
+TEST_CASE(
+    "unowned bindings store the bytes bound, and a finished statement keeps "
+    "none of them") {
+  TempDir dir;
+  auto db = Database::Open(dir.path() / "t.db", true, false,
+                           std::chrono::milliseconds(100));
+  REQUIRE(db.has_value());
+  REQUIRE((*db)->Exec("CREATE TABLE t (s TEXT, b BLOB)").has_value());
+  static const char* const kInsert = "INSERT INTO t (s, b) VALUES (?1, ?2)";
+  std::string text = "s_0123456789abcdef";
+  std::vector<std::uint8_t> blob = {1, 2, 3};
+  {
+    auto insert = (*db)->Prepare(kInsert);
+    REQUIRE(insert.has_value());
+    insert->BindUnowned(1, text).BindBlobUnowned(2, blob);
+    REQUIRE(insert->Run().has_value());
+  }
+  // The row holds copies: the caller's bytes may change once the statement
+  // is gone.
+  text.assign(text.size(), 'x');
+  blob.assign(blob.size(), 9);
+  // The cached statement, stepped without binding, inserts NULLs rather
+  // than reading the old bytes.
+  {
+    auto again = (*db)->Prepare(kInsert);
+    REQUIRE(again.has_value());
+    REQUIRE(again->Run().has_value());
+  }
+  auto rows = (*db)->Prepare(
+      "SELECT s, hex(b), s IS NULL, b IS NULL FROM t ORDER BY rowid");
+  REQUIRE(rows.has_value());
+  REQUIRE(rows->Step().value());
+  CHECK(rows->Text(0) == "s_0123456789abcdef");
+  CHECK(rows->Text(1) == "010203");
+  REQUIRE(rows->Step().value());
+  CHECK(rows->Int(2) == 1);
+  CHECK(rows->Int(3) == 1);
+  CHECK_FALSE(rows->Step().value());
+}
+
 TEST_CASE("opening a version-1 database migrates it and keeps its rows") {
   TempDir dir;
   ManualClock clock;

@@ -120,12 +120,13 @@ void FlushSignals(BatchState& b) {
   InsertRows(b, kSql, b.signals, 16,
              [&](Statement& s, int p, const BatchState::SignalRow& row) {
                const IndexEntry& e = row.entry;
+               // The rows outlive the statement (cleared after InsertRows).
                s.Bind(p, row.rowid)
-                   .Bind(p + 1, row.signal_id)
+                   .BindUnowned(p + 1, row.signal_id)
                    .Bind(p + 2, std::int64_t{row.key.kind})
                    .Bind(p + 3, static_cast<std::int64_t>(row.key.scheme))
                    .Bind(p + 4, std::int64_t{row.key.epoch})
-                   .BindBlob(p + 5, row.key.token)
+                   .BindBlobUnowned(p + 5, row.key.token)
                    .Bind(p + 6, static_cast<std::int64_t>(e.category))
                    .Bind(p + 7, static_cast<std::int64_t>(e.severity))
                    .Bind(p + 8, e.banned_at)
@@ -138,7 +139,7 @@ void FlushSignals(BatchState& b) {
                if (row.ref.empty()) {
                  s.BindNull(p + 12);
                } else {
-                 s.Bind(p + 12, row.ref);
+                 s.BindUnowned(p + 12, row.ref);
                }
              });
   b.signals.clear();
@@ -153,7 +154,7 @@ void FlushMatches(BatchState& b) {
   InsertRows(b, kMatchSql, b.matches, 4,
              [&](Statement& s, int p, const BatchState::MatchRow& row) {
                s.Bind(p, row.rowid)
-                   .Bind(p + 1, row.match_id)
+                   .BindUnowned(p + 1, row.match_id)
                    .Bind(p + 2, row.member)
                    .Bind(p + 3, b.now);
              });

@@ -34,6 +34,19 @@ Statement& Statement::BindBlob(int i, std::span<const std::uint8_t> blob) {
   return *this;
 }
 
+Statement& Statement::BindUnowned(int i, std::string_view text) {
+  sqlite3_bind_text(stmt_, i, text.empty() ? "" : text.data(),
+                    static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
+Statement& Statement::BindBlobUnowned(int i,
+                                      std::span<const std::uint8_t> blob) {
+  sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()),
+                    SQLITE_STATIC);
+  return *this;
+}
+
 Statement& Statement::BindNull(int i) {
   sqlite3_bind_null(stmt_, i);
   return *this;

@@ -37,6 +37,12 @@ class Statement {
   Statement& Bind(int i, std::string_view text);
   Statement& BindBlob(int i, std::span<const std::uint8_t> blob);
   Statement& BindNull(int i);
+  // Like Bind(i, text) and BindBlob, without SQLite's copy of the bytes:
+  // for the writer's multi-row INSERTs, which bind thousands of ids and
+  // tokens per commit. REQUIRES: the bytes stay valid and unchanged until
+  // this Statement is destroyed (which resets it and clears its bindings).
+  Statement& BindUnowned(int i, std::string_view text);
+  Statement& BindBlobUnowned(int i, std::span<const std::uint8_t> blob);
 
   // true: a row is available; false: done. Errors carry SQLite's message.
   Result<bool> Step();
