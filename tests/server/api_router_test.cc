@@ -836,6 +836,79 @@ TEST_CASE("query: a member's own signals never match", "[api][happy]") {
   CHECK(three->matches[0].platforms == 1);
 }
 
+TEST_CASE(
+    "query: an Idempotency-Key replays the matches recorded instead of "
+    "recording new ones",
+    "[api][happy]") {
+  MatchWorld w;
+  const Headers key = {{"Idempotency-Key", "lookup-2026-12-07#1"}};
+  Response r = w.f.Post("/v1/query", QueryBody({1, 99, 3}), kBetaFp, key);
+  REQUIRE(r.status == 200);
+  auto first = wire::DecodeQueryResponse(r.body);
+  REQUIRE(first);
+  REQUIRE(first->matches.size() == 2);
+  const auto after_first = TakeSnapshot(w.f);
+
+  // The retry of a query whose answer was lost: the same matches, no new
+  // ones (a member would otherwise hold matches it never saw, and be
+  // notified about them).
+  r = w.f.Post("/v1/query", QueryBody({1, 99, 3}), kBetaFp, key);
+  REQUIRE(r.status == 200);
+  auto replay = wire::DecodeQueryResponse(r.body);
+  REQUIRE(replay);
+  CHECK(replay->matches == first->matches);
+  CHECK(replay->queried == 3);
+  CHECK(replay->request_id != first->request_id);
+  CHECK(TakeSnapshot(w.f).rows.at("matches") == after_first.rows.at("matches"));
+  CHECK(TakeSnapshot(w.f).rows.at("idempotency") ==
+        after_first.rows.at("idempotency"));
+
+  // The same key with other tokens is a conflict and records nothing.
+  r = w.f.Post("/v1/query", QueryBody({1, 2}), kBetaFp, key);
+  CHECK(r.status == 409);
+  CHECK(r.ErrorCode() == "conflict");
+  CHECK(TakeSnapshot(w.f).rows.at("matches") == after_first.rows.at("matches"));
+
+  // Without the key the same query records new matches.
+  r = w.f.Post("/v1/query", QueryBody({1, 99, 3}), kBetaFp);
+  auto plain = wire::DecodeQueryResponse(r.body);
+  REQUIRE(plain);
+  REQUIRE(plain->matches.size() == 2);
+  CHECK(plain->matches[0].match_id != first->matches[0].match_id);
+
+  // Keys are per member: delta's query with beta's key is its own.
+  r = w.f.Post("/v1/query", QueryBody({1}), MatchWorld::kDeltaFp, key);
+  REQUIRE(r.status == 200);
+  auto delta = wire::DecodeQueryResponse(r.body);
+  REQUIRE(delta);
+  REQUIRE(delta->matches.size() == 1);
+  CHECK(delta->matches[0].match_id != first->matches[0].match_id);
+
+  // A key a submit used is not a query's: a conflict, not a replay.
+  const Headers submit_key = {{"Idempotency-Key", "batch-7"}};
+  REQUIRE(
+      w.f.Post("/v1/signals", SubmitBody({7}), kAlphaFp, submit_key).status ==
+      200);
+  CHECK(w.f.Post("/v1/query", QueryBody({3}), kAlphaFp, submit_key).status ==
+        409);
+}
+
+TEST_CASE("query: a malformed Idempotency-Key is refused", "[api][happy]") {
+  MatchWorld w;
+  for (const std::string& bad :
+       {std::string("has space"), std::string(129, 'k'),
+        std::string("tab\there"), std::string("caf\xc3\xa9")}) {
+    CAPTURE(bad);
+    const auto before = TakeSnapshot(w.f);
+    const Response r = w.f.Post("/v1/query", QueryBody({1}), kBetaFp,
+                                {{"Idempotency-Key", bad}});
+    CHECK(r.status == 400);
+    CHECK(r.ErrorCode() == "invalid_argument");
+    CHECK(r.ErrorBody().field == "Idempotency-Key");
+    CHECK(SameData(TakeSnapshot(w.f), before));
+  }
+}
+
 TEST_CASE("retract: own signals by key or ref, others' are not_found",
           "[api][happy]") {
   MatchWorld w;

@@ -33,6 +33,19 @@ std::string RequestDigest(const std::shared_ptr<HubKeyring>& keyring,
   return keyring ? Sha256Hex(Body(call)) : std::string();
 }
 
+// The request's Idempotency-Key header into `key` (left empty without
+// one). Fails the call and returns false when it is malformed.
+bool ReadIdempotencyKey(const ApiRouter::CallPtr& call, std::string* key) {
+  const auto it = call->request.find("Idempotency-Key");
+  if (it == call->request.end()) return true;
+  *key = std::string(it->value());
+  if (wire::IsWellFormedIdempotencyKey(*key)) return true;
+  call->Fail(ErrorCode::kInvalidArgument,
+             "Idempotency-Key must be 1..128 visible ASCII characters",
+             "Idempotency-Key");
+  return false;
+}
+
 // Adds the hub's signed receipt to `response` when the hub has keys.
 template <typename Response, typename Items>
 void AddReceipt(const std::shared_ptr<HubKeyring>& keyring,
@@ -90,16 +103,7 @@ void ApiRouter::HandleSubmit(const CallPtr& call) {
   if (!WithinBatchLimit(call, "signals")) return;
 
   std::string idempotency_key;
-  if (const auto it = call->request.find("Idempotency-Key");
-      it != call->request.end()) {
-    idempotency_key = std::string(it->value());
-    if (!wire::IsWellFormedIdempotencyKey(idempotency_key)) {
-      return call->Fail(ErrorCode::kInvalidArgument,
-                        "Idempotency-Key must be 1..128 visible ASCII "
-                        "characters",
-                        "Idempotency-Key");
-    }
-  }
+  if (!ReadIdempotencyKey(call, &idempotency_key)) return;
   if (!Admit(call, call->items, /*count_request=*/false)) return;
 
   SubmitCommand command;
@@ -198,11 +202,14 @@ void ApiRouter::HandleQuery(const CallPtr& call) {
   }
   call->items = request.queries.size();
   if (!WithinBatchLimit(call, "queries")) return;
+  std::string idempotency_key;
+  if (!ReadIdempotencyKey(call, &idempotency_key)) return;
   if (!Admit(call, call->items, /*count_request=*/false)) return;
 
   QueryCommand command;
   command.context = call->Context();
   command.member_id = call->member.member_id;
+  command.idempotency_key = std::move(idempotency_key);
   command.items.reserve(request.queries.size());
   for (auto& q : request.queries) {
     command.items.push_back(
@@ -218,17 +225,7 @@ void ApiRouter::HandleQuery(const CallPtr& call) {
                  response.queried = outcome->queried;
                  response.matches.reserve(outcome->matches.size());
                  for (auto& m : outcome->matches) {
-                   wire::Match out;
-                   out.index = m.index;
-                   out.match_id = std::move(m.match_id);
-                   out.kinds = std::move(m.kinds);
-                   out.categories = std::move(m.categories);
-                   out.platforms = m.platforms;
-                   out.first_banned_at = m.first_banned_at;
-                   out.last_banned_at = m.last_banned_at;
-                   out.max_severity = m.max_severity;
-                   out.attributed_to = std::move(m.attributed_to);
-                   response.matches.push_back(std::move(out));
+                   response.matches.push_back(ToWireMatch(std::move(m)));
                  }
                  metrics_.AddMatched(response.matches.size());
                  AddReceipt(options_.keyring, call, kQueryEndpoint, digest,

@@ -12,6 +12,7 @@
 #include "server/src/store/store_errors.h"
 #include "server/src/store/store_time.h"
 #include "server/src/store/store_writes.h"
+#include "server/src/store/submit_records.h"
 
 namespace cairn::server::store_internal {
 
@@ -19,13 +20,31 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
     BatchState& b, const CommandContext& ctx, std::string_view member_id,
     std::size_t queried,
     const std::vector<std::pair<std::size_t, TokenKey>>& hits,
-    const std::vector<ReusedMatch>& reused) {
+    const std::vector<ReusedMatch>& reused, std::string_view idempotency_key,
+    const Sha256Digest& digest) {
   auto dir = Members(b);
   if (!dir) return tl::unexpected(*b.fatal);
   auto standing =
       CheckStanding(*dir, member_id, ctx.fingerprint, Role::kMember);
   if (!standing) return tl::unexpected(standing.error());
   const std::uint32_t member = (*standing)->number;
+  if (!idempotency_key.empty()) {
+    // A retry of a query whose answer was lost: the matches it recorded,
+    // not new ones the member would hold twice (and be notified about).
+    auto stored = IdempotencyRecord(b, member, idempotency_key, digest);
+    if (!stored) return tl::unexpected(stored.error());
+    if (*stored) {
+      auto matches = DecodeQueryRecord(**stored);
+      if (!matches) return tl::unexpected(matches.error());
+      QueryOutcome replay;
+      replay.queried = queried;
+      replay.matches = std::move(*matches);
+      replay.replayed = true;
+      Audit(b, ctx, "query",
+            QueryAuditDetails(queried, replay.matches, /*replayed=*/true));
+      return replay;
+    }
+  }
   // Other members' live signals on `key` as of this point of the batch,
   // ascending by rowid. The query looked them up before the commands ahead
   // of it in the batch ran: looking again honours a retraction queued
@@ -73,6 +92,12 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
               [](const MatchResult& x, const MatchResult& y) {
                 return x.index < y.index;
               });
+  }
+  if (!idempotency_key.empty() && !outcome.matches.empty() &&
+      !KeepIdempotencyRecord(
+          b, member, idempotency_key, digest,
+          EncodeQueryRecord(ctx.request_id, queried, outcome.matches))) {
+    return tl::unexpected(*b.fatal);
   }
   Audit(b, ctx, "query", QueryAuditDetails(queried, outcome.matches));
   return outcome;

@@ -190,6 +190,12 @@ struct QueryCommand {
   CommandContext context;
   std::string member_id;
   std::vector<TokenKey> items;
+  // Optional (the request's Idempotency-Key). A query that records new
+  // matches keeps them under this key for the idempotency window; a later
+  // query by the same member with the same key and items is answered with
+  // those matches instead of recording new ones (a retry after a lost
+  // answer), and one with other items is refused (kConflict).
+  std::string idempotency_key;
 };
 
 struct MatchResult {
@@ -207,6 +213,7 @@ struct MatchResult {
 struct QueryOutcome {
   std::size_t queried = 0;
   std::vector<MatchResult> matches;  // only matching items, by index
+  bool replayed = false;  // the matches of an earlier query with its key
 };
 
 struct DisposeCommand {

@@ -26,24 +26,10 @@ Result<SubmitOutcome> StoreWrites::Submit(BatchState& b, const SubmitCommand& c,
   const Directory::Member* me = *standing;
   SubmitOutcome outcome;
   if (!c.idempotency_key.empty()) {
-    std::optional<Statement> slot;
-    Statement* s = Prep(b, slot, kIdempotencyLookupSql);
-    if (s == nullptr) return tl::unexpected(*b.fatal);
-    s->Bind(1, me->number)
-        .Bind(2, c.idempotency_key)
-        .Bind(3, b.now - options_.idempotency_window.count());
-    auto row = s->Step();
-    if (!row) return tl::unexpected(b.Fail(row.error()));
-    if (*row) {
-      auto stored = s->Blob(0);
-      if (!std::equal(stored.begin(), stored.end(), digest.begin(),
-                      digest.end())) {
-        return MakeError(ErrorCode::kConflict,
-                         "Idempotency-Key '" + c.idempotency_key +
-                             "' was already used for a different batch; "
-                             "use a new key for a new batch");
-      }
-      auto replay = DecodeResults(s->Text(1));
+    auto stored = IdempotencyRecord(b, me->number, c.idempotency_key, digest);
+    if (!stored) return tl::unexpected(stored.error());
+    if (*stored) {
+      auto replay = DecodeResults(**stored);
       if (!replay) return tl::unexpected(replay.error());
       outcome.results = std::move(*replay);
       outcome.replayed = true;
@@ -65,23 +51,52 @@ Result<SubmitOutcome> StoreWrites::Submit(BatchState& b, const SubmitCommand& c,
     if (b.fatal) return tl::unexpected(*b.fatal);
     outcome.results.push_back(std::move(r));
   }
-  if (!c.idempotency_key.empty()) {
-    if (!Run(b,
+  if (!c.idempotency_key.empty() &&
+      !KeepIdempotencyRecord(b, me->number, c.idempotency_key, digest,
+                             EncodeResults(outcome.results))) {
+    return tl::unexpected(*b.fatal);
+  }
+  Audit(b, c.context, "submit", SubmitDetails(outcome));
+  return outcome;
+}
+
+Result<std::optional<std::string>> StoreWrites::IdempotencyRecord(
+    BatchState& b, std::uint32_t member, std::string_view key,
+    const Sha256Digest& digest) {
+  std::optional<Statement> slot;
+  Statement* s = Prep(b, slot, kIdempotencyLookupSql);
+  if (s == nullptr) return tl::unexpected(*b.fatal);
+  s->Bind(1, std::int64_t{member})
+      .Bind(2, key)
+      .Bind(3, b.now - options_.idempotency_window.count());
+  auto row = s->Step();
+  if (!row) return tl::unexpected(b.Fail(row.error()));
+  if (!*row) return std::optional<std::string>();
+  auto stored = s->Blob(0);
+  if (!std::equal(stored.begin(), stored.end(), digest.begin(), digest.end())) {
+    return MakeError(ErrorCode::kConflict,
+                     "Idempotency-Key '" + std::string(key) +
+                         "' was already used for a different batch; "
+                         "use a new key for a new batch");
+  }
+  return std::optional<std::string>(s->Text(1));
+}
+
+bool StoreWrites::KeepIdempotencyRecord(BatchState& b, std::uint32_t member,
+                                        std::string_view key,
+                                        const Sha256Digest& digest,
+                                        const std::string& results) {
+  return Run(b,
              "INSERT OR REPLACE INTO idempotency"
              " (member, key, digest, results, created_at)"
              " VALUES (?1, ?2, ?3, ?4, ?5)",
              [&](Statement& s) {
-               s.Bind(1, me->number)
-                   .Bind(2, c.idempotency_key)
+               s.Bind(1, std::int64_t{member})
+                   .Bind(2, key)
                    .BindBlob(3, digest)
-                   .Bind(4, EncodeResults(outcome.results))
+                   .BindUnowned(4, results)
                    .Bind(5, b.now);
-             })) {
-      return tl::unexpected(*b.fatal);
-    }
-  }
-  Audit(b, c.context, "submit", SubmitDetails(outcome));
-  return outcome;
+             });
 }
 
 std::string StoreWrites::SubmitDetails(const SubmitOutcome& outcome) {

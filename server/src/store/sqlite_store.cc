@@ -398,6 +398,12 @@ class SqliteStore final : public Store {
       return;
     }
     const Directory::Member* me = *standing;
+    // Hashed here, on the caller's thread, as a submit's digest is, and
+    // before the loop below moves the hits' items out.
+    Sha256Digest digest{};
+    if (!command.idempotency_key.empty()) {
+      digest = QueryDigest(command.items);
+    }
     const std::int64_t now = ToUnix(options_.clock());
     KindCache kinds;
     // Keep only the items that match now; the rest are dropped here and
@@ -503,9 +509,10 @@ class SqliteStore final : public Store {
     Enqueue<QueryOutcome>(
         [this, ctx = std::move(command.context),
          member_id = std::move(command.member_id), queried = outcome.queried,
-         hits = std::move(hits), reused = std::move(recheck)](BatchState& b) {
+         hits = std::move(hits), reused = std::move(recheck),
+         key = std::move(command.idempotency_key), digest](BatchState& b) {
           return writes_->RecordMatches(b, ctx, member_id, queried, hits,
-                                        reused);
+                                        reused, key, digest);
         },
         std::move(done), std::move(tag));
   }

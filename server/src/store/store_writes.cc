@@ -9,11 +9,15 @@
 namespace cairn::server::store_internal {
 
 std::string QueryAuditDetails(std::size_t tokens,
-                              const std::vector<MatchResult>& matches) {
+                              const std::vector<MatchResult>& matches,
+                              bool replayed) {
   std::vector<std::string> ids;
   ids.reserve(matches.size());
   for (const auto& m : matches) ids.push_back(m.match_id);
-  return JsonObjectWriter().Add("tokens", tokens).Add("matches", ids).Finish();
+  JsonObjectWriter d;
+  d.Add("tokens", tokens).Add("matches", ids);
+  if (replayed) d.Add("replayed", true);
+  return d.Finish();
 }
 
 StoreWrites::StoreWrites(const SqliteStoreOptions& options,

@@ -47,9 +47,11 @@ struct ReusedMatch {
   std::vector<IndexEntry> support;  // other members' only, ascending by rowid
 };
 
-// The audit details of a query: {"tokens": N, "matches": [match ids]}.
+// The audit details of a query: {"tokens": N, "matches": [match ids]},
+// plus "replayed": true when the matches were an Idempotency-Key replay.
 std::string QueryAuditDetails(std::size_t tokens,
-                              const std::vector<MatchResult>& matches);
+                              const std::vector<MatchResult>& matches,
+                              bool replayed = false);
 
 class StoreWrites {
  public:
@@ -81,11 +83,15 @@ class StoreWrites {
   // answers with those and the `reused` ones, in item order. A reused match
   // whose supporting signals are no longer exactly those it was found with
   // (a retraction or update earlier in the batch) is a hit like the others.
+  // With an idempotency key (QueryCommand::idempotency_key; `digest` is
+  // QueryDigest of the items) the matches of an earlier query with that key
+  // are answered instead, and new matches are kept under it.
   Result<QueryOutcome> RecordMatches(
       BatchState& b, const CommandContext& ctx, std::string_view member_id,
       std::size_t queried,
       const std::vector<std::pair<std::size_t, TokenKey>>& hits,
-      const std::vector<ReusedMatch>& reused);
+      const std::vector<ReusedMatch>& reused,
+      std::string_view idempotency_key = {}, const Sha256Digest& digest = {});
   Result<DispositionRecord> Dispose(BatchState& b, const DisposeCommand& c);
   Status RecordOprfUsage(BatchState& b, const OprfUsage& u);
 
@@ -160,6 +166,16 @@ class StoreWrites {
                          const std::string& fp);
 
   // signal_writes.cc
+  // The stored results of `member`'s request with Idempotency-Key `key`
+  // within the idempotency window; nullopt when there is none. kConflict
+  // when that request's digest differs from `digest` (a reused key).
+  Result<std::optional<std::string>> IdempotencyRecord(
+      BatchState& b, std::uint32_t member, std::string_view key,
+      const Sha256Digest& digest);
+  // Keeps `results` under `key` for the window; false on a store failure.
+  bool KeepIdempotencyRecord(BatchState& b, std::uint32_t member,
+                             std::string_view key, const Sha256Digest& digest,
+                             const std::string& results);
   // `key` is ResolveTokenKey of item.key.
   SubmitItemResult SubmitItem(BatchState& b, const Directory::Member& me,
                               const SignalSubmission& item,

@@ -35,6 +35,63 @@ Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items) {
   return hash.Final();
 }
 
+Sha256Digest QueryDigest(const std::vector<TokenKey>& items) {
+  static constexpr std::string_view kDomain{"cairn-query-record-v1\0", 22};
+  Sha256 hash;
+  hash.Update(kDomain);
+  auto add = [&hash](const void* p, std::size_t n) {
+    hash.Update({static_cast<const std::uint8_t*>(p), n});
+  };
+  for (const auto& item : items) {
+    const std::int64_t numbers[] = {
+        static_cast<std::int64_t>(item.scheme), item.epoch,
+        static_cast<std::int64_t>(item.kind.size())};
+    add(numbers, sizeof numbers);
+    add(item.kind.data(), item.kind.size());
+    add(item.token.data(), item.token.size());
+  }
+  return hash.Final();
+}
+
+std::string EncodeQueryRecord(const std::string& request_id,
+                              std::size_t queried,
+                              const std::vector<MatchResult>& matches) {
+  wire::QueryResponse body;
+  body.request_id = request_id;
+  body.queried = queried;
+  body.matches.reserve(matches.size());
+  for (const auto& m : matches) body.matches.push_back(ToWireMatch(m));
+  return wire::Encode(body);
+}
+
+Result<std::vector<MatchResult>> DecodeQueryRecord(std::string_view json) {
+  auto stored = wire::DecodeQueryResponse(json);
+  if (!stored) {
+    return MakeError(ErrorCode::kInternal,
+                     "the stored matches of this Idempotency-Key cannot be "
+                     "read (" +
+                         stored.error().message +
+                         "); retry with a new key and report it to the hub "
+                         "operator");
+  }
+  std::vector<MatchResult> matches;
+  matches.reserve(stored->matches.size());
+  for (auto& w : stored->matches) {
+    MatchResult m;
+    m.index = w.index;
+    m.match_id = std::move(w.match_id);
+    m.kinds = std::move(w.kinds);
+    m.categories = std::move(w.categories);
+    m.platforms = w.platforms;
+    m.first_banned_at = w.first_banned_at;
+    m.last_banned_at = w.last_banned_at;
+    m.max_severity = w.max_severity;
+    m.attributed_to = std::move(w.attributed_to);
+    matches.push_back(std::move(m));
+  }
+  return matches;
+}
+
 std::string EncodeResults(const std::vector<SubmitItemResult>& results) {
   std::vector<wire::SubmitResult> wire_results;
   wire_results.reserve(results.size());
@@ -175,6 +232,20 @@ wire::SubmitResult ToWireResult(SubmitItemResult result) {
                           std::move(result.error.field)};
       break;
   }
+  return out;
+}
+
+wire::Match ToWireMatch(MatchResult match) {
+  wire::Match out;
+  out.index = match.index;
+  out.match_id = std::move(match.match_id);
+  out.kinds = std::move(match.kinds);
+  out.categories = std::move(match.categories);
+  out.platforms = match.platforms;
+  out.first_banned_at = match.first_banned_at;
+  out.last_banned_at = match.last_banned_at;
+  out.max_severity = match.max_severity;
+  out.attributed_to = std::move(match.attributed_to);
   return out;
 }
 

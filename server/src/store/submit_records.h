@@ -10,6 +10,7 @@
 
 #include "cairn/result.h"
 #include "cairn/sha256.h"
+#include "cairn/wire/query.h"
 #include "cairn/wire/signals.h"
 #include "server/src/store/records.h"
 
@@ -25,6 +26,19 @@ inline constexpr const char* kIdempotencyLookupSql =
 // SHA-256 over a canonical serialisation of a submission's items.
 Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items);
 
+// The same for a query's items, in a domain of its own: a key used for a
+// submit and then for a query is a reused key, never a replay.
+Sha256Digest QueryDigest(const std::vector<TokenKey>& items);
+
+// A query's matches as the idempotency record keeps them: the response
+// body without its receipt (wire::Encode of a QueryResponse), read back by
+// the same codec that reads responses.
+std::string EncodeQueryRecord(const std::string& request_id,
+                              std::size_t queried,
+                              const std::vector<MatchResult>& matches);
+// kInternal when `json` is not such a body (a damaged record).
+Result<std::vector<MatchResult>> DecodeQueryRecord(std::string_view json);
+
 // The results as the idempotency record keeps them: {"results": [...]}
 // with the protocol's item encoding (wire::EncodeSubmitResults), so a
 // replay is read by the same codec that reads responses.
@@ -39,6 +53,10 @@ namespace cairn::server {
 // A submit result in the protocol's form (the response's results[i]), as
 // the API answers and the idempotency record keeps it.
 wire::SubmitResult ToWireResult(SubmitItemResult result);
+
+// A match in the protocol's form (the query response's matches[i]), as the
+// API answers and the idempotency record keeps it.
+wire::Match ToWireMatch(MatchResult match);
 
 }  // namespace cairn::server
 
