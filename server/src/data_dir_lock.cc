@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cairn/whole_file.h"
+#include "server/src/file_owner.h"
 
 namespace cairn::server {
 namespace {
@@ -115,6 +116,13 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
     }
     return MakeError(ErrorCode::kIo, "cannot lock " + file.string() + ": " +
                                          std::strerror(err));
+  }
+  // Made by root (a cairnctl restore or purge without runuser), the file
+  // would be root's, and the hub's own user could not open it to start.
+  if (auto owned = GiveDirectoryOwner(file); !owned) {
+    ::close(fd);
+    ::close(dir_fd);
+    return tl::unexpected(owned.error());
   }
   // Best effort: the pid only improves the message a second process prints.
   const std::string text = holder + " pid " + std::to_string(::getpid()) + "\n";

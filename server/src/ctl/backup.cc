@@ -15,6 +15,7 @@
 #include "cairn/timestamp.h"
 #include "server/src/audit/audit_restore.h"
 #include "server/src/data_dir_lock.h"
+#include "server/src/file_owner.h"
 #include "server/src/store/sqlite_db.h"
 #include "server/src/store_location.h"
 
@@ -367,6 +368,12 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
                                            "': " + ec.message());
     }
     fs::permissions(options.data_dir, fs::perms::owner_all, ec);
+    if (created_dir) {
+      if (auto owned = GiveDirectoryOwner(options.data_dir); !owned) {
+        fs::remove(options.data_dir, ec);
+        return tl::unexpected(owned.error());
+      }
+    }
   }
   // A refused restore leaves no trace of itself: neither the lock file nor
   // the directory it made (a hub started there later would be confusing).
@@ -420,6 +427,10 @@ Result<RestoreReport> RestoreLocked(const RestoreOptions& options) {
     return tl::unexpected(std::move(error));
   };
   if (auto s = CopyFile(options.from, staged); !s) return fail(s.error());
+  // Run as root, the copy (cairn.db once renamed) gets the data directory's
+  // owner, so that the hub's user can open it (file_owner.h); SQLite gives
+  // the copy's -journal and -wal files the copy's owner.
+  if (auto s = GiveDirectoryOwner(staged); !s) return fail(s.error());
   auto checked = CheckCopy(staged, options.from);
   if (!checked) return fail(checked.error());
 

@@ -88,8 +88,10 @@ struct RestoreReport {
 // audit entry and appends a "hub.restore" entry to the copy declaring both
 // heads (AppendRestoreEntry), then renames the copy over cairn.db after
 // removing stale cairn.db-wal/-shm files. On any refusal the existing
-// database is left untouched and the staged copy is removed.
-// Thread-compatible.
+// database is left untouched and the staged copy is removed. Run as root,
+// the new cairn.db (and a data directory or lock file it made) gets the
+// owner of the directory it is in, so the hub's user can open it
+// (file_owner.h). Thread-compatible.
 Result<RestoreReport> RestoreDatabase(const RestoreOptions& options);
 
 // OK if no other process has the SQLite database at `db_path` open (or it

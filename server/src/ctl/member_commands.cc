@@ -15,6 +15,7 @@
 #include "cairn/wire.h"
 #include "server/src/ctl/certificate.h"
 #include "server/src/ctl/command.h"
+#include "server/src/file_owner.h"
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
 
@@ -114,7 +115,7 @@ int Init(const std::string& data_dir, const std::string& operator_cert,
                         std::nullopt});
   }
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  const bool made_dir = std::filesystem::create_directories(data_dir, ec);
   if (ec) {
     return Report(Error{
         ErrorCode::kIo,
@@ -123,6 +124,13 @@ int Init(const std::string& data_dir, const std::string& operator_cert,
         std::nullopt});
   }
   std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
+  // Run as root, what init makes gets the owner of the directory it is in
+  // (file_owner.h): the hub's user must be able to open it.
+  if (made_dir) {
+    if (auto owned = GiveDirectoryOwner(data_dir); !owned) {
+      return Report(owned.error());
+    }
+  }
   // The database holds members' tokens: mode 0600 whatever the umask, as
   // backups and restores are. SQLite gives its -wal and -shm files the
   // database file's mode.
@@ -138,6 +146,12 @@ int Init(const std::string& data_dir, const std::string& operator_cert,
                         std::nullopt});
   }
   ::close(fd);
+  // Before SQLite opens it: run as root, SQLite gives the -wal and -shm
+  // files the database file's owner.
+  if (auto owned = GiveDirectoryOwner(db_path); !owned) {
+    std::filesystem::remove(db_path, ec);
+    return Report(owned.error());
+  }
   SqliteStoreOptions options;
   options.db_path = db_path;
   auto store = OpenSqliteStore(options);

@@ -9,6 +9,7 @@
 
 #include "server/src/ctl/command.h"
 #include "server/src/oprf/oprf_keyring.h"
+#include "server/src/store_location.h"
 
 namespace cairn::server::ctl {
 
@@ -17,7 +18,7 @@ void AddOprfCommands(CLI::App& app, int* exit_code) {
       app.add_subcommand("oprf", "The hub's OPRF keys (token scheme voprf-v1)");
   oprf->require_subcommand(1);
   struct Options {
-    std::string data_dir = "data";
+    std::string data_dir;
     std::string key_dir;
   };
   auto options = std::make_shared<Options>();
@@ -26,11 +27,40 @@ void AddOprfCommands(CLI::App& app, int* exit_code) {
       "Start a new OPRF key epoch; restart cairnd to announce it. Members "
       "must then re-derive and re-submit their voprf-v1 signals (docs/"
       "token-scheme.md)");
-  rotate->add_option("--data", options->data_dir, "The hub's data directory")
-      ->capture_default_str();
+  rotate->add_option("--data", options->data_dir,
+                     "The hub's data directory ([store] data_dir): writes "
+                     "into DATA/oprf");
   rotate->add_option("--key-dir", options->key_dir,
-                     "OPRF key directory (oprf.key_dir); default DATA/oprf");
+                     "OPRF key directory (oprf.key_dir) instead of DATA/oprf");
   rotate->callback([options, exit_code] {
+    // No default directory: a rotation in the wrong place makes a new
+    // secret key nobody uses and looks like success.
+    if (options->data_dir.empty() && options->key_dir.empty()) {
+      *exit_code =
+          Report(MakeError(ErrorCode::kInvalidArgument,
+                           "give the hub's data directory with --data DIR (the "
+                           "key goes into DIR/oprf) or its OPRF key directory "
+                           "with --key-dir DIR ([oprf] key_dir)")
+                     .value(),
+                 kExitUsage);
+      return;
+    }
+    if (options->key_dir.empty()) {
+      std::error_code ec;
+      const auto db = DatabasePath(options->data_dir);
+      if (!std::filesystem::is_regular_file(db, ec)) {
+        *exit_code =
+            Report(MakeError(ErrorCode::kNotFound,
+                             "no hub database at " + db.string() +
+                                 "; give the hub's data directory ([store] "
+                                 "data_dir in cairnd.toml), or its OPRF key "
+                                 "directory with --key-dir DIR",
+                             "--data")
+                       .value(),
+                   kExitUsage);
+        return;
+      }
+    }
     const std::filesystem::path dir =
         options->key_dir.empty()
             ? std::filesystem::path(options->data_dir) / "oprf"

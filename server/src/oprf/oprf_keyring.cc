@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "cairn/encoding.h"
+#include "server/src/file_owner.h"
 
 namespace cairn::server {
 namespace fs = std::filesystem;
@@ -112,6 +113,9 @@ Status EnsureDirectory(const fs::path& dir) {
   std::error_code ec;
   if (fs::create_directories(dir, ec)) {
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    if (!ec) {
+      if (auto owned = GiveDirectoryOwner(dir); !owned) return owned;
+    }
   }
   if (ec) {
     return MakeError(ErrorCode::kIo, "cannot create OPRF key directory " +
@@ -177,6 +181,12 @@ Result<std::uint32_t> CreateNextOprfEpoch(const fs::path& dir) {
     ::unlink(path.c_str());
     return IoError(path, "cannot write OPRF key file",
                    written < 0 ? write_error : EIO);
+  }
+  // Made by root (cairnctl oprf rotate without runuser), the key would be
+  // root's and the hub's own user could not read it at its next start.
+  if (auto owned = GiveDirectoryOwner(path); !owned) {
+    ::unlink(path.c_str());
+    return tl::unexpected(owned.error());
   }
   if (auto s = SyncDirectory(dir); !s) return tl::unexpected(s.error());
   return epoch;

@@ -53,8 +53,10 @@ class OprfKeyring {
 };
 
 // Writes a new random key as epoch (highest existing + 1, or 1) into `dir`,
-// creating the directory (mode 0700) if needed; never overwrites. Returns
-// the new epoch. cairnd loads keys at start, so restart it afterwards.
+// creating the directory (mode 0700) if needed; never overwrites. Run as
+// root, gives the file (and a directory it made) the owner of the directory
+// it is in (server/src/file_owner.h). Returns the new epoch. cairnd loads
+// keys at start, so restart it afterwards.
 Result<std::uint32_t> CreateNextOprfEpoch(const std::filesystem::path& dir);
 
 }  // namespace cairn::server

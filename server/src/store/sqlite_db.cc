@@ -1,8 +1,13 @@
 #include "server/src/store/sqlite_db.h"
 
+#include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -111,6 +116,60 @@ std::string UserName() {
   return "uid " + std::to_string(uid);
 }
 
+std::string NameOf(uid_t uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found != nullptr) {
+    return std::string(found->pw_name) + " (uid " + std::to_string(uid) + ")";
+  }
+  return "uid " + std::to_string(uid);
+}
+
+std::string GroupOf(gid_t gid) {
+  group entry{};
+  group* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found != nullptr) {
+    return found->gr_name;
+  }
+  return std::to_string(gid);
+}
+
+// "owner root (uid 0), group root, mode 0600" of `path`, or why not known.
+std::string OwnerAndMode(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return std::string("owner unknown: ") + std::strerror(errno);
+  }
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o",
+                static_cast<unsigned>(st.st_mode & 07777));
+  return "owner " + NameOf(st.st_uid) + ", group " + GroupOf(st.st_gid) +
+         ", mode " + mode;
+}
+
+// The database exists but this user may not open it: typically a file
+// left by a cairnctl command run as root (restore without `runuser -u
+// cairn --`), which the hub's own user cannot read.
+std::string PermissionMessage(const std::filesystem::path& path,
+                              const char* sqlite_error) {
+  const std::string file = path.string();
+  const std::string dir =
+      path.has_parent_path() ? path.parent_path().string() : std::string(".");
+  const std::string user = UserName();
+  return "cannot open the database " + file + " (" + sqlite_error +
+         "): permission denied for user " + NameOf(::geteuid()) +
+         ", which this process runs as (the file: " + OwnerAndMode(path) +
+         "; its directory " + dir + ": " + OwnerAndMode(dir) + "). If " + user +
+         " is the hub's user, give it the files (`chown -R " + user + ": " +
+         dir + "`; the database mode 0600, the directory 0700) and " +
+         "try again; if not, run this as the hub's user (`runuser -u USER " +
+         "-- ...`), as every cairnctl command that writes there should be";
+}
+
 std::string ReadOnlyMessage(const std::filesystem::path& path) {
   const std::string file = path.string();
   const std::string dir =
@@ -135,9 +194,14 @@ Result<std::unique_ptr<Database>> Database::Open(
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   if (rc != SQLITE_OK) {
+    const int error = raw != nullptr ? sqlite3_system_errno(raw) : 0;
+    if (raw != nullptr) sqlite3_close(raw);
+    if (error == EACCES || error == EPERM) {
+      return MakeError(ErrorCode::kIo,
+                       PermissionMessage(path, sqlite3_errstr(rc)));
+    }
     std::string message = "cannot open the database " + path.string() + " (" +
                           sqlite3_errstr(rc) + ")";
-    if (raw != nullptr) sqlite3_close(raw);
     message += create ? "; check that its directory exists and is writable"
                       : "; check the path (initialise a new hub with "
                         "`cairnctl init`)";

@@ -1,0 +1,261 @@
+// Who may open what cairnctl leaves in a hub's directories. Run as root
+// (without `runuser -u cairn --`), cairnctl gives each file and directory
+// it makes in a hub's data or OPRF key directory the owner and group of the
+// directory it is made in, keeping the modes, so that the hub's own user
+// can still open them (server/src/file_owner.h); run as another user it
+// changes nothing. cairnd says a database it may not open is a permission
+// problem, with the file's owner and mode, its own user and the fix.
+// `cairnctl oprf rotate` has no default directory.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "server/src/store/store.h"
+#include "server/src/store_location.h"
+#include "tests/integration/integration_util.h"
+
+namespace cairn::testing {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr auto kTimeout = std::chrono::seconds(30);
+// The hub's user in these tests: nobody, as no account of its own exists.
+constexpr uid_t kHubUid = 65534;
+constexpr gid_t kHubGid = 65534;
+
+void CheckOwnerAndMode(const fs::path& path, uid_t uid, gid_t gid,
+                       mode_t mode) {
+  CAPTURE(path.string());
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  CHECK(st.st_uid == uid);
+  CHECK(st.st_gid == gid);
+  CHECK((st.st_mode & 07777) == mode);
+}
+
+// `dir` and everything in it now belong to the hub's user, as in the
+// operator guide's set-up (install -d -o cairn ..., runuser for init).
+void GiveToHubUser(const fs::path& dir) {
+  REQUIRE(::lchown(dir.c_str(), kHubUid, kHubGid) == 0);
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    REQUIRE(::lchown(entry.path().c_str(), kHubUid, kHubGid) == 0);
+  }
+}
+
+void RunOk(const std::vector<std::string>& args) {
+  const CommandResult result = RunCairnctl(args, kTimeout);
+  CAPTURE(args, result.out, result.err);
+  REQUIRE(result.exit_code == 0);
+}
+
+// An empty hub database in `dir` (made and closed), mode 0600 as init
+// makes it.
+void MakeDatabase(const fs::path& dir) {
+  server::SqliteStoreOptions options;
+  options.db_path = server::DatabasePath(dir);
+  REQUIRE(server::OpenSqliteStore(options).has_value());
+  REQUIRE(::chmod(options.db_path.c_str(), 0600) == 0);
+}
+
+TEST_CASE(
+    "cairnctl run as root gives what it makes in a hub's directories the "
+    "owner of the directory it is made in, keeping the modes") {
+  if (::geteuid() != 0) {
+    SUCCEED("needs root, as the tests run in CI");
+    return;
+  }
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const fs::path data = h.DataDir();
+  const std::string backup = h.Scratch().File("backup.db");
+  RunOk({"backup", "--data", data.string(), "--out", backup});
+  REQUIRE(h.Stop());
+  GiveToHubUser(data);
+  const fs::path lock = data / "cairnd.lock";
+  fs::remove(lock);  // so that restore makes it anew
+
+  // Upgrade rollback, as root (§11 step 5 before it said runuser).
+  RunOk({"restore", "--from", backup, "--data", data.string(), "--force"});
+  CheckOwnerAndMode(server::DatabasePath(data), kHubUid, kHubGid, 0600);
+  CheckOwnerAndMode(lock, kHubUid, kHubGid, 0600);
+  CheckOwnerAndMode(data, kHubUid, kHubGid, 0700);
+  for (const char* suffix : {"-wal", "-shm", "-journal", ".restore-tmp"}) {
+    CHECK_FALSE(fs::exists(server::DatabasePath(data).string() + suffix));
+  }
+
+  // OPRF key rotation, as root: the directory it makes and each key.
+  RunOk({"oprf", "rotate", "--data", data.string()});
+  RunOk({"oprf", "rotate", "--data", data.string()});
+  CheckOwnerAndMode(data / "oprf", kHubUid, kHubGid, 0700);
+  CheckOwnerAndMode(data / "oprf" / "epoch-1.key", kHubUid, kHubGid, 0600);
+  CheckOwnerAndMode(data / "oprf" / "epoch-2.key", kHubUid, kHubGid, 0600);
+
+  // An offline purge makes the lock file when there is none.
+  fs::remove(lock);
+  RunOk({"purge", "--data", data.string(), "--tombstone-days=30",
+         "--match-retention-days=730", "--disposition-retention-days=730",
+         "--notification-retention-days=730"});
+  CheckOwnerAndMode(lock, kHubUid, kHubGid, 0600);
+  CheckOwnerAndMode(server::DatabasePath(data), kHubUid, kHubGid, 0600);
+
+  // A new hub in a directory init makes under one of the hub's user.
+  TempDir parent("cairn-owner-init");
+  REQUIRE(::chown(parent.path().c_str(), kHubUid, kHubGid) == 0);
+  const fs::path fresh = fs::path(parent.path()) / "data";
+  RunOk({"init", "--data", fresh.string(), "--operator-cert",
+         h.Pki().Cert("operator")});
+  CheckOwnerAndMode(fresh, kHubUid, kHubGid, 0700);
+  CheckOwnerAndMode(server::DatabasePath(fresh), kHubUid, kHubGid, 0600);
+
+  // Where root owns the directory, what is made there stays root's.
+  TempDir root_owned("cairn-owner-root");
+  MakeDatabase(root_owned.path());
+  RunOk({"oprf", "rotate", "--data", root_owned.path()});
+  CheckOwnerAndMode(fs::path(root_owned.path()) / "oprf" / "epoch-1.key", 0, 0,
+                    0600);
+}
+
+TEST_CASE(
+    "cairnctl run as a user other than root leaves what it makes that "
+    "user's") {
+  if (::geteuid() != 0) {
+    SUCCEED("simulating another user needs root, as the tests run in CI");
+    return;
+  }
+  TempDir data("cairn-owner-user");
+  MakeDatabase(data.path());
+  GiveToHubUser(data.path());
+  REQUIRE(::chmod(data.path().c_str(), 0700) == 0);
+  // Another uid, which may neither chown nor own the directory, keeping
+  // only the capability to override file modes: it can load cairnctl's
+  // libraries even in a chroot whose / is 0700, and write into the
+  // directory, but changing the owner would fail.
+  const std::vector<std::string> as_other = {"setpriv",
+                                             "--reuid=65533",
+                                             "--regid=65533",
+                                             "--clear-groups",
+                                             "--inh-caps=-all,+dac_override",
+                                             "--ambient-caps=+dac_override",
+                                             RunningHub::CairnctlPath()};
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = as_other;
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult result = RunCommand(argv, kTimeout);
+    CAPTURE(argv, result.out, result.err);
+    CHECK(result.exit_code == 0);
+  };
+  run({"oprf", "rotate", "--data", data.path()});
+  CheckOwnerAndMode(fs::path(data.path()) / "oprf", 65533, 65533, 0700);
+  CheckOwnerAndMode(fs::path(data.path()) / "oprf" / "epoch-1.key", 65533,
+                    65533, 0600);
+  run({"purge", "--data", data.path(), "--tombstone-days=30",
+       "--match-retention-days=730", "--disposition-retention-days=730",
+       "--notification-retention-days=730"});
+  CheckOwnerAndMode(fs::path(data.path()) / "cairnd.lock", 65533, 65533, 0600);
+  CheckOwnerAndMode(server::DatabasePath(data.path()), kHubUid, kHubGid, 0600);
+}
+
+TEST_CASE(
+    "cairnd says a database it may not open is a permission problem, naming "
+    "the file's owner and mode, its own user and the fix") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(h.Stop());
+  const std::string db = h.DbPath();
+  std::vector<std::string> argv = {RunningHub::CairndPath(), "-c",
+                                   h.ConfigPath()};
+  if (::geteuid() == 0) {
+    // Root may open any file whatever its mode: run cairnd as root without
+    // the capabilities that override file modes, on a database that
+    // belongs to nobody (as in cairnctl_test's read-only case).
+    REQUIRE(::chown(h.DataDir().c_str(), kHubUid, kHubGid) == 0);
+    REQUIRE(::chmod(h.DataDir().c_str(), 0777) == 0);
+    REQUIRE(::chown(db.c_str(), kHubUid, kHubGid) == 0);
+    argv.insert(
+        argv.begin(),
+        {"setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner",
+         "--inh-caps=-dac_override,-dac_read_search,-fowner"});
+  }
+  REQUIRE(::chmod(db.c_str(), 0000) == 0);
+  const CommandResult refused = RunCommand(argv, kTimeout);
+  CAPTURE(refused.out, refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err, Catch::Contains("cannot open the database " + db));
+  CHECK_THAT(refused.err, Catch::Contains("permission denied for user "));
+  CHECK_THAT(refused.err, Catch::Contains("mode 0000"));
+  if (::geteuid() == 0) {
+    CHECK_THAT(refused.err, Catch::Contains("owner nobody (uid 65534)") ||
+                                Catch::Contains("owner uid 65534"));
+  }
+  CHECK_THAT(refused.err, Catch::Contains("chown -R "));
+  CHECK_THAT(refused.err, !Catch::Contains("cairnctl init"));
+
+  // Given back, the hub starts.
+  REQUIRE(::chmod(db.c_str(), 0600) == 0);
+  REQUIRE(h.Restart());
+}
+
+TEST_CASE(
+    "cairnctl oprf rotate needs --data naming a hub, or --key-dir, and "
+    "writes nothing otherwise") {
+  TempDir scratch("cairn-oprf-where");
+  const fs::path hub = fs::path(scratch.path()) / "hub";
+  fs::create_directories(hub);
+  MakeDatabase(hub);
+  const fs::path empty = fs::path(scratch.path()) / "empty";
+  fs::create_directories(empty);
+  const fs::path missing = fs::path(scratch.path()) / "missing";
+  const fs::path key_dir = fs::path(scratch.path()) / "keys";
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::vector<std::string> message;
+    fs::path made;  // the key it makes, or where none must appear
+  };
+  const std::vector<Case> cases = {
+      {{}, 2, {"--data DIR", "--key-dir DIR"}, "data/oprf"},
+      {{"--data", empty.string()},
+       2,
+       {"--data", "no hub database at " + (empty / "cairn.db").string()},
+       empty / "oprf"},
+      {{"--data", missing.string()},
+       2,
+       {"--data", "no hub database at " + (missing / "cairn.db").string()},
+       missing},
+      {{"--data", hub.string()},
+       0,
+       {"OPRF epoch 1 created"},
+       hub / "oprf" / "epoch-1.key"},
+      {{"--key-dir", key_dir.string()},
+       0,
+       {"OPRF epoch 1 created"},
+       key_dir / "epoch-1.key"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"oprf", "rotate"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const bool existed = fs::exists(c.made);
+    const CommandResult result = RunCairnctl(args, kTimeout);
+    CAPTURE(c.args, result.out, result.err);
+    CHECK(result.exit_code == c.exit_code);
+    const std::string& text = c.exit_code == 0 ? result.out : result.err;
+    for (const std::string& part : c.message) {
+      CHECK_THAT(text, Catch::Contains(part));
+    }
+    if (c.exit_code == 0) {
+      CHECK(fs::exists(c.made));
+    } else {
+      CHECK(fs::exists(c.made) == existed);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cairn::testing
