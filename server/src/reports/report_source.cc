@@ -447,8 +447,8 @@ Status Retention(Database& db, const wire::ReportRequest& r,
       "SELECT max(coalesce(CAST(strftime('%s',"
       " json_extract(details, '$.tombstone_cutoff')) AS INTEGER), at))"
       " FROM audit_log WHERE action = 'purge' AND result = 'ok'"
-      " AND at >= ?1 AND json_valid(details)"
-      " AND json_extract(details, '$.signals') > 0");
+      " AND at >= ?1 AND CASE WHEN json_valid(details)"
+      " THEN json_extract(details, '$.signals') > 0 ELSE 0 END");
   if (!s) return tl::unexpected(s.error());
   s->Bind(1, Unix(r.from));
   return ForEachRow(*s, [&](Statement& row) {
