@@ -216,5 +216,55 @@ TEST_CASE("real report responses match their schemas") {
   INFO(output);
 }
 
+TEST_CASE(
+    "reports of a period a purge reached into carry the retention note and "
+    "match their schemas") {
+  ReportFixture f;
+  // A purge entry of the hub's (the chain is not what reports read): it
+  // deleted a signal, and its cut-off lies inside kPeriod. Written far
+  // ahead of the store's own seqs so that its next appends cannot collide.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(f.api().db_path().c_str(), &db) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  const std::string insert =
+      "INSERT INTO audit_log (seq, at, actor, fingerprint, request_id, action,"
+      " details, result, prev_hash, hash) VALUES (1000000, " +
+      std::to_string(kNow) +
+      ", 'hub', '', '', 'purge', '{\"signals\":1,\"feed_events\":1,"
+      "\"matches\":0,\"dispositions\":0,\"notifications\":0,"
+      "\"idempotency_keys\":0,\"tombstone_cutoff\":"
+      "\"2026-11-23T12:00:00Z\"}', 'ok', x'00', x'00')";
+  CHECK(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr) ==
+        SQLITE_OK);
+  sqlite3_close(db);
+
+  auto summary = f.Get("/v1/reports/summary?" + kPeriod, kComplianceFp);
+  auto matches = f.Get("/v1/reports/matches?" + kPeriod, kBetaFp);
+  REQUIRE(summary.status == 200);
+  REQUIRE(matches.status == 200);
+  const std::string retention =
+      R"("retention":{"purge_cutoff":"2026-11-23T12:00:00Z","note":"the hub )"
+      R"(has purged the signals retracted or expired at or before )"
+      R"(2026-11-23T12:00:00Z)";
+  CHECK_THAT(summary.body, Catch::Contains(retention));
+  CHECK_THAT(matches.body, Catch::Contains(retention));
+  const std::string dir = f.api().dir();
+  REQUIRE(WriteFile(dir + "/summary.json", summary.body));
+  REQUIRE(WriteFile(dir + "/matches.json", matches.body));
+  std::string output;
+  CHECK(ValidateAgainstSchemas(
+            {{"report-summary-response", {dir + "/summary.json"}},
+             {"report-matches-response", {dir + "/matches.json"}}},
+            &output) == 0);
+  INFO(output);
+
+  // The day after: nothing of it was purged, no note.
+  auto later = f.Get(
+      "/v1/reports/summary?from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z",
+      kComplianceFp);
+  REQUIRE(later.status == 200);
+  CHECK(later.body.find("\"retention\"") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace cairn::server::apitest

@@ -178,6 +178,52 @@ TEST_CASE("cairnctl report summary and matches in json and csv") {
   CHECK(bad.exit_code != 0);
 }
 
+TEST_CASE("reports of a period the purge reached into say so in every format") {
+  ReportHub h;
+  auto clean = h.Report("compliance", {"summary", "--format", "csv"});
+  REQUIRE(clean.exit_code == 0);
+  CHECK(clean.out.find("retention") == std::string::npos);
+  // The retracted phone signal goes with its retraction and match rows.
+  REQUIRE(h.hub->Stop().has_value());
+  auto purge = RunCommand({RunningHub::CairnctlPath(), "purge", "--config",
+                           h.hub->ConfigPath(), "--tombstone-days", "0"},
+                          60s);
+  INFO(purge.out << purge.err);
+  REQUIRE(purge.exit_code == 0);
+  REQUIRE(h.hub->Restart().has_value());
+
+  const std::string note =
+      "the hub has purged the signals retracted or "
+      "expired at or before ";
+  auto json = h.Report("compliance", {"summary", "--format", "json"});
+  REQUIRE(json.exit_code == 0);
+  auto s = wire::DecodeReportSummary(json.out);
+  REQUIRE(s.has_value());
+  CHECK(s->signals.submitted == 4);  // was 5
+  CHECK(s->retractions.total == 0);  // was 1
+  REQUIRE(s->retention.purge_cutoff.has_value());
+  CHECK(s->retention.note.rfind(note, 0) == 0);
+
+  auto csv = h.Report("compliance", {"summary", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK(csv.out.find("\nretention.purge_cutoff,," +
+                     FormatTimestamp(*s->retention.purge_cutoff) + "\n") !=
+        std::string::npos);
+  CHECK(csv.out.find("\nretention.note,,\"" + note) != std::string::npos);
+
+  auto matches = h.Report("compliance", {"matches", "--format", "csv"});
+  REQUIRE(matches.exit_code == 0);
+  CHECK(matches.out.rfind("# " + note, 0) == 0);
+  CHECK(matches.out.find("\nmatch_id,member,at,") != std::string::npos);
+
+  for (const char* report : {"summary", "matches"}) {
+    CAPTURE(report);
+    auto html = h.Report("compliance", {report, "--format", "html"});
+    REQUIRE(html.exit_code == 0);
+    CHECK(html.out.find("<b>Purged data:</b> " + note) != std::string::npos);
+  }
+}
+
 // Chromium: Debian's package; CI installs it (install-deps.sh).
 std::string ChromiumPath() {
   for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"}) {

@@ -387,6 +387,84 @@ TEST_CASE("match figures are the same before and after signals settle") {
         std::vector<Category>{Category::kSextortion});
 }
 
+TEST_CASE(
+    "after a purge, reports of periods reaching back before its tombstone "
+    "cut-off say their figures may be lower") {
+  Story story;
+  auto& f = story.fixture;
+  const auto path = f.dir.path() / "hub.db";
+  const std::int64_t cutoff = kDay0 + 2 * kDay + 21 * 3600;  // D2 21:00
+  REQUIRE(f.clock.Now() == At(cutoff));
+  {
+    auto before = story.Source()->Summary(Period());
+    REQUIRE(before.has_value());
+    CHECK_FALSE(before->retention.purge_cutoff.has_value());
+    CHECK(before->signals.submitted == 5);
+    CHECK(before->retractions.total == 1);
+    CHECK(before->matches.by_platforms == wire::Counts{{"1", 3}, {"2", 1}});
+  }
+  // As `cairnctl purge --tombstone-days 0`: token 3, retracted at D2 19:00,
+  // goes with its retraction and the rows of the two matches made on it.
+  f.ReopenWith([](SqliteStoreOptions& o) { o.tombstone_period = {}; });
+  auto purged = f.store().PurgeAndWait(PurgeCommand{});
+  REQUIRE(purged.has_value());
+  REQUIRE(purged->signals == 1);
+
+  auto source = story.Source();
+  auto summary = source->Summary(Period());
+  REQUIRE(summary.has_value());
+  CHECK(summary->signals.submitted == 4);  // lower than first reported
+  CHECK(summary->retractions.total == 0);
+  CHECK(summary->matches.total == 4);
+  CHECK(summary->matches.by_platforms == wire::Counts{{"1", 1}, {"2", 1}});
+  REQUIRE(summary->retention.purge_cutoff.has_value());
+  CHECK(*summary->retention.purge_cutoff == At(cutoff));
+  CHECK_THAT(summary->retention.note,
+             Catch::Contains(FormatTimestamp(At(cutoff))) &&
+                 Catch::Contains("lower than when first reported"));
+  auto list = source->Matches(Period());
+  REQUIRE(list.has_value());
+  CHECK(list->retention.purge_cutoff == summary->retention.purge_cutoff);
+  CHECK_THAT(list->retention.note, Catch::Contains("kinds, categories"));
+
+  // A period starting at the cut-off can have lost rows (the purge takes
+  // what departed at or before it); one starting after it cannot.
+  struct Case {
+    std::int64_t from;
+    bool warned;
+  };
+  for (const Case c :
+       {Case{cutoff - kDay, true}, Case{cutoff, true}, Case{cutoff + 1, false},
+        Case{kDay0 + 3 * kDay, false}}) {
+    CAPTURE(c.from);
+    wire::ReportRequest r;
+    r.from = At(c.from);
+    r.to = At(kDay0 + 5 * kDay);
+    auto s = source->Summary(r);
+    REQUIRE(s.has_value());
+    CHECK(s->retention.purge_cutoff.has_value() == c.warned);
+    CHECK(s->retention.note.empty() == !c.warned);
+    auto m = source->Matches(r);
+    REQUIRE(m.has_value());
+    CHECK(m->retention.purge_cutoff == s->retention.purge_cutoff);
+  }
+
+  // A purge entry written before purges recorded their cut-off counts from
+  // the entry's own time, the latest the cut-off can have been.
+  f.clock.Advance(1h);
+  f.store_ptr().reset();  // close the writer
+  testing::ExecSql(path,
+                   "UPDATE audit_log SET details = json_remove(details,"
+                   " '$.tombstone_cutoff'), at = at + 600"
+                   " WHERE action = 'purge'");
+  auto legacy = ReportSource::Open(path, f.clock.AsClock());
+  REQUIRE(legacy.has_value());
+  auto old = (*legacy)->Summary(Period());
+  REQUIRE(old.has_value());
+  REQUIRE(old->retention.purge_cutoff.has_value());
+  CHECK(*old->retention.purge_cutoff == At(cutoff + 600));
+}
+
 TEST_CASE("unknown members and cursors are clear errors") {
   Story story;
   auto source = story.Source();

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "audit_test_util.h"
+#include "cairn/timestamp.h"
 #include "server/src/audit/audit_verify.h"
 #include "store_test_util.h"
 
@@ -147,7 +148,11 @@ TEST_CASE(
   REQUIRE(purges.size() == 5);
   CHECK(purges[1] ==
         "{\"signals\":1,\"feed_events\":2,\"matches\":0,\"dispositions\":0,"
-        "\"notifications\":0,\"idempotency_keys\":0}");
+        "\"notifications\":0,\"idempotency_keys\":0,"
+        "\"tombstone_cutoff\":\"" +
+            FormatTimestamp(sys_seconds{std::chrono::seconds{testing::kStart}} +
+                            days(1)) +
+            "\"}");
   CHECK(VerifyAuditLog(f.dir.path() / "hub.db", {})->intact);
 }
 

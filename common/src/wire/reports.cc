@@ -194,7 +194,34 @@ Status DecodeSeries(od::value& v, Path& path, std::vector<SeriesPoint>& out) {
       });
 }
 
+// "retention" (optional): {"purge_cutoff","note"}.
+Status DecodeRetention(od::object& root, Path& path, ReportRetention& out) {
+  return Field(
+      root, "retention", path,
+      ReadObjectWith(path,
+                     [&](od::object& o) -> Status {
+                       Timestamp cutoff{};
+                       CAIRN_WIRE_TRY(Field(o, "purge_cutoff", path,
+                                            ReadTimestamp(cutoff, path)));
+                       out.purge_cutoff = cutoff;
+                       return Field(o, "note", path,
+                                    ReadOptionalString(out.note, path));
+                     }),
+      /*optional=*/true);
+}
+
 // ---- Encoding helpers ------------------------------------------------------
+
+void WriteRetention(internal::Writer& w, const ReportRetention& r) {
+  if (!r.purge_cutoff) return;
+  internal::WriteKey(w, "retention");
+  w.StartObject();
+  internal::WriteKey(w, "purge_cutoff");
+  internal::WriteTimestamp(w, *r.purge_cutoff);
+  internal::WriteKey(w, "note");
+  internal::WriteString(w, r.note);
+  w.EndObject();
+}
 
 void WriteCounts(internal::Writer& w, std::string_view key,
                  const Counts& counts) {
@@ -393,6 +420,7 @@ std::string Encode(const ReportSummary& r) {
   internal::WriteKey(w, "generated_at");
   internal::WriteTimestamp(w, r.generated_at);
   WriteMember(w, r.member);
+  WriteRetention(w, r.retention);
 
   internal::WriteKey(w, "signals");
   w.StartObject();
@@ -490,6 +518,7 @@ Result<ReportSummary> DecodeReportSummary(std::string_view json) {
                              ReadTimestamp(r.generated_at, path)));
         CAIRN_WIRE_TRY(
             Field(root, "member", path, ReadOptionalString(r.member, path)));
+        CAIRN_WIRE_TRY(DecodeRetention(root, path, r.retention));
         CAIRN_WIRE_TRY(Field(
             root, "signals", path,
             ReadObjectWith(path, [&](od::object& o) -> Status {
@@ -610,6 +639,7 @@ std::string Encode(const ReportMatchesResponse& body) {
   internal::WriteKey(w, "to");
   internal::WriteTimestamp(w, body.to);
   WriteMember(w, body.member);
+  WriteRetention(w, body.retention);
   internal::WriteKey(w, "matches");
   w.StartArray();
   for (const auto& m : body.matches) {
@@ -664,6 +694,7 @@ Result<ReportMatchesResponse> DecodeReportMatchesResponse(
         CAIRN_WIRE_TRY(Field(root, "to", path, ReadTimestamp(r.to, path)));
         CAIRN_WIRE_TRY(
             Field(root, "member", path, ReadOptionalString(r.member, path)));
+        CAIRN_WIRE_TRY(DecodeRetention(root, path, r.retention));
         CAIRN_WIRE_TRY(
             Field(root, "matches", path, [&](od::value& v) -> Status {
               return internal::WalkArray(

@@ -1,6 +1,7 @@
 // cairnctl report summary|matches: compliance reports fetched over mTLS with
 // a compliance (all members) or member (own figures) certificate, written
 // as JSON, CSV or one self-contained HTML page.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -77,6 +78,11 @@ std::string SummaryCsv(const wire::ReportSummary& r) {
   row("period", "to", FormatTimestamp(r.to));
   row("period", "generated_at", FormatTimestamp(r.generated_at));
   row("period", "member", r.member.empty() ? "all" : r.member);
+  if (r.retention.purge_cutoff) {
+    row("retention.purge_cutoff", "",
+        FormatTimestamp(*r.retention.purge_cutoff));
+    row("retention.note", "", r.retention.note);
+  }
   number("signals.submitted", "", r.signals.submitted);
   for (const auto& [k, n] : r.signals.by_category) {
     number("signals.by_category", k, n);
@@ -133,7 +139,17 @@ std::string SummaryCsv(const wire::ReportSummary& r) {
 }
 
 std::string MatchesCsv(const wire::ReportMatchesResponse& r) {
-  std::string out =
+  // The retention warning as a comment line above the header, where a
+  // reader opening the file sees it first.
+  std::string out;
+  if (r.retention.purge_cutoff) {
+    std::string note = r.retention.note;
+    std::replace_if(
+        note.begin(), note.end(), [](char c) { return c == '\r' || c == '\n'; },
+        ' ');
+    out += "# " + note + "\n";
+  }
+  out +=
       "match_id,member,at,kinds,categories,platforms,disposition,disposed_at,"
       "retracted_since\n";
   for (const auto& m : r.matches) {
@@ -233,6 +249,7 @@ int RunMatches(const ReportOptions& o) {
       all.from = page->from;
       all.to = page->to;
       all.member = page->member;
+      all.retention = page->retention;
     }
     for (auto& m : page->matches) all.matches.push_back(std::move(m));
     all.cursor = page->cursor;

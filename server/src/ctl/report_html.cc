@@ -306,6 +306,13 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
+// The retention warning, above the figures it qualifies; empty without one.
+std::string RetentionNote(const wire::ReportRetention& r) {
+  if (!r.purge_cutoff) return {};
+  return "<p class=\"note warnbox retention\"><b>Purged data:</b> " +
+         HtmlEscape(r.note) + "</p>";
+}
+
 std::string RenderSummaryHtml(const wire::ReportSummary& r,
                               std::string_view hub) {
   const std::string who =
@@ -321,6 +328,7 @@ std::string RenderSummaryHtml(const wire::ReportSummary& r,
       ", end excluded) \u00b7 Scope <b>" + HtmlEscape(who) +
       "</b> \u00b7 Generated " + HtmlEscape(FormatTimestamp(r.generated_at)) +
       "</p></header>";
+  html += RetentionNote(r.retention);
 
   // Headline figures.
   const auto& d = r.dispositions;
@@ -482,6 +490,7 @@ std::string RenderMatchesHtml(const wire::ReportMatchesResponse& r,
           HtmlEscape(who) + "</b> \u00b7 " + Num(r.matches.size()) +
           " matches, " + Num(reviewed) + " reviewed, " + Num(retracted) +
           " with a retracted signal</p></header>";
+  html += RetentionNote(r.retention);
   html +=
       "<h2>Matches</h2><table><thead><tr><th>match</th><th>member</th>"
       "<th>made at</th><th>kinds</th><th>categories</th>"

@@ -427,6 +427,45 @@ Status MatchFigures(Database& db, const wire::ReportRequest& r,
   return {};
 }
 
+// The report's retention warning (wire::ReportRetention): set when a purge
+// that deleted signals had a tombstone cut-off at or after the period's
+// start. A purge's cut-off is never later than its own audit entry, so
+// entries before the period cannot reach into it and are not read. Entries
+// of hubs that did not yet record "tombstone_cutoff" count from the
+// entry's time, the latest the cut-off can have been. Without an audit log
+// there is nothing to go by and no warning.
+Status Retention(Database& db, const wire::ReportRequest& r,
+                 std::string_view what, wire::ReportRetention& out) {
+  auto exists = db.Prepare(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+      " AND name = 'audit_log'");
+  if (!exists) return tl::unexpected(exists.error());
+  auto has_log = exists->Step();
+  if (!has_log) return tl::unexpected(has_log.error());
+  if (!*has_log || exists->Int(0) == 0) return {};
+  auto s = db.Prepare(
+      "SELECT max(coalesce(CAST(strftime('%s',"
+      " json_extract(details, '$.tombstone_cutoff')) AS INTEGER), at))"
+      " FROM audit_log WHERE action = 'purge' AND result = 'ok'"
+      " AND at >= ?1 AND CASE WHEN json_valid(details)"
+      " THEN json_extract(details, '$.signals') > 0 ELSE 0 END");
+  if (!s) return tl::unexpected(s.error());
+  s->Bind(1, Unix(r.from));
+  return ForEachRow(*s, [&](Statement& row) {
+    if (row.IsNull(0) || row.Int(0) < Unix(r.from)) return;
+    out.purge_cutoff = FromUnix(row.Int(0));
+    out.note =
+        "the hub has purged the signals retracted or expired at or before " +
+        FormatTimestamp(*out.purge_cutoff) +
+        ", with their retractions and the record of which signals matches "
+        "were made on (the tombstone period); this period starts before "
+        "that, so " +
+        std::string(what) +
+        " may be lower than when first reported: rely on the report "
+        "produced and archived within the tombstone period";
+  });
+}
+
 tl::unexpected<Error> UnreadableList(std::string_view json) {
   return MakeError(ErrorCode::kInternal,
                    "the report query returned a list it cannot read (" +
@@ -514,6 +553,11 @@ Result<wire::ReportSummary> ReportSource::Summary(
   out.to = request.to;
   out.generated_at = now;
   out.member = request.member;
+  REPORT_TRY(Retention(*db_, request,
+                       "its signal and retraction figures (totals, "
+                       "categories, kinds, reasons, daily and weekly) and "
+                       "matches.by_platforms",
+                       out.retention));
   Series series(request.from, request.to);
   REPORT_TRY(Signals(*db_, request, *member, now, out, series));
   REPORT_TRY(Retractions(*db_, request, *member, out, series));
@@ -586,6 +630,9 @@ Result<wire::ReportMatchesResponse> ReportSource::Matches(
   out.from = request.from;
   out.to = request.to;
   out.member = request.member;
+  REPORT_TRY(Retention(*db_, request,
+                       "the kinds, categories and platforms of its matches",
+                       out.retention));
   std::int64_t last = after;
   simdjson::dom::parser json;
   Status lists;

@@ -5,7 +5,9 @@
 // never blocks the writer and never changes anything; each report reads one
 // consistent snapshot (one read transaction). Query counts come from the
 // audit log (table audit_log, action "query"); on a database without that
-// table they are reported as zero with audit_log_available = false.
+// table they are reported as zero with audit_log_available = false. The
+// retention warning of both reports (wire::ReportRetention) comes from the
+// audit log's "purge" entries too.
 #ifndef CAIRN_SERVER_REPORTS_REPORT_SOURCE_H_
 #define CAIRN_SERVER_REPORTS_REPORT_SOURCE_H_
 

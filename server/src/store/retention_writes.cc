@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cairn/json_object.h"
+#include "cairn/timestamp.h"
 #include "server/src/store/batch_statements.h"
 #include "server/src/store/index_keys.h"
 #include "server/src/store/store_time.h"
@@ -213,6 +214,10 @@ Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c,
               .Add("dispositions", out.dispositions)
               .Add("notifications", out.notifications)
               .Add("idempotency_keys", out.idempotency_keys)
+              // Retracted and expired signals that departed at or before
+              // this time are gone: the reports read it to warn about
+              // periods whose figures the purge lowered.
+              .Add("tombstone_cutoff", FormatTimestamp(FromUnix(cut[0])))
               .Finish());
   }
   return out;

@@ -59,6 +59,20 @@ std::string EncodeReportAuditDetails(const ReportRequest& request,
 // included) in vocabulary order.
 using Counts = std::vector<std::pair<std::string, std::uint64_t>>;
 
+// Set on a report whose period starts at or before the newest tombstone
+// cut-off of the hub's purges (from the audit log's "purge" entries):
+// retracted and expired signals that departed at or before `purge_cutoff`
+// have been deleted with their retractions and match details, so the
+// period's submission, retraction and match-detail figures may be lower
+// than when first reported. On the wire: "retention":{"purge_cutoff",
+// "note"}, omitted when it does not apply.
+struct ReportRetention {
+  std::optional<Timestamp> purge_cutoff;  // absent: nothing to warn about
+  std::string note;                       // empty without purge_cutoff
+
+  bool operator==(const ReportRetention&) const = default;
+};
+
 // One bucket of the per-day or per-week series (UTC; weeks start Monday).
 struct SeriesPoint {
   std::string start;  // "YYYY-MM-DD": the day, or the Monday of the week
@@ -78,6 +92,7 @@ struct ReportSummary {
   Timestamp to{};
   Timestamp generated_at{};
   std::string member;  // empty: all members
+  ReportRetention retention;
 
   struct Signals {
     std::uint64_t submitted = 0;  // created in the period
@@ -161,6 +176,7 @@ struct ReportMatchesResponse {
   Timestamp from{};
   Timestamp to{};
   std::string member;  // empty: all members
+  ReportRetention retention;
   std::vector<ReportMatch> matches;
   std::string cursor;  // pass as ?after= for the next page
   bool more = false;
