@@ -521,5 +521,32 @@ TEST_CASE(
   CHECK(stopped_hub.err.find("cannot connect to") != std::string::npos);
 }
 
+// cairnd's default store.data_dir is "data" next to the configuration file,
+// not in the working directory (/ under systemd), and the refusal to start
+// without a database names it as an absolute path, in the cairnctl init
+// command it suggests too.
+TEST_CASE(
+    "cairnd looks for its default data directory next to its configuration "
+    "file and names it absolutely") {
+  TempDir root;
+  std::filesystem::create_directories(root.File("etc"));
+  std::filesystem::create_directories(root.File("elsewhere"));
+  REQUIRE(WriteFile(root.File("etc/cairnd.toml"),
+                    "[tls]\ncert = \"s.crt\"\nkey = \"s.key\"\nca = "
+                    "\"ca.crt\"\n"));
+  // Started from another directory with a relative --config.
+  const CommandResult r = RunCommand(
+      {"sh", "-c", "cd \"$1\" && exec \"$2\" --config ../etc/cairnd.toml", "sh",
+       root.File("elsewhere"), RunningHub::CairndPath()},
+      std::chrono::seconds(30));
+  CAPTURE(r.out, r.err);
+  CHECK(r.exit_code != 0);
+  const std::string data = root.File("etc/data");
+  CHECK_THAT(r.err,
+             Catch::Contains("no hub database at " + data + "/cairn.db") &&
+                 Catch::Contains("cairnctl init --data " + data + " "));
+  CHECK_FALSE(std::filesystem::exists(root.File("elsewhere/data")));
+}
+
 }  // namespace
 }  // namespace cairn::testing
