@@ -10,7 +10,9 @@
 // Exit codes: 0 success; 1 the hub or the store refused (the hub's TLS
 // refusal of --cert included), or the hub's certificate did not verify (the
 // message says why); 2 bad command line, including a --cert, --key or
-// --cacert that cannot be read; 3 the hub could not be reached.
+// --cacert that cannot be read and any local input file or value cairnctl
+// refuses itself (ExitCodeFor in server/src/ctl/command.h decides); 3 the
+// hub could not be reached.
 #include <CLI/CLI.hpp>
 
 #include "server/src/ctl/command.h"

@@ -230,7 +230,12 @@ int main(int argc, char** argv) {
   auto config = LoadHubConfig(config_path);
   if (!config) return Fail(config.error().ToString());
   if (!listen.empty()) config->transport.listen_addresses = listen;
-  if (!data_dir.empty()) config->store.data_dir = data_dir;
+  // Relative to the working directory, as every flag path is; made absolute
+  // so that the messages below name the directory whatever the reader's.
+  if (!data_dir.empty()) {
+    config->store.data_dir =
+        std::filesystem::absolute(data_dir).lexically_normal().string();
+  }
   if (!port_file.empty()) config->transport.port_file = port_file;
   if (!log_level.empty()) config->log.level = log_level;
   if (!log_file.empty()) config->log.file = log_file;

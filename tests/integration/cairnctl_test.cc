@@ -10,6 +10,7 @@
 
 #include "server/src/store/store.h"
 #include "server/src/store_location.h"
+#include "support/sqlite_query.h"
 #include "tests/integration/integration_util.h"
 
 namespace cairn::testing {
@@ -260,7 +261,7 @@ TEST_CASE("cairnctl errors say what went wrong, with distinct exit codes") {
        {"init", "--data", h.Scratch().File("never-made"), "--operator-cert",
         h.Pki().Cert("expired")},
        false,
-       1,
+       2,
        "cairnctl cert sign"},
   };
   for (const ErrorCase& c : cases) {
@@ -519,6 +520,181 @@ TEST_CASE(
   CAPTURE(stopped_hub.err);
   CHECK(stopped_hub.exit_code == 3);
   CHECK(stopped_hub.err.find("cannot connect to") != std::string::npos);
+}
+
+// What cairnctl finds wrong with its own command line or the local files it
+// names exits 2, whatever the command, and the message names the option to
+// change; nothing is done. A refusal by the hub (the unknown member of
+// cert sign) stays 1.
+TEST_CASE(
+    "cairnctl exits 2 naming the option for bad command lines and local "
+    "input it detects itself, 1 for the hub's refusals") {
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const TempPki& pki = h.Pki();
+  const auto timeout = std::chrono::seconds(30);
+  // A member's CSR with CN=gamma, and a backup of the hub (which has audit
+  // entries: init and the members the harness registered).
+  const std::string csr = pki.dir() + "/gamma.csr";
+  REQUIRE(
+      RunCommand({"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                  pki.dir() + "/gamma.key", "-subj", "/CN=gamma", "-out", csr},
+                 timeout)
+          .exit_code == 0);
+  const std::string backup = h.Scratch().File("hub.backup");
+  REQUIRE(
+      RunCairnctl({"backup", "--data", h.DataDir(), "--out", backup}, timeout)
+          .exit_code == 0);
+  const auto backup_last = QueryInt64(backup, "SELECT max(seq) FROM audit_log");
+  REQUIRE(backup_last >= 2);
+  const std::string restored = h.Scratch().File("restored");
+  const std::string nowhere = h.Scratch().File("no-hub-here");
+  const std::string out = h.Scratch().File("issued.crt");
+  std::filesystem::create_directories(h.Scratch().File("bare"));
+  const std::string bare_config = h.Scratch().File("bare/cairnd.toml");
+  REQUIRE(WriteFile(bare_config, "[store]\ntombstone_days = 30\n"));
+  auto sign = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "cert",      "sign",       "--csr",    csr,
+        "--ca-cert", pki.CaCert(), "--ca-key", pki.dir() + "/ca.key",
+        "--member",  "gamma",      "--out",    out};
+    for (auto& e : extra) args.push_back(std::move(e));
+    return args;
+  };
+  auto with = [](std::vector<std::string> args, std::size_t index,
+                 std::string value) {
+    args.at(index) = std::move(value);
+    return args;
+  };
+
+  struct Case {
+    const char* what;
+    std::vector<std::string> args;
+    bool with_credentials;
+    int exit_code;
+    std::vector<std::string> messages;  // each a substring of stderr
+  };
+  const Case cases[] = {
+      {"cert sign --days over the maximum",
+       sign({"--days", "826", "--no-register"}),
+       false,
+       2,
+       {"--days", "826", "1 to 825"}},
+      {"cert sign with a CSR whose CN is not --member",
+       with(sign({"--no-register"}), 9, "alpha"),
+       false,
+       2,
+       {"--member", "CN is 'gamma'"}},
+      {"cert sign with a missing CSR file",
+       with(sign({"--no-register"}), 3, pki.dir() + "/missing.csr"),
+       false,
+       2,
+       {"--csr", "missing.csr"}},
+      {"cert sign with a certificate as the CSR",
+       with(sign({"--no-register"}), 3, pki.Cert("beta")),
+       false,
+       2,
+       {"--csr", "no PEM certificate signing request"}},
+      {"cert sign with the CA key of another CA",
+       with(sign({"--no-register"}), 7, pki.dir() + "/other-ca.key"),
+       false,
+       2,
+       {"--ca-key", "other-ca.key"}},
+      {"init with an expired operator certificate",
+       {"init", "--data", nowhere, "--operator-cert", pki.Cert("expired")},
+       false,
+       2,
+       {"--operator-cert", pki.Cert("expired"), "expired at", "--no-register"}},
+      {"init with a server certificate as the operator's",
+       {"init", "--data", nowhere, "--operator-cert", pki.ServerCert()},
+       false,
+       2,
+       {"--operator-cert", "lacks clientAuth", "--no-register"}},
+      {"restore --after-seq below the backup's last entry",
+       {"restore", "--from", backup, "--data", restored, "--after-seq",
+        std::to_string(backup_last - 1)},
+       false,
+       2,
+       {"--after-seq", std::to_string(backup_last - 1),
+        "(" + std::to_string(backup_last) + ")"}},
+      {"restore from a missing backup",
+       {"restore", "--from", h.Scratch().File("missing.backup"), "--data",
+        restored},
+       false,
+       2,
+       {"--from", "missing.backup"}},
+      {"restore from a file that is no database",
+       {"restore", "--from", csr, "--data", restored},
+       false,
+       2,
+       {"--from", "gamma.csr"}},
+      {"backup of a directory without a hub",
+       {"backup", "--data", nowhere, "--out", h.Scratch().File("b2")},
+       false,
+       2,
+       {"--data", "no-hub-here"}},
+      {"purge of a directory without a hub",
+       {"purge", "--data", nowhere, "--dry-run", "--tombstone-days", "30",
+        "--match-retention-days", "730", "--disposition-retention-days", "730",
+        "--notification-retention-days", "730"},
+       false,
+       2,
+       {"--data", "no-hub-here"}},
+      // The default data directory, next to the configuration file.
+      {"purge with a configuration whose hub has no database",
+       {"purge", "--config", bare_config, "--dry-run"},
+       false,
+       2,
+       {"--config", "no hub database at " + h.Scratch().File("bare/data")}},
+      // The hub refuses: 1.
+      {"cert sign for a member the hub does not know",
+       sign({}),
+       true,
+       1,
+       {"no member 'gamma'"}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    const CommandResult r =
+        c.with_credentials ? h.Ctl(c.args) : RunCairnctl(c.args, timeout);
+    CAPTURE(r.out, r.err);
+    CHECK(r.exit_code == c.exit_code);
+    for (const std::string& message : c.messages) {
+      CHECK_THAT(r.err, Catch::Contains(message));
+    }
+    CHECK_FALSE(std::filesystem::exists(out));
+    CHECK_FALSE(std::filesystem::exists(nowhere));
+    CHECK_FALSE(std::filesystem::exists(restored + "/cairn.db"));
+  }
+}
+
+// cairnd's default store.data_dir is "data" next to the configuration file,
+// not in the working directory (/ under systemd), and the refusal to start
+// without a database names it as an absolute path, in the cairnctl init
+// command it suggests too.
+TEST_CASE(
+    "cairnd looks for its default data directory next to its configuration "
+    "file and names it absolutely") {
+  TempDir root;
+  std::filesystem::create_directories(root.File("etc"));
+  std::filesystem::create_directories(root.File("elsewhere"));
+  REQUIRE(WriteFile(root.File("etc/cairnd.toml"),
+                    "[tls]\ncert = \"s.crt\"\nkey = \"s.key\"\nca = "
+                    "\"ca.crt\"\n"));
+  // Started from another directory with a relative --config.
+  const CommandResult r = RunCommand(
+      {"sh", "-c", "cd \"$1\" && exec \"$2\" --config ../etc/cairnd.toml", "sh",
+       root.File("elsewhere"), RunningHub::CairndPath()},
+      std::chrono::seconds(30));
+  CAPTURE(r.out, r.err);
+  CHECK(r.exit_code != 0);
+  const std::string data = root.File("etc/data");
+  CHECK_THAT(r.err,
+             Catch::Contains("no hub database at " + data + "/cairn.db") &&
+                 Catch::Contains("cairnctl init --data " + data + " "));
+  CHECK_FALSE(std::filesystem::exists(root.File("elsewhere/data")));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // bad input that must fail naming the key.
 #include "transport/server_config.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -188,6 +189,71 @@ TEST_CASE(
   auto missing = LoadHubConfig(dir.File("nope.toml"));
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().message.find("nope.toml") != std::string::npos);
+}
+
+// One path key: what the file says (nothing: its default) and where
+// LoadHubConfig must put it, relative to the file's directory ("" = stays
+// empty, an absolute value = as written).
+struct PathCase {
+  const char* what;
+  const char* toml;
+  std::string (*get)(const HubConfig&);
+  const char* expected;
+};
+
+TEST_CASE(
+    "paths written relative and paths left at a relative default both "
+    "resolve against the file's directory, made absolute") {
+  cairn::testing::TempDir dir;
+  std::filesystem::create_directories(dir.File("etc"));
+  const std::string base = dir.File("etc");
+  using C = const HubConfig&;
+  const PathCase cases[] = {
+      {"store.data_dir default", "", [](C c) { return c.store.data_dir; },
+       "data"},
+      {"store.data_dir written relative", "[store]\ndata_dir = \"db\"\n",
+       [](C c) { return c.store.data_dir; }, "db"},
+      {"store.data_dir written with ..", "[store]\ndata_dir = \"../var/db\"\n",
+       [](C c) { return c.store.data_dir; }, "../var/db"},
+      {"store.data_dir written absolute",
+       "[store]\ndata_dir = \"/srv/cairn/data\"\n",
+       [](C c) { return c.store.data_dir; }, "/srv/cairn/data"},
+      {"tls.ca written relative", "",
+       [](C c) { return c.transport.tls.ca_file; }, "ca.crt"},
+      {"keys.dir default (inside store.data_dir)", "",
+       [](C c) { return c.keys.dir; }, ""},
+      {"keys.dir written relative", "[keys]\ndir = \"k\"\n",
+       [](C c) { return c.keys.dir; }, "k"},
+      {"oprf.key_dir written relative", "[oprf]\nkey_dir = \"o\"\n",
+       [](C c) { return c.oprf.key_dir; }, "o"},
+      {"log.file written relative", "[log]\nfile = \"hub.log\"\n",
+       [](C c) { return c.log.file; }, "hub.log"},
+      {"log.file default (stderr)", "", [](C c) { return c.log.file; }, ""},
+      {"listen.port_file written relative", "[listen]\nport_file = \"ports\"\n",
+       [](C c) { return c.transport.port_file; }, "ports"},
+  };
+  // The file named by an absolute path and by one relative to the working
+  // directory: either way the paths come out absolute.
+  const std::string file = dir.File("etc/cairnd.toml");
+  const std::string relative_file = std::filesystem::relative(file).string();
+  REQUIRE(std::filesystem::path(relative_file).is_relative());
+  for (const PathCase& c : cases) {
+    CAPTURE(c.what);
+    std::ofstream(file, std::ios::trunc) << kTls << c.toml;
+    const std::string expected =
+        std::string(c.expected).empty() ? std::string()
+        : std::filesystem::path(c.expected).is_absolute()
+            ? std::string(c.expected)
+            : (std::filesystem::path(base) / c.expected)
+                  .lexically_normal()
+                  .string();
+    for (const std::string& name : {file, relative_file}) {
+      CAPTURE(name);
+      auto config = LoadHubConfig(name);
+      REQUIRE(config.has_value());
+      CHECK(c.get(*config) == expected);
+    }
+  }
 }
 
 struct BadCase {

@@ -180,7 +180,9 @@ struct CheckedCopy {
 };
 
 // Checks that `path` is an intact Cairn database this build can run, and
-// leaves it as a single file (rollback-journal mode).
+// leaves it as a single file (rollback-journal mode). An `origin` that is
+// damaged or no Cairn database at all is a --from to change, named as the
+// field (cairnctl exits 2); one of a newer schema is refused (1).
 Result<CheckedCopy> CheckCopy(const fs::path& path, const fs::path& origin) {
   auto db = OpenDb(path, SQLITE_OPEN_READWRITE, "check it");
   if (!db) return tl::unexpected(db.error());
@@ -191,13 +193,15 @@ Result<CheckedCopy> CheckCopy(const fs::path& path, const fs::path& origin) {
   if (!integrity) {
     return MakeError(ErrorCode::kInvalidArgument,
                      what + " is not a readable SQLite database: " +
-                         integrity.error().message + not_a_backup);
+                         integrity.error().message + not_a_backup,
+                     "--from");
   }
   if (*integrity != "ok") {
     return MakeError(ErrorCode::kInvalidArgument,
                      what + " fails SQLite's integrity check (" +
                          integrity->substr(0, 300) + "); use an older backup" +
-                         not_a_backup);
+                         not_a_backup,
+                     "--from");
   }
   auto mode = Rows(db->get(), "PRAGMA journal_mode=DELETE");
   if (!mode) {
@@ -213,7 +217,8 @@ Result<CheckedCopy> CheckCopy(const fs::path& path, const fs::path& origin) {
                      what +
                          " is a SQLite database but not a Cairn hub "
                          "database" +
-                         not_a_backup);
+                         not_a_backup,
+                     "--from");
   }
   if (*version > LatestSchemaVersion()) {
     return MakeError(
@@ -248,7 +253,8 @@ Result<BackupReport> BackupDatabase(const fs::path& db_path,
     return MakeError(ErrorCode::kNotFound,
                      "no hub database at '" + db_path.string() +
                          "'; pass the hub's data directory (store.data_dir) "
-                         "with --data");
+                         "with --data",
+                     "--data");
   }
   if (fs::exists(out, ec)) {
     return MakeError(ErrorCode::kConflict,
@@ -349,7 +355,8 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
   if (!fs::is_regular_file(options.from, ec)) {
     return MakeError(
         ErrorCode::kNotFound,
-        "no backup file at '" + options.from.string() + "'; check --from");
+        "no backup file at '" + options.from.string() + "'; check --from",
+        "--from");
   }
   const fs::path target = DatabasePath(options.data_dir);
   if (fs::exists(target, ec) && !options.force) {
@@ -489,10 +496,26 @@ Result<RestoreReport> RestoreLocked(const RestoreOptions& options) {
                         "that database (" +
                             std::to_string((*head)->seq) +
                             "); drop --after-seq (nothing was changed)",
-                        {},
-                        std::nullopt});
+                        "--after-seq", std::nullopt});
     }
   } else if (options.after_seq) {
+    // The lost log went at least as far as the backup: a smaller seq is a
+    // mistyped or wrong --after-seq. Checked here to name the option;
+    // AppendRestoreEntry refuses it too.
+    auto backup_head = ReadAuditHead(staged);
+    if (backup_head && *backup_head &&
+        *options.after_seq < (*backup_head)->seq) {
+      return fail(Error{
+          ErrorCode::kInvalidArgument,
+          "--after-seq " + std::to_string(*options.after_seq) +
+              " is before the last audit entry of the backup '" +
+              options.from.string() + "' (" +
+              std::to_string((*backup_head)->seq) +
+              "); give the lost hub's last audit seq, which is at least the "
+              "backup's (the newest seq in members' saved GET "
+              "/v1/audit/checkpoints answers) (nothing was changed)",
+          "--after-seq", std::nullopt});
+    }
     // The lost log's last entry: its seq only, its hash is not known.
     replaced_head = AuditHead{*options.after_seq, {}, 0};
   }

@@ -53,13 +53,15 @@ std::string OpenSslReason() {
   return text.data();
 }
 
-Result<BioPtr> OpenForReading(const std::string& path, const char* what) {
+Result<BioPtr> OpenForReading(const std::string& path, const char* what,
+                              const char* option) {
   BioPtr bio(BIO_new_file(path.c_str(), "r"));
   if (!bio) {
     ERR_clear_error();
-    return MakeError(ErrorCode::kIo, std::string("cannot open the ") + what +
-                                         " '" + path +
-                                         "'; check the path and permissions");
+    return MakeError(ErrorCode::kIo,
+                     std::string("cannot open the ") + what + " '" + path +
+                         "'; check the path and permissions",
+                     option);
   }
   return bio;
 }
@@ -99,12 +101,14 @@ Status CheckMemberKey(EVP_PKEY* key, const std::string& csr_file) {
                        "the CSR '" + csr_file + "' has a " +
                            std::to_string(EVP_PKEY_get_bits(key)) +
                            "-bit RSA key; ask the member for a new CSR with "
-                           "an EC P-256 key (or RSA of at least 2048 bits)");
+                           "an EC P-256 key (or RSA of at least 2048 bits)",
+                       "--csr");
     default:
       return MakeError(ErrorCode::kInvalidArgument,
                        "the CSR '" + csr_file +
                            "' has an unsupported key type; ask the member for "
-                           "a new CSR with an EC P-256, Ed25519 or RSA key");
+                           "a new CSR with an EC P-256, Ed25519 or RSA key",
+                       "--csr");
   }
 }
 
@@ -140,7 +144,7 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
 
   // The CSR: must parse and carry a valid self-signature, which proves the
   // requester holds the private key of the public key we are certifying.
-  auto csr_bio = OpenForReading(request.csr_file, "CSR file");
+  auto csr_bio = OpenForReading(request.csr_file, "CSR file", "--csr");
   if (!csr_bio) return tl::unexpected(csr_bio.error());
   ReqPtr csr(PEM_read_bio_X509_REQ(csr_bio->get(), nullptr, nullptr, nullptr));
   if (!csr) {
@@ -149,7 +153,8 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
                      "'" + request.csr_file +
                          "' holds no PEM certificate signing request "
                          "(expected a '-----BEGIN CERTIFICATE REQUEST-----' "
-                         "block); make one with 'openssl req -new'");
+                         "block); make one with 'openssl req -new'",
+                     "--csr");
   }
   EVP_PKEY* member_key = X509_REQ_get0_pubkey(csr.get());
   if (member_key == nullptr || X509_REQ_verify(csr.get(), member_key) != 1) {
@@ -157,7 +162,8 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
     return MakeError(ErrorCode::kCrypto,
                      "the signature of the CSR '" + request.csr_file +
                          "' does not verify: it was altered or not made with "
-                         "the key it contains; ask the member for a new CSR");
+                         "the key it contains; ask the member for a new CSR",
+                     "--csr");
   }
   if (auto s = CheckMemberKey(member_key, request.csr_file); !s) {
     return tl::unexpected(s.error());
@@ -176,7 +182,8 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
   out.subject = SubjectText(subject);
 
   // The CA certificate and key.
-  auto ca_bio = OpenForReading(request.ca_cert_file, "CA certificate");
+  auto ca_bio =
+      OpenForReading(request.ca_cert_file, "CA certificate", "--ca-cert");
   if (!ca_bio) return tl::unexpected(ca_bio.error());
   X509Ptr ca(PEM_read_bio_X509(ca_bio->get(), nullptr, nullptr, nullptr));
   if (!ca) {
@@ -184,13 +191,15 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "'" + request.ca_cert_file +
                          "' holds no PEM certificate; pass the CA's "
-                         "certificate (the hub's tls.ca) with --ca-cert");
+                         "certificate (the hub's tls.ca) with --ca-cert",
+                     "--ca-cert");
   }
   if (X509_check_ca(ca.get()) < 1) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "'" + request.ca_cert_file +
                          "' is not a CA certificate (no basicConstraints "
-                         "CA:TRUE); pass the CA the hub trusts with --ca-cert");
+                         "CA:TRUE); pass the CA the hub trusts with --ca-cert",
+                     "--ca-cert");
   }
   struct stat key_stat {};
   if (::stat(request.ca_key_file.c_str(), &key_stat) == 0 &&
@@ -199,7 +208,7 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
                            "' is readable by group or others; restrict it "
                            "with 'chmod 600' and keep it offline");
   }
-  auto key_bio = OpenForReading(request.ca_key_file, "CA key");
+  auto key_bio = OpenForReading(request.ca_key_file, "CA key", "--ca-key");
   if (!key_bio) return tl::unexpected(key_bio.error());
   // A passphrase-protected key makes OpenSSL prompt on the terminal.
   KeyPtr ca_key(
@@ -210,7 +219,8 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
                      "'" + request.ca_key_file +
                          "' holds no readable PEM private key (or the "
                          "passphrase was wrong); pass the CA's key with "
-                         "--ca-key");
+                         "--ca-key",
+                     "--ca-key");
   }
   if (X509_check_private_key(ca.get(), ca_key.get()) != 1) {
     ERR_clear_error();
@@ -219,7 +229,8 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
                          "' does not belong to the CA certificate '" +
                          request.ca_cert_file +
                          "'; pass the matching pair with --ca-cert and "
-                         "--ca-key");
+                         "--ca-key",
+                     "--ca-key");
   }
 
   const std::time_t now = std::chrono::system_clock::to_time_t(request.now);
@@ -229,7 +240,8 @@ Result<SignedCertificate> SignClientCsr(const CertSignRequest& request) {
       ASN1_TIME_cmp_time_t(X509_get0_notAfter(ca.get()), now) < 0) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "the CA certificate '" + request.ca_cert_file +
-                         "' is not valid now; check the clock or renew the CA");
+                         "' is not valid now; check the clock or renew the CA",
+                     "--ca-cert");
   }
   if (ASN1_TIME_cmp_time_t(X509_get0_notAfter(ca.get()), until) < 0) {
     return MakeError(ErrorCode::kInvalidArgument,

@@ -44,8 +44,10 @@ struct SignedCertificate {
 // 128-bit serial, basicConstraints CA:FALSE, keyUsage digitalSignature,
 // extendedKeyUsage clientAuth and subject/authority key identifiers, signed
 // with SHA-256 (Ed25519/Ed448 CA keys sign without a separate digest).
-// Extensions requested in the CSR are ignored. Writes nothing.
-// Thread-safe.
+// Extensions requested in the CSR are ignored. Writes nothing. A refused
+// input names its option in Error::field ("--csr", "--ca-cert", "--ca-key",
+// "--member", "--days"): cairnctl exits 2 for those; an error without a
+// field is OpenSSL failing. Thread-safe.
 Result<SignedCertificate> SignClientCsr(const CertSignRequest& request);
 
 }  // namespace cairn::server

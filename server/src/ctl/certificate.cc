@@ -56,13 +56,25 @@ Result<std::string> FingerprintOfPemFile(const std::string& path) {
 }
 
 Result<std::string> MemberFingerprintOfPemFile(
-    const std::string& path, std::chrono::system_clock::time_point now) {
+    const std::string& path, std::chrono::system_clock::time_point now,
+    CertificateUse use) {
   auto cert = ReadPemCertificate(path);
   if (!cert) return tl::unexpected(cert.error());
+  // The first operator has no hub yet: cert sign can only issue its
+  // certificate without registering it (init registers it).
   const std::string issue_another =
-      "; the hub would refuse it at every handshake, so it was not "
-      "registered: issue the member a client certificate from its CSR "
-      "('cairnctl cert sign', operator guide section 1)";
+      use == CertificateUse::kFirstOperator
+          ? "; the hub would refuse it at every handshake, so no hub was "
+            "made: sign the operator's CSR with the hub's CA (tls.ca) as a "
+            "client certificate, with the openssl commands of operator guide "
+            "section 1 (a production PKI) or with 'cairnctl cert sign --csr "
+            "operator.csr --ca-cert CA.pem --ca-key CA.key --member "
+            "operator --out operator.pem --no-register' (no hub to register "
+            "with yet: init registers it), then run init again with that "
+            "--operator-cert"
+          : "; the hub would refuse it at every handshake, so it was not "
+            "registered: issue the member a client certificate from its CSR "
+            "('cairnctl cert sign', operator guide section 1)";
   const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
   const ASN1_TIME* not_after = X509_get0_notAfter(cert->get());
   if (ASN1_TIME_cmp_time_t(not_after, now_t) < 0) {

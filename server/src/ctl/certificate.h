@@ -20,9 +20,13 @@ Result<std::string> FingerprintOfPemFile(const std::string& path);
 // has expired by `now`, or one OpenSSL does not accept as a TLS client
 // certificate (an extendedKeyUsage without clientAuth, such as a hub's own
 // serverAuth certificate). A certificate not valid yet is accepted: it may
-// have been issued ahead of a rotation.
+// have been issued ahead of a rotation. The advice fits `use`: a member of
+// a running hub gets a certificate from 'cairnctl cert sign'; the first
+// operator (init) has no hub to register with yet.
+enum class CertificateUse { kMember, kFirstOperator };
 Result<std::string> MemberFingerprintOfPemFile(
-    const std::string& path, std::chrono::system_clock::time_point now);
+    const std::string& path, std::chrono::system_clock::time_point now,
+    CertificateUse use = CertificateUse::kMember);
 
 }  // namespace cairn::server
 

@@ -7,9 +7,19 @@
 
 namespace cairn::server::ctl {
 
-int Report(const Error& error, int code) {
+int ExitCodeFor(const Error& error, int otherwise) {
+  if (error.field.starts_with("--")) return kExitUsage;
+  return otherwise;
+}
+
+Error AboutOption(Error error, std::string_view option) {
+  error.field = std::string(option);
+  return error;
+}
+
+int Report(const Error& error, int otherwise) {
   std::fprintf(stderr, "cairnctl: %s\n", error.ToString().c_str());
-  return code;
+  return ExitCodeFor(error, otherwise);
 }
 
 AuditKeys ToAuditKeys(const std::vector<HubPublicKey>& keys) {

@@ -28,12 +28,28 @@ constexpr int kExitOk = 0;
 // name, out of date: waiting will not fix it).
 constexpr int kExitRefused = 1;
 // 2: bad command line, including a --hub, --cert, --key or --cacert that
-// cannot be used as given (unreadable, not PEM, a key not matching --cert).
+// cannot be used as given (unreadable, not PEM, a key not matching --cert)
+// and every error about an option cairnctl detects itself (ExitCodeFor).
 constexpr int kExitUsage = 2;
 constexpr int kExitUnreachable = 3;  // the hub could not be reached
 
-// Prints "cairnctl: <error>" to stderr and returns `code`.
-int Report(const Error& error, int code = kExitRefused);
+// The one place that decides the exit code of an error cairnctl reports
+// (Report returns it). An error cairnctl detected itself about its command
+// line or a local file named on it -- a value out of range, options that
+// contradict each other or the input, an input file that is missing,
+// unreadable or holds the wrong thing -- names that option in Error::field
+// ("--days", "--operator-cert", "--after-seq"; see AboutOption), and exits
+// 2: nothing was done and the command line must change. Any other error
+// exits `otherwise`: by default 1, the hub or the store refused.
+int ExitCodeFor(const Error& error, int otherwise = kExitRefused);
+
+// `error` as one about command-line option `option` ("--csr"): its field
+// names the option, so ExitCodeFor gives 2 and the message shows it.
+Error AboutOption(Error error, std::string_view option);
+
+// Prints "cairnctl: <error>" to stderr and returns ExitCodeFor(error,
+// otherwise).
+int Report(const Error& error, int otherwise = kExitRefused);
 
 // The keys and validity periods VerifyAuditLog checks checkpoints with.
 AuditKeys ToAuditKeys(const std::vector<HubPublicKey>& keys);

@@ -68,7 +68,7 @@ Result<std::vector<std::string>> CollectFingerprints(
   for (const auto& file : cert_files) {
     auto fp =
         MemberFingerprintOfPemFile(file, std::chrono::system_clock::now());
-    if (!fp) return tl::unexpected(fp.error());
+    if (!fp) return tl::unexpected(AboutOption(fp.error(), "--member-cert"));
     out.push_back(*fp);
   }
   return out;
@@ -103,8 +103,11 @@ int CallForMember(const Remote& remote, std::string_view method,
 int Init(const std::string& data_dir, const std::string& operator_cert,
          const std::string& operator_id, const std::string& operator_name) {
   auto fingerprint = MemberFingerprintOfPemFile(
-      operator_cert, std::chrono::system_clock::now());
-  if (!fingerprint) return Report(fingerprint.error());
+      operator_cert, std::chrono::system_clock::now(),
+      CertificateUse::kFirstOperator);
+  if (!fingerprint) {
+    return Report(AboutOption(fingerprint.error(), "--operator-cert"));
+  }
   const auto db_path = DatabasePath(data_dir);
   if (std::filesystem::exists(db_path)) {
     return Report(Error{ErrorCode::kConflict,
@@ -230,12 +233,12 @@ void AddMemberCommands(CLI::App& app, int* exit_code) {
   add->callback([s, exit_code, base] {
     auto roles = ParseRoles(s->role_names);
     if (!roles) {
-      *exit_code = Report(roles.error(), kExitUsage);
+      *exit_code = Report(roles.error());
       return;
     }
     auto fps = CollectFingerprints(s->fingerprints, s->cert_files);
     if (!fps) {
-      *exit_code = Report(fps.error(), kExitUsage);
+      *exit_code = Report(fps.error());
       return;
     }
     wire::CreateMemberRequest request{s->id, s->name, *roles, *fps};
@@ -285,7 +288,7 @@ void AddMemberCommands(CLI::App& app, int* exit_code) {
   roles->callback([s, exit_code, base] {
     auto parsed = ParseRoles(s->role_names);
     if (!parsed) {
-      *exit_code = Report(parsed.error(), kExitUsage);
+      *exit_code = Report(parsed.error());
       return;
     }
     *exit_code = CallForMember(s->remote, "PUT", base + "/" + s->id + "/roles",
@@ -306,15 +309,13 @@ void AddMemberCommands(CLI::App& app, int* exit_code) {
                                : std::vector<std::string>{s->fingerprint},
         s->cert_files);
     if (!fps) {
-      *exit_code = Report(fps.error(), kExitUsage);
+      *exit_code = Report(fps.error());
       return;
     }
     if (fps->size() != 1) {
       *exit_code = Report(Error{ErrorCode::kInvalidArgument,
                                 "give exactly one fingerprint or --member-cert",
-                                {},
-                                std::nullopt},
-                          kExitUsage);
+                                "--member-cert", std::nullopt});
       return;
     }
     *exit_code =

@@ -240,7 +240,7 @@ int Purge(const PurgeSettings& s) {
     return Report(MakeError(ErrorCode::kNotFound,
                             "no hub database at " + db_path.string() +
                                 "; check --data or --config",
-                            "--data")
+                            s.data_dir.empty() ? "--config" : "--data")
                       .value());
   }
   // The running hub holds this lock: purging under it would change rows its

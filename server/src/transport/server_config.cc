@@ -21,8 +21,7 @@ using Keys = std::initializer_list<std::string_view>;
 // an Error that names the file, line and dotted key.
 class ConfigReader {
  public:
-  ConfigReader(std::string_view source, std::string base_dir)
-      : source_(source), base_dir_(std::move(base_dir)) {}
+  explicit ConfigReader(std::string_view source) : source_(source) {}
 
   Status CheckKeys(const toml::table& table, std::string_view section,
                    Keys allowed) const {
@@ -74,14 +73,11 @@ class ConfigReader {
     return {};
   }
 
+  // A file or directory path; ResolvePaths makes it absolute afterwards,
+  // with the paths left at their defaults.
   Status Path(const toml::table* t, std::string_view section,
               std::string_view key, std::string& out) const {
-    if (auto s = String(t, section, key, out); !s) return s;
-    if (!out.empty() && !base_dir_.empty() &&
-        std::filesystem::path(out).is_relative()) {
-      out = (std::filesystem::path(base_dir_) / out).lexically_normal();
-    }
-    return {};
+    return String(t, section, key, out);
   }
 
   Status Bool(const toml::table* t, std::string_view section,
@@ -188,8 +184,23 @@ class ConfigReader {
   }
 
   std::string_view source_;
-  std::string base_dir_;
 };
+
+// Resolves every relative path of `c` against `base_dir`, the ones written
+// in the file and the built-in defaults alike ("data"): a default must not
+// depend on the working directory either (/ under systemd). Empty paths
+// ("none", or "inside store.data_dir") stay empty.
+void ResolvePaths(const std::string& base_dir, HubConfig& c) {
+  if (base_dir.empty()) return;
+  for (std::string* path :
+       {&c.transport.port_file, &c.transport.tls.cert_file,
+        &c.transport.tls.key_file, &c.transport.tls.ca_file, &c.store.data_dir,
+        &c.keys.dir, &c.log.file, &c.oprf.key_dir}) {
+    if (!path->empty() && std::filesystem::path(*path).is_relative()) {
+      *path = (std::filesystem::path(base_dir) / *path).lexically_normal();
+    }
+  }
+}
 
 Status ReadConfig(const toml::table& root, const ConfigReader& r,
                   HubConfig& c) {
@@ -380,10 +391,11 @@ Result<HubConfig> ParseHubConfig(std::string_view toml_text,
                                  e.source().begin.column, e.description()));
   }
   HubConfig config;
-  ConfigReader reader(source_name, base_dir);
+  ConfigReader reader(source_name);
   if (auto s = ReadConfig(root, reader, config); !s) {
     return tl::unexpected(s.error());
   }
+  ResolvePaths(base_dir, config);
   return config;
 }
 
@@ -391,9 +403,19 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   auto text = ReadWholeFile(path, "configuration file",
                             "check the path given with --config");
   if (!text) return tl::unexpected(text.error());
-  const std::string base_dir =
-      std::filesystem::path(path).parent_path().string();
-  return ParseHubConfig(*text, path, base_dir.empty() ? "." : base_dir);
+  // Absolute, so that the paths in messages ("no hub database at ...") and
+  // in the advice they give name the place whatever the working directory.
+  std::error_code ec;
+  const std::filesystem::path base_dir =
+      std::filesystem::absolute(std::filesystem::path(path).parent_path(), ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIo,
+                     fmt::format("cannot resolve the directory of the "
+                                 "configuration file '{}': {}; pass --config "
+                                 "as an absolute path",
+                                 path, ec.message()));
+  }
+  return ParseHubConfig(*text, path, base_dir.lexically_normal().string());
 }
 
 Status ValidateTransportConfig(const TransportConfig& c) {

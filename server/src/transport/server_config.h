@@ -90,7 +90,8 @@ struct TransportConfig {
 };
 
 struct StoreConfig {
-  // Directory holding the database. Default: "data".
+  // Directory holding the database. Default: "data" (in the configuration
+  // file's directory once loaded).
   std::string data_dir = "data";
   // Upper bound on a signal's expires_at, in days after submission.
   // Default: 730.
@@ -193,14 +194,18 @@ struct HubConfig {
 // Parses a cairnd.toml. Unknown sections and keys are errors that name the
 // key (a typo must not silently fall back to a default), and so are values of
 // the wrong type or out of range. Relative file paths (tls files,
-// store.data_dir, log.file, listen.port_file) are resolved against the
-// directory holding the file. Missing keys keep their defaults. Does not
+// store.data_dir, keys.dir, log.file, listen.port_file, oprf.key_dir),
+// written in the file or left at their default (store.data_dir "data"),
+// are resolved against the absolute directory holding the file, so they
+// do not depend on the working directory. Missing keys keep their
+// defaults. Does not
 // require the TLS files to be set, so that command-line flags can still
 // supply them: call ValidateHubConfig after applying overrides.
 Result<HubConfig> LoadHubConfig(const std::string& path);
 
-// As LoadHubConfig, from text; relative paths resolve against `base_dir`
-// (empty: left as they are). `source_name` names the input in messages.
+// As LoadHubConfig, from text; relative paths, defaults included, resolve
+// against `base_dir` (empty: left as they are). `source_name` names the input
+// in messages.
 Result<HubConfig> ParseHubConfig(std::string_view toml_text,
                                  std::string_view source_name,
                                  const std::string& base_dir = {});
