@@ -23,9 +23,10 @@
 namespace cairn::cli {
 namespace {
 
-// The reason of OpenSSL's latest error ("no start line"), and clears them.
+// The reason of OpenSSL's first (root cause) error ("no start line"), and
+// clears them.
 std::string OpenSslReason() {
-  const unsigned long code = ERR_peek_last_error();
+  const unsigned long code = ERR_peek_error();
   const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
   ERR_clear_error();
   return reason != nullptr ? reason : "no details";
@@ -86,8 +87,8 @@ int FailCall(const Error& error, std::string_view if_unknown,
                  static_cast<int>(if_unknown.size()), if_unknown.data());
   } else if (code == kExitTryLater) {
     std::fprintf(stderr,
-                 "cairn: nothing was carried out (exit 3): try again "
-                 "later\n");
+                 "cairn: nothing was carried out (exit 3): once the cause is "
+                 "gone, repeating the command is safe\n");
   }
   return code;
 }
