@@ -13,17 +13,26 @@
 // Commands that talk to the hub take --hub, --cert, --key, --cacert,
 // --consortium-key, --region, --hub-pin and --json.
 //
-// Settings come from ~/.config/cairn/config.toml < environment < flags (see
+// Settings come from the config file ($XDG_CONFIG_HOME/cairn/config.toml,
+// default ~/.config/cairn/config.toml) < environment < flags (see
 // src/cli/settings.h and docs/integration-guide.md).
 //
-// Exit codes:
+// Exit codes (src/cli/command_support.h):
 //   0  success
-//   1  the hub or the input refused something (the message says what)
-//   2  bad command line or configuration
-//   3  the hub could not be reached
+//   1  the hub or the input refused something (the message says what);
+//      repeating the same command fails again
+//   2  bad command line or configuration, including a TLS file that is
+//      there but malformed, or a key that does not match the certificate
+//   3  nothing was carried out, try again later: the hub could not be
+//      reached, or answered that it cannot serve the request now (503
+//      unavailable, 429 rate_limited)
 //   4  a local file could not be read or written: missing or unreadable
-//      (the consortium key, a --file, an explicit config file), or
-//      `cairn keygen` refusing to overwrite an existing file
+//      (the consortium key, a --file, an explicit config file, a TLS
+//      file), output that could not be written (a full disk), or `cairn
+//      keygen` refusing to overwrite an existing file
+//   5  the outcome is unknown: the request was sent but no answer came
+//      (a lost connection or a timeout), so the hub may have carried it
+//      out; the message says whether repeating the command is safe
 //
 // This file wires the command line (CLI11) to the commands in src/cli/.
 
@@ -107,16 +116,26 @@ int main(int argc, char** argv) {
   CLI::App app{
       "cairn: share and look up hashed identifiers of accounts banned for "
       "child sexual exploitation on a Cairn hub.\nSettings: "
-      "~/.config/cairn/config.toml < CAIRN_* environment < flags.\nExit "
-      "codes: 0 ok, 1 refused by the hub or bad input item, 2 usage or "
-      "configuration, 3 hub unreachable, 4 a local file is missing or "
-      "cannot be read or written (keygen onto an existing file too)."};
+      "$XDG_CONFIG_HOME/cairn/config.toml (default "
+      "~/.config/cairn/config.toml) < CAIRN_* environment < flags.\nExit "
+      "codes: 0 ok; 1 refused by the hub or bad input item; 2 usage or "
+      "configuration (a malformed or mismatched TLS file too); 3 nothing "
+      "was done, try again later (hub unreachable, or it answered 503 or "
+      "429); 4 a local file is missing or cannot be read, or the output "
+      "cannot be written (keygen onto an existing file too); 5 outcome "
+      "unknown: the request was sent but no answer came, the hub may have "
+      "carried it out (the message says whether repeating is safe)."};
   app.require_subcommand(1);
+  // Options of the top level (--config) after the command too: `cairn me
+  // --config FILE`. Subcommands inherit this.
+  app.fallthrough();
   ConfigFile config = DefaultConfigFile();
   CLI::Option* config_flag =
       app.add_option("--config", config.path,
                      "Config file, which must exist (env CAIRN_CONFIG; default "
-                     "~/.config/cairn/config.toml, read if present)");
+                     "$XDG_CONFIG_HOME/cairn/config.toml or "
+                     "~/.config/cairn/config.toml, read if present); before "
+                     "or after the command");
 
   // Flags override settings; they are applied after the config file and the
   // environment have been read, so each is collected separately.
@@ -135,7 +154,10 @@ int main(int argc, char** argv) {
   CLI::App* token_cmd = app.add_subcommand(
       "token",
       "Print the normalised form and token of identifiers (for "
-      "debugging normalisation; nothing is sent anywhere)");
+      "debugging normalisation). With hmac-v1, the default, nothing is "
+      "sent anywhere; with --scheme voprf-v1 the hub evaluates the tokens: "
+      "blinded hmac-v1 tokens (never the identifiers) go to it, and count "
+      "against this member's OPRF quota");
   token_cmd
       ->add_option("--kind", token.kind,
                    "email, phone, handle, device, url or a custom kind")
@@ -305,7 +327,7 @@ int main(int argc, char** argv) {
   if (receipt_verify_cmd->parsed()) {
     auto me_response = client->Me();
     if (!me_response) {
-      return Fail(me_response.error(), CallExit(me_response.error()));
+      return FailCall(me_response.error(), kRepeatReadOnly);
     }
     return RunReceiptVerify(receipt_verify, me_response->hub_keys, json);
   }

@@ -17,6 +17,7 @@
 #include "cairn/token.h"
 #include "client/src/cli/batch_commands.h"
 #include "client/src/cli/command_support.h"
+#include "client/src/cli/hub_commands.h"
 #include "client/src/cli/settings.h"
 
 namespace cairn::cli {
@@ -373,14 +374,117 @@ Error ErrorOf(ErrorCode code) {
 }
 
 TEST_CASE("exit codes follow the error's kind", "[cli]") {
-  CHECK(CallExit(ErrorOf(ErrorCode::kUnavailable)) == kExitUnreachable);
-  CHECK(CallExit(ErrorOf(ErrorCode::kIo)) == kExitUnreachable);
-  CHECK(CallExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitRefused);
+  // The table in `cairn --help` and docs/integration-guide.md.
+  struct Case {
+    const char* what;
+    Error error;
+    int exit_code;
+  };
+  const Case cases[] = {
+      // Nothing was done; trying again later is safe.
+      {"not reached", ErrorOf(ErrorCode::kUnavailable), kExitTryLater},
+      {"hub busy (503)",
+       Error{ErrorCode::kUnavailable,
+             "the store could not commit this request, nothing was changed", "",
+             std::nullopt},
+       kExitTryLater},
+      {"rate limited (429)", ErrorOf(ErrorCode::kRateLimited), kExitTryLater},
+      // Sent, but no answer came: it may have been carried out.
+      {"reply lost", ErrorOf(ErrorCode::kIo), kExitOutcomeUnknown},
+      {"hub shut down before answering (503)",
+       Error{ErrorCode::kUnavailable,
+             "the hub shut down before answering, and this request may still "
+             "have been carried out: once the hub is back, ...",
+             "", std::nullopt},
+       kExitOutcomeUnknown},
+      // The hub answered no.
+      {"permission denied", ErrorOf(ErrorCode::kPermissionDenied),
+       kExitRefused},
+      {"invalid argument", ErrorOf(ErrorCode::kInvalidArgument), kExitRefused},
+      {"not found", ErrorOf(ErrorCode::kNotFound), kExitRefused},
+      {"conflict", ErrorOf(ErrorCode::kConflict), kExitRefused},
+      {"cursor expired", ErrorOf(ErrorCode::kCursorExpired), kExitRefused},
+      {"internal", ErrorOf(ErrorCode::kInternal), kExitRefused},
+      {"crypto", ErrorOf(ErrorCode::kCrypto), kExitRefused},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    CHECK(CallExit(c.error) == c.exit_code);
+  }
+  CHECK(kExitTryLater == 3);
+  CHECK(kExitLocalFile == 4);
+  CHECK(kExitOutcomeUnknown == 5);
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kIo)) == kExitLocalFile);
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kNotFound)) == kExitLocalFile);
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kInvalidArgument)) == kExitUsage);
   // A key file that others may read is there but misconfigured.
   CHECK(LocalFileExit(ErrorOf(ErrorCode::kPermissionDenied)) == kExitUsage);
+}
+
+// A hub connection that fails every request with `error`, or answers it
+// with `status` and `body`.
+class ScriptedConnection final : public Connection {
+ public:
+  explicit ScriptedConnection(Result<HttpReply> reply)
+      : reply_(std::move(reply)) {}
+  Result<HttpReply> Send(const HttpRequest&) override { return reply_; }
+
+ private:
+  Result<HttpReply> reply_;
+};
+
+TEST_CASE(
+    "exit codes: a lost reply is 'outcome unknown', a hub that answered 503 "
+    "or 429 is 'try again later'",
+    "[cli]") {
+  struct Case {
+    const char* what;
+    Result<HttpReply> reply;
+    int exit_code;
+  };
+  const Case cases[] = {
+      {"lost reply",
+       tl::unexpected(Error{ErrorCode::kIo,
+                            "reading the hub's reply failed: end of stream; "
+                            "the request may or may not have been processed",
+                            "", std::nullopt}),
+       kExitOutcomeUnknown},
+      {"not reached",
+       tl::unexpected(Error{ErrorCode::kUnavailable,
+                            "cannot connect to https://127.0.0.1:1: "
+                            "Connection refused",
+                            "", std::nullopt}),
+       kExitTryLater},
+      {"503",
+       HttpReply{503,
+                 R"({"error":{"code":"unavailable","message":"the store )"
+                 R"(could not commit this request, nothing was changed"}})",
+                 {}},
+       kExitTryLater},
+      {"429",
+       HttpReply{429,
+                 R"({"error":{"code":"rate_limited","message":"slow down"}})",
+                 {}},
+       kExitTryLater},
+      {"403",
+       HttpReply{
+           403,
+           R"({"error":{"code":"permission_denied","message":"suspended"}})",
+           {}},
+       kExitRefused},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    ClientOptions options;
+    options.retry.max_attempts = 1;
+    options.require_consortium_key = false;
+    auto client =
+        MakeClient(options, std::make_shared<ScriptedConnection>(c.reply));
+    REQUIRE(client);
+    CHECK(RunDispose(*client, "m_" + std::string(32, 'a'), "confirmed", "",
+                     false) == c.exit_code);
+    CHECK(RunMe(*client, false) == c.exit_code);
+  }
 }
 
 // Files that exist (BuildClient opens the TLS files to say why one

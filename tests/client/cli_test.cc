@@ -320,6 +320,184 @@ TEST_CASE("cli: retract reports every refused row in its output") {
   CHECK(table.out.find("batch item") == std::string::npos);
 }
 
+// Runs cairn as Cairn does, with its standard output going to /dev/full,
+// where every write fails with ENOSPC.
+CommandResult CairnToFullDisk(const std::string& member,
+                              std::vector<std::string> args) {
+  if (!member.empty()) {
+    const std::vector<std::string> flags = Hub().ConnectionFlags(member);
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(args.end(), {"--consortium-key", KeyFile()});
+  }
+  std::vector<std::string> argv = {"env"};
+  for (const char* name :
+       {"CAIRN_HUB", "CAIRN_CERT", "CAIRN_KEY", "CAIRN_CACERT",
+        "CAIRN_CONSORTIUM_KEY", "CAIRN_REGION", "CAIRN_HUB_PIN"}) {
+    argv.insert(argv.end(), {"-u", name});
+  }
+  argv.insert(argv.end(),
+              {"CAIRN_CONFIG=", "sh", "-c", "exec \"$@\" > /dev/full", "sh",
+               RunningHub::CairnPath()});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return testing::RunCommand(argv, 60s);
+}
+
+// "cursor X (resume ...)" on stderr: X.
+std::string EndCursor(const std::string& err) {
+  const std::string mark = "cairn: cursor ";
+  const auto at = err.rfind(mark);
+  if (at == std::string::npos) return {};
+  const auto begin = at + mark.size();
+  return err.substr(begin, err.find(' ', begin) - begin);
+}
+
+TEST_CASE(
+    "cli: output that cannot be written is exit 4, and feed and "
+    "notifications name the cursor of the last page written") {
+  const std::string tag = Unique();
+  const std::string email = "full." + tag + "@example.com";
+  REQUIRE(Cairn("alpha", {"submit", "--kind", "email", "--category", "grooming",
+                          "--severity", "high", email})
+              .exit_code == 0);
+  auto matched = Cairn("beta", {"query", "--kind", "email", email});
+  REQUIRE(matched.exit_code == 0);
+
+  // Read to the end, then one more event after that cursor.
+  auto feed = Cairn("beta", {"feed", "--json"});
+  REQUIRE(feed.exit_code == 0);
+  const std::string feed_cursor = EndCursor(feed.err);
+  REQUIRE_FALSE(feed_cursor.empty());
+  auto notes = Cairn("beta", {"notifications", "--json"});
+  REQUIRE(notes.exit_code == 0);
+  const std::string notes_cursor = EndCursor(notes.err);
+  REQUIRE_FALSE(notes_cursor.empty());
+  // A query that matches has a line to write.
+  auto query = CairnToFullDisk("beta", {"query", "--json", "--kind", "email",
+                                        email, "other." + tag + "@x.org"});
+  CAPTURE(query.err);
+  CHECK(query.exit_code == 4);
+  CHECK_THAT(query.err, Catch::Contains("cannot write"));
+
+  REQUIRE(Cairn("alpha", {"retract", "--kind", "email", email}).exit_code == 0);
+
+  for (const char* stream : {"feed", "notifications"}) {
+    CAPTURE(stream);
+    const std::string& cursor =
+        std::string(stream) == "feed" ? feed_cursor : notes_cursor;
+    // From a saved cursor: resume from that same cursor.
+    auto r = CairnToFullDisk("beta", {stream, "--json", "--after", cursor});
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Catch::Contains("cannot write"));
+    CHECK_THAT(r.err, Catch::Contains("resume with --after " + cursor + "\n"));
+    CHECK(r.err.find("cairn: cursor ") == std::string::npos);
+    // From the start: start again.
+    auto from_start = CairnToFullDisk("beta", {stream});
+    CAPTURE(from_start.err);
+    CHECK(from_start.exit_code == 4);
+    CHECK_THAT(from_start.err, Catch::Contains("without --after"));
+    CHECK(from_start.err.find("resume with") == std::string::npos);
+  }
+
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"me"},
+           std::vector<std::string>{"token", "--key", KeyFile(), "--kind",
+                                    "email", email},
+       }) {
+    CAPTURE(args);
+    auto r = CairnToFullDisk(args[0] == "me" ? "alpha" : "", args);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Catch::Contains("cannot write"));
+  }
+}
+
+TEST_CASE(
+    "cli: a cursor the hub refuses as not its own is never offered for "
+    "resuming") {
+  for (const char* stream : {"feed", "notifications"}) {
+    CAPTURE(stream);
+    auto r = Cairn("beta", {stream, "--after", "999999999"});
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("invalid_argument"));
+    CHECK_THAT(r.err, Catch::Contains("without --after"));
+    CHECK(r.err.find("resume with") == std::string::npos);
+    CHECK(r.err.find("--after 999999999") == std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "cli: a TLS file that is there but malformed or mismatched is exit 2, "
+    "naming the flag") {
+  constexpr const char* kNotPem = CAIRN_SOURCE_DIR "/CMakeLists.txt";
+  const std::string cert = Hub().Pki().Cert("alpha");
+  const std::string key = Hub().Pki().Key("alpha");
+  const std::string ca = Hub().Pki().CaCert();
+  struct Case {
+    std::string cert, key, cacert;
+    std::vector<std::string> says;
+  } cases[] = {
+      {kNotPem, key, ca, {"--cert FILE", "client certificate", kNotPem}},
+      {cert, kNotPem, ca, {"--key FILE", "client key", kNotPem}},
+      {cert, ca, ca, {"--key FILE", "client key"}},
+      {cert, key, kNotPem, {"--cacert FILE", "CA bundle", kNotPem}},
+      // Alpha's certificate with beta's key.
+      {cert, Hub().Pki().Key("beta"), ca, {"--key FILE", "does not match"}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.cert, c.key, c.cacert);
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"me"},
+          std::vector<std::string>{"query", "--kind", "email",
+                                   "a@example.com"}}) {
+      args.insert(args.end(),
+                  {"--hub", Hub().Url(), "--cert", c.cert, "--key", c.key,
+                   "--cacert", c.cacert, "--consortium-key", KeyFile()});
+      auto r = Cairn("", args);
+      CAPTURE(args, r.err);
+      CHECK(r.exit_code == 2);
+      for (const std::string& s : c.says) CHECK_THAT(r.err, Catch::Contains(s));
+      CHECK(r.err.find("ClientOptions") == std::string::npos);
+    }
+  }
+  // `cairn token --scheme voprf-v1` names its own flag for the key.
+  auto token = Cairn(
+      "", {"token", "--scheme", "voprf-v1", "--key", KeyFile(), "--hub",
+           Hub().Url(), "--cert", cert, "--client-key", Hub().Pki().Key("beta"),
+           "--cacert", ca, "--kind", "email", "a@example.com"});
+  CAPTURE(token.err);
+  CHECK(token.exit_code == 2);
+  CHECK_THAT(token.err, Catch::Contains("--client-key FILE"));
+}
+
+TEST_CASE("cli: --config is taken after the command too") {
+  const std::string config =
+      Hub().Scratch().File("after-" + Unique() + ".toml");
+  REQUIRE(testing::WriteFile(config, "hub = \"" + Hub().Url() +
+                                         "\"\n"
+                                         "cert = \"" +
+                                         Hub().Pki().Cert("alpha") +
+                                         "\"\n"
+                                         "key = \"" +
+                                         Hub().Pki().Key("alpha") +
+                                         "\"\n"
+                                         "cacert = \"" +
+                                         Hub().Pki().CaCert() + "\"\n"));
+  auto r = Cairn("", {"me", "--config", config});
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("member       alpha"));
+  auto before = Cairn("", {"--config", config, "me"});
+  CHECK(before.exit_code == 0);
+}
+
+TEST_CASE("cli: token --help says when something is sent to the hub") {
+  auto r = Cairn("", {"token", "--help"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("voprf-v1"));
+  CHECK(r.out.find("nothing is sent anywhere)") == std::string::npos);
+}
+
 TEST_CASE("cli: config file < environment < flags") {
   const std::string config =
       Hub().Scratch().File("config-" + Unique() + ".toml");

@@ -25,9 +25,22 @@ std::string WithoutBatchPrefix(const std::string& message) {
   return colon == std::string::npos ? message : message.substr(colon + 2);
 }
 
+// A call failed: the rows of the earlier calls are done (and printed).
 int ReportStopped(const Error& error, std::size_t done_rows,
-                  const RowSource& src) {
-  return Fail(error.ToString() + ResumeHint(src, done_rows), CallExit(error));
+                  const RowSource& src, std::string_view if_unknown) {
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error(), ResumeHint(src, done_rows));
+  }
+  return FailCall(error, if_unknown, ResumeHint(src, done_rows));
+}
+
+// After a call's rows are printed: the rows before `begin` are done; the
+// call's own rows count as done only once their output is written.
+int CheckWritten(std::size_t begin, const RowSource& src) {
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error(), ResumeHint(src, begin));
+  }
+  return 0;
 }
 
 // A row has two timestamp columns; the parser's message names neither.
@@ -160,7 +173,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
                                    row.Get("region", settings.region)));
     }
     auto result = client.Query(ids);
-    if (!result) return ReportStopped(result.error(), begin, src);
+    if (!result) return ReportStopped(result.error(), begin, src, kRepeatQuery);
     queried += result->queried;
     // Refused rows and matches, printed in row order; a refused row is a
     // line of the table or --json output too (status "error"), and goes to
@@ -216,6 +229,7 @@ int RunQuery(const Client& client, const RowSource& src, bool json,
         lines.begin(), lines.end(),
         [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [row, line] : lines) std::printf("%s\n", line.c_str());
+    if (const int code = CheckWritten(begin, src); code != 0) return code;
     progress.Update(end);
   }
   std::fprintf(stderr, "cairn: queried %zu, %zu matched, %zu invalid\n",
@@ -336,13 +350,16 @@ int RunSubmit(const Client& client, const RowSource& src,
       origin.push_back(row);
     }
     auto outcome = client.Submit(bans);
-    if (!outcome) return ReportStopped(outcome.error(), begin, src);
+    if (!outcome) {
+      return ReportStopped(outcome.error(), begin, src, kRepeatSubmit);
+    }
     for (const auto& item : outcome->items) {
       ++counts[static_cast<int>(item.status)];
       print(origin[item.index], wire::ToString(item.status),
             item.error ? WithoutBatchPrefix(item.error->message)
                        : item.signal_id);
     }
+    if (const int code = CheckWritten(begin, src); code != 0) return code;
     progress.Update(end);
   }
   std::fprintf(stderr,
@@ -404,7 +421,9 @@ int RunRetract(const Client& client, const RowSource& src,
       origin.push_back(line);
     }
     auto outcome = client.Retract(retractions);
-    if (!outcome) return ReportStopped(outcome.error(), begin, src);
+    if (!outcome) {
+      return ReportStopped(outcome.error(), begin, src, kRepeatRetract);
+    }
     for (const auto& item : outcome->items) {
       const std::size_t line = origin[item.index];
       if (item.error) {
@@ -426,6 +445,7 @@ int RunRetract(const Client& client, const RowSource& src,
                     Join(item.signal_ids).c_str());
       }
     }
+    if (const int code = CheckWritten(begin, src); code != 0) return code;
     progress.Update(end);
   }
   std::fprintf(stderr, "cairn: %zu retracted, %zu not found, %zu failed\n",

@@ -10,6 +10,20 @@
 #include "src/cli/command_support.h"
 
 namespace cairn::cli {
+namespace {
+
+void PrintMe(const wire::MeResponse& me) {
+  std::printf("member       %s\n", me.member_id.c_str());
+  std::printf("name         %s\n", me.name.c_str());
+  std::printf("roles        %s\n", Join(Names(me.roles)).c_str());
+  std::printf("fingerprint  %s\n", me.fingerprint.c_str());
+  std::printf("max batch    %u\n", me.limits.max_batch);
+  std::printf("rate limits  %u requests/s, %u items/s\n",
+              me.limits.requests_per_second, me.limits.items_per_second);
+  std::printf("schemes      %s\n", Join(Names(me.token_schemes)).c_str());
+}
+
+}  // namespace
 
 int RunReceiptVerify(const ReceiptVerifyCommand& command,
                      const std::vector<wire::HubKey>& keys, bool json) {
@@ -28,6 +42,9 @@ int RunReceiptVerify(const ReceiptVerifyCommand& command,
       line.Add("error", verified.error().message);
     }
     std::printf("%s\n", line.Finish().c_str());
+    if (auto written = FlushOutput(); !written) {
+      return FailOutput(written.error());
+    }
     if (verified) return 0;
     return verified.error().code == ErrorCode::kIo ? kExitLocalFile
                                                    : kExitRefused;
@@ -45,24 +62,23 @@ int RunReceiptVerify(const ReceiptVerifyCommand& command,
                           ? "request body not checked (pass --request FILE "
                             "with the exact body sent to check it too)"
                           : "request body matches the receipt");
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error());
+  }
   return 0;
 }
 
 int RunMe(const Client& client, bool json) {
   auto me = client.Me();
-  if (!me) return Fail(me.error(), CallExit(me.error()));
+  if (!me) return FailCall(me.error(), kRepeatReadOnly);
   if (json) {
     std::printf("%s\n", wire::Encode(*me).c_str());
-    return 0;
+  } else {
+    PrintMe(*me);
   }
-  std::printf("member       %s\n", me->member_id.c_str());
-  std::printf("name         %s\n", me->name.c_str());
-  std::printf("roles        %s\n", Join(Names(me->roles)).c_str());
-  std::printf("fingerprint  %s\n", me->fingerprint.c_str());
-  std::printf("max batch    %u\n", me->limits.max_batch);
-  std::printf("rate limits  %u requests/s, %u items/s\n",
-              me->limits.requests_per_second, me->limits.items_per_second);
-  std::printf("schemes      %s\n", Join(Names(me->token_schemes)).c_str());
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error());
+  }
   return 0;
 }
 
@@ -79,13 +95,17 @@ int RunDispose(const Client& client, const std::string& match_id,
   auto reply = client.Dispose(
       match_id, *outcome,
       note.empty() ? std::nullopt : std::optional<std::string>(note));
-  if (!reply) return Fail(reply.error(), CallExit(reply.error()));
+  if (!reply) return FailCall(reply.error(), kRepeatDispose);
   if (json) {
     std::printf("%s\n", wire::Encode(*reply).c_str());
   } else {
     std::printf("%s %s at %s\n", reply->match_id.c_str(),
                 std::string(ToString(reply->outcome)).c_str(),
                 FormatTimestamp(reply->recorded_at).c_str());
+  }
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error(),
+                      "; the hub recorded the disposition: do not repeat it");
   }
   return 0;
 }

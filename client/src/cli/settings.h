@@ -1,6 +1,7 @@
 // Settings of the `cairn` CLI, layered in this order (later wins):
-//   1. ~/.config/cairn/config.toml (or the file named by --config or
-//      $CAIRN_CONFIG, which must then exist),
+//   1. $XDG_CONFIG_HOME/cairn/config.toml, or ~/.config/cairn/config.toml
+//      when XDG_CONFIG_HOME is unset or empty (or the file named by --config
+//      or $CAIRN_CONFIG, which must then exist),
 //   2. environment variables CAIRN_HUB, CAIRN_CERT, CAIRN_KEY, CAIRN_CACERT,
 //      CAIRN_CONSORTIUM_KEY, CAIRN_REGION, CAIRN_HUB_PIN,
 //   3. command-line flags.

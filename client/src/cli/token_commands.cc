@@ -46,12 +46,16 @@ int RunVoprfToken(const TokenCommand& command, const Settings& settings,
     return Fail("at most 10000 values per `cairn token --scheme voprf-v1`",
                 kExitUsage);
   }
+  // The SDK's errors would name ClientOptions fields, not the flags.
+  if (auto files = CheckTlsFiles(settings, "--client-key"); !files) {
+    return Fail(files.error(), LocalFileExit(files.error()));
+  }
   auto connection = MakeHubConnection(HubConnectionOptions(settings));
   if (!connection) {
     return Fail(connection.error(), LocalFileExit(connection.error()));
   }
   auto trace = TraceVoprf(**connection, inputs);
-  if (!trace) return Fail(trace.error(), CallExit(trace.error()));
+  if (!trace) return FailCall(trace.error(), kRepeatReadOnly);
   const std::string proof =
       trace->proof_ok ? "ok" : "FAILED: " + trace->proof_error;
   for (std::size_t k = 0; k < valid.size(); ++k) {
@@ -85,7 +89,9 @@ int RunVoprfToken(const TokenCommand& command, const Settings& settings,
           trace->epoch, Base64Encode(trace->public_key).c_str(), token.c_str());
     }
   }
-  std::fflush(stdout);
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error());
+  }
   if (!trace->proof_ok) {
     return Fail("the hub's OPRF proof did not verify against public key " +
                     Base64Encode(trace->public_key) +
@@ -145,7 +151,9 @@ int RunToken(const TokenCommand& command, const Settings& settings) {
                   hex.c_str());
     }
   }
-  std::fflush(stdout);
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error());
+  }
   return exit_code;
 }
 
@@ -163,6 +171,10 @@ int RunKeygen(const std::string& path) {
       "operator;\nmembers compare fingerprints to check they hold the same "
       "key.\n",
       path.c_str(), key->Fingerprint().c_str());
+  if (auto written = FlushOutput(); !written) {
+    return FailOutput(written.error(),
+                      "; the key file " + path + " was written all the same");
+  }
   return 0;
 }
 

@@ -39,8 +39,8 @@ struct NormaliseOptions {
 
   // Handle services accepted in addition to BuiltinHandleServices(), as
   // lowercase ASCII names matching ^[a-z0-9][a-z0-9_.-]{0,31}$ (names that
-  // do not match can never be used). Operators register these in the hub
-  // configuration; every member must use the same set.
+  // do not match can never be used). The consortium agrees on these (the
+  // hub knows nothing of services); every member must use the same set.
   // Default: empty.
   std::set<std::string, std::less<>> extra_handle_services;
 

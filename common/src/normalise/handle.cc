@@ -49,17 +49,30 @@ Result<std::string> NormaliseHandle(
         "handle has an empty service before ':'; write it as "
         "service:name, e.g. snapchat:jane");
   }
-  if (!IsServiceName(service) ||
-      !IsKnownHandleService(service, extra_services)) {
+  // The message never quotes the service: the part before ':' may be a
+  // user name typed the wrong way round ("janedoe1987:snap").
+  if (!IsServiceName(service)) {
+    return Invalid(
+        "handle service (the part before ':') is not a service name: "
+        "services are 1 to 32 lowercase letters, digits, '_', '.' or '-'; "
+        "write the handle as service:name, e.g. snapchat:jane");
+  }
+  if (!IsKnownHandleService(service, extra_services)) {
     std::string known;
     for (std::string_view s : BuiltinHandleServices()) {
       if (!known.empty()) known += ", ";
       known += s;
     }
-    return Invalid("unknown handle service '" +
-                   (IsServiceName(service) ? service : std::string("?")) +
-                   "'; use one of " + known +
-                   ", or ask the hub operator to register it");
+    return Invalid(
+        "unknown handle service (the part before ':'); the built-in ones "
+        "are " +
+        known +
+        ". Check that the handle is written service:name; any other "
+        "service must be agreed across the consortium and configured "
+        "alike by every member, or handle tokens will not match "
+        "(docs/token-scheme.md, handle): cairn --handle-service NAME or "
+        "handle_services in its config file, "
+        "ClientOptions::extra_handle_services in the SDK");
   }
 
   // NFKC_Casefold folds case and compatibility forms (fullwidth, ligatures,

@@ -90,15 +90,16 @@ Result<std::string> NormalisePhone(std::string_view raw,
   if (!util.IsValidNumber(number)) {
     std::string used;
     util.GetRegionCodeForCountryCode(number.country_code(), &used);
-    std::string message = "phone number not valid for region " + used;
+    // The region the number's own + prefix names is part of the number:
+    // only the default region (a setting) is named.
     if (used != *region) {
-      message +=
-          " (from its +" + std::to_string(number.country_code()) + " prefix)";
+      return Invalid(
+          "phone number not valid for the country its +<country code> "
+          "prefix names; check the digits after the country code");
     }
-    message +=
-        "; check the digits, or write it in international form "
-        "(+<country code> ...) if it belongs to another country";
-    return Invalid(std::move(message));
+    return Invalid("phone number not valid for region " + used +
+                   "; check the digits, or write it in international form "
+                   "(+<country code> ...) if it belongs to another country");
   }
   std::string out;
   util.Format(number, PhoneNumberUtil::E164, &out);

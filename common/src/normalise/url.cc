@@ -172,18 +172,17 @@ Result<std::string> NormaliseUrl(std::string_view raw) {
   std::string scheme = text.substr(0, colon);
   for (char& c : scheme) c = Lower(c);
   if (scheme != "http" && scheme != "https") {
-    const bool printable =
-        scheme.size() <= 16 &&
-        scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") ==
-            std::string::npos;
-    return Invalid("URL scheme '" + (printable ? scheme : std::string("?")) +
-                   "' is not supported; only http and https URLs can be "
-                   "normalised");
+    // Not quoted: the text before the first ':' may be anything, a host
+    // or a user name.
+    return Invalid(
+        "URL scheme (the part before the first ':') is not supported; "
+        "only http:// and https:// URLs can be normalised");
   }
   std::string_view rest = std::string_view(text).substr(colon + 1);
   if (!rest.starts_with("//")) {
-    return Invalid("URL has no host: expected " + scheme +
-                   "://host/... after the scheme");
+    return Invalid(
+        "URL has no host: expected //host/... after the scheme, as in "
+        "https://host/...");
   }
   rest.remove_prefix(2);
 
@@ -227,8 +226,9 @@ Result<std::string> NormaliseUrl(std::string_view raw) {
     host = *v6;
   } else {
     if (host_text.empty()) {
-      return Invalid("URL has no host; expected " + scheme +
-                     "://host/... after the scheme");
+      return Invalid(
+          "URL has no host; expected //host/... after the scheme, as in "
+          "https://host/...");
     }
     if (host_text.find('%') != std::string_view::npos) {
       return Invalid(
