@@ -73,7 +73,11 @@ struct Client::Impl {
                       const std::string& request_digest,
                       const std::function<std::string()>& results_digest,
                       std::vector<wire::Receipt>* out) const;
-  Result<std::string> Call(const HttpRequest& request) const;
+  // One exchange; a non-2xx answer is an error. `may_have_run`, if given,
+  // is set when the call failed after the request may have reached the hub
+  // and been carried out (a lost reply, a 5xx answer).
+  Result<std::string> Call(const HttpRequest& request,
+                           bool* may_have_run = nullptr) const;
   Error ReplyError(const HttpReply& reply) const;
 };
 
@@ -344,14 +348,28 @@ Error Client::Impl::ReplyError(const HttpReply& reply) const {
         error.message + ")";
   } else if (reply.status == 429) {
     // Every connection of a Client retries a 429 until the policy's
-    // attempts are used up.
+    // attempts are used up, unless the hub asks for a longer wait than the
+    // policy accepts.
+    const auto after =
+        client_internal::ParseRetryAfter(reply.Header("Retry-After"));
     const int attempts = std::max(1, options.retry.max_attempts);
-    error.message +=
-        (attempts > 1
-             ? "; retried, " + std::to_string(attempts) + " attempts in all"
-             : std::string("; not retried (RetryPolicy::max_attempts "
-                           "is 1)")) +
-        "; slow down or ask the operator for higher limits";
+    if (after && !client_internal::RetryAfterAccepted(options.retry, *after)) {
+      error.message +=
+          "; Retry-After: " + std::to_string(after->count()) +
+          " s, longer than this client waits (RetryPolicy::max_retry_after, " +
+          std::to_string(options.retry.max_retry_after.count()) +
+          " s), so it was not retried: call again after that time, or ask "
+          "the operator for higher limits";
+    } else {
+      error.message +=
+          (attempts > 1
+               ? "; retried, " + std::to_string(attempts) + " attempts in all"
+               : std::string("; not retried (RetryPolicy::max_attempts "
+                             "is 1)")) +
+          (after ? "; Retry-After: " + std::to_string(after->count()) + " s"
+                 : std::string()) +
+          "; slow down or ask the operator for higher limits";
+    }
   }
   if (auto id = reply.Header("X-Request-Id"); !id.empty()) {
     error.message += " [request " + std::string(id) + "]";
@@ -458,10 +476,15 @@ Status Client::Impl::CheckReceipt(
   return {};
 }
 
-Result<std::string> Client::Impl::Call(const HttpRequest& request) const {
+Result<std::string> Client::Impl::Call(const HttpRequest& request,
+                                       bool* may_have_run) const {
   auto reply = connection->Send(request);
-  if (!reply) return tl::unexpected(reply.error());
+  if (!reply) {
+    if (may_have_run) *may_have_run = reply.error().code == ErrorCode::kIo;
+    return tl::unexpected(reply.error());
+  }
   if (reply->status < 200 || reply->status > 299) {
+    if (may_have_run) *may_have_run = reply->status >= 500;
     return tl::unexpected(ReplyError(*reply));
   }
   return std::move(reply->body);
@@ -827,12 +850,30 @@ Result<QueryOutcome> Client::Query(
     std::string encoded = std::move(plan[q].body);
     const std::string request_digest =
         impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
+    // Not idempotent: unless the hub reuses matches, each query that
+    // matches records new match_ids, so a query is never resent once it
+    // may have reached the hub (the retry layer resends it only after a
+    // failure before sending, or a 429).
+    bool may_have_run = false;
     auto reply = impl_->Call(
-        HttpRequest{"POST", "/v1/query", std::move(encoded), {}, true});
+        HttpRequest{"POST", "/v1/query", std::move(encoded), {}, false},
+        &may_have_run);
     if (!reply) {
+      Error error = reply.error();
+      if (may_have_run &&
+          error.message.find("nothing was changed") == std::string::npos) {
+        error.message +=
+            "; this query was not resent, because it may have reached the "
+            "hub and recorded matches whose match_ids this client never "
+            "received (they can appear later in notifications): query again "
+            "only if you need the answer now, knowing that unless the hub "
+            "reuses matches ([store] match_reuse_seconds) each match is "
+            "recorded again under a new match_id, and review the match_ids "
+            "of the answer you receive";
+      }
       // Identifiers that tokenise alike are sent once: the first is named.
       return tl::unexpected(WithContext(
-          ToCallerPosition(reply.error(), "queries", begin, end,
+          ToCallerPosition(std::move(error), "queries", begin, end,
                            [&](std::size_t k) { return origins[k].front(); }),
           q, requests, ""));
     }

@@ -2,11 +2,17 @@
 //
 // Each pooled connection owns a private io_context and is used by one thread
 // at a time; blocking calls run asynchronous operations to completion so
-// that every stage has a timeout (beast::tcp_stream::expires_after).
+// that every stage has a timeout (beast::tcp_stream::expires_after). Host
+// name resolution and the TCP connect share one connect_timeout; the TLS
+// handshake has another; writing the request and reading the reply share
+// request_timeout.
 #include <poll.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include <openssl/err.h>
@@ -18,6 +24,7 @@
 #include "cairn/tls_alerts.h"
 #include "src/asio.h"
 #include "src/certificates.h"
+#include "src/hub_connection.h"
 #include "src/retry.h"
 
 namespace cairn {
@@ -61,6 +68,12 @@ error_code RunOp(asio::io_context& io, Start start) {
   return result;
 }
 
+// "10 s", "250 ms": a timeout as the user set it.
+std::string Duration(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  return std::to_string(d.count()) + " ms";
+}
+
 class PooledStream {
  public:
   PooledStream(ssl::context& tls) : stream_(io_, tls) {}
@@ -68,14 +81,64 @@ class PooledStream {
   asio::io_context io_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
+  // When the last exchange ended (set when the stream goes back to the
+  // pool).
+  std::chrono::steady_clock::time_point last_used;
 };
+
+// The outcome of one resolution, shared between the waiting caller and the
+// thread that resolves (which may outlive the wait).
+struct Resolution {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  error_code ec;
+  tcp::resolver::results_type results;
+};
+
+// Resolves host:port by `deadline`. getaddrinfo cannot be cancelled, and
+// Asio's async_resolve runs it on a thread that destroying the io_context
+// joins, so a stalled DNS server would hold the caller past any deadline:
+// the resolution runs on a detached thread of its own, which finishes (and
+// is forgotten) whenever getaddrinfo returns. Returns false at the
+// deadline; true once `resolution` holds the outcome.
+bool ResolveBy(const std::shared_ptr<Resolution>& resolution,
+               const std::string& host, const std::string& port,
+               std::chrono::steady_clock::time_point deadline,
+               const std::function<void()>& before_resolve) {
+  try {
+    std::thread([resolution, host, port, before_resolve] {
+      if (before_resolve) before_resolve();
+      asio::io_context io;
+      tcp::resolver resolver(io);
+      error_code ec;
+      auto results = resolver.resolve(host, port, ec);
+      std::lock_guard lock(resolution->mutex);
+      resolution->ec = ec;
+      resolution->results = std::move(results);
+      resolution->done = true;
+      resolution->done_cv.notify_all();
+    }).detach();
+  } catch (const std::system_error& e) {
+    std::lock_guard lock(resolution->mutex);
+    resolution->ec =
+        error_code(e.code().value(), boost::system::system_category());
+    resolution->done = true;
+    return true;
+  }
+  std::unique_lock lock(resolution->mutex);
+  return resolution->done_cv.wait_until(lock, deadline,
+                                        [&] { return resolution->done; });
+}
 
 class HubPool final : public Connection {
  public:
-  HubPool(ClientOptions options, HubAddress address, std::string pin)
+  HubPool(ClientOptions options, HubAddress address, std::string pin,
+          PoolSeams seams)
       : options_(std::move(options)),
         address_(std::move(address)),
-        pin_(std::move(pin)) {}
+        pin_(std::move(pin)),
+        seams_(std::move(seams)) {}
 
   Status Configure() {
     error_code ec;
@@ -126,9 +189,13 @@ class HubPool final : public Connection {
  private:
   std::unique_ptr<PooledStream> TakeIdle() {
     std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
       auto stream = std::move(idle_.back());
       idle_.pop_back();
+      // Idle close to the hub's idle timeout: the hub's close may be on
+      // its way and not yet readable (kMaxPooledIdle).
+      if (now - stream->last_used >= seams_.max_idle) continue;
       // A connection the hub closed while idle is readable (EOF); any
       // unexpected byte also means it is unusable.
       pollfd fd{};
@@ -140,6 +207,7 @@ class HubPool final : public Connection {
   }
 
   void GiveBack(std::unique_ptr<PooledStream> stream) {
+    stream->last_used = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     if (idle_.size() < std::max<std::size_t>(1, options_.pool_size)) {
       idle_.push_back(std::move(stream));
@@ -161,19 +229,41 @@ class HubPool final : public Connection {
           ErrorCode::kInternal,
           "cannot set the TLS server name '" + address_.host + "'");
     }
-    tcp::resolver resolver(stream->io_);
-    error_code ec;
-    auto endpoints = resolver.resolve(address_.host, address_.port, ec);
+    // Resolving and connecting share one connect_timeout.
+    const auto deadline =
+        std::chrono::steady_clock::now() + options_.connect_timeout;
+    auto resolution = std::make_shared<Resolution>();
+    if (!ResolveBy(resolution, address_.host, address_.port, deadline,
+                   seams_.before_resolve)) {
+      return MakeError(
+          ErrorCode::kUnavailable,
+          "resolving the hub host '" + address_.host +
+              "' did not finish within connect_timeout (" +
+              Duration(options_.connect_timeout) +
+              "); check this machine's DNS resolver (/etc/resolv.conf) and "
+              "the host in the hub URL");
+    }
+    error_code ec = resolution->ec;
     if (ec) {
       return MakeError(ErrorCode::kUnavailable,
                        "cannot resolve the hub host '" + address_.host +
                            "': " + ec.message() + "; check the hub URL");
     }
     auto& tcp_stream = beast::get_lowest_layer(ssl_stream);
-    tcp_stream.expires_after(options_.connect_timeout);
+    tcp_stream.expires_at(deadline);
     ec = RunOp(stream->io_, [&](auto handler) {
-      tcp_stream.async_connect(endpoints, std::move(handler));
+      tcp_stream.async_connect(resolution->results, std::move(handler));
     });
+    if (ec == beast::error::timeout) {
+      return MakeError(
+          ErrorCode::kUnavailable,
+          "connecting to " + options_.hub_url +
+              " timed out (connect_timeout, " +
+              Duration(options_.connect_timeout) +
+              "): nothing answered at that address; check that the hub is "
+              "running, that the URL's host and port are right and that no "
+              "firewall drops the connection");
+    }
     if (ec) {
       return MakeError(ErrorCode::kUnavailable,
                        "cannot connect to " + options_.hub_url + ": " +
@@ -186,6 +276,17 @@ class HubPool final : public Connection {
       ssl_stream.async_handshake(ssl::stream_base::client, std::move(handler));
     });
     if (auto refused = CertificateRefused(ec)) return *refused;
+    if (ec == beast::error::timeout) {
+      return MakeError(
+          ErrorCode::kUnavailable,
+          "the TLS handshake with " + options_.hub_url +
+              " did not complete within connect_timeout (" +
+              Duration(options_.connect_timeout) +
+              "): the server accepted the connection but did not finish "
+              "TLS; check that the URL's port is the hub's HTTPS port (not "
+              "a plain-HTTP port, a proxy or another service); if it is, the "
+              "hub is overloaded or stalled: ask its operator");
+    }
     if (ec) {
       if (auto mismatch = HostMismatch(ssl_stream.native_handle())) {
         return *mismatch;
@@ -256,6 +357,14 @@ class HubPool final : public Connection {
         if (auto refused = CertificateRefused(early.error())) return *refused;
       }
       if (auto refused = CertificateRefused(ec)) return *refused;
+      if (ec == beast::error::timeout) {
+        return MakeError(ErrorCode::kIo,
+                         "sending the request to the hub did not finish within "
+                         "request_timeout (" +
+                             Duration(options_.request_timeout) +
+                             "); it may or may not have arrived; " +
+                             TimeoutAdvice(request));
+      }
       return MakeError(ErrorCode::kIo,
                        "sending the request to the hub failed: " +
                            ec.message() + "; it may or may not have arrived");
@@ -264,14 +373,30 @@ class HubPool final : public Connection {
     if (!reply) {
       ec = reply.error();
       if (auto refused = CertificateRefused(ec)) return *refused;
-      return MakeError(
-          ErrorCode::kIo,
-          "reading the hub's reply failed: " + ec.message() +
-              (ec == beast::error::timeout
-                   ? " (request_timeout passed; raise it for large batches)"
-                   : "; the request may or may not have been processed"));
+      if (ec == beast::error::timeout) {
+        return MakeError(ErrorCode::kIo,
+                         "the hub did not answer within request_timeout (" +
+                             Duration(options_.request_timeout) +
+                             "); the request may or may not have been "
+                             "processed; " +
+                             TimeoutAdvice(request));
+      }
+      return MakeError(ErrorCode::kIo,
+                       "reading the hub's reply failed: " + ec.message() +
+                           "; the request may or may not have been processed");
     }
     return std::move(*reply);
+  }
+
+  // What to do about a request_timeout: a batch in a POST body can take
+  // the hub long; a GET should not.
+  static std::string TimeoutAdvice(const HttpRequest& request) {
+    if (request.method == "POST" && !request.body.empty()) {
+      return "a large batch takes the hub longer: raise "
+             "ClientOptions::request_timeout or lower max_batch";
+    }
+    return "the hub or the network stalled: check the hub's health "
+           "(GET /healthz) or ask the hub operator";
   }
 
   // Reads one HTTP reply from `stream` (timeout already set).
@@ -378,6 +503,7 @@ class HubPool final : public Connection {
   ClientOptions options_;
   HubAddress address_;
   std::string pin_;
+  PoolSeams seams_;
   std::string fingerprint_;  // of cert_file, "AB:CD:..."; empty if unreadable
   ssl::context tls_{ssl::context::tls_client};
   std::mutex mutex_;
@@ -389,7 +515,12 @@ class HubPool final : public Connection {
 
 Result<std::shared_ptr<Connection>> MakeHubConnection(
     const ClientOptions& options) {
-  using namespace client_internal;
+  return client_internal::MakeHubConnection(options,
+                                            client_internal::PoolSeams{});
+}
+
+Result<std::shared_ptr<Connection>> client_internal::MakeHubConnection(
+    const ClientOptions& options, PoolSeams seams) {
   auto address = ParseHubUrl(options.hub_url);
   if (!address) return tl::unexpected(address.error());
   std::string pin;
@@ -409,8 +540,8 @@ Result<std::shared_ptr<Connection>> MakeHubConnection(
                        std::string("ClientOptions::") + what + " is not set");
     }
   }
-  auto pool =
-      std::make_shared<HubPool>(options, std::move(*address), std::move(pin));
+  auto pool = std::make_shared<HubPool>(options, std::move(*address),
+                                        std::move(pin), std::move(seams));
   if (auto status = pool->Configure(); !status) {
     return tl::unexpected(status.error());
   }

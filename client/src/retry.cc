@@ -8,10 +8,8 @@
 namespace cairn::client_internal {
 namespace {
 
-constexpr std::chrono::seconds kMaxRetryAfter{60};
-
-bool IsRetryableStatus(int status) {
-  return status == 502 || status == 503 || status == 504 || status == 429;
+bool IsGatewayOrUnavailable(int status) {
+  return status == 502 || status == 503 || status == 504;
 }
 
 class RetryingConnection final : public Connection {
@@ -31,18 +29,28 @@ class RetryingConnection final : public Connection {
       std::chrono::milliseconds delay =
           BackoffDelay(policy_, attempt, jitter_());
       if (!reply) {
-        const bool not_sent = reply.error().code == ErrorCode::kUnavailable;
-        if (!not_sent && !request.idempotent) return reply;
-        if (!not_sent && reply.error().code != ErrorCode::kIo) return reply;
-      } else {
-        if (!IsRetryableStatus(reply->status)) return reply;
-        // A 429 was refused before any work; anything else may have been
-        // (partly) done, so only idempotent requests go again.
-        if (reply->status != 429 && !request.idempotent) return reply;
-        if (auto after = ParseRetryAfter(reply->Header("Retry-After"))) {
-          delay = std::max<std::chrono::milliseconds>(
-              delay, std::min(*after, kMaxRetryAfter));
+        // kUnavailable: the request certainly did not reach the hub
+        // (resolve, connect, TLS handshake). kIo: it may have.
+        const ErrorCode code = reply.error().code;
+        if (code == ErrorCode::kIo && !request.idempotent) return reply;
+        if (code != ErrorCode::kUnavailable && code != ErrorCode::kIo) {
+          return reply;
         }
+      } else if (reply->status == 429) {
+        // Refused before any work, so retried for every request, but only
+        // when the hub's wait is one this policy accepts: a longer one
+        // (a daily quota waits until midnight) comes back at once, for the
+        // caller to schedule, rather than sleeping and asking too early.
+        if (auto after = ParseRetryAfter(reply->Header("Retry-After"))) {
+          if (!RetryAfterAccepted(policy_, *after)) return reply;
+          delay = std::max<std::chrono::milliseconds>(delay, *after);
+        }
+      } else if (IsGatewayOrUnavailable(reply->status)) {
+        // Sent, and the hub (or a proxy before it) may have done some or
+        // all of the work: only requests that may run twice go again.
+        if (!request.idempotent) return reply;
+      } else {
+        return reply;
       }
       sleep_(delay);
     }
@@ -67,6 +75,11 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry,
   return std::chrono::milliseconds(
       half + static_cast<std::int64_t>(jitter *
                                        static_cast<double>(d.count() - half)));
+}
+
+bool RetryAfterAccepted(const RetryPolicy& policy,
+                        std::chrono::seconds retry_after) {
+  return retry_after <= policy.max_retry_after;
 }
 
 std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value) {

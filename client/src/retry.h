@@ -25,9 +25,17 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry,
 // date (which the hub never sends).
 std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value);
 
-// Wraps `inner` in `policy`: retries kUnavailable transport errors always;
-// kIo errors and 502/503/504 only for idempotent requests; 429 always
-// (the hub charged nothing), waiting at least Retry-After. Returns `inner`
+// Whether `policy` waits out a 429's Retry-After of `retry_after` and sends
+// again (at most policy.max_retry_after); otherwise the 429 is returned at
+// once.
+bool RetryAfterAccepted(const RetryPolicy& policy,
+                        std::chrono::seconds retry_after);
+
+// Wraps `inner` in `policy`: retries kUnavailable transport errors (the
+// request did not reach the hub) always; kIo errors and 502/503/504 (it may
+// have) only for idempotent requests; 429 always (the hub did nothing),
+// waiting at least Retry-After, unless Retry-After is beyond
+// policy.max_retry_after, when the 429 is returned at once. Returns `inner`
 // itself when it is already such a wrapper.
 std::shared_ptr<Connection> MakeRetryingConnection(
     std::shared_ptr<Connection> inner, RetryPolicy policy,

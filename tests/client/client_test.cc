@@ -26,6 +26,8 @@ ClientOptions TestOptions() {
   ClientOptions options;
   options.consortium_key = TestKey();
   options.default_region = "GB";
+  // Retries of failures the tests script stay quick.
+  options.retry.initial_backoff = std::chrono::milliseconds(10);
   return options;
 }
 
@@ -450,6 +452,115 @@ TEST_CASE("retract and dispose are marked not idempotent") {
   CHECK_FALSE(requests[0].idempotent);
   CHECK_FALSE(requests[1].idempotent);
   CHECK(requests[1].target == "/v1/matches/" + MatchId(1) + "/disposition");
+}
+
+TEST_CASE(
+    "a query is never resent once it may have reached the hub, and the "
+    "error says it may have recorded matches") {
+  // Each resend of a query that matches records new match_ids the caller
+  // never sees (match reuse is off by default): the old client sent it up
+  // to four times.
+  const std::string recorded = "may have reached the hub and recorded matches";
+  struct Case {
+    const char* name;
+    Result<HttpReply> first;
+    ErrorCode code;
+    bool may_have_run;
+  } cases[] = {
+      {"lost reply",
+       MakeError(ErrorCode::kIo,
+                 "reading the hub's reply failed: end of stream; the "
+                 "request may or may not have been processed"),
+       ErrorCode::kIo, true},
+      {"timeout", MakeError(ErrorCode::kIo, "the hub did not answer"),
+       ErrorCode::kIo, true},
+      {"502", Reply(502, "<html>bad gateway</html>"), ErrorCode::kUnavailable,
+       true},
+      {"503",
+       Reply(
+           503,
+           R"({"error":{"code":"unavailable","message":"the hub shut down before answering"}})"),
+       ErrorCode::kUnavailable, true},
+      {"504", Reply(504, ""), ErrorCode::kUnavailable, true},
+      {"503 nothing changed",
+       Reply(
+           503,
+           R"({"error":{"code":"unavailable","message":"the store could not commit this request, nothing was changed: disk full"}})"),
+       ErrorCode::kUnavailable, false},
+      {"400",
+       Reply(400, R"({"error":{"code":"invalid_argument","message":"bad"}})"),
+       ErrorCode::kInvalidArgument, false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto connection = std::make_shared<RecordingConnection>(
+        [&](const HttpRequest&) -> Result<HttpReply> { return c.first; });
+    auto client = MakeClient(TestOptions(), connection);
+    REQUIRE(client);
+    auto result = client->Query({Identifier::Email("a@example.com")});
+    REQUIRE_FALSE(result);
+    const auto requests = connection->requests();
+    REQUIRE(requests.size() == 1);
+    CHECK(requests[0].target == "/v1/query");
+    CHECK_FALSE(requests[0].idempotent);
+    CHECK(result.error().code == c.code);
+    CAPTURE(result.error().message);
+    CHECK((result.error().message.find(recorded) != std::string::npos) ==
+          c.may_have_run);
+    if (c.may_have_run) {
+      CHECK_THAT(result.error().message,
+                 Catch::Contains("match_reuse_seconds"));
+    }
+  }
+}
+
+TEST_CASE("a query that did not reach the hub is sent again") {
+  int calls = 0;
+  auto connection = std::make_shared<RecordingConnection>(
+      [&](const HttpRequest&) -> Result<HttpReply> {
+        if (++calls == 1) {
+          return MakeError(ErrorCode::kUnavailable, "cannot connect");
+        }
+        return Reply(429,
+                     R"({"error":{"code":"rate_limited","message":"slow"}})",
+                     {{"Retry-After", "0"}});
+      });
+  auto options = TestOptions();
+  options.retry.max_attempts = 3;
+  auto client = MakeClient(options, connection);
+  REQUIRE(client);
+  auto result = client->Query({Identifier::Email("a@example.com")});
+  REQUIRE_FALSE(result);
+  // connect failure, then 429 twice: none of them reached the hub's store.
+  CHECK(connection->requests().size() == 3);
+  CHECK(result.error().code == ErrorCode::kRateLimited);
+  CHECK_THAT(result.error().message, Catch::Contains("retried, 3 attempts"));
+  CHECK_THAT(result.error().message, !Catch::Contains("recorded matches"));
+}
+
+TEST_CASE(
+    "a 429 asking for longer than max_retry_after fails at once and names "
+    "the hub's Retry-After") {
+  auto connection = std::make_shared<
+      RecordingConnection>([&](const HttpRequest&) -> Result<HttpReply> {
+    return Reply(
+        429,
+        R"({"error":{"code":"rate_limited","message":"the daily OPRF quota is used up"}})",
+        {{"Retry-After", "5193"}});
+  });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  const auto start = std::chrono::steady_clock::now();
+  auto me = client->Me();
+  REQUIRE_FALSE(me);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(connection->requests().size() == 1);
+  CHECK(me.error().code == ErrorCode::kRateLimited);
+  CHECK_THAT(me.error().message,
+             Catch::Contains("the daily OPRF quota is used up; Retry-After: "
+                             "5193 s, longer than this client waits "
+                             "(RetryPolicy::max_retry_after, 30 s)"));
+  CHECK_THAT(me.error().message, Catch::Contains("call again after"));
 }
 
 TEST_CASE("dispose rejects malformed match ids without a request") {

@@ -264,15 +264,24 @@ TEST_CASE(
     "the code the client gives that status") {
   Members m;
   const auto id = Identifier::Email("a@example.com");
-  // Two 503s: absorbed by the default policy (4 attempts).
+  // Two 503s: absorbed by the default policy (4 attempts) for a read.
   m.hub->FailNext(503, 2);
-  CHECK(m.beta.Query({id}));
+  CHECK(m.beta.Me());
   // Four: the last attempt's error reaches the caller.
   m.hub->FailNext(503, 4);
-  auto unavailable = m.beta.Query({id});
+  auto unavailable = m.beta.Me();
   REQUIRE_FALSE(unavailable);
   CHECK(unavailable.error().code == ErrorCode::kUnavailable);
-  CHECK(m.beta.Query({id}));  // all four were used
+  CHECK(m.beta.Me());  // all four were used
+  // A query is not resent after a 503: it may have recorded matches.
+  m.hub->FailNext(503, 2);
+  auto not_resent = m.beta.Query({id});
+  REQUIRE_FALSE(not_resent);
+  CHECK(not_resent.error().code == ErrorCode::kUnavailable);
+  CHECK_THAT(not_resent.error().message, Catch::Contains("not resent"));
+  // The second 503 was left for the next call, which it fails.
+  CHECK_FALSE(m.beta.Query({id}));
+  CHECK(m.beta.Query({id}));
   // 429s are retried after Retry-After; when they outlast the policy the
   // message says how many attempts were made.
   m.hub->FailNext(429, 3);

@@ -68,13 +68,35 @@ TEST_CASE("ParseRetryAfter reads delay-seconds only") {
 }
 
 TEST_CASE("503 and 502/504 are retried for idempotent requests") {
-  Harness h({Reply(503, ""), Reply(502, ""), Reply(504, "")});
+  Harness h({Reply(503, ""), Reply(502, ""), Reply(504, "")},
+            RetryPolicy{4, 100ms, 5000ms});
   auto reply = h.connection->Send(Post(true));
   REQUIRE(reply);
   CHECK(reply->status == 200);
   CHECK(h.inner->requests().size() == 4);
   CHECK(h.sleeps ==
         std::vector<std::chrono::milliseconds>{100ms, 200ms, 400ms});
+}
+
+// The integration guide (section 7) advises 1 s, 2 s, 4 s for a 503; the
+// default policy follows it, so that a hub that recovers within seconds is
+// ridden out (the old default gave up after at most 0.7 s).
+TEST_CASE("the default policy backs off about 1 s, 2 s, 4 s") {
+  const RetryPolicy policy;
+  CHECK(policy.max_attempts == 4);
+  CHECK(BackoffDelay(policy, 1, 1.0) == 1000ms);
+  CHECK(BackoffDelay(policy, 2, 1.0) == 2000ms);
+  CHECK(BackoffDelay(policy, 3, 1.0) == 4000ms);
+  CHECK(BackoffDelay(policy, 1, 0.0) == 500ms);
+  CHECK(BackoffDelay(policy, 3, 0.0) == 2000ms);
+  CHECK(BackoffDelay(policy, 4, 1.0) == 5000ms);  // capped by max_backoff
+
+  Harness h({Reply(503, ""), Reply(503, ""), Reply(503, "")});
+  auto reply = h.connection->Send(HttpRequest{"GET", "/v1/me", "", {}, true});
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(h.sleeps ==
+        std::vector<std::chrono::milliseconds>{1000ms, 2000ms, 4000ms});
 }
 
 TEST_CASE("429 honours Retry-After and is retried even when not idempotent") {
@@ -86,14 +108,59 @@ TEST_CASE("429 honours Retry-After and is retried even when not idempotent") {
   CHECK(h.sleeps == std::vector<std::chrono::milliseconds>{2000ms});
 }
 
+TEST_CASE(
+    "a 429 whose Retry-After is beyond max_retry_after comes back at once") {
+  // A daily OPRF quota answers Retry-After until midnight UTC; the old
+  // policy slept 60 s and asked again, three times.
+  for (bool idempotent : {true, false}) {
+    CAPTURE(idempotent);
+    Harness h({Reply(429, "", {{"Retry-After", "120"}})});
+    auto reply = h.connection->Send(Post(idempotent));
+    REQUIRE(reply);
+    CHECK(reply->status == 429);
+    CHECK(reply->Header("Retry-After") == "120");
+    CHECK(h.inner->requests().size() == 1);
+    CHECK(h.sleeps.empty());
+  }
+}
+
+TEST_CASE("a 429 is waited out up to max_retry_after, inclusive") {
+  struct Case {
+    std::chrono::seconds max_retry_after;
+    const char* retry_after;
+    std::size_t requests;
+    std::vector<std::chrono::milliseconds> sleeps;
+  } cases[] = {
+      {30s, "30", 2, {30000ms}}, {30s, "31", 1, {}},
+      {30s, "0", 2, {1000ms}},  // never less than the backoff
+      {5s, "6", 1, {}},          {120s, "120", 2, {120000ms}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.max_retry_after.count(), c.retry_after);
+    RetryPolicy policy;
+    policy.max_retry_after = c.max_retry_after;
+    CHECK(RetryAfterAccepted(policy, c.max_retry_after));
+    CHECK_FALSE(RetryAfterAccepted(policy, c.max_retry_after + 1s));
+    Harness h({Reply(429, "", {{"Retry-After", c.retry_after}})}, policy);
+    auto reply = h.connection->Send(Post(false));
+    REQUIRE(reply);
+    CHECK(h.inner->requests().size() == c.requests);
+    CHECK(h.sleeps == c.sleeps);
+  }
+}
+
 TEST_CASE("non-idempotent requests are not resent once they may have arrived") {
+  // A query whose answer was lost may have recorded matches: resending it
+  // records them again under new match_ids the caller never sees.
   struct Case {
     const char* name;
     Result<HttpReply> first;
   } cases[] = {
       {"503", Reply(503, "")},
       {"502", Reply(502, "")},
+      {"504", Reply(504, "")},
       {"read failed", MakeError(ErrorCode::kIo, "reading failed")},
+      {"timed out", MakeError(ErrorCode::kIo, "the hub did not answer")},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

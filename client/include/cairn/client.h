@@ -224,7 +224,11 @@ class Client {
       const std::vector<Retraction>& retractions) const;
 
   // Looks identifiers up. Identifiers that normalise to the same token are
-  // sent once and each gets the match.
+  // sent once and each gets the match. Not retried once sent: each match
+  // the hub finds is recorded under a new match_id, so a resent query would
+  // record matches whose ids the caller never sees. After a lost reply, a
+  // timeout or a 502/503/504 the error says the query may have recorded
+  // matches; repeating it is the caller's choice (see RetryPolicy).
   Result<QueryOutcome> Query(const std::vector<Identifier>& identifiers) const;
 
   // Records the outcome of human review of a match. Not retried once sent.

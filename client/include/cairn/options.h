@@ -14,22 +14,41 @@
 
 namespace cairn {
 
-// How calls are retried after transient failures: connection failures,
-// HTTP 502/503/504 and 429 (whose Retry-After header is honoured). Delays
-// grow exponentially from initial_backoff to max_backoff, with random
-// jitter (each delay is drawn from [d/2, d]). Calls that are not idempotent
-// (retract, dispose) are retried only when the request provably did not
-// reach the hub (connect failure, 429). Submits carry an Idempotency-Key
-// and are retried like reads.
+// How calls are retried after transient failures. Delays grow
+// exponentially from initial_backoff to max_backoff, with random jitter
+// (each delay is drawn from [d/2, d]): by default about 1 s, 2 s and 4 s
+// before the second, third and fourth attempt, the schedule the
+// integration guide advises for 503.
+//
+// What is retried:
+// - Failures before the request was sent (resolving the host, TCP connect,
+//   TLS handshake): every call.
+// - 429: every call (the hub refused it before doing anything), after the
+//   hub's Retry-After if that is at most max_retry_after. A longer
+//   Retry-After (a daily OPRF quota waits until midnight UTC) is not slept
+//   through: the call fails at once with kRateLimited, and the message
+//   gives the hub's Retry-After in seconds ("Retry-After: 5193 s").
+// - A lost or timed-out reply, 502, 503 and 504: only calls that may run
+//   twice: Me, Feed, Notifications, OPRF evaluations, and Submit (it carries
+//   an Idempotency-Key, so a batch the hub committed is replayed, not stored
+//   twice). Query, Retract and Dispose are never resent once the request
+//   may have reached the hub: a query the hub answered but whose answer was
+//   lost may have recorded matches (each with a match_id) that a resent
+//   query would record again. Such a failure comes back as the error
+//   (kIo for a lost reply, the hub's code for 502/503/504), and its message
+//   says what may have happened and what to do.
 struct RetryPolicy {
   // Total attempts per request, including the first. 1 disables retries.
   // Default: 4.
   int max_attempts = 4;
-  // Delay before the first retry. Default: 100 ms.
-  std::chrono::milliseconds initial_backoff{100};
-  // Upper bound of any computed delay (Retry-After may ask for more; it is
-  // honoured up to 60 s). Default: 5 s.
+  // Delay before the first retry. Default: 1 s.
+  std::chrono::milliseconds initial_backoff{1000};
+  // Upper bound of any computed delay. Default: 5 s.
   std::chrono::milliseconds max_backoff{5000};
+  // The longest Retry-After of a 429 that is waited out before sending
+  // again; a 429 asking for longer fails the call at once (kRateLimited).
+  // Default: 30 s.
+  std::chrono::seconds max_retry_after{30};
 };
 
 struct ClientOptions {
@@ -74,14 +93,20 @@ struct ClientOptions {
   std::vector<std::string> extra_handle_services;
   std::vector<std::string> custom_kinds;
 
-  // TCP connect + TLS handshake. Default: 10 s.
+  // Bounds connecting to the hub, twice: resolving its host name and the
+  // TCP connect share one connect_timeout, and the TLS handshake has
+  // another. The error names the stage that timed out. Default: 10 s.
   std::chrono::milliseconds connect_timeout{10000};
 
-  // Writing one request and reading its reply. Default: 60 s.
+  // Writing one request and reading its reply; a batch of 10,000 can take
+  // the hub seconds. The error says the hub did not answer in time and
+  // that the request may or may not have been processed. Default: 60 s.
   std::chrono::milliseconds request_timeout{60000};
 
   // Keep-alive connections kept open for reuse; concurrent calls beyond
-  // this open extra connections that are closed after use. Default: 4.
+  // this open extra connections that are closed after use. A connection
+  // idle for 45 s or more is closed instead of reused, before the hub
+  // closes it ([timeouts] idle_seconds, 60 s by default). Default: 4.
   std::size_t pool_size = 4;
 
   RetryPolicy retry;
