@@ -73,11 +73,8 @@ struct Client::Impl {
                       const std::string& request_digest,
                       const std::function<std::string()>& results_digest,
                       std::vector<wire::Receipt>* out) const;
-  // One exchange; a non-2xx answer is an error. `may_have_run`, if given,
-  // is set when the call failed after the request may have reached the hub
-  // and been carried out (a lost reply, a 5xx answer).
-  Result<std::string> Call(const HttpRequest& request,
-                           bool* may_have_run = nullptr) const;
+  // One exchange; a non-2xx answer is an error.
+  Result<std::string> Call(const HttpRequest& request) const;
   Error ReplyError(const HttpReply& reply) const;
 };
 
@@ -476,15 +473,10 @@ Status Client::Impl::CheckReceipt(
   return {};
 }
 
-Result<std::string> Client::Impl::Call(const HttpRequest& request,
-                                       bool* may_have_run) const {
+Result<std::string> Client::Impl::Call(const HttpRequest& request) const {
   auto reply = connection->Send(request);
-  if (!reply) {
-    if (may_have_run) *may_have_run = reply.error().code == ErrorCode::kIo;
-    return tl::unexpected(reply.error());
-  }
+  if (!reply) return tl::unexpected(reply.error());
   if (reply->status < 200 || reply->status > 299) {
-    if (may_have_run) *may_have_run = reply->status >= 500;
     return tl::unexpected(ReplyError(*reply));
   }
   return std::move(reply->body);
@@ -850,30 +842,20 @@ Result<QueryOutcome> Client::Query(
     std::string encoded = std::move(plan[q].body);
     const std::string request_digest =
         impl_->options.verify_receipts ? Sha256Hex(encoded) : "";
-    // Not idempotent: unless the hub reuses matches, each query that
-    // matches records new match_ids, so a query is never resent once it
-    // may have reached the hub (the retry layer resends it only after a
-    // failure before sending, or a 429).
-    bool may_have_run = false;
-    auto reply = impl_->Call(
-        HttpRequest{"POST", "/v1/query", std::move(encoded), {}, false},
-        &may_have_run);
+    // Each query request carries its own Idempotency-Key, so the retry
+    // layer may resend it like a submit: a hub that recorded matches for
+    // it answers the resend with those matches (docs/protocol.md), rather
+    // than recording new ones this client would never see.
+    auto reply =
+        impl_->Call(HttpRequest{"POST",
+                                "/v1/query",
+                                std::move(encoded),
+                                {{"Idempotency-Key", NewIdempotencyKey()}},
+                                true});
     if (!reply) {
-      Error error = reply.error();
-      if (may_have_run &&
-          error.message.find("nothing was changed") == std::string::npos) {
-        error.message +=
-            "; this query was not resent, because it may have reached the "
-            "hub and recorded matches whose match_ids this client never "
-            "received (they can appear later in notifications): query again "
-            "only if you need the answer now, knowing that unless the hub "
-            "reuses matches ([store] match_reuse_seconds) each match is "
-            "recorded again under a new match_id, and review the match_ids "
-            "of the answer you receive";
-      }
       // Identifiers that tokenise alike are sent once: the first is named.
       return tl::unexpected(WithContext(
-          ToCallerPosition(std::move(error), "queries", begin, end,
+          ToCallerPosition(reply.error(), "queries", begin, end,
                            [&](std::size_t k) { return origins[k].front(); }),
           q, requests, ""));
     }

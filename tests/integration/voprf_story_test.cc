@@ -239,7 +239,9 @@ TEST_CASE("voprf-v1: the daily OPRF quota survives a crash of the hub",
   RunningHub& hub = **started;
   const auto client = [&hub] {
     ClientOptions options = OptionsFor(hub, "beta", TokenScheme::kVoprfV1);
-    options.retry.max_attempts = 1;  // a 429 waits until midnight
+    // The quota's 429 asks to wait until midnight: with the default policy
+    // it fails at once (max_retry_after); one attempt keeps that explicit.
+    options.retry.max_attempts = 1;
     auto made = MakeClient(options);
     REQUIRE(made);
     return *made;

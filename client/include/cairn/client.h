@@ -224,11 +224,11 @@ class Client {
       const std::vector<Retraction>& retractions) const;
 
   // Looks identifiers up. Identifiers that normalise to the same token are
-  // sent once and each gets the match. Not retried once sent: each match
-  // the hub finds is recorded under a new match_id, so a resent query would
-  // record matches whose ids the caller never sees. After a lost reply, a
-  // timeout or a 502/503/504 the error says the query may have recorded
-  // matches; repeating it is the caller's choice (see RetryPolicy).
+  // sent once and each gets the match. Each request carries its own
+  // Idempotency-Key, so it is retried like a read (see RetryPolicy): a
+  // resent query is answered with the matches the hub recorded for it, not
+  // with new match_ids the caller would never see. A query the caller
+  // repeats itself is a new query, and records new matches.
   Result<QueryOutcome> Query(const std::vector<Identifier>& identifiers) const;
 
   // Records the outcome of human review of a match. Not retried once sent.

@@ -29,14 +29,14 @@ namespace cairn {
 //   through: the call fails at once with kRateLimited, and the message
 //   gives the hub's Retry-After in seconds ("Retry-After: 5193 s").
 // - A lost or timed-out reply, 502, 503 and 504: only calls that may run
-//   twice: Me, Feed, Notifications, OPRF evaluations, and Submit (it carries
-//   an Idempotency-Key, so a batch the hub committed is replayed, not stored
-//   twice). Query, Retract and Dispose are never resent once the request
-//   may have reached the hub: a query the hub answered but whose answer was
-//   lost may have recorded matches (each with a match_id) that a resent
-//   query would record again. Such a failure comes back as the error
-//   (kIo for a lost reply, the hub's code for 502/503/504), and its message
-//   says what may have happened and what to do.
+//   twice: Me, Feed, Notifications, OPRF evaluations, and Submit and Query,
+//   whose requests each carry an Idempotency-Key: a batch the hub committed
+//   is replayed, not stored twice, and a query that recorded matches is
+//   answered with those matches, not new ones. Retract and Dispose are
+//   never resent once the request may have reached the hub. Such a failure
+//   comes back as the error (kIo for a lost reply, the hub's code for
+//   502/503/504), and its message says what may have happened and what to
+//   do.
 struct RetryPolicy {
   // Total attempts per request, including the first. 1 disables retries.
   // Default: 4.
