@@ -134,6 +134,65 @@ TEST_CASE("match ids follow the real clock in milliseconds, in order") {
             .count());
 }
 
+TEST_CASE(
+    "a query's Idempotency-Key keeps the matches it recorded, and only "
+    "those, for its retry") {
+  StoreFixture f;
+  Store& s = f.store();
+  MustCreate(s, "alpha", Signal(1));
+  MustCreate(s, "alpha", Signal(2));
+  auto keyed = [&](std::string key, std::vector<int> tokens) {
+    QueryCommand q;
+    q.member_id = "beta";
+    q.idempotency_key = std::move(key);
+    // Not the router's form: the record must not depend on it.
+    q.context.request_id = "req-1";
+    for (int t : tokens) q.items.push_back(KeyOf(t));
+    return s.QueryAndWait(std::move(q));
+  };
+  auto first = keyed("k1", {1, 50, 2});
+  REQUIRE(first.has_value());
+  CHECK_FALSE(first->replayed);
+  REQUIRE(first->matches.size() == 2);
+  const auto matches =
+      QueryInt64(f.dir.path() / "hub.db", "SELECT count(*) FROM matches");
+
+  auto again = keyed("k1", {1, 50, 2});
+  REQUIRE(again.has_value());
+  CHECK(again->replayed);
+  CHECK(again->queried == 3);
+  REQUIRE(again->matches.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(again->matches[i].index == first->matches[i].index);
+    CHECK(again->matches[i].match_id == first->matches[i].match_id);
+    CHECK(again->matches[i].categories == first->matches[i].categories);
+    CHECK(again->matches[i].first_banned_at ==
+          first->matches[i].first_banned_at);
+  }
+  CHECK(QueryInt64(f.dir.path() / "hub.db", "SELECT count(*) FROM matches") ==
+        matches);
+
+  // The same key with the items in another order is another query.
+  auto reordered = keyed("k1", {2, 50, 1});
+  REQUIRE_FALSE(reordered.has_value());
+  CHECK(reordered.error().code == ErrorCode::kConflict);
+
+  // A query that recorded no match keeps nothing: its key stays free.
+  auto none = keyed("k2", {60});
+  REQUIRE(none.has_value());
+  CHECK(none->matches.empty());
+  CHECK(QueryInt64(f.dir.path() / "hub.db",
+                   "SELECT count(*) FROM idempotency") == 1);
+
+  // After the window the key is fresh again: new matches.
+  f.clock.Advance(std::chrono::hours(25));
+  auto late = keyed("k1", {1, 50, 2});
+  REQUIRE(late.has_value());
+  CHECK_FALSE(late->replayed);
+  REQUIRE(late->matches.size() == 2);
+  CHECK(late->matches[0].match_id != first->matches[0].match_id);
+}
+
 TEST_CASE("queries without matches never reach the writer") {
   StoreFixture f;
   Store& s = f.store();

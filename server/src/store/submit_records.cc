@@ -57,7 +57,12 @@ std::string EncodeQueryRecord(const std::string& request_id,
                               std::size_t queried,
                               const std::vector<MatchResult>& matches) {
   wire::QueryResponse body;
-  body.request_id = request_id;
+  // The first request's id, for whoever reads the table; a replay answers
+  // with its own. The codec insists on the protocol's form, which the
+  // router's ids have and a caller of the store's API might not.
+  body.request_id = wire::IsWellFormedRequestId(request_id)
+                        ? request_id
+                        : "r_" + std::string(32, '0');
   body.queried = queried;
   body.matches.reserve(matches.size());
   for (const auto& m : matches) body.matches.push_back(ToWireMatch(m));
