@@ -256,6 +256,28 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "a configuration named by its bare file name (cairnd's default) "
+    "resolves against the working directory") {
+  cairn::testing::TempDir dir;
+  std::filesystem::create_directories(dir.File("etc"));
+  std::ofstream(dir.File("etc/cairnd.toml")) << kTls;
+  // The working directory is the process's: put it back whatever happens.
+  struct Chdir {
+    std::filesystem::path old = std::filesystem::current_path();
+    explicit Chdir(const std::filesystem::path& to) {
+      std::filesystem::current_path(to);
+    }
+    ~Chdir() { std::filesystem::current_path(old); }
+  } in(dir.File("etc"));
+  auto config = LoadHubConfig("cairnd.toml");
+  REQUIRE(config.has_value());
+  CHECK(config->store.data_dir ==
+        (std::filesystem::path(dir.File("etc")) / "data")
+            .lexically_normal()
+            .string());
+}
+
 struct BadCase {
   const char* toml;
   const char* field;         // Error::field, "" if none

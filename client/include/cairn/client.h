@@ -228,7 +228,11 @@ class Client {
   // Idempotency-Key, so it is retried like a read (see RetryPolicy): a
   // resent query is answered with the matches the hub recorded for it, not
   // with new match_ids the caller would never see. A query the caller
-  // repeats itself is a new query, and records new matches.
+  // repeats itself is a new query, and records new matches. REQUIRES a hub
+  // that honours a query's Idempotency-Key (cairnd from schema 10 on,
+  // docs/protocol.md); an older hub ignores the key, and each resend
+  // records new matches: against one, set retry.max_attempts = 1 for the
+  // client that queries.
   Result<QueryOutcome> Query(const std::vector<Identifier>& identifiers) const;
 
   // Records the outcome of human review of a match. Not retried once sent.

@@ -54,7 +54,8 @@ Result<std::string> NormaliseHandle(
   if (!IsServiceName(service)) {
     return Invalid(
         "handle service (the part before ':') is not a service name: "
-        "services are 1 to 32 lowercase letters, digits, '_', '.' or '-'; "
+        "services are 1 to 32 lowercase letters, digits, '_', '.' or '-', "
+        "starting with a letter or digit; "
         "write the handle as service:name, e.g. snapchat:jane");
   }
   if (!IsKnownHandleService(service, extra_services)) {

@@ -405,9 +405,14 @@ Result<HubConfig> LoadHubConfig(const std::string& path) {
   if (!text) return tl::unexpected(text.error());
   // Absolute, so that the paths in messages ("no hub database at ...") and
   // in the advice they give name the place whatever the working directory.
+  // A bare file name ("cairnd.toml", cairnd's default) has no parent
+  // path, and absolute("") is an error: its directory is the working one.
   std::error_code ec;
+  const std::filesystem::path parent =
+      std::filesystem::path(path).parent_path();
   const std::filesystem::path base_dir =
-      std::filesystem::absolute(std::filesystem::path(path).parent_path(), ec);
+      parent.empty() ? std::filesystem::current_path(ec)
+                     : std::filesystem::absolute(parent, ec);
   if (ec) {
     return MakeError(ErrorCode::kIo,
                      fmt::format("cannot resolve the directory of the "
