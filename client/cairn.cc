@@ -24,15 +24,16 @@
 //   2  bad command line or configuration, including a TLS file that is
 //      there but malformed, or a key that does not match the certificate
 //   3  nothing was carried out, try again later: the hub could not be
-//      reached, or answered that it cannot serve the request now (503
-//      unavailable, 429 rate_limited)
+//      reached, or answered that it cannot serve the request now (its own
+//      503 unavailable, 429 rate_limited)
 //   4  a local file could not be read or written: missing or unreadable
 //      (the consortium key, a --file, an explicit config file, a TLS
 //      file), output that could not be written (a full disk), or `cairn
 //      keygen` refusing to overwrite an existing file
 //   5  the outcome is unknown: the request was sent but no answer came
-//      (a lost connection or a timeout), so the hub may have carried it
-//      out; the message says whether repeating the command is safe
+//      (a lost connection, a timeout, or a proxy's 502, 504 or other 5xx
+//      without a Cairn error body), so the hub may have carried it out;
+//      the message says whether repeating the command is safe
 //
 // This file wires the command line (CLI11) to the commands in src/cli/.
 
@@ -120,11 +121,12 @@ int main(int argc, char** argv) {
       "~/.config/cairn/config.toml) < CAIRN_* environment < flags.\nExit "
       "codes: 0 ok; 1 refused by the hub or bad input item; 2 usage or "
       "configuration (a malformed or mismatched TLS file too); 3 nothing "
-      "was done, try again later (hub unreachable, or it answered 503 or "
-      "429); 4 a local file is missing or cannot be read, or the output "
-      "cannot be written (keygen onto an existing file too); 5 outcome "
-      "unknown: the request was sent but no answer came, the hub may have "
-      "carried it out (the message says whether repeating is safe)."};
+      "was done, try again later (hub unreachable, or the hub itself "
+      "answered 503 or 429); 4 a local file is missing or cannot be read, or "
+      "the output cannot be written (keygen onto an existing file too); 5 "
+      "outcome unknown: the request was sent but no answer came (or only a "
+      "proxy's 502, 504 or other 5xx), the hub may have carried it out (the "
+      "message says whether repeating is safe)."};
   app.require_subcommand(1);
   // Options of the top level (--config) after the command too: `cairn me
   // --config FILE`. Subcommands inherit this.

@@ -325,12 +325,30 @@ Result<std::vector<Result<wire::TokenKey>>> Client::Impl::TokenKeysOf(
 
 Error Client::Impl::ReplyError(const HttpReply& reply) const {
   Error error;
-  if (auto decoded = wire::DecodeErrorBody(reply.body)) {
+  auto decoded = wire::DecodeErrorBody(reply.body);
+  // A 502 or 504 (the hub never sends either), or a 5xx without a Cairn
+  // error body, comes from something between this client and the hub: the
+  // request may have reached the hub and been carried out, and only its
+  // answer was lost. That is kIo, as for a reply lost on the connection,
+  // so that callers (the CLI's exit 5) do not take it for the hub's own
+  // "nothing was changed". The retry policy decides on the status itself.
+  const bool gateway = reply.status == 502 || reply.status == 504;
+  if (decoded && !gateway) {
     error = std::move(*decoded);
+  } else if (reply.status >= 500) {
+    error.code = ErrorCode::kIo;
+    error.message =
+        "an HTTP " + std::to_string(reply.status) +
+        (decoded ? " saying '" + decoded->message + "'"
+                 : std::string(" without a Cairn error body")) +
+        " came instead of the hub's answer, from a proxy in front of the hub "
+        "(or from whatever answers at hub_url, if that is not a Cairn hub); "
+        "the request may or may not have been processed: check before "
+        "repeating one that changes something, and if this persists check "
+        "hub_url and the proxy";
   } else {
-    error.code = reply.status == 429   ? ErrorCode::kRateLimited
-                 : reply.status >= 500 ? ErrorCode::kUnavailable
-                                       : ErrorCode::kInternal;
+    error.code =
+        reply.status == 429 ? ErrorCode::kRateLimited : ErrorCode::kInternal;
     error.message = "the hub answered HTTP " + std::to_string(reply.status) +
                     " without a Cairn error body; is the URL a Cairn hub (or "
                     "a proxy in front of it)?";

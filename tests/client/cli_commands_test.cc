@@ -433,9 +433,30 @@ class ScriptedConnection final : public Connection {
   Result<HttpReply> reply_;
 };
 
+// What `run` writes to stderr (fd 2), and its result.
+template <typename Run>
+std::pair<int, std::string> CaptureStderr(Run run) {
+  char path[] = "/tmp/cairn-cli-err.XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  ::dup2(fd, 2);
+  const int code = run();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(fd);
+  std::ifstream in(path);
+  std::string err((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  return {code, err};
+}
+
 TEST_CASE(
-    "exit codes: a lost reply is 'outcome unknown', a hub that answered 503 "
-    "or 429 is 'try again later'",
+    "exit codes: a lost reply, or a proxy's 502, 504 or body-less 5xx, is "
+    "'outcome unknown', a hub that answered 503 or 429 is 'try again later'",
     "[cli]") {
   struct Case {
     const char* what;
@@ -455,12 +476,27 @@ TEST_CASE(
                             "Connection refused",
                             "", std::nullopt}),
        kExitTryLater},
-      {"503",
+      {"hub's 503, nothing was changed",
        HttpReply{503,
                  R"({"error":{"code":"unavailable","message":"the store )"
                  R"(could not commit this request, nothing was changed"}})",
                  {}},
        kExitTryLater},
+      // From a proxy in front of the hub: the request may have reached the
+      // hub and been carried out, only the answer was lost.
+      {"proxy's 502", HttpReply{502, "<html>502 Bad Gateway</html>", {}},
+       kExitOutcomeUnknown},
+      {"proxy's 504", HttpReply{504, "<html>504 Gateway Time-out</html>", {}},
+       kExitOutcomeUnknown},
+      {"504 with an error body",
+       HttpReply{504,
+                 R"({"error":{"code":"unavailable","message":"upstream )"
+                 R"(timed out"}})",
+                 {}},
+       kExitOutcomeUnknown},
+      {"body-less 500", HttpReply{500, "", {}}, kExitOutcomeUnknown},
+      {"body-less 503", HttpReply{503, "Service Unavailable", {}},
+       kExitOutcomeUnknown},
       {"429",
        HttpReply{429,
                  R"({"error":{"code":"rate_limited","message":"slow down"}})",
@@ -481,8 +517,16 @@ TEST_CASE(
     auto client =
         MakeClient(options, std::make_shared<ScriptedConnection>(c.reply));
     REQUIRE(client);
-    CHECK(RunDispose(*client, "m_" + std::string(32, 'a'), "confirmed", "",
-                     false) == c.exit_code);
+    auto [code, err] = CaptureStderr([&] {
+      return RunDispose(*client, "m_" + std::string(32, 'a'), "confirmed", "",
+                        false);
+    });
+    CHECK(code == c.exit_code);
+    if (c.exit_code == kExitOutcomeUnknown) {
+      // Never "repeating is safe" for a disposition that may be recorded.
+      CHECK_THAT(err, Catch::Contains(std::string(kRepeatDispose)));
+      CHECK_THAT(err, !Catch::Contains("nothing was carried out"));
+    }
     CHECK(RunMe(*client, false) == c.exit_code);
   }
 }

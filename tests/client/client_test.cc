@@ -604,8 +604,25 @@ TEST_CASE("hub errors become actionable errors") {
        "registered with the hub operator?"},
       {429, R"({"error":{"code":"rate_limited","message":"slow down"}})",
        ErrorCode::kRateLimited, "slow down; retried"},
-      {502, "<html>bad gateway</html>", ErrorCode::kUnavailable,
+      // From a proxy: the request may have been carried out (as for a
+      // lost reply), whatever the body says.
+      {502, "<html>bad gateway</html>", ErrorCode::kIo,
+       "without a Cairn error body came instead of the hub's answer"},
+      {504, R"({"error":{"code":"unavailable","message":"upstream timeout"}})",
+       ErrorCode::kIo,
+       "saying 'upstream timeout' came instead of the hub's answer, from a "
+       "proxy in front of the hub"},
+      {500, "", ErrorCode::kIo, "the request may or may not have been"},
+      {503, "Service Unavailable", ErrorCode::kIo,
        "without a Cairn error body"},
+      // The hub's own 5xx: its code and words.
+      {503,
+       R"({"error":{"code":"unavailable","message":"the store could not commit this request, nothing was changed"}})",
+       ErrorCode::kUnavailable, "nothing was changed"},
+      {500, R"({"error":{"code":"internal","message":"a bug"}})",
+       ErrorCode::kInternal, "a bug"},
+      {404, "<html>not found</html>", ErrorCode::kInternal,
+       "is the URL a Cairn hub"},
       {400,
        R"({"error":{"code":"invalid_argument","message":"bad","field":"queries[0].kind"}})",
        ErrorCode::kInvalidArgument, "bad [request r_1]"},

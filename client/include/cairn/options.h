@@ -34,9 +34,10 @@ namespace cairn {
 //   is replayed, not stored twice, and a query that recorded matches is
 //   answered with those matches, not new ones. Retract and Dispose are
 //   never resent once the request may have reached the hub. Such a failure
-//   comes back as the error (kIo for a lost reply, the hub's code for
-//   502/503/504), and its message says what may have happened and what to
-//   do.
+//   comes back as the error (kIo for a lost reply and for a 502 or 504
+//   or any 5xx without a Cairn error body, which come from a proxy in
+//   front of the hub; the hub's own code for its 503), and its message
+//   says what may have happened and what to do.
 struct RetryPolicy {
   // Total attempts per request, including the first. 1 disables retries.
   // Default: 4.

@@ -58,7 +58,8 @@ int LocalFileExit(const Error& error) {
 int CallExit(const Error& error) {
   switch (error.code) {
     case ErrorCode::kIo:
-      // The connection failed or timed out after the request was sent.
+      // The connection failed or timed out after the request was sent, or
+      // a proxy answered 502, 504 or a 5xx without a Cairn error body.
       return kExitOutcomeUnknown;
     case ErrorCode::kUnavailable:
       // Only the 503 of a hub that shut down while the request was in its

@@ -44,8 +44,10 @@ int Fail(const Error& error, int code);
 int LocalFileExit(const Error& error);
 
 // Exit code for a failed hub call: kExitOutcomeUnknown for a request that
-// was sent and got no answer (kIo; or the hub's 503 saying it shut down
-// before answering and the request may still have been carried out),
+// was sent and got no answer (kIo: a lost reply, a timeout, or a proxy's
+// 502, 504 or 5xx without a Cairn error body; or the hub's 503 saying it
+// shut down before answering and the request may still have been carried
+// out),
 // kExitTryLater for a hub that could not be reached or answered 503 or 429
 // (kUnavailable, kRateLimited), kExitRefused for any other answer.
 int CallExit(const Error& error);
