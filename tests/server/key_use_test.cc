@@ -6,7 +6,6 @@
 
 #include "cairn/encoding.h"
 #include "cairn/timestamp.h"
-#include "server/src/store/sqlite_db.h"
 #include "store_test_util.h"
 
 namespace cairn::server {
@@ -199,20 +198,8 @@ TEST_CASE(
     "reading the log") {
   testing::StoreFixture f;  // opens, so migrates to the newest schema
   f.store_ptr().reset();
-  auto db = Database::Open(f.dir.path() / "hub.db", /*create=*/false,
-                           /*read_only=*/true, std::chrono::milliseconds(100));
-  REQUIRE(db.has_value());
-  const std::string sql =
-      std::string("EXPLAIN QUERY PLAN ") + kRecordedHoldQuery;
-  auto plan = (*db)->Prepare(sql.c_str());
-  REQUIRE(plan.has_value());
-  std::string details;
-  while (true) {
-    auto row = plan->Step();
-    REQUIRE(row.has_value());
-    if (!*row) break;
-    details += plan->Text(3) + "\n";
-  }
+  const std::string details =
+      cairn::testing::QueryPlan(f.dir.path() / "hub.db", kRecordedHoldQuery);
   INFO(details);
   CHECK_THAT(details, Contains("INDEX audit_clock_steps"));
   CHECK_THAT(details, !Contains("TEMP B-TREE"));  // no sort of the log

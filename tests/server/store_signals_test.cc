@@ -1,7 +1,6 @@
 // Submissions and retractions.
 #include <catch2/catch.hpp>
 
-#include "server/src/store/sqlite_db.h"
 #include "server/src/store/submit_records.h"
 #include "store_test_util.h"
 
@@ -431,25 +430,6 @@ TEST_CASE(
         1);
 }
 
-// The plan SQLite chooses for `sql` on the database at `path`.
-std::string QueryPlan(const std::filesystem::path& path,
-                      const std::string& sql) {
-  auto db = Database::Open(path, /*create=*/false, /*read_only=*/true,
-                           std::chrono::milliseconds(100));
-  REQUIRE(db.has_value());
-  const std::string explain = "EXPLAIN QUERY PLAN " + sql;
-  auto plan = (*db)->Prepare(explain.c_str());
-  REQUIRE(plan.has_value());
-  std::string details;
-  while (true) {
-    auto row = plan->Step();
-    REQUIRE(row.has_value());
-    if (!*row) break;
-    details += plan->Text(3) + "\n";
-  }
-  return details;
-}
-
 TEST_CASE(
     "idempotency records of schema 9 (a WITHOUT ROWID table) move to a "
     "rowid table and still replay") {
@@ -504,7 +484,8 @@ TEST_CASE(
   // The lookup goes through the (member, key) index: the key of a
   // WITHOUT ROWID row is its whole record, which for a 1,000-item batch
   // overflowed onto pages that every comparison read.
-  const std::string plan = QueryPlan(db, store_internal::kIdempotencyLookupSql);
+  const std::string plan =
+      cairn::testing::QueryPlan(db, store_internal::kIdempotencyLookupSql);
   INFO(plan);
   CHECK_THAT(plan, Catch::Contains("USING INDEX") &&
                        Catch::Contains("member=? AND key=?"));

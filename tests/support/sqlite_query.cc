@@ -79,4 +79,17 @@ std::vector<std::string> SqlColumn(const std::filesystem::path& db_path,
   return column;
 }
 
+std::string QueryPlan(const std::filesystem::path& db_path,
+                      const std::string& sql) {
+  Query q = Prepare(db_path, "EXPLAIN QUERY PLAN " + sql);
+  INFO("database " << db_path.string() << ", SQL: " << sql);
+  std::string plan;
+  while (q.Step()) {
+    const auto* text = sqlite3_column_text(q.stmt.get(), 3);
+    if (text != nullptr) plan += reinterpret_cast<const char*>(text);
+    plan += '\n';
+  }
+  return plan;
+}
+
 }  // namespace cairn::testing

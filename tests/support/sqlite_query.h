@@ -22,6 +22,11 @@ std::int64_t QueryInt64(const std::filesystem::path& db_path,
 std::vector<std::string> SqlColumn(const std::filesystem::path& db_path,
                                    const std::string& sql);
 
+// The plan SQLite chooses for `sql`: the detail column of each row of
+// EXPLAIN QUERY PLAN, one per line ("SEARCH t USING INDEX i (a=?)").
+std::string QueryPlan(const std::filesystem::path& db_path,
+                      const std::string& sql);
+
 }  // namespace cairn::testing
 
 #endif  // CAIRN_TESTS_SUPPORT_SQLITE_QUERY_H_
