@@ -385,7 +385,7 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
   // A refused restore leaves no trace of itself: neither the lock file nor
   // the directory it made (a hub started there later would be confusing).
   const fs::path lock_file = DataDirLock::FilePath(options.data_dir);
-  const bool lock_file_existed = fs::exists(lock_file, ec);
+  const bool lock_file_existed = fs::exists(fs::symlink_status(lock_file, ec));
   auto undo = [&] {
     std::error_code ignored;
     if (!lock_file_existed) fs::remove(lock_file, ignored);
