@@ -138,6 +138,10 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
     if (err == ELOOP) {
       return tl::unexpected(NotAPlainFile(file, "a symbolic link"));
     }
+    if (err == EISDIR || err == ENXIO) {  // a directory or a socket
+      return tl::unexpected(NotAPlainFile(
+          file, "not a regular file (a directory, FIFO or device)"));
+    }
     return MakeError(ErrorCode::kIo,
                      "cannot open lock file " + file.string() + ": " +
                          std::strerror(err) +

@@ -167,6 +167,7 @@ TEST_CASE(
        [&] { fs::create_hard_link(victim, lock); }, "a hard link"},
       {"FIFO", [&] { REQUIRE(::mkfifo(lock.c_str(), 0600) == 0); },
        "not a regular file"},
+      {"directory", [&] { fs::create_directory(lock); }, "not a regular file"},
   };
   const std::vector<std::string> purge = {"purge",
                                           "--data",
@@ -178,7 +179,7 @@ TEST_CASE(
                                           "--notification-retention-days=730"};
   for (const Case& c : cases) {
     CAPTURE(c.name);
-    fs::remove(lock);
+    fs::remove_all(lock);
     c.plant();
     // cairnctl purge (as root in CI), and cairnd's start.
     const CommandResult refused = RunCairnctl(purge, kTimeout);
@@ -206,7 +207,7 @@ TEST_CASE(
   }
 
   // Removed, as the message says, both run again.
-  fs::remove(lock);
+  fs::remove_all(lock);
   RunOk(purge);
   if (::geteuid() == 0) CheckOwnerAndMode(lock, kHubUid, kHubGid, 0600);
   REQUIRE(h.Restart());
