@@ -17,12 +17,42 @@
 namespace cairn::server {
 namespace {
 
+constexpr const char* kLockFileName = "cairnd.lock";
+
 // Only for the message naming who holds the lock: an unreadable holder
-// file leaves the name out rather than failing the refusal.
-std::string ReadHolder(const std::filesystem::path& file) {
-  std::string s = ReadWholeFile(file, "lock file").value_or("");
+// file leaves the name out rather than failing the refusal. Read through
+// the directory without following a symbolic link, and only a regular
+// file's first bytes: the message must never show another file's text.
+std::string ReadHolder(int dir_fd) {
+  const int fd = ::openat(dir_fd, kLockFileName,
+                          O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  struct stat st {};
+  char buffer[128];
+  ssize_t n = -1;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    n = ::pread(fd, buffer, sizeof buffer, 0);
+  }
+  ::close(fd);
+  std::string s(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
+}
+
+// Refuses a lock path that is not a plain file of its own: cairnctl runs as
+// root, and the directory belongs to the hub's user, who could otherwise
+// point cairnd.lock at any file for root to truncate and rewrite.
+Error NotAPlainFile(const std::filesystem::path& file,
+                    const std::string& what) {
+  return Error{ErrorCode::kIo,
+               "refusing to use the lock file " + file.string() + ": it is " +
+                   what +
+                   ", not a regular file of its own; nothing was written. "
+                   "Check why (the data directory's owner may have planted "
+                   "it), then remove it (rm " +
+                   file.string() + ") and run the command again",
+               {},
+               std::nullopt};
 }
 
 // The pid holding a flock on the file open as `fd`, from /proc/locks
@@ -62,7 +92,7 @@ Error InUse(const std::filesystem::path& data_dir, const std::string& owner) {
 
 std::filesystem::path DataDirLock::FilePath(
     const std::filesystem::path& data_dir) {
-  return data_dir / "cairnd.lock";
+  return data_dir / kLockFileName;
 }
 
 Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
@@ -83,7 +113,7 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
   if (::flock(dir_fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     if (err == EWOULDBLOCK) {
-      std::string owner = ReadHolder(file);
+      std::string owner = ReadHolder(dir_fd);
       if (owner.empty()) {
         const std::string pid = FlockHolderPid(dir_fd);
         if (!pid.empty()) owner = "pid " + pid;
@@ -96,30 +126,54 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
                                          std::strerror(err));
   }
   // The lock file too: it holds the owner's pid for the message above, and
-  // a hub of an earlier version locks only the file.
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // a hub of an earlier version locks only the file. Opened in the
+  // directory already open, never through a symbolic link (O_NOFOLLOW
+  // fails with ELOOP on one), without blocking on a FIFO.
+  const int fd = ::openat(
+      dir_fd, kLockFileName,
+      O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
   if (fd < 0) {
     const int err = errno;
     ::close(dir_fd);
+    if (err == ELOOP) {
+      return tl::unexpected(NotAPlainFile(file, "a symbolic link"));
+    }
+    if (err == EISDIR || err == ENXIO) {  // a directory or a socket
+      return tl::unexpected(NotAPlainFile(
+          file, "not a regular file (a directory, FIFO or device)"));
+    }
     return MakeError(ErrorCode::kIo,
                      "cannot open lock file " + file.string() + ": " +
                          std::strerror(err) +
                          "; check that the data directory exists and is "
                          "writable by this user");
   }
+  // A FIFO, device or directory, or a hard link to some other file (which
+  // has more than one name): not a lock file this process made.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+    const bool regular = S_ISREG(st.st_mode);
+    ::close(fd);
+    ::close(dir_fd);
+    return tl::unexpected(NotAPlainFile(
+        file, regular ? "a hard link to a file with another name"
+                      : "not a regular file (a directory, FIFO or device)"));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
-    ::close(dir_fd);
     if (err == EWOULDBLOCK) {
-      return tl::unexpected(InUse(data_dir, ReadHolder(file)));
+      const std::string owner = ReadHolder(dir_fd);
+      ::close(dir_fd);
+      return tl::unexpected(InUse(data_dir, owner));
     }
+    ::close(dir_fd);
     return MakeError(ErrorCode::kIo, "cannot lock " + file.string() + ": " +
                                          std::strerror(err));
   }
   // Made by root (a cairnctl restore or purge without runuser), the file
   // would be root's, and the hub's own user could not open it to start.
-  if (auto owned = GiveDirectoryOwner(file); !owned) {
+  if (auto owned = GiveDirectoryOwner(dir_fd, fd, file); !owned) {
     ::close(fd);
     ::close(dir_fd);
     return tl::unexpected(owned.error());

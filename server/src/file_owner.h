@@ -57,6 +57,40 @@ inline Status GiveDirectoryOwner(const std::filesystem::path& path) {
   return {};
 }
 
+// The same for a file or directory this process has open as `fd`, made in
+// the directory open as `dir_fd`: by descriptor, so that whatever is at
+// `path` by now (a symbolic link or hard link planted by the directory's
+// owner) is never changed. `path` only names the file in the message.
+inline Status GiveDirectoryOwner(int dir_fd, int fd,
+                                 const std::filesystem::path& path) {
+  if (::geteuid() != 0) return {};
+  struct stat dir_stat {};
+  struct stat made_stat {};
+  if (::fstat(dir_fd, &dir_stat) != 0 || ::fstat(fd, &made_stat) != 0) {
+    return MakeError(ErrorCode::kIo, "cannot read the owner of " +
+                                         path.string() +
+                                         " or of its "
+                                         "directory: " +
+                                         std::strerror(errno));
+  }
+  if (made_stat.st_uid == dir_stat.st_uid &&
+      made_stat.st_gid == dir_stat.st_gid) {
+    return {};
+  }
+  if (::fchown(fd, dir_stat.st_uid, dir_stat.st_gid) != 0) {
+    const std::string owner =
+        std::to_string(dir_stat.st_uid) + ":" + std::to_string(dir_stat.st_gid);
+    return MakeError(ErrorCode::kIo,
+                     "cannot give " + path.string() +
+                         " the owner of its directory (" + owner +
+                         "): " + std::strerror(errno) + "; run `chown " +
+                         owner + " " + path.string() +
+                         "` before starting cairnd, or run this command as "
+                         "the hub's user (runuser -u cairn -- ...)");
+  }
+  return {};
+}
+
 }  // namespace cairn::server
 
 #endif  // CAIRN_SERVER_FILE_OWNER_H_

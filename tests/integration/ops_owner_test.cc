@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -119,6 +122,97 @@ TEST_CASE(
   RunOk({"oprf", "rotate", "--data", root_owned.path()});
   CheckOwnerAndMode(fs::path(root_owned.path()) / "oprf" / "epoch-1.key", 0, 0,
                     0600);
+}
+
+std::string FileText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_CASE(
+    "cairnctl and cairnd refuse a cairnd.lock that is a symbolic link, hard "
+    "link or FIFO, leaving what it names unchanged") {
+  // The data directory belongs to the hub's user, who could plant
+  // cairnd.lock -> /etc/shadow for the next root cairnctl to rewrite.
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  REQUIRE(h.Stop());
+  const fs::path data = h.DataDir();
+  if (::geteuid() == 0) GiveToHubUser(data);
+  const fs::path lock = data / "cairnd.lock";
+  TempDir outside("cairn-lock-victim");
+  const fs::path victim = fs::path(outside.path()) / "victim";
+  const std::string victim_text = "root:secret:1:0:99999:7:::\n";
+  {
+    std::ofstream out(victim, std::ios::binary);
+    out << victim_text;
+  }
+  REQUIRE(::chmod(victim.c_str(), 0640) == 0);
+  struct stat victim_before {};
+  REQUIRE(::stat(victim.c_str(), &victim_before) == 0);
+
+  struct Case {
+    std::string name;
+    std::function<void()> plant;
+    std::string what;  // in the message
+  };
+  const std::vector<Case> cases = {
+      {"symlink to a file outside", [&] { fs::create_symlink(victim, lock); },
+       "a symbolic link"},
+      {"dangling symlink",
+       [&] { fs::create_symlink(fs::path(outside.path()) / "new", lock); },
+       "a symbolic link"},
+      {"hard link to a file outside",
+       [&] { fs::create_hard_link(victim, lock); }, "a hard link"},
+      {"FIFO", [&] { REQUIRE(::mkfifo(lock.c_str(), 0600) == 0); },
+       "not a regular file"},
+      {"directory", [&] { fs::create_directory(lock); }, "not a regular file"},
+  };
+  const std::vector<std::string> purge = {"purge",
+                                          "--data",
+                                          data.string(),
+                                          "--dry-run",
+                                          "--tombstone-days=30",
+                                          "--match-retention-days=730",
+                                          "--disposition-retention-days=730",
+                                          "--notification-retention-days=730"};
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    fs::remove_all(lock);
+    c.plant();
+    // cairnctl purge (as root in CI), and cairnd's start.
+    const CommandResult refused = RunCairnctl(purge, kTimeout);
+    const CommandResult hub_refused =
+        RunCommand({RunningHub::CairndPath(), "-c", h.ConfigPath()}, kTimeout);
+    for (const CommandResult* r : {&refused, &hub_refused}) {
+      CAPTURE(r->out, r->err);
+      CHECK_FALSE(r->timed_out);
+      CHECK(r->exit_code != 0);
+      CHECK_THAT(r->err, Catch::Contains("refusing to use the lock file " +
+                                         lock.string()) &&
+                             Catch::Contains(c.what) &&
+                             Catch::Contains("rm " + lock.string()));
+    }
+    CHECK(FileText(victim) == victim_text);
+    struct stat victim_after {};
+    REQUIRE(::stat(victim.c_str(), &victim_after) == 0);
+    CHECK(victim_after.st_uid == victim_before.st_uid);
+    CHECK(victim_after.st_gid == victim_before.st_gid);
+    CHECK((victim_after.st_mode & 07777) == 0640);
+    CHECK_FALSE(fs::exists(fs::path(outside.path()) / "new"));
+    // What was planted is left for the operator to look at.
+    CHECK((fs::symlink_status(lock).type() != fs::file_type::regular ||
+           fs::hard_link_count(lock) == 2));
+  }
+
+  // Removed, as the message says, both run again.
+  fs::remove_all(lock);
+  RunOk(purge);
+  if (::geteuid() == 0) CheckOwnerAndMode(lock, kHubUid, kHubGid, 0600);
+  REQUIRE(h.Restart());
+  CHECK(FileText(lock).find("cairnd pid") == 0);
+  CHECK(FileText(victim) == victim_text);
 }
 
 TEST_CASE(

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -460,6 +461,49 @@ TEST_CASE(
     CHECK_THAT(refused.error().message,
                Catch::Contains("signed-until must hold one RFC 3339 time") &&
                    Catch::Contains("restore it from the keys backup"));
+  }
+}
+
+TEST_CASE(
+    "keyring: a file it writes is made anew, never written through a "
+    "symbolic link or leftover at its temporary name",
+    "[keys][bad]") {
+  testing::TempDir tmp("cairn-keys");
+  const fs::path dir = fs::path(tmp.path()) / "keys";
+  const fs::path victim = fs::path(tmp.path()) / "victim";
+  std::ofstream(victim) << "not the keyring's\n";
+  ManualClock clock;
+  auto ring = HubKeyring::Open(dir, true, clock.AsClock());
+  REQUIRE(ring);
+  struct Case {
+    std::string name;
+    std::function<void(const fs::path&)> plant;
+  };
+  const std::vector<Case> cases = {
+      {"symlink to a file outside",
+       [&](const fs::path& at) { fs::create_symlink(victim, at); }},
+      {"dangling symlink",
+       [&](const fs::path& at) {
+         fs::create_symlink(fs::path(tmp.path()) / "new", at);
+       }},
+      {"leftover of a crash",
+       [](const fs::path& at) { std::ofstream(at) << "half-written"; }},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    c.plant(dir / "signed-until.tmp");
+    // Far enough ahead that signing records a new signed-until.
+    *clock.now += std::chrono::minutes(30);
+    const sys_seconds signed_at = SignQueryReceipt(**ring, '1').at;
+    CHECK(fs::is_regular_file(fs::symlink_status(dir / "signed-until")));
+    CHECK_FALSE(fs::exists(fs::symlink_status(dir / "signed-until.tmp")));
+    std::ifstream in(victim);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    CHECK(text == "not the keyring's\n");
+    CHECK_FALSE(fs::exists(fs::path(tmp.path()) / "new"));
+    auto view = HubKeyring::Open(dir, false, clock.AsClock());
+    REQUIRE(view);
+    CHECK((*view)->SigningFloor() >= signed_at);
   }
 }
 

@@ -231,17 +231,78 @@ Result<CheckedCopy> CheckCopy(const fs::path& path, const fs::path& origin) {
   return CheckedCopy{*integrity, *version};
 }
 
-// Copies `from` to `to` byte for byte with mode 0600 and fsyncs it.
+// Copies `from` to `to` (a leftover there is removed first) byte for byte
+// with mode 0600, gives it its directory's owner (file_owner.h) and fsyncs
+// it. All through the one descriptor of a file made anew: `to` is in the
+// hub's data directory, whose owner could otherwise swap in a link for
+// root to write the copy through.
 Status CopyFile(const fs::path& from, const fs::path& to) {
-  if (auto s = CreatePrivateFile(to); !s) return s;
   std::error_code ec;
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    return tl::unexpected(
-        MakeIoError("cannot copy '" + from.string() + "' to '" + to.string() +
-                    "': " + ec.message() + "; check free space"));
+  fs::remove(to, ec);
+  const fs::path dir = to.has_parent_path() ? to.parent_path() : ".";
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    return tl::unexpected(MakeIoError(
+        "cannot open '" + dir.string() + "': " + std::strerror(errno) +
+        "; check that the directory exists and is writable"));
   }
-  return SyncPath(to, false);
+  const int out =
+      ::openat(dir_fd, to.filename().c_str(),
+               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0) {
+    const int err = errno;
+    ::close(dir_fd);
+    return tl::unexpected(MakeIoError(
+        "cannot create '" + to.string() + "': " + std::strerror(err) +
+        "; check that the directory exists and is writable"));
+  }
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  auto close_all = [&] {
+    if (in >= 0) ::close(in);
+    ::close(out);
+    ::close(dir_fd);
+  };
+  auto fail = [&](const std::string& message) -> Status {
+    close_all();
+    return tl::unexpected(MakeIoError(message));
+  };
+  if (in < 0) {
+    return fail("cannot open '" + from.string() + "': " + std::strerror(errno) +
+                "; check the path and permissions");
+  }
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(in, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot read '" + from.string() +
+                  "': " + std::strerror(errno));
+    }
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(out, buffer + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        return fail("cannot copy '" + from.string() + "' to '" + to.string() +
+                    "': " + std::strerror(w < 0 ? errno : EIO) +
+                    "; check free space");
+      }
+      done += w;
+    }
+  }
+  // Run as root, the copy (cairn.db once renamed) gets the data directory's
+  // owner, so that the hub's user can open it; SQLite gives the copy's
+  // -journal and -wal files the copy's owner.
+  if (auto owned = GiveDirectoryOwner(dir_fd, out, to); !owned) {
+    close_all();
+    return owned;
+  }
+  if (::fsync(out) != 0) {
+    return fail("cannot sync '" + to.string() + "' to disk: " +
+                std::strerror(errno) + "; check the file system");
+  }
+  close_all();
+  return {};
 }
 
 }  // namespace
@@ -385,7 +446,7 @@ Result<RestoreReport> RestoreDatabase(const RestoreOptions& options) {
   // A refused restore leaves no trace of itself: neither the lock file nor
   // the directory it made (a hub started there later would be confusing).
   const fs::path lock_file = DataDirLock::FilePath(options.data_dir);
-  const bool lock_file_existed = fs::exists(lock_file, ec);
+  const bool lock_file_existed = fs::exists(fs::symlink_status(lock_file, ec));
   auto undo = [&] {
     std::error_code ignored;
     if (!lock_file_existed) fs::remove(lock_file, ignored);
@@ -433,11 +494,8 @@ Result<RestoreReport> RestoreLocked(const RestoreOptions& options) {
     RemoveWithSidecars(staged);
     return tl::unexpected(std::move(error));
   };
+  // Run as root, the copy gets the data directory's owner (CopyFile).
   if (auto s = CopyFile(options.from, staged); !s) return fail(s.error());
-  // Run as root, the copy (cairn.db once renamed) gets the data directory's
-  // owner, so that the hub's user can open it (file_owner.h); SQLite gives
-  // the copy's -journal and -wal files the copy's owner.
-  if (auto s = GiveDirectoryOwner(staged); !s) return fail(s.error());
   auto checked = CheckCopy(staged, options.from);
   if (!checked) return fail(checked.error());
 

@@ -148,10 +148,19 @@ int Init(const std::string& data_dir, const std::string& operator_cert,
                         {},
                         std::nullopt});
   }
-  ::close(fd);
   // Before SQLite opens it: run as root, SQLite gives the -wal and -shm
-  // files the database file's owner.
-  if (auto owned = GiveDirectoryOwner(db_path); !owned) {
+  // files the database file's owner. By descriptor, so that nothing the
+  // directory's owner may have put at db_path since is changed.
+  const int dir_fd =
+      ::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  Status owned = dir_fd < 0
+                     ? MakeError(ErrorCode::kIo,
+                                 "cannot open the data directory " + data_dir +
+                                     ": " + std::strerror(errno))
+                     : GiveDirectoryOwner(dir_fd, fd, db_path);
+  if (dir_fd >= 0) ::close(dir_fd);
+  ::close(fd);
+  if (!owned) {
     std::filesystem::remove(db_path, ec);
     return Report(owned.error());
   }

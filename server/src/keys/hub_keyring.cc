@@ -92,8 +92,14 @@ Status WriteFileAtomically(const fs::path& file, std::string_view text,
                          "a key file");
   }
   const fs::path tmp = file.string() + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // Made anew, never written through what is at `tmp` already: a leftover
+  // of a crash, or a symbolic link planted to make this process (perhaps
+  // root) overwrite another file. unlink removes a link, not its target.
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+    return IoError(tmp, "remove the leftover", errno);
+  }
+  const int fd = ::open(
+      tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return IoError(tmp, "create", errno);
   // The umask may have widened nothing but could have narrowed; make the
   // mode exact.

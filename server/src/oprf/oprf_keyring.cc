@@ -99,23 +99,38 @@ Result<std::unique_ptr<oprf::KeyPair>> LoadKey(const fs::path& path) {
   return key;
 }
 
-Status SyncDirectory(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return IoError(dir, "cannot open directory", errno);
-  const int rc = ::fsync(fd);
-  const int error = errno;
+// Gives the directory just made at `dir` mode 0700 and (run as root) its
+// parent's owner, by descriptor: whatever the parent's owner may have put
+// at `dir` since is never followed (a link there is refused).
+Status SecureNewDirectory(const fs::path& dir) {
+  const fs::path parent =
+      dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  const int parent_fd =
+      ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent_fd < 0) return IoError(parent, "cannot open directory", errno);
+  const int fd = ::openat(parent_fd, dir.filename().c_str(),
+                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    ::close(parent_fd);
+    return IoError(dir, "cannot open the OPRF key directory just made", error);
+  }
+  Status status;
+  if (::fchmod(fd, 0700) != 0) {
+    status = IoError(dir, "cannot set mode 0700 on", errno);
+  } else {
+    status = GiveDirectoryOwner(parent_fd, fd, dir);
+  }
   ::close(fd);
-  if (rc != 0) return IoError(dir, "cannot sync directory", error);
-  return {};
+  ::close(parent_fd);
+  return status;
 }
 
 Status EnsureDirectory(const fs::path& dir) {
   std::error_code ec;
   if (fs::create_directories(dir, ec)) {
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-    if (!ec) {
-      if (auto owned = GiveDirectoryOwner(dir); !owned) return owned;
-    }
+    const fs::path made = dir.has_filename() ? dir : dir.parent_path();
+    if (auto secured = SecureNewDirectory(made); !secured) return secured;
   }
   if (ec) {
     return MakeError(ErrorCode::kIo, "cannot create OPRF key directory " +
@@ -159,36 +174,48 @@ Result<std::uint32_t> CreateNextOprfEpoch(const fs::path& dir) {
   const fs::path path = KeyPath(dir, epoch);
   oprf::KeyPair key = oprf::GenerateKeyPair();
   std::string text = HexEncode(key.secret_key) + "\n";
-  const int fd = ::open(
-      path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
     sodium_memzero(text.data(), text.size());
-    if (errno == EEXIST) {
+    return IoError(dir, "cannot open directory", errno);
+  }
+  const std::string name = path.filename().string();
+  const int fd =
+      ::openat(dir_fd, name.c_str(),
+               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int error = errno;
+    sodium_memzero(text.data(), text.size());
+    ::close(dir_fd);
+    if (error == EEXIST) {
       return MakeError(ErrorCode::kConflict,
                        path.string() +
                            " already exists (another rotation at the same "
                            "time?); run the command again");
     }
-    return IoError(path, "cannot create OPRF key file", errno);
+    return IoError(path, "cannot create OPRF key file", error);
   }
   ::fchmod(fd, 0600);  // regardless of the umask
   const ssize_t written = ::write(fd, text.data(), text.size());
   const int write_error = errno;
   sodium_memzero(text.data(), text.size());
   const bool synced = written == 64 + 1 && ::fsync(fd) == 0;
+  // Made by root (cairnctl oprf rotate without runuser), the key would be
+  // root's and the hub's own user could not read it at its next start.
+  // By descriptor: never whatever is at `path` by now.
+  const Status owned = synced ? GiveDirectoryOwner(dir_fd, fd, path) : Status{};
   ::close(fd);
-  if (!synced) {
-    ::unlink(path.c_str());
+  if (!synced || !owned) {
+    ::unlinkat(dir_fd, name.c_str(), 0);
+    ::close(dir_fd);
+    if (!owned) return tl::unexpected(owned.error());
     return IoError(path, "cannot write OPRF key file",
                    written < 0 ? write_error : EIO);
   }
-  // Made by root (cairnctl oprf rotate without runuser), the key would be
-  // root's and the hub's own user could not read it at its next start.
-  if (auto owned = GiveDirectoryOwner(path); !owned) {
-    ::unlink(path.c_str());
-    return tl::unexpected(owned.error());
-  }
-  if (auto s = SyncDirectory(dir); !s) return tl::unexpected(s.error());
+  const bool dir_synced = ::fsync(dir_fd) == 0;
+  const int sync_error = errno;
+  ::close(dir_fd);
+  if (!dir_synced) return IoError(dir, "cannot sync directory", sync_error);
   return epoch;
 }
 
