@@ -148,10 +148,15 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
                          "; check that the data directory exists and is "
                          "writable by this user");
   }
-  // A FIFO, device or directory, or a hard link to some other file (which
-  // has more than one name): not a lock file this process made.
+  // A FIFO, device or directory, or, when running as root, a hard link to
+  // some other file (which has more than one name): not a lock file this
+  // process made. A hard link harms nobody when the lock's own user runs
+  // (the file is theirs already), and a hard-link snapshot of the data
+  // directory (cp -al) must not stop the hub's next start.
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+  const bool stat_ok = ::fstat(fd, &st) == 0;
+  const bool foreign_link = stat_ok && st.st_nlink != 1 && ::geteuid() == 0;
+  if (!stat_ok || !S_ISREG(st.st_mode) || foreign_link) {
     const bool regular = S_ISREG(st.st_mode);
     ::close(fd);
     ::close(dir_fd);

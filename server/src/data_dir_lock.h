@@ -25,10 +25,10 @@ class DataDirLock {
   // Takes the lock without waiting. kUnavailable (naming the holder's pid
   // when known) if another process holds it; kIo if the lock file cannot
   // be created or the directory opened, or if <data_dir>/cairnd.lock is a
-  // symbolic link, a hard link or not a regular file (it is never followed
-  // or written through: the directory's owner could otherwise make a root
-  // cairnctl overwrite any file). `holder` is written into the file, e.g.
-  // "cairnd".
+  // symbolic link, not a regular file, or (when running as root) a hard
+  // link (it is never followed or written through: the directory's owner
+  // could otherwise make a root cairnctl overwrite any file). `holder` is
+  // written into the file, e.g. "cairnd".
   static Result<std::unique_ptr<DataDirLock>> Acquire(
       const std::filesystem::path& data_dir, const std::string& holder);
 

@@ -253,6 +253,14 @@ TEST_CASE(
        "--notification-retention-days=730"});
   CheckOwnerAndMode(fs::path(data.path()) / "cairnd.lock", 65533, 65533, 0600);
   CheckOwnerAndMode(server::DatabasePath(data.path()), kHubUid, kHubGid, 0600);
+  // A second name for the lock file (a cp -al snapshot of the directory)
+  // harms nobody when the lock's own user runs: only root refuses one, so
+  // such a snapshot does not stop the hub's next start.
+  fs::create_hard_link(fs::path(data.path()) / "cairnd.lock",
+                       fs::path(data.path()) / "cairnd.lock.snapshot");
+  run({"purge", "--data", data.path(), "--tombstone-days=30",
+       "--match-retention-days=730", "--disposition-retention-days=730",
+       "--notification-retention-days=730"});
 }
 
 TEST_CASE(
