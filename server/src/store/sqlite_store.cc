@@ -398,12 +398,10 @@ class SqliteStore final : public Store {
       return;
     }
     const Directory::Member* me = *standing;
-    // Hashed here, on the caller's thread, as a submit's digest is, and
-    // before the loop below moves the hits' items out.
+    // The Idempotency-Key's digest, hashed on the caller's thread as a
+    // submit's is, but only for a query that goes to the writer (one with a
+    // new hit): the others, most of them, never read the key.
     Sha256Digest digest{};
-    if (!command.idempotency_key.empty()) {
-      digest = QueryDigest(command.items);
-    }
     const std::int64_t now = ToUnix(options_.clock());
     KindCache kinds;
     // Keep only the items that match now; the rest are dropped here and
@@ -454,6 +452,10 @@ class SqliteStore final : public Store {
       if (match) {
         reused.push_back(std::move(*match));
       } else {
+        // Before the first item is moved out below.
+        if (hits.empty() && !command.idempotency_key.empty()) {
+          digest = QueryDigest(command.items);
+        }
         hits.emplace_back(item, std::move(command.items[item]));
       }
     }
