@@ -47,6 +47,34 @@ TEST_CASE("keep-alive: several requests share one connection") {
   CHECK(handler.calls() == 3);
 }
 
+TEST_CASE("pipelined requests in one TLS record are answered in order") {
+  auto pki = MakePki();
+  EchoHandler handler;
+  RunningServer server(TestTransportConfig(*pki), handler);
+  // s_client reads its whole input at once and sends it as one record, so
+  // the hub finds the three requests, bodies and all, in one read: each
+  // must end exactly where its Content-Length says.
+  const CommandResult result = SClient(
+      *pki, "alpha", server.port(), {"-quiet"},
+      "POST /first HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\n"
+      "abc"
+      "POST /second HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\n"
+      "defgh"
+      "GET /third HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  CAPTURE(result.out, result.err);
+  CHECK_FALSE(result.timed_out);
+  CHECK(Count(result.out, "HTTP/1.1 200") == 3);
+  const auto first = result.out.find("target=/first\nbody=abc\n");
+  const auto second = result.out.find("target=/second\nbody=defgh\n");
+  const auto third = result.out.find("target=/third\nbody=\n");
+  REQUIRE(first != std::string::npos);
+  REQUIRE(second != std::string::npos);
+  REQUIRE(third != std::string::npos);
+  CHECK(first < second);
+  CHECK(second < third);
+  CHECK(handler.calls() == 3);
+}
+
 TEST_CASE("a handler answering later from another thread is served") {
   auto pki = MakePki();
   EchoHandler handler;

@@ -47,7 +47,8 @@ class EchoHandler : public RequestHandler {
     response.set(boost::beast::http::field::content_type, "text/plain");
     response.body() = "fingerprint=" + peer.fingerprint +
                       "\nsubject=" + peer.subject +
-                      "\ntarget=" + std::string(request.target()) + "\n";
+                      "\ntarget=" + std::string(request.target()) +
+                      "\nbody=" + request.body() + "\n";
     calls_++;
     if (request.target() == "/never") {
       // A buggy handler that keeps `respond` and never calls it.
