@@ -863,11 +863,19 @@ TEST_CASE(
   CHECK(TakeSnapshot(w.f).rows.at("idempotency") ==
         after_first.rows.at("idempotency"));
 
-  // The same key with other tokens is a conflict and records nothing.
+  // The same key with other tokens is a new query, not a 409: only a query
+  // with a match reads its key, so a 409 would tell the member that one of
+  // its tokens matches without a match being recorded.
   r = w.f.Post("/v1/query", QueryBody({1, 2}), kBetaFp, key);
-  CHECK(r.status == 409);
-  CHECK(r.ErrorCode() == "conflict");
-  CHECK(TakeSnapshot(w.f).rows.at("matches") == after_first.rows.at("matches"));
+  REQUIRE(r.status == 200);
+  auto other = wire::DecodeQueryResponse(r.body);
+  REQUIRE(other);
+  REQUIRE(other->matches.size() == 1);
+  CHECK(other->matches[0].match_id != first->matches[0].match_id);
+  CHECK(TakeSnapshot(w.f).rows.at("matches") ==
+        after_first.rows.at("matches") + 1);
+  CHECK(TakeSnapshot(w.f).rows.at("idempotency") ==
+        after_first.rows.at("idempotency"));
 
   // Without the key the same query records new matches.
   r = w.f.Post("/v1/query", QueryBody({1, 99, 3}), kBetaFp);
@@ -884,13 +892,29 @@ TEST_CASE(
   REQUIRE(delta->matches.size() == 1);
   CHECK(delta->matches[0].match_id != first->matches[0].match_id);
 
-  // A key a submit used is not a query's: a conflict, not a replay.
+  // A key a submit used is not a query's: a query with it is answered
+  // alike whether it matches or not (200 either way), records its matches,
+  // and leaves the submit's replay intact.
   const Headers submit_key = {{"Idempotency-Key", "batch-7"}};
-  REQUIRE(
-      w.f.Post("/v1/signals", SubmitBody({7}), kAlphaFp, submit_key).status ==
-      200);
-  CHECK(w.f.Post("/v1/query", QueryBody({3}), kAlphaFp, submit_key).status ==
-        409);
+  Response submitted =
+      w.f.Post("/v1/signals", SubmitBody({7}), kAlphaFp, submit_key);
+  REQUIRE(submitted.status == 200);
+  Response matching =
+      w.f.Post("/v1/query", QueryBody({3}), kAlphaFp, submit_key);
+  CHECK(matching.status == 200);
+  auto matched = wire::DecodeQueryResponse(matching.body);
+  REQUIRE(matched);
+  CHECK(matched->matches.size() == 1);
+  CHECK(w.f.Post("/v1/query", QueryBody({98}), kAlphaFp, submit_key).status ==
+        200);
+  Response resubmitted =
+      w.f.Post("/v1/signals", SubmitBody({7}), kAlphaFp, submit_key);
+  REQUIRE(resubmitted.status == 200);
+  auto first_results = wire::DecodeSubmitSignalsResponse(submitted.body);
+  auto replayed_results = wire::DecodeSubmitSignalsResponse(resubmitted.body);
+  REQUIRE(first_results);
+  REQUIRE(replayed_results);
+  CHECK(replayed_results->results == first_results->results);
 }
 
 TEST_CASE("query: a malformed Idempotency-Key is refused", "[api][happy]") {

@@ -35,15 +35,24 @@ Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items) {
   return hash.Final();
 }
 
-Sha256Digest QueryDigest(const std::vector<TokenKey>& items) {
-  static constexpr std::string_view kDomain{"cairn-query-record-v1\0", 22};
+Sha256Digest QueryDigest(
+    std::size_t queried,
+    std::span<const std::pair<std::size_t, const TokenKey*>> matched) {
+  // v1 (schema 10 until this change) hashed every item; a v1 record's
+  // digest never equals a v2 one, so its key is treated as used by
+  // another request.
+  static constexpr std::string_view kDomain{"cairn-query-record-v2\0", 22};
   Sha256 hash;
   hash.Update(kDomain);
   auto add = [&hash](const void* p, std::size_t n) {
     hash.Update({static_cast<const std::uint8_t*>(p), n});
   };
-  for (const auto& item : items) {
+  const std::int64_t count = static_cast<std::int64_t>(queried);
+  add(&count, sizeof count);
+  for (const auto& [index, key] : matched) {
+    const TokenKey& item = *key;
     const std::int64_t numbers[] = {
+        static_cast<std::int64_t>(index),
         static_cast<std::int64_t>(item.scheme), item.epoch,
         static_cast<std::int64_t>(item.kind.size())};
     add(numbers, sizeof numbers);
