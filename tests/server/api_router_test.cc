@@ -870,10 +870,10 @@ TEST_CASE(
   REQUIRE(r.status == 200);
   auto other = wire::DecodeQueryResponse(r.body);
   REQUIRE(other);
-  REQUIRE(other->matches.size() == 1);
+  REQUIRE(other->matches.size() == 2);
   CHECK(other->matches[0].match_id != first->matches[0].match_id);
   CHECK(TakeSnapshot(w.f).rows.at("matches") ==
-        after_first.rows.at("matches") + 1);
+        after_first.rows.at("matches") + 2);
   CHECK(TakeSnapshot(w.f).rows.at("idempotency") ==
         after_first.rows.at("idempotency"));
 
