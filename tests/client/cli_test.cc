@@ -320,10 +320,12 @@ TEST_CASE("cli: retract reports every refused row in its output") {
   CHECK(table.out.find("batch item") == std::string::npos);
 }
 
-// Runs cairn as Cairn does, with its standard output going to /dev/full,
-// where every write fails with ENOSPC.
-CommandResult CairnToFullDisk(const std::string& member,
-                              std::vector<std::string> args) {
+// Runs cairn as Cairn does, with its standard output going where the
+// shell command `output` (run by bash with cairn's command line as "$@")
+// sends it.
+CommandResult CairnWithOutput(const std::string& member,
+                              std::vector<std::string> args,
+                              const std::string& output) {
   if (!member.empty()) {
     const std::vector<std::string> flags = Hub().ConnectionFlags(member);
     args.insert(args.end(), flags.begin(), flags.end());
@@ -335,11 +337,25 @@ CommandResult CairnToFullDisk(const std::string& member,
         "CAIRN_CONSORTIUM_KEY", "CAIRN_REGION", "CAIRN_HUB_PIN"}) {
     argv.insert(argv.end(), {"-u", name});
   }
-  argv.insert(argv.end(),
-              {"CAIRN_CONFIG=", "sh", "-c", "exec \"$@\" > /dev/full", "sh",
-               RunningHub::CairnPath()});
+  argv.insert(argv.end(), {"CAIRN_CONFIG=", "bash", "-c", output, "bash",
+                           RunningHub::CairnPath()});
   argv.insert(argv.end(), args.begin(), args.end());
   return testing::RunCommand(argv, 60s);
+}
+
+// To /dev/full, where every write fails with ENOSPC.
+CommandResult CairnToFullDisk(const std::string& member,
+                              std::vector<std::string> args) {
+  return CairnWithOutput(member, std::move(args), "exec \"$@\" > /dev/full");
+}
+
+// Into a pipe whose reader has gone: `true` has exited long before cairn
+// starts a second later, so every write fails with EPIPE (and SIGPIPE).
+// pipefail makes the pipeline's status cairn's.
+CommandResult CairnToClosedPipe(const std::string& member,
+                                std::vector<std::string> args) {
+  return CairnWithOutput(member, std::move(args),
+                         "set -o pipefail; { sleep 1; exec \"$@\"; } | true");
 }
 
 // "cursor X (resume ...)" on stderr: X.
@@ -398,6 +414,16 @@ TEST_CASE(
     CHECK_THAT(from_start.err, Catch::Contains("without --after"));
     CHECK(from_start.err.find("resume with") == std::string::npos);
   }
+
+  // A reader that went away: the same, not a silent death by SIGPIPE (the
+  // shell's 141) with no cursor to resume from.
+  auto piped =
+      CairnToClosedPipe("beta", {"feed", "--json", "--after", feed_cursor});
+  CAPTURE(piped.err);
+  CHECK(piped.exit_code == 4);
+  CHECK_THAT(piped.err, Catch::Contains("cannot write"));
+  CHECK_THAT(piped.err,
+             Catch::Contains("resume with --after " + feed_cursor + "\n"));
 
   for (std::vector<std::string> args : {
            std::vector<std::string>{"me"},
