@@ -106,8 +106,10 @@ struct ClientOptions {
 
   // Keep-alive connections kept open for reuse; concurrent calls beyond
   // this open extra connections that are closed after use. A connection
-  // idle for 45 s or more is closed instead of reused, before the hub
-  // closes it ([timeouts] idle_seconds, 60 s by default). Default: 4.
+  // idle for 45 s or more (or three quarters of a shorter idle timeout the
+  // hub announces in Keep-Alive: timeout=N) is closed instead of reused,
+  // before the hub closes it ([timeouts] idle_seconds, 60 s by default).
+  // Default: 4.
   std::size_t pool_size = 4;
 
   RetryPolicy retry;
