@@ -1036,11 +1036,22 @@ TEST_CASE("notifications after a retraction say whether support remains",
   REQUIRE(rest);
   CHECK(rest->notifications.empty());
   CHECK(rest->cursor == n->cursor);
-  // Alpha made no matches: nothing for alpha.
+  // Alpha made no matches: nothing for alpha, and a cursor that beta's
+  // notifications did not move (it would count them).
   auto alpha = wire::DecodeNotificationsResponse(
       w.f.Get("/v1/notifications", kAlphaFp).body);
   REQUIRE(alpha);
   CHECK(alpha->notifications.empty());
+  CHECK(alpha->cursor == "0");
+  CHECK_FALSE(alpha->more);
+  // Nor does the refusal of a cursor past alpha's own head name the hub's.
+  r = w.f.Get("/v1/notifications?after=" + n->cursor, kAlphaFp);
+  CHECK(r.status == 400);
+  CHECK(r.ErrorBody().field == "after");
+  CAPTURE(r.ErrorBody().message);
+  CHECK_THAT(r.ErrorBody().message,
+             Catch::Contains("past your newest notification") &&
+                 !Catch::Contains("(" + n->cursor + ")"));
 }
 
 TEST_CASE("feed: pages with cursor, more and limit", "[api][happy]") {

@@ -9,6 +9,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::KeyOf;
+using testing::QueryInt64;
 using testing::QueryTokens;
 using testing::Signal;
 using testing::StoreFixture;
@@ -302,7 +303,144 @@ TEST_CASE("a feed or notification cursor past the newest event is refused") {
   REQUIRE_FALSE(notification_past.has_value());
   CHECK(notification_past.error().field == "after");
   CHECK_THAT(notification_past.error().message,
-             Catch::Contains("past the newest notification event (0)"));
+             Catch::Contains("cursor 1 is past your newest notification") &&
+                 Catch::Contains("after=0"));
+}
+
+void RetractToken(Store& s, const std::string& member, int token) {
+  RetractCommand c;
+  c.member_id = member;
+  c.items.resize(1);
+  c.items[0].key = KeyOf(token);
+  c.items[0].reason = RetractReason::kAppealUpheld;
+  REQUIRE(s.RetractAndWait(c).has_value());
+}
+
+// Every notification takes the next seq of one hub-wide sequence: a cursor
+// or refusal that followed it would let a member with no matches count how
+// often others matched a token whose retraction it sees in the feed.
+TEST_CASE(
+    "a member's notification cursor and refusals tell nothing of other "
+    "members' notifications") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitResult(s, "alpha", Signal(1)).status == SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(s, "alpha", Signal(2)).status == SubmitStatus::kCreated);
+  auto before = s.Notifications("gamma", 0, 10);
+  REQUIRE(before.has_value());
+  CHECK(before->cursor == 0);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(QueryTokens(s, "beta", {1})->matches.size() == 1);
+  }
+  RetractToken(s, "alpha", 1);  // beta: seqs 1..5
+
+  // gamma's view is the same as before.
+  auto page = s.Notifications("gamma", before->cursor, 10);
+  REQUIRE(page.has_value());
+  CHECK(page->notifications.empty());
+  CHECK(page->cursor == 0);
+  CHECK_FALSE(page->more);
+  // And a cursor past its head is refused without naming the hub's.
+  for (std::uint64_t after : {1, 4, 5, 6, 99}) {
+    CAPTURE(after);
+    auto past = s.Notifications("gamma", after, 10);
+    REQUIRE_FALSE(past.has_value());
+    CHECK(past.error().code == ErrorCode::kInvalidArgument);
+    CHECK(past.error().field == "after");
+    CAPTURE(past.error().message);
+    CHECK_THAT(past.error().message,
+               Catch::Contains("past your newest notification") &&
+                   !Catch::Contains("(5)") && !Catch::Contains("event ("));
+  }
+
+  // beta pages through its own; its cursor stops at its newest.
+  std::uint64_t beta = 0;
+  std::vector<std::uint64_t> seqs;
+  for (int pages = 0;; ++pages) {
+    REQUIRE(pages < 10);
+    auto page = s.Notifications("beta", beta, 2);
+    REQUIRE(page.has_value());
+    for (const auto& n : page->notifications) seqs.push_back(n.seq);
+    beta = page->cursor;
+    if (!page->more) break;
+  }
+  CHECK(seqs == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
+  CHECK(beta == 5);
+  // gamma's notification (seq 6) moves neither beta's cursor nor its limit.
+  REQUIRE(QueryTokens(s, "gamma", {2})->matches.size() == 1);
+  RetractToken(s, "alpha", 2);
+  auto caught_up = s.Notifications("beta", beta, 10);
+  REQUIRE(caught_up.has_value());
+  CHECK(caught_up->notifications.empty());
+  CHECK(caught_up->cursor == 5);
+  CHECK_FALSE(s.Notifications("beta", 6, 10).has_value());
+  auto gamma = s.Notifications("gamma", before->cursor, 10);
+  REQUIRE(gamma.has_value());
+  REQUIRE(gamma->notifications.size() == 1);
+  CHECK(gamma->notifications[0].seq == 6);
+  CHECK(gamma->cursor == 6);
+}
+
+// Older cairnds handed every member the hub-wide head as its cursor: such a
+// cursor, up to the head when this version first opened the database, is
+// taken, and pages as any other.
+TEST_CASE(
+    "notification cursors handed out before cursors were per member keep "
+    "working") {
+  StoreFixture f;
+  REQUIRE(SubmitResult(f.store(), "alpha", Signal(1)).status ==
+          SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(f.store(), "alpha", Signal(2)).status ==
+          SubmitStatus::kCreated);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(QueryTokens(f.store(), "beta", {1})->matches.size() == 1);
+  }
+  RetractToken(f.store(), "alpha", 1);  // beta: seqs 1..5
+  // The database as an older cairnd left it: no record of the head.
+  const auto db = f.dir.path() / "hub.db";
+  f.store_ptr().reset();
+  testing::ExecSql(db,
+                   "DELETE FROM seq_floors WHERE stream = "
+                   "'notifications_legacy'");
+  f.Reopen();
+  Store& s = f.store();
+  CHECK(QueryInt64(db,
+                   "SELECT seq FROM seq_floors WHERE stream = "
+                   "'notifications_legacy'") == 5);
+
+  // gamma, with no notifications, held the hub-wide head: it is not
+  // refused, and keeps it until it has a notification of its own.
+  for (std::uint64_t old : {3, 5}) {
+    CAPTURE(old);
+    auto page = s.Notifications("gamma", old, 10);
+    REQUIRE(page.has_value());
+    CHECK(page->notifications.empty());
+    CHECK(page->cursor == old);
+    CHECK_FALSE(page->more);
+  }
+  CHECK_FALSE(s.Notifications("gamma", 6, 10).has_value());
+  // beta's old cursor between its notifications pages as before.
+  auto rest = s.Notifications("beta", 3, 10);
+  REQUIRE(rest.has_value());
+  REQUIRE(rest->notifications.size() == 2);
+  CHECK(rest->notifications[0].seq == 4);
+  CHECK(rest->cursor == 5);
+
+  // gamma's next notification follows its old cursor.
+  REQUIRE(QueryTokens(s, "gamma", {2})->matches.size() == 1);
+  RetractToken(s, "alpha", 2);  // gamma: seq 6
+  auto next = s.Notifications("gamma", 5, 10);
+  REQUIRE(next.has_value());
+  REQUIRE(next->notifications.size() == 1);
+  CHECK(next->notifications[0].seq == 6);
+  CHECK(next->cursor == 6);
+  // The record is made once: a restart does not raise it to the new head.
+  f.Reopen();
+  CHECK(QueryInt64(db,
+                   "SELECT seq FROM seq_floors WHERE stream = "
+                   "'notifications_legacy'") == 5);
+  CHECK_FALSE(f.store().Notifications("beta", 6, 10).has_value());
+  CHECK(f.store().Notifications("beta", 5, 10).has_value());
 }
 
 TEST_CASE("custom kinds are accepted once registered") {

@@ -59,6 +59,13 @@ inline constexpr const char* kNotificationsPurgedStream =
     "notifications_purged/";
 inline constexpr const char* kNotificationsPurgesStream =
     "notifications_purges/";
+// The newest notification seq when a cairnd that gives each member a
+// cursor of its own notifications first opened the database (0 for one it
+// created). Before, every member's cursor was the hub-wide head, which told
+// it how many notifications other members got (stream_reads.cc); a cursor
+// up to this seq may be such an older one and is still taken.
+inline constexpr const char* kNotificationsLegacyStream =
+    "notifications_legacy";
 
 // Queues an audit entry of this batch, stamped with the batch's time.
 void Audit(BatchState& b, const CommandContext& ctx, std::string action,

@@ -300,7 +300,10 @@ struct Notification {
 
 struct NotificationPage {
   std::vector<Notification> notifications;
-  std::uint64_t cursor = 0;  // as FeedPage::cursor
+  // As FeedPage::cursor, but the head a caught-up reader gets is the seq of
+  // the member's own newest notification: one that moved with other
+  // members' notifications would count their matches.
+  std::uint64_t cursor = 0;
   std::optional<std::uint64_t> cursor_purges;
   bool more = false;
 

@@ -29,16 +29,26 @@ class ReadTransaction {
 // A stream as a reader's cursor is judged against it (see StreamCursor and
 // kFeedPurgedStream).
 struct StreamState {
-  std::uint64_t head = 0;    // the newest seq issued
+  std::uint64_t head = 0;    // the newest seq issued (to the reader)
   std::uint64_t purged = 0;  // the highest seq a purge deleted
   std::uint64_t purges = 0;  // purges that deleted any of the stream's rows
+  // The highest cursor taken: `head`, or for notifications an older cursor
+  // up to kNotificationsLegacyStream.
+  std::uint64_t taken = 0;
+  // Refusal of a cursor above `taken`, after "cursor C is past ".
+  std::string past;
 };
 
+const char* const kFloorSql = "SELECT seq FROM seq_floors WHERE stream = ?1";
+
+// The first column of `sql`'s row, with ?1 bound to `bind` (if any); 0 for
+// no row or NULL.
+template <typename... Bind>
 Result<std::uint64_t> ReadCount(Database& db, const char* sql,
-                                const std::string& stream) {
+                                const Bind&... bind) {
   auto stmt = db.Prepare(sql);
   if (!stmt) return tl::unexpected(stmt.error());
-  if (!stream.empty()) stmt->Bind(1, stream);
+  (stmt->Bind(1, bind), ...);
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   return *row ? static_cast<std::uint64_t>(stmt->Int(0)) : 0;
@@ -47,10 +57,8 @@ Result<std::uint64_t> ReadCount(Database& db, const char* sql,
 Result<StreamState> ReadStreamState(Database& db, const char* head_sql,
                                     const std::string& purged_stream,
                                     const std::string& purges_stream) {
-  static const char* const kFloorSql =
-      "SELECT seq FROM seq_floors WHERE stream = ?1";
   StreamState st;
-  auto head = ReadCount(db, head_sql, {});
+  auto head = ReadCount(db, head_sql);
   if (!head) return tl::unexpected(head.error());
   auto purged = ReadCount(db, kFloorSql, purged_stream);
   if (!purged) return tl::unexpected(purged.error());
@@ -59,6 +67,39 @@ Result<StreamState> ReadStreamState(Database& db, const char* head_sql,
   st.head = *head;
   st.purged = *purged;
   st.purges = *purges;
+  st.taken = st.head;
+  return st;
+}
+
+// A member's notifications as its cursor is judged against them. Only its
+// own: each notification takes the next seq of one hub-wide sequence, so a
+// head or refusal that moved with other members' notifications would tell
+// a member how many there were, which counts the matches of other members'
+// queries on a token whose retraction it sees in the feed. The head is the
+// seq of its newest notification, purged ones included (a purge records
+// the highest seq it deleted of each member's). A cursor up to the seq
+// recorded when this cairnd first opened the database is taken too: older
+// cairnds handed the hub-wide head out as every member's cursor, and no
+// notification of the member lies between its head and such a cursor.
+Result<StreamState> ReadNotificationState(Database& db, std::uint32_t member) {
+  const std::string number = std::to_string(member);
+  StreamState st;
+  auto head = ReadCount(
+      db, "SELECT max(seq) FROM notifications WHERE member = ?1", member);
+  if (!head) return tl::unexpected(head.error());
+  auto purged = ReadCount(db, kFloorSql, kNotificationsPurgedStream + number);
+  if (!purged) return tl::unexpected(purged.error());
+  auto purges = ReadCount(db, kFloorSql, kNotificationsPurgesStream + number);
+  if (!purges) return tl::unexpected(purges.error());
+  auto legacy = ReadCount(db, kFloorSql, kNotificationsLegacyStream);
+  if (!legacy) return tl::unexpected(legacy.error());
+  st.head = std::max(*head, *purged);
+  st.purged = *purged;
+  st.purges = *purges;
+  st.taken = std::max(st.head, *legacy);
+  // The refusal names no number: the legacy seq is hub-wide, and the
+  // member can list its own newest notification.
+  st.past = "your newest notification";
   return st;
 }
 
@@ -78,10 +119,13 @@ Status CheckCursor(const StreamState& st, const StreamCursor& after,
       ": the hub's data was restored from an older backup, or the cursor is "
       "another hub's; read again from after=0 and apply the events "
       "idempotently";
-  if (after.seq > st.head) {
+  if (after.seq > st.taken) {
+    const std::string past =
+        st.past.empty() ? "the newest " + std::string(stream) + " event (" +
+                              std::to_string(st.head) + ")"
+                        : st.past;
     return MakeError(ErrorCode::kInvalidArgument,
-                     "cursor " + cursor + " is past the newest " + stream +
-                         " event (" + std::to_string(st.head) + ")" + kNotOurs,
+                     "cursor " + cursor + " is past " + past + kNotOurs,
                      "after");
   }
   // Within the stream, but counting purges this database never made.
@@ -116,10 +160,10 @@ Status CheckCursor(const StreamState& st, const StreamCursor& after,
 
 // Finishes a page's `cursor` (its last item's seq, or the cursor it was
 // read after if it has none): once the reader is caught up, the stream's
-// head, so that the cursor of a reader whose own events (which it never
-// sees) are the newest still moves on, and stays above what later purges
-// delete. Below events purged before it (a read from the start), it
-// carries the purge count it is good for.
+// head (for notifications, the member's own: ReadNotificationState), so that
+// the cursor of a reader whose own events (which it never sees) are the newest
+// still moves on, and stays above what later purges delete. Below events purged
+// before it (a read from the start), it carries the purge count it is good for.
 void FinishCursor(const StreamState& st, bool more, std::uint64_t& cursor,
                   std::optional<std::uint64_t>& cursor_purges) {
   if (!more) cursor = std::max(cursor, st.head);
@@ -233,10 +277,7 @@ Result<NotificationPage> ReadNotificationPage(Database& db,
   limit = std::clamp<std::size_t>(limit, 1, 10000);
   ReadTransaction transaction(db);
   if (auto s = transaction.Begin(); !s) return tl::unexpected(s.error());
-  const std::string number = std::to_string(member);
-  auto state = ReadStreamState(db, kNextNotificationSeqSql,
-                               kNotificationsPurgedStream + number,
-                               kNotificationsPurgesStream + number);
+  auto state = ReadNotificationState(db, member);
   if (!state) return tl::unexpected(state.error());
   if (auto s = CheckCursor(
           *state, after, "notification",
@@ -283,6 +324,19 @@ Result<NotificationPage> ReadNotificationPage(Database& db,
   }
   FinishCursor(*state, page.more, page.cursor, page.cursor_purges);
   return page;
+}
+
+Status RecordNotificationLegacySeq(Database& db) {
+  static const std::string kSql =
+      std::string(
+          "INSERT OR IGNORE INTO seq_floors (stream, seq) VALUES (?1, (") +
+      kNextNotificationSeqSql + "))";
+  auto stmt = db.Prepare(kSql.c_str());
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, kNotificationsLegacyStream);
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  return {};
 }
 
 Result<std::vector<OprfUsage>> ReadOprfUsage(Database& db, const Directory& dir,
