@@ -263,8 +263,17 @@ TEST_CASE(
          fs::create_symlink(in / "elsewhere.db", at);
        },
        "a symbolic link"},
-      {"hard link, the hub user's directory", 65534, 0700, hard_link,
-       "a hard link"},
+      {"hard link to root's file, the hub user's directory", 65534, 0700,
+       hard_link, "a hard link"},
+      // A second name for the directory owner's own file (cp -al).
+      {"hard link to the hub user's file, the hub user's directory", 65534,
+       0700,
+       [&](const fs::path& in, const fs::path& at) {
+         fs::copy_file(target, in / "snapshot.db");
+         REQUIRE(::chown((in / "snapshot.db").c_str(), 65534, 65534) == 0);
+         fs::create_hard_link(in / "snapshot.db", at);
+       },
+       ""},
       {"FIFO, the hub user's directory", 65534, 0700,
        [](const fs::path&, const fs::path& at) {
          REQUIRE(::mkfifo(at.c_str(), 0600) == 0);

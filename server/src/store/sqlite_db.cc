@@ -193,7 +193,7 @@ Error NotADatabaseOfItsOwn(const std::filesystem::path& path,
           ", not a regular file of its own, in a directory another user may "
           "write (who may have put it there for root to read and write "
           "whatever it names); nothing was read or written. If you made it "
-          "(a database kept on another disk, a cp -al snapshot), run the "
+          "(a database kept on another disk, say), run the "
           "command as the hub's user (runuser -u cairn -- ...), which "
           "follows it; if not, find out who put it there, remove it (rm " +
           file +
@@ -206,7 +206,9 @@ Error NotADatabaseOfItsOwn(const std::filesystem::path& path,
 constexpr const char* kSymbolicLink = "a symbolic link";
 constexpr const char* kNotRegular =
     "not a regular file (a directory, FIFO, socket or device)";
-constexpr const char* kHardLink = "a hard link (the file has another name too)";
+constexpr const char* kHardLink =
+    "a hard link to a file of another owner than its directory's (the file "
+    "has another name too)";
 constexpr const char* kReplaced =
     "a file that was moved, removed or replaced as it was opened";
 
@@ -225,7 +227,8 @@ Result<DatabaseFileGuard> DatabaseFileGuard::Check(
       path.has_parent_path() ? path.parent_path() : std::filesystem::path("."),
       ec);
   struct stat dir_stat {};
-  if (!ec && ::stat(dir.c_str(), &dir_stat) == 0 && dir_stat.st_uid == 0 &&
+  const bool dir_known = !ec && ::stat(dir.c_str(), &dir_stat) == 0;
+  if (dir_known && dir_stat.st_uid == 0 &&
       (dir_stat.st_mode & (S_IWGRP | S_IWOTH)) == 0) {
     // Only root may put a file there: what is there is root's own doing
     // (a backup kept as a link to the newest one, say).
@@ -240,13 +243,19 @@ Result<DatabaseFileGuard> DatabaseFileGuard::Check(
     if (!S_ISREG(st.st_mode)) {
       return tl::unexpected(NotADatabaseOfItsOwn(path, kNotRegular));
     }
-    if (st.st_nlink > 1) {
+    // A second name for a file of the directory's owner gains nobody
+    // anything (its owner may write it anyway), and a hard-link snapshot
+    // of the data directory (cp -al) makes one: only another owner's file
+    // is refused.
+    if (st.st_nlink > 1 && (!dir_known || st.st_uid != dir_stat.st_uid)) {
       return tl::unexpected(NotADatabaseOfItsOwn(path, kHardLink));
     }
   }
   DatabaseFileGuard guard(path,
                           ec ? path.string() : (dir / path.filename()).string(),
                           SQLITE_OPEN_NOFOLLOW);
+  // Unknown, no owner is the directory's: every second name is refused.
+  guard.directory_owner_ = dir_known ? dir_stat.st_uid : static_cast<uid_t>(-1);
   guard.existed_ = exists;
   guard.device_ = exists ? static_cast<std::uint64_t>(st.st_dev) : 0;
   guard.inode_ = exists ? static_cast<std::uint64_t>(st.st_ino) : 0;
@@ -273,7 +282,7 @@ Status DatabaseFileGuard::Recheck() const {
   if (!S_ISREG(st.st_mode)) {
     return tl::unexpected(NotADatabaseOfItsOwn(path_, kNotRegular));
   }
-  if (st.st_nlink > 1) {
+  if (st.st_nlink > 1 && st.st_uid != directory_owner_) {
     return tl::unexpected(NotADatabaseOfItsOwn(path_, kHardLink));
   }
   if (existed_ && (static_cast<std::uint64_t>(st.st_dev) != device_ ||

@@ -6,6 +6,8 @@
 #ifndef CAIRN_SERVER_STORE_SQLITE_DB_H_
 #define CAIRN_SERVER_STORE_SQLITE_DB_H_
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -66,7 +68,8 @@ class Statement {
 // staged copy) for root to read and write whatever it names. So, run as
 // root, a database file in a directory not root's alone (owned by another
 // user, or writable by its group or by all) that is a symbolic link, not a
-// regular file, or a hard link (a file with a second name) is refused, and
+// regular file, or a hard link to a file of another owner than the
+// directory's (a file with a second name) is refused, and
 // SQLite opens it with SQLITE_OPEN_NOFOLLOW, which checks the name again
 // as it opens the file (no window between the check and the open for a
 // symbolic link). SQLite 3.40 refuses a link anywhere in the name under
@@ -102,6 +105,7 @@ class DatabaseFileGuard {
   std::filesystem::path path_;
   std::string name_;
   int flags_ = 0;
+  uid_t directory_owner_ = 0;
   bool existed_ = false;
   std::uint64_t device_ = 0;
   std::uint64_t inode_ = 0;
