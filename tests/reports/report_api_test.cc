@@ -221,8 +221,8 @@ TEST_CASE(
     "match their schemas") {
   ReportFixture f;
   // A purge entry of the hub's (the chain is not what reports read): it
-  // deleted a signal, and its cut-off lies inside kPeriod. Written far
-  // ahead of the store's own seqs so that its next appends cannot collide.
+  // deleted a signal and a match, and its cut-offs lie inside kPeriod. Written
+  // far ahead of the store's own seqs so that its next appends cannot collide.
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(f.api().db_path().c_str(), &db) == SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
@@ -231,9 +231,12 @@ TEST_CASE(
       " details, result, prev_hash, hash) VALUES (1000000, " +
       std::to_string(kNow) +
       ", 'hub', '', '', 'purge', '{\"signals\":1,\"feed_events\":1,"
-      "\"matches\":0,\"dispositions\":0,\"notifications\":0,"
+      "\"matches\":1,\"dispositions\":0,\"notifications\":0,"
       "\"idempotency_keys\":0,\"tombstone_cutoff\":"
-      "\"2026-11-23T12:00:00Z\"}', 'ok', x'00', x'00')";
+      "\"2026-11-23T12:00:00Z\",\"match_cutoff\":"
+      "\"2026-11-23T06:00:00Z\",\"disposition_cutoff\":"
+      "\"2026-11-23T06:00:00Z\",\"notification_cutoff\":"
+      "\"2026-11-23T06:00:00Z\"}', 'ok', x'00', x'00')";
   CHECK(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr) ==
         SQLITE_OK);
   sqlite3_close(db);
@@ -243,7 +246,8 @@ TEST_CASE(
   REQUIRE(summary.status == 200);
   REQUIRE(matches.status == 200);
   const std::string retention =
-      R"("retention":{"purge_cutoff":"2026-11-23T12:00:00Z","note":"the hub )"
+      R"("retention":{"purge_cutoff":"2026-11-23T12:00:00Z",)"
+      R"("match_cutoff":"2026-11-23T06:00:00Z","note":"the hub )"
       R"(has purged the signals retracted or expired at or before )"
       R"(2026-11-23T12:00:00Z)";
   CHECK_THAT(summary.body, Catch::Contains(retention));

@@ -146,13 +146,20 @@ TEST_CASE(
     if (row.action == "purge") purges.push_back(row.details);
   }
   REQUIRE(purges.size() == 5);
+  // Day 31: each cut-off is the day less its retention period.
+  const auto day = [](int n) {
+    return "\"" +
+           FormatTimestamp(sys_seconds{std::chrono::seconds{testing::kStart}} +
+                           days(n)) +
+           "\"";
+  };
   CHECK(purges[1] ==
         "{\"signals\":1,\"feed_events\":2,\"matches\":0,\"dispositions\":0,"
         "\"notifications\":0,\"idempotency_keys\":0,"
-        "\"tombstone_cutoff\":\"" +
-            FormatTimestamp(sys_seconds{std::chrono::seconds{testing::kStart}} +
-                            days(1)) +
-            "\"}");
+        "\"tombstone_cutoff\":" +
+            day(31 - 30) + ",\"match_cutoff\":" + day(31 - 60) +
+            ",\"disposition_cutoff\":" + day(31 - 90) +
+            ",\"notification_cutoff\":" + day(31 - 45) + "}");
   CHECK(VerifyAuditLog(f.dir.path() / "hub.db", {})->intact);
 }
 

@@ -218,6 +218,12 @@ Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c,
               // this time are gone: the reports read it to warn about
               // periods whose figures the purge lowered.
               .Add("tombstone_cutoff", FormatTimestamp(FromUnix(cut[0])))
+              // And the matches made, dispositions recorded and
+              // notifications sent at or before these (their retention
+              // periods): the reports warn about those figures too.
+              .Add("match_cutoff", FormatTimestamp(FromUnix(cut[1])))
+              .Add("disposition_cutoff", FormatTimestamp(FromUnix(cut[2])))
+              .Add("notification_cutoff", FormatTimestamp(FromUnix(cut[3])))
               .Finish());
   }
   return out;
