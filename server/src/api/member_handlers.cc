@@ -223,10 +223,7 @@ void ApiRouter::HandleQuery(const CallPtr& call) {
                  wire::QueryResponse response;
                  response.request_id = call->request_id;
                  response.queried = outcome->queried;
-                 response.matches.reserve(outcome->matches.size());
-                 for (auto& m : outcome->matches) {
-                   response.matches.push_back(ToWireMatch(std::move(m)));
-                 }
+                 response.matches = std::move(outcome->matches);
                  metrics_.AddMatched(response.matches.size());
                  AddReceipt(options_.keyring, call, kQueryEndpoint, digest,
                             response.matches, response);

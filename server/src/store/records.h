@@ -1,6 +1,7 @@
 // Domain records of the hub's store: the commands handlers give to a Store
 // and the outcomes they get back. Plain values, no I/O, no JSON; the wire
-// layer maps them to and from the shapes in notes/api.md and schemas/.
+// layer maps them to and from the shapes in notes/api.md and schemas/
+// (except MatchResult, which is the protocol's wire::Match).
 #ifndef CAIRN_SERVER_STORE_RECORDS_H_
 #define CAIRN_SERVER_STORE_RECORDS_H_
 
@@ -15,6 +16,7 @@
 
 #include "cairn/result.h"
 #include "cairn/vocabulary.h"
+#include "cairn/wire/query.h"
 
 namespace cairn::server {
 
@@ -198,17 +200,13 @@ struct QueryCommand {
   std::string idempotency_key;
 };
 
-struct MatchResult {
-  std::size_t index = 0;  // position in the query batch
-  std::string match_id;   // "m_" + 32 hex
-  std::vector<std::string> kinds;
-  std::vector<Category> categories;  // union, sorted, distinct
-  std::uint32_t platforms = 0;       // distinct submitting members
-  sys_seconds first_banned_at{};
-  sys_seconds last_banned_at{};
-  Severity max_severity = Severity::kLow;
-  std::vector<std::string> attributed_to;  // member ids that opted in, sorted
-};
+// A match is stored, kept for an Idempotency-Key and answered in the
+// protocol's form itself (the query response's matches[i]), so no copy
+// field by field between two structs alike but for their name: index is
+// the position in the query batch, categories the union (sorted,
+// distinct), platforms the distinct submitting members, attributed_to
+// the member ids that opted in (sorted).
+using MatchResult = wire::Match;
 
 struct QueryOutcome {
   std::size_t queried = 0;

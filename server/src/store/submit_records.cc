@@ -73,8 +73,7 @@ std::string EncodeQueryRecord(const std::string& request_id,
                         ? request_id
                         : "r_" + std::string(32, '0');
   body.queried = queried;
-  body.matches.reserve(matches.size());
-  for (const auto& m : matches) body.matches.push_back(ToWireMatch(m));
+  body.matches = matches;
   return wire::Encode(body);
 }
 
@@ -88,22 +87,7 @@ Result<std::vector<MatchResult>> DecodeQueryRecord(std::string_view json) {
                          "); retry with a new key and report it to the hub "
                          "operator");
   }
-  std::vector<MatchResult> matches;
-  matches.reserve(stored->matches.size());
-  for (auto& w : stored->matches) {
-    MatchResult m;
-    m.index = w.index;
-    m.match_id = std::move(w.match_id);
-    m.kinds = std::move(w.kinds);
-    m.categories = std::move(w.categories);
-    m.platforms = w.platforms;
-    m.first_banned_at = w.first_banned_at;
-    m.last_banned_at = w.last_banned_at;
-    m.max_severity = w.max_severity;
-    m.attributed_to = std::move(w.attributed_to);
-    matches.push_back(std::move(m));
-  }
-  return matches;
+  return std::move(stored->matches);
 }
 
 std::string EncodeResults(const std::vector<SubmitItemResult>& results) {
@@ -246,20 +230,6 @@ wire::SubmitResult ToWireResult(SubmitItemResult result) {
                           std::move(result.error.field)};
       break;
   }
-  return out;
-}
-
-wire::Match ToWireMatch(MatchResult match) {
-  wire::Match out;
-  out.index = match.index;
-  out.match_id = std::move(match.match_id);
-  out.kinds = std::move(match.kinds);
-  out.categories = std::move(match.categories);
-  out.platforms = match.platforms;
-  out.first_banned_at = match.first_banned_at;
-  out.last_banned_at = match.last_banned_at;
-  out.max_severity = match.max_severity;
-  out.attributed_to = std::move(match.attributed_to);
   return out;
 }
 

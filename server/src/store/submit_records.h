@@ -62,10 +62,6 @@ namespace cairn::server {
 // the API answers and the idempotency record keeps it.
 wire::SubmitResult ToWireResult(SubmitItemResult result);
 
-// A match in the protocol's form (the query response's matches[i]), as the
-// API answers and the idempotency record keeps it.
-wire::Match ToWireMatch(MatchResult match);
-
 }  // namespace cairn::server
 
 #endif  // CAIRN_SERVER_STORE_SUBMIT_RECORDS_H_
