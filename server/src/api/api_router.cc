@@ -191,7 +191,8 @@ void ApiRouter::RunReport(const CallPtr& call,
     // A guess at the wait: the reports ahead, each as long as the last.
     const double last = std::chrono::duration<double>(last_report_).count();
     retry_after = std::max<std::uint64_t>(
-        1, static_cast<std::uint64_t>(std::ceil(last * double(pending))));
+        1, static_cast<std::uint64_t>(
+               std::ceil(last * static_cast<double>(pending))));
     std::size_t& mine = reports_by_member_[member_id];
     if (mine >= options_.reports_per_member) {
       refused = ErrorCode::kRateLimited;
