@@ -652,6 +652,27 @@ TEST_CASE("without an audit log, queries are zero and say why") {
   CHECK(s->matches.total == 4);  // the rest is still there
 }
 
+// A summary's reads of the audit log go through schema 11's partial
+// indexes: only the period's entries of one action, not every entry of the
+// log (on a busy hub, millions of query entries).
+TEST_CASE("a summary reads the audit log through its partial indexes") {
+  testing::StoreFixture f;  // opens, so migrates to the newest schema
+  f.store_ptr().reset();
+  const auto path = f.dir.path() / "hub.db";
+  const std::pair<const char*, const char*> cases[] = {
+      {report_internal::kQueriesByDaySql,
+       "INDEX audit_queries (at>? AND at<?)"},
+      {report_internal::kNewestPurgeSql, "INDEX audit_purges (at>?)"},
+  };
+  for (const auto& [sql, index] : cases) {
+    const std::string plan = cairn::testing::QueryPlan(path, sql);
+    INFO(sql);
+    INFO(plan);
+    CHECK(plan.find(index) != std::string::npos);
+    CHECK(plan.find("SCAN audit_log") == std::string::npos);
+  }
+}
+
 TEST_CASE("a file that is not a hub database is refused") {
   testing::TempDir dir;
   const auto path = dir.path() / "other.db";

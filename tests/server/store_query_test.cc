@@ -482,6 +482,8 @@ TEST_CASE("matches made before schema 4 are still found by retractions") {
                    " DROP TABLE seq_floors;"
                    " DROP TABLE oprf_keys;"
                    " DROP INDEX audit_clock_steps;"
+                   " DROP INDEX audit_queries;"
+                   " DROP INDEX audit_purges;"
                    " ALTER TABLE dispositions DROP COLUMN notified_seq;"
                    " PRAGMA user_version = 3");
   f.Reopen();

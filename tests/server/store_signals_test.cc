@@ -536,6 +536,8 @@ TEST_CASE(
                            "'; DROP TABLE seq_floors;"
                            " DROP TABLE oprf_keys;"
                            " DROP INDEX audit_clock_steps;"
+                           " DROP INDEX audit_queries;"
+                           " DROP INDEX audit_purges;"
                            " ALTER TABLE dispositions DROP COLUMN notified_seq;"
                            " PRAGMA user_version = 5");
 
@@ -591,6 +593,8 @@ TEST_CASE(
                    " results, created_at FROM idempotency;"
                    " DROP TABLE idempotency;"
                    " ALTER TABLE idempotency_old RENAME TO idempotency;"
+                   " DROP INDEX audit_queries;"
+                   " DROP INDEX audit_purges;"
                    " PRAGMA user_version = 9");
   REQUIRE(testing::QueryInt64(db,
                               "SELECT count(*) FROM sqlite_master WHERE name"

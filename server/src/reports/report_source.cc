@@ -278,11 +278,7 @@ void Queries(Database& db, const wire::ReportRequest& r,
     return unavailable("this database has no audit_log table");
   }
   // details of "query" are {"tokens":N,"matches":[...]} (contracts.md).
-  auto s = db.Prepare(
-      "SELECT at / 86400, count(*), sum(CASE WHEN json_valid(details)"
-      " THEN coalesce(json_extract(details, '$.tokens'), 0) ELSE 0 END)"
-      " FROM audit_log WHERE action = 'query' AND result = 'ok'"
-      " AND at >= ?1 AND at < ?2 AND (?3 IS NULL OR actor = ?3) GROUP BY 1");
+  auto s = db.Prepare(report_internal::kQueriesByDaySql);
   if (!s) return unavailable(s.error().message);
   s->Bind(1, Unix(r.from)).Bind(2, Unix(r.to));
   if (r.member.empty()) {
@@ -447,23 +443,7 @@ Status Retention(Database& db, const wire::ReportRequest& r,
   auto has_log = exists->Step();
   if (!has_log) return tl::unexpected(has_log.error());
   if (!*has_log || exists->Int(0) == 0) return {};
-  // Per purge entry, each cut-off of what it deleted (NULL: it deleted
-  // none of that); then the newest of each.
-  auto s = db.Prepare(
-      "SELECT max(CASE WHEN json_extract(details, '$.signals') > 0 THEN"
-      "  coalesce(CAST(strftime('%s', json_extract(details,"
-      "  '$.tombstone_cutoff')) AS INTEGER), at) END),"
-      " max(CASE WHEN json_extract(details, '$.matches') > 0 THEN"
-      "  coalesce(CAST(strftime('%s', json_extract(details,"
-      "  '$.match_cutoff')) AS INTEGER), at) END),"
-      " max(CASE WHEN json_extract(details, '$.dispositions') > 0 THEN"
-      "  coalesce(CAST(strftime('%s', json_extract(details,"
-      "  '$.disposition_cutoff')) AS INTEGER), at) END),"
-      " max(CASE WHEN json_extract(details, '$.notifications') > 0 THEN"
-      "  coalesce(CAST(strftime('%s', json_extract(details,"
-      "  '$.notification_cutoff')) AS INTEGER), at) END)"
-      " FROM audit_log WHERE action = 'purge' AND result = 'ok'"
-      " AND at >= ?1 AND json_valid(details)");
+  auto s = db.Prepare(report_internal::kNewestPurgeSql);
   if (!s) return tl::unexpected(s.error());
   const std::int64_t from = Unix(r.from);
   s->Bind(1, from);

@@ -625,6 +625,21 @@ const std::vector<std::vector<const char*>>& Migrations() {
           "DROP TABLE idempotency",
           "ALTER TABLE idempotency_v10 RENAME TO idempotency",
       },
+      // 11: the "query" and "purge" audit entries by time. A summary
+      // report's query counts and its retention check (report_source.cc)
+      // read only the period's entries of the one action through them,
+      // instead of every entry of the log: on 1M entries (half of them
+      // queries), a month's query counts took 0.05-0.19 s instead of
+      // 0.35-0.73 s, the retention check under 1 ms instead of 0.5 s.
+      // Partial indexes, like schema 9's: other entries cost them nothing,
+      // and SQLite keeps reading hub.clock_step entries through
+      // audit_clock_steps (an index on (action, at) would take that query
+      // over, with a sort).
+      {
+          "CREATE INDEX audit_queries ON audit_log(at)"
+          " WHERE action = 'query'",
+          "CREATE INDEX audit_purges ON audit_log(at) WHERE action = 'purge'",
+      },
   };
   return kSteps;
 }
