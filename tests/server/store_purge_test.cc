@@ -3,7 +3,9 @@
 // resuming past what it missed; a rebuild from 0 pages through to the end;
 // and match reuse never hands out a match the purge deleted.
 #include <map>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -306,6 +308,97 @@ TEST_CASE(
                              "purges have done so 1 time(s)") &&
                  Catch::Contains("after=0") &&
                  !Catch::Contains("past the newest"));
+}
+
+// Schema 12 numbers the notifications a purge left; cursors handed out
+// before it (hub-wide seqs) are still judged against what purges deleted,
+// before the upgrade and after it.
+TEST_CASE(
+    "cursors from before schema 12 are refused below notifications purged "
+    "before or after the upgrade, and read on from above them") {
+  StoreFixture f;
+  f.ReopenWith(Retention);
+  for (int token : {1, 2}) Create(f.store(), "alpha", token);
+  for (const char* member : {"beta", "gamma", "beta"}) {
+    REQUIRE(QueryTokens(f.store(), member, {1})->matches.size() == 1);
+  }
+  Retract(f.store(), "alpha", 1);  // day 0, hub-wide: beta 1, 3; gamma 2
+  f.clock.Advance(days(46));
+  REQUIRE(QueryTokens(f.store(), "gamma", {2})->matches.size() == 1);
+  REQUIRE(QueryTokens(f.store(), "beta", {2})->matches.size() == 1);
+  REQUIRE(Purge(f.store()).notifications == 3);  // those of day 0
+  Retract(f.store(), "alpha", 2);  // day 46, hub-wide: gamma 4, beta 5
+  const auto db = f.dir.path() / "hub.db";
+  f.store_ptr().reset();
+  testing::NotificationsToSchema11(db);
+  f.Reopen();
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM notifications WHERE"
+                   " member_seq = 1") == 2);
+
+  struct Case {
+    const char* member;
+    StreamCursor after;
+    // Refused with this code, or the seqs listed and the cursor.
+    std::optional<ErrorCode> refused;
+    std::vector<std::uint64_t> seqs;
+    std::uint64_t cursor = 0;
+  };
+  const auto check = [&](const std::vector<Case>& cases) {
+    for (const Case& c : cases) {
+      CAPTURE(c.member, FormatStreamCursor(c.after));
+      auto page = f.store().Notifications(c.member, c.after, 100);
+      if (c.refused) {
+        REQUIRE_FALSE(page.has_value());
+        CHECK(page.error().code == *c.refused);
+        CHECK_THAT(page.error().message, Catch::Contains("after=0"));
+        continue;
+      }
+      REQUIRE(page.has_value());
+      std::vector<std::uint64_t> seqs;
+      for (const auto& n : page->notifications) seqs.push_back(n.seq);
+      CHECK(seqs == c.seqs);
+      CHECK(page->next() == StreamCursor::PerMember(c.cursor));
+    }
+  };
+  const auto expired = ErrorCode::kCursorExpired;
+  const auto not_ours = ErrorCode::kInvalidArgument;
+  check({
+      // The rows kept are each member's first.
+      {"beta", 0, {}, {1}, 1},
+      {"gamma", 0, {}, {1}, 1},
+      // Below what the purge before the upgrade deleted: missed.
+      {"beta", 1, expired, {}},
+      {"beta", 2, expired, {}},
+      {"gamma", 1, expired, {}},
+      // At or above it: what came after, in the member's own numbering.
+      {"beta", 3, {}, {1}, 1},
+      {"beta", 4, {}, {1}, 1},
+      {"gamma", 2, {}, {1}, 1},
+      {"gamma", 4, {}, {}, 1},
+      {"beta", 5, {}, {}, 1},
+      // A rebuild cursor (below the purged ones, after that purge) too.
+      {"beta", StreamCursor(1, 1), {}, {1}, 1},
+      // Above the hub-wide head at the upgrade: never issued.
+      {"beta", 6, not_ours, {}},
+      {"beta", StreamCursor(3, 2), not_ours, {}},
+      {"beta", StreamCursor::PerMember(2), not_ours, {}},
+  });
+
+  // A purge after the upgrade deletes the day-46 notifications.
+  f.clock.Advance(days(46));
+  REQUIRE(Purge(f.store()).notifications == 2);
+  check({
+      {"beta", 0, {}, {}, 1},
+      {"beta", StreamCursor::PerMember(1), {}, {}, 1},
+      {"beta", StreamCursor::PerMember(0, 2), {}, {}, 1},
+      {"beta", 3, expired, {}},
+      {"beta", 4, expired, {}},
+      {"beta", 5, {}, {}, 1},
+      {"gamma", 2, expired, {}},
+      // A rebuild cursor from before the second purge: start again.
+      {"gamma", StreamCursor(1, 1), expired, {}},
+  });
 }
 
 TEST_CASE(

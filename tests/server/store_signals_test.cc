@@ -454,22 +454,6 @@ TEST_CASE(
   }
 }
 
-// The database as schema 11 left it: no member_seq, no floors of it, and
-// the head an older cairnd recorded (none before per-member cursors).
-void ToSchema11(const std::filesystem::path& db) {
-  testing::ExecSql(db,
-                   "DROP INDEX notifications_by_member_seq;"
-                   " ALTER TABLE notifications DROP COLUMN member_seq;"
-                   " DELETE FROM seq_floors WHERE stream LIKE"
-                   " 'notifications_member_purged/%';"
-                   " DELETE FROM seq_floors WHERE stream ="
-                   " 'notifications_legacy';"
-                   " PRAGMA user_version = 11");
-  REQUIRE(QueryInt64(db,
-                     "SELECT count(*) FROM pragma_table_info('notifications')"
-                     " WHERE name = 'member_seq'") == 0);
-}
-
 // Older cairnds handed out cursors in the hub-wide numbering: the seq of
 // the member's newest notification, or (before per-member cursors) the
 // hub-wide head. Such a cursor, a plain number, is judged as it was (up to
@@ -490,7 +474,7 @@ TEST_CASE(
   RetractToken(f.store(), "alpha", 1);  // beta: hub-wide seqs 1..5
   const auto db = f.dir.path() / "hub.db";
   f.store_ptr().reset();
-  ToSchema11(db);
+  testing::NotificationsToSchema11(db);
   f.Reopen();
   Store& s = f.store();
   CHECK(QueryInt64(db,
@@ -560,7 +544,7 @@ TEST_CASE(
   CHECK(f.store().Notifications("beta", 5, 10).has_value());
 }
 
-// Schema 11 numbers each member's notifications on their own; those an
+// Schema 12 numbers each member's notifications on their own; those an
 // older cairnd wrote are numbered in seq order per member, and the cursors
 // it handed out (hub-wide seqs) keep working.
 TEST_CASE(
@@ -576,7 +560,7 @@ TEST_CASE(
   // hub-wide: beta 1, 3; gamma 2, 4, 5.
   const auto db = f.dir.path() / "hub.db";
   f.store_ptr().reset();
-  ToSchema11(db);
+  testing::NotificationsToSchema11(db);
   f.Reopen();
   Store& s = f.store();
   CHECK(QueryInt64(db, "PRAGMA user_version") == SqliteSchemaVersion());
