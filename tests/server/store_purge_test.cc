@@ -399,6 +399,16 @@ TEST_CASE(
       // A rebuild cursor from before the second purge: start again.
       {"gamma", StreamCursor(1, 1), expired, {}},
   });
+  // beta's next notification is its second, though the purge deleted its
+  // first: a number is never handed out twice.
+  Create(f.store(), "alpha", 3);
+  REQUIRE(QueryTokens(f.store(), "beta", {3})->matches.size() == 1);
+  Retract(f.store(), "alpha", 3);
+  check({
+      {"beta", StreamCursor::PerMember(1), {}, {2}, 2},
+      {"beta", 0, {}, {2}, 2},
+      {"beta", 5, {}, {2}, 2},
+  });
 }
 
 TEST_CASE(
