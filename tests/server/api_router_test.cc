@@ -1030,6 +1030,10 @@ TEST_CASE("notifications after a retraction say whether support remains",
       CHECK(note.still_supported);  // delta still bans token 3
     }
   }
+  // Numbered as beta's own: 1, 2, and a cursor in that numbering.
+  CHECK(n->notifications[0].seq == 1);
+  CHECK(n->notifications[1].seq == 2);
+  CHECK(n->cursor == "m2");
   // Paging on: nothing after the cursor.
   r = w.f.Get("/v1/notifications?after=" + n->cursor, kBetaFp);
   auto rest = wire::DecodeNotificationsResponse(r.body);
@@ -1042,7 +1046,7 @@ TEST_CASE("notifications after a retraction say whether support remains",
       w.f.Get("/v1/notifications", kAlphaFp).body);
   REQUIRE(alpha);
   CHECK(alpha->notifications.empty());
-  CHECK(alpha->cursor == "0");
+  CHECK(alpha->cursor == "m0");
   CHECK_FALSE(alpha->more);
   // Nor does the refusal of a cursor past alpha's own head name the hub's.
   r = w.f.Get("/v1/notifications?after=" + n->cursor, kAlphaFp);

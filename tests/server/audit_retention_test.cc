@@ -185,7 +185,7 @@ TEST_CASE(
   auto notes = s.Notifications("alpha", 0, 100);
   REQUIRE(notes.has_value());
   REQUIRE(notes->notifications.size() == 1);
-  const std::uint64_t notes_cursor = notes->cursor;
+  const StreamCursor notes_cursor = notes->next();
 
   f.clock.Advance(days(46));  // past the tombstone and notification periods
   const PurgeOutcome purged = f.Purge(/*dry_run=*/false);
@@ -210,7 +210,7 @@ TEST_CASE(
   auto next_notes = reopened.Notifications("alpha", notes_cursor, 100);
   REQUIRE(next_notes.has_value());
   REQUIRE(next_notes->notifications.size() == 1);
-  CHECK(next_notes->notifications[0].seq > notes_cursor);
+  CHECK(next_notes->notifications[0].seq > notes_cursor.seq);
 }
 
 TEST_CASE("an operator's purge is audited even when nothing was due") {

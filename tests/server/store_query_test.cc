@@ -485,6 +485,8 @@ TEST_CASE("matches made before schema 4 are still found by retractions") {
                    " DROP INDEX audit_queries;"
                    " DROP INDEX audit_purges;"
                    " ALTER TABLE dispositions DROP COLUMN notified_seq;"
+                   " DROP INDEX notifications_by_member_seq;"
+                   " ALTER TABLE notifications DROP COLUMN member_seq;"
                    " PRAGMA user_version = 3");
   f.Reopen();
   Store& s = f.store();
@@ -634,14 +636,14 @@ TEST_CASE("retraction notifies matchers and says whether support remains") {
   auto first = s.Notifications("beta", 0, 1);
   CHECK(first->notifications.size() == 1);
   CHECK(first->more);
-  auto rest = s.Notifications("beta", first->cursor, 10);
+  auto rest = s.Notifications("beta", first->next(), 10);
   CHECK(rest->notifications.size() == 1);
   CHECK(s.Notifications("alpha", 0, 10)->notifications.empty());
 
   // Expiry of gamma's remaining signal notifies too.
   f.clock.Advance(std::chrono::days(800));
   CHECK(s.ExpireDueAndWait()->expired == 1);
-  auto after = s.Notifications("beta", page->cursor, 10);
+  auto after = s.Notifications("beta", page->next(), 10);
   REQUIRE(after->notifications.size() == 1);
   CHECK(after->notifications[0].match_id == m5);
   CHECK(after->notifications[0].type == FeedEventType::kExpired);

@@ -292,7 +292,7 @@ void ApiRouter::HandleFeed(const CallPtr& call) {
 void ApiRouter::HandleNotifications(const CallPtr& call) {
   auto page = wire::ParsePageRequest(call->query_string);
   if (!page) return call->Fail(page.error());
-  auto after = ParseStreamCursor(page->after);
+  auto after = ParseNotificationCursor(page->after);
   if (!after) return call->Fail(after.error());
   auto result = store_.Notifications(
       call->member.member_id, call->peer.fingerprint, *after, page->limit);

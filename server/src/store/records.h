@@ -258,19 +258,34 @@ struct FeedEvent {
 struct StreamCursor {
   std::uint64_t seq = 0;
   std::optional<std::uint64_t> purges;
+  // A notification cursor in the member's own numbering (its notifications
+  // are 1, 2, 3...), written "mSEQ". Without it, a notification cursor is
+  // a seq of the hub-wide sequence older cairnds numbered every member's
+  // notifications from, which the store still takes (stream_reads.cc).
+  bool per_member = false;
 
   StreamCursor() = default;
   // Implicit: a plain sequence number is the common cursor.
   StreamCursor(std::uint64_t s) : seq(s) {}
   StreamCursor(std::uint64_t s, std::optional<std::uint64_t> p)
       : seq(s), purges(p) {}
+  static StreamCursor PerMember(std::uint64_t s,
+                                std::optional<std::uint64_t> p = {}) {
+    StreamCursor c(s, p);
+    c.per_member = true;
+    return c;
+  }
   friend bool operator==(const StreamCursor&, const StreamCursor&) = default;
 };
 
 // A cursor as readers see it: "SEQ", or "SEQpPURGES" when it carries a
-// purge count (server/src/api/sequence_cursor.h parses it). The store's
-// refusals quote it in this form, as the reader sent it.
+// purge count, after kStreamCursorPerMemberMark when per_member
+// (server/src/api/sequence_cursor.h parses it). The store's refusals quote it
+// in this form, as the reader sent it.
 inline constexpr char kStreamCursorPurgesMark = 'p';
+// Leads a notification cursor in the member's own numbering: "mSEQ",
+// "mSEQpPURGES".
+inline constexpr char kStreamCursorPerMemberMark = 'm';
 std::string FormatStreamCursor(const StreamCursor& cursor);
 
 struct FeedPage {
@@ -288,7 +303,7 @@ struct FeedPage {
 };
 
 struct Notification {
-  std::uint64_t seq = 0;
+  std::uint64_t seq = 0;  // the member's own numbering: 1, 2, 3...
   std::string match_id;
   FeedEventType type = FeedEventType::kRetracted;  // kRetracted or kExpired
   std::optional<RetractReason> reason;             // set for kRetracted
@@ -298,14 +313,17 @@ struct Notification {
 
 struct NotificationPage {
   std::vector<Notification> notifications;
-  // As FeedPage::cursor, but the head a caught-up reader gets is the seq of
-  // the member's own newest notification: one that moved with other
-  // members' notifications would count their matches.
+  // As FeedPage::cursor, in the member's own numbering (as each
+  // notification's seq): the head a caught-up reader gets is its own newest
+  // notification. Numbers that moved with other members' notifications
+  // would count their matches.
   std::uint64_t cursor = 0;
   std::optional<std::uint64_t> cursor_purges;
   bool more = false;
 
-  StreamCursor next() const { return {cursor, cursor_purges}; }
+  StreamCursor next() const {
+    return StreamCursor::PerMember(cursor, cursor_purges);
+  }
 };
 
 struct ExpireOutcome {

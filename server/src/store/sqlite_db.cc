@@ -640,6 +640,42 @@ const std::vector<std::vector<const char*>>& Migrations() {
           " WHERE action = 'query'",
           "CREATE INDEX audit_purges ON audit_log(at) WHERE action = 'purge'",
       },
+      // 12: each member's notifications numbered on their own (member_seq:
+      // 1, 2, 3... in seq order), which is what the member sees as their
+      // seq and its cursor. The hub-wide seq between two of a member's
+      // notifications counted other members' notifications, and so how
+      // often they had matched a token whose retraction the member saw
+      // (docs/threat-model.md). The writer numbers new rows
+      // (kLastMemberNotificationSeqSql); existing ones are numbered here
+      // through a temporary table keyed by seq, so that each row's number
+      // is one lookup (a correlated count per row would be quadratic in a
+      // member's notifications). Rows purged before this have no number;
+      // cursors older cairnds handed out are still judged against the
+      // hub-wide seq (stream_reads.cc), up to the head recorded here.
+      {
+          "ALTER TABLE notifications ADD COLUMN member_seq INTEGER NOT NULL"
+          " DEFAULT 0",
+          "CREATE TEMP TABLE notifications_member_seq_v12 ("
+          " seq INTEGER PRIMARY KEY, member_seq INTEGER NOT NULL)",
+          "INSERT INTO notifications_member_seq_v12 (seq, member_seq)"
+          " SELECT seq, row_number() OVER (PARTITION BY member ORDER BY seq)"
+          " FROM notifications",
+          "UPDATE notifications SET member_seq = (SELECT t.member_seq FROM"
+          " notifications_member_seq_v12 t WHERE t.seq = notifications.seq)",
+          "DROP TABLE notifications_member_seq_v12",
+          "CREATE UNIQUE INDEX notifications_by_member_seq ON"
+          " notifications(member, member_seq)",
+          // The highest hub-wide seq an older cairnd can have handed out as
+          // a cursor (kNotificationsLegacyStream). A cairnd of schema 10 or 11
+          // may
+          // have recorded a lower one when it first ran; those of its
+          // cursors above it are good too.
+          "INSERT INTO seq_floors (stream, seq) SELECT"
+          " 'notifications_legacy', max(coalesce((SELECT max(seq) FROM"
+          " notifications), 0), coalesce((SELECT seq FROM seq_floors WHERE"
+          " stream = 'notifications'), 0)) WHERE true"
+          " ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq",
+      },
   };
   return kSteps;
 }

@@ -124,9 +124,6 @@ class SqliteStore final : public Store {
       return s;
     }
     if (auto s = MigrateSchema(*writer_db_); !s) return s;
-    if (auto s = store_internal::RecordNotificationLegacySeq(*writer_db_); !s) {
-      return s;
-    }
     if (auto s = audit_.Load(*writer_db_); !s) return s;
     audit_head_seq_.store(audit_.head_seq(), std::memory_order_relaxed);
     if (auto s = RecordOprfKeys(); !s) return s;

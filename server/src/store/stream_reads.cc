@@ -32,8 +32,8 @@ struct StreamState {
   std::uint64_t head = 0;    // the newest seq issued (to the reader)
   std::uint64_t purged = 0;  // the highest seq a purge deleted
   std::uint64_t purges = 0;  // purges that deleted any of the stream's rows
-  // The highest cursor taken: `head`, or for notifications an older cursor
-  // up to kNotificationsLegacyStream.
+  // The highest cursor taken: `head`, or for a notification cursor older
+  // cairnds handed out, kNotificationsLegacyStream.
   std::uint64_t taken = 0;
   // Refusal of a cursor above `taken`, after "cursor C is past ".
   std::string past;
@@ -71,36 +71,82 @@ Result<StreamState> ReadStreamState(Database& db, const char* head_sql,
   return st;
 }
 
-// A member's notifications as its cursor is judged against them. Only its
-// own: each notification takes the next seq of one hub-wide sequence, so a
-// head or refusal that moved with other members' notifications would tell
-// a member how many there were, which counts the matches of other members'
-// queries on a token whose retraction it sees in the feed. The head is the
-// seq of its newest notification, purged ones included (a purge records
-// the highest seq it deleted of each member's). A cursor up to the seq
-// recorded when this cairnd first opened the database is taken too: older
-// cairnds handed the hub-wide head out as every member's cursor, and no
-// notification of the member lies between its head and such a cursor.
+// A member's notifications as a cursor in its own numbering (member_seq,
+// the seq it sees) is judged against them: nothing in them depends on
+// other members' notifications. Each notification also takes the next seq
+// of one hub-wide sequence; numbers from that one, between two of a
+// member's notifications or as its head, would count the other members'
+// notifications, and so how often they matched a token whose retraction
+// the member sees in the feed. The head is the member's newest
+// notification, purged ones included (a purge records the highest
+// member_seq it deleted of each member's).
 Result<StreamState> ReadNotificationState(Database& db, std::uint32_t member) {
   const std::string number = std::to_string(member);
   StreamState st;
   auto head = ReadCount(
-      db, "SELECT max(seq) FROM notifications WHERE member = ?1", member);
+      db, "SELECT max(member_seq) FROM notifications WHERE member = ?1",
+      member);
   if (!head) return tl::unexpected(head.error());
+  auto purged =
+      ReadCount(db, kFloorSql, kNotificationsMemberPurgedStream + number);
+  if (!purged) return tl::unexpected(purged.error());
+  auto purges = ReadCount(db, kFloorSql, kNotificationsPurgesStream + number);
+  if (!purges) return tl::unexpected(purges.error());
+  st.head = std::max(*head, *purged);
+  st.purged = *purged;
+  st.purges = *purges;
+  st.taken = st.head;
+  st.past = "your newest notification";
+  return st;
+}
+
+// The same in the hub-wide numbering, for a cursor an older cairnd handed
+// out (a plain number): up to schema 11 the seqs a member saw were
+// hub-wide, and its cursor was the seq of its newest notification (or,
+// before per-member cursors, the hub-wide head). Such a cursor is taken up
+// to the hub-wide head when the database moved to schema 12
+// (kNotificationsLegacyStream), never up to a seq issued since: which of
+// those are taken would tell the member the hub-wide seq of its newest
+// notification, and so count the other members' notifications before it.
+// The purge floor is the highest hub-wide seq a purge deleted of the
+// member's.
+Result<StreamState> ReadHubWideNotificationState(Database& db,
+                                                 std::uint32_t member) {
+  const std::string number = std::to_string(member);
+  StreamState st;
   auto purged = ReadCount(db, kFloorSql, kNotificationsPurgedStream + number);
   if (!purged) return tl::unexpected(purged.error());
   auto purges = ReadCount(db, kFloorSql, kNotificationsPurgesStream + number);
   if (!purges) return tl::unexpected(purges.error());
   auto legacy = ReadCount(db, kFloorSql, kNotificationsLegacyStream);
   if (!legacy) return tl::unexpected(legacy.error());
-  st.head = std::max(*head, *purged);
+  st.head = *legacy;
   st.purged = *purged;
   st.purges = *purges;
-  st.taken = std::max(st.head, *legacy);
-  // The refusal names no number: the legacy seq is hub-wide, and the
-  // member can list its own newest notification.
+  st.taken = *legacy;
+  // The refusal names no number: the legacy seq is hub-wide.
   st.past = "your newest notification";
   return st;
+}
+
+// Where a hub-wide cursor (already checked against
+// ReadHubWideNotificationState) lies in the member's own numbering: just
+// below its first notification numbered above it, or its head if there is
+// none. Both numberings grow together, so the notifications after one are
+// those after the other; those a purge deleted below the cursor the
+// reader had already passed (or the check refused it).
+Result<std::uint64_t> MemberPosition(Database& db, std::uint32_t member,
+                                     std::uint64_t hub_seq,
+                                     const StreamState& own) {
+  auto stmt = db.Prepare(
+      "SELECT member_seq FROM notifications WHERE member = ?1 AND seq > ?2"
+      " ORDER BY seq LIMIT 1");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, member).Bind(2, static_cast<std::int64_t>(hub_seq));
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return own.head;
+  return static_cast<std::uint64_t>(stmt->Int(0)) - 1;
 }
 
 // Refuses a cursor the reader cannot safely resume from: past the newest
@@ -279,23 +325,38 @@ Result<NotificationPage> ReadNotificationPage(Database& db,
   if (auto s = transaction.Begin(); !s) return tl::unexpected(s.error());
   auto state = ReadNotificationState(db, member);
   if (!state) return tl::unexpected(state.error());
-  if (auto s = CheckCursor(
-          *state, after, "notification",
-          "the hub purged some of your notifications after it (they go "
-          "with their match [store] match_retention_days after it was made, "
-          "or notification_retention_days after they were emitted), so you "
-          "missed them. Read again from after=0 and re-review what is "
-          "still listed; for the matches you acted on earlier, query their "
-          "identifiers again to learn whether any signal still supports "
-          "them");
-      !s) {
+  static const std::string kExpired =
+      "the hub purged some of your notifications after it (they go "
+      "with their match [store] match_retention_days after it was made, "
+      "or notification_retention_days after they were emitted), so you "
+      "missed them. Read again from after=0 and re-review what is "
+      "still listed; for the matches you acted on earlier, query their "
+      "identifiers again to learn whether any signal still supports "
+      "them";
+  StreamCursor own = after;
+  if (!after.per_member && after.seq > 0) {
+    // A cursor in the hub-wide numbering an older cairnd handed out: judged
+    // as it would have been, then read from where it lies in the member's
+    // own numbering, which the page's cursor continues in.
+    auto hub_wide = ReadHubWideNotificationState(db, member);
+    if (!hub_wide) return tl::unexpected(hub_wide.error());
+    if (auto s = CheckCursor(*hub_wide, after, "notification", kExpired); !s) {
+      return tl::unexpected(s.error());
+    }
+    auto position = MemberPosition(db, member, after.seq, *state);
+    if (!position) return tl::unexpected(position.error());
+    own.seq = *position;
+    own.per_member = true;
+  } else if (auto s = CheckCursor(*state, after, "notification", kExpired);
+             !s) {
     return tl::unexpected(s.error());
   }
-  const std::uint64_t after_seq = after.seq;
+  const std::uint64_t after_seq = own.seq;
   auto stmt = db.Prepare(
-      "SELECT n.seq, m.match_id, n.type, n.reason, n.at, n.still_supported"
-      " FROM notifications n JOIN matches m ON m.id = n.match"
-      " WHERE n.member = ?1 AND n.seq > ?2 ORDER BY n.seq LIMIT ?3");
+      "SELECT n.member_seq, m.match_id, n.type, n.reason, n.at,"
+      " n.still_supported FROM notifications n JOIN matches m"
+      " ON m.id = n.match WHERE n.member = ?1 AND n.member_seq > ?2"
+      " ORDER BY n.member_seq LIMIT ?3");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, member)
       .Bind(2, static_cast<std::int64_t>(after_seq))
@@ -324,19 +385,6 @@ Result<NotificationPage> ReadNotificationPage(Database& db,
   }
   FinishCursor(*state, page.more, page.cursor, page.cursor_purges);
   return page;
-}
-
-Status RecordNotificationLegacySeq(Database& db) {
-  static const std::string kSql =
-      std::string(
-          "INSERT OR IGNORE INTO seq_floors (stream, seq) VALUES (?1, (") +
-      kNextNotificationSeqSql + "))";
-  auto stmt = db.Prepare(kSql.c_str());
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, kNotificationsLegacyStream);
-  auto row = stmt->Step();
-  if (!row) return tl::unexpected(row.error());
-  return {};
 }
 
 Result<std::vector<OprfUsage>> ReadOprfUsage(Database& db, const Directory& dir,

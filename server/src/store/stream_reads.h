@@ -29,16 +29,13 @@ Result<FeedPage> ReadFeedPage(Database& db, const Directory& dir,
                               std::size_t limit);
 
 // `member`'s notifications with seq > after.seq, in order; errors as
-// ReadFeedPage. The head the cursor moves to and is checked against is the
-// member's own newest notification, never the hub-wide one.
+// ReadFeedPage. Seqs and cursors count only the member's own notifications
+// (member_seq); after.per_member unset is a cursor older cairnds handed
+// out in the hub-wide numbering, read from where it lies in the member's.
 Result<NotificationPage> ReadNotificationPage(Database& db,
                                               std::uint32_t member,
                                               const StreamCursor& after,
                                               std::size_t limit);
-
-// Records kNotificationsLegacyStream (batch_statements.h) unless it is
-// there: the writer calls it when it opens the database.
-Status RecordNotificationLegacySeq(Database& db);
 
 // Every member's OPRF usage recorded for `day`.
 Result<std::vector<OprfUsage>> ReadOprfUsage(Database& db, const Directory& dir,
