@@ -298,6 +298,26 @@ TEST_CASE("transport: the default pool bound is below the hub's idle timeout") {
   CHECK(client_internal::kMaxPooledIdle > RetryPolicy{}.max_retry_after);
 }
 
+TEST_CASE(
+    "transport: a hub that does not answer is asked again only within "
+    "RetryPolicy::max_elapsed") {
+  FakeTlsServer server(FakeTlsServer::Mode::kNoAnswer);
+  auto options = OptionsFor(server);
+  options.request_timeout = 300ms;
+  options.retry.initial_backoff = 10ms;
+  options.retry.max_elapsed = 500ms;  // room for a second attempt, not a third
+  auto client = MakeClient(options);
+  REQUIRE(client);
+  auto me = client->Me();
+  REQUIRE_FALSE(me);
+  CAPTURE(me.error().message);
+  CHECK(me.error().code == ErrorCode::kIo);
+  CHECK(server.targets() == std::vector<std::string>(2, "/v1/me"));
+  CHECK_THAT(me.error().message,
+             Catch::Contains("not sent again: 2 attempts took") &&
+                 Catch::Contains("RetryPolicy::max_elapsed (500 ms)"));
+}
+
 TEST_CASE("transport: each timeout names its stage and the right fix") {
   SECTION("TLS handshake") {
     FakeTlsServer server(FakeTlsServer::Mode::kNoHandshake);

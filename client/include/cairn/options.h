@@ -50,6 +50,15 @@ struct RetryPolicy {
   // again; a 429 asking for longer fails the call at once (kRateLimited).
   // Default: 30 s.
   std::chrono::seconds max_retry_after{30};
+  // No attempt is started once this much time has passed since the call's
+  // first attempt began (counting the wait before it): the last failure
+  // is returned instead, its message saying so. With the defaults, a
+  // request the hub did not answer within request_timeout (60 s) is not
+  // sent again, while quick failures (a refused connection, a 503) still
+  // get every attempt; raise it with request_timeout to have timeouts
+  // retried. A 429's wait is bounded by max_retry_after instead.
+  // Default: 60 s.
+  std::chrono::milliseconds max_elapsed{60000};
 };
 
 struct ClientOptions {
