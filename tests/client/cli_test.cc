@@ -1,6 +1,10 @@
 // The `cairn` command against a real cairnd: every command, config
 // precedence and exit codes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -231,6 +235,42 @@ TEST_CASE("cli: submit, query, dispose, notifications, retract, feed") {
   CHECK(follow.exit_code == 0);
   CHECK_THAT(follow.out, Catch::Contains("retracted"));
   CHECK_THAT(follow.err, Catch::Contains("cairn: cursor "));
+}
+
+TEST_CASE(
+    "cli: a second interrupt ends feed at once, naming where to resume, while "
+    "a request waits for a hub that does not answer") {
+  // A listener that never accepts: the kernel completes the TCP handshake,
+  // and cairn then waits for a TLS answer that never comes (connect_timeout,
+  // 10 s, and its retries).
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), length) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address),
+                        &length) == 0);
+  const std::string url =
+      "https://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  auto r = testing::RunCommand(
+      {"sh", "-c",
+       RunningHub::CairnPath() + " feed --after 41 --hub " + url + " --cert " +
+           Hub().Pki().Cert("beta") + " --key " + Hub().Pki().Key("beta") +
+           " --cacert " + Hub().Pki().CaCert() +
+           " & pid=$!; sleep 1; kill -INT $pid; sleep 0.5; kill -INT $pid; "
+           "wait $pid; echo rc=$?"},
+      30s);
+  ::close(listener);
+  CAPTURE(r.err);
+  CHECK_FALSE(r.timed_out);
+  CHECK_THAT(r.out, Catch::Contains("rc=130"));  // killed by SIGINT
+  CHECK_THAT(r.err, Catch::Contains("stopping once the request in flight is "
+                                    "answered; interrupt again"));
+  CHECK_THAT(r.err, Catch::EndsWith("cairn: interrupted; resume with --after "
+                                    "41\n"));
 }
 
 TEST_CASE("cli: submit and query from CSV and JSON-lines files") {
