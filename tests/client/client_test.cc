@@ -567,7 +567,7 @@ Result<HttpReply> LostReply() {
 }
 
 TEST_CASE(
-    "a query's first attempt asks the hub nothing more; only a resend first "
+    "a query's first attempt asks the hub nothing more: only a resend first "
     "learns from GET /v1/me that the hub honours the Idempotency-Key") {
   int queries = 0;
   auto connection = std::make_shared<RecordingConnection>(

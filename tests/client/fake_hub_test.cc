@@ -398,7 +398,7 @@ class LosingConnection final : public Connection {
 
 TEST_CASE(
     "fake hub: announces query-idempotency and answers a resent query with "
-    "the matches it recorded; SetFeatures({}) emulates an older hub") {
+    "the matches it recorded, and SetFeatures({}) emulates an older hub") {
   Members m;
   const Identifier id = Identifier::Email("x@example.com");
   REQUIRE(m.alpha.Submit({BanOf(id)}));

@@ -509,7 +509,7 @@ TEST_CASE("feed and notifications round-trip") {
 
 TEST_CASE(
     "me: features round-trip, are absent when none, and unknown ones are "
-    "kept; a malformed list is refused on its field") {
+    "kept, and a malformed list is refused on its field") {
   MeResponse me;
   me.member_id = "alpha";
   me.name = "Alpha Social";
