@@ -50,6 +50,11 @@ struct Client::Impl {
   // from the same GET /v1/me.
   mutable std::optional<std::size_t> hub_max_batch;
   mutable std::uint64_t hub_max_body = 0;
+  // Whether the hub honours a query's Idempotency-Key (it announces
+  // wire::kFeatureQueryIdempotency in GET /v1/me), from the same GET
+  // /v1/me. Unknown until then. All of these are also kept from a GET
+  // /v1/me the caller makes (Me()).
+  mutable std::optional<bool> hub_query_keys;
 
   Result<wire::TokenKey> TokenKeyOf(const Identifier& id) const;
   // voprf-v1 only (else null): derives tokens through the hub's OPRF.
@@ -61,12 +66,17 @@ struct Client::Impl {
       const std::vector<const Identifier*>& ids) const;
   Result<std::vector<wire::HubKey>> HubKeys(bool refresh) const;
   // REQUIRE: keys_mutex. GET /v1/me into hub_keys, member_id,
-  // hub_max_batch and hub_max_body.
+  // hub_max_batch, hub_max_body and hub_query_keys.
   Status FetchMeLocked() const;
+  // REQUIRE: keys_mutex. Keeps what FetchMeLocked keeps from `me`.
+  void RememberLocked(const wire::MeResponse& me) const;
   // How `count` items are split into requests: at most max_batch items,
   // and no more items or body bytes than the hub accepts (asked once, and
   // only when count > 1).
   Result<RequestLimits> Limits(std::size_t count) const;
+  // Whether the hub honours a query's Idempotency-Key: from the cache, or
+  // asked (GET /v1/me) the first time. Only a successful answer is kept.
+  Result<bool> QueryKeysHonoured() const;
   // Verifies `receipt` (unless verification is off) and appends it to `out`.
   // `results_digest` is computed only when there is something to verify.
   Status CheckReceipt(const std::optional<wire::Receipt>& receipt,
@@ -328,11 +338,24 @@ Status Client::Impl::FetchMeLocked() const {
   if (!body) return tl::unexpected(body.error());
   auto me = wire::DecodeMeResponse(*body);
   if (!me) return tl::unexpected(me.error());
-  hub_keys = std::move(me->hub_keys);
-  member_id = std::move(me->member_id);
-  hub_max_batch = std::max<std::size_t>(1, me->limits.max_batch);
-  hub_max_body = me->limits.max_body_bytes;
+  RememberLocked(*me);
   return {};
+}
+
+void Client::Impl::RememberLocked(const wire::MeResponse& me) const {
+  hub_keys = me.hub_keys;
+  member_id = me.member_id;
+  hub_max_batch = std::max<std::size_t>(1, me.limits.max_batch);
+  hub_max_body = me.limits.max_body_bytes;
+  hub_query_keys = me.Supports(wire::kFeatureQueryIdempotency);
+}
+
+Result<bool> Client::Impl::QueryKeysHonoured() const {
+  std::lock_guard lock(keys_mutex);
+  if (!hub_query_keys) {
+    if (auto s = FetchMeLocked(); !s) return tl::unexpected(s.error());
+  }
+  return *hub_query_keys;
 }
 
 Result<std::vector<wire::HubKey>> Client::Impl::HubKeys(bool refresh) const {
@@ -504,7 +527,14 @@ Result<wire::TokenKey> Client::Tokenise(const Identifier& identifier) const {
 Result<wire::MeResponse> Client::Me() const {
   auto body = impl_->Call(HttpRequest{"GET", "/v1/me", {}, {}, true});
   if (!body) return tl::unexpected(body.error());
-  return wire::DecodeMeResponse(*body);
+  auto me = wire::DecodeMeResponse(*body);
+  if (me) {
+    // Saves the client asking again (a query's resend, a batch's limits,
+    // a receipt's keys).
+    std::lock_guard lock(impl_->keys_mutex);
+    impl_->RememberLocked(*me);
+  }
+  return me;
 }
 
 Result<SubmitOutcome> Client::Submit(const std::vector<Ban>& bans) const {
@@ -795,13 +825,46 @@ Result<QueryOutcome> Client::Query(
     // Each query request carries its own Idempotency-Key, so the retry
     // layer may resend it like a submit: a hub that recorded matches for
     // it answers the resend with those matches (docs/protocol.md), rather
-    // than recording new ones this client would never see.
-    auto reply =
-        impl_->Call(HttpRequest{"POST",
-                                "/v1/query",
-                                std::move(encoded),
-                                {{"Idempotency-Key", NewIdempotencyKey()}},
-                                true});
+    // than recording new ones this client would never see. A hub before
+    // schema 10 ignores the key, so an attempt that may have reached the
+    // hub is resent only once the hub has said (GET /v1/me, asked then,
+    // once per Client) that it honours it. The first attempt asks nothing.
+    //
+    // Why a resend was refused, for the caller's error. Shared with the
+    // check, which a copy of the request may outlive this call with.
+    auto not_resent = std::make_shared<std::string>();
+    HttpRequest request{"POST",
+                        "/v1/query",
+                        std::move(encoded),
+                        {{"Idempotency-Key", NewIdempotencyKey()}},
+                        true};
+    request.may_resend = [impl = impl_, not_resent] {
+      auto honoured = impl->QueryKeysHonoured();
+      if (honoured && *honoured) return true;
+      if (honoured) {
+        *not_resent =
+            "the hub does not announce the feature \"" +
+            std::string(wire::kFeatureQueryIdempotency) +
+            "\" in GET /v1/me, so it may ignore a query's Idempotency-Key "
+            "(cairnd before store schema 10) and a resend could record a "
+            "second set of matches; the hub may have recorded matches for "
+            "these identifiers that this client never saw: query again if "
+            "you need the answer (that records new matches), and ask the "
+            "hub operator to upgrade the hub";
+      } else {
+        *not_resent =
+            "whether the hub honours a query's Idempotency-Key could not be "
+            "learned (GET /v1/me failed: " +
+            honoured.error().message +
+            "), and a resend to a hub that ignores the key would record a "
+            "second set of matches; query again if you need the answer";
+      }
+      return false;
+    };
+    auto reply = impl_->Call(request);
+    if (!reply && !not_resent->empty()) {
+      reply.error().message += "; not resent: " + *not_resent;
+    }
     if (!reply) {
       // Identifiers that tokenise alike are sent once: the first is named.
       return tl::unexpected(WithContext(

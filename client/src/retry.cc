@@ -21,6 +21,14 @@ bool IsGatewayOrUnavailable(int status) {
   return status == 502 || status == 503 || status == 504;
 }
 
+// Whether a request that may have reached the hub is sent again: only an
+// idempotent one, and only if its own check (HttpRequest::may_resend)
+// agrees.
+bool MayResend(const HttpRequest& request) {
+  if (!request.idempotent) return false;
+  return !request.may_resend || request.may_resend();
+}
+
 class RetryingConnection final : public Connection {
  public:
   RetryingConnection(std::shared_ptr<Connection> inner, RetryPolicy policy,
@@ -44,7 +52,7 @@ class RetryingConnection final : public Connection {
         // kUnavailable: the request certainly did not reach the hub
         // (resolve, connect, TLS handshake). kIo: it may have.
         const ErrorCode code = reply.error().code;
-        if (code == ErrorCode::kIo && !request.idempotent) return reply;
+        if (code == ErrorCode::kIo && !MayResend(request)) return reply;
         if (code != ErrorCode::kUnavailable && code != ErrorCode::kIo) {
           return reply;
         }
@@ -60,7 +68,7 @@ class RetryingConnection final : public Connection {
       } else if (IsGatewayOrUnavailable(reply->status)) {
         // Sent, and the hub (or a proxy before it) may have done some or
         // all of the work: only requests that may run twice go again.
-        if (!request.idempotent) return reply;
+        if (!MayResend(request)) return reply;
       } else {
         return reply;
       }

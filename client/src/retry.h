@@ -35,7 +35,8 @@ bool RetryAfterAccepted(const RetryPolicy& policy,
 
 // Wraps `inner` in `policy`: retries kUnavailable transport errors (the
 // request did not reach the hub) always; kIo errors and 502/503/504 (it may
-// have) only for idempotent requests; 429 always (the hub did nothing),
+// have) only for idempotent requests whose may_resend (if set) returns
+// true, asked before each such resend; 429 always (the hub did nothing),
 // waiting at least Retry-After, unless Retry-After is beyond
 // policy.max_retry_after, when the 429 is returned at once. No attempt
 // starts once policy.max_elapsed would have passed. Returns `inner` itself

@@ -1,7 +1,11 @@
 // Client over a recording connection: what goes on the wire, batching,
 // mapping of results back to the caller's identifiers, and error messages.
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -39,10 +43,12 @@ std::string MatchId(int n) {
 
 // A hub that answers every query with a match for each item whose token's
 // first byte is even, and every submit with "created"; its /v1/me announces
-// `max_batch` and `max_body_bytes`.
+// `max_batch` and `max_body_bytes`, and the feature query-idempotency
+// unless `query_keys` is false (a hub before store schema 10).
 HttpReply FakeAnswer(const HttpRequest& request,
                      std::size_t max_batch = wire::kMaxBatch,
-                     std::uint64_t max_body_bytes = 4194304) {
+                     std::uint64_t max_body_bytes = 4194304,
+                     bool query_keys = true) {
   if (request.method == "GET" && request.target == "/v1/me") {
     wire::MeResponse me;
     me.member_id = "alpha";
@@ -51,6 +57,9 @@ HttpReply FakeAnswer(const HttpRequest& request,
     me.fingerprint = std::string(64, 'a');
     me.limits.max_batch = static_cast<std::uint32_t>(max_batch);
     me.limits.max_body_bytes = max_body_bytes;
+    if (query_keys) {
+      me.features = {std::string(wire::kFeatureQueryIdempotency), "future"};
+    }
     return Reply(200, wire::Encode(me));
   }
   if (request.target == "/v1/query") {
@@ -527,6 +536,235 @@ TEST_CASE(
   }
   REQUIRE(keys.size() == 2);
   CHECK(keys[0] != keys[1]);
+}
+
+std::vector<std::string> Targets(const RecordingConnection& connection) {
+  std::vector<std::string> out;
+  for (const auto& r : connection.requests()) out.push_back(r.target);
+  return out;
+}
+
+std::size_t CountOf(const RecordingConnection& connection,
+                    std::string_view target) {
+  const auto targets = Targets(connection);
+  return static_cast<std::size_t>(
+      std::count(targets.begin(), targets.end(), target));
+}
+
+// TestOptions without receipt checks: an answer without a receipt makes
+// a client ask GET /v1/me once (does the hub sign?), after the answer.
+// Off, every GET /v1/me a test sees is one a query's resend asked.
+ClientOptions UnsignedOptions() {
+  ClientOptions options = TestOptions();
+  options.verify_receipts = false;
+  return options;
+}
+
+Result<HttpReply> LostReply() {
+  return MakeError(ErrorCode::kIo,
+                   "reading the hub's reply failed: end of stream; the "
+                   "request may or may not have been processed");
+}
+
+TEST_CASE(
+    "a query's first attempt asks the hub nothing more: only a resend first "
+    "learns from GET /v1/me that the hub honours the Idempotency-Key") {
+  int queries = 0;
+  auto connection = std::make_shared<RecordingConnection>(
+      [&](const HttpRequest& request) -> Result<HttpReply> {
+        if (request.target == "/v1/query" && ++queries == 1) {
+          return LostReply();
+        }
+        return FakeAnswer(request);
+      });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  auto result = client->Query({Identifier::Email("a@example.com")});
+  REQUIRE(result);
+  CHECK(result->queried == 1);
+  // The lost reply, then the hub's features, then the resend, with the
+  // first attempt's key.
+  REQUIRE(Targets(*connection) ==
+          std::vector<std::string>{"/v1/query", "/v1/me", "/v1/query"});
+  const auto sent = connection->requests();
+  CHECK(HeaderOf(sent[0], "Idempotency-Key") ==
+        HeaderOf(sent[2], "Idempotency-Key"));
+  // A later query that succeeds at once is one request.
+  REQUIRE(client->Query({Identifier::Email("b@example.com")}));
+  CHECK(Targets(*connection).size() == 4);
+
+  // A fresh client's first query is the query alone.
+  auto fresh = std::make_shared<RecordingConnection>(
+      [](const HttpRequest& request) { return FakeAnswer(request); });
+  auto other = MakeClient(UnsignedOptions(), fresh);
+  REQUIRE(other);
+  REQUIRE(other->Query({Identifier::Email("a@example.com")}));
+  CHECK(Targets(*fresh) == std::vector<std::string>{"/v1/query"});
+}
+
+TEST_CASE(
+    "against a hub that does not announce query-idempotency, a query that "
+    "may have reached it is not resent, and the error says why") {
+  struct Case {
+    const char* name;
+    Result<HttpReply> first;
+    ErrorCode code;
+    const char* says;  // the attempt's own error
+  } cases[] = {
+      {"lost reply", LostReply(), ErrorCode::kIo, "may or may not have been"},
+      {"timeout", MakeError(ErrorCode::kIo, "the hub did not answer"),
+       ErrorCode::kIo, "the hub did not answer"},
+      {"502", Reply(502, "<html>bad gateway</html>"), ErrorCode::kIo,
+       "HTTP 502"},
+      {"503",
+       Reply(
+           503,
+           R"({"error":{"code":"unavailable","message":"the hub shut down before answering"}})"),
+       ErrorCode::kUnavailable, "the hub shut down before answering"},
+      {"504", Reply(504, ""), ErrorCode::kIo, "HTTP 504"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    int queries = 0;
+    auto connection = std::make_shared<RecordingConnection>(
+        [&](const HttpRequest& request) -> Result<HttpReply> {
+          if (request.target == "/v1/query" && ++queries == 1) return c.first;
+          return FakeAnswer(request, wire::kMaxBatch, 4194304, false);
+        });
+    auto client = MakeClient(TestOptions(), connection);
+    REQUIRE(client);
+    auto result = client->Query({Identifier::Email("a@example.com")});
+    REQUIRE_FALSE(result);
+    CHECK(Targets(*connection) ==
+          std::vector<std::string>{"/v1/query", "/v1/me"});
+    CHECK(result.error().code == c.code);
+    CHECK_THAT(result.error().message, Catch::Contains(c.says));
+    CHECK_THAT(result.error().message,
+               Catch::Contains("not resent: the hub does not announce the "
+                               "feature \"query-idempotency\" in GET /v1/me"));
+    CHECK_THAT(result.error().message,
+               Catch::Contains("query again if you need the answer"));
+  }
+  // What cannot have reached the hub is sent again without asking.
+  int calls = 0;
+  auto connection = std::make_shared<RecordingConnection>(
+      [&](const HttpRequest& request) -> Result<HttpReply> {
+        if (++calls == 1) return MakeError(ErrorCode::kUnavailable, "refused");
+        return FakeAnswer(request, wire::kMaxBatch, 4194304, false);
+      });
+  auto client = MakeClient(UnsignedOptions(), connection);
+  REQUIRE(client);
+  REQUIRE(client->Query({Identifier::Email("a@example.com")}));
+  CHECK(Targets(*connection) ==
+        std::vector<std::string>{"/v1/query", "/v1/query"});
+}
+
+TEST_CASE(
+    "whether the hub honours query keys is asked once per Client, shared "
+    "by its copies across threads, or taken from the caller's Me()") {
+  for (const bool query_keys : {true, false}) {
+    CAPTURE(query_keys);
+    // Each query's first attempt loses its reply.
+    std::mutex mutex;
+    std::set<std::string> seen;
+    auto connection = std::make_shared<RecordingConnection>(
+        [&](const HttpRequest& request) -> Result<HttpReply> {
+          if (request.target == "/v1/query") {
+            std::lock_guard lock(mutex);
+            if (seen.insert(HeaderOf(request, "Idempotency-Key")).second) {
+              return LostReply();
+            }
+          }
+          return FakeAnswer(request, wire::kMaxBatch, 4194304, query_keys);
+        });
+    auto client = MakeClient(TestOptions(), connection);
+    REQUIRE(client);
+    constexpr int kThreads = 4;
+    constexpr int kQueries = 5;
+    std::atomic<int> answered{0};
+    std::atomic<int> failed{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([copy = *client, &answered, &failed] {
+        for (int q = 0; q < kQueries; ++q) {
+          auto result = copy.Query({Identifier::Email("a@example.com")});
+          if (result) {
+            ++answered;
+          } else if (result.error().code == ErrorCode::kIo) {
+            ++failed;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(CountOf(*connection, "/v1/me") == 1);
+    if (query_keys) {
+      CHECK(answered == kThreads * kQueries);
+      CHECK(CountOf(*connection, "/v1/query") == 2 * kThreads * kQueries);
+    } else {
+      CHECK(failed == kThreads * kQueries);
+      CHECK(CountOf(*connection, "/v1/query") == kThreads * kQueries);
+    }
+
+    // A client whose caller asked Me() asks nothing more.
+    seen.clear();
+    auto asked = std::make_shared<RecordingConnection>(
+        [&](const HttpRequest& request) -> Result<HttpReply> {
+          if (request.target == "/v1/query" &&
+              seen.insert(HeaderOf(request, "Idempotency-Key")).second) {
+            return LostReply();
+          }
+          return FakeAnswer(request, wire::kMaxBatch, 4194304, query_keys);
+        });
+    auto other = MakeClient(TestOptions(), asked);
+    REQUIRE(other);
+    auto me = other->Me();
+    REQUIRE(me);
+    CHECK(me->Supports(wire::kFeatureQueryIdempotency) == query_keys);
+    auto result = other->Query({Identifier::Email("a@example.com")});
+    CHECK(result.has_value() == query_keys);
+    CHECK(Targets(*asked) ==
+          (query_keys
+               ? std::vector<std::string>{"/v1/me", "/v1/query", "/v1/query"}
+               : std::vector<std::string>{"/v1/me", "/v1/query"}));
+  }
+}
+
+TEST_CASE(
+    "a query is not resent when GET /v1/me fails, and the hub is asked "
+    "again next time") {
+  int me_calls = 0;
+  std::set<std::string> seen;
+  auto connection = std::make_shared<
+      RecordingConnection>([&](const HttpRequest& request)
+                               -> Result<HttpReply> {
+    if (request.target == "/v1/me" && ++me_calls == 1) {
+      return Reply(
+          500,
+          R"({"error":{"code":"internal","message":"database is locked"}})");
+    }
+    if (request.target == "/v1/query" &&
+        seen.insert(HeaderOf(request, "Idempotency-Key")).second) {
+      return LostReply();
+    }
+    return FakeAnswer(request);
+  });
+  auto client = MakeClient(TestOptions(), connection);
+  REQUIRE(client);
+  auto result = client->Query({Identifier::Email("a@example.com")});
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::kIo);
+  CHECK_THAT(result.error().message,
+             Catch::Contains("not resent: whether the hub honours a query's "
+                             "Idempotency-Key could not be learned (GET "
+                             "/v1/me failed: database is locked"));
+  CHECK(Targets(*connection) ==
+        std::vector<std::string>{"/v1/query", "/v1/me"});
+  // The failure is not kept: the next lost reply asks again, and resends.
+  REQUIRE(client->Query({Identifier::Email("a@example.com")}));
+  CHECK(Targets(*connection) == std::vector<std::string>{"/v1/query", "/v1/me",
+                                                         "/v1/query", "/v1/me",
+                                                         "/v1/query"});
 }
 
 TEST_CASE("a query that did not reach the hub is sent again") {

@@ -1,6 +1,8 @@
 // The fake hub is what integrators test against; it must behave like the
 // hub in the ways a pipeline depends on.
+#include <mutex>
 #include <set>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -355,6 +357,127 @@ TEST_CASE(
     CHECK(from_fake.error().code == from_real.error().code);
     CHECK(from_fake.error().message == from_real.error().message);
   }
+}
+
+// Forwards to the fake hub, and loses the reply of each query's first
+// attempt (by Idempotency-Key) after the hub has answered it.
+class LosingConnection final : public Connection {
+ public:
+  explicit LosingConnection(std::shared_ptr<Connection> inner)
+      : inner_(std::move(inner)) {}
+  Result<HttpReply> Send(const HttpRequest& request) override {
+    auto reply = inner_->Send(request);
+    std::lock_guard lock(mutex_);
+    targets_.push_back(request.target);
+    if (request.target != "/v1/query") return reply;
+    std::string key;
+    for (const auto& [name, value] : request.headers) {
+      if (name == "Idempotency-Key") key = value;
+    }
+    if (!keys_.insert(key).second) return reply;
+    if (reply) lost_.push_back(reply->body);
+    return MakeError(ErrorCode::kIo,
+                     "reading the hub's reply failed: end of stream");
+  }
+  std::vector<std::string> lost() const {
+    std::lock_guard lock(mutex_);
+    return lost_;
+  }
+  std::vector<std::string> targets() const {
+    std::lock_guard lock(mutex_);
+    return targets_;
+  }
+
+ private:
+  std::shared_ptr<Connection> inner_;
+  mutable std::mutex mutex_;
+  std::set<std::string> keys_;
+  std::vector<std::string> lost_;
+  std::vector<std::string> targets_;
+};
+
+TEST_CASE(
+    "fake hub: announces query-idempotency and answers a resent query with "
+    "the matches it recorded, and SetFeatures({}) emulates an older hub") {
+  Members m;
+  const Identifier id = Identifier::Email("x@example.com");
+  REQUIRE(m.alpha.Submit({BanOf(id)}));
+  auto me = m.beta.Me();
+  REQUIRE(me);
+  CHECK(me->features == std::vector<std::string>{"query-idempotency"});
+
+  ClientOptions options;
+  options.consortium_key = m.key;
+  options.retry.initial_backoff = std::chrono::milliseconds(1);
+  {
+    auto losing =
+        std::make_shared<LosingConnection>(m.hub->ConnectionFor("beta"));
+    auto beta = MakeClient(options, losing);
+    REQUIRE(beta);
+    auto found = beta->Query({id});
+    REQUIRE(found);
+    REQUIRE(found->matches.size() == 1);
+    // The resend was answered with the match the lost reply carried, not
+    // a second one.
+    REQUIRE(losing->lost().size() == 1);
+    auto lost = wire::DecodeQueryResponse(losing->lost()[0]);
+    REQUIRE(lost);
+    REQUIRE(lost->matches.size() == 1);
+    CHECK(found->matches[0].match.match_id == lost->matches[0].match_id);
+    CHECK(losing->targets() ==
+          std::vector<std::string>{"/v1/query", "/v1/me", "/v1/query"});
+  }
+
+  // As on the hub, the key stands for the item count and the items that
+  // match, with their positions: a resend replays, and so does a query
+  // that differs only in a token that matches nothing. A key reused for a
+  // query that matches elsewhere is answered as a new query (never 409,
+  // which would say a token matches without a match recorded), and keeps
+  // its first record.
+  auto beta_connection = m.hub->ConnectionFor("beta");
+  HttpRequest query{"POST", "/v1/query", "", {{"Idempotency-Key", "k-1"}}};
+  auto key_of = [&](const Identifier& i) { return *m.beta.Tokenise(i); };
+  const auto y = key_of(Identifier::Email("y@example.com"));
+  const auto z = key_of(Identifier::Email("z@example.com"));
+  auto send = [&](std::vector<wire::TokenKey> keys) {
+    query.body = wire::Encode(wire::QueryRequest{std::move(keys)});
+    auto reply = beta_connection->Send(query);
+    REQUIRE(reply);
+    REQUIRE(reply->status == 200);
+    auto decoded = wire::DecodeQueryResponse(reply->body);
+    REQUIRE(decoded);
+    REQUIRE(decoded->matches.size() == 1);
+    return std::pair{decoded->matches[0].index, decoded->matches[0].match_id};
+  };
+  const auto first = send({key_of(id), y});
+  CHECK(first.first == 0);
+  CHECK(send({key_of(id), y}) == first);
+  CHECK(send({key_of(id), z}) == first);
+  const auto elsewhere = send({y, key_of(id)});
+  CHECK(elsewhere.first == 1);
+  CHECK(elsewhere.second != first.second);
+  CHECK(send({key_of(id), y}) == first);
+
+  // An older hub: no features, the key is ignored, and the client does not
+  // resend a query whose reply was lost.
+  m.hub->SetFeatures({});
+  me = m.beta.Me();
+  REQUIRE(me);
+  CHECK(me->features.empty());
+  auto losing =
+      std::make_shared<LosingConnection>(m.hub->ConnectionFor("beta"));
+  auto beta = MakeClient(options, losing);
+  REQUIRE(beta);
+  auto found = beta->Query({id});
+  REQUIRE_FALSE(found);
+  CHECK(found.error().code == ErrorCode::kIo);
+  CHECK_THAT(found.error().message, Catch::Contains("not resent"));
+  CHECK(losing->targets() == std::vector<std::string>{"/v1/query", "/v1/me"});
+  // The key is ignored: the query that replayed above records new matches
+  // each time.
+  const auto once = send({key_of(id), y});
+  CHECK(once.second != first.second);
+  CHECK(send({key_of(id), y}).second != once.second);
 }
 
 }  // namespace

@@ -82,6 +82,12 @@ class FakeTlsServer {
     std::lock_guard lock(mutex_);
     return keys_;
   }
+  // From now on answers GET /v1/me with 200 and `body`, whatever the mode
+  // (a hub that lost a query's answer but answers the client's question).
+  void AnswerMe(std::string body) {
+    std::lock_guard lock(mutex_);
+    me_body_ = std::move(body);
+  }
 
  private:
   struct Session {
@@ -115,10 +121,20 @@ class FakeTlsServer {
         session->stream, session->buffer, session->request,
         [this, session](error_code ec, std::size_t) {
           if (ec) return;
+          std::string me_body;
           {
             std::lock_guard lock(mutex_);
             targets_.emplace_back(session->request.target());
             keys_.emplace_back(session->request["Idempotency-Key"]);
+            if (session->request.target() == "/v1/me") me_body = me_body_;
+          }
+          if (!me_body.empty()) {
+            session->response = {http::status::ok, 11};
+            session->response.set(http::field::content_type,
+                                  "application/json");
+            session->response.body() = std::move(me_body);
+            Write(session);
+            return;
           }
           switch (mode_) {
             case Mode::kNoHandshake:
@@ -129,15 +145,19 @@ class FakeTlsServer {
               return;
             case Mode::kAnswer:
               session->response = answer_();
-              session->response.keep_alive(true);
-              session->response.prepare_payload();
-              http::async_write(session->stream, session->response,
-                                [this, session](error_code e, std::size_t) {
-                                  if (!e) Read(session);
-                                });
+              Write(session);
               return;
           }
         });
+  }
+
+  void Write(const std::shared_ptr<Session>& session) {
+    session->response.keep_alive(true);
+    session->response.prepare_payload();
+    http::async_write(session->stream, session->response,
+                      [this, session](error_code e, std::size_t) {
+                        if (!e) Read(session);
+                      });
   }
 
   Mode mode_;
@@ -150,6 +170,7 @@ class FakeTlsServer {
   mutable std::mutex mutex_;
   std::vector<std::string> targets_;
   std::vector<std::string> keys_;
+  std::string me_body_;
   std::thread thread_;
 };
 
@@ -176,6 +197,17 @@ ClientOptions OptionsFor(const FakeTlsServer& server) {
 
 HttpRequest GetMe() { return HttpRequest{"GET", "/v1/me", "", {}, true}; }
 
+// A GET /v1/me body, announcing query-idempotency if `query_keys`.
+std::string MeBody(bool query_keys) {
+  wire::MeResponse me;
+  me.member_id = "alpha";
+  me.name = "Alpha";
+  me.roles = {Role::kMember};
+  me.fingerprint = std::string(64, 'a');
+  if (query_keys) me.features = {std::string(wire::kFeatureQueryIdempotency)};
+  return wire::Encode(me);
+}
+
 TEST_CASE(
     "transport: a query whose reply is lost is resent with the same "
     "Idempotency-Key") {
@@ -190,26 +222,40 @@ TEST_CASE(
       {"504", FakeTlsServer::Mode::kAnswer, 504},
   };
   for (const auto& c : cases) {
-    CAPTURE(c.name);
-    FakeTlsServer server(c.mode, [&] {
-      return JsonAnswer(
-          c.status,
-          R"({"error":{"code":"unavailable","message":"the hub shut down before answering"}})");
-    });
-    auto options = OptionsFor(server);
-    REQUIRE(options.retry.max_attempts == 4);
-    auto client = MakeClient(options);
-    REQUIRE(client);
-    auto result = client->Query({Identifier::Email("jane@example.com")});
-    REQUIRE_FALSE(result);
-    CAPTURE(result.error().message);
-    // The hub answers a resend carrying the key with the matches it
-    // recorded (docs/protocol.md), so the SDK may resend it.
-    CHECK(server.targets() == std::vector<std::string>(4, "/v1/query"));
-    const auto keys = server.keys();
-    REQUIRE(keys.size() == 4);
-    CHECK_FALSE(keys[0].empty());
-    CHECK(keys == std::vector<std::string>(4, keys[0]));
+    for (const bool query_keys : {true, false}) {
+      CAPTURE(c.name, query_keys);
+      FakeTlsServer server(c.mode, [&] {
+        return JsonAnswer(
+            c.status,
+            R"({"error":{"code":"unavailable","message":"the hub shut down before answering"}})");
+      });
+      server.AnswerMe(MeBody(query_keys));
+      auto options = OptionsFor(server);
+      REQUIRE(options.retry.max_attempts == 4);
+      auto client = MakeClient(options);
+      REQUIRE(client);
+      auto result = client->Query({Identifier::Email("jane@example.com")});
+      REQUIRE_FALSE(result);
+      CAPTURE(result.error().message);
+      if (!query_keys) {
+        // An older hub would record new matches for a resend.
+        CHECK(server.targets() ==
+              std::vector<std::string>{"/v1/query", "/v1/me"});
+        CHECK_THAT(result.error().message, Catch::Contains("not resent"));
+        continue;
+      }
+      // The hub answers a resend carrying the key with the matches it
+      // recorded (docs/protocol.md), and says so in GET /v1/me (asked
+      // once, before the first resend), so the SDK may resend it.
+      CHECK(server.targets() ==
+            std::vector<std::string>{"/v1/query", "/v1/me", "/v1/query",
+                                     "/v1/query", "/v1/query"});
+      auto keys = server.keys();
+      REQUIRE(keys.size() == 5);
+      keys.erase(keys.begin() + 1);  // GET /v1/me's
+      CHECK_FALSE(keys[0].empty());
+      CHECK(keys == std::vector<std::string>(4, keys[0]));
+    }
   }
 }
 
@@ -356,6 +402,7 @@ TEST_CASE("transport: each timeout names its stage and the right fix") {
   }
   SECTION("waiting for the answer to a POST") {
     FakeTlsServer server(FakeTlsServer::Mode::kNoAnswer);
+    server.AnswerMe(MeBody(true));
     auto options = OptionsFor(server);
     options.request_timeout = 300ms;
     auto client = MakeClient(options);
@@ -370,8 +417,9 @@ TEST_CASE("transport: each timeout names its stage and the right fix") {
     CHECK_THAT(result.error().message,
                Catch::Contains("raise ClientOptions::request_timeout or "
                                "lower max_batch"));
-    // Resent with its Idempotency-Key, like a read (max_attempts 4).
-    CHECK(server.targets().size() == 4);
+    // Resent with its Idempotency-Key, like a read (max_attempts 4), once
+    // GET /v1/me said the hub honours it.
+    CHECK(server.targets().size() == 5);
   }
 }
 

@@ -507,6 +507,59 @@ TEST_CASE("feed and notifications round-trip") {
   CHECK(*n == notes);
 }
 
+TEST_CASE(
+    "me: features round-trip, are absent when none, and unknown ones are "
+    "kept, and a malformed list is refused on its field") {
+  MeResponse me;
+  me.member_id = "alpha";
+  me.name = "Alpha Social";
+  me.roles = {Role::kMember};
+  me.fingerprint = std::string(64, '0');
+  me.token_schemes = {TokenScheme::kHmacV1};
+  // None: the field is left out, as hubs before it sent the body.
+  CHECK(Encode(me).find("features") == std::string::npos);
+  CHECK(DecodeMeResponse(Encode(me)).value().features.empty());
+  me.features = {std::string(kFeatureQueryIdempotency), "from-the-future"};
+  auto m = DecodeMeResponse(Encode(me));
+  REQUIRE(m);
+  CHECK(*m == me);
+  CHECK(m->Supports(kFeatureQueryIdempotency));
+  CHECK(m->Supports("from-the-future"));
+  CHECK_FALSE(m->Supports("query"));
+
+  const std::string base =
+      R"({"member_id":"alpha","name":"A","roles":["member"],"fingerprint":")" +
+      std::string(64, '0') +
+      R"(","limits":{"max_batch":1,"max_body_bytes":1,"requests_per_second":1,"items_per_second":1},"token_schemes":["hmac-v1"])";
+  std::string many = "[";
+  for (std::size_t i = 0; i <= kMaxFeatures; ++i) {
+    many += (i == 0 ? "\"f" : ",\"f") + std::to_string(i) + "\"";
+  }
+  many += "]";
+  struct Case {
+    const char* name;
+    std::string features;
+    const char* field;
+  } cases[] = {
+      {"not an array", R"("query-idempotency")", "features"},
+      {"not a string", R"(["query-idempotency",7])", "features[1]"},
+      {"empty name", R"([""])", "features[0]"},
+      {"name too long", "[\"" + std::string(kMaxFeatureBytes + 1, 'a') + "\"]",
+       "features[0]"},
+      {"too many", many, "features"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto bad = DecodeMeResponse(base + R"(,"features":)" + c.features + "}");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().field == c.field);
+  }
+  // The longest name is accepted.
+  auto longest = DecodeMeResponse(base + R"(,"features":[")" +
+                                  std::string(kMaxFeatureBytes, 'a') + "\"]}");
+  CHECK(longest.has_value());
+}
+
 TEST_CASE("me, health, disposition and admin bodies round-trip") {
   MeResponse me;
   me.member_id = "alpha";

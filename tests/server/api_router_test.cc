@@ -672,6 +672,42 @@ TEST_CASE("/v1/me describes the caller", "[api][happy]") {
   CHECK(me->hub_keys.empty());
 }
 
+TEST_CASE(
+    "/v1/me announces the hub's features (query-idempotency), as its schema "
+    "describes",
+    "[api][happy][schema]") {
+  ApiFixture f;
+  const Response r = f.Get("/v1/me", kAlphaFp);
+  REQUIRE(r.status == 200);
+  auto me = wire::DecodeMeResponse(r.body);
+  REQUIRE(me);
+  // The hub keeps a query's Idempotency-Key (schema 10 on), so clients may
+  // resend a query whose answer was lost.
+  CHECK(me->features ==
+        std::vector<std::string>{std::string(wire::kFeatureQueryIdempotency)});
+  CHECK(me->Supports(wire::kFeatureQueryIdempotency));
+  CHECK_FALSE(me->Supports("no-such-feature"));
+  CHECK(Contains(r.body, R"("features":["query-idempotency"])"));
+
+  // The body validates, and the schema does check "features": a body whose
+  // entry is not a feature name fails.
+  const std::string good = f.dir() + "/me-features.json";
+  REQUIRE(WriteFile(good, r.body));
+  std::string broken_body = r.body;
+  const auto at = broken_body.find(R"("query-idempotency")");
+  REQUIRE(at != std::string::npos);
+  broken_body.replace(at, 19, "7");
+  const std::string broken = f.dir() + "/me-features-broken.json";
+  REQUIRE(WriteFile(broken, broken_body));
+  std::string output;
+  CHECK(ValidateAgainstSchemas(
+            {{"me-response", {good}}, {"me-response", {broken}}}, &output) ==
+        1);
+  INFO(output);
+  CHECK(Contains(output, "1 files checked against me-response, 0 failures"));
+  CHECK(Contains(output, "FAIL " + broken + " (me-response)"));
+}
+
 TEST_CASE("submit: created, duplicate, updated", "[api][happy]") {
   ApiFixture f;
   Response r = f.Post("/v1/signals", SubmitBody({1, 2}), kAlphaFp);

@@ -16,7 +16,8 @@
 // Batches of any size are accepted and split into requests of at most
 // ClientOptions::max_batch items, and no more than the hub accepts (its
 // limits.max_batch in GET /v1/me, asked once per Client the first time a
-// batch has more than one item), each with a body of at most the hub's
+// batch has more than one item, or a query needs resending: see Query),
+// each with a body of at most the hub's
 // limits.max_body_bytes. Per-item problems (an invalid phone
 // number, an unregistered kind) are per-item results, not call failures; a
 // call fails as a whole only when the hub or the network refuses a request.
@@ -213,7 +214,8 @@ class Client {
   // else works. REQUIRES: connection != nullptr.
   Client(std::shared_ptr<Connection> connection, ClientOptions options);
 
-  // This member: id, roles, limits.
+  // This member: id, roles, limits, and the hub's features (the client
+  // keeps whether the hub honours a query's Idempotency-Key; see Query).
   Result<wire::MeResponse> Me() const;
 
   // Shares bans. Safe to retry: each request carries an Idempotency-Key.
@@ -228,11 +230,21 @@ class Client {
   // Idempotency-Key, so it is retried like a read (see RetryPolicy): a
   // resent query is answered with the matches the hub recorded for it, not
   // with new match_ids the caller would never see. A query the caller
-  // repeats itself is a new query, and records new matches. REQUIRES a hub
-  // that honours a query's Idempotency-Key (cairnd from schema 10 on,
-  // docs/protocol.md); an older hub ignores the key, and each resend
-  // records new matches: against one, set retry.max_attempts = 1 for the
-  // client that queries.
+  // repeats itself is a new query, and records new matches.
+  // Only a hub that announces the feature "query-idempotency" in GET
+  // /v1/me (wire::kFeatureQueryIdempotency; cairnd from store schema 10
+  // on) honours the key; an older one records new matches for each
+  // resend. So a query whose attempt may have reached the hub (a lost
+  // reply, a 502/503/504) is resent only after the client has learned
+  // that the hub announces it: from GET /v1/me, asked then, once per
+  // Client and shared by its copies, unless a batch's limits or a
+  // receipt's keys or a call of Me() already fetched it. A first attempt
+  // never waits for that. Against a hub that does not announce it, or when
+  // GET /v1/me fails (asked again at the next resend), the query is not
+  // resent: the call fails with the attempt's error (kIo for a lost reply:
+  // the hub may have recorded matches) and a message saying why it was
+  // not resent. Attempts that cannot have reached the hub (kUnavailable,
+  // 429) are retried as ever.
   Result<QueryOutcome> Query(const std::vector<Identifier>& identifiers) const;
 
   // Records the outcome of human review of a match. Not retried once sent.

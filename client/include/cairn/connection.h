@@ -8,6 +8,7 @@
 #ifndef CAIRN_CLIENT_CONNECTION_H_
 #define CAIRN_CLIENT_CONNECTION_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,15 @@ struct HttpRequest {
   // Non-idempotent requests are never resent once they may have reached
   // the hub.
   bool idempotent = true;
+  // Optional, for an idempotent request whose idempotence depends on the
+  // hub: asked by the retry policy before it resends the request after an
+  // attempt that may have reached the hub (a kIo error, a 502/503/504).
+  // False: not resent, and that attempt's outcome is returned as it is.
+  // Not asked when the request certainly did not reach the hub
+  // (kUnavailable) or the hub refused it unprocessed (429). Client sets it
+  // on queries (a hub honours a query's Idempotency-Key only from store
+  // schema 10 on); it may make requests of its own on the connection.
+  std::function<bool()> may_resend{};
 };
 
 struct HttpReply {

@@ -32,7 +32,9 @@ namespace cairn {
 //   twice: Me, Feed, Notifications, OPRF evaluations, and Submit and Query,
 //   whose requests each carry an Idempotency-Key: a batch the hub committed
 //   is replayed, not stored twice, and a query that recorded matches is
-//   answered with those matches, not new ones. Retract and Dispose are
+//   answered with those matches, not new ones (a query only by a hub that
+//   announces "query-idempotency" in GET /v1/me, which the client asks
+//   before the first such resend; see Client::Query). Retract and Dispose are
 //   never resent once the request may have reached the hub. Such a failure
 //   comes back as the error (kIo for a lost reply and for a 502 or 504
 //   or any 5xx without a Cairn error body, which come from a proxy in

@@ -21,6 +21,10 @@ void PrintMe(const wire::MeResponse& me) {
   std::printf("rate limits  %u requests/s, %u items/s\n",
               me.limits.requests_per_second, me.limits.items_per_second);
   std::printf("schemes      %s\n", Join(Names(me.token_schemes)).c_str());
+  // "query-idempotency": the hub answers a resent query with the matches
+  // it recorded (a hub without it is older than store schema 10).
+  std::printf("features     %s\n",
+              me.features.empty() ? "none" : Join(me.features).c_str());
 }
 
 }  // namespace

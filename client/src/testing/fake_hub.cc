@@ -96,6 +96,15 @@ struct FakeHub::State {
   std::uint64_t next_seq = 1;
   int fail_status = 0;
   int fail_count = 0;
+  // What /v1/me announces; with query-idempotency, a query's key is kept.
+  std::vector<std::string> features{
+      std::string(wire::kFeatureQueryIdempotency)};
+  // A query's answer by (member, Idempotency-Key), with the digest of what
+  // it matched, kept (as the hub keeps it) when the query recorded
+  // matches.
+  std::map<std::pair<std::string, std::string>,
+           std::pair<std::string, HttpReply>>
+      query_replies;
 
   // Active and not expired at `now`.
   static bool Live(const Signal& s, wire::Timestamp now) {
@@ -136,6 +145,7 @@ struct FakeHub::State {
     me.roles = {Role::kMember};
     me.fingerprint = std::string(64, '0');
     me.token_schemes = {TokenScheme::kHmacV1};
+    me.features = features;
     return HttpReply{200, wire::Encode(me), {}};
   }
 
@@ -319,13 +329,45 @@ struct FakeHub::State {
     }
   }
 
-  HttpReply Query(const std::string& member, const std::string& body) {
+  HttpReply Query(const std::string& member, const std::string& body,
+                  std::string_view idempotency_key) {
     auto request = wire::DecodeQueryRequest(body);
     if (!request) return ErrorReply(request.error());
+    const wire::Timestamp now = Now();
+    bool keep = !idempotency_key.empty() &&
+                std::find(features.begin(), features.end(),
+                          wire::kFeatureQueryIdempotency) != features.end();
+    const std::pair<std::string, std::string> slot{
+        member, std::string(idempotency_key)};
+    // Like the hub, the key stands for the item count and the items that
+    // match, with their positions; it is looked up only by a query that
+    // finds matches.
+    std::string digest = std::to_string(request->queries.size());
+    bool hits = false;
+    for (std::size_t i = 0; i < request->queries.size(); ++i) {
+      const wire::TokenKey& key = request->queries[i];
+      const bool hit =
+          std::any_of(signals.begin(), signals.end(), [&](const Signal& s) {
+            return Live(s, now) && s.member != member && s.item.key == key;
+          });
+      if (!hit) continue;
+      hits = true;
+      digest += "|" + std::to_string(i) + ":" +
+                wire::Encode(wire::QueryRequest{{key}});
+    }
+    if (keep && hits) {
+      if (auto it = query_replies.find(slot); it != query_replies.end()) {
+        // A resend: the matches recorded for the first attempt.
+        if (it->second.first == digest) return it->second.second;
+        // The key names another query: never 409 (that would say a token
+        // matches without a match recorded), answered as a new query, and
+        // the key keeps the other query's record.
+        keep = false;
+      }
+    }
     wire::QueryResponse response;
     response.request_id = Id('r', next_id++);
     response.queried = request->queries.size();
-    const wire::Timestamp now = Now();
     for (std::size_t i = 0; i < request->queries.size(); ++i) {
       const wire::TokenKey& key = request->queries[i];
       wire::Match match;
@@ -364,7 +406,11 @@ struct FakeHub::State {
       matches[match.match_id] = std::move(record);
       response.matches.push_back(std::move(match));
     }
-    return HttpReply{200, wire::Encode(response), {}};
+    HttpReply reply{200, wire::Encode(response), {}};
+    if (keep && !response.matches.empty()) {
+      query_replies[slot] = {digest, reply};
+    }
+    return reply;
   }
 
   HttpReply Dispose(const std::string& member, const std::string& match_id,
@@ -459,6 +505,11 @@ std::shared_ptr<Connection> FakeHub::ConnectionFor(
   return std::make_shared<FakeConnection>(shared_from_this(), member_id);
 }
 
+void FakeHub::SetFeatures(std::vector<std::string> features) {
+  std::lock_guard lock(state_->mutex);
+  state_->features = std::move(features);
+}
+
 void FakeHub::FailNext(int status, int count) {
   std::lock_guard lock(state_->mutex);
   state_->fail_status = status;
@@ -526,7 +577,13 @@ HttpReply FakeHub::Handle(const std::string& member,
   if (!get && target == "/v1/signals/retract") {
     return state_->Retract(member, request.body);
   }
-  if (!get && target == "/v1/query") return state_->Query(member, request.body);
+  if (!get && target == "/v1/query") {
+    std::string_view key;
+    for (const auto& [name, value] : request.headers) {
+      if (name == "Idempotency-Key") key = value;
+    }
+    return state_->Query(member, request.body, key);
+  }
   constexpr std::string_view kMatches = "/v1/matches/";
   constexpr std::string_view kDisposition = "/disposition";
   if (!get && target.starts_with(kMatches) && target.ends_with(kDisposition)) {

@@ -1,5 +1,7 @@
 #include "cairn/wire/me.h"
 
+#include <algorithm>
+
 #include "json.h"
 #include "oprf_internal.h"
 
@@ -11,9 +13,9 @@ using internal::Bits;
 using internal::Mode;
 using internal::Path;
 
-constexpr std::array<std::string_view, 8> kKeys = {
-    "member_id", "name",          "roles",    "fingerprint",
-    "limits",    "token_schemes", "hub_keys", "oprf"};
+constexpr std::array<std::string_view, 9> kKeys = {
+    "member_id",     "name",     "roles", "fingerprint", "limits",
+    "token_schemes", "hub_keys", "oprf",  "features"};
 constexpr std::array<std::string_view, 4> kLimitKeys = {
     "max_batch", "max_body_bytes", "requests_per_second", "items_per_second"};
 constexpr std::array<std::string_view, 5> kHubKeyKeys = {
@@ -116,6 +118,20 @@ Status DecodeMe(od::object& root, Path& path, MeResponse& out) {
                 });
           case 7:
             return internal::DecodeOprfInfoValue(v, path, out.oprf.emplace());
+          case 8:
+            // Any name is kept (a newer hub's are ignored by the caller),
+            // so the list can grow without breaking this decoder.
+            return internal::WalkArray(
+                v, path, 0, kMaxFeatures, false,
+                [&](std::size_t, od::value& item) -> Status {
+                  auto name =
+                      internal::GetText(item, path, 1, kMaxFeatureBytes);
+                  if (!name) {
+                    return tl::unexpected<Error>(std::move(name.error()));
+                  }
+                  out.features.emplace_back(*name);
+                  return {};
+                });
           default:
             return internal::WalkArray(
                 v, path, 0, 64, false,
@@ -180,8 +196,19 @@ std::string Encode(const MeResponse& body) {
     internal::WriteKey(w, "oprf");
     internal::WriteOprfInfo(w, *body.oprf);
   }
+  // Written only when there is one, as a hub without any writes nothing.
+  if (!body.features.empty()) {
+    internal::WriteKey(w, "features");
+    w.StartArray();
+    for (const auto& f : body.features) internal::WriteString(w, f);
+    w.EndArray();
+  }
   w.EndObject();
   return internal::Take(buffer);
+}
+
+bool MeResponse::Supports(std::string_view feature) const {
+  return std::find(features.begin(), features.end(), feature) != features.end();
 }
 
 Result<MeResponse> DecodeMeResponse(std::string_view json) {

@@ -93,6 +93,10 @@ void ApiRouter::HandleMe(const CallPtr& call) {
     me.hub_keys = ToWireKeys(options_.keyring->PublicKeys());
   }
   if (options_.oprf) me.oprf = options_.oprf->Info();
+  // Every store this build opens is at the latest schema, which keeps a
+  // query's Idempotency-Key (schema 10 on): clients resend a query whose
+  // answer was lost only to a hub that says so.
+  me.features = {std::string(wire::kFeatureQueryIdempotency)};
   call->Finish(200, wire::Encode(me));
 }
 

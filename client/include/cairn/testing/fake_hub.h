@@ -25,7 +25,9 @@
 // - a member's own signals never match its queries nor appear in its feed;
 // - every matching query records a new match_id (the hub's default
 //   match_reuse_seconds = 0), and a retraction notifies each match the
-//   signal supported;
+//   signal supported; a query resent with the same Idempotency-Key is
+//   answered with the matches recorded for the first (its /v1/me
+//   announces the feature "query-idempotency"; see SetFeatures);
 // - feed order, per-item results.
 //
 // It differs from a hub in these ways:
@@ -45,6 +47,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cairn/connection.h"
 
@@ -79,6 +82,17 @@ class FakeHub : public std::enable_shared_from_this<FakeHub> {
   // handling: a Client from MakeClient(options, connection) retries them
   // under options.retry, as it would the hub's.
   void FailNext(int status, int count = 1);
+
+  // The features its /v1/me announces (wire::MeResponse::features). By
+  // default the one it implements, "query-idempotency": a query resent
+  // with the same Idempotency-Key is answered with the matches recorded
+  // for the first attempt (a key reused for a query that matches other
+  // items is answered as a new query, never 409, as the hub does), and a
+  // Client resends a query whose answer was lost. An empty list emulates
+  // a hub before store schema 10: /v1/me announces none, each query
+  // records new matches whatever its key, and a Client does not resend a
+  // query that may have reached the hub.
+  void SetFeatures(std::vector<std::string> features);
 
   // Number of active (not retracted, not expired) signals, for assertions.
   std::size_t ActiveSignals() const;

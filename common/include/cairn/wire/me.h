@@ -1,4 +1,5 @@
-// GET /v1/me: the caller's identity, roles, limits and the hub's keys.
+// GET /v1/me: the caller's identity, roles, limits, the hub's keys and the
+// protocol features the hub supports.
 #ifndef CAIRN_WIRE_ME_H_
 #define CAIRN_WIRE_ME_H_
 
@@ -32,6 +33,15 @@ struct HubKey {
   bool operator==(const HubKey&) const = default;
 };
 
+// A feature name in MeResponse::features: the hub honours a query's
+// Idempotency-Key (answers a resent POST /v1/query with the matches it
+// recorded for the first attempt). cairnd from store schema 10 on.
+inline constexpr std::string_view kFeatureQueryIdempotency =
+    "query-idempotency";
+// Most features a hub may announce, and the longest name (1..64 bytes).
+inline constexpr std::size_t kMaxFeatures = 256;
+inline constexpr std::size_t kMaxFeatureBytes = 64;
+
 struct MeResponse {
   std::string member_id;
   std::string name;
@@ -42,6 +52,13 @@ struct MeResponse {
   std::vector<HubKey> hub_keys;
   // Present when the hub evaluates voprf-v1 (its current key epoch).
   std::optional<OprfInfo> oprf;
+  // Protocol features the hub supports beyond the base protocol, by name
+  // (kFeatureQueryIdempotency, ...). Absent on the wire (older hubs): none.
+  // A client ignores names it does not know.
+  std::vector<std::string> features;
+
+  // Whether `features` names `feature`.
+  bool Supports(std::string_view feature) const;
 
   bool operator==(const MeResponse&) const = default;
 };
