@@ -48,14 +48,33 @@ class RetryingConnection final : public Connection {
       if (attempt >= attempts) return reply;
       std::chrono::milliseconds delay =
           BackoffDelay(policy_, attempt, jitter_());
+      // Out of time: a hub that did not answer within request_timeout
+      // would otherwise hold a call for max_attempts times that (four
+      // minutes with the defaults, measured with `cairn feed`). Checked
+      // before MayResend, which may ask the hub. A 429's wait is
+      // max_retry_after's to bound.
+      const auto elapsed =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now_() - start);
+      const bool out_of_time = elapsed + delay >= policy_.max_elapsed;
       if (!reply) {
         // kUnavailable: the request certainly did not reach the hub
         // (resolve, connect, TLS handshake). kIo: it may have.
         const ErrorCode code = reply.error().code;
-        if (code == ErrorCode::kIo && !MayResend(request)) return reply;
         if (code != ErrorCode::kUnavailable && code != ErrorCode::kIo) {
           return reply;
         }
+        if (code == ErrorCode::kIo && !request.idempotent) return reply;
+        if (out_of_time) {
+          Error error = reply.error();
+          error.message +=
+              "; not sent again: " + std::to_string(attempt) +
+              (attempt == 1 ? " attempt" : " attempts") + " took " +
+              Spoken(elapsed) +
+              ", and another would pass RetryPolicy::max_elapsed (" +
+              Spoken(policy_.max_elapsed) + ")";
+          return tl::unexpected(std::move(error));
+        }
+        if (code == ErrorCode::kIo && !MayResend(request)) return reply;
       } else if (reply->status == 429) {
         // Refused before any work, so retried for every request, but only
         // when the hub's wait is one this policy accepts: a longer one
@@ -68,26 +87,9 @@ class RetryingConnection final : public Connection {
       } else if (IsGatewayOrUnavailable(reply->status)) {
         // Sent, and the hub (or a proxy before it) may have done some or
         // all of the work: only requests that may run twice go again.
-        if (!MayResend(request)) return reply;
+        if (out_of_time || !MayResend(request)) return reply;
       } else {
         return reply;
-      }
-      // Out of time: a hub that did not answer within request_timeout
-      // would otherwise hold a call for max_attempts times that (four
-      // minutes with the defaults, measured with `cairn feed`). A 429's
-      // wait is max_retry_after's to bound.
-      const auto elapsed =
-          std::chrono::duration_cast<std::chrono::milliseconds>(now_() - start);
-      const bool rate_limited = reply && reply->status == 429;
-      if (!rate_limited && elapsed + delay >= policy_.max_elapsed) {
-        if (reply) return reply;
-        Error error = reply.error();
-        error.message += "; not sent again: " + std::to_string(attempt) +
-                         (attempt == 1 ? " attempt" : " attempts") + " took " +
-                         Spoken(elapsed) +
-                         ", and another would pass RetryPolicy::max_elapsed (" +
-                         Spoken(policy_.max_elapsed) + ")";
-        return tl::unexpected(std::move(error));
       }
       sleep_(delay);
     }
