@@ -28,8 +28,8 @@
 //      503 unavailable, 429 rate_limited)
 //   4  a local file could not be read or written: missing or unreadable
 //      (the consortium key, a --file, an explicit config file, a TLS
-//      file), output that could not be written (a full disk), or `cairn
-//      keygen` refusing to overwrite an existing file
+//      file), output that could not be written (a full disk, a closed pipe), or
+//      `cairn keygen` refusing to overwrite an existing file
 //   5  the outcome is unknown: the request was sent but no answer came
 //      (a lost connection, a timeout, or a proxy's 502, 504 or other 5xx
 //      without a Cairn error body), so the hub may have carried it out;
@@ -37,6 +37,7 @@
 //
 // This file wires the command line (CLI11) to the commands in src/cli/.
 
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,10 @@ void AddRemoteFlags(CLI::App* command, Settings* flags, bool* json,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that goes away (`cairn feed --follow | consumer` when the
+  // consumer dies) must not kill cairn silently: the write fails instead,
+  // and feed and notifications name the cursor to resume from (exit 4).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "cairn: share and look up hashed identifiers of accounts banned for "
       "child sexual exploitation on a Cairn hub.\nSettings: "

@@ -14,6 +14,7 @@
 #include "cairn/receipt.h"
 #include "cairn/token.h"
 #include "src/certificates.h"
+#include "src/reply_error.h"
 #include "src/retry.h"
 #include "src/voprf_tokeniser.h"
 
@@ -73,9 +74,8 @@ struct Client::Impl {
                       const std::string& request_digest,
                       const std::function<std::string()>& results_digest,
                       std::vector<wire::Receipt>* out) const;
-  // One exchange; a non-2xx answer is an error.
+  // One exchange; a non-2xx answer is an error (client_internal::ReplyError).
   Result<std::string> Call(const HttpRequest& request) const;
-  Error ReplyError(const HttpReply& reply) const;
 };
 
 namespace {
@@ -323,75 +323,6 @@ Result<std::vector<Result<wire::TokenKey>>> Client::Impl::TokenKeysOf(
   return keys;
 }
 
-Error Client::Impl::ReplyError(const HttpReply& reply) const {
-  Error error;
-  auto decoded = wire::DecodeErrorBody(reply.body);
-  // A 502 or 504 (the hub never sends either), or a 5xx without a Cairn
-  // error body, comes from something between this client and the hub: the
-  // request may have reached the hub and been carried out, and only its
-  // answer was lost. That is kIo, as for a reply lost on the connection,
-  // so that callers (the CLI's exit 5) do not take it for the hub's own
-  // "nothing was changed". The retry policy decides on the status itself.
-  const bool gateway = reply.status == 502 || reply.status == 504;
-  if (decoded && !gateway) {
-    error = std::move(*decoded);
-  } else if (reply.status >= 500) {
-    error.code = ErrorCode::kIo;
-    error.message =
-        "an HTTP " + std::to_string(reply.status) +
-        (decoded ? " saying '" + decoded->message + "'"
-                 : std::string(" without a Cairn error body")) +
-        " came instead of the hub's answer, from a proxy in front of the hub "
-        "(or from whatever answers at hub_url, if that is not a Cairn hub); "
-        "the request may or may not have been processed: check before "
-        "repeating one that changes something, and if this persists check "
-        "hub_url and the proxy";
-  } else {
-    error.code =
-        reply.status == 429 ? ErrorCode::kRateLimited : ErrorCode::kInternal;
-    error.message = "the hub answered HTTP " + std::to_string(reply.status) +
-                    " without a Cairn error body; is the URL a Cairn hub (or "
-                    "a proxy in front of it)?";
-  }
-  if (reply.status == 403 &&
-      error.message.find("not registered") != std::string::npos) {
-    error.message =
-        "the hub rejected this client certificate (fingerprint " +
-        (fingerprint.empty() ? std::string("unknown")
-                             : client_internal::ColonHex(fingerprint)) +
-        "): is it registered with the hub operator? (hub said: " +
-        error.message + ")";
-  } else if (reply.status == 429) {
-    // Every connection of a Client retries a 429 until the policy's
-    // attempts are used up, unless the hub asks for a longer wait than the
-    // policy accepts.
-    const auto after =
-        client_internal::ParseRetryAfter(reply.Header("Retry-After"));
-    const int attempts = std::max(1, options.retry.max_attempts);
-    if (after && !client_internal::RetryAfterAccepted(options.retry, *after)) {
-      error.message +=
-          "; Retry-After: " + std::to_string(after->count()) +
-          " s, longer than this client waits (RetryPolicy::max_retry_after, " +
-          std::to_string(options.retry.max_retry_after.count()) +
-          " s), so it was not retried: call again after that time, or ask "
-          "the operator for higher limits";
-    } else {
-      error.message +=
-          (attempts > 1
-               ? "; retried, " + std::to_string(attempts) + " attempts in all"
-               : std::string("; not retried (RetryPolicy::max_attempts "
-                             "is 1)")) +
-          (after ? "; Retry-After: " + std::to_string(after->count()) + " s"
-                 : std::string()) +
-          "; slow down or ask the operator for higher limits";
-    }
-  }
-  if (auto id = reply.Header("X-Request-Id"); !id.empty()) {
-    error.message += " [request " + std::string(id) + "]";
-  }
-  return error;
-}
-
 Status Client::Impl::FetchMeLocked() const {
   auto body = Call(HttpRequest{"GET", "/v1/me", {}, {}, true});
   if (!body) return tl::unexpected(body.error());
@@ -495,7 +426,8 @@ Result<std::string> Client::Impl::Call(const HttpRequest& request) const {
   auto reply = connection->Send(request);
   if (!reply) return tl::unexpected(reply.error());
   if (reply->status < 200 || reply->status > 299) {
-    return tl::unexpected(ReplyError(*reply));
+    return tl::unexpected(
+        client_internal::ReplyError(*reply, options.retry, fingerprint));
   }
   return std::move(reply->body);
 }

@@ -8,6 +8,7 @@
 // request_timeout.
 #include <poll.h>
 
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -84,7 +85,37 @@ class PooledStream {
   // When the last exchange ended (set when the stream goes back to the
   // pool).
   std::chrono::steady_clock::time_point last_used;
+  // How long this stream may idle in the pool: the pool's bound, or less
+  // when the hub's last reply announced a shorter idle timeout.
+  std::chrono::milliseconds max_idle{0};
 };
+
+// The idle timeout a reply's `Keep-Alive: timeout=N` announces (cairnd
+// sends its [timeouts] idle_seconds), if it names one.
+std::optional<std::chrono::seconds> AnnouncedIdleTimeout(
+    std::string_view keep_alive) {
+  // "timeout=N" among comma-separated parameters ("timeout=5, max=100").
+  while (!keep_alive.empty()) {
+    const std::size_t comma = keep_alive.find(',');
+    std::string_view param = keep_alive.substr(0, comma);
+    keep_alive.remove_prefix(comma == std::string_view::npos ? keep_alive.size()
+                                                             : comma + 1);
+    while (!param.empty() && param.front() == ' ') param.remove_prefix(1);
+    while (!param.empty() && param.back() == ' ') param.remove_suffix(1);
+    constexpr std::string_view kTimeout = "timeout=";
+    if (param.substr(0, kTimeout.size()) != kTimeout) continue;
+    param.remove_prefix(kTimeout.size());
+    std::int64_t seconds = 0;
+    const auto [end, ec] =
+        std::from_chars(param.data(), param.data() + param.size(), seconds);
+    if (ec != std::errc() || end != param.data() + param.size() ||
+        seconds < 0) {
+      return std::nullopt;
+    }
+    return std::chrono::seconds(seconds);
+  }
+  return std::nullopt;
+}
 
 // The outcome of one resolution, shared between the waiting caller and the
 // thread that resolves (which may outlive the wait).
@@ -181,6 +212,14 @@ class HubPool final : public Connection {
     }
     auto reply = Exchange(*stream, request);
     if (reply && reply->Header("Connection") != "close") {
+      stream->max_idle = seams_.max_idle;
+      if (auto announced = AnnouncedIdleTimeout(reply->Header("Keep-Alive"))) {
+        // Three quarters, as kMaxPooledIdle is of cairnd's default: the
+        // hub's idle clock started when it sent the reply, and its close
+        // may be on the way before it is readable here.
+        stream->max_idle = std::min<std::chrono::milliseconds>(
+            stream->max_idle, std::chrono::milliseconds(*announced) * 3 / 4);
+      }
       GiveBack(std::move(stream));
     }
     return reply;
@@ -202,7 +241,7 @@ class HubPool final : public Connection {
       }
       // Idle close to the hub's idle timeout: the hub's close may be on
       // its way and not yet readable (kMaxPooledIdle).
-      if (now - stream->last_used >= seams_.max_idle) continue;
+      if (now - stream->last_used >= stream->max_idle) continue;
       // A connection the hub closed while idle is readable (EOF); any
       // unexpected byte also means it is unusable.
       pollfd fd{};

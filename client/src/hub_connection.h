@@ -16,7 +16,8 @@ namespace cairn::client_internal {
 // and a request written just as the hub's close arrives is lost (for a
 // call that is not resent, the caller cannot tell whether it ran). Well
 // below 60 s, so that network delay and a 30 s Retry-After
-// (RetryPolicy::max_retry_after) stay clear of it.
+// (RetryPolicy::max_retry_after) stay clear of it. A hub that announces a
+// shorter idle timeout (Keep-Alive: timeout=N) gets three quarters of it.
 inline constexpr std::chrono::milliseconds kMaxPooledIdle{45000};
 
 struct PoolSeams {

@@ -15,6 +15,8 @@ namespace cairn::client_internal {
 using SleepFunction = std::function<void(std::chrono::milliseconds)>;
 // Returns a uniform random number in [0, 1); tests substitute a constant.
 using JitterFunction = std::function<double()>;
+// The time now; tests substitute a clock their sleeps and replies advance.
+using ClockFunction = std::function<std::chrono::steady_clock::time_point()>;
 
 // The delay before retry number `retry` (1 = first retry):
 // d = min(max_backoff, initial_backoff * 2^(retry-1)), then d/2 + jitter*d/2.
@@ -35,11 +37,13 @@ bool RetryAfterAccepted(const RetryPolicy& policy,
 // request did not reach the hub) always; kIo errors and 502/503/504 (it may
 // have) only for idempotent requests; 429 always (the hub did nothing),
 // waiting at least Retry-After, unless Retry-After is beyond
-// policy.max_retry_after, when the 429 is returned at once. Returns `inner`
-// itself when it is already such a wrapper.
+// policy.max_retry_after, when the 429 is returned at once. No attempt
+// starts once policy.max_elapsed would have passed. Returns `inner` itself
+// when it is already such a wrapper.
 std::shared_ptr<Connection> MakeRetryingConnection(
     std::shared_ptr<Connection> inner, RetryPolicy policy,
-    SleepFunction sleep = {}, JitterFunction jitter = {});
+    SleepFunction sleep = {}, JitterFunction jitter = {},
+    ClockFunction now = {});
 
 }  // namespace cairn::client_internal
 

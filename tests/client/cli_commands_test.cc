@@ -13,12 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "cairn/oprf.h"
 #include "cairn/testing/fake_hub.h"
 #include "cairn/token.h"
+#include "cairn/wire.h"
 #include "client/src/cli/batch_commands.h"
 #include "client/src/cli/command_support.h"
 #include "client/src/cli/hub_commands.h"
 #include "client/src/cli/settings.h"
+#include "client/src/cli/voprf_trace.h"
+#include "tests/client/recording_connection.h"
 
 namespace cairn::cli {
 namespace {
@@ -528,6 +532,95 @@ TEST_CASE(
       CHECK_THAT(err, !Catch::Contains("nothing was carried out"));
     }
     CHECK(RunMe(*client, false) == c.exit_code);
+  }
+}
+
+TEST_CASE(
+    "cairn token --scheme voprf-v1: a hub's error reply is the SDK's error, "
+    "so it exits as the other commands do",
+    "[cli]") {
+  struct Case {
+    const char* what;
+    HttpReply reply;
+    int exit_code;
+  };
+  const Case cases[] = {
+      {"proxy's 502", HttpReply{502, "<html>502 Bad Gateway</html>", {}},
+       kExitOutcomeUnknown},
+      {"proxy's 504", HttpReply{504, "<html>504 Gateway Time-out</html>", {}},
+       kExitOutcomeUnknown},
+      {"504 with an error body",
+       HttpReply{504,
+                 R"({"error":{"code":"unavailable","message":"upstream )"
+                 R"(timed out"}})",
+                 {}},
+       kExitOutcomeUnknown},
+      {"body-less 500", HttpReply{500, "", {}}, kExitOutcomeUnknown},
+      {"body-less 503", HttpReply{503, "Service Unavailable", {}},
+       kExitOutcomeUnknown},
+      {"hub's 503, nothing was changed",
+       HttpReply{503,
+                 R"({"error":{"code":"unavailable","message":"the store )"
+                 R"(could not commit this request, nothing was changed"}})",
+                 {{"X-Request-Id", "r_1"}}},
+       kExitTryLater},
+      {"hub's 429",
+       HttpReply{429,
+                 R"({"error":{"code":"rate_limited","message":"slow down"}})",
+                 {{"Retry-After", "7"}}},
+       kExitTryLater},
+      {"body-less 429", HttpReply{429, "Too Many Requests", {}}, kExitTryLater},
+      {"body-less 404", HttpReply{404, "<html>not found</html>", {}},
+       kExitRefused},
+      {"hub's 403, certificate not registered",
+       HttpReply{403,
+                 R"({"error":{"code":"permission_denied","message":"the )"
+                 R"(client certificate is not registered to any member"}})",
+                 {}},
+       kExitRefused},
+      {"hub's 500",
+       HttpReply{500,
+                 R"({"error":{"code":"internal","message":"a )"
+                 R"(bug"}})",
+                 {}},
+       kExitRefused},
+  };
+  // The hub's answer to GET /v1/me, with an OPRF key so that the trace goes
+  // on to POST /v1/oprf/evaluate.
+  auto hub = std::make_shared<testing::FakeHub>();
+  HttpReply me = hub->Handle("alpha", HttpRequest{"GET", "/v1/me", {}, {}});
+  auto decoded = wire::DecodeMeResponse(me.body);
+  REQUIRE(decoded);
+  decoded->oprf = wire::OprfInfo{};
+  decoded->oprf->epoch = 1;
+  decoded->oprf->public_key = oprf::GenerateKeyPair().public_key;
+  me.body = wire::Encode(*decoded);
+  const std::vector<Token> inputs(2, Token{});
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    ClientOptions options;
+    options.retry.max_attempts = 1;
+    options.require_consortium_key = false;
+    // What an SDK call gets for this reply.
+    auto client =
+        MakeClient(options, std::make_shared<ScriptedConnection>(c.reply));
+    REQUIRE(client);
+    auto sdk = client->Me();
+    REQUIRE_FALSE(sdk);
+    CHECK(CallExit(sdk.error()) == c.exit_code);
+    for (const char* failing : {"/v1/me", "/v1/oprf/evaluate"}) {
+      CAPTURE(failing);
+      auto connection = std::make_shared<testing::RecordingConnection>(
+          [&](const HttpRequest& request) -> Result<HttpReply> {
+            return request.target == failing ? c.reply : me;
+          });
+      auto trace = TraceVoprf(*connection, options, inputs);
+      REQUIRE_FALSE(trace);
+      CHECK(connection->requests().back().target == failing);
+      CHECK(trace.error().code == sdk.error().code);
+      CHECK(trace.error().message == sdk.error().message);
+      CHECK(CallExit(trace.error()) == c.exit_code);
+    }
   }
 }
 

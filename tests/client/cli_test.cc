@@ -1,6 +1,10 @@
 // The `cairn` command against a real cairnd: every command, config
 // precedence and exit codes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -233,6 +237,42 @@ TEST_CASE("cli: submit, query, dispose, notifications, retract, feed") {
   CHECK_THAT(follow.err, Catch::Contains("cairn: cursor "));
 }
 
+TEST_CASE(
+    "cli: a second interrupt ends feed at once, naming where to resume, while "
+    "a request waits for a hub that does not answer") {
+  // A listener that never accepts: the kernel completes the TCP handshake,
+  // and cairn then waits for a TLS answer that never comes (connect_timeout,
+  // 10 s, and its retries).
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), length) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address),
+                        &length) == 0);
+  const std::string url =
+      "https://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  auto r = testing::RunCommand(
+      {"sh", "-c",
+       RunningHub::CairnPath() + " feed --after 41 --hub " + url + " --cert " +
+           Hub().Pki().Cert("beta") + " --key " + Hub().Pki().Key("beta") +
+           " --cacert " + Hub().Pki().CaCert() +
+           " & pid=$!; sleep 1; kill -INT $pid; sleep 0.5; kill -INT $pid; "
+           "wait $pid; echo rc=$?"},
+      30s);
+  ::close(listener);
+  CAPTURE(r.err);
+  CHECK_FALSE(r.timed_out);
+  CHECK_THAT(r.out, Catch::Contains("rc=130"));  // killed by SIGINT
+  CHECK_THAT(r.err, Catch::Contains("stopping once the request in flight is "
+                                    "answered; interrupt again"));
+  CHECK_THAT(r.err, Catch::EndsWith("cairn: interrupted; resume with --after "
+                                    "41\n"));
+}
+
 TEST_CASE("cli: submit and query from CSV and JSON-lines files") {
   const std::string tag = Unique();
   const std::string csv = Hub().Scratch().File("bans-" + tag + ".csv");
@@ -320,10 +360,12 @@ TEST_CASE("cli: retract reports every refused row in its output") {
   CHECK(table.out.find("batch item") == std::string::npos);
 }
 
-// Runs cairn as Cairn does, with its standard output going to /dev/full,
-// where every write fails with ENOSPC.
-CommandResult CairnToFullDisk(const std::string& member,
-                              std::vector<std::string> args) {
+// Runs cairn as Cairn does, with its standard output going where the
+// shell command `output` (run by bash with cairn's command line as "$@")
+// sends it.
+CommandResult CairnWithOutput(const std::string& member,
+                              std::vector<std::string> args,
+                              const std::string& output) {
   if (!member.empty()) {
     const std::vector<std::string> flags = Hub().ConnectionFlags(member);
     args.insert(args.end(), flags.begin(), flags.end());
@@ -335,11 +377,25 @@ CommandResult CairnToFullDisk(const std::string& member,
         "CAIRN_CONSORTIUM_KEY", "CAIRN_REGION", "CAIRN_HUB_PIN"}) {
     argv.insert(argv.end(), {"-u", name});
   }
-  argv.insert(argv.end(),
-              {"CAIRN_CONFIG=", "sh", "-c", "exec \"$@\" > /dev/full", "sh",
-               RunningHub::CairnPath()});
+  argv.insert(argv.end(), {"CAIRN_CONFIG=", "bash", "-c", output, "bash",
+                           RunningHub::CairnPath()});
   argv.insert(argv.end(), args.begin(), args.end());
   return testing::RunCommand(argv, 60s);
+}
+
+// To /dev/full, where every write fails with ENOSPC.
+CommandResult CairnToFullDisk(const std::string& member,
+                              std::vector<std::string> args) {
+  return CairnWithOutput(member, std::move(args), "exec \"$@\" > /dev/full");
+}
+
+// Into a pipe whose reader has gone: `true` has exited long before cairn
+// starts a second later, so every write fails with EPIPE (and SIGPIPE).
+// pipefail makes the pipeline's status cairn's.
+CommandResult CairnToClosedPipe(const std::string& member,
+                                std::vector<std::string> args) {
+  return CairnWithOutput(member, std::move(args),
+                         "set -o pipefail; { sleep 1; exec \"$@\"; } | true");
 }
 
 // "cursor X (resume ...)" on stderr: X.
@@ -398,6 +454,16 @@ TEST_CASE(
     CHECK_THAT(from_start.err, Catch::Contains("without --after"));
     CHECK(from_start.err.find("resume with") == std::string::npos);
   }
+
+  // A reader that went away: the same, not a silent death by SIGPIPE (the
+  // shell's 141) with no cursor to resume from.
+  auto piped =
+      CairnToClosedPipe("beta", {"feed", "--json", "--after", feed_cursor});
+  CAPTURE(piped.err);
+  CHECK(piped.exit_code == 4);
+  CHECK_THAT(piped.err, Catch::Contains("cannot write"));
+  CHECK_THAT(piped.err,
+             Catch::Contains("resume with --after " + feed_cursor + "\n"));
 
   for (std::vector<std::string> args : {
            std::vector<std::string>{"me"},

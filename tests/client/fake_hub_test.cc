@@ -6,6 +6,8 @@
 
 #include "cairn/client.h"
 #include "cairn/testing/fake_hub.h"
+#include "cairn/wire.h"
+#include "tests/client/recording_connection.h"
 
 namespace cairn {
 namespace {
@@ -298,6 +300,61 @@ TEST_CASE(
   auto retracted = m.alpha.Retract({Retraction::Of(id, RetractReason::kError)});
   REQUIRE_FALSE(retracted);
   CHECK(retracted.error().code == ErrorCode::kUnavailable);
+}
+
+TEST_CASE(
+    "fake hub: an injected failure gives the error a real hub, or a proxy "
+    "in front of it, would give") {
+  constexpr const char* kInjected = "injected failure (FakeHub::FailNext)";
+  auto hub_body = [&](ErrorCode code) {
+    return wire::EncodeErrorBody(Error{code, kInjected, "", std::nullopt});
+  };
+  const std::string proxy_body = "<html><body>Bad Gateway</body></html>";
+  struct Case {
+    int status;
+    // What the hub (a status it sends) or a proxy (one it never sends)
+    // answers.
+    HttpReply real;
+    ErrorCode code;
+  };
+  const Case cases[] = {
+      {500, {500, hub_body(ErrorCode::kInternal), {}}, ErrorCode::kInternal},
+      {503,
+       {503, hub_body(ErrorCode::kUnavailable), {}},
+       ErrorCode::kUnavailable},
+      {429,
+       {429, hub_body(ErrorCode::kRateLimited), {{"Retry-After", "0"}}},
+       ErrorCode::kRateLimited},
+      {404, {404, hub_body(ErrorCode::kNotFound), {}}, ErrorCode::kNotFound},
+      // A proxy's: the request may have been carried out.
+      {502, {502, proxy_body, {}}, ErrorCode::kIo},
+      {504, {504, proxy_body, {}}, ErrorCode::kIo},
+      {501, {501, proxy_body, {}}, ErrorCode::kIo},
+      {505, {505, proxy_body, {}}, ErrorCode::kIo},
+      {418, {418, proxy_body, {}}, ErrorCode::kInternal},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.status);
+    ClientOptions options;
+    options.consortium_key = ConsortiumKey::Generate();
+    options.retry.max_attempts = 1;
+    auto hub = std::make_shared<FakeHub>();
+    auto fake = MakeClient(options, hub->ConnectionFor("alpha"));
+    REQUIRE(fake);
+    auto real = MakeClient(
+        options,
+        std::make_shared<testing::RecordingConnection>(
+            [&](const HttpRequest&) -> Result<HttpReply> { return c.real; }));
+    REQUIRE(real);
+    hub->FailNext(c.status);
+    auto from_fake = fake->Me();
+    auto from_real = real->Me();
+    REQUIRE_FALSE(from_fake);
+    REQUIRE_FALSE(from_real);
+    CHECK(from_real.error().code == c.code);
+    CHECK(from_fake.error().code == from_real.error().code);
+    CHECK(from_fake.error().message == from_real.error().message);
+  }
 }
 
 }  // namespace

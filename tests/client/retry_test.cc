@@ -15,14 +15,20 @@ struct Harness {
   std::vector<std::chrono::milliseconds> sleeps;
   std::shared_ptr<RecordingConnection> inner;
   std::shared_ptr<Connection> connection;
+  // The policy's clock: moved by the sleeps and by each attempt.
+  std::chrono::steady_clock::time_point now{};
 
-  // Answers with `script` in order, then 200.
+  // Answers with `script` in order, then 200; each attempt takes
+  // `attempt_takes` of the policy's clock.
   explicit Harness(std::vector<Result<HttpReply>> script,
-                   RetryPolicy policy = {}) {
+                   RetryPolicy policy = {},
+                   std::chrono::milliseconds attempt_takes = 0ms) {
     auto remaining =
         std::make_shared<std::vector<Result<HttpReply>>>(std::move(script));
     inner = std::make_shared<RecordingConnection>(
-        [remaining](const HttpRequest&) -> Result<HttpReply> {
+        [this, remaining,
+         attempt_takes](const HttpRequest&) -> Result<HttpReply> {
+          now += attempt_takes;
           if (remaining->empty()) return Reply(200, "{}");
           auto next = remaining->front();
           remaining->erase(remaining->begin());
@@ -30,9 +36,14 @@ struct Harness {
         });
     connection = MakeRetryingConnection(
         inner, policy,
-        [this](std::chrono::milliseconds d) { sleeps.push_back(d); },
-        [] { return 1.0; });
+        [this](std::chrono::milliseconds d) {
+          sleeps.push_back(d);
+          now += d;
+        },
+        [] { return 1.0; }, [this] { return now; });
   }
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
 };
 
 HttpRequest Post(bool idempotent) {
@@ -201,6 +212,51 @@ TEST_CASE("a connection that already retries is not wrapped again") {
   REQUIRE(reply);
   CHECK(reply->status == 503);
   CHECK(h.inner->requests().size() == 3);  // not 3 x 3
+}
+
+TEST_CASE(
+    "no attempt starts once RetryPolicy::max_elapsed would pass, so a hub "
+    "that does not answer holds a call about request_timeout, not four "
+    "times it") {
+  Error timeout;
+  timeout.code = ErrorCode::kIo;
+  timeout.message = "the hub did not answer within request_timeout";
+  struct Case {
+    std::chrono::milliseconds attempt_takes;
+    std::size_t attempts;  // with the default policy (60 s, backoff 1-2-4 s)
+  };
+  for (const Case& c : {
+           Case{60000ms, 1},  // the default request_timeout: not resent
+           Case{20000ms, 3},  // 20 + 1 + 20 + 2 + 20 (+ 4 would pass 60)
+           Case{10000ms, 4},  // all four fit: 10 + 1 + 10 + 2 + 10 + 4 + 10
+       }) {
+    CAPTURE(c.attempt_takes.count());
+    Harness h({tl::unexpected(timeout), tl::unexpected(timeout),
+               tl::unexpected(timeout), tl::unexpected(timeout)},
+              RetryPolicy{}, c.attempt_takes);
+    auto reply =
+        h.connection->Send(HttpRequest{"GET", "/v1/feed", "", {}, true});
+    REQUIRE_FALSE(reply);
+    CHECK(reply.error().code == ErrorCode::kIo);
+    CHECK(h.inner->requests().size() == c.attempts);
+    if (c.attempts < 4) {
+      CHECK_THAT(reply.error().message,
+                 Catch::StartsWith(timeout.message) &&
+                     Catch::Contains("not sent again: ") &&
+                     Catch::Contains("RetryPolicy::max_elapsed (60 s)"));
+    } else {
+      CHECK(reply.error().message == timeout.message);
+    }
+  }
+  // The first attempt always goes, whatever the bound.
+  RetryPolicy none;
+  none.max_elapsed = 0ms;
+  Harness once({Reply(503, "")}, none);
+  auto reply =
+      once.connection->Send(HttpRequest{"GET", "/v1/me", "", {}, true});
+  REQUIRE(reply);
+  CHECK(reply->status == 503);
+  CHECK(once.inner->requests().size() == 1);
 }
 
 TEST_CASE("client errors are not retried") {

@@ -261,11 +261,61 @@ TEST_CASE(
   CHECK(server.targets().size() == 3);
 }
 
+TEST_CASE(
+    "transport: a connection is not reused past three quarters of the idle "
+    "timeout the hub announces") {
+  struct Case {
+    const char* keep_alive;
+    int connections_after_idle;  // after 900 ms idle
+  };
+  for (const Case& c : {
+           Case{"timeout=1", 2},           // 750 ms bound
+           Case{"max=100, timeout=1", 2},  // among other parameters
+           Case{"timeout=60", 1},          // the pool's own bound is lower
+           Case{"timeout=abc", 1},         // not a number: ignored
+           Case{"timeout=-1", 1},          // negative: ignored
+       }) {
+    CAPTURE(c.keep_alive);
+    const std::string keep_alive = c.keep_alive;
+    FakeTlsServer server(FakeTlsServer::Mode::kAnswer, [keep_alive] {
+      return JsonAnswer(200, "{}", {{"Keep-Alive", keep_alive}});
+    });
+    auto connection = client_internal::MakeHubConnection(
+        OptionsFor(server), client_internal::PoolSeams{});
+    REQUIRE(connection);
+    for (int i = 0; i < 2; ++i) REQUIRE((*connection)->Send(GetMe()));
+    CHECK(server.connections() == 1);  // reused while fresh
+    std::this_thread::sleep_for(900ms);
+    REQUIRE((*connection)->Send(GetMe()));
+    CHECK(server.connections() == c.connections_after_idle);
+  }
+}
+
 TEST_CASE("transport: the default pool bound is below the hub's idle timeout") {
   // cairnd closes connections idle for [timeouts] idle_seconds, 60 s by
   // default; a request written as its close arrives is lost.
   CHECK(client_internal::kMaxPooledIdle < 60s);
   CHECK(client_internal::kMaxPooledIdle > RetryPolicy{}.max_retry_after);
+}
+
+TEST_CASE(
+    "transport: a hub that does not answer is asked again only within "
+    "RetryPolicy::max_elapsed") {
+  FakeTlsServer server(FakeTlsServer::Mode::kNoAnswer);
+  auto options = OptionsFor(server);
+  options.request_timeout = 300ms;
+  options.retry.initial_backoff = 10ms;
+  options.retry.max_elapsed = 500ms;  // room for a second attempt, not a third
+  auto client = MakeClient(options);
+  REQUIRE(client);
+  auto me = client->Me();
+  REQUIRE_FALSE(me);
+  CAPTURE(me.error().message);
+  CHECK(me.error().code == ErrorCode::kIo);
+  CHECK(server.targets() == std::vector<std::string>(2, "/v1/me"));
+  CHECK_THAT(me.error().message,
+             Catch::Contains("not sent again: 2 attempts took") &&
+                 Catch::Contains("RetryPolicy::max_elapsed (500 ms)"));
 }
 
 TEST_CASE("transport: each timeout names its stage and the right fix") {

@@ -216,6 +216,133 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "cairnctl and cairnd run as root refuse a cairn.db that is a symbolic "
+    "link, hard link, FIFO or directory in the hub user's data directory, "
+    "leaving what it names unchanged") {
+  // The hub's user owns the data directory and could plant cairn.db ->
+  // another database (or any file) for the next root cairnctl to read and
+  // write. Another user's process follows such a link (a test below).
+  if (::geteuid() != 0) {
+    SUCCEED("needs root, as the tests run in CI");
+    return;
+  }
+  auto hub = RunningHub::Start();
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string backup = h.Scratch().File("backup.db");
+  RunOk({"backup", "--data", h.DataDir(), "--out", backup});
+  REQUIRE(h.Stop());
+  const fs::path data = h.DataDir();
+  GiveToHubUser(data);
+  const fs::path db = server::DatabasePath(data);
+  // The hub's own database waits outside while the cases run.
+  TempDir outside("cairn-db-victim");
+  const fs::path kept = fs::path(outside.path()) / "kept.db";
+  fs::rename(db, kept);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    if (fs::exists(db.string() + suffix)) {
+      fs::rename(db.string() + suffix, kept.string() + suffix);
+    }
+  }
+  // Another hub database, root's, that a planted link names.
+  const fs::path victim_dir = fs::path(outside.path()) / "other";
+  fs::create_directory(victim_dir);
+  MakeDatabase(victim_dir);
+  const fs::path victim = server::DatabasePath(victim_dir);
+  const std::string victim_bytes = FileText(victim);
+  REQUIRE_FALSE(victim_bytes.empty());
+  const fs::path dangling = fs::path(outside.path()) / "new.db";
+
+  const std::string refusal =
+      "refusing to open the database " + db.string() + " as root: it is ";
+  const std::string none = "no hub database at";
+  struct Case {
+    std::string name;
+    std::function<void()> plant;
+    std::string what;  // in the refusal
+    // What purge, backup, restore --force and cairnd's start say (restore
+    // "": it succeeds, replacing what was planted).
+    std::string purge, backup, restore, cairnd;
+  };
+  const std::vector<Case> cases = {
+      {"symlink to another database", [&] { fs::create_symlink(victim, db); },
+       "a symbolic link", refusal, refusal, refusal, refusal},
+      // The others find no database through it; restore replaces the link
+      // itself.
+      {"dangling symlink", [&] { fs::create_symlink(dangling, db); },
+       "a symbolic link", none, none, "", none},
+      {"hard link to another database",
+       [&] { fs::create_hard_link(victim, db); }, "a hard link", refusal,
+       refusal, refusal, refusal},
+      {"FIFO", [&] { REQUIRE(::mkfifo(db.c_str(), 0600) == 0); },
+       "not a regular file", refusal, none, refusal, refusal},
+      {"directory", [&] { fs::create_directory(db); }, "not a regular file",
+       refusal, none, refusal, refusal},
+  };
+  const std::vector<std::string> purge = {"purge",
+                                          "--data",
+                                          data.string(),
+                                          "--tombstone-days=30",
+                                          "--match-retention-days=730",
+                                          "--disposition-retention-days=730",
+                                          "--notification-retention-days=730"};
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    fs::remove_all(db);
+    c.plant();
+    const std::vector<std::pair<std::string, CommandResult>> runs = {
+        {c.purge, RunCairnctl(purge, kTimeout)},
+        {c.backup,
+         RunCairnctl({"backup", "--data", data.string(), "--out",
+                      h.Scratch().File("refused-" +
+                                       std::to_string(&c - &cases[0]) + ".db")},
+                     kTimeout)},
+        {c.cairnd, RunCommand({RunningHub::CairndPath(), "-c", h.ConfigPath()},
+                              kTimeout)},
+        {c.restore, RunCairnctl({"restore", "--from", backup, "--data",
+                                 data.string(), "--force"},
+                                kTimeout)},
+    };
+    for (const auto& [expected, r] : runs) {
+      CAPTURE(expected, r.out, r.err);
+      CHECK_FALSE(r.timed_out);
+      if (expected.empty()) {
+        CHECK(r.exit_code == 0);
+        continue;
+      }
+      CHECK(r.exit_code != 0);
+      CHECK_THAT(r.err, Catch::Contains(expected));
+      if (expected == refusal) {
+        CHECK_THAT(r.err, Catch::Contains(refusal + c.what) &&
+                              Catch::Contains("rm " + db.string()) &&
+                              Catch::Contains("runuser -u cairn --"));
+      }
+    }
+    // Nothing was written through it, nor beside what it names.
+    CHECK(FileText(victim) == victim_bytes);
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+      CHECK_FALSE(fs::exists(victim.string() + suffix));
+    }
+    CHECK_FALSE(fs::exists(fs::symlink_status(dangling)));
+    if (c.restore.empty()) {
+      CHECK(fs::symlink_status(db).type() == fs::file_type::regular);
+    }
+  }
+
+  // With the hub's database back, both run again.
+  fs::remove_all(db);
+  fs::rename(kept, db);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    if (fs::exists(kept.string() + suffix)) {
+      fs::rename(kept.string() + suffix, db.string() + suffix);
+    }
+  }
+  RunOk(purge);
+  REQUIRE(h.Restart());
+  CHECK(FileText(victim) == victim_bytes);
+}
+
+TEST_CASE(
     "cairnctl run as a user other than root leaves what it makes that "
     "user's") {
   if (::geteuid() != 0) {
@@ -261,6 +388,18 @@ TEST_CASE(
   run({"purge", "--data", data.path(), "--tombstone-days=30",
        "--match-retention-days=730", "--disposition-retention-days=730",
        "--notification-retention-days=730"});
+  // Nor does a cairn.db kept elsewhere through a symbolic link stop any
+  // user but root: the database is used where the link points.
+  const fs::path db = server::DatabasePath(data.path());
+  const fs::path elsewhere = fs::path(data.path()) / "disk2";
+  fs::create_directory(elsewhere);
+  fs::rename(db, elsewhere / "cairn.db");
+  fs::create_symlink(elsewhere / "cairn.db", db);
+  run({"purge", "--data", data.path(), "--tombstone-days=30",
+       "--match-retention-days=730", "--disposition-retention-days=730",
+       "--notification-retention-days=730"});
+  CHECK(fs::is_symlink(db));
+  CHECK(fs::is_regular_file(elsewhere / "cairn.db"));
 }
 
 TEST_CASE(

@@ -3,7 +3,11 @@
 // over the api test fixture's store.
 #include <sqlite3.h>
 
+#include <atomic>
+#include <cctype>
+#include <functional>
 #include <future>
+#include <memory>
 
 #include <catch2/catch.hpp>
 
@@ -18,7 +22,8 @@ const std::string kPeriod = "from=2026-11-23T00:00:00Z&to=2026-11-24T00:00:00Z";
 
 class ReportFixture {
  public:
-  explicit ReportFixture(bool with_reports = true) {
+  explicit ReportFixture(bool with_reports = true,
+                         std::function<void(ApiOptions&)> configure = {}) {
     // alpha submits two signals, beta queries both: two matches.
     REQUIRE(fixture_.Post("/v1/signals", SubmitBody({1, 2}), kAlphaFp).status ==
             200);
@@ -32,6 +37,7 @@ class ReportFixture {
       REQUIRE(source.has_value());
       options.reports = *source;
     }
+    if (configure) configure(options);
     router_ = std::make_unique<ApiRouter>(fixture_.store(), fixture_.metrics(),
                                           std::move(options));
   }
@@ -52,6 +58,28 @@ class ReportFixture {
     out.status = static_cast<int>(response.result_int());
     out.body = response.body();
     return out;
+  }
+
+  // Hands the request to the router and returns at once; the answer comes
+  // through the future (with its headers).
+  std::future<Response> Start(const std::string& target,
+                              const std::string& fingerprint) {
+    HttpRequest request{http::verb::get, target, 11};
+    PeerIdentity peer{fingerprint, "CN=report-test", "127.0.0.1:40000"};
+    auto promise = std::make_shared<std::promise<Response>>();
+    auto future = promise->get_future();
+    router_->Handle(std::move(request), peer, [promise](HttpResponse r) {
+      Response out;
+      out.status = static_cast<int>(r.result_int());
+      out.body = r.body();
+      for (const auto& field : r) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(c));
+        out.headers[name] = std::string(field.value());
+      }
+      promise->set_value(std::move(out));
+    });
+    return future;
   }
 
   // Rows of audit_log with action "report.read", after the writer has
@@ -221,8 +249,8 @@ TEST_CASE(
     "match their schemas") {
   ReportFixture f;
   // A purge entry of the hub's (the chain is not what reports read): it
-  // deleted a signal, and its cut-off lies inside kPeriod. Written far
-  // ahead of the store's own seqs so that its next appends cannot collide.
+  // deleted a signal and a match, and its cut-offs lie inside kPeriod. Written
+  // far ahead of the store's own seqs so that its next appends cannot collide.
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(f.api().db_path().c_str(), &db) == SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
@@ -231,9 +259,12 @@ TEST_CASE(
       " details, result, prev_hash, hash) VALUES (1000000, " +
       std::to_string(kNow) +
       ", 'hub', '', '', 'purge', '{\"signals\":1,\"feed_events\":1,"
-      "\"matches\":0,\"dispositions\":0,\"notifications\":0,"
+      "\"matches\":1,\"dispositions\":0,\"notifications\":0,"
       "\"idempotency_keys\":0,\"tombstone_cutoff\":"
-      "\"2026-11-23T12:00:00Z\"}', 'ok', x'00', x'00')";
+      "\"2026-11-23T12:00:00Z\",\"match_cutoff\":"
+      "\"2026-11-23T06:00:00Z\",\"disposition_cutoff\":"
+      "\"2026-11-23T06:00:00Z\",\"notification_cutoff\":"
+      "\"2026-11-23T06:00:00Z\"}', 'ok', x'00', x'00')";
   CHECK(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr) ==
         SQLITE_OK);
   sqlite3_close(db);
@@ -243,7 +274,8 @@ TEST_CASE(
   REQUIRE(summary.status == 200);
   REQUIRE(matches.status == 200);
   const std::string retention =
-      R"("retention":{"purge_cutoff":"2026-11-23T12:00:00Z","note":"the hub )"
+      R"("retention":{"purge_cutoff":"2026-11-23T12:00:00Z",)"
+      R"("match_cutoff":"2026-11-23T06:00:00Z","note":"the hub )"
       R"(has purged the signals retracted or expired at or before )"
       R"(2026-11-23T12:00:00Z)";
   CHECK_THAT(summary.body, Catch::Contains(retention));
@@ -264,6 +296,82 @@ TEST_CASE(
       kComplianceFp);
   REQUIRE(later.status == 200);
   CHECK(later.body.find("\"retention\"") == std::string::npos);
+}
+
+// The report thread serves one report at a time: each member may have one
+// queued or running (a second is 429 with Retry-After, at once), and all
+// members together ApiOptions::reports_pending (then 503). Another member's
+// report is still queued and served.
+TEST_CASE("a member's second concurrent report is 429, others are served") {
+  // Holds the report thread in the first report until `release`.
+  auto entered = std::make_shared<std::promise<void>>();
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  auto first = std::make_shared<std::atomic<bool>>(true);
+  ReportFixture f(true, [&](ApiOptions& options) {
+    options.reports_pending = 2;
+    options.report_hook_for_testing = [entered, released, first] {
+      if (!first->exchange(false)) return;
+      entered->set_value();
+      // Bounded: a test that fails to release must not hang.
+      released.wait_for(std::chrono::seconds(10));
+    };
+  });
+  const std::string summary = "/v1/reports/summary?" + kPeriod;
+  const std::string matches = "/v1/reports/matches?" + kPeriod;
+
+  auto beta_first = f.Start(summary, kBetaFp);
+  REQUIRE(entered->get_future().wait_for(std::chrono::seconds(10)) ==
+          std::future_status::ready);
+
+  struct Case {
+    std::string who;
+    std::string target;
+    std::string fingerprint;
+    int status;
+    std::string code;
+  };
+  // In order: beta's running report fills its own slot (summary or
+  // matches alike); alpha's is queued (pending: 2, the hub's bound); the
+  // compliance officer's finds the queue full.
+  const std::vector<Case> refused = {
+      {"beta, second summary", summary, kBetaFp, 429, "rate_limited"},
+      {"beta, matches", matches, kBetaFp, 429, "rate_limited"},
+  };
+  for (const Case& c : refused) {
+    CAPTURE(c.who);
+    auto reply = f.Start(c.target, c.fingerprint);
+    // Answered at once, without waiting for the report thread.
+    REQUIRE(reply.wait_for(std::chrono::seconds(5)) ==
+            std::future_status::ready);
+    const Response r = reply.get();
+    CHECK(r.status == c.status);
+    CHECK(r.ErrorCode() == c.code);
+    CHECK(std::stoi(r.Header("Retry-After")) >= 1);
+    CHECK_THAT(r.ErrorBody().message,
+               Catch::Contains("already has a report queued or running"));
+  }
+  auto alpha = f.Start(summary, kAlphaFp);
+  auto full = f.Start(matches, kComplianceFp);
+  REQUIRE(full.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  const Response full_reply = full.get();
+  CHECK(full_reply.status == 503);
+  CHECK(full_reply.ErrorCode() == "unavailable");
+  CHECK(std::stoi(full_reply.Header("Retry-After")) >= 1);
+  // alpha's report waits behind beta's.
+  CHECK(alpha.wait_for(std::chrono::milliseconds(50)) ==
+        std::future_status::timeout);
+
+  release->set_value();
+  REQUIRE(beta_first.wait_for(std::chrono::seconds(10)) ==
+          std::future_status::ready);
+  CHECK(beta_first.get().status == 200);
+  REQUIRE(alpha.wait_for(std::chrono::seconds(10)) ==
+          std::future_status::ready);
+  CHECK(alpha.get().status == 200);
+  // Answered reports free their slots.
+  CHECK(f.Get(matches, kBetaFp).status == 200);
+  CHECK(f.Get(matches, kComplianceFp).status == 200);
 }
 
 }  // namespace

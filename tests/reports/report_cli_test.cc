@@ -2,6 +2,8 @@
 // rendered by Debian's headless Chromium: it must load without any network
 // request and show the figures. One screenshot is kept as
 // build/.../report-example.png (copied to docs/ by hand when it changes).
+#include <sqlite3.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -215,6 +217,74 @@ TEST_CASE("reports of a period the purge reached into say so in every format") {
   REQUIRE(matches.exit_code == 0);
   CHECK(matches.out.rfind("# " + note, 0) == 0);
   CHECK(matches.out.find("\nmatch_id,member,at,") != std::string::npos);
+
+  for (const char* report : {"summary", "matches"}) {
+    CAPTURE(report);
+    auto html = h.Report("compliance", {report, "--format", "html"});
+    REQUIRE(html.exit_code == 0);
+    CHECK(html.out.find("<b>Purged data:</b> " + note) != std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "reports of a period the match retention purge reached into say so in "
+    "every format") {
+  ReportHub h;
+  REQUIRE(h.hub->Stop().has_value());
+  // The story's matches made three days ago (the hub keeps at least a
+  // day), their reviews the same; then purged with a one-day match
+  // retention, the signals' tombstone period (30 days) deleting nothing.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(h.hub->DbPath().c_str(), &db) == SQLITE_OK);
+  const int backdated =
+      sqlite3_exec(db,
+                   "UPDATE matches SET created_at = created_at - 3 * 86400;"
+                   " UPDATE dispositions SET recorded_at ="
+                   " recorded_at - 3 * 86400",
+                   nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  REQUIRE(backdated == SQLITE_OK);
+  auto purge =
+      RunCommand({RunningHub::CairnctlPath(), "purge", "--config",
+                  h.hub->ConfigPath(), "--match-retention-days", "1", "--json"},
+                 60s);
+  INFO(purge.out << purge.err);
+  REQUIRE(purge.exit_code == 0);
+  REQUIRE(purge.out.find("\"signals\":0,") != std::string::npos);
+  REQUIRE(purge.out.find("\"matches\":4,") != std::string::npos);
+  REQUIRE(h.hub->Restart().has_value());
+
+  const std::string note =
+      "the hub has purged the matches made, and the dispositions and "
+      "notifications recorded, at or before ";
+  auto json = h.Report("compliance", {"summary", "--format", "json"});
+  REQUIRE(json.exit_code == 0);
+  auto s = wire::DecodeReportSummary(json.out);
+  REQUIRE(s.has_value());
+  CHECK(s->matches.total == 0);  // was 4
+  CHECK(s->dispositions.reviewed == 0);
+  REQUIRE(s->retention.match_cutoff.has_value());
+  CHECK(s->retention.purge_cutoff == s->retention.match_cutoff);
+  CHECK(s->retention.note.rfind(note, 0) == 0);
+  CHECK_THAT(s->retention.note,
+             Catch::Contains("its match, disposition and re-review figures"));
+
+  auto csv = h.Report("compliance", {"summary", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  const std::string cutoff = FormatTimestamp(*s->retention.match_cutoff);
+  CHECK(csv.out.find("\nretention.purge_cutoff,," + cutoff + "\n") !=
+        std::string::npos);
+  CHECK(csv.out.find("\nretention.match_cutoff,," + cutoff + "\n") !=
+        std::string::npos);
+  CHECK(csv.out.find("\nretention.note,,\"" + note) != std::string::npos);
+
+  auto matches = h.Report("compliance", {"matches", "--format", "csv"});
+  REQUIRE(matches.exit_code == 0);
+  CHECK(matches.out.rfind("# " + note, 0) == 0);
+  auto list = h.Report("compliance", {"matches", "--format", "json"});
+  REQUIRE(list.exit_code == 0);
+  CHECK(list.out.find("\"match_cutoff\":\"" + cutoff + "\"") !=
+        std::string::npos);
 
   for (const char* report : {"summary", "matches"}) {
     CAPTURE(report);

@@ -2,6 +2,10 @@
 // clock: a known story gives exact figures.
 #include <sqlite3.h>
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "cairn/timestamp.h"
@@ -465,6 +469,144 @@ TEST_CASE(
   CHECK(*old->retention.purge_cutoff == At(cutoff + 600));
 }
 
+TEST_CASE(
+    "after a purge of matches, dispositions or notifications (their own "
+    "retention), reports of periods reaching back before its cut-off say "
+    "their figures may be lower") {
+  const std::int64_t now = kDay0 + 2 * kDay + 21 * 3600;  // D2 21:00
+  struct Case {
+    std::string name;
+    std::function<void(SqliteStoreOptions&)> retention;
+    std::int64_t cutoff;
+    // The figure the purge lowers, before and after.
+    std::function<std::uint64_t(const wire::ReportSummary&)> figure;
+    std::uint64_t before, after;
+    std::size_t listed_after;  // rows of the period's match list
+  };
+  const std::vector<Case> cases = {
+      // gamma's two matches of D1 14:00 go, with its review and the
+      // notification about one of them.
+      {"matches", [](SqliteStoreOptions& o) { o.match_retention = 31h; },
+       now - 31 * 3600,
+       [](const wire::ReportSummary& s) { return s.matches.total; }, 4, 2, 2},
+      // gamma's review of D1 16:00 goes: its match counts as unreviewed.
+      {"dispositions",
+       [](SqliteStoreOptions& o) { o.disposition_retention = 28h; },
+       now - 28 * 3600,
+       [](const wire::ReportSummary& s) { return s.dispositions.reviewed; }, 3,
+       2, 4},
+      // The two notifications of D2 19:00 go.
+      {"notifications",
+       [](SqliteStoreOptions& o) { o.notification_retention = 1h; }, now - 3600,
+       [](const wire::ReportSummary& s) { return s.rereviews.notified; }, 2, 0,
+       4},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    Story story;
+    auto& f = story.fixture;
+    REQUIRE(f.clock.Now() == At(now));
+    {
+      auto before = story.Source()->Summary(Period());
+      REQUIRE(before.has_value());
+      CHECK_FALSE(before->retention.purge_cutoff.has_value());
+      CHECK(c.figure(*before) == c.before);
+    }
+    // As `cairnctl purge --match-retention-days ...`; the tombstone period
+    // (30 days) reaches back before every signal: no signal goes.
+    f.ReopenWith(c.retention);
+    auto purged = f.store().PurgeAndWait(PurgeCommand{});
+    REQUIRE(purged.has_value());
+    REQUIRE(purged->signals == 0);
+    REQUIRE(purged->Total() > 0);
+
+    auto source = story.Source();
+    auto summary = source->Summary(Period());
+    REQUIRE(summary.has_value());
+    CHECK(c.figure(*summary) == c.after);  // lower than first reported
+    const auto& retention = summary->retention;
+    REQUIRE(retention.purge_cutoff.has_value());
+    CHECK(*retention.purge_cutoff == At(c.cutoff));
+    CHECK(retention.match_cutoff == retention.purge_cutoff);
+    CHECK_THAT(retention.note,
+               Catch::Contains("the hub has purged the matches made, and the "
+                               "dispositions and notifications recorded, at "
+                               "or before " +
+                               FormatTimestamp(At(c.cutoff))) &&
+                   Catch::Contains("its match, disposition and re-review "
+                                   "figures") &&
+                   Catch::Contains("lower than when first reported") &&
+                   !Catch::Contains("signals retracted or expired"));
+    auto list = source->Matches(Period());
+    REQUIRE(list.has_value());
+    CHECK(list->matches.size() == c.listed_after);
+    CHECK(list->retention.purge_cutoff == retention.purge_cutoff);
+    CHECK(list->retention.match_cutoff == retention.match_cutoff);
+    CHECK_THAT(list->retention.note,
+               Catch::Contains("its list of matches and their dispositions"));
+
+    // A period starting at the cut-off can have lost rows; one starting
+    // after it cannot.
+    struct Start {
+      std::int64_t from;
+      bool warned;
+    };
+    for (const Start start :
+         {Start{c.cutoff - kDay, true}, Start{c.cutoff, true},
+          Start{c.cutoff + 1, false}}) {
+      CAPTURE(start.from);
+      wire::ReportRequest r;
+      r.from = At(start.from);
+      r.to = At(kDay0 + 5 * kDay);
+      auto s = source->Summary(r);
+      REQUIRE(s.has_value());
+      CHECK(s->retention.match_cutoff.has_value() == start.warned);
+      CHECK(s->retention.note.empty() == !start.warned);
+      auto m = source->Matches(r);
+      REQUIRE(m.has_value());
+      CHECK(m->retention.purge_cutoff == s->retention.purge_cutoff);
+      CHECK(m->retention.match_cutoff == s->retention.match_cutoff);
+    }
+    if (c.name != "matches") continue;
+
+    // Then the tombstone purge too (token 3, retracted at D2 19:00): the
+    // note names both, purge_cutoff the newer (the tombstone one).
+    f.clock.Advance(1h);
+    f.ReopenWith([](SqliteStoreOptions& o) {
+      o.match_retention = 31h;
+      o.tombstone_period = {};
+    });
+    auto again = f.store().PurgeAndWait(PurgeCommand{});
+    REQUIRE(again.has_value());
+    REQUIRE(again->signals == 1);
+    auto both = story.Source()->Summary(Period());
+    REQUIRE(both.has_value());
+    CHECK(both->retention.purge_cutoff == At(now + 3600));
+    CHECK(both->retention.match_cutoff == At(now - 31 * 3600));
+    CHECK_THAT(both->retention.note,
+               Catch::StartsWith("the hub has purged the signals retracted or "
+                                 "expired at or before " +
+                                 FormatTimestamp(At(now + 3600))) &&
+                   Catch::Contains(", and the matches made") &&
+                   Catch::Contains("matches.by_platforms, and its match"));
+    CHECK(both->retention.note.size() <= 1000);  // the schemas' limit
+
+    // A purge entry written before purges recorded these cut-offs counts
+    // from the entry's own time, the latest the cut-off can have been.
+    f.store_ptr().reset();  // close the writer
+    const auto path = f.dir.path() / "hub.db";
+    testing::ExecSql(path,
+                     "UPDATE audit_log SET details = json_remove(details,"
+                     " '$.match_cutoff', '$.disposition_cutoff',"
+                     " '$.notification_cutoff') WHERE action = 'purge'");
+    auto legacy = ReportSource::Open(path, f.clock.AsClock());
+    REQUIRE(legacy.has_value());
+    auto old = (*legacy)->Summary(Period());
+    REQUIRE(old.has_value());
+    CHECK(old->retention.match_cutoff == At(now));
+  }
+}
+
 TEST_CASE("unknown members and cursors are clear errors") {
   Story story;
   auto source = story.Source();
@@ -508,6 +650,27 @@ TEST_CASE("without an audit log, queries are zero and say why") {
   CHECK(s->queries.requests == 0);
   CHECK(s->queries.note.find("audit log not available") == 0);
   CHECK(s->matches.total == 4);  // the rest is still there
+}
+
+// A summary's reads of the audit log go through schema 11's partial
+// indexes: only the period's entries of one action, not every entry of the
+// log (on a busy hub, millions of query entries).
+TEST_CASE("a summary reads the audit log through its partial indexes") {
+  testing::StoreFixture f;  // opens, so migrates to the newest schema
+  f.store_ptr().reset();
+  const auto path = f.dir.path() / "hub.db";
+  const std::pair<const char*, const char*> cases[] = {
+      {report_internal::kQueriesByDaySql,
+       "INDEX audit_queries (at>? AND at<?)"},
+      {report_internal::kNewestPurgeSql, "INDEX audit_purges (at>?)"},
+  };
+  for (const auto& [sql, index] : cases) {
+    const std::string plan = cairn::testing::QueryPlan(path, sql);
+    INFO(sql);
+    INFO(plan);
+    CHECK(plan.find(index) != std::string::npos);
+    CHECK(plan.find("SCAN audit_log") == std::string::npos);
+  }
 }
 
 TEST_CASE("a file that is not a hub database is refused") {

@@ -110,6 +110,8 @@ TEST_CASE("summary JSON round-trips") {
   s.daily = {{"2026-11-01", 7, 0, 0, 0, 3, 2, 1},
              {"2026-11-02", 0, 1, 0, 0, 0, 0, 0}};
   s.weekly = {{"2026-10-26", 7, 1, 0, 0, 3, 2, 1}};
+  s.retention = {T("2026-11-02T00:00:00Z"), T("2026-11-01T06:00:00Z"),
+                 "the hub has purged ..."};
   auto decoded = DecodeReportSummary(Encode(s));
   INFO(Encode(s));
   if (!decoded) FAIL(decoded.error().ToString());
@@ -150,6 +152,9 @@ TEST_CASE("match list JSON round-trips") {
                               false}};
   r.cursor = "42";
   r.more = true;
+  // Without match_cutoff (only the tombstone purge reached the period).
+  r.retention = {T("2026-11-02T00:00:00Z"), std::nullopt,
+                 "the hub has purged ..."};
   auto decoded = DecodeReportMatchesResponse(Encode(r));
   if (!decoded) FAIL(decoded.error().ToString());
   REQUIRE(decoded.has_value());

@@ -903,11 +903,19 @@ TEST_CASE(
   CHECK(TakeSnapshot(w.f).rows.at("idempotency") ==
         after_first.rows.at("idempotency"));
 
-  // The same key with other tokens is a conflict and records nothing.
+  // The same key with other tokens is a new query, not a 409: only a query
+  // with a match reads its key, so a 409 would tell the member that one of
+  // its tokens matches without a match being recorded.
   r = w.f.Post("/v1/query", QueryBody({1, 2}), kBetaFp, key);
-  CHECK(r.status == 409);
-  CHECK(r.ErrorCode() == "conflict");
-  CHECK(TakeSnapshot(w.f).rows.at("matches") == after_first.rows.at("matches"));
+  REQUIRE(r.status == 200);
+  auto other = wire::DecodeQueryResponse(r.body);
+  REQUIRE(other);
+  REQUIRE(other->matches.size() == 2);
+  CHECK(other->matches[0].match_id != first->matches[0].match_id);
+  CHECK(TakeSnapshot(w.f).rows.at("matches") ==
+        after_first.rows.at("matches") + 2);
+  CHECK(TakeSnapshot(w.f).rows.at("idempotency") ==
+        after_first.rows.at("idempotency"));
 
   // Without the key the same query records new matches.
   r = w.f.Post("/v1/query", QueryBody({1, 99, 3}), kBetaFp);
@@ -924,13 +932,29 @@ TEST_CASE(
   REQUIRE(delta->matches.size() == 1);
   CHECK(delta->matches[0].match_id != first->matches[0].match_id);
 
-  // A key a submit used is not a query's: a conflict, not a replay.
+  // A key a submit used is not a query's: a query with it is answered
+  // alike whether it matches or not (200 either way), records its matches,
+  // and leaves the submit's replay intact.
   const Headers submit_key = {{"Idempotency-Key", "batch-7"}};
-  REQUIRE(
-      w.f.Post("/v1/signals", SubmitBody({7}), kAlphaFp, submit_key).status ==
-      200);
-  CHECK(w.f.Post("/v1/query", QueryBody({3}), kAlphaFp, submit_key).status ==
-        409);
+  Response submitted =
+      w.f.Post("/v1/signals", SubmitBody({7}), kAlphaFp, submit_key);
+  REQUIRE(submitted.status == 200);
+  Response matching =
+      w.f.Post("/v1/query", QueryBody({3}), kAlphaFp, submit_key);
+  CHECK(matching.status == 200);
+  auto matched = wire::DecodeQueryResponse(matching.body);
+  REQUIRE(matched);
+  CHECK(matched->matches.size() == 1);
+  CHECK(w.f.Post("/v1/query", QueryBody({98}), kAlphaFp, submit_key).status ==
+        200);
+  Response resubmitted =
+      w.f.Post("/v1/signals", SubmitBody({7}), kAlphaFp, submit_key);
+  REQUIRE(resubmitted.status == 200);
+  auto first_results = wire::DecodeSubmitSignalsResponse(submitted.body);
+  auto replayed_results = wire::DecodeSubmitSignalsResponse(resubmitted.body);
+  REQUIRE(first_results);
+  REQUIRE(replayed_results);
+  CHECK(replayed_results->results == first_results->results);
 }
 
 TEST_CASE("query: a malformed Idempotency-Key is refused", "[api][happy]") {
@@ -1046,17 +1070,32 @@ TEST_CASE("notifications after a retraction say whether support remains",
       CHECK(note.still_supported);  // delta still bans token 3
     }
   }
+  // Numbered as beta's own: 1, 2, and a cursor in that numbering.
+  CHECK(n->notifications[0].seq == 1);
+  CHECK(n->notifications[1].seq == 2);
+  CHECK(n->cursor == "m2");
   // Paging on: nothing after the cursor.
   r = w.f.Get("/v1/notifications?after=" + n->cursor, kBetaFp);
   auto rest = wire::DecodeNotificationsResponse(r.body);
   REQUIRE(rest);
   CHECK(rest->notifications.empty());
   CHECK(rest->cursor == n->cursor);
-  // Alpha made no matches: nothing for alpha.
+  // Alpha made no matches: nothing for alpha, and a cursor that beta's
+  // notifications did not move (it would count them).
   auto alpha = wire::DecodeNotificationsResponse(
       w.f.Get("/v1/notifications", kAlphaFp).body);
   REQUIRE(alpha);
   CHECK(alpha->notifications.empty());
+  CHECK(alpha->cursor == "m0");
+  CHECK_FALSE(alpha->more);
+  // Nor does the refusal of a cursor past alpha's own head name the hub's.
+  r = w.f.Get("/v1/notifications?after=" + n->cursor, kAlphaFp);
+  CHECK(r.status == 400);
+  CHECK(r.ErrorBody().field == "after");
+  CAPTURE(r.ErrorBody().message);
+  CHECK_THAT(r.ErrorBody().message,
+             Catch::Contains("past your newest notification") &&
+                 !Catch::Contains("(" + n->cursor + ")"));
 }
 
 TEST_CASE("feed: pages with cursor, more and limit", "[api][happy]") {

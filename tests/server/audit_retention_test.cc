@@ -146,13 +146,20 @@ TEST_CASE(
     if (row.action == "purge") purges.push_back(row.details);
   }
   REQUIRE(purges.size() == 5);
+  // Day 31: each cut-off is the day less its retention period.
+  const auto day = [](int n) {
+    return "\"" +
+           FormatTimestamp(sys_seconds{std::chrono::seconds{testing::kStart}} +
+                           days(n)) +
+           "\"";
+  };
   CHECK(purges[1] ==
         "{\"signals\":1,\"feed_events\":2,\"matches\":0,\"dispositions\":0,"
         "\"notifications\":0,\"idempotency_keys\":0,"
-        "\"tombstone_cutoff\":\"" +
-            FormatTimestamp(sys_seconds{std::chrono::seconds{testing::kStart}} +
-                            days(1)) +
-            "\"}");
+        "\"tombstone_cutoff\":" +
+            day(31 - 30) + ",\"match_cutoff\":" + day(31 - 60) +
+            ",\"disposition_cutoff\":" + day(31 - 90) +
+            ",\"notification_cutoff\":" + day(31 - 45) + "}");
   CHECK(VerifyAuditLog(f.dir.path() / "hub.db", {})->intact);
 }
 
@@ -178,7 +185,7 @@ TEST_CASE(
   auto notes = s.Notifications("alpha", 0, 100);
   REQUIRE(notes.has_value());
   REQUIRE(notes->notifications.size() == 1);
-  const std::uint64_t notes_cursor = notes->cursor;
+  const StreamCursor notes_cursor = notes->next();
 
   f.clock.Advance(days(46));  // past the tombstone and notification periods
   const PurgeOutcome purged = f.Purge(/*dry_run=*/false);
@@ -203,7 +210,7 @@ TEST_CASE(
   auto next_notes = reopened.Notifications("alpha", notes_cursor, 100);
   REQUIRE(next_notes.has_value());
   REQUIRE(next_notes->notifications.size() == 1);
-  CHECK(next_notes->notifications[0].seq > notes_cursor);
+  CHECK(next_notes->notifications[0].seq > notes_cursor.seq);
 }
 
 TEST_CASE("an operator's purge is audited even when nothing was due") {

@@ -302,6 +302,102 @@ TEST_CASE("oprf evaluate: bad inputs are refused and change nothing",
   }
 }
 
+// The hub decodes only the shape of the elements (base64 of 32 bytes) on the
+// connection thread, checks the item rate and the daily quota, and only then
+// validates the elements, on its OPRF workers: a request over its limits
+// costs no curve arithmetic, so a batch of invalid points over the limits
+// gets the limit's 429, not the invalid element's 400.
+TEST_CASE(
+    "oprf evaluate: over the item rate or the quota, invalid elements get the "
+    "429, unvalidated",
+    "[oprf][api]") {
+  cairn::testing::TempDir keys_dir("cairn-oprf-keys");
+  oprf::Element all_ff;
+  all_ff.fill(0xff);
+  oprf::Element top_bit = oprf::Generator();
+  top_bit[31] |= 0x80;
+  const std::vector<std::string> invalid = {
+      Base64Encode(all_ff), Base64Encode(oprf::Element{}),
+      Base64Encode(top_bit), Base64Encode(all_ff), Base64Encode(all_ff)};
+
+  SECTION("daily quota used up") {
+    FixtureOptions options;
+    options.oprf = MakeEvaluator(MustOpenKeys(keys_dir.File("oprf")), 5);
+    ApiFixture fixture(options);
+    // Within the quota, the same batch is validated (on the workers): 400
+    // on its first invalid element, and nothing of the quota is used.
+    const Response admitted =
+        fixture.Post("/v1/oprf/evaluate", ElementsBody(1, invalid), kAlphaFp);
+    CHECK(admitted.status == 400);
+    CHECK(admitted.ErrorBody().field == "elements[0]");
+    CHECK(admitted.ErrorBody().index == std::optional<std::size_t>(0));
+    CHECK_THAT(admitted.ErrorBody().message,
+               Catch::Contains("not a valid blinded element"));
+    REQUIRE(fixture
+                .Post("/v1/oprf/evaluate",
+                      ElementsBody(1, BlindInputs(5).base64), kAlphaFp)
+                .status == 200);
+    const Response refused =
+        fixture.Post("/v1/oprf/evaluate", ElementsBody(1, invalid), kAlphaFp);
+    CHECK(refused.status == 429);
+    CHECK(refused.ErrorCode() == "rate_limited");
+    CHECK_THAT(refused.ErrorBody().message,
+               Catch::Contains("has used its daily OPRF quota"));
+    CHECK(std::stoi(refused.Header("Retry-After")) >= 1);
+  }
+
+  SECTION("item rate exceeded") {
+    FixtureOptions options;
+    options.oprf = MakeEvaluator(MustOpenKeys(keys_dir.File("oprf")));
+    options.rate_limits.items_per_second = 5;  // a burst of 10 items
+    ApiFixture fixture(options);
+    REQUIRE(fixture
+                .Post("/v1/oprf/evaluate",
+                      ElementsBody(1, BlindInputs(10).base64), kAlphaFp)
+                .status == 200);
+    const Response refused =
+        fixture.Post("/v1/oprf/evaluate", ElementsBody(1, invalid), kAlphaFp);
+    CHECK(refused.status == 429);
+    CHECK(refused.ErrorCode() == "rate_limited");
+    CHECK_THAT(refused.ErrorBody().message, Catch::Contains("item rate limit"));
+  }
+}
+
+// The hub's shape-only decoder plus its validation on the workers refuse
+// what the full decoder refuses, in the same words.
+TEST_CASE("oprf evaluate request: shape decoding and validation split",
+          "[oprf]") {
+  oprf::Element all_ff;
+  all_ff.fill(0xff);
+  oprf::Element top_bit = oprf::Generator();
+  top_bit[31] |= 0x80;
+  const std::string good = BlindInputs(1).base64[0];
+  const std::vector<std::vector<std::string>> bodies = {
+      {good, Base64Encode(all_ff)},
+      {Base64Encode(oprf::Element{})},
+      {good, good, Base64Encode(top_bit)},
+  };
+  for (const auto& elements : bodies) {
+    const std::string body = ElementsBody(1, elements);
+    CAPTURE(body);
+    const auto full = wire::DecodeOprfEvaluateRequest(body);
+    REQUIRE_FALSE(full.has_value());
+    const auto shape = wire::DecodeOprfEvaluateRequestShape(body);
+    REQUIRE(shape.has_value());
+    CHECK(shape->elements.size() == elements.size());
+    const auto valid = wire::ValidateOprfEvaluateElements(shape->elements);
+    REQUIRE_FALSE(valid.has_value());
+    CHECK(valid.error().code == full.error().code);
+    CHECK(valid.error().field == full.error().field);
+    CHECK(valid.error().index == full.error().index);
+    CHECK(valid.error().message == full.error().message);
+  }
+  const auto ok = wire::DecodeOprfEvaluateRequestShape(
+      ElementsBody(1, BlindInputs(3).base64));
+  REQUIRE(ok.has_value());
+  CHECK(wire::ValidateOprfEvaluateElements(ok->elements).has_value());
+}
+
 TEST_CASE("oprf quota resets at midnight UTC", "[oprf]") {
   cairn::testing::TempDir keys_dir("cairn-oprf-keys");
   auto now = std::chrono::system_clock::time_point(

@@ -3,7 +3,9 @@
 // resuming past what it missed; a rebuild from 0 pages through to the end;
 // and match reuse never hands out a match the purge deleted.
 #include <map>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -240,18 +242,21 @@ TEST_CASE(
   for (int token : {1, 2, 3}) Create(s, "alpha", token);
   REQUIRE(QueryTokens(s, "beta", {1, 2})->matches.size() == 2);
   REQUIRE(QueryTokens(s, "gamma", {1, 2, 3})->matches.size() == 3);
-  Retract(s, "alpha", 1);  // beta: seq 1, gamma: seq 2
-  std::uint64_t beta = s.Notifications("beta", 0, 100)->cursor;
-  const std::uint64_t gamma = s.Notifications("gamma", 0, 100)->cursor;
-  CHECK(beta == 2);
-  CHECK(gamma == 2);
-  Retract(s, "alpha", 2);  // beta: seq 3, gamma: seq 4
+  // Each member's notifications are numbered on their own (hub-wide: beta
+  // 1, 3; gamma 2, 4, 5).
+  Retract(s, "alpha", 1);  // beta: 1, gamma: 1
+  // Each member's cursor is its own newest notification's seq.
+  StreamCursor beta = s.Notifications("beta", 0, 100)->next();
+  const StreamCursor gamma = s.Notifications("gamma", 0, 100)->next();
+  CHECK(beta == StreamCursor::PerMember(1));
+  CHECK(gamma == StreamCursor::PerMember(1));
+  Retract(s, "alpha", 2);  // beta: 2, gamma: 2
   auto seen = s.Notifications("beta", beta, 100);
   REQUIRE(seen.has_value());
   REQUIRE(seen->notifications.size() == 1);
-  beta = seen->cursor;
-  CHECK(beta == 4);
-  Retract(s, "alpha", 3);  // gamma only: seq 5
+  beta = seen->next();
+  CHECK(beta == StreamCursor::PerMember(2));
+  Retract(s, "alpha", 3);  // gamma only: 3
 
   f.clock.Advance(days(46));
   REQUIRE(Purge(s).notifications == 5);
@@ -260,33 +265,150 @@ TEST_CASE(
   auto ok = s.Notifications("beta", beta, 100);
   REQUIRE(ok.has_value());
   CHECK(ok->notifications.empty());
-  // gamma missed two of its own.
-  auto refused = s.Notifications("gamma", gamma, 100);
-  REQUIRE_FALSE(refused.has_value());
-  CHECK(refused.error().code == ErrorCode::kCursorExpired);
-  CHECK(refused.error().field == "after");
-  CHECK_THAT(refused.error().message,
-             Catch::Contains("cursor 2 is older than the notification events "
-                             "this hub still keeps"));
-  CHECK_THAT(refused.error().message, Catch::Contains("after=0"));
-  auto again = s.Notifications("gamma", 0, 100);
+  // As if the database had moved to per-member numbering when the hub-wide
+  // head was 5, so that the cursors an older cairnd handed out (hub-wide
+  // seqs) are taken.
+  f.store_ptr().reset();
+  testing::ExecSql(f.dir.path() / "hub.db",
+                   "UPDATE seq_floors SET seq = 5 WHERE stream ="
+                   " 'notifications_legacy'");
+  f.Reopen();
+  Store& reopened = f.store();
+  // gamma missed two of its own: with its cursor, and with the one an
+  // older cairnd would have handed it (the hub-wide seq 2).
+  for (const StreamCursor& after : {gamma, StreamCursor(2)}) {
+    auto refused = reopened.Notifications("gamma", after, 100);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == ErrorCode::kCursorExpired);
+    CHECK(refused.error().field == "after");
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("cursor " + FormatStreamCursor(after) +
+                               " is older than the notification events "
+                               "this hub still keeps"));
+    CHECK_THAT(refused.error().message, Catch::Contains("after=0"));
+  }
+  auto again = reopened.Notifications("gamma", 0, 100);
   REQUIRE(again.has_value());
   CHECK(again->notifications.empty());
-  CHECK(again->cursor == 5);
-  CHECK(s.Notifications("gamma", again->next(), 100).has_value());
+  CHECK(again->next() == StreamCursor::PerMember(3));
+  CHECK(reopened.Notifications("gamma", again->next(), 100).has_value());
+  // beta's old hub-wide cursor at its newest (3) is not refused either.
+  CHECK(reopened.Notifications("beta", 3, 100).has_value());
 
   // A cursor below the head naming purges this hub never made is not its.
-  auto foreign = s.Notifications("gamma", StreamCursor(1, 4), 100);
+  auto foreign =
+      reopened.Notifications("gamma", StreamCursor::PerMember(1, 4), 100);
   REQUIRE_FALSE(foreign.has_value());
   CHECK(foreign.error().code == ErrorCode::kInvalidArgument);
   CHECK(foreign.error().field == "after");
   CAPTURE(foreign.error().message);
   CHECK_THAT(foreign.error().message,
-             Catch::Contains("cursor 1p4 was handed out after 4 purge(s) had "
+             Catch::Contains("cursor m1p4 was handed out after 4 purge(s) had "
                              "deleted notification events, but this hub's "
                              "purges have done so 1 time(s)") &&
                  Catch::Contains("after=0") &&
                  !Catch::Contains("past the newest"));
+}
+
+// Schema 12 numbers the notifications a purge left; cursors handed out
+// before it (hub-wide seqs) are still judged against what purges deleted,
+// before the upgrade and after it.
+TEST_CASE(
+    "cursors from before schema 12 are refused below notifications purged "
+    "before or after the upgrade, and read on from above them") {
+  StoreFixture f;
+  f.ReopenWith(Retention);
+  for (int token : {1, 2}) Create(f.store(), "alpha", token);
+  for (const char* member : {"beta", "gamma", "beta"}) {
+    REQUIRE(QueryTokens(f.store(), member, {1})->matches.size() == 1);
+  }
+  Retract(f.store(), "alpha", 1);  // day 0, hub-wide: beta 1, 3; gamma 2
+  f.clock.Advance(days(46));
+  REQUIRE(QueryTokens(f.store(), "gamma", {2})->matches.size() == 1);
+  REQUIRE(QueryTokens(f.store(), "beta", {2})->matches.size() == 1);
+  REQUIRE(Purge(f.store()).notifications == 3);  // those of day 0
+  Retract(f.store(), "alpha", 2);  // day 46, hub-wide: gamma 4, beta 5
+  const auto db = f.dir.path() / "hub.db";
+  f.store_ptr().reset();
+  testing::NotificationsToSchema11(db);
+  f.Reopen();
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM notifications WHERE"
+                   " member_seq = 1") == 2);
+
+  struct Case {
+    const char* member;
+    StreamCursor after;
+    // Refused with this code, or the seqs listed and the cursor.
+    std::optional<ErrorCode> refused;
+    std::vector<std::uint64_t> seqs;
+    std::uint64_t cursor = 0;
+  };
+  const auto check = [&](const std::vector<Case>& cases) {
+    for (const Case& c : cases) {
+      CAPTURE(c.member, FormatStreamCursor(c.after));
+      auto page = f.store().Notifications(c.member, c.after, 100);
+      if (c.refused) {
+        REQUIRE_FALSE(page.has_value());
+        CHECK(page.error().code == *c.refused);
+        CHECK_THAT(page.error().message, Catch::Contains("after=0"));
+        continue;
+      }
+      REQUIRE(page.has_value());
+      std::vector<std::uint64_t> seqs;
+      for (const auto& n : page->notifications) seqs.push_back(n.seq);
+      CHECK(seqs == c.seqs);
+      CHECK(page->next() == StreamCursor::PerMember(c.cursor));
+    }
+  };
+  const auto expired = ErrorCode::kCursorExpired;
+  const auto not_ours = ErrorCode::kInvalidArgument;
+  check({
+      // The rows kept are each member's first.
+      {"beta", 0, {}, {1}, 1},
+      {"gamma", 0, {}, {1}, 1},
+      // Below what the purge before the upgrade deleted: missed.
+      {"beta", 1, expired, {}},
+      {"beta", 2, expired, {}},
+      {"gamma", 1, expired, {}},
+      // At or above it: what came after, in the member's own numbering.
+      {"beta", 3, {}, {1}, 1},
+      {"beta", 4, {}, {1}, 1},
+      {"gamma", 2, {}, {1}, 1},
+      {"gamma", 4, {}, {}, 1},
+      {"beta", 5, {}, {}, 1},
+      // A rebuild cursor (below the purged ones, after that purge) too.
+      {"beta", StreamCursor(1, 1), {}, {1}, 1},
+      // Above the hub-wide head at the upgrade: never issued.
+      {"beta", 6, not_ours, {}},
+      {"beta", StreamCursor(3, 2), not_ours, {}},
+      {"beta", StreamCursor::PerMember(2), not_ours, {}},
+  });
+
+  // A purge after the upgrade deletes the day-46 notifications.
+  f.clock.Advance(days(46));
+  REQUIRE(Purge(f.store()).notifications == 2);
+  check({
+      {"beta", 0, {}, {}, 1},
+      {"beta", StreamCursor::PerMember(1), {}, {}, 1},
+      {"beta", StreamCursor::PerMember(0, 2), {}, {}, 1},
+      {"beta", 3, expired, {}},
+      {"beta", 4, expired, {}},
+      {"beta", 5, {}, {}, 1},
+      {"gamma", 2, expired, {}},
+      // A rebuild cursor from before the second purge: start again.
+      {"gamma", StreamCursor(1, 1), expired, {}},
+  });
+  // beta's next notification is its second, though the purge deleted its
+  // first: a number is never handed out twice.
+  Create(f.store(), "alpha", 3);
+  REQUIRE(QueryTokens(f.store(), "beta", {3})->matches.size() == 1);
+  Retract(f.store(), "alpha", 3);
+  check({
+      {"beta", StreamCursor::PerMember(1), {}, {2}, 2},
+      {"beta", 0, {}, {2}, 2},
+      {"beta", 5, {}, {2}, 2},
+  });
 }
 
 TEST_CASE(
@@ -302,8 +424,8 @@ TEST_CASE(
   f.clock.Advance(days(19));
   REQUIRE(QueryTokens(s, "beta", {2})->matches.size() == 1);  // day 20
   f.clock.Advance(days(38));
-  const std::uint64_t cursor = s.Notifications("beta", 0, 100)->cursor;
-  REQUIRE(cursor == 1);
+  const StreamCursor cursor = s.Notifications("beta", 0, 100)->next();
+  REQUIRE(cursor == StreamCursor::PerMember(1));
   Retract(s, "alpha", 1);  // day 58: seq 2, about the match of day 0
   Retract(s, "alpha", 2);  // day 58: seq 3, about the match of day 20
   f.clock.Advance(days(3));

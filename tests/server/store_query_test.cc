@@ -17,6 +17,7 @@ namespace cairn::server {
 namespace {
 
 using namespace std::chrono_literals;
+using cairn::testing::SqlColumn;
 using testing::KeyOf;
 using testing::QueryInt64;
 using testing::QueryTokens;
@@ -172,10 +173,26 @@ TEST_CASE(
   CHECK(QueryInt64(f.dir.path() / "hub.db", "SELECT count(*) FROM matches") ==
         matches);
 
-  // The same key with the items in another order is another query.
+  // The same key with the items in another order is another query: not a
+  // replay, and not a 409 either (that would tell the member its tokens
+  // match without recording a match). New matches, and the key keeps the
+  // first query's record.
+  const auto record =
+      SqlColumn(f.dir.path() / "hub.db",
+                "SELECT hex(digest) || results FROM idempotency");
   auto reordered = keyed("k1", {2, 50, 1});
-  REQUIRE_FALSE(reordered.has_value());
-  CHECK(reordered.error().code == ErrorCode::kConflict);
+  REQUIRE(reordered.has_value());
+  CHECK_FALSE(reordered->replayed);
+  REQUIRE(reordered->matches.size() == 2);
+  CHECK(reordered->matches[0].match_id != first->matches[0].match_id);
+  CHECK(QueryInt64(f.dir.path() / "hub.db", "SELECT count(*) FROM matches") ==
+        matches + 2);
+  CHECK(SqlColumn(f.dir.path() / "hub.db",
+                  "SELECT hex(digest) || results FROM idempotency") == record);
+  auto still = keyed("k1", {1, 50, 2});
+  REQUIRE(still.has_value());
+  CHECK(still->replayed);
+  CHECK(still->matches[0].match_id == first->matches[0].match_id);
 
   // A query that recorded no match keeps nothing: its key stays free.
   auto none = keyed("k2", {60});
@@ -191,6 +208,47 @@ TEST_CASE(
   CHECK_FALSE(late->replayed);
   REQUIRE(late->matches.size() == 2);
   CHECK(late->matches[0].match_id != first->matches[0].match_id);
+}
+
+TEST_CASE(
+    "a query's idempotency record depends on its matched items only, never "
+    "on the tokens that matched nothing") {
+  StoreFixture f;
+  Store& s = f.store();
+  MustCreate(s, "alpha", Signal(1));
+  MustCreate(s, "alpha", Signal(2));
+  auto keyed = [&](std::string key, std::vector<int> tokens) {
+    QueryCommand q;
+    q.member_id = "beta";
+    q.idempotency_key = std::move(key);
+    q.context.request_id = "req-1";
+    for (int t : tokens) q.items.push_back(KeyOf(t));
+    return s.QueryAndWait(std::move(q));
+  };
+  // Kept for a day (and in backups): a digest that covered tokens 70 and 80
+  // could be checked against guessed tokens.
+  REQUIRE(keyed("k-a", {1, 70, 2}).has_value());
+  REQUIRE(keyed("k-b", {1, 80, 2}).has_value());
+  const auto digest = [&](const char* key) {
+    return SqlColumn(f.dir.path() / "hub.db",
+                     std::string("SELECT hex(digest) FROM idempotency WHERE "
+                                 "key = '") +
+                         key + "'");
+  };
+  REQUIRE(digest("k-a").size() == 1);
+  CHECK(digest("k-a") == digest("k-b"));
+  // What it does cover: the count, and each match's token and position.
+  REQUIRE(keyed("k-c", {1, 70, 2, 71}).has_value());
+  REQUIRE(keyed("k-d", {70, 1, 2}).has_value());
+  REQUIRE(keyed("k-e", {1, 70, 1}).has_value());
+  CHECK(digest("k-c") != digest("k-a"));
+  CHECK(digest("k-d") != digest("k-a"));
+  CHECK(digest("k-e") != digest("k-a"));
+  // So a retry whose unmatched tokens differ is answered as the first was:
+  // the same matches at the same positions.
+  auto retry = keyed("k-a", {1, 99, 2});
+  REQUIRE(retry.has_value());
+  CHECK(retry->replayed);
 }
 
 TEST_CASE("queries without matches never reach the writer") {
@@ -424,7 +482,11 @@ TEST_CASE("matches made before schema 4 are still found by retractions") {
                    " DROP TABLE seq_floors;"
                    " DROP TABLE oprf_keys;"
                    " DROP INDEX audit_clock_steps;"
+                   " DROP INDEX audit_queries;"
+                   " DROP INDEX audit_purges;"
                    " ALTER TABLE dispositions DROP COLUMN notified_seq;"
+                   " DROP INDEX notifications_by_member_seq;"
+                   " ALTER TABLE notifications DROP COLUMN member_seq;"
                    " PRAGMA user_version = 3");
   f.Reopen();
   Store& s = f.store();
@@ -574,14 +636,14 @@ TEST_CASE("retraction notifies matchers and says whether support remains") {
   auto first = s.Notifications("beta", 0, 1);
   CHECK(first->notifications.size() == 1);
   CHECK(first->more);
-  auto rest = s.Notifications("beta", first->cursor, 10);
+  auto rest = s.Notifications("beta", first->next(), 10);
   CHECK(rest->notifications.size() == 1);
   CHECK(s.Notifications("alpha", 0, 10)->notifications.empty());
 
   // Expiry of gamma's remaining signal notifies too.
   f.clock.Advance(std::chrono::days(800));
   CHECK(s.ExpireDueAndWait()->expired == 1);
-  auto after = s.Notifications("beta", page->cursor, 10);
+  auto after = s.Notifications("beta", page->next(), 10);
   REQUIRE(after->notifications.size() == 1);
   CHECK(after->notifications[0].match_id == m5);
   CHECK(after->notifications[0].type == FeedEventType::kExpired);

@@ -6,6 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "server/src/store/sqlite_db.h"
@@ -207,6 +214,129 @@ TEST_CASE(
   CHECK(AsUnprivileged([&relative]() -> std::string {
           return OpenSqliteStore(relative) ? "opened" : "refused";
         }) == "opened");
+}
+
+TEST_CASE(
+    "run as root, a database file that is a link in a directory another "
+    "user may write is refused, and one in a directory only root writes, "
+    "or a plain file, opens") {
+  if (::geteuid() != 0) {
+    SUCCEED("needs root, as the tests run in CI");
+    return;
+  }
+  namespace fs = std::filesystem;
+  TempDir dir;
+  ManualClock clock;
+  SqliteStoreOptions made = OptionsIn(dir, clock);
+  REQUIRE(OpenSqliteStore(made).has_value());  // root's, in root's directory
+  const fs::path target = made.db_path;
+  const auto bytes = [&] {
+    std::ifstream in(target, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  struct Case {
+    std::string name;
+    uid_t dir_owner;
+    mode_t dir_mode;
+    // Makes what is at `at` (in the directory `in`).
+    std::function<void(const fs::path& in, const fs::path& at)> plant;
+    std::string refused;  // "": it opens
+  };
+  const auto symlink = [&](const fs::path&, const fs::path& at) {
+    fs::create_symlink(target, at);
+  };
+  const auto hard_link = [&](const fs::path&, const fs::path& at) {
+    fs::create_hard_link(target, at);
+  };
+  const auto plain = [&](const fs::path&, const fs::path& at) {
+    fs::copy_file(target, at);
+  };
+  const std::vector<Case> cases = {
+      {"symlink, the hub user's directory", 65534, 0700, symlink,
+       "a symbolic link"},
+      {"symlink, root's directory open to its group", 0, 0770, symlink,
+       "a symbolic link"},
+      {"symlink, root's directory open to all (sticky)", 0, 01777, symlink,
+       "a symbolic link"},
+      {"dangling symlink, the hub user's directory", 65534, 0700,
+       [&](const fs::path& in, const fs::path& at) {
+         fs::create_symlink(in / "elsewhere.db", at);
+       },
+       "a symbolic link"},
+      {"hard link to root's file, the hub user's directory", 65534, 0700,
+       hard_link, "a hard link"},
+      // A second name for the directory owner's own file (cp -al).
+      {"hard link to the hub user's file, the hub user's directory", 65534,
+       0700,
+       [&](const fs::path& in, const fs::path& at) {
+         fs::copy_file(target, in / "snapshot.db");
+         REQUIRE(::chown((in / "snapshot.db").c_str(), 65534, 65534) == 0);
+         fs::create_hard_link(in / "snapshot.db", at);
+       },
+       ""},
+      {"FIFO, the hub user's directory", 65534, 0700,
+       [](const fs::path&, const fs::path& at) {
+         REQUIRE(::mkfifo(at.c_str(), 0600) == 0);
+       },
+       "not a regular file"},
+      {"symlink, root's own directory", 0, 0700, symlink, ""},
+      {"hard link, root's own directory", 0, 0755, hard_link, ""},
+      {"plain file, the hub user's directory", 65534, 0700, plain, ""},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const fs::path in = dir.path() / "data";
+    fs::remove_all(in);
+    fs::create_directory(in);
+    REQUIRE(::chown(in.c_str(), c.dir_owner, c.dir_owner) == 0);
+    REQUIRE(::chmod(in.c_str(), c.dir_mode) == 0);
+    const fs::path at = in / "cairn.db";
+    c.plant(in, at);
+    const std::string before = bytes();
+    for (const bool create : {false, true}) {
+      for (const bool read_only : {false, true}) {
+        CAPTURE(create, read_only);
+        auto db = Database::Open(at, create, read_only,
+                                 std::chrono::milliseconds(100));
+        if (c.refused.empty()) {
+          CHECK(db.has_value());
+          continue;
+        }
+        REQUIRE_FALSE(db.has_value());
+        CHECK(db.error().code == ErrorCode::kIo);
+        CHECK_THAT(
+            db.error().message,
+            Catch::Contains("refusing to open the database " + at.string() +
+                            " as root: it is " + c.refused) &&
+                Catch::Contains("rm " + at.string()) &&
+                Catch::Contains("runuser -u cairn --"));
+      }
+    }
+    // A store opened there (the hub's start: it writes) is refused too.
+    SqliteStoreOptions there = made;
+    there.db_path = at;
+    CHECK(OpenSqliteStore(there).has_value() == c.refused.empty());
+    // Nothing was made where a dangling link points, nor written to or
+    // beside the file a refused link names.
+    CHECK_FALSE(fs::exists(in / "elsewhere.db"));
+    if (!c.refused.empty()) {
+      CHECK(bytes() == before);
+      for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+        CHECK_FALSE(fs::exists(target.string() + suffix));
+      }
+    }
+  }
+
+  // A data directory that is itself a link (to another disk) is no link
+  // at the file: it opens.
+  const fs::path disk = dir.path() / "disk2";
+  fs::create_directory(disk);
+  REQUIRE(::chown(disk.c_str(), 65534, 65534) == 0);
+  fs::copy_file(target, disk / "cairn.db");
+  fs::create_directory_symlink(disk, dir.path() / "linked-data");
+  CHECK(Database::Open(dir.path() / "linked-data" / "cairn.db", false, false,
+                       std::chrono::milliseconds(100))
+            .has_value());
 }
 
 TEST_CASE("Close leaves every committed write in the database file") {

@@ -1,4 +1,10 @@
 // Submissions and retractions.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "server/src/store/submit_records.h"
@@ -9,6 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::KeyOf;
+using testing::QueryInt64;
 using testing::QueryTokens;
 using testing::Signal;
 using testing::StoreFixture;
@@ -298,11 +305,301 @@ TEST_CASE("a feed or notification cursor past the newest event is refused") {
                              std::to_string(head) + ")"));
 
   CHECK(s.Notifications("beta", 0, 10).has_value());
-  auto notification_past = s.Notifications("beta", 1, 10);
-  REQUIRE_FALSE(notification_past.has_value());
-  CHECK(notification_past.error().field == "after");
-  CHECK_THAT(notification_past.error().message,
-             Catch::Contains("past the newest notification event (0)"));
+  // In the member's own numbering ("m1") and in the hub-wide one older
+  // cairnds handed out ("1").
+  for (const StreamCursor& after :
+       {StreamCursor::PerMember(1), StreamCursor(1)}) {
+    auto notification_past = s.Notifications("beta", after, 10);
+    REQUIRE_FALSE(notification_past.has_value());
+    CHECK(notification_past.error().field == "after");
+    CHECK_THAT(notification_past.error().message,
+               Catch::Contains("cursor " + FormatStreamCursor(after) +
+                               " is past your newest notification") &&
+                   Catch::Contains("after=0"));
+  }
+}
+
+void RetractToken(Store& s, const std::string& member, int token) {
+  RetractCommand c;
+  c.member_id = member;
+  c.items.resize(1);
+  c.items[0].key = KeyOf(token);
+  c.items[0].reason = RetractReason::kAppealUpheld;
+  REQUIRE(s.RetractAndWait(c).has_value());
+}
+
+using Own = std::vector<std::uint64_t>;
+
+// The seqs of all of `member`'s notifications after `after`, paged by
+// `limit`, and the cursor it ends with.
+std::pair<Own, StreamCursor> ReadAllNotifications(Store& s,
+                                                  const std::string& member,
+                                                  StreamCursor after,
+                                                  std::size_t limit) {
+  Own seqs;
+  for (int pages = 0;; ++pages) {
+    REQUIRE(pages < 100);
+    auto page = s.Notifications(member, after, limit);
+    REQUIRE(page.has_value());
+    for (const auto& n : page->notifications) seqs.push_back(n.seq);
+    after = page->next();
+    if (!page->more) break;
+  }
+  return {seqs, after};
+}
+
+// Every notification also takes the next seq of one hub-wide sequence: a
+// seq, cursor or refusal that followed it would let a member count how
+// often others matched a token whose retraction it sees in the feed.
+TEST_CASE(
+    "a member's notification cursor and refusals tell nothing of other "
+    "members' notifications") {
+  StoreFixture f;
+  Store& s = f.store();
+  REQUIRE(SubmitResult(s, "alpha", Signal(1)).status == SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(s, "alpha", Signal(2)).status == SubmitStatus::kCreated);
+  auto before = s.Notifications("gamma", 0, 10);
+  REQUIRE(before.has_value());
+  CHECK(before->cursor == 0);
+  CHECK(FormatStreamCursor(before->next()) == "m0");
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(QueryTokens(s, "beta", {1})->matches.size() == 1);
+  }
+  RetractToken(s, "alpha", 1);  // beta: 1..5
+
+  // gamma's view is the same as before.
+  auto page = s.Notifications("gamma", before->next(), 10);
+  REQUIRE(page.has_value());
+  CHECK(page->notifications.empty());
+  CHECK(page->next() == StreamCursor::PerMember(0));
+  CHECK_FALSE(page->more);
+  // And a cursor past its head is refused without naming the hub's.
+  for (std::uint64_t after : {1, 4, 5, 6, 99}) {
+    CAPTURE(after);
+    auto past = s.Notifications("gamma", StreamCursor::PerMember(after), 10);
+    REQUIRE_FALSE(past.has_value());
+    CHECK(past.error().code == ErrorCode::kInvalidArgument);
+    CHECK(past.error().field == "after");
+    CAPTURE(past.error().message);
+    CHECK_THAT(past.error().message,
+               Catch::Contains("past your newest notification") &&
+                   !Catch::Contains("(5)") && !Catch::Contains("event ("));
+  }
+
+  // beta pages through its own; its cursor stops at its newest.
+  auto [seqs, beta] = ReadAllNotifications(s, "beta", 0, 2);
+  CHECK(seqs == Own{1, 2, 3, 4, 5});
+  CHECK(beta == StreamCursor::PerMember(5));
+  // gamma's notification moves neither beta's cursor nor its limit.
+  REQUIRE(QueryTokens(s, "gamma", {2})->matches.size() == 1);
+  RetractToken(s, "alpha", 2);
+  auto caught_up = s.Notifications("beta", beta, 10);
+  REQUIRE(caught_up.has_value());
+  CHECK(caught_up->notifications.empty());
+  CHECK(caught_up->next() == StreamCursor::PerMember(5));
+  CHECK_FALSE(s.Notifications("beta", StreamCursor::PerMember(6), 10));
+  auto gamma = s.Notifications("gamma", before->next(), 10);
+  REQUIRE(gamma.has_value());
+  REQUIRE(gamma->notifications.size() == 1);
+  CHECK(gamma->notifications[0].seq == 1);
+  CHECK(gamma->next() == StreamCursor::PerMember(1));
+}
+
+// The seqs a member sees are its own count: 1, 2, 3... A retraction writes
+// one notification per match in one commit, and numbers from the hub-wide
+// sequence would step over the other members' (how often they matched the
+// token), which a member that matched it too (or a submitter colluding
+// with it) could read from the gaps.
+TEST_CASE(
+    "a member's notifications are numbered 1, 2, 3... whatever other "
+    "members' notifications come between them") {
+  // queriers: who queries token 1 (and then 2) in turn before alpha
+  // retracts both.
+  const auto run = [](const std::vector<std::string>& queriers) {
+    StoreFixture f;
+    Store& s = f.store();
+    REQUIRE(SubmitResult(s, "alpha", Signal(1)).status ==
+            SubmitStatus::kCreated);
+    REQUIRE(SubmitResult(s, "alpha", Signal(2)).status ==
+            SubmitStatus::kCreated);
+    for (int token : {1, 2}) {
+      for (const auto& member : queriers) {
+        REQUIRE(QueryTokens(s, member, {token})->matches.size() == 1);
+      }
+    }
+    RetractToken(s, "alpha", 1);
+    RetractToken(s, "alpha", 2);
+    std::map<std::string, std::pair<Own, std::string>> seen;
+    for (const std::string member : {"beta", "gamma"}) {
+      for (std::size_t limit : {1, 2, 10}) {
+        auto [seqs, cursor] = ReadAllNotifications(s, member, 0, limit);
+        seen[member + "/" + std::to_string(limit)] = {
+            seqs, FormatStreamCursor(cursor)};
+      }
+    }
+    return seen;
+  };
+  const auto alone = run({"beta"});
+  CHECK(alone.at("beta/1") == std::pair<Own, std::string>{Own{1, 2}, "m2"});
+  CHECK(alone.at("gamma/10") == std::pair<Own, std::string>{Own{}, "m0"});
+  // gamma matches both tokens three times, between beta's matches: beta's
+  // numbers and cursors are those it got alone.
+  const auto together = run({"gamma", "beta", "gamma", "gamma"});
+  for (std::size_t limit : {1, 2, 10}) {
+    CAPTURE(limit);
+    const std::string l = "/" + std::to_string(limit);
+    CHECK(together.at("beta" + l) == alone.at("beta" + l));
+    CHECK(together.at("gamma" + l) ==
+          std::pair<Own, std::string>{Own{1, 2, 3, 4, 5, 6}, "m6"});
+  }
+}
+
+// Older cairnds handed out cursors in the hub-wide numbering: the seq of
+// the member's newest notification, or (before per-member cursors) the
+// hub-wide head. Such a cursor, a plain number, is judged as it was (up to
+// the head when the database moved to per-member numbering) and read from
+// where it lies among the member's own notifications; the page's cursor is
+// in the member's own numbering.
+TEST_CASE(
+    "notification cursors handed out before cursors were per member keep "
+    "working") {
+  StoreFixture f;
+  REQUIRE(SubmitResult(f.store(), "alpha", Signal(1)).status ==
+          SubmitStatus::kCreated);
+  REQUIRE(SubmitResult(f.store(), "alpha", Signal(2)).status ==
+          SubmitStatus::kCreated);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(QueryTokens(f.store(), "beta", {1})->matches.size() == 1);
+  }
+  RetractToken(f.store(), "alpha", 1);  // beta: hub-wide seqs 1..5
+  const auto db = f.dir.path() / "hub.db";
+  f.store_ptr().reset();
+  testing::NotificationsToSchema11(db);
+  f.Reopen();
+  Store& s = f.store();
+  CHECK(QueryInt64(db,
+                   "SELECT seq FROM seq_floors WHERE stream = "
+                   "'notifications_legacy'") == 5);
+
+  // gamma, with no notifications, held the hub-wide head: it is not
+  // refused, and is handed its own (empty) position.
+  for (std::uint64_t old : {3, 5}) {
+    CAPTURE(old);
+    auto page = s.Notifications("gamma", old, 10);
+    REQUIRE(page.has_value());
+    CHECK(page->notifications.empty());
+    CHECK(page->next() == StreamCursor::PerMember(0));
+    CHECK_FALSE(page->more);
+  }
+  auto refused = s.Notifications("gamma", 6, 10);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == ErrorCode::kInvalidArgument);
+  CHECK_THAT(refused.error().message,
+             Catch::Contains("cursor 6 is past your newest notification") &&
+                 Catch::Contains("after=0"));
+  // beta's old cursor between its notifications pages as before.
+  auto rest = s.Notifications("beta", 3, 10);
+  REQUIRE(rest.has_value());
+  REQUIRE(rest->notifications.size() == 2);
+  CHECK(rest->notifications[0].seq == 4);
+  CHECK(rest->next() == StreamCursor::PerMember(5));
+
+  // gamma's next notifications follow its old cursor, numbered as its
+  // first, though beta's came between them.
+  REQUIRE(QueryTokens(s, "gamma", {2})->matches.size() == 1);
+  REQUIRE(QueryTokens(s, "beta", {2})->matches.size() == 1);
+  REQUIRE(QueryTokens(s, "gamma", {2})->matches.size() == 1);
+  RetractToken(s, "alpha", 2);  // hub-wide: gamma 6, beta 7, gamma 8
+  for (std::uint64_t old : {0, 5}) {
+    CAPTURE(old);
+    auto next = s.Notifications("gamma", old, 10);
+    REQUIRE(next.has_value());
+    REQUIRE(next->notifications.size() == 2);
+    CHECK(next->notifications[0].seq == 1);
+    CHECK(next->notifications[1].seq == 2);
+    CHECK(next->next() == StreamCursor::PerMember(2));
+  }
+  // beta's old cursor at its newest hub-wide seq of the time (5): only the
+  // notification after it, in its own numbering.
+  auto beta = s.Notifications("beta", 5, 10);
+  REQUIRE(beta.has_value());
+  REQUIRE(beta->notifications.size() == 1);
+  CHECK(beta->notifications[0].seq == 6);
+  CHECK(beta->next() == StreamCursor::PerMember(6));
+  // No hub-wide seq issued since is taken: which are would tell beta the
+  // hub-wide seq of its newest notification (7), and with it how many
+  // gamma got before it.
+  for (std::uint64_t probe : {6, 7, 8}) {
+    CAPTURE(probe);
+    auto p = s.Notifications("beta", probe, 10);
+    REQUIRE_FALSE(p.has_value());
+    CHECK(p.error().code == ErrorCode::kInvalidArgument);
+  }
+  // The record is made once: a restart does not raise it to the new head.
+  f.Reopen();
+  CHECK(QueryInt64(db,
+                   "SELECT seq FROM seq_floors WHERE stream = "
+                   "'notifications_legacy'") == 5);
+  CHECK_FALSE(f.store().Notifications("gamma", 6, 10).has_value());
+  CHECK(f.store().Notifications("beta", 5, 10).has_value());
+}
+
+// Schema 12 numbers each member's notifications on their own; those an
+// older cairnd wrote are numbered in seq order per member, and the cursors
+// it handed out (hub-wide seqs) keep working.
+TEST_CASE(
+    "a schema 11 database's notifications are numbered per member, and its "
+    "cursors still read from where they were") {
+  StoreFixture f;
+  REQUIRE(SubmitResult(f.store(), "alpha", Signal(1)).status ==
+          SubmitStatus::kCreated);
+  for (const char* member : {"beta", "gamma", "beta", "gamma", "gamma"}) {
+    REQUIRE(QueryTokens(f.store(), member, {1})->matches.size() == 1);
+  }
+  RetractToken(f.store(), "alpha", 1);
+  // hub-wide: beta 1, 3; gamma 2, 4, 5.
+  const auto db = f.dir.path() / "hub.db";
+  f.store_ptr().reset();
+  testing::NotificationsToSchema11(db);
+  f.Reopen();
+  Store& s = f.store();
+  CHECK(QueryInt64(db, "PRAGMA user_version") == SqliteSchemaVersion());
+  // Each row's number counts the member's rows up to it.
+  CHECK(QueryInt64(db,
+                   "SELECT count(*) FROM notifications n WHERE member_seq ="
+                   " (SELECT count(*) FROM notifications o WHERE o.member ="
+                   " n.member AND o.seq <= n.seq)") == 5);
+  struct Case {
+    const char* member;
+    Own own;
+  } const cases[] = {{"beta", {1, 2}}, {"gamma", {1, 2, 3}}};
+  for (const Case& c : cases) {
+    CAPTURE(c.member);
+    auto [seqs, cursor] = ReadAllNotifications(s, c.member, 0, 1);
+    CHECK(seqs == c.own);
+    CHECK(cursor == StreamCursor::PerMember(c.own.size()));
+  }
+  // Old cursors, hub-wide seqs: what follows them, in the member's own
+  // numbering.
+  struct Old {
+    const char* member;
+    std::uint64_t after;
+    Own own;
+    std::uint64_t cursor;
+  } const olds[] = {
+      {"beta", 1, {2}, 2},        {"beta", 2, {2}, 2},
+      {"beta", 3, {}, 2},         {"beta", 5, {}, 2},
+      {"gamma", 1, {1, 2, 3}, 3}, {"gamma", 2, {2, 3}, 3},
+      {"gamma", 3, {2, 3}, 3},    {"gamma", 4, {3}, 3},
+      {"gamma", 5, {}, 3},
+  };
+  for (const Old& o : olds) {
+    CAPTURE(o.member, o.after);
+    auto [seqs, cursor] = ReadAllNotifications(s, o.member, o.after, 10);
+    CHECK(seqs == o.own);
+    CHECK(cursor == StreamCursor::PerMember(o.cursor));
+  }
+  CHECK_FALSE(s.Notifications("beta", 6, 10).has_value());
 }
 
 TEST_CASE("custom kinds are accepted once registered") {
@@ -398,7 +695,11 @@ TEST_CASE(
                            "'; DROP TABLE seq_floors;"
                            " DROP TABLE oprf_keys;"
                            " DROP INDEX audit_clock_steps;"
+                           " DROP INDEX audit_queries;"
+                           " DROP INDEX audit_purges;"
                            " ALTER TABLE dispositions DROP COLUMN notified_seq;"
+                           " DROP INDEX notifications_by_member_seq;"
+                           " ALTER TABLE notifications DROP COLUMN member_seq;"
                            " PRAGMA user_version = 5");
 
   f.Reopen();
@@ -453,6 +754,10 @@ TEST_CASE(
                    " results, created_at FROM idempotency;"
                    " DROP TABLE idempotency;"
                    " ALTER TABLE idempotency_old RENAME TO idempotency;"
+                   " DROP INDEX audit_queries;"
+                   " DROP INDEX audit_purges;"
+                   " DROP INDEX notifications_by_member_seq;"
+                   " ALTER TABLE notifications DROP COLUMN member_seq;"
                    " PRAGMA user_version = 9");
   REQUIRE(testing::QueryInt64(db,
                               "SELECT count(*) FROM sqlite_master WHERE name"

@@ -115,4 +115,20 @@ void ExecSql(const std::filesystem::path& db_path, const std::string& sql) {
   REQUIRE(s.has_value());
 }
 
+// The database as schema 11 left it: no member_seq, no floors of it, and
+// the head an older cairnd recorded (none before per-member cursors).
+void NotificationsToSchema11(const std::filesystem::path& db) {
+  ExecSql(db,
+          "DROP INDEX notifications_by_member_seq;"
+          " ALTER TABLE notifications DROP COLUMN member_seq;"
+          " DELETE FROM seq_floors WHERE stream LIKE"
+          " 'notifications_member_purged/%';"
+          " DELETE FROM seq_floors WHERE stream ="
+          " 'notifications_legacy';"
+          " PRAGMA user_version = 11");
+  REQUIRE(QueryInt64(db,
+                     "SELECT count(*) FROM pragma_table_info('notifications')"
+                     " WHERE name = 'member_seq'") == 0);
+}
+
 }  // namespace cairn::server::testing

@@ -76,6 +76,9 @@ Result<QueryOutcome> QueryTokens(Store& store, const std::string& member,
 // Runs `sql` on a read-write connection (tampering with copies, setting
 // up old schema versions).
 void ExecSql(const std::filesystem::path& db, const std::string& sql);
+// Takes a closed database's notifications back to schema 11: no
+// member_seq, none of its purge floors, no notifications_legacy.
+void NotificationsToSchema11(const std::filesystem::path& db);
 // The single integer `sql` selects (tests/support/sqlite_query.h).
 using cairn::testing::QueryInt64;
 

@@ -47,10 +47,14 @@ TEST_CASE("keep-alive: several requests share one connection") {
   CHECK(handler.calls() == 3);
 }
 
-TEST_CASE("pipelined requests in one TLS record are answered in order") {
+TEST_CASE(
+    "pipelined requests in one TLS record are answered in order, each "
+    "kept-alive answer announcing the idle timeout") {
   auto pki = MakePki();
   EchoHandler handler;
-  RunningServer server(TestTransportConfig(*pki), handler);
+  TransportConfig config = TestTransportConfig(*pki);
+  config.timeouts.idle = std::chrono::milliseconds(7900);
+  RunningServer server(config, handler);
   // s_client reads its whole input at once and sends it as one record, so
   // the hub finds the three requests, bodies and all, in one read: each
   // must end exactly where its Content-Length says.
@@ -73,6 +77,11 @@ TEST_CASE("pipelined requests in one TLS record are answered in order") {
   CHECK(first < second);
   CHECK(second < third);
   CHECK(handler.calls() == 3);
+  // Whole seconds, rounded down: a client stops reusing before the hub
+  // closes. Not on the answer that closes the connection.
+  CHECK(Count(result.out, "Keep-Alive: timeout=7\r\n") == 2);
+  CHECK(Count(result.out, "Keep-Alive") == 2);
+  CHECK(result.out.rfind("Keep-Alive") < result.out.find("target=/second"));
 }
 
 TEST_CASE("a handler answering later from another thread is served") {

@@ -50,6 +50,15 @@ struct RetryPolicy {
   // again; a 429 asking for longer fails the call at once (kRateLimited).
   // Default: 30 s.
   std::chrono::seconds max_retry_after{30};
+  // No attempt is started once this much time has passed since the call's
+  // first attempt began (counting the wait before it): the last failure
+  // is returned instead, its message saying so. With the defaults, a
+  // request the hub did not answer within request_timeout (60 s) is not
+  // sent again, while quick failures (a refused connection, a 503) still
+  // get every attempt; raise it with request_timeout to have timeouts
+  // retried. A 429's wait is bounded by max_retry_after instead.
+  // Default: 60 s.
+  std::chrono::milliseconds max_elapsed{60000};
 };
 
 struct ClientOptions {
@@ -106,8 +115,10 @@ struct ClientOptions {
 
   // Keep-alive connections kept open for reuse; concurrent calls beyond
   // this open extra connections that are closed after use. A connection
-  // idle for 45 s or more is closed instead of reused, before the hub
-  // closes it ([timeouts] idle_seconds, 60 s by default). Default: 4.
+  // idle for 45 s or more (or three quarters of a shorter idle timeout the
+  // hub announces in Keep-Alive: timeout=N) is closed instead of reused,
+  // before the hub closes it ([timeouts] idle_seconds, 60 s by default).
+  // Default: 4.
   std::size_t pool_size = 4;
 
   RetryPolicy retry;

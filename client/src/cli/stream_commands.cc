@@ -1,8 +1,14 @@
 #include "src/cli/stream_commands.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 #include <thread>
 
@@ -18,6 +24,39 @@ namespace cairn::cli {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
+
+// What a second interrupt writes before cairn dies: where to resume. Kept
+// by the main thread (length 0 while it rewrites the text), read by the
+// signal handler, which may run on any thread.
+std::array<char, 512> g_resume_line{};
+std::atomic<std::size_t> g_resume_length{0};
+static_assert(std::atomic<std::size_t>::is_always_lock_free);
+
+void SetResumeLine(const std::string& line) {
+  g_resume_length.store(0, std::memory_order_release);
+  const std::size_t n = std::min(line.size(), g_resume_line.size());
+  std::memcpy(g_resume_line.data(), line.data(), n);
+  g_resume_length.store(n, std::memory_order_release);
+}
+
+// The first SIGINT or SIGTERM stops after the request in flight (which
+// may wait up to request_timeout for a hub that does not answer); a second
+// one ends cairn at once, after saying where to resume. Only
+// async-signal-safe calls here.
+extern "C" void OnStopSignal(int signal) {
+  if (g_stop != 0) {
+    const std::size_t n = g_resume_length.load(std::memory_order_acquire);
+    if (n > 0) (void)!write(STDERR_FILENO, g_resume_line.data(), n);
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  g_stop = 1;
+  static constexpr char kNote[] =
+      "cairn: stopping once the request in flight is answered; interrupt "
+      "again to quit at once\n";
+  (void)!write(STDERR_FILENO, kNote, sizeof kNote - 1);
+}
 
 // How to go on from `cursor` ("" = the start of the stream).
 std::string ResumeFrom(const std::string& cursor, const char* command) {
@@ -63,6 +102,7 @@ int PrintPages(const PageCommand& command, const char* name,
                std::string_view if_unknown, Fetch fetch, Print print) {
   std::string cursor = command.after;
   while (!g_stop) {
+    SetResumeLine("cairn: interrupted; " + ResumeFrom(cursor, name) + "\n");
     auto page = fetch(cursor);
     if (!page) {
       // What was printed before is written out first (or reported).
@@ -105,8 +145,8 @@ int RunFeed(const Client& client, const PageCommand& command, bool json) {
                 "KIND", "TOKEN", "CATEGORY", "SEVERITY", "BANNED_AT",
                 "EXPIRES_AT");
   }
-  std::signal(SIGINT, [](int) { g_stop = 1; });
-  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
   return PrintPages(
       command, "feed", kRepeatReadOnly,
       [&](const std::string& cursor) {

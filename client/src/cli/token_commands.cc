@@ -50,11 +50,12 @@ int RunVoprfToken(const TokenCommand& command, const Settings& settings,
   if (auto files = CheckTlsFiles(settings, "--client-key"); !files) {
     return Fail(files.error(), LocalFileExit(files.error()));
   }
-  auto connection = MakeHubConnection(HubConnectionOptions(settings));
+  const ClientOptions connection_options = HubConnectionOptions(settings);
+  auto connection = MakeHubConnection(connection_options);
   if (!connection) {
     return Fail(connection.error(), LocalFileExit(connection.error()));
   }
-  auto trace = TraceVoprf(**connection, inputs);
+  auto trace = TraceVoprf(**connection, connection_options, inputs);
   if (!trace) return FailCall(trace.error(), kRepeatReadOnly);
   const std::string proof =
       trace->proof_ok ? "ok" : "FAILED: " + trace->proof_error;

@@ -5,20 +5,27 @@
 #include <sodium.h>
 
 #include "cairn/wire.h"
+#include "src/certificates.h"
+#include "src/reply_error.h"
 
 namespace cairn::cli {
 namespace {
 
-Result<std::string> Exchange(Connection& connection, HttpRequest request) {
+// One exchange; a reply that is not 2xx is the error the SDK's calls give
+// for it (so `cairn token` exits as the other commands do).
+Result<std::string> Exchange(Connection& connection,
+                             const ClientOptions& options,
+                             const HttpRequest& request) {
   auto reply = connection.Send(request);
   if (!reply) return tl::unexpected(reply.error());
   if (reply->status < 200 || reply->status > 299) {
-    if (auto error = wire::DecodeErrorBody(reply->body)) {
-      return tl::unexpected(std::move(*error));
+    std::string fingerprint;
+    if (reply->status == 403 && !options.cert_file.empty()) {
+      auto fp = client_internal::CertificateFingerprint(options.cert_file);
+      if (fp) fingerprint = std::move(*fp);
     }
-    return MakeError(ErrorCode::kUnavailable,
-                     "the hub answered HTTP " + std::to_string(reply->status) +
-                         " to " + request.target + "; is the URL a Cairn hub?");
+    return tl::unexpected(
+        client_internal::ReplyError(*reply, options.retry, fingerprint));
   }
   return std::move(reply->body);
 }
@@ -26,8 +33,9 @@ Result<std::string> Exchange(Connection& connection, HttpRequest request) {
 }  // namespace
 
 Result<VoprfTrace> TraceVoprf(Connection& connection,
+                              const ClientOptions& options,
                               std::span<const Token> inputs) {
-  auto me_body = Exchange(connection, {"GET", "/v1/me", {}, {}, true});
+  auto me_body = Exchange(connection, options, {"GET", "/v1/me", {}, {}, true});
   if (!me_body) return tl::unexpected(me_body.error());
   auto me = wire::DecodeMeResponse(*me_body);
   if (!me) return tl::unexpected(me.error());
@@ -54,7 +62,7 @@ Result<VoprfTrace> TraceVoprf(Connection& connection,
     request.elements.push_back(blinded->blinded_element);
   }
   auto body =
-      Exchange(connection,
+      Exchange(connection, options,
                {"POST", "/v1/oprf/evaluate", wire::Encode(request), {}, true});
   if (!body) return tl::unexpected(body.error());
   auto response = wire::DecodeOprfEvaluateResponse(*body);

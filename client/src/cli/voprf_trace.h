@@ -10,6 +10,7 @@
 
 #include "cairn/connection.h"
 #include "cairn/oprf.h"
+#include "cairn/options.h"
 #include "cairn/result.h"
 #include "cairn/vocabulary.h"
 
@@ -32,10 +33,14 @@ struct VoprfTrace {
 
 // Reads the hub's OPRF key from GET /v1/me, blinds every input, has them
 // evaluated in one request, verifies the proof and finalises. Fails when
-// the hub does not answer or does not offer voprf-v1; a proof that does
-// not verify is reported in the trace (proof_ok = false).
+// the hub does not answer or does not offer voprf-v1; a hub's error reply
+// is the error an SDK call gets for it (its code decides the exit code),
+// worded with `options` (the connection's: its retry policy and client
+// certificate). A proof that does not verify is reported in the trace
+// (proof_ok = false).
 // REQUIRES: 1 <= inputs.size() <= 10000.
 Result<VoprfTrace> TraceVoprf(Connection& connection,
+                              const ClientOptions& options,
                               std::span<const Token> inputs);
 
 }  // namespace cairn::cli

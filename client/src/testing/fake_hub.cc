@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "cairn/encoding.h"
@@ -37,11 +39,10 @@ HttpReply ErrorReply(const Error& error) {
   return HttpReply{HttpStatusFor(error.code), wire::EncodeErrorBody(error), {}};
 }
 
-// The code a client reports for an error reply of `status`: the hub's
-// code for that status (500 is kInternal, 503 kUnavailable), or for
-// statuses the hub never sends (502, 504: a proxy's), the client's own
-// mapping of a reply without a Cairn error body.
-ErrorCode CodeForStatus(int status) {
+// The code the hub sends with an error reply of `status` (500: kInternal,
+// 503: kUnavailable), or nullopt for a status it never sends (502, 504,
+// 501...: only a proxy in front of it does).
+std::optional<ErrorCode> HubCodeFor(int status) {
   for (ErrorCode code :
        {ErrorCode::kInvalidArgument, ErrorCode::kUnauthenticated,
         ErrorCode::kPermissionDenied, ErrorCode::kNotFound,
@@ -52,7 +53,7 @@ ErrorCode CodeForStatus(int status) {
         ErrorCode::kCursorExpired}) {
     if (HttpStatusFor(code) == status) return code;
   }
-  return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
+  return std::nullopt;
 }
 
 // cairnd's defaults: how far banned_at may lie in the future
@@ -490,9 +491,20 @@ HttpReply FakeHub::Handle(const std::string& member,
   std::lock_guard lock(state_->mutex);
   if (state_->fail_count > 0) {
     --state_->fail_count;
-    HttpReply reply = ErrorReply(CodeForStatus(state_->fail_status),
-                                 "injected failure (FakeHub::FailNext)");
-    reply.status = state_->fail_status;
+    const int status = state_->fail_status;
+    constexpr std::string_view kInjected =
+        "injected failure (FakeHub::FailNext)";
+    HttpReply reply;
+    if (auto code = HubCodeFor(status)) {
+      reply = ErrorReply(*code, std::string(kInjected));
+    } else {
+      // As a proxy answers: no Cairn error body, so the client maps the
+      // status as it would a real proxy's (a 5xx: kIo, outcome unknown).
+      reply.body = "<html><body>HTTP " + std::to_string(status) + ", " +
+                   std::string(kInjected) + "</body></html>";
+      reply.headers.emplace_back("Content-Type", "text/html");
+    }
+    reply.status = status;
     if (reply.status == 429) reply.headers.emplace_back("Retry-After", "0");
     return reply;
   }

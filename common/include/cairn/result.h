@@ -30,8 +30,11 @@ enum class ErrorCode : std::uint8_t {
   kRateLimited,       // quota exhausted, retry later (HTTP 429)
   kUnavailable,       // transient: store busy, disk full (HTTP 503)
   kInternal,          // a bug or an unexpected failure (HTTP 500)
-  kIo,                // local file or OS error (CLI/SDK side)
-  kCrypto,            // cryptographic failure, e.g. bad signature
+  // A local file or OS error; in the SDK and the CLI also a request that
+  // may have reached the hub but whose answer never came (a lost reply, a
+  // timeout, a proxy's 502 or 504 or body-less 5xx): its outcome is unknown.
+  kIo,
+  kCrypto,  // cryptographic failure, e.g. bad signature
   // A stream cursor older than what the hub still keeps: events after it
   // were purged, so a reader resuming there would miss some (HTTP 410).
   // Rebuild from the start of the stream.

@@ -51,7 +51,18 @@ void WriteBase64(internal::Writer& w, std::span<const std::uint8_t> bytes) {
   internal::WriteString(w, Base64Encode(bytes));
 }
 
-Status DecodeRequest(od::object& root, Path& path, OprfEvaluateRequest& out) {
+// The 400 for elements[i] that is no valid blinded element, as `path` names
+// it (DecodeOprfEvaluateRequest and ValidateOprfEvaluateElements).
+tl::unexpected<Error> InvalidElement(const Path& path, const Error& cause) {
+  return internal::Fail(path, "not a valid blinded element (" + cause.message +
+                                  "); send the output of RFC 9497 Blind for "
+                                  "the ristretto255-SHA512 suite");
+}
+
+// With `validate` false, checks each element's shape only (base64 of 32
+// bytes), not the curve arithmetic of ValidateElement.
+Status DecodeRequest(od::object& root, Path& path, OprfEvaluateRequest& out,
+                     bool validate) {
   auto seen = internal::WalkObject(
       root, kRequestKeys, Mode::kStrict, path,
       [&](std::size_t key, od::value& v) -> Status {
@@ -67,12 +78,9 @@ Status DecodeRequest(od::object& root, Path& path, OprfEvaluateRequest& out) {
               auto& element = out.elements.emplace_back();
               CAIRN_WIRE_TRY(GetBase64Bytes(
                   item, path, "a blinded ristretto255 element", element));
+              if (!validate) return {};
               if (auto valid = oprf::ValidateElement(element); !valid) {
-                return internal::Fail(
-                    path, "not a valid blinded element (" +
-                              valid.error().message +
-                              "); send the output of RFC 9497 Blind for the "
-                              "ristretto255-SHA512 suite");
+                return InvalidElement(path, valid.error());
               }
               return {};
             });
@@ -180,7 +188,30 @@ std::string Encode(const OprfEvaluateRequest& body) {
 }
 
 Result<OprfEvaluateRequest> DecodeOprfEvaluateRequest(std::string_view json) {
-  return internal::DecodeBody<OprfEvaluateRequest>(json, &DecodeRequest);
+  return internal::DecodeBody<OprfEvaluateRequest>(
+      json, [](od::object& root, Path& path, OprfEvaluateRequest& out) {
+        return DecodeRequest(root, path, out, /*validate=*/true);
+      });
+}
+
+Result<OprfEvaluateRequest> DecodeOprfEvaluateRequestShape(
+    std::string_view json) {
+  return internal::DecodeBody<OprfEvaluateRequest>(
+      json, [](od::object& root, Path& path, OprfEvaluateRequest& out) {
+        return DecodeRequest(root, path, out, /*validate=*/false);
+      });
+}
+
+Status ValidateOprfEvaluateElements(std::span<const oprf::Element> elements) {
+  Path path;
+  path.PushKey("elements");
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (auto valid = oprf::ValidateElement(elements[i]); !valid) {
+      path.PushIndex(i, /*batch=*/true);
+      return InvalidElement(path, valid.error());
+    }
+  }
+  return {};
 }
 
 std::string Encode(const OprfEvaluateResponse& body) {

@@ -194,7 +194,8 @@ Status DecodeSeries(od::value& v, Path& path, std::vector<SeriesPoint>& out) {
       });
 }
 
-// "retention" (optional): {"purge_cutoff","note"}.
+// "retention" (optional): {"purge_cutoff","match_cutoff" (optional),
+// "note"}.
 Status DecodeRetention(od::object& root, Path& path, ReportRetention& out) {
   return Field(
       root, "retention", path,
@@ -204,6 +205,16 @@ Status DecodeRetention(od::object& root, Path& path, ReportRetention& out) {
                        CAIRN_WIRE_TRY(Field(o, "purge_cutoff", path,
                                             ReadTimestamp(cutoff, path)));
                        out.purge_cutoff = cutoff;
+                       Timestamp match_cutoff{};
+                       bool has_match_cutoff = false;
+                       CAIRN_WIRE_TRY(Field(
+                           o, "match_cutoff", path,
+                           [&](od::value& v) -> Status {
+                             has_match_cutoff = true;
+                             return ReadTimestamp(match_cutoff, path)(v);
+                           },
+                           /*optional=*/true));
+                       if (has_match_cutoff) out.match_cutoff = match_cutoff;
                        return Field(o, "note", path,
                                     ReadOptionalString(out.note, path));
                      }),
@@ -218,6 +229,10 @@ void WriteRetention(internal::Writer& w, const ReportRetention& r) {
   w.StartObject();
   internal::WriteKey(w, "purge_cutoff");
   internal::WriteTimestamp(w, *r.purge_cutoff);
+  if (r.match_cutoff) {
+    internal::WriteKey(w, "match_cutoff");
+    internal::WriteTimestamp(w, *r.match_cutoff);
+  }
   internal::WriteKey(w, "note");
   internal::WriteString(w, r.note);
   w.EndObject();

@@ -1,5 +1,8 @@
 #include "server/src/api/api_router.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -169,8 +172,86 @@ void ApiRouter::FinishReads() {
 void ApiRouter::RunRead(const CallPtr& call, ReadKind kind,
                         void (ApiRouter::*handler)(const CallPtr&)) {
   if (!reads_) return (this->*handler)(call);
+  // GET handlers read no body; a queued call must not hold one (up to
+  // max_body_bytes) while it waits.
+  std::string().swap(call->request.body());
   boost::asio::post(kind == ReadKind::kReport ? *reports_ : *reads_,
                     [this, call, handler] { (this->*handler)(call); });
+}
+
+void ApiRouter::RunReport(const CallPtr& call,
+                          void (ApiRouter::*handler)(const CallPtr&)) {
+  if (!reports_) return (this->*handler)(call);
+  const std::string member_id = call->member.member_id;
+  std::optional<ErrorCode> refused;
+  std::uint64_t retry_after = 1;
+  std::size_t pending = 0;
+  {
+    std::lock_guard lock(reports_mu_);
+    pending = reports_pending_;
+    // A guess at the wait: the reports ahead, each as long as the last.
+    const double last = std::chrono::duration<double>(last_report_).count();
+    retry_after = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(
+               std::ceil(last * static_cast<double>(pending))));
+    std::size_t& mine = reports_by_member_[member_id];
+    if (mine >= options_.reports_per_member) {
+      refused = ErrorCode::kRateLimited;
+    } else if (reports_pending_ >= options_.reports_pending) {
+      refused = ErrorCode::kUnavailable;
+    } else {
+      ++mine;
+      ++reports_pending_;
+    }
+    if (mine == 0) reports_by_member_.erase(member_id);
+  }
+  if (refused) {
+    auto respond = std::move(call->respond);
+    call->respond = [respond = std::move(respond),
+                     retry_after](HttpResponse response) {
+      response.set(http::field::retry_after, std::to_string(retry_after));
+      respond(std::move(response));
+    };
+    if (*refused == ErrorCode::kRateLimited) {
+      metrics_.AddRateLimited();
+      return call->Fail(
+          ErrorCode::kRateLimited,
+          "member '" + member_id +
+              "' already has a report queued or running on this hub, which "
+              "serves one report at a time; wait for its answer, then retry "
+              "after " +
+              std::to_string(retry_after) + " s (Retry-After header)");
+    }
+    return call->Fail(ErrorCode::kUnavailable,
+                      "the hub has " + std::to_string(pending) +
+                          " reports queued or running, as many as it "
+                          "queues; nothing was read: retry after " +
+                          std::to_string(retry_after) +
+                          " s (Retry-After header)");
+  }
+  // The slot is free again just before the answer goes out, so that the
+  // member's next request (the next page of matches) is not refused.
+  auto started = std::make_shared<std::chrono::steady_clock::time_point>(
+      options_.steady_now());
+  call->respond = [this, member_id, started,
+                   respond = std::move(call->respond)](HttpResponse response) {
+    {
+      std::lock_guard lock(reports_mu_);
+      last_report_ = options_.steady_now() - *started;
+      --reports_pending_;
+      if (const auto it = reports_by_member_.find(member_id);
+          it != reports_by_member_.end() && --it->second == 0) {
+        reports_by_member_.erase(it);
+      }
+    }
+    respond(std::move(response));
+  };
+  std::string().swap(call->request.body());
+  boost::asio::post(*reports_, [this, call, handler, started] {
+    if (options_.report_hook_for_testing) options_.report_hook_for_testing();
+    *started = options_.steady_now();
+    (this->*handler)(call);
+  });
 }
 
 std::optional<ApiRouter::Refusal> ApiRouter::CheckCaller(
@@ -388,12 +469,10 @@ void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,
       if (Admit(call, 0)) HandleOprfEvaluate(call);
       return;
     case Endpoint::kReportsSummary:
-      if (Admit(call, 1))
-        RunRead(call, ReadKind::kReport, &ApiRouter::HandleReportsSummary);
+      if (Admit(call, 1)) RunReport(call, &ApiRouter::HandleReportsSummary);
       return;
     case Endpoint::kReportsMatches:
-      if (Admit(call, 1))
-        RunRead(call, ReadKind::kReport, &ApiRouter::HandleReportsMatches);
+      if (Admit(call, 1)) RunReport(call, &ApiRouter::HandleReportsMatches);
       return;
     case Endpoint::kAuditCheckpoints:
       if (Admit(call, 1))

@@ -24,8 +24,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cairn/vocabulary.h"
@@ -87,6 +89,16 @@ struct ApiOptions {
   // calling thread (for harnesses that want every answer before Handle
   // returns). Default: 2.
   std::size_t read_threads = 2;
+  // Reports (GET /v1/reports/*) each member may have queued or running on
+  // the report thread at once; one more is 429 with Retry-After, so that
+  // no member can fill the report thread's queue. Default: 1.
+  std::size_t reports_per_member = 1;
+  // Reports queued or running at once, all members together; one more is
+  // 503 with Retry-After. Default: 16.
+  std::size_t reports_pending = 16;
+  // Runs on the report thread before each report: tests hold the thread
+  // with it. Default: none.
+  std::function<void()> report_hook_for_testing;
 };
 
 class ApiRouter final : public RequestHandler {
@@ -160,10 +172,15 @@ class ApiRouter final : public RequestHandler {
   void HandleAdminRotateKeys(const CallPtr& call);   // key_handlers.cc
 
   // Runs `handler` on the read threads, or the report thread
-  // (ApiOptions::read_threads).
+  // (ApiOptions::read_threads). The request's body (none is read) is not
+  // kept while the call waits there.
   enum class ReadKind { kPage, kReport };
   void RunRead(const CallPtr& call, ReadKind kind,
                void (ApiRouter::*handler)(const CallPtr&));
+  // RunRead(kReport) within ApiOptions::reports_per_member and
+  // reports_pending; answers 429 or 503 with Retry-After beyond them.
+  void RunReport(const CallPtr& call,
+                 void (ApiRouter::*handler)(const CallPtr&));
 
   // Rate-limits one request with `items` items (or, with count_request =
   // false, only the items of a request already charged); returns false
@@ -182,6 +199,11 @@ class ApiRouter final : public RequestHandler {
   std::unique_ptr<AccessLogLimiter> access_log_;
   std::unique_ptr<boost::asio::thread_pool> reads_;    // null: read_threads 0
   std::unique_ptr<boost::asio::thread_pool> reports_;  // null: read_threads 0
+  // Reports handed to reports_ and not yet answered: by member, and all.
+  std::mutex reports_mu_;
+  std::unordered_map<std::string, std::size_t> reports_by_member_;
+  std::size_t reports_pending_ = 0;                    // guarded by reports_mu_
+  std::chrono::steady_clock::duration last_report_{};  // guarded, too
 };
 
 }  // namespace cairn::server

@@ -223,10 +223,7 @@ void ApiRouter::HandleQuery(const CallPtr& call) {
                  wire::QueryResponse response;
                  response.request_id = call->request_id;
                  response.queried = outcome->queried;
-                 response.matches.reserve(outcome->matches.size());
-                 for (auto& m : outcome->matches) {
-                   response.matches.push_back(ToWireMatch(std::move(m)));
-                 }
+                 response.matches = std::move(outcome->matches);
                  metrics_.AddMatched(response.matches.size());
                  AddReceipt(options_.keyring, call, kQueryEndpoint, digest,
                             response.matches, response);
@@ -295,7 +292,7 @@ void ApiRouter::HandleFeed(const CallPtr& call) {
 void ApiRouter::HandleNotifications(const CallPtr& call) {
   auto page = wire::ParsePageRequest(call->query_string);
   if (!page) return call->Fail(page.error());
-  auto after = ParseStreamCursor(page->after);
+  auto after = ParseNotificationCursor(page->after);
   if (!after) return call->Fail(after.error());
   auto result = store_.Notifications(
       call->member.member_id, call->peer.fingerprint, *after, page->limit);

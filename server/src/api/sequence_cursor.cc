@@ -48,4 +48,16 @@ Result<StreamCursor> ParseStreamCursor(std::string_view cursor) {
   return StreamCursor(seq, purges);
 }
 
+Result<StreamCursor> ParseNotificationCursor(std::string_view cursor) {
+  if (cursor.empty() || cursor.front() != kStreamCursorPerMemberMark) {
+    return ParseStreamCursor(cursor);
+  }
+  cursor.remove_prefix(1);
+  if (cursor.empty()) return NotACursor();
+  auto parsed = ParseStreamCursor(cursor);
+  if (!parsed) return tl::unexpected(parsed.error());
+  parsed->per_member = true;
+  return parsed;
+}
+
 }  // namespace cairn::server

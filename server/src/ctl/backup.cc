@@ -38,16 +38,23 @@ Error MakeIoError(std::string message) {
   return Error{ErrorCode::kIo, std::move(message), {}, std::nullopt};
 }
 
+// Run as root, refuses a file that is a link (DatabaseFileGuard): the hub
+// database and a restore's staged copy are in the hub user's directory.
 Result<DbPtr> OpenDb(const fs::path& path, int flags, const char* doing) {
+  auto guard = DatabaseFileGuard::Check(path);
+  if (!guard) return tl::unexpected(guard.error());
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  const int rc = sqlite3_open_v2(guard->name().c_str(), &raw,
+                                 flags | guard->flags(), nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
+    if (auto link = guard->RefusedLink(raw)) return tl::unexpected(*link);
     return MakeError(ErrorCode::kIo, std::string("cannot open '") +
                                          path.string() + "' to " + doing +
                                          " (" + sqlite3_errstr(rc) +
                                          "); check the path and permissions");
   }
+  if (auto same = guard->Recheck(); !same) return tl::unexpected(same.error());
   sqlite3_extended_result_codes(raw, 0);
   return db;
 }

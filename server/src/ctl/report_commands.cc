@@ -81,6 +81,10 @@ std::string SummaryCsv(const wire::ReportSummary& r) {
   if (r.retention.purge_cutoff) {
     row("retention.purge_cutoff", "",
         FormatTimestamp(*r.retention.purge_cutoff));
+    if (r.retention.match_cutoff) {
+      row("retention.match_cutoff", "",
+          FormatTimestamp(*r.retention.match_cutoff));
+    }
     row("retention.note", "", r.retention.note);
   }
   number("signals.submitted", "", r.signals.submitted);

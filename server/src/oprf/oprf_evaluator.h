@@ -93,7 +93,9 @@ class OprfEvaluator {
   void RestoreUsage(const std::string& member_id, std::int64_t day,
                     std::uint64_t elements);
 
-  // Evaluates `blinded` under the key of `epoch` on a worker thread and
+  // Validates `blinded` (wire::ValidateOprfEvaluateElements: a
+  // kInvalidArgument naming "elements[i]" for the first invalid element)
+  // and evaluates it under the key of `epoch`, on a worker thread, and
   // calls `done` there. REQUIRES: keyring().HasEpoch(epoch).
   void Evaluate(std::uint32_t epoch, std::vector<oprf::Element> blinded,
                 std::function<void(Result<oprf::BatchEvaluation>)> done);

@@ -278,11 +278,7 @@ void Queries(Database& db, const wire::ReportRequest& r,
     return unavailable("this database has no audit_log table");
   }
   // details of "query" are {"tokens":N,"matches":[...]} (contracts.md).
-  auto s = db.Prepare(
-      "SELECT at / 86400, count(*), sum(CASE WHEN json_valid(details)"
-      " THEN coalesce(json_extract(details, '$.tokens'), 0) ELSE 0 END)"
-      " FROM audit_log WHERE action = 'query' AND result = 'ok'"
-      " AND at >= ?1 AND at < ?2 AND (?3 IS NULL OR actor = ?3) GROUP BY 1");
+  auto s = db.Prepare(report_internal::kQueriesByDaySql);
   if (!s) return unavailable(s.error().message);
   s->Bind(1, Unix(r.from)).Bind(2, Unix(r.to));
   if (r.member.empty()) {
@@ -429,13 +425,17 @@ Status MatchFigures(Database& db, const wire::ReportRequest& r,
 
 // The report's retention warning (wire::ReportRetention): set when a purge
 // that deleted signals had a tombstone cut-off at or after the period's
-// start. A purge's cut-off is never later than its own audit entry, so
-// entries before the period cannot reach into it and are not read. Entries
-// of hubs that did not yet record "tombstone_cutoff" count from the
-// entry's time, the latest the cut-off can have been. Without an audit log
-// there is nothing to go by and no warning.
+// start, or one that deleted matches, dispositions or notifications had
+// the cut-off of that retention at or after it. A purge's cut-offs are
+// never later than its own audit entry, so entries before the period
+// cannot reach into it and are not read. Entries of hubs that did not yet
+// record a cut-off count from the entry's time, the latest the cut-off can
+// have been. Without an audit log there is nothing to go by and no
+// warning. `signal_figures` and `match_figures` name the report's figures
+// each kind of purge can lower.
 Status Retention(Database& db, const wire::ReportRequest& r,
-                 std::string_view what, wire::ReportRetention& out) {
+                 std::string_view signal_figures,
+                 std::string_view match_figures, wire::ReportRetention& out) {
   auto exists = db.Prepare(
       "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
       " AND name = 'audit_log'");
@@ -443,27 +443,47 @@ Status Retention(Database& db, const wire::ReportRequest& r,
   auto has_log = exists->Step();
   if (!has_log) return tl::unexpected(has_log.error());
   if (!*has_log || exists->Int(0) == 0) return {};
-  auto s = db.Prepare(
-      "SELECT max(coalesce(CAST(strftime('%s',"
-      " json_extract(details, '$.tombstone_cutoff')) AS INTEGER), at))"
-      " FROM audit_log WHERE action = 'purge' AND result = 'ok'"
-      " AND at >= ?1 AND CASE WHEN json_valid(details)"
-      " THEN json_extract(details, '$.signals') > 0 ELSE 0 END");
+  auto s = db.Prepare(report_internal::kNewestPurgeSql);
   if (!s) return tl::unexpected(s.error());
-  s->Bind(1, Unix(r.from));
-  return ForEachRow(*s, [&](Statement& row) {
-    if (row.IsNull(0) || row.Int(0) < Unix(r.from)) return;
-    out.purge_cutoff = FromUnix(row.Int(0));
-    out.note =
-        "the hub has purged the signals retracted or expired at or before " +
-        FormatTimestamp(*out.purge_cutoff) +
-        ", with their retractions and the record of which signals matches "
-        "were made on (the tombstone period); this period starts before "
-        "that, so " +
-        std::string(what) +
-        " may be lower than when first reported: rely on the report "
-        "produced and archived within the tombstone period";
-  });
+  const std::int64_t from = Unix(r.from);
+  s->Bind(1, from);
+  std::optional<std::int64_t> tombstone;
+  std::optional<std::int64_t> records;
+  REPORT_TRY(ForEachRow(*s, [&](Statement& row) {
+    if (!row.IsNull(0) && row.Int(0) >= from) tombstone = row.Int(0);
+    for (int col = 1; col <= 3; ++col) {
+      if (!row.IsNull(col) && row.Int(col) >= from) {
+        records = std::max(records.value_or(row.Int(col)), row.Int(col));
+      }
+    }
+  }));
+  if (!tombstone && !records) return {};
+  std::string purged;
+  std::string figures;
+  if (tombstone) {
+    purged = "the signals retracted or expired at or before " +
+             FormatTimestamp(FromUnix(*tombstone)) +
+             ", with their retractions and the record of which signals "
+             "matches were made on (the tombstone period)";
+    figures = std::string(signal_figures);
+  }
+  if (records) {
+    out.match_cutoff = FromUnix(*records);
+    purged += std::string(tombstone ? ", and " : "") +
+              "the matches made, and the dispositions and notifications "
+              "recorded, at or before " +
+              FormatTimestamp(*out.match_cutoff) +
+              " (their own retention periods)";
+    figures +=
+        std::string(tombstone ? ", and " : "") + std::string(match_figures);
+  }
+  out.purge_cutoff = FromUnix(
+      std::max(tombstone.value_or(INT64_MIN), records.value_or(INT64_MIN)));
+  out.note = "the hub has purged " + purged +
+             "; this period starts before that, so " + figures +
+             " may be lower than when first reported: rely on the report "
+             "produced and archived within the tombstone period";
+  return {};
 }
 
 tl::unexpected<Error> UnreadableList(std::string_view json) {
@@ -557,6 +577,8 @@ Result<wire::ReportSummary> ReportSource::Summary(
                        "its signal and retraction figures (totals, "
                        "categories, kinds, reasons, daily and weekly) and "
                        "matches.by_platforms",
+                       "its match, disposition and re-review figures "
+                       "(totals, outcomes, daily and weekly)",
                        out.retention));
   Series series(request.from, request.to);
   REPORT_TRY(Signals(*db_, request, *member, now, out, series));
@@ -630,9 +652,9 @@ Result<wire::ReportMatchesResponse> ReportSource::Matches(
   out.from = request.from;
   out.to = request.to;
   out.member = request.member;
-  REPORT_TRY(Retention(*db_, request,
-                       "the kinds, categories and platforms of its matches",
-                       out.retention));
+  REPORT_TRY(Retention(
+      *db_, request, "the kinds, categories and platforms of its matches",
+      "its list of matches and their dispositions", out.retention));
   std::int64_t last = after;
   simdjson::dom::parser json;
   Status lists;

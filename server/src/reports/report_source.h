@@ -59,6 +59,40 @@ class ReportSource {
   Clock clock_;
 };
 
+namespace report_internal {
+
+// The audit log reads of a summary, here for a test of their query plans:
+// each reads the entries of one action from a time on through a partial
+// index of schema 11 (audit_queries, audit_purges), not the whole log. The
+// actions are literals, as those indexes need.
+// Per UTC day of [?1, ?2): successful "query" entries (of actor ?3, or of
+// all when NULL) and their tokens ({"tokens":N,...}, contracts.md).
+inline constexpr char kQueriesByDaySql[] =
+    "SELECT at / 86400, count(*), sum(CASE WHEN json_valid(details)"
+    " THEN coalesce(json_extract(details, '$.tokens'), 0) ELSE 0 END)"
+    " FROM audit_log WHERE action = 'query' AND result = 'ok'"
+    " AND at >= ?1 AND at < ?2 AND (?3 IS NULL OR actor = ?3) GROUP BY 1";
+// Of the purges at or after ?1, the newest cut-off of each kind of row
+// they deleted (NULL: none deleted that): tombstoned signals, matches,
+// dispositions, notifications.
+inline constexpr char kNewestPurgeSql[] =
+    "SELECT max(CASE WHEN json_extract(details, '$.signals') > 0 THEN"
+    "  coalesce(CAST(strftime('%s', json_extract(details,"
+    "  '$.tombstone_cutoff')) AS INTEGER), at) END),"
+    " max(CASE WHEN json_extract(details, '$.matches') > 0 THEN"
+    "  coalesce(CAST(strftime('%s', json_extract(details,"
+    "  '$.match_cutoff')) AS INTEGER), at) END),"
+    " max(CASE WHEN json_extract(details, '$.dispositions') > 0 THEN"
+    "  coalesce(CAST(strftime('%s', json_extract(details,"
+    "  '$.disposition_cutoff')) AS INTEGER), at) END),"
+    " max(CASE WHEN json_extract(details, '$.notifications') > 0 THEN"
+    "  coalesce(CAST(strftime('%s', json_extract(details,"
+    "  '$.notification_cutoff')) AS INTEGER), at) END)"
+    " FROM audit_log WHERE action = 'purge' AND result = 'ok'"
+    " AND at >= ?1 AND json_valid(details)";
+
+}  // namespace report_internal
+
 }  // namespace cairn::server
 
 #endif  // CAIRN_SERVER_REPORTS_REPORT_SOURCE_H_

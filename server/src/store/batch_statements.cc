@@ -93,6 +93,11 @@ const char* const kNextNotificationSeqSql =
     " coalesce((SELECT seq FROM seq_floors WHERE stream = 'notifications'),"
     " 0))";
 
+const char* const kLastMemberNotificationSeqSql =
+    "SELECT max(coalesce((SELECT max(member_seq) FROM notifications"
+    " WHERE member = ?1), 0), coalesce((SELECT seq FROM seq_floors"
+    " WHERE stream = 'notifications_member_purged/' || ?1), 0))";
+
 void FlushFeed(BatchState& b) {
   static const MultiRowSql kSql = MakeMultiRowSql(
       "INSERT INTO feed (seq, type, signal, member, at) VALUES ", 5);

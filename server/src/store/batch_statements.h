@@ -44,6 +44,11 @@ std::int64_t NextRowid(BatchState& b, std::int64_t& next, const char* max_sql);
 // max_sql of NextRowid for feed and notification seqs (see seq_floors).
 extern const char* const kNextFeedSeqSql;
 extern const char* const kNextNotificationSeqSql;
+// Each member's notifications are also numbered on their own (member_seq,
+// schema 12: what the member sees as their seq and cursor). The member's
+// newest member_seq issued, ?1 its number: above both its largest and the
+// highest a purge deleted (kNotificationsMemberPurgedStream).
+extern const char* const kLastMemberNotificationSeqSql;
 
 // What the purges deleted from a stream, kept in seq_floors beside the
 // newest seq issued ('feed', 'notifications'): the highest seq a purge
@@ -59,6 +64,18 @@ inline constexpr const char* kNotificationsPurgedStream =
     "notifications_purged/";
 inline constexpr const char* kNotificationsPurgesStream =
     "notifications_purges/";
+// As kNotificationsPurgedStream, in the member's own numbering (member_seq):
+// what cursors this cairnd hands out are judged against. The hub-wide one
+// is kept for cursors older cairnds handed out. The purge count is shared.
+inline constexpr const char* kNotificationsMemberPurgedStream =
+    "notifications_member_purged/";
+// The newest notification seq (hub-wide) when the database moved to schema
+// 11, which numbers each member's notifications on their own (0 for one
+// made at 11 or later): the cursors older cairnds handed out were seqs of
+// the hub-wide numbering up to it, and are still taken (stream_reads.cc).
+// Written by the migration, never raised.
+inline constexpr const char* kNotificationsLegacyStream =
+    "notifications_legacy";
 
 // Queues an audit entry of this batch, stamped with the batch's time.
 void Audit(BatchState& b, const CommandContext& ctx, std::string action,

@@ -28,12 +28,22 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
       CheckStanding(*dir, member_id, ctx.fingerprint, Role::kMember);
   if (!standing) return tl::unexpected(standing.error());
   const std::uint32_t member = (*standing)->number;
-  if (!idempotency_key.empty()) {
+  bool keep = !idempotency_key.empty();
+  if (keep) {
     // A retry of a query whose answer was lost: the matches it recorded,
     // not new ones the member would hold twice (and be notified about).
     auto stored = IdempotencyRecord(b, member, idempotency_key, digest);
-    if (!stored) return tl::unexpected(stored.error());
-    if (*stored) {
+    if (!stored) {
+      if (b.fatal || stored.error().code != ErrorCode::kConflict) {
+        return tl::unexpected(stored.error());
+      }
+      // The key names another request of this member's (a submit, or a
+      // query that matched other items). No 409: only a query with a new
+      // hit reads its key, so a 409 would tell the member that one of its
+      // tokens matches without a match being recorded. It is answered as
+      // a new query, and the key keeps the other request's record.
+      keep = false;
+    } else if (*stored) {
       auto matches = DecodeQueryRecord(**stored);
       if (!matches) return tl::unexpected(matches.error());
       QueryOutcome replay;
@@ -93,7 +103,7 @@ Result<QueryOutcome> StoreWrites::RecordMatches(
                 return x.index < y.index;
               });
   }
-  if (!idempotency_key.empty() && !outcome.matches.empty() &&
+  if (keep && !outcome.matches.empty() &&
       !KeepIdempotencyRecord(
           b, member, idempotency_key, digest,
           EncodeQueryRecord(ctx.request_id, queried, outcome.matches))) {

@@ -1,6 +1,7 @@
 // Domain records of the hub's store: the commands handlers give to a Store
 // and the outcomes they get back. Plain values, no I/O, no JSON; the wire
-// layer maps them to and from the shapes in notes/api.md and schemas/.
+// layer maps them to and from the shapes in notes/api.md and schemas/
+// (except MatchResult, which is the protocol's wire::Match).
 #ifndef CAIRN_SERVER_STORE_RECORDS_H_
 #define CAIRN_SERVER_STORE_RECORDS_H_
 
@@ -15,6 +16,7 @@
 
 #include "cairn/result.h"
 #include "cairn/vocabulary.h"
+#include "cairn/wire/query.h"
 
 namespace cairn::server {
 
@@ -198,17 +200,13 @@ struct QueryCommand {
   std::string idempotency_key;
 };
 
-struct MatchResult {
-  std::size_t index = 0;  // position in the query batch
-  std::string match_id;   // "m_" + 32 hex
-  std::vector<std::string> kinds;
-  std::vector<Category> categories;  // union, sorted, distinct
-  std::uint32_t platforms = 0;       // distinct submitting members
-  sys_seconds first_banned_at{};
-  sys_seconds last_banned_at{};
-  Severity max_severity = Severity::kLow;
-  std::vector<std::string> attributed_to;  // member ids that opted in, sorted
-};
+// A match is stored, kept for an Idempotency-Key and answered in the
+// protocol's form itself (the query response's matches[i]), so no copy
+// field by field between two structs alike but for their name: index is
+// the position in the query batch, categories the union (sorted,
+// distinct), platforms the distinct submitting members, attributed_to
+// the member ids that opted in (sorted).
+using MatchResult = wire::Match;
 
 struct QueryOutcome {
   std::size_t queried = 0;
@@ -260,19 +258,34 @@ struct FeedEvent {
 struct StreamCursor {
   std::uint64_t seq = 0;
   std::optional<std::uint64_t> purges;
+  // A notification cursor in the member's own numbering (its notifications
+  // are 1, 2, 3...), written "mSEQ". Without it, a notification cursor is
+  // a seq of the hub-wide sequence older cairnds numbered every member's
+  // notifications from, which the store still takes (stream_reads.cc).
+  bool per_member = false;
 
   StreamCursor() = default;
   // Implicit: a plain sequence number is the common cursor.
   StreamCursor(std::uint64_t s) : seq(s) {}
   StreamCursor(std::uint64_t s, std::optional<std::uint64_t> p)
       : seq(s), purges(p) {}
+  static StreamCursor PerMember(std::uint64_t s,
+                                std::optional<std::uint64_t> p = {}) {
+    StreamCursor c(s, p);
+    c.per_member = true;
+    return c;
+  }
   friend bool operator==(const StreamCursor&, const StreamCursor&) = default;
 };
 
 // A cursor as readers see it: "SEQ", or "SEQpPURGES" when it carries a
-// purge count (server/src/api/sequence_cursor.h parses it). The store's
-// refusals quote it in this form, as the reader sent it.
+// purge count, after kStreamCursorPerMemberMark when per_member
+// (server/src/api/sequence_cursor.h parses it). The store's refusals quote it
+// in this form, as the reader sent it.
 inline constexpr char kStreamCursorPurgesMark = 'p';
+// Leads a notification cursor in the member's own numbering: "mSEQ",
+// "mSEQpPURGES".
+inline constexpr char kStreamCursorPerMemberMark = 'm';
 std::string FormatStreamCursor(const StreamCursor& cursor);
 
 struct FeedPage {
@@ -290,7 +303,7 @@ struct FeedPage {
 };
 
 struct Notification {
-  std::uint64_t seq = 0;
+  std::uint64_t seq = 0;  // the member's own numbering: 1, 2, 3...
   std::string match_id;
   FeedEventType type = FeedEventType::kRetracted;  // kRetracted or kExpired
   std::optional<RetractReason> reason;             // set for kRetracted
@@ -300,11 +313,17 @@ struct Notification {
 
 struct NotificationPage {
   std::vector<Notification> notifications;
-  std::uint64_t cursor = 0;  // as FeedPage::cursor
+  // As FeedPage::cursor, in the member's own numbering (as each
+  // notification's seq): the head a caught-up reader gets is its own newest
+  // notification. Numbers that moved with other members' notifications
+  // would count their matches.
+  std::uint64_t cursor = 0;
   std::optional<std::uint64_t> cursor_purges;
   bool more = false;
 
-  StreamCursor next() const { return {cursor, cursor_purges}; }
+  StreamCursor next() const {
+    return StreamCursor::PerMember(cursor, cursor_purges);
+  }
 };
 
 struct ExpireOutcome {

@@ -187,6 +187,18 @@ Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c,
               st.Bind(1, cut[3]).Bind(2, cut[1]).Bind(
                   3, kNotificationsPurgedStream);
             }) &&
+        // The same in the member's own numbering, which the cursors this
+        // cairnd hands out count in (the hub-wide floor above still judges
+        // cursors older cairnds handed out).
+        Run(b,
+            "INSERT INTO seq_floors (stream, seq) SELECT ?3 || member,"
+            " max(member_seq) FROM notifications WHERE at <= ?1 OR match IN"
+            " (SELECT id FROM matches WHERE created_at <= ?2) GROUP BY member"
+            " ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)",
+            [&](Statement& st) {
+              st.Bind(1, cut[3]).Bind(2, cut[1]).Bind(
+                  3, kNotificationsMemberPurgedStream);
+            }) &&
         Run(b,
             "INSERT INTO seq_floors (stream, seq) SELECT ?3 || member, 1"
             " FROM notifications WHERE at <= ?1 OR match IN (SELECT id FROM"
@@ -218,6 +230,12 @@ Result<PurgeOutcome> StoreWrites::Purge(BatchState& b, const PurgeCommand& c,
               // this time are gone: the reports read it to warn about
               // periods whose figures the purge lowered.
               .Add("tombstone_cutoff", FormatTimestamp(FromUnix(cut[0])))
+              // And the matches made, dispositions recorded and
+              // notifications sent at or before these (their retention
+              // periods): the reports warn about those figures too.
+              .Add("match_cutoff", FormatTimestamp(FromUnix(cut[1])))
+              .Add("disposition_cutoff", FormatTimestamp(FromUnix(cut[2])))
+              .Add("notification_cutoff", FormatTimestamp(FromUnix(cut[3])))
               .Finish());
   }
   return out;

@@ -374,16 +374,30 @@ bool StoreWrites::NotifyMatches(BatchState& b,
     const std::int64_t seq =
         NextRowid(b, b.next_notification_seq, kNextNotificationSeqSql);
     if (seq < 0) return false;
+    // What the member sees is its own numbering: the hub-wide seq between
+    // two of its notifications would count other members' (and so how
+    // often they matched a token whose retraction it sees in the feed).
+    auto [own, first] = b.next_member_notification_seq.try_emplace(querier, 0);
+    if (first) {
+      const std::int64_t last =
+          ScalarInt(b, kLastMemberNotificationSeqSql,
+                    [&](Statement& s) { s.Bind(1, std::int64_t{querier}); });
+      if (last < 0) return false;
+      own->second = last + 1;
+    }
+    const std::int64_t member_seq = own->second++;
     if (!Run(b,
              "INSERT INTO notifications (member, match, type, reason,"
-             " still_supported, at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             " still_supported, at, seq, member_seq)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
              [&](Statement& s) {
                s.Bind(1, std::int64_t{querier})
                    .Bind(2, match)
                    .Bind(3, static_cast<std::int64_t>(type))
                    .Bind(5, std::int64_t{supported ? 1 : 0})
                    .Bind(6, b.now)
-                   .Bind(7, seq);
+                   .Bind(7, seq)
+                   .Bind(8, member_seq);
                if (reason) {
                  s.Bind(4, static_cast<std::int64_t>(*reason));
                } else {

@@ -6,10 +6,13 @@
 #ifndef CAIRN_SERVER_STORE_SQLITE_DB_H_
 #define CAIRN_SERVER_STORE_SQLITE_DB_H_
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,9 +62,59 @@ class Statement {
   sqlite3* db_;
 };
 
+// How a process running as root opens a database file in a directory that
+// another user may write. cairnctl runs as root in a data directory the
+// hub's user owns, who could plant a link at cairn.db (or at a restore's
+// staged copy) for root to read and write whatever it names. So, run as
+// root, a database file in a directory not root's alone (owned by another
+// user, or writable by its group or by all) that is a symbolic link, not a
+// regular file, or a hard link to a file of another owner than the
+// directory's (a file with a second name) is refused, and
+// SQLite opens it with SQLITE_OPEN_NOFOLLOW, which checks the name again
+// as it opens the file (no window between the check and the open for a
+// symbolic link). SQLite 3.40 refuses a link anywhere in the name under
+// that flag, so the directory's own path is resolved first: a data
+// directory that is itself a link (to another disk) still works. SQLite
+// opens the -journal, -wal and -shm files with O_NOFOLLOW whoever runs it,
+// and puts them beside the name it opened. A file in a directory only root
+// may write (a backup named as a link to the newest one), and any file
+// opened by another user, are opened as before: a hub keeps following a
+// link at cairn.db (a database kept on another disk).
+class DatabaseFileGuard {
+ public:
+  // Refuses (kIo, naming the file, what it is and what to do) a file at
+  // `path` that, run as root, must not be opened (above); a missing file
+  // passes (SQLite creates it, or fails to open it).
+  static Result<DatabaseFileGuard> Check(const std::filesystem::path& path);
+
+  // The name and the extra flags to pass to sqlite3_open_v2.
+  const std::string& name() const { return name_; }
+  int flags() const { return flags_; }
+
+  // After sqlite3_open_v2 failed on `db` (which may be null): the refusal
+  // when SQLite refused the file as a symbolic link, else nullopt.
+  std::optional<Error> RefusedLink(sqlite3* db) const;
+  // After sqlite3_open_v2 succeeded: refuses the file when what is at the
+  // path is no longer the file checked (swapped in between) or has a
+  // second name by now.
+  Status Recheck() const;
+
+ private:
+  DatabaseFileGuard(std::filesystem::path path, std::string name, int flags)
+      : path_(std::move(path)), name_(std::move(name)), flags_(flags) {}
+  std::filesystem::path path_;
+  std::string name_;
+  int flags_ = 0;
+  uid_t directory_owner_ = 0;
+  bool existed_ = false;
+  std::uint64_t device_ = 0;
+  std::uint64_t inode_ = 0;
+};
+
 class Database {
  public:
-  // `read_only` opens without write access (the reader connection).
+  // `read_only` opens without write access (the reader connection). Run as
+  // root, refuses what DatabaseFileGuard refuses.
   static Result<std::unique_ptr<Database>> Open(
       const std::filesystem::path& path, bool create, bool read_only,
       std::chrono::milliseconds busy_timeout);

@@ -398,10 +398,6 @@ class SqliteStore final : public Store {
       return;
     }
     const Directory::Member* me = *standing;
-    // The Idempotency-Key's digest, hashed on the caller's thread as a
-    // submit's is, but only for a query that goes to the writer (one with a
-    // new hit): the others, most of them, never read the key.
-    Sha256Digest digest{};
     const std::int64_t now = ToUnix(options_.clock());
     KindCache kinds;
     // Keep only the items that match now; the rest are dropped here and
@@ -452,10 +448,6 @@ class SqliteStore final : public Store {
       if (match) {
         reused.push_back(std::move(*match));
       } else {
-        // Before the first item is moved out below.
-        if (hits.empty() && !command.idempotency_key.empty()) {
-          digest = QueryDigest(command.items);
-        }
         hits.emplace_back(item, std::move(command.items[item]));
       }
     }
@@ -486,6 +478,21 @@ class SqliteStore final : public Store {
         if (!s) dropped_audit_entries_.fetch_add(1, std::memory_order_relaxed);
       });
       return;
+    }
+    // The Idempotency-Key's digest, hashed on the caller's thread as a
+    // submit's is, but only for a query that goes to the writer (one with a
+    // new hit): the others, most of them, never read the key.
+    Sha256Digest digest{};
+    if (!command.idempotency_key.empty()) {
+      std::vector<std::pair<std::size_t, const TokenKey*>> matched;
+      matched.reserve(hits.size() + reused.size());
+      for (const auto& [item, key] : hits) matched.emplace_back(item, &key);
+      for (const MatchResult& m : reused) {
+        matched.emplace_back(m.index, &command.items[m.index]);
+      }
+      std::sort(matched.begin(), matched.end(),
+                [](const auto& x, const auto& y) { return x.first < y.first; });
+      digest = QueryDigest(outcome.queried, matched);
     }
     // Recorded anyway: the writer checks the reused matches again against
     // the signals as the commands before it leave them, so each goes with

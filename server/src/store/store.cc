@@ -13,7 +13,9 @@ Clock SystemClock() {
 }
 
 std::string FormatStreamCursor(const StreamCursor& cursor) {
-  std::string out = std::to_string(cursor.seq);
+  std::string out;
+  if (cursor.per_member) out += kStreamCursorPerMemberMark;
+  out += std::to_string(cursor.seq);
   if (cursor.purges) {
     out += kStreamCursorPurgesMark;
     out += std::to_string(*cursor.purges);

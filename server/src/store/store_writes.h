@@ -84,8 +84,10 @@ class StoreWrites {
   // whose supporting signals are no longer exactly those it was found with
   // (a retraction or update earlier in the batch) is a hit like the others.
   // With an idempotency key (QueryCommand::idempotency_key; `digest` is
-  // QueryDigest of the items) the matches of an earlier query with that key
-  // are answered instead, and new matches are kept under it.
+  // QueryDigest of the matched items) the matches of an earlier query with
+  // that key and digest are answered instead, and new matches are kept
+  // under it. A key this member used for another request (another digest)
+  // is ignored: the query is answered as a new one and not kept.
   Result<QueryOutcome> RecordMatches(
       BatchState& b, const CommandContext& ctx, std::string_view member_id,
       std::size_t queried,

@@ -29,16 +29,26 @@ class ReadTransaction {
 // A stream as a reader's cursor is judged against it (see StreamCursor and
 // kFeedPurgedStream).
 struct StreamState {
-  std::uint64_t head = 0;    // the newest seq issued
+  std::uint64_t head = 0;    // the newest seq issued (to the reader)
   std::uint64_t purged = 0;  // the highest seq a purge deleted
   std::uint64_t purges = 0;  // purges that deleted any of the stream's rows
+  // The highest cursor taken: `head`, or for a notification cursor older
+  // cairnds handed out, kNotificationsLegacyStream.
+  std::uint64_t taken = 0;
+  // Refusal of a cursor above `taken`, after "cursor C is past ".
+  std::string past;
 };
 
+const char* const kFloorSql = "SELECT seq FROM seq_floors WHERE stream = ?1";
+
+// The first column of `sql`'s row, with ?1 bound to `bind` (if any); 0 for
+// no row or NULL.
+template <typename... Bind>
 Result<std::uint64_t> ReadCount(Database& db, const char* sql,
-                                const std::string& stream) {
+                                const Bind&... bind) {
   auto stmt = db.Prepare(sql);
   if (!stmt) return tl::unexpected(stmt.error());
-  if (!stream.empty()) stmt->Bind(1, stream);
+  (stmt->Bind(1, bind), ...);
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   return *row ? static_cast<std::uint64_t>(stmt->Int(0)) : 0;
@@ -47,10 +57,8 @@ Result<std::uint64_t> ReadCount(Database& db, const char* sql,
 Result<StreamState> ReadStreamState(Database& db, const char* head_sql,
                                     const std::string& purged_stream,
                                     const std::string& purges_stream) {
-  static const char* const kFloorSql =
-      "SELECT seq FROM seq_floors WHERE stream = ?1";
   StreamState st;
-  auto head = ReadCount(db, head_sql, {});
+  auto head = ReadCount(db, head_sql);
   if (!head) return tl::unexpected(head.error());
   auto purged = ReadCount(db, kFloorSql, purged_stream);
   if (!purged) return tl::unexpected(purged.error());
@@ -59,7 +67,86 @@ Result<StreamState> ReadStreamState(Database& db, const char* head_sql,
   st.head = *head;
   st.purged = *purged;
   st.purges = *purges;
+  st.taken = st.head;
   return st;
+}
+
+// A member's notifications as a cursor in its own numbering (member_seq,
+// the seq it sees) is judged against them: nothing in them depends on
+// other members' notifications. Each notification also takes the next seq
+// of one hub-wide sequence; numbers from that one, between two of a
+// member's notifications or as its head, would count the other members'
+// notifications, and so how often they matched a token whose retraction
+// the member sees in the feed. The head is the member's newest
+// notification, purged ones included (a purge records the highest
+// member_seq it deleted of each member's).
+Result<StreamState> ReadNotificationState(Database& db, std::uint32_t member) {
+  const std::string number = std::to_string(member);
+  StreamState st;
+  auto head = ReadCount(
+      db, "SELECT max(member_seq) FROM notifications WHERE member = ?1",
+      member);
+  if (!head) return tl::unexpected(head.error());
+  auto purged =
+      ReadCount(db, kFloorSql, kNotificationsMemberPurgedStream + number);
+  if (!purged) return tl::unexpected(purged.error());
+  auto purges = ReadCount(db, kFloorSql, kNotificationsPurgesStream + number);
+  if (!purges) return tl::unexpected(purges.error());
+  st.head = std::max(*head, *purged);
+  st.purged = *purged;
+  st.purges = *purges;
+  st.taken = st.head;
+  st.past = "your newest notification";
+  return st;
+}
+
+// The same in the hub-wide numbering, for a cursor an older cairnd handed
+// out (a plain number): up to schema 11 the seqs a member saw were
+// hub-wide, and its cursor was the seq of its newest notification (or,
+// before per-member cursors, the hub-wide head). Such a cursor is taken up
+// to the hub-wide head when the database moved to schema 12
+// (kNotificationsLegacyStream), never up to a seq issued since: which of
+// those are taken would tell the member the hub-wide seq of its newest
+// notification, and so count the other members' notifications before it.
+// The purge floor is the highest hub-wide seq a purge deleted of the
+// member's.
+Result<StreamState> ReadHubWideNotificationState(Database& db,
+                                                 std::uint32_t member) {
+  const std::string number = std::to_string(member);
+  StreamState st;
+  auto purged = ReadCount(db, kFloorSql, kNotificationsPurgedStream + number);
+  if (!purged) return tl::unexpected(purged.error());
+  auto purges = ReadCount(db, kFloorSql, kNotificationsPurgesStream + number);
+  if (!purges) return tl::unexpected(purges.error());
+  auto legacy = ReadCount(db, kFloorSql, kNotificationsLegacyStream);
+  if (!legacy) return tl::unexpected(legacy.error());
+  st.head = *legacy;
+  st.purged = *purged;
+  st.purges = *purges;
+  st.taken = *legacy;
+  // The refusal names no number: the legacy seq is hub-wide.
+  st.past = "your newest notification";
+  return st;
+}
+
+// Where a hub-wide cursor (already checked against
+// ReadHubWideNotificationState) lies in the member's own numbering: just
+// below its first notification numbered above it, or its head if there is
+// none. Both numberings grow together, so the notifications after one are
+// those after the other; those a purge deleted below the cursor the
+// reader had already passed (or the check refused it).
+Result<std::uint64_t> MemberPosition(Database& db, std::uint32_t member,
+                                     std::uint64_t hub_seq,
+                                     const StreamState& own) {
+  auto stmt = db.Prepare(
+      "SELECT member_seq FROM notifications WHERE member = ?1 AND seq > ?2"
+      " ORDER BY seq LIMIT 1");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, member).Bind(2, static_cast<std::int64_t>(hub_seq));
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return own.head;
+  return static_cast<std::uint64_t>(stmt->Int(0)) - 1;
 }
 
 // Refuses a cursor the reader cannot safely resume from: past the newest
@@ -78,10 +165,13 @@ Status CheckCursor(const StreamState& st, const StreamCursor& after,
       ": the hub's data was restored from an older backup, or the cursor is "
       "another hub's; read again from after=0 and apply the events "
       "idempotently";
-  if (after.seq > st.head) {
+  if (after.seq > st.taken) {
+    const std::string past =
+        st.past.empty() ? "the newest " + std::string(stream) + " event (" +
+                              std::to_string(st.head) + ")"
+                        : st.past;
     return MakeError(ErrorCode::kInvalidArgument,
-                     "cursor " + cursor + " is past the newest " + stream +
-                         " event (" + std::to_string(st.head) + ")" + kNotOurs,
+                     "cursor " + cursor + " is past " + past + kNotOurs,
                      "after");
   }
   // Within the stream, but counting purges this database never made.
@@ -116,10 +206,10 @@ Status CheckCursor(const StreamState& st, const StreamCursor& after,
 
 // Finishes a page's `cursor` (its last item's seq, or the cursor it was
 // read after if it has none): once the reader is caught up, the stream's
-// head, so that the cursor of a reader whose own events (which it never
-// sees) are the newest still moves on, and stays above what later purges
-// delete. Below events purged before it (a read from the start), it
-// carries the purge count it is good for.
+// head (for notifications, the member's own: ReadNotificationState), so that
+// the cursor of a reader whose own events (which it never sees) are the newest
+// still moves on, and stays above what later purges delete. Below events purged
+// before it (a read from the start), it carries the purge count it is good for.
 void FinishCursor(const StreamState& st, bool more, std::uint64_t& cursor,
                   std::optional<std::uint64_t>& cursor_purges) {
   if (!more) cursor = std::max(cursor, st.head);
@@ -233,28 +323,40 @@ Result<NotificationPage> ReadNotificationPage(Database& db,
   limit = std::clamp<std::size_t>(limit, 1, 10000);
   ReadTransaction transaction(db);
   if (auto s = transaction.Begin(); !s) return tl::unexpected(s.error());
-  const std::string number = std::to_string(member);
-  auto state = ReadStreamState(db, kNextNotificationSeqSql,
-                               kNotificationsPurgedStream + number,
-                               kNotificationsPurgesStream + number);
+  auto state = ReadNotificationState(db, member);
   if (!state) return tl::unexpected(state.error());
-  if (auto s = CheckCursor(
-          *state, after, "notification",
-          "the hub purged some of your notifications after it (they go "
-          "with their match [store] match_retention_days after it was made, "
-          "or notification_retention_days after they were emitted), so you "
-          "missed them. Read again from after=0 and re-review what is "
-          "still listed; for the matches you acted on earlier, query their "
-          "identifiers again to learn whether any signal still supports "
-          "them");
-      !s) {
+  static const std::string kExpired =
+      "the hub purged some of your notifications after it (they go "
+      "with their match [store] match_retention_days after it was made, "
+      "or notification_retention_days after they were emitted), so you "
+      "missed them. Read again from after=0 and re-review what is "
+      "still listed; for the matches you acted on earlier, query their "
+      "identifiers again to learn whether any signal still supports "
+      "them";
+  StreamCursor own = after;
+  if (!after.per_member && after.seq > 0) {
+    // A cursor in the hub-wide numbering an older cairnd handed out: judged
+    // as it would have been, then read from where it lies in the member's
+    // own numbering, which the page's cursor continues in.
+    auto hub_wide = ReadHubWideNotificationState(db, member);
+    if (!hub_wide) return tl::unexpected(hub_wide.error());
+    if (auto s = CheckCursor(*hub_wide, after, "notification", kExpired); !s) {
+      return tl::unexpected(s.error());
+    }
+    auto position = MemberPosition(db, member, after.seq, *state);
+    if (!position) return tl::unexpected(position.error());
+    own.seq = *position;
+    own.per_member = true;
+  } else if (auto s = CheckCursor(*state, after, "notification", kExpired);
+             !s) {
     return tl::unexpected(s.error());
   }
-  const std::uint64_t after_seq = after.seq;
+  const std::uint64_t after_seq = own.seq;
   auto stmt = db.Prepare(
-      "SELECT n.seq, m.match_id, n.type, n.reason, n.at, n.still_supported"
-      " FROM notifications n JOIN matches m ON m.id = n.match"
-      " WHERE n.member = ?1 AND n.seq > ?2 ORDER BY n.seq LIMIT ?3");
+      "SELECT n.member_seq, m.match_id, n.type, n.reason, n.at,"
+      " n.still_supported FROM notifications n JOIN matches m"
+      " ON m.id = n.match WHERE n.member = ?1 AND n.member_seq > ?2"
+      " ORDER BY n.member_seq LIMIT ?3");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, member)
       .Bind(2, static_cast<std::int64_t>(after_seq))

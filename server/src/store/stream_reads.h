@@ -29,7 +29,9 @@ Result<FeedPage> ReadFeedPage(Database& db, const Directory& dir,
                               std::size_t limit);
 
 // `member`'s notifications with seq > after.seq, in order; errors as
-// ReadFeedPage.
+// ReadFeedPage. Seqs and cursors count only the member's own notifications
+// (member_seq); after.per_member unset is a cursor older cairnds handed
+// out in the hub-wide numbering, read from where it lies in the member's.
 Result<NotificationPage> ReadNotificationPage(Database& db,
                                               std::uint32_t member,
                                               const StreamCursor& after,

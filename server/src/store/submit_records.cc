@@ -35,15 +35,24 @@ Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items) {
   return hash.Final();
 }
 
-Sha256Digest QueryDigest(const std::vector<TokenKey>& items) {
-  static constexpr std::string_view kDomain{"cairn-query-record-v1\0", 22};
+Sha256Digest QueryDigest(
+    std::size_t queried,
+    std::span<const std::pair<std::size_t, const TokenKey*>> matched) {
+  // v1 (schema 10 until this change) hashed every item; a v1 record's
+  // digest never equals a v2 one, so its key is treated as used by
+  // another request.
+  static constexpr std::string_view kDomain{"cairn-query-record-v2\0", 22};
   Sha256 hash;
   hash.Update(kDomain);
   auto add = [&hash](const void* p, std::size_t n) {
     hash.Update({static_cast<const std::uint8_t*>(p), n});
   };
-  for (const auto& item : items) {
+  const std::int64_t count = static_cast<std::int64_t>(queried);
+  add(&count, sizeof count);
+  for (const auto& [index, key] : matched) {
+    const TokenKey& item = *key;
     const std::int64_t numbers[] = {
+        static_cast<std::int64_t>(index),
         static_cast<std::int64_t>(item.scheme), item.epoch,
         static_cast<std::int64_t>(item.kind.size())};
     add(numbers, sizeof numbers);
@@ -64,8 +73,7 @@ std::string EncodeQueryRecord(const std::string& request_id,
                         ? request_id
                         : "r_" + std::string(32, '0');
   body.queried = queried;
-  body.matches.reserve(matches.size());
-  for (const auto& m : matches) body.matches.push_back(ToWireMatch(m));
+  body.matches = matches;
   return wire::Encode(body);
 }
 
@@ -79,22 +87,7 @@ Result<std::vector<MatchResult>> DecodeQueryRecord(std::string_view json) {
                          "); retry with a new key and report it to the hub "
                          "operator");
   }
-  std::vector<MatchResult> matches;
-  matches.reserve(stored->matches.size());
-  for (auto& w : stored->matches) {
-    MatchResult m;
-    m.index = w.index;
-    m.match_id = std::move(w.match_id);
-    m.kinds = std::move(w.kinds);
-    m.categories = std::move(w.categories);
-    m.platforms = w.platforms;
-    m.first_banned_at = w.first_banned_at;
-    m.last_banned_at = w.last_banned_at;
-    m.max_severity = w.max_severity;
-    m.attributed_to = std::move(w.attributed_to);
-    matches.push_back(std::move(m));
-  }
-  return matches;
+  return std::move(stored->matches);
 }
 
 std::string EncodeResults(const std::vector<SubmitItemResult>& results) {
@@ -237,20 +230,6 @@ wire::SubmitResult ToWireResult(SubmitItemResult result) {
                           std::move(result.error.field)};
       break;
   }
-  return out;
-}
-
-wire::Match ToWireMatch(MatchResult match) {
-  wire::Match out;
-  out.index = match.index;
-  out.match_id = std::move(match.match_id);
-  out.kinds = std::move(match.kinds);
-  out.categories = std::move(match.categories);
-  out.platforms = match.platforms;
-  out.first_banned_at = match.first_banned_at;
-  out.last_banned_at = match.last_banned_at;
-  out.max_severity = match.max_severity;
-  out.attributed_to = std::move(match.attributed_to);
   return out;
 }
 

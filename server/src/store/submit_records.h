@@ -4,8 +4,10 @@
 #ifndef CAIRN_SERVER_STORE_SUBMIT_RECORDS_H_
 #define CAIRN_SERVER_STORE_SUBMIT_RECORDS_H_
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cairn/result.h"
@@ -26,9 +28,15 @@ inline constexpr const char* kIdempotencyLookupSql =
 // SHA-256 over a canonical serialisation of a submission's items.
 Sha256Digest SubmissionDigest(const std::vector<SignalSubmission>& items);
 
-// The same for a query's items, in a domain of its own: a key used for a
-// submit and then for a query is a reused key, never a replay.
-Sha256Digest QueryDigest(const std::vector<TokenKey>& items);
+// The same for a query: over its item count and the items that matched,
+// each with its position, ascending (`matched`), in a domain of its own so
+// that a key used for a submit and then for a query is never a replay.
+// Not over the other items: a query's non-matching tokens are never
+// stored, and a plain hash of the whole batch, kept for a day, could be
+// checked against guessed tokens.
+Sha256Digest QueryDigest(
+    std::size_t queried,
+    std::span<const std::pair<std::size_t, const TokenKey*>> matched);
 
 // A query's matches as the idempotency record keeps them: the response
 // body without its receipt (wire::Encode of a QueryResponse), read back by
@@ -53,10 +61,6 @@ namespace cairn::server {
 // A submit result in the protocol's form (the response's results[i]), as
 // the API answers and the idempotency record keeps it.
 wire::SubmitResult ToWireResult(SubmitItemResult result);
-
-// A match in the protocol's form (the query response's matches[i]), as the
-// API answers and the idempotency record keeps it.
-wire::Match ToWireMatch(MatchResult match);
 
 }  // namespace cairn::server
 

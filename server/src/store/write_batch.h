@@ -59,6 +59,10 @@ struct BatchState {
   // must never be issued twice.
   std::int64_t next_feed_seq = 0;          // 0: not read yet in this batch
   std::int64_t next_notification_seq = 0;  // 0: not read yet in this batch
+  // And each member's own numbering (member_seq), by member number: read
+  // from the database the first time the batch notifies the member (one
+  // indexed lookup), so that a batch that rolls back leaves no gap.
+  std::unordered_map<std::uint32_t, std::int64_t> next_member_notification_seq;
   // New signal rows of the running command, written by FlushSignals when it
   // ends (or before a statement reads one of them). Their ids are assigned
   // here, from next_signal_rowid, as SQLite would: the largest id plus one.

@@ -573,6 +573,10 @@ asio::awaitable<void> ServeRequests(Stream& stream,
   const TransportConfig& config = state->config();
   beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
+  const std::string keep_alive_timeout = fmt::format(
+      "timeout={}",
+      std::chrono::duration_cast<std::chrono::seconds>(config.timeouts.idle)
+          .count());
   bool first = true;
   for (;;) {
     control.busy = false;
@@ -780,6 +784,11 @@ asio::awaitable<void> ServeRequests(Stream& stream,
         http::token_list(response[http::field::connection]).exists("close");
     response.version(version);
     response.keep_alive(keep_alive && !handler_closes && !state->stopping());
+    if (response.keep_alive()) {
+      // Clients that pool connections (the SDK) stop reusing one well
+      // before this, rather than write a request into the hub's close.
+      response.set(http::field::keep_alive, keep_alive_timeout);
+    }
     if (!co_await WriteResponse(stream, response, config)) co_return;
     if (!response.keep_alive()) co_return;
   }

@@ -72,9 +72,12 @@ class FakeHub : public std::enable_shared_from_this<FakeHub> {
 
   // Makes the next `count` requests fail with `status` (e.g. 503) and a
   // Cairn error body with the code the hub sends with that status (500:
-  // internal, 503: unavailable, 429: rate_limited with Retry-After: 0). For
-  // testing retry handling: a Client from MakeClient(options, connection)
-  // retries them under options.retry, as it would the hub's.
+  // internal, 503: unavailable, 429: rate_limited with Retry-After: 0).
+  // A status the hub never sends (502, 504: a proxy's) comes with an HTML
+  // body, as from a proxy, so a Client reports it as it would a real
+  // proxy's (a 5xx: kIo, the request's outcome unknown). For testing retry
+  // handling: a Client from MakeClient(options, connection) retries them
+  // under options.retry, as it would the hub's.
   void FailNext(int status, int count = 1);
 
   // Number of active (not retracted, not expired) signals, for assertions.

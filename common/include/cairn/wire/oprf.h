@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,17 @@ struct OprfEvaluateResponse {
 
 std::string Encode(const OprfEvaluateRequest& body);
 Result<OprfEvaluateRequest> DecodeOprfEvaluateRequest(std::string_view json);
+// DecodeOprfEvaluateRequest without validating the elements as ristretto255
+// encodings: it checks only that each is base64 of 32 bytes, so its cost is
+// linear in the body's bytes with no curve arithmetic. The hub decodes with
+// it, so that a request it refuses for the member's rate limit or quota
+// costs no element validation; it validates (ValidateOprfEvaluateElements)
+// on its OPRF workers.
+Result<OprfEvaluateRequest> DecodeOprfEvaluateRequestShape(
+    std::string_view json);
+// The element check of DecodeOprfEvaluateRequest: OK, or the same error it
+// gives for the first invalid element (field "elements[i]", index i).
+Status ValidateOprfEvaluateElements(std::span<const oprf::Element> elements);
 
 std::string Encode(const OprfEvaluateResponse& body);
 // Checks shapes only (32-byte elements, 64-byte proof); the caller verifies

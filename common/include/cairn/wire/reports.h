@@ -59,16 +59,24 @@ std::string EncodeReportAuditDetails(const ReportRequest& request,
 // included) in vocabulary order.
 using Counts = std::vector<std::pair<std::string, std::uint64_t>>;
 
-// Set on a report whose period starts at or before the newest tombstone
-// cut-off of the hub's purges (from the audit log's "purge" entries):
-// retracted and expired signals that departed at or before `purge_cutoff`
-// have been deleted with their retractions and match details, so the
-// period's submission, retraction and match-detail figures may be lower
-// than when first reported. On the wire: "retention":{"purge_cutoff",
-// "note"}, omitted when it does not apply.
+// Set on a report whose period starts at or before the cut-off of one of
+// the hub's purges (from the audit log's "purge" entries): retracted and
+// expired signals that departed at or before the tombstone cut-off have
+// been deleted with their retractions and match details, and matches made
+// (dispositions and notifications recorded) at or before the match
+// cut-off have been deleted after their own retention periods, so some of
+// the period's figures may be lower than when first reported. On the wire:
+// "retention":{"purge_cutoff","match_cutoff" (optional),"note"}, omitted
+// when it does not apply.
 struct ReportRetention {
-  std::optional<Timestamp> purge_cutoff;  // absent: nothing to warn about
-  std::string note;                       // empty without purge_cutoff
+  // The newest cut-off of the purges that reach into the period (the
+  // tombstone one, or the match one when it is newer or the only one).
+  // Absent: nothing to warn about.
+  std::optional<Timestamp> purge_cutoff;
+  // The newest cut-off of the purges that deleted matches, dispositions or
+  // notifications, when it reaches into the period.
+  std::optional<Timestamp> match_cutoff;
+  std::string note;  // empty without purge_cutoff
 
   bool operator==(const ReportRetention&) const = default;
 };
