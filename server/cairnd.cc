@@ -585,6 +585,19 @@ int main(int argc, char** argv) {
                                .backward = double(steps.backward),
                                .unresolved = steps.Unresolved()};
       },
+      [&server_ref] {
+        using enum ConnectionRefusalReason;
+        return ConnectionRefusalTotals{
+            .max_connections =
+                double(server_ref.ConnectionsRefused(kMaxConnections)),
+            .max_handshakes =
+                double(server_ref.ConnectionsRefused(kMaxHandshakes)),
+            .max_handshakes_per_address =
+                double(server_ref.ConnectionsRefused(kMaxHandshakesPerAddress)),
+            .metrics_listener =
+                double(server_ref.ConnectionsRefused(kMetricsListener)),
+        };
+      },
   });
   metrics.SetTlsExpirySources(
       [&server_ref] {

@@ -135,6 +135,51 @@ TEST_CASE(
   CHECK(h.Curl("brief", "GET", "/v1/me").status == 0);
 }
 
+TEST_CASE(
+    "a certificate that is no member's cannot hold a connection open: it "
+    "ends with the first refusal, /healthz excepted") {
+  RunningHubOptions options;
+  options.register_members = false;
+  // s_client waits for the hub to close; a hub that kept the connection
+  // would keep it this long (RunCommand's bound is 30 s).
+  options.extra_toml = "[timeouts]\nidle_seconds = 60\n";
+  auto hub = RunningHub::Start(options);
+  REQUIRE(hub);
+  RunningHub& h = **hub;
+  const std::string get_me = "GET /v1/me HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  const std::string healthz =
+      "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  // Three requests on one connection (alpha is not registered here): the
+  // hub answered all three (403, 403, 200) and kept the connection.
+  const CommandResult refused =
+      h.SClient("alpha", {"-quiet"}, get_me + get_me + healthz);
+  CAPTURE(refused.out);
+  CHECK_FALSE(refused.timed_out);
+  CHECK(refused.out.find("HTTP/1.1 403") != std::string::npos);
+  CHECK(refused.out.find("Connection: close") != std::string::npos);
+  CHECK(refused.out.find("HTTP/1.1 200") == std::string::npos);
+  std::size_t answers = 0;
+  for (auto at = refused.out.find("HTTP/1.1 "); at != std::string::npos;
+       at = refused.out.find("HTTP/1.1 ", at + 1)) {
+    ++answers;
+  }
+  CHECK(answers == 1);
+  // A monitoring certificate's liveness probes keep their connection.
+  const CommandResult probes =
+      h.SClient("alpha", {"-quiet"},
+                healthz +
+                    "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: "
+                    "close\r\n\r\n");
+  CAPTURE(probes.out);
+  CHECK_FALSE(probes.timed_out);
+  std::size_t ok = 0;
+  for (auto at = probes.out.find("HTTP/1.1 200"); at != std::string::npos;
+       at = probes.out.find("HTTP/1.1 200", at + 1)) {
+    ++ok;
+  }
+  CHECK(ok == 2);
+}
+
 TEST_CASE("the hub never resumes a TLS session") {
   auto hub = RunningHub::Start();
   REQUIRE(hub);
@@ -183,6 +228,12 @@ TEST_CASE("a caller refused anyway is answered without its body being kept") {
        "HTTP/1.1 415"},
       {"unknown endpoint", "alpha", header("/v1/nothing", "application/json"),
        "HTTP/1.1 404"},
+      // /healthz answers any certificate the CA signed, so no check of the
+      // caller could refuse its body: a GET takes none, whoever sends it.
+      {"GET /healthz with a body, unregistered certificate", "stranger",
+       "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+       "Content-Length: 3990000\r\n\r\n",
+       "HTTP/1.1 400"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
@@ -234,7 +285,13 @@ TEST_CASE(
   // beta is unaffected.
   CHECK(h.Curl("beta", "GET", "/v1/me").status == 200);
 
+  // The hub ended that connection with its answer: a suspended member
+  // cannot hold connections open with requests it knows are refused.
+  CHECK_FALSE((*alpha)->Send("GET", "/v1/me").has_value());
+
   REQUIRE(h.Ctl({"member", "resume", "alpha"}).exit_code == 0);
+  alpha = Connect(h, "alpha");
+  REQUIRE(alpha);
   auto third = (*alpha)->Send("GET", "/v1/me");
   REQUIRE(third);
   CHECK(third->status == 200);

@@ -273,6 +273,46 @@ TEST_CASE("an unknown fingerprint is refused, naming it", "[api][auth]") {
   }
 }
 
+TEST_CASE(
+    "an answer to a certificate that is no active member's ends the "
+    "connection, except /healthz",
+    "[api][auth]") {
+  ApiFixture f;
+  struct Case {
+    const char* what;
+    std::string fingerprint;
+    std::string target;
+    int status;
+    bool closes;
+  };
+  const Case cases[] = {
+      {"unregistered", kUnknownFp, "/v1/me", 403, true},
+      {"unregistered, unknown endpoint", kUnknownFp, "/v1/nothing", 404, true},
+      {"unregistered, operator endpoint", kUnknownFp, "/metrics", 403, true},
+      {"revoked", kAlphaRevokedFp, "/v1/me", 403, true},
+      {"suspended", kSuspendedFp, "/v1/me", 403, true},
+      // What the design lets any certificate the CA signed do.
+      {"unregistered, liveness probe", kUnknownFp, "/healthz", 200, false},
+      {"revoked, liveness probe", kAlphaRevokedFp, "/healthz", 200, false},
+      // An active member's refusals keep the connection.
+      {"member without the role", kAlphaFp, "/v1/admin/members", 403, false},
+      {"member, unknown endpoint", kAlphaFp, "/v1/nothing", 404, false},
+      {"member", kAlphaFp, "/v1/me", 200, false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    const Response r = f.Get(c.target, c.fingerprint);
+    CHECK(r.status == c.status);
+    CHECK((r.Header("Connection") == "close") == c.closes);
+  }
+  // Refused before its body was read: the transport closes it anyway.
+  const Response skipped =
+      f.CallSkippedBody(http::verb::post, "/v1/signals", kUnknownFp,
+                        {{"Content-Type", "application/json"}});
+  CHECK(skipped.status == 403);
+  CHECK(skipped.Header("Connection") == "close");
+}
+
 TEST_CASE("a revoked fingerprint is refused", "[api][auth]") {
   ApiFixture f;
   const Response r = f.Get("/v1/me", kAlphaRevokedFp);
@@ -1230,6 +1270,28 @@ TEST_CASE("WAL checkpoint totals are exported as counters that catch up",
   CHECK(Contains(text, "cairn_store_wal_checkpoints_total{result=\"ok\"} 5"));
   CHECK(
       Contains(text, "cairn_store_wal_checkpoints_total{result=\"failed\"} 1"));
+}
+
+TEST_CASE("refused connections are exported as counters by reason",
+          "[api][happy]") {
+  HubMetrics metrics;
+  ConnectionRefusalTotals refused{.max_connections = 1,
+                                  .max_handshakes = 2,
+                                  .max_handshakes_per_address = 30,
+                                  .metrics_listener = 0};
+  GaugeSources sources;
+  sources.connection_refusals = [&] { return refused; };
+  metrics.SetGaugeSources(std::move(sources));
+  std::string text = metrics.Render();
+  const std::string name = "cairn_connections_refused_total{reason=";
+  CHECK(Contains(text, name + "\"max_connections\"} 1"));
+  CHECK(Contains(text, name + "\"max_handshakes\"} 2"));
+  CHECK(Contains(text, name + "\"max_handshakes_per_address\"} 30"));
+  CHECK(Contains(text, name + "\"metrics_listener\"} 0"));
+  refused.max_handshakes_per_address = 45;
+  text = metrics.Render();
+  CHECK(Contains(text, name + "\"max_handshakes_per_address\"} 45"));
+  CHECK(Contains(text, name + "\"max_connections\"} 1"));
 }
 
 TEST_CASE("clock steps are exported as counters with an unresolved gauge",

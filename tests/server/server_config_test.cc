@@ -31,7 +31,9 @@ TEST_CASE("an empty file gives the documented defaults") {
   CHECK(t.limits.body_bytes == 4194304);
   CHECK(t.limits.max_connections == 1024);
   CHECK(t.limits.max_connections_per_member == 64);
-  CHECK(t.timeouts.handshake == 10s);
+  CHECK(t.limits.max_handshakes == 256);
+  CHECK(t.limits.max_handshakes_per_address == 16);
+  CHECK(t.timeouts.handshake == 5s);
   CHECK(t.timeouts.header_read == 10s);
   CHECK(t.timeouts.body_read == 30s);
   CHECK(t.timeouts.idle == 60s);
@@ -65,6 +67,8 @@ header_bytes = 8192
 body_bytes = 1048576
 max_connections = 10
 max_connections_per_member = 2
+max_handshakes = 7
+max_handshakes_per_address = 3
 [timeouts]
 handshake_seconds = 1
 header_seconds = 2
@@ -105,6 +109,8 @@ loopback_listen = "127.0.0.1:9464"
   CHECK(t.limits.body_bytes == 1048576);
   CHECK(t.limits.max_connections == 10);
   CHECK(t.limits.max_connections_per_member == 2);
+  CHECK(t.limits.max_handshakes == 7);
+  CHECK(t.limits.max_handshakes_per_address == 3);
   CHECK(t.timeouts.handshake == 1s);
   CHECK(t.timeouts.header_read == 2s);
   CHECK(t.timeouts.body_read == 3s);
@@ -147,6 +153,9 @@ TEST_CASE("the example config parses and documents the defaults") {
   CHECK(e.limits.max_connections == d.limits.max_connections);
   CHECK(e.limits.max_connections_per_member ==
         d.limits.max_connections_per_member);
+  CHECK(e.limits.max_handshakes == d.limits.max_handshakes);
+  CHECK(e.limits.max_handshakes_per_address ==
+        d.limits.max_handshakes_per_address);
   CHECK(e.timeouts.handshake == d.timeouts.handshake);
   CHECK(e.timeouts.header_read == d.timeouts.header_read);
   CHECK(e.timeouts.body_read == d.timeouts.body_read);
@@ -316,6 +325,10 @@ TEST_CASE("bad values fail with a message naming the key") {
       {"[limits]\nheader_bytes = -1\n", "limits.header_bytes", "out of range"},
       {"[limits]\nmax_connections = 1.5\n", "limits.max_connections",
        "integer"},
+      {"[limits]\nmax_handshakes = 0\n", "limits.max_handshakes",
+       "out of range"},
+      {"[limits]\nmax_handshakes_per_address = 0\n",
+       "limits.max_handshakes_per_address", "out of range"},
       {"[timeouts]\nidle_seconds = 0\n", "timeouts.idle_seconds",
        "out of range"},
       {"[timeouts]\nidle_seconds = -3\n", "timeouts.idle_seconds",

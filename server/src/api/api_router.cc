@@ -77,6 +77,7 @@ void ApiRouter::Call::Finish(int status, std::string body,
   response.set("X-Request-Id", request_id);
   response.set(http::field::cache_control, "no-store");
   response.body() = std::move(body);
+  if (close_connection) response.set(http::field::connection, "close");
   if (route.wrong_method && status == 405) {
     response.set(http::field::allow,
                  boost::beast::string_view(route.allowed_method.data(),
@@ -261,7 +262,8 @@ std::optional<ApiRouter::Refusal> ApiRouter::CheckCaller(
     return Refusal{ErrorCode::kPermissionDenied,
                    store_.IsRevokedFingerprint(peer.fingerprint)
                        ? RevokedCertificateMessage(peer.fingerprint)
-                       : UnregisteredCertificateMessage(peer.fingerprint)};
+                       : UnregisteredCertificateMessage(peer.fingerprint),
+                   /*not_active_member=*/true};
   }
   member = std::move(*found);
   // The store checks all three again where a command commits: a
@@ -270,7 +272,8 @@ std::optional<ApiRouter::Refusal> ApiRouter::CheckCaller(
   if (member.suspended) {
     return Refusal{
         ErrorCode::kPermissionDenied,
-        SuspendedMemberMessage(member.member_id, member.suspended_reason)};
+        SuspendedMemberMessage(member.member_id, member.suspended_reason),
+        /*not_active_member=*/true};
   }
   if (const auto role = RequiredRole(route.endpoint);
       role && !HasRole(member.roles, *role)) {
@@ -377,6 +380,11 @@ void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,
     if (auto member = MemberOf(store_, peer)) {
       call->member = std::move(*member);
     }
+    // A certificate that is no active member's has nothing to gain from
+    // the connection (see the refusals below).
+    call->close_connection =
+        !peer.fingerprint.empty() &&
+        (call->member.member_id.empty() || call->member.suspended);
     if (call->route.wrong_method) {
       call->Fail(ErrorCode::kMethodNotAllowed,
                  "this path accepts only " +
@@ -411,6 +419,10 @@ void ApiRouter::Dispatch(HttpRequest request, const PeerIdentity& peer,
 
   if (auto refusal =
           CheckCaller(call->route, call->request, peer, call->member)) {
+    // A certificate that is no active member's gets nothing but /healthz
+    // (above): its connection ends with this answer, so that it cannot
+    // hold connections open with requests it knows will be refused.
+    call->close_connection = refusal->not_active_member;
     call->Fail(refusal->code, std::move(refusal->message));
     return;
   }

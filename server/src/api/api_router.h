@@ -134,6 +134,9 @@ class ApiRouter final : public RequestHandler {
   struct Refusal {
     ErrorCode code;
     std::string message;
+    // The certificate is no active member's (unregistered, revoked,
+    // suspended): the connection closes after the answer.
+    bool not_active_member = false;
   };
   // Whether the certificate's member may call `route` with this header
   // (registered, not suspended, has the role, JSON content type); sets

@@ -35,6 +35,11 @@ struct ApiRouter::Call {
   SteadyNow steady_now;
   std::function<void(HttpResponse)> respond;
   std::atomic<bool> finished{false};
+  // Answer with "Connection: close", so that the transport ends the
+  // connection after the answer: set for a certificate that is no active
+  // member's (unregistered, revoked, suspended), which must not hold
+  // connections open by sending requests it knows will be refused.
+  bool close_connection = false;
 
   CommandContext Context() const {
     return {request_id, member.member_id, peer.fingerprint};

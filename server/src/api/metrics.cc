@@ -85,6 +85,21 @@ HubMetrics::HubMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
   tls_failures_timeout_ = &tls_failures.Add({{"reason", "timeout"}});
   tls_failures_closed_ = &tls_failures.Add({{"reason", "closed"}});
   tls_failures_other_ = &tls_failures.Add({{"reason", "other"}});
+  auto& refused =
+      prometheus::BuildCounter()
+          .Name("cairn_connections_refused_total")
+          .Help(
+              "Connections closed unserved because a budget was full, by "
+              "reason: max_connections (established connections), "
+              "max_handshakes (connections in the TLS handshake), "
+              "max_handshakes_per_address (in the handshake from one "
+              "address), metrics_listener (the loopback scrape listener's)")
+          .Register(*registry_);
+  refused_max_connections_ = &refused.Add({{"reason", "max_connections"}});
+  refused_max_handshakes_ = &refused.Add({{"reason", "max_handshakes"}});
+  refused_max_handshakes_per_address_ =
+      &refused.Add({{"reason", "max_handshakes_per_address"}});
+  refused_metrics_listener_ = &refused.Add({{"reason", "metrics_listener"}});
   failed_commits_ =
       counter("cairn_store_failed_commits_total",
               "Write transactions rolled back (disk full, I/O error, read-only "
@@ -169,6 +184,14 @@ std::string HubMetrics::Render() {
       CatchUp(tls_failures_timeout_, tls.timeout);
       CatchUp(tls_failures_closed_, tls.closed);
       CatchUp(tls_failures_other_, tls.other);
+    }
+    if (sources_.connection_refusals) {
+      const ConnectionRefusalTotals refused = sources_.connection_refusals();
+      CatchUp(refused_max_connections_, refused.max_connections);
+      CatchUp(refused_max_handshakes_, refused.max_handshakes);
+      CatchUp(refused_max_handshakes_per_address_,
+              refused.max_handshakes_per_address);
+      CatchUp(refused_metrics_listener_, refused.metrics_listener);
     }
     CatchUp(failed_commits_, sources_.failed_commits);
     if (sources_.clock_steps) {

@@ -32,6 +32,15 @@ struct TlsHandshakeFailureTotals {
   double other = 0;
 };
 
+// Connections closed unserved since start because a budget was full, by
+// the `reason` label of cairn_connections_refused_total.
+struct ConnectionRefusalTotals {
+  double max_connections = 0;
+  double max_handshakes = 0;
+  double max_handshakes_per_address = 0;
+  double metrics_listener = 0;
+};
+
 // Steps of the system clock since start, by the `direction` label of
 // cairn_clock_steps_total, and whether one is unresolved (guarded_clock.h).
 struct ClockStepTotals {
@@ -41,7 +50,8 @@ struct ClockStepTotals {
 };
 
 // Numbers read from elsewhere at scrape time (store, transport). The
-// checkpoint sources and the TLS handshake failures are running totals,
+// checkpoint sources, the TLS handshake failures and the refused
+// connections are running totals,
 // exported as counters.
 struct GaugeSources {
   std::function<double()> index_signals;
@@ -54,6 +64,7 @@ struct GaugeSources {
   std::function<TlsHandshakeFailureTotals()> tls_handshake_failures;
   std::function<double()> failed_commits;
   std::function<ClockStepTotals()> clock_steps;
+  std::function<ConnectionRefusalTotals()> connection_refusals;
 };
 
 class HubMetrics {
@@ -104,6 +115,10 @@ class HubMetrics {
   prometheus::Counter* tls_failures_timeout_;
   prometheus::Counter* tls_failures_closed_;
   prometheus::Counter* tls_failures_other_;
+  prometheus::Counter* refused_max_connections_;
+  prometheus::Counter* refused_max_handshakes_;
+  prometheus::Counter* refused_max_handshakes_per_address_;
+  prometheus::Counter* refused_metrics_listener_;
   prometheus::Counter* failed_commits_;
   prometheus::Counter* clock_steps_forward_;
   prometheus::Counter* clock_steps_backward_;

@@ -76,8 +76,10 @@ class RequestHandler {
   //
   // REQUIRES: `respond` is called exactly once, from any thread. The transport
   // posts the response back to the connection's strand. `keep_alive` and
-  // `version` of the response are set by the transport from the request;
-  // Content-Length is computed by the transport (prepare_payload).
+  // `version` of the response are set by the transport from the request,
+  // except that a response with "Connection: close" ends the connection
+  // after it is written; Content-Length is computed by the transport
+  // (prepare_payload).
   //
   // Thread-safety: called concurrently for different connections.
   virtual void Handle(HttpRequest request, const PeerIdentity& peer,

@@ -271,6 +271,7 @@ void HubServer::Run() {
   // Failures held back by the log's rate limit are summed up now rather
   // than never.
   impl.state->handshake_failures().Flush();
+  impl.state->connection_refusals().Flush();
 }
 
 void HubServer::Stop() {
@@ -300,6 +301,11 @@ std::size_t HubServer::OpenConnections() const {
 std::uint64_t HubServer::HandshakeFailures(
     HandshakeFailureReason reason) const {
   return impl_->state->handshake_failures().count(reason);
+}
+
+std::uint64_t HubServer::ConnectionsRefused(
+    ConnectionRefusalReason reason) const {
+  return impl_->state->connection_refusals().count(reason);
 }
 
 }  // namespace cairn::server

@@ -18,6 +18,7 @@
 
 #include "cairn/result.h"
 #include "http/request_handler.h"
+#include "transport/connection_refusals.h"
 #include "transport/handshake_failures.h"
 #include "transport/server_config.h"
 
@@ -79,6 +80,11 @@ class HubServer {
   // summary of the ones its rate limit held back comes at the latest when
   // Run returns.
   std::uint64_t HandshakeFailures(HandshakeFailureReason reason) const;
+  // Connections closed on accept (or right after their handshake) because
+  // the budget named by `reason` was full, since Create (for metrics and
+  // tests). Counted before the socket is closed. Also logged, under a rate
+  // limit (see connection_refusals.h).
+  std::uint64_t ConnectionsRefused(ConnectionRefusalReason reason) const;
 
  private:
   struct Impl;

@@ -81,31 +81,31 @@ asio::awaitable<void> AcceptLoop(tcp::acceptor& acceptor,
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    // Connections still in the TLS handshake have a budget of their own
+    // (and one per source address): they need no certificate, so they
+    // must not take the slots of established members. A refusal is counted
+    // and logged under a rate limit (a flood of connections must not be a
+    // flood of log lines).
+    const tcp::endpoint remote = socket.remote_endpoint(ec);
+    if (ec) {
+      socket.close(ec);  // already reset by the peer
+      continue;
+    }
     const auto budget = kind == ListenerKind::kTls
-                            ? ServerState::Budget::kMembers
+                            ? ServerState::Budget::kHandshakes
                             : ServerState::Budget::kMetrics;
-    if (!state->TryOpenConnection(budget)) {
-      if (budget == ServerState::Budget::kMembers) {
-        spdlog::warn(
-            "refusing a connection: {} connections open, the "
-            "configured maximum (limits.max_connections)",
-            state->config().limits.max_connections);
-      } else {
-        spdlog::warn(
-            "refusing a metrics connection: {} scrapes in progress, the "
-            "most the loopback metrics listener takes",
-            ServerState::kMaxMetricsConnections);
-      }
+    if (!state->TryOpenConnection(budget, remote)) {
       socket.close(ec);
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
     if (kind == ListenerKind::kTls) {
-      asio::co_spawn(executor, RunTlsSession(std::move(socket), state),
+      asio::co_spawn(executor, RunTlsSession(std::move(socket), remote, state),
                      asio::detached);
     } else {
-      asio::co_spawn(executor, RunMetricsSession(std::move(socket), state),
+      asio::co_spawn(executor,
+                     RunMetricsSession(std::move(socket), remote, state),
                      asio::detached);
     }
   }

@@ -24,8 +24,10 @@ Result<std::unique_ptr<tcp::acceptor>> OpenAcceptor(
 
 enum class ListenerKind { kTls, kMetrics };
 
-// Accepts until the acceptor is closed or the server stops. Connections over
-// max_connections are closed at once. Run it on the acceptor's executor.
+// Accepts until the acceptor is closed or the server stops. Connections that
+// find their budget full (ServerState::TryOpenConnection: max_handshakes,
+// max_handshakes_per_address, max_connections, or the metrics listener's)
+// are closed at once. Run it on the acceptor's executor.
 asio::awaitable<void> AcceptLoop(tcp::acceptor& acceptor,
                                  std::shared_ptr<ServerState> state,
                                  ListenerKind kind);

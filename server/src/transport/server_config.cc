@@ -251,7 +251,8 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
   if (limits != nullptr) {
     CAIRN_TRY(r.CheckKeys(*limits, "limits",
                           {"header_bytes", "body_bytes", "max_batch",
-                           "max_connections", "max_connections_per_member"}));
+                           "max_connections", "max_connections_per_member",
+                           "max_handshakes", "max_handshakes_per_address"}));
     CAIRN_TRY(r.Integer(limits, "limits", "header_bytes", 1024, 1 << 20,
                         tc.limits.header_bytes));
     CAIRN_TRY(r.Integer(limits, "limits", "body_bytes", 1,
@@ -262,6 +263,10 @@ Status ReadConfig(const toml::table& root, const ConfigReader& r,
                         tc.limits.max_connections));
     CAIRN_TRY(r.Integer(limits, "limits", "max_connections_per_member", 1,
                         1'000'000, tc.limits.max_connections_per_member));
+    CAIRN_TRY(r.Integer(limits, "limits", "max_handshakes", 1, 1'000'000,
+                        tc.limits.max_handshakes));
+    CAIRN_TRY(r.Integer(limits, "limits", "max_handshakes_per_address", 1,
+                        1'000'000, tc.limits.max_handshakes_per_address));
   }
   CAIRN_SECTION(timeouts, "timeouts");
   if (timeouts != nullptr) {
@@ -461,7 +466,9 @@ Status ValidateTransportConfig(const TransportConfig& c) {
   }
   if (c.limits.header_bytes == 0 || c.limits.body_bytes == 0 ||
       c.limits.max_connections == 0 ||
-      c.limits.max_connections_per_member == 0) {
+      c.limits.max_connections_per_member == 0 ||
+      c.limits.max_handshakes == 0 ||
+      c.limits.max_handshakes_per_address == 0) {
     return Invalid("limits", "every value in [limits] must be positive");
   }
   return {};

@@ -38,17 +38,31 @@ struct LimitsConfig {
   // evaluation), 1..10,000; larger batches get 400. Announced in /v1/me,
   // and the SDK splits batches to fit. Default: 10,000.
   std::size_t max_batch = 10'000;
-  // Open connections overall; further connections are closed on accept.
-  // Default: 1024.
+  // Open connections that have finished their TLS handshake; further
+  // connections are closed on accept, or right after their handshake.
+  // Connections still in the handshake do not count: they have a budget of
+  // their own (max_handshakes). Default: 1024.
   std::size_t max_connections = 1024;
+  // Connections still in the TLS handshake, hub-wide; further connections
+  // are closed on accept. A budget of its own, so that connections that
+  // never finish a handshake (no certificate needed to open one) cannot
+  // take the slots of established members. Default: 256.
+  std::size_t max_handshakes = 256;
+  // Connections still in the TLS handshake from one source address (an
+  // IPv4 address, or an IPv6 /64); further ones are closed on accept.
+  // Established connections do not count, so members behind one NAT
+  // address are limited only in handshakes at the same moment.
+  // Default: 16.
+  std::size_t max_handshakes_per_address = 16;
   // Open connections per client certificate fingerprint; requests on
   // further connections get 503. Default: 64.
   std::size_t max_connections_per_member = 64;
 };
 
 struct TimeoutsConfig {
-  // TLS handshake after accept. Default: 10 s.
-  std::chrono::milliseconds handshake{10'000};
+  // TLS handshake after accept; the connection holds a max_handshakes slot
+  // meanwhile. Default: 5 s.
+  std::chrono::milliseconds handshake{5'000};
   // From the first byte of a request to the end of its header. Also the
   // time a new connection may take to send its first byte. Default: 10 s.
   std::chrono::milliseconds header_read{10'000};

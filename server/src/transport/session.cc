@@ -33,21 +33,124 @@ void ServerState::set_tls_context(std::shared_ptr<ssl::context> context) {
   tls_context_ = std::move(context);
 }
 
-bool ServerState::TryOpenConnection(Budget budget) {
-  const bool metrics = budget == Budget::kMetrics;
-  std::atomic<std::size_t>& open = metrics ? open_metrics_ : open_members_;
-  const std::size_t limit =
-      metrics ? kMaxMetricsConnections : config_.limits.max_connections;
+namespace {
+
+std::string FormatEndpoint(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  return address.is_v6()
+             ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
+             : fmt::format("{}:{}", address.to_string(), endpoint.port());
+}
+
+}  // namespace
+
+bool ServerState::TryReserve(std::atomic<std::size_t>& open,
+                             std::size_t limit) {
   std::size_t current = open.load();
   do {
     if (current >= limit) return false;
   } while (!open.compare_exchange_weak(current, current + 1));
+  return true;
+}
+
+std::array<unsigned char, 16> SourceAddressKey(
+    const asio::ip::address& address) {
+  std::array<unsigned char, 16> key{};
+  if (address.is_v4()) {
+    const auto bytes = address.to_v4().to_bytes();
+    std::copy(bytes.begin(), bytes.end(), key.begin() + 12);
+    key[10] = key[11] = 0xff;  // as ::ffff:a.b.c.d
+    return key;
+  }
+  const asio::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) {
+    return SourceAddressKey(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+  }
+  const auto bytes = v6.to_bytes();
+  std::copy(bytes.begin(), bytes.begin() + 8, key.begin());
+  return key;
+}
+
+bool ServerState::TryOpenConnection(Budget budget, const tcp::endpoint& peer) {
+  const LimitsConfig& limits = config_.limits;
+  auto refuse = [&](ConnectionRefusalReason reason, std::string detail) {
+    connection_refusals_.Record(reason, FormatEndpoint(peer), detail);
+    return false;
+  };
+  if (budget == Budget::kMetrics) {
+    if (!TryReserve(open_metrics_, kMaxMetricsConnections)) {
+      return refuse(
+          ConnectionRefusalReason::kMetricsListener,
+          fmt::format("{} scrapes in progress, the most the loopback metrics "
+                      "listener takes",
+                      kMaxMetricsConnections));
+    }
+    open_.fetch_add(1);
+    return true;
+  }
+  // Only a hint (FinishHandshake decides): while every member slot is
+  // taken, a handshake would be wasted work.
+  if (open_members_.load() >= limits.max_connections) {
+    return refuse(ConnectionRefusalReason::kMaxConnections,
+                  fmt::format("{} connections established, the configured "
+                              "maximum (limits.max_connections)",
+                              limits.max_connections));
+  }
+  if (!TryReserve(open_handshakes_, limits.max_handshakes)) {
+    return refuse(ConnectionRefusalReason::kMaxHandshakes,
+                  fmt::format("{} connections in the TLS handshake, the "
+                              "configured maximum (limits.max_handshakes)",
+                              limits.max_handshakes));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    std::size_t& count =
+        handshakes_per_address_[SourceAddressKey(peer.address())];
+    if (count >= limits.max_handshakes_per_address) {
+      open_handshakes_.fetch_sub(1);
+      return refuse(ConnectionRefusalReason::kMaxHandshakesPerAddress,
+                    fmt::format("{} connections from this address in the TLS "
+                                "handshake, the configured maximum "
+                                "(limits.max_handshakes_per_address)",
+                                limits.max_handshakes_per_address));
+    }
+    ++count;
+  }
   open_.fetch_add(1);
   return true;
 }
 
-void ServerState::CloseConnection(Budget budget) {
-  (budget == Budget::kMetrics ? open_metrics_ : open_members_).fetch_sub(1);
+void ServerState::ReleaseHandshake(const tcp::endpoint& peer) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = handshakes_per_address_.find(SourceAddressKey(peer.address()));
+    if (it != handshakes_per_address_.end() && --it->second == 0) {
+      handshakes_per_address_.erase(it);
+    }
+  }
+  open_handshakes_.fetch_sub(1);
+}
+
+bool ServerState::FinishHandshake(const tcp::endpoint& peer) {
+  ReleaseHandshake(peer);
+  if (TryReserve(open_members_, config_.limits.max_connections)) return true;
+  connection_refusals_.Record(
+      ConnectionRefusalReason::kMaxConnections, FormatEndpoint(peer),
+      fmt::format("{} connections established, the configured maximum "
+                  "(limits.max_connections); closed after its handshake",
+                  config_.limits.max_connections));
+  return false;
+}
+
+void ServerState::CloseConnection(std::optional<Budget> budget,
+                                  const tcp::endpoint& peer) {
+  if (budget == Budget::kHandshakes) {
+    ReleaseHandshake(peer);
+  } else if (budget == Budget::kMembers) {
+    open_members_.fetch_sub(1);
+  } else if (budget == Budget::kMetrics) {
+    open_metrics_.fetch_sub(1);
+  }
   if (open_.fetch_sub(1) != 1 || !stopping_.load()) return;
   std::function<void()> on_drained;
   {
@@ -342,22 +445,16 @@ auto AsyncHandle(std::shared_ptr<ServerState> state, HttpRequest request,
       started);
 }
 
-std::string FormatEndpoint(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  return address.is_v6()
-             ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
-             : fmt::format("{}:{}", address.to_string(), endpoint.port());
-}
-
 // Removes the connection from the server's books when the session ends.
 class ConnectionGuard {
  public:
   ConnectionGuard(std::shared_ptr<ServerState> state,
                   std::shared_ptr<ConnectionControl> control,
-                  ServerState::Budget budget)
+                  ServerState::Budget budget, const tcp::endpoint& peer)
       : state_(std::move(state)),
         control_(std::move(control)),
-        budget_(budget) {
+        budget_(budget),
+        peer_(peer) {
     state_->Register(control_);
   }
   ConnectionGuard(const ConnectionGuard&) = delete;
@@ -365,13 +462,24 @@ class ConnectionGuard {
   ~ConnectionGuard() {
     control_->stream = nullptr;
     state_->Unregister(control_);
-    state_->CloseConnection(budget_);
+    state_->CloseConnection(budget_, peer_);
+  }
+
+  // The TLS handshake succeeded: moves the connection from the handshake
+  // budget to the members' one; false if that is full (the connection must
+  // close, and holds neither).
+  bool FinishHandshake() {
+    const bool established = state_->FinishHandshake(peer_);
+    budget_ = established ? std::optional(ServerState::Budget::kMembers)
+                          : std::nullopt;
+    return established;
   }
 
  private:
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<ConnectionControl> control_;
-  ServerState::Budget budget_;
+  std::optional<ServerState::Budget> budget_;
+  const tcp::endpoint peer_;
 };
 
 // Reads and throws away up to `limit` bytes of a request body the hub has
@@ -535,6 +643,32 @@ asio::awaitable<void> ServeRequests(Stream& stream,
       co_return;
     }
 
+    // A GET or HEAD takes no body (no endpoint reads one, /healthz
+    // included, which any certificate may call): refused here, whoever
+    // the caller is, before any of the body is kept. Read and thrown away
+    // as below, so that the client reads the answer rather than a reset.
+    const bool has_body =
+        parser.chunked() || parser.content_length().value_or(0) > 0;
+    const std::uint64_t discard = std::min<std::uint64_t>(
+        parser.content_length().value_or(config.limits.body_bytes),
+        config.limits.body_bytes);
+    if (has_body && (parser.get().method() == http::verb::get ||
+                     parser.get().method() == http::verb::head)) {
+      Refusal refused = MakeRefusal(
+          http::status::bad_request, ErrorCode::kInvalidArgument,
+          fmt::format("a {} request takes no body; send it without one (no "
+                      "Content-Length above 0, no Transfer-Encoding)",
+                      View(parser.get().method_string())),
+          version);
+      LogRefusal(*state, peer, parser.get(), refused, started);
+      if (co_await WriteResponse(stream, refused.response, config,
+                                 /*close=*/true)) {
+        co_await DiscardBody(stream, buffer, discard,
+                             config.timeouts.body_read);
+      }
+      co_return;
+    }
+
     // A request that will be refused whatever its body says is answered
     // without keeping its body: otherwise an unregistered, revoked or
     // suspended certificate (or one over its connection limit) could make
@@ -548,17 +682,12 @@ asio::awaitable<void> ServeRequests(Stream& stream,
     // first would repeat its identity checks on every one-token query
     // (measured: about 15% fewer one-token requests per second).
     constexpr std::uint64_t kSmallBody = 64 * 1024;
-    const bool has_body =
-        parser.chunked() || parser.content_length().value_or(0) > 0;
     const bool large_body =
         parser.chunked() || parser.content_length().value_or(0) > kSmallBody;
     const bool refuse_now = mode == Mode::kRefuseMemberCap ||
                             (mode == Mode::kServe && large_body &&
                              !state->handler().WantsBody(parser.get(), peer));
     if (refuse_now) {
-      const std::uint64_t discard = std::min<std::uint64_t>(
-          parser.content_length().value_or(config.limits.body_bytes),
-          config.limits.body_bytes);
       HttpResponse response;
       if (mode == Mode::kRefuseMemberCap) {
         Refusal refusal = MakeRefusal(
@@ -649,8 +778,12 @@ asio::awaitable<void> ServeRequests(Stream& stream,
                                       asio::use_awaitable);
       control.abandon = nullptr;
     }
+    // The handler may end the connection with its answer (the API does
+    // for a certificate that is no active member's).
+    const bool handler_closes =
+        http::token_list(response[http::field::connection]).exists("close");
     response.version(version);
-    response.keep_alive(keep_alive && !state->stopping());
+    response.keep_alive(keep_alive && !handler_closes && !state->stopping());
     if (response.keep_alive()) {
       // Clients that pool connections (the SDK) stop reusing one well
       // before this, rather than write a request into the hub's close.
@@ -726,15 +859,16 @@ void RecordHandshakeError(HandshakeFailureLog& log, const std::string& peer,
 
 }  // namespace
 
-asio::awaitable<void> RunTlsSession(tcp::socket socket,
+asio::awaitable<void> RunTlsSession(tcp::socket socket, tcp::endpoint remote,
                                     std::shared_ptr<ServerState> state) {
   auto control = std::make_shared<ConnectionControl>(socket.get_executor());
-  ConnectionGuard guard(state, control, ServerState::Budget::kMembers);
+  ConnectionGuard guard(state, control, ServerState::Budget::kHandshakes,
+                        remote);
   try {
     const std::shared_ptr<ssl::context> tls = state->tls_context();
     PeerIdentity peer;
     error_code ec;
-    peer.remote_address = FormatEndpoint(socket.remote_endpoint(ec));
+    peer.remote_address = FormatEndpoint(remote);
     // Before the stream: its SSL points here until it is destroyed.
     HandshakeWatch watch(state->handshake_failures(), peer.remote_address);
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
@@ -758,6 +892,13 @@ asio::awaitable<void> RunTlsSession(tcp::socket socket,
     peer.subject = PeerCertificateSubject(stream.native_handle());
     peer.not_after = PeerCertificateNotAfter(stream.native_handle());
     if (peer.fingerprint.empty()) co_return;  // verify mode forbids this
+    // Out of the handshake budget; into the members' one, if it has room.
+    if (!guard.FinishHandshake()) {
+      lowest.expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(
+          asio::redirect_error(asio::use_awaitable, ec));
+      co_return;
+    }
 
     const bool counted = state->TryAddMember(peer.fingerprint);
     co_await ServeRequests(stream, state, *control, peer,
@@ -776,13 +917,14 @@ asio::awaitable<void> RunTlsSession(tcp::socket socket,
 }
 
 asio::awaitable<void> RunMetricsSession(tcp::socket socket,
+                                        tcp::endpoint remote,
                                         std::shared_ptr<ServerState> state) {
   auto control = std::make_shared<ConnectionControl>(socket.get_executor());
-  ConnectionGuard guard(state, control, ServerState::Budget::kMetrics);
+  ConnectionGuard guard(state, control, ServerState::Budget::kMetrics, remote);
   try {
     PeerIdentity peer;
     error_code ec;
-    peer.remote_address = FormatEndpoint(socket.remote_endpoint(ec));
+    peer.remote_address = FormatEndpoint(remote);
     beast::tcp_stream stream(std::move(socket));
     control->stream = &stream;
     co_await ServeRequests(stream, state, *control, peer, Mode::kMetricsOnly);
