@@ -135,6 +135,18 @@ TEST_CASE("match ids follow the real clock in milliseconds, in order") {
             .count());
 }
 
+// beta's query of `tokens` (KeyOf each) with Idempotency-Key `key`.
+Result<QueryOutcome> KeyedQuery(Store& s, std::string key,
+                                const std::vector<int>& tokens) {
+  QueryCommand q;
+  q.member_id = "beta";
+  q.idempotency_key = std::move(key);
+  // Not the router's form: the record must not depend on it.
+  q.context.request_id = "req-1";
+  for (int t : tokens) q.items.push_back(KeyOf(t));
+  return s.QueryAndWait(std::move(q));
+}
+
 TEST_CASE(
     "a query's Idempotency-Key keeps the matches it recorded, and only "
     "those, for its retry") {
@@ -142,14 +154,8 @@ TEST_CASE(
   Store& s = f.store();
   MustCreate(s, "alpha", Signal(1));
   MustCreate(s, "alpha", Signal(2));
-  auto keyed = [&](std::string key, std::vector<int> tokens) {
-    QueryCommand q;
-    q.member_id = "beta";
-    q.idempotency_key = std::move(key);
-    // Not the router's form: the record must not depend on it.
-    q.context.request_id = "req-1";
-    for (int t : tokens) q.items.push_back(KeyOf(t));
-    return s.QueryAndWait(std::move(q));
+  auto keyed = [&s](std::string key, std::vector<int> tokens) {
+    return KeyedQuery(s, std::move(key), tokens);
   };
   auto first = keyed("k1", {1, 50, 2});
   REQUIRE(first.has_value());
@@ -217,13 +223,8 @@ TEST_CASE(
   Store& s = f.store();
   MustCreate(s, "alpha", Signal(1));
   MustCreate(s, "alpha", Signal(2));
-  auto keyed = [&](std::string key, std::vector<int> tokens) {
-    QueryCommand q;
-    q.member_id = "beta";
-    q.idempotency_key = std::move(key);
-    q.context.request_id = "req-1";
-    for (int t : tokens) q.items.push_back(KeyOf(t));
-    return s.QueryAndWait(std::move(q));
+  auto keyed = [&s](std::string key, std::vector<int> tokens) {
+    return KeyedQuery(s, std::move(key), tokens);
   };
   // Kept for a day (and in backups): a digest that covered tokens 70 and 80
   // could be checked against guessed tokens.

@@ -28,18 +28,7 @@ void ConnectionRefusalLog::Record(ConnectionRefusalReason reason,
   counts_[static_cast<std::size_t>(reason)].fetch_add(
       1, std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
-  const auto now = now_();
-  if (!started_ || now - window_start_ >= std::chrono::seconds(1)) {
-    LogSummaryLocked();
-    started_ = true;
-    window_start_ = now;
-    logged_in_window_ = 0;
-  }
-  if (logged_in_window_ >= kLinesPerSecond) {
-    ++not_logged_;
-    return;
-  }
-  ++logged_in_window_;
+  if (!budget_.Take(now_(), LogSummary)) return;
   spdlog::warn("refusing a connection: peer={} reason={} ({})",
                peer.empty() ? "-" : peer, ConnectionRefusalReasonName(reason),
                detail);
@@ -47,16 +36,14 @@ void ConnectionRefusalLog::Record(ConnectionRefusalReason reason,
 
 void ConnectionRefusalLog::Flush() {
   std::lock_guard lock(mutex_);
-  LogSummaryLocked();
+  if (const std::uint64_t n = budget_.TakeHeldBack(); n > 0) LogSummary(n);
 }
 
-void ConnectionRefusalLog::LogSummaryLocked() {
-  if (not_logged_ == 0) return;
+void ConnectionRefusalLog::LogSummary(std::uint64_t not_logged) {
   spdlog::warn(
       "{} further refused connections were not logged (at most {} a second "
       "are; cairn_connections_refused_total counts them all)",
-      not_logged_, kLinesPerSecond);
-  not_logged_ = 0;
+      not_logged, kLinesPerSecond);
 }
 
 }  // namespace cairn::server

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <string_view>
 
+#include "transport/log_line_budget.h"
+
 namespace cairn::server {
 
 // Which budget was full; the `reason` label of the metric.
@@ -37,7 +39,7 @@ class ConnectionRefusalLog {
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
   // At most this many refusals are logged in each one-second window; the
   // rest are counted and summed up in one line when logging resumes.
-  static constexpr std::size_t kLinesPerSecond = 10;
+  static constexpr std::size_t kLinesPerSecond = LogLineBudget::kLinesPerSecond;
 
   // `now` is for tests; the default is std::chrono::steady_clock::now.
   explicit ConnectionRefusalLog(Clock now = {});
@@ -58,15 +60,12 @@ class ConnectionRefusalLog {
   }
 
  private:
-  void LogSummaryLocked();
+  static void LogSummary(std::uint64_t not_logged);
 
   Clock now_;
   std::array<std::atomic<std::uint64_t>, kConnectionRefusalReasons> counts_{};
   std::mutex mutex_;
-  std::chrono::steady_clock::time_point window_start_{};  // under mutex_
-  std::size_t logged_in_window_ = 0;                      // under mutex_
-  std::uint64_t not_logged_ = 0;                          // under mutex_
-  bool started_ = false;                                  // under mutex_
+  LogLineBudget budget_;  // under mutex_
 };
 
 }  // namespace cairn::server

@@ -53,18 +53,7 @@ void HandshakeFailureLog::Record(const HandshakeFailure& failure) {
     return;
   }
   std::lock_guard lock(mutex_);
-  const auto now = now_();
-  if (!started_ || now - window_start_ >= std::chrono::seconds(1)) {
-    LogSummaryLocked();
-    started_ = true;
-    window_start_ = now;
-    logged_in_window_ = 0;
-  }
-  if (logged_in_window_ >= kLinesPerSecond) {
-    ++not_logged_;
-    return;
-  }
-  ++logged_in_window_;
+  if (!budget_.Take(now_(), LogSummary)) return;
   // warn, not info: a refused would-be member (an expired certificate, one
   // from the wrong CA) is for the operator to act on, and an operator who
   // runs at warn to quiet the per-request access log must still see it.
@@ -80,16 +69,14 @@ void HandshakeFailureLog::Record(const HandshakeFailure& failure) {
 
 void HandshakeFailureLog::Flush() {
   std::lock_guard lock(mutex_);
-  LogSummaryLocked();
+  if (const std::uint64_t n = budget_.TakeHeldBack(); n > 0) LogSummary(n);
 }
 
-void HandshakeFailureLog::LogSummaryLocked() {
-  if (not_logged_ == 0) return;
+void HandshakeFailureLog::LogSummary(std::uint64_t not_logged) {
   spdlog::warn(
       "{} further failed TLS handshakes were not logged (at most {} a second "
       "are; cairn_tls_handshake_failures_total counts them all)",
-      not_logged_, kLinesPerSecond);
-  not_logged_ = 0;
+      not_logged, kLinesPerSecond);
 }
 
 }  // namespace cairn::server

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "transport/log_line_budget.h"
+
 namespace cairn::server {
 
 // Why a handshake failed; the `reason` label of the metric.
@@ -49,7 +51,7 @@ class HandshakeFailureLog {
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
   // At most this many failures are logged in each one-second window; the
   // rest are counted and summed up in one line when logging resumes.
-  static constexpr std::size_t kLinesPerSecond = 10;
+  static constexpr std::size_t kLinesPerSecond = LogLineBudget::kLinesPerSecond;
 
   // `now` is for tests; the default is std::chrono::steady_clock::now.
   explicit HandshakeFailureLog(Clock now = {});
@@ -69,15 +71,12 @@ class HandshakeFailureLog {
   }
 
  private:
-  void LogSummaryLocked();
+  static void LogSummary(std::uint64_t not_logged);
 
   Clock now_;
   std::array<std::atomic<std::uint64_t>, kHandshakeFailureReasons> counts_{};
   std::mutex mutex_;
-  std::chrono::steady_clock::time_point window_start_{};  // under mutex_
-  std::size_t logged_in_window_ = 0;                      // under mutex_
-  std::uint64_t not_logged_ = 0;                          // under mutex_
-  bool started_ = false;                                  // under mutex_
+  LogLineBudget budget_;  // under mutex_
 };
 
 // `text` (say an untrusted certificate's CN) for a log line: printable
