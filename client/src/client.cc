@@ -838,7 +838,11 @@ Result<QueryOutcome> Client::Query(
                         std::move(encoded),
                         {{"Idempotency-Key", NewIdempotencyKey()}},
                         true};
-    request.may_resend = [impl = impl_, not_resent] {
+    // Weak: a connection that keeps the requests it was sent (a test's
+    // recording one) would otherwise keep the client alive, and itself.
+    request.may_resend = [weak = std::weak_ptr<const Impl>(impl_), not_resent] {
+      const auto impl = weak.lock();
+      if (!impl) return false;
       auto honoured = impl->QueryKeysHonoured();
       if (honoured && *honoured) return true;
       if (honoured) {

@@ -224,6 +224,23 @@ TEST_CASE("the wire carries the token Tokenise() computes") {
   CHECK(body.find(HexEncode(key->token)) != std::string::npos);
 }
 
+TEST_CASE(
+    "a connection that keeps the query requests it was sent does not keep "
+    "the client alive") {
+  // A query request carries the client's check of whether the hub honours
+  // its Idempotency-Key (HttpRequest::may_resend); a recording connection,
+  // like a test double of an integrator's, keeps every request.
+  std::weak_ptr<RecordingConnection> kept;
+  {
+    Fixture f;
+    kept = f.connection;
+    REQUIRE(f.client.Query({Identifier::Email("someone@example.com")}));
+    REQUIRE_FALSE(f.Sent().empty());
+    CHECK(static_cast<bool>(f.Sent().front().may_resend));
+  }
+  CHECK(kept.expired());
+}
+
 TEST_CASE("25,000 queries are split into three requests and mapped back") {
   Fixture f;
   std::vector<Identifier> ids;
