@@ -437,25 +437,31 @@ class ScriptedConnection final : public Connection {
   Result<HttpReply> reply_;
 };
 
-// What `run` writes to stderr (fd 2), and its result.
+// What `run` writes to file descriptor `fd` (`stream`'s), and its result.
+template <typename Run>
+std::pair<int, std::string> CaptureOutput(int fd, std::FILE* stream, Run run) {
+  char path[] = "/tmp/cairn-cli-capture.XXXXXX";
+  const int file = ::mkstemp(path);
+  REQUIRE(file >= 0);
+  std::fflush(stream);
+  const int saved = ::dup(fd);
+  ::dup2(file, fd);
+  const int code = run();
+  std::fflush(stream);
+  ::dup2(saved, fd);
+  ::close(saved);
+  ::close(file);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  return {code, text};
+}
+
+// What `run` writes to stderr, and its result.
 template <typename Run>
 std::pair<int, std::string> CaptureStderr(Run run) {
-  char path[] = "/tmp/cairn-cli-err.XXXXXX";
-  const int fd = ::mkstemp(path);
-  REQUIRE(fd >= 0);
-  std::fflush(stderr);
-  const int saved = ::dup(2);
-  ::dup2(fd, 2);
-  const int code = run();
-  std::fflush(stderr);
-  ::dup2(saved, 2);
-  ::close(saved);
-  ::close(fd);
-  std::ifstream in(path);
-  std::string err((std::istreambuf_iterator<char>(in)),
-                  std::istreambuf_iterator<char>());
-  std::filesystem::remove(path);
-  return {code, err};
+  return CaptureOutput(2, stderr, std::move(run));
 }
 
 TEST_CASE(
@@ -726,25 +732,10 @@ TEST_CASE("settings: only the default config file may be absent", "[cli]") {
   }
 }
 
-// What `run` writes to stdout (fd 1), and its result.
+// What `run` writes to stdout, and its result.
 template <typename Run>
 std::pair<int, std::string> CaptureStdout(Run run) {
-  char path[] = "/tmp/cairn-cli-out.XXXXXX";
-  const int fd = ::mkstemp(path);
-  REQUIRE(fd >= 0);
-  std::fflush(stdout);
-  const int saved = ::dup(1);
-  ::dup2(fd, 1);
-  const int code = run();
-  std::fflush(stdout);
-  ::dup2(saved, 1);
-  ::close(saved);
-  ::close(fd);
-  std::ifstream in(path);
-  std::string out((std::istreambuf_iterator<char>(in)),
-                  std::istreambuf_iterator<char>());
-  std::filesystem::remove(path);
-  return {code, out};
+  return CaptureOutput(1, stdout, std::move(run));
 }
 
 TEST_CASE(
