@@ -147,16 +147,25 @@ Result<QueryOutcome> KeyedQuery(Store& s, std::string key,
   return s.QueryAndWait(std::move(q));
 }
 
+// alpha's signals on tokens 1 and 2, and beta's keyed queries:
+// keyed("k1", {1, 50, 2}).
+struct KeyedQueries {
+  StoreFixture f;
+  KeyedQueries() {
+    MustCreate(f.store(), "alpha", Signal(1));
+    MustCreate(f.store(), "alpha", Signal(2));
+  }
+  Result<QueryOutcome> operator()(std::string key,
+                                  const std::vector<int>& tokens) {
+    return KeyedQuery(f.store(), std::move(key), tokens);
+  }
+};
+
 TEST_CASE(
     "a query's Idempotency-Key keeps the matches it recorded, and only "
     "those, for its retry") {
-  StoreFixture f;
-  Store& s = f.store();
-  MustCreate(s, "alpha", Signal(1));
-  MustCreate(s, "alpha", Signal(2));
-  auto keyed = [&s](std::string key, std::vector<int> tokens) {
-    return KeyedQuery(s, std::move(key), tokens);
-  };
+  KeyedQueries keyed;
+  StoreFixture& f = keyed.f;
   auto first = keyed("k1", {1, 50, 2});
   REQUIRE(first.has_value());
   CHECK_FALSE(first->replayed);
@@ -219,13 +228,8 @@ TEST_CASE(
 TEST_CASE(
     "a query's idempotency record depends on its matched items only, never "
     "on the tokens that matched nothing") {
-  StoreFixture f;
-  Store& s = f.store();
-  MustCreate(s, "alpha", Signal(1));
-  MustCreate(s, "alpha", Signal(2));
-  auto keyed = [&s](std::string key, std::vector<int> tokens) {
-    return KeyedQuery(s, std::move(key), tokens);
-  };
+  KeyedQueries keyed;
+  StoreFixture& f = keyed.f;
   // Kept for a day (and in backups): a digest that covered tokens 70 and 80
   // could be checked against guessed tokens.
   REQUIRE(keyed("k-a", {1, 70, 2}).has_value());
